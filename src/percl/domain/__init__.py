@@ -1,0 +1,1 @@
+"""Shared vocabulary: ids, phone numbers, wire enums, frozen records and the Clock protocol."""

@@ -1,0 +1,130 @@
+"""Frozen records shared by the engine, the store and the API.
+
+Times are float seconds since the epoch (the Clock's unit); the API renders them as RFC 1123 and
+ISO 8601. Records change only through `dataclasses.replace`, so a record read from the store is a
+snapshot that nobody mutates behind your back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from percl.domain.enums import (
+    AccountStatus,
+    AccountType,
+    AnsweredBy,
+    CallDirection,
+    CallEndedReason,
+    CallStatus,
+    LogLevel,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    account_id: str
+    api_key: str
+    signing_secret: str
+    alias: str | None = None
+    label: str | None = None
+    type: AccountType = AccountType.FULL
+    status: AccountStatus = AccountStatus.ACTIVE
+    date_created: float = 0.0
+    date_updated: float = 0.0
+    revision: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    application_id: str
+    account_id: str
+    alias: str | None = None
+    voice_url: str | None = None
+    voice_fallback_url: str | None = None
+    call_connect_url: str | None = None
+    status_callback_url: str | None = None
+    sms_url: str | None = None
+    sms_fallback_url: str | None = None
+    date_created: float = 0.0
+    date_updated: float = 0.0
+    revision: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingNumber:
+    phone_number_id: str
+    account_id: str
+    phone_number: str
+    application_id: str | None = None
+    alias: str | None = None
+    region: str | None = None
+    country: str | None = None
+    voice_enabled: bool = True
+    sms_enabled: bool = True
+    toll_free: bool = False
+    date_created: float = 0.0
+    date_updated: float = 0.0
+    revision: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One call leg, as the REST API and webhooks describe it, plus what the engine needs to resume it."""
+
+    call_id: str
+    account_id: str
+    from_: str
+    to: str
+    direction: CallDirection
+    status: CallStatus = CallStatus.QUEUED
+    application_id: str | None = None
+    parent_call_id: str | None = None
+    phone_number_id: str | None = None
+    answered_by: AnsweredBy | None = None
+    caller_name: str | None = None
+    call_ended_reason: CallEndedReason | None = None
+    conference_id: str | None = None
+    queue_id: str | None = None
+    request_id: str | None = None
+    # When the leg began ringing, was answered, ended.
+    start_time: float | None = None
+    connect_time: float | None = None
+    end_time: float | None = None
+    date_created: float = 0.0
+    date_updated: float = 0.0
+    revision: int = 1
+    # Call settings the engine keeps so the leg can be described and resumed.
+    call_connect_url: str | None = None
+    status_callback_url: str | None = None
+    if_machine: str | None = None
+    if_machine_url: str | None = None
+    send_digits: str | None = None
+    timeout_s: int = 30
+    privacy_mode: bool = False
+
+    @property
+    def duration(self) -> int | None:
+        """Whole seconds from start to end; None while live or when the leg never connected."""
+        if self.end_time is None or self.start_time is None or self.connect_time is None:
+            return None
+        return int(round(self.end_time - self.start_time))
+
+    @property
+    def connect_duration(self) -> int | None:
+        if self.end_time is None or self.connect_time is None:
+            return None
+        return int(round(self.end_time - self.connect_time))
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One account log line. `timestamp` is integer microseconds, as FreeClimb's LogResult."""
+
+    timestamp: int
+    level: LogLevel
+    account_id: str
+    message: str
+    request_id: str | None = None
+    call_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,266 @@
+"""Every dependency of the engine on the outside world, as small Protocols.
+
+Adapters implement these (store/, webhooks/, telephony/) and depend only on this module and on
+domain/. The engine never imports an adapter; app.py wires them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from percl.domain.enums import (
+    AnsweredBy,
+    CallStatus,
+    LogLevel,
+    MachineType,
+    RequestType,
+)
+from percl.domain.records import Account, Application, Call, IncomingNumber, LogEntry
+
+# --------------------------------------------------------------------------- store
+
+
+@dataclass(frozen=True, slots=True)
+class CallFilter:
+    """Filters of GET /Calls. Every field at its default means "not filtered"."""
+
+    active: bool = False  # only queued, ringing, inProgress
+    to: str | None = None
+    from_: str | None = None
+    status: CallStatus | None = None
+    start_time_from: float | None = None  # startTime >= this (API filter `startTime`)
+    end_time_to: float | None = None  # endTime <= this (API filter `endTime`)
+    parent_call_id: str | None = None
+    application_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    call_id: str | None = None
+    level: LogLevel | None = None
+
+
+class Store(Protocol):
+    """Async persistence of domain records. Each method is one atomic operation.
+
+    `put_*` inserts or replaces by primary key (callers bump revision/date_updated themselves);
+    `get_*` returns None when absent. Account scoping is the caller's job.
+    """
+
+    async def open(self) -> None:
+        """Create tables if needed. Called once at start-up."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def put_account(self, account: Account) -> None: ...
+    async def get_account(self, account_id: str) -> Account | None: ...
+    async def list_accounts(self) -> Sequence[Account]: ...
+
+    async def put_application(self, app: Application) -> None: ...
+    async def get_application(self, application_id: str) -> Application | None: ...
+    async def list_applications(
+        self, account_id: str, alias: str | None = None
+    ) -> Sequence[Application]: ...
+    async def delete_application(self, application_id: str) -> None: ...
+
+    async def put_number(self, number: IncomingNumber) -> None: ...
+    async def get_number(self, phone_number_id: str) -> IncomingNumber | None: ...
+    async def find_number(self, phone_number: str) -> IncomingNumber | None:
+        """The owned-number record for an E.164 number, whichever account owns it."""
+        ...
+
+    async def list_numbers(self, account_id: str) -> Sequence[IncomingNumber]: ...
+    async def delete_number(self, phone_number_id: str) -> None: ...
+
+    async def put_call(self, call: Call) -> None: ...
+    async def get_call(self, call_id: str) -> Call | None: ...
+    async def list_calls(self, account_id: str, flt: CallFilter) -> Sequence[Call]:
+        """Matching calls, newest first (date_created descending, then call_id descending)."""
+        ...
+
+    async def live_calls(self) -> Sequence[Call]:
+        """Every call of any account whose status is queued, ringing or inProgress."""
+        ...
+
+    async def add_log(self, entry: LogEntry) -> None: ...
+    async def list_logs(self, account_id: str, flt: LogFilter) -> Sequence[LogEntry]:
+        """Matching entries, newest first (timestamp descending, then insertion order descending)."""
+        ...
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """A webhook the engine wants sent. The dispatcher builds the body from `call` + `fields`.
+
+    `fields` holds the requestType-specific fields in wire spelling (e.g. {"dialCallId": ...},
+    {"digits": "12", "reason": "finishKey"}); the standard fields (accountId, callId, from, to,
+    callStatus, direction, conferenceId, queueId, parentCallId) come from `call`.
+    """
+
+    request_type: RequestType
+    url: str
+    account: Account
+    call: Call | None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    fallback_url: str | None = None
+    privacy_mode: bool = False
+    request_id: str | None = None
+
+
+class WebhookOutcome(StrEnum):
+    OK = "ok"  # 2xx answer received (body may still be garbage: the engine parses it)
+    HTTP_ERROR = "httpError"  # status >= 300 (after fallback, if any)
+    TIMEOUT = "timeout"
+    TRANSPORT_ERROR = "transportError"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookResult:
+    outcome: WebhookOutcome
+    url: str  # the URL that produced this result (the fallback, if it was used)
+    status: int | None = None
+    body: bytes = b""
+    elapsed_ms: float = 0.0
+    error: str | None = None  # what went wrong, for the log
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is WebhookOutcome.OK
+
+
+class WebhookSender(Protocol):
+    async def send(self, request: WebhookRequest) -> WebhookResult:
+        """Build, sign, POST and log one webhook; fall back once to `fallback_url` on timeout,
+        transport error or HTTP >= 400. Never raises for anything the remote app does."""
+        ...
+
+
+class LogSink(Protocol):
+    async def log(
+        self,
+        level: LogLevel,
+        account_id: str,
+        message: str,
+        *,
+        call_id: str | None = None,
+        request_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None: ...
+
+
+# --------------------------------------------------------------------------- telephony
+
+
+class MediaKind(StrEnum):
+    SAY = "say"
+    PLAY = "play"
+    PAUSE = "pause"
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """Something the platform plays to the far end of a leg (one iteration; loops are the engine's)."""
+
+    kind: MediaKind
+    text: str | None = None  # say
+    language: str | None = None  # say
+    url: str | None = None  # play
+    length_ms: int | None = None  # pause
+    privacy_mode: bool = False
+
+
+class DialResult(StrEnum):
+    """How an outbound attempt ended before (or by) being answered."""
+
+    ANSWERED = "answered"
+    BUSY = "busy"
+    NO_ANSWER = "noAnswer"
+    FAILED = "failed"
+
+
+class LegListener(Protocol):
+    """What a phone network reports about one leg. Implemented by the engine's CallSession.
+
+    Each method only records the event for the session's task; none may block or raise.
+    """
+
+    def on_ringing(self) -> None: ...
+    def on_answered(self, answered_by: AnsweredBy) -> None: ...
+    def on_dial_failed(self, result: DialResult) -> None: ...
+    def on_machine_detected(self, machine_type: MachineType) -> None: ...
+    def on_digits(self, digits: str) -> None: ...
+    def on_far_end_hangup(self) -> None: ...
+
+
+class Telephony(Protocol):
+    """A phone network (simulated, SIP, WebRTC). Legs are identified by the engine's call id."""
+
+    def is_reachable(self, number: str) -> bool:
+        """True when this network can place a call to `number` (for sim: any E.164 number)."""
+        ...
+
+    async def dial(
+        self, call_id: str, from_: str, to: str, listener: LegListener, *, detect_machine: bool
+    ) -> None:
+        """Start ringing `to`. Returns at once; progress arrives through `listener`.
+        The engine enforces the ring timeout and calls `hangup` to cancel."""
+        ...
+
+    def attach(self, call_id: str, listener: LegListener) -> None:
+        """Attach the engine's listener to an inbound leg the network announced."""
+        ...
+
+    async def answer(self, call_id: str) -> None: ...
+    async def reject(self, call_id: str) -> None: ...
+    async def hangup(self, call_id: str) -> None:
+        """The platform ends the leg (or cancels it while ringing). Idempotent."""
+        ...
+
+    async def play(self, call_id: str, media: Media) -> None:
+        """Play one media item; returns when it finished. Cancelling the awaiting task stops it
+        (barge-in), and the network records how much was heard."""
+        ...
+
+    async def send_digits(self, call_id: str, digits: str, pause_ms: int) -> None:
+        """Play DTMF to the far end; `{n}` in `digits` waits n pause units. Returns when done."""
+        ...
+
+
+class InboundHandler(Protocol):
+    """The engine side of an inbound call; a phone network calls it when a call arrives."""
+
+    async def incoming_call(self, call_id: str, from_: str, to: str) -> None:
+        """A new inbound leg `call_id` (made by the network with the shared IdGenerator) is ringing.
+        The engine records it, `attach`es its listener and starts the leg's session."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AvailableNumber:
+    """A number the phone network can sell (GET /AvailablePhoneNumbers)."""
+
+    phone_number: str
+    region: str
+    country: str
+    voice_enabled: bool = True
+    sms_enabled: bool = True
+    toll_free: bool = False
+
+
+class NumberInventory(Protocol):
+    """The numbers a phone network can sell."""
+
+    def available_numbers(self) -> Sequence[AvailableNumber]:
+        """Every purchasable number, in a stable order (owned ones are filtered by the caller)."""
+        ...
+
+    def lookup(self, phone_number: str) -> AvailableNumber | None:
+        """The inventory entry for `phone_number`, or None when the network cannot sell it."""
+        ...

@@ -1,0 +1,1 @@
+"""Persistence: the async Store protocol (base.py) and its SQLite implementation."""

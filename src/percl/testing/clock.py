@@ -1,0 +1,126 @@
+"""A clock that only moves when the test says so, and knows when the event loop has gone quiet.
+
+Why "settle": after time moves, the engine reacts through many small asyncio steps (a timer fires,
+a session handles it, a webhook is called in-process, the store writes). `settle()` runs the loop
+until nothing is runnable and no tracked work (e.g. a store call running in aiosqlite's thread) is
+pending, so a test can assert right after `advance()` without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+DEFAULT_START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+
+
+class WorkTracker:
+    """Counts work in flight outside the event loop's ready queue (threads, subprocesses)."""
+
+    def __init__(self) -> None:
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy > 0
+
+    @contextmanager
+    def working(self) -> Iterator[None]:
+        self._busy += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if self._busy == 0:
+                self._idle.set()
+
+    async def wait_idle(self) -> None:
+        await self._idle.wait()
+
+
+class FakeClock:
+    """A Clock for tests: `sleep` parks the caller until `advance` moves time past its deadline."""
+
+    def __init__(self, start: float = DEFAULT_START, tracker: WorkTracker | None = None) -> None:
+        self._now = start
+        self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+        self.tracker = tracker or WorkTracker()
+
+    def now(self) -> float:
+        return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._timers, (self._now + seconds, next(self._seq), fut))
+        await fut  # cancelling the sleeper cancels fut; advance() skips done futures
+
+    def next_deadline(self) -> float | None:
+        """When the earliest pending sleeper wakes, or None if nobody sleeps."""
+        self._drop_cancelled()
+        return self._timers[0][0] if self._timers else None
+
+    def _drop_cancelled(self) -> None:
+        while self._timers and self._timers[0][2].done():
+            heapq.heappop(self._timers)
+
+    async def settle(self, max_steps: int = 100_000) -> None:
+        """Run the loop until nothing is runnable and no tracked work is pending."""
+        loop = asyncio.get_running_loop()
+        ready: Any = getattr(loop, "_ready", None)
+        for _ in range(max_steps):
+            await asyncio.sleep(0)
+            if self.tracker.busy:
+                await self.tracker.wait_idle()
+                continue
+            if ready is None or len(ready) == 0:
+                # one more lap: callbacks scheduled by the last step (e.g. a done future's waiters)
+                await asyncio.sleep(0)
+                if (ready is None or len(ready) == 0) and not self.tracker.busy:
+                    return
+        raise RuntimeError("FakeClock.settle: the event loop never went quiet (a busy loop?)")
+
+    async def advance(self, seconds: float) -> None:
+        """Move time forward by `seconds`, waking every sleeper due on the way, in order."""
+        target = self._now + seconds
+        await self.settle()
+        while True:
+            self._drop_cancelled()
+            if not self._timers or self._timers[0][0] > target:
+                break
+            deadline, _, fut = heapq.heappop(self._timers)
+            self._now = max(self._now, deadline)
+            fut.set_result(None)
+            await self.settle()
+        self._now = max(self._now, target)
+        await self.settle()
+
+    async def run_until(
+        self, condition: Callable[[], bool], *, limit_s: float = 3600.0
+    ) -> bool:
+        """Advance from timer to timer until `condition()` holds; False if `limit_s` passes first."""
+        end = self._now + limit_s
+        await self.settle()
+        while not condition():
+            nxt = self.next_deadline()
+            if nxt is None or nxt > end:
+                return False
+            await self.advance(nxt - self._now)
+        return True
+
+    async def tracked(self, awaitable: Awaitable[T]) -> T:
+        """Await `awaitable` while counting it as work in flight (for thread-backed awaits)."""
+        with self.tracker.working():
+            return await awaitable
