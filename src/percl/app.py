@@ -1,0 +1,146 @@
+"""The composition root: Settings -> adapters -> engine -> ASGI apps.
+
+This is the only module that imports every layer. `Platform` owns the lifetimes: the store opens
+first and closes last; the call service closes before the network and the webhook transport, so
+ending calls can still send their final webhooks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from percl.api import ApiDeps, create_api
+from percl.config import SeedAccount, Settings
+from percl.domain import ids as idmod
+from percl.domain.clock import Clock, SystemClock
+from percl.domain.ids import IdGenerator, RandomIds
+from percl.domain.records import Account
+from percl.engine.calls import CallService
+from percl.engine.context import EngineContext
+from percl.engine.logs import StoreLogSink
+from percl.engine.ports import Store
+from percl.simapi import SimApiDeps, create_sim_api
+from percl.store.sqlite import SqliteStore
+from percl.telephony.sim.network import SimNetwork
+from percl.webhooks.aiohttp_transport import AiohttpTransport
+from percl.webhooks.dispatcher import WebhookDispatcher
+from percl.webhooks.transport import WebhookTransport
+
+
+@dataclass(frozen=True, slots=True)
+class SeedResult:
+    account: Account
+    created: bool
+
+
+class Platform:
+    """One running percl: store, simulated network, webhook dispatcher, call engine, ASGI apps.
+
+    Use as `async with Platform(settings) as p:`; `p.asgi` serves /apiserver and /sim/v1.
+    Tests pass their own clock, ids, store and transport (see percl.testing).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        ids: IdGenerator | None = None,
+        store: Store | None = None,
+        transport: WebhookTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.ids: IdGenerator = ids or RandomIds()
+        self.store: Store = store or SqliteStore.for_path(settings.db)
+        self.transport: WebhookTransport = transport or AiohttpTransport()
+        self.logs = StoreLogSink(self.store, self.clock)
+        self.webhooks = WebhookDispatcher(
+            self.transport, self.logs, self.clock,
+            timeout_s=settings.webhook_timeout_ms / 1000, ids=self.ids,
+        )
+        self.sim = SimNetwork(self.clock, self.ids, media_time_scale=settings.media_time_scale)
+        self.calls = CallService(EngineContext(
+            store=self.store, clock=self.clock, ids=self.ids, telephony=self.sim,
+            webhooks=self.webhooks, logs=self.logs, settings=settings.engine,
+        ))
+        self.sim.set_inbound_handler(self.calls)
+        self.api = create_api(ApiDeps(
+            store=self.store, clock=self.clock, ids=self.ids, calls=self.calls,
+            inventory=self.sim,
+        ))
+        self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=self.sim))
+        self.asgi = Starlette(routes=[Mount("/apiserver", self.api), Mount("/sim/v1", self.sim_api)])
+        self.seed: SeedResult | None = None
+        self.recovered = 0
+        self._stack: AsyncExitStack | None = None
+
+    async def __aenter__(self) -> Platform:
+        stack = AsyncExitStack()
+        await self.store.open()
+        stack.push_async_callback(self.store.close)
+        close = getattr(self.transport, "close", None)
+        if close is not None:
+            stack.push_async_callback(close)
+        self.seed = await ensure_account(self.store, self.clock, self.ids, self.settings.seed)
+        self.recovered = await self.calls.recover()
+        await stack.enter_async_context(self.sim)
+        await stack.enter_async_context(self.calls)
+        self._stack = stack
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._stack is not None:
+            await self._stack.__aexit__(exc_type, exc, tb)
+            self._stack = None
+
+    @property
+    def account(self) -> Account:
+        assert self.seed is not None, "Platform not started"
+        return self.seed.account
+
+
+async def ensure_account(
+    store: Store, clock: Clock, ids: IdGenerator, seed: SeedAccount
+) -> SeedResult:
+    """Make sure the seed account exists: the configured one, or a generated one on a fresh DB."""
+    now = clock.now()
+    if seed.account_id is not None:
+        existing = await store.get_account(seed.account_id)
+        if existing is not None:
+            changes: dict[str, Any] = {}
+            if seed.api_key and seed.api_key != existing.api_key:
+                changes["api_key"] = seed.api_key
+            if seed.signing_secret and seed.signing_secret != existing.signing_secret:
+                changes["signing_secret"] = seed.signing_secret
+            if changes:
+                existing = dataclasses.replace(existing, date_updated=now,
+                                               revision=existing.revision + 1, **changes)
+                await store.put_account(existing)
+            return SeedResult(existing, False)
+    else:
+        accounts = await store.list_accounts()
+        if accounts:
+            return SeedResult(accounts[0], False)
+    account = Account(
+        account_id=seed.account_id or ids.new(idmod.ACCOUNT),
+        api_key=seed.api_key or idmod.new_api_key(),
+        signing_secret=seed.signing_secret or idmod.new_signing_secret(),
+        alias="percl demo account",
+        date_created=now,
+        date_updated=now,
+    )
+    await store.put_account(account)
+    return SeedResult(account, True)

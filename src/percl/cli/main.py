@@ -1,0 +1,84 @@
+"""`percl ...` commands. The only place where environment, files and flags become Settings."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from percl.cli.simcmd import sim
+from percl.config import Settings, from_sources
+from percl.errors import ConfigError
+
+CREDENTIALS_FILE = "percl-credentials.json"
+
+
+@click.group()
+@click.version_option(package_name="percl")
+def cli() -> None:
+    """percl: a self-hosted FreeClimb-compatible voice platform with a simulated phone network."""
+
+
+@cli.command()
+@click.option("--host", help="Listen address [env PERCL_HOST, default 127.0.0.1].")
+@click.option("--port", type=str, help="Listen port [env PERCL_PORT, default 8600].")
+@click.option("--db", help="SQLite file [env PERCL_DB, default var/percl.db].")
+@click.option("--webhook-timeout-ms", type=str, help="[env PERCL_WEBHOOK_TIMEOUT_MS, default 10000]")
+@click.option("--media-time-scale", type=str,
+              help="1.0 real time, 0 instant [env PERCL_MEDIA_TIME_SCALE, default 1.0].")
+@click.option("--demo/--no-demo", default=False,
+              help="Also serve the bundled example app and wire a number to it.")
+@click.option("--demo-app", default="examples/demo_app.py", show_default=True,
+              type=click.Path(dir_okay=False), help="The example app file used by --demo.")
+def serve(host: str | None, port: str | None, db: str | None, webhook_timeout_ms: str | None,
+          media_time_scale: str | None, demo: bool, demo_app: str) -> None:
+    """Start percl: REST API at /apiserver, sim control API at /sim/v1."""
+    overrides = {"PERCL_HOST": host, "PERCL_PORT": port, "PERCL_DB": db,
+                 "PERCL_WEBHOOK_TIMEOUT_MS": webhook_timeout_ms,
+                 "PERCL_MEDIA_TIME_SCALE": media_time_scale}
+    try:
+        settings = from_sources(os.environ, overrides)
+    except ConfigError as exc:
+        raise click.UsageError(f"configuration: {exc}") from None
+    from percl.cli.serve import run_server
+
+    run_server(settings, demo_app=Path(demo_app) if demo else None, console=Console())
+
+
+def credentials(settings: Settings | None = None) -> dict[str, Any]:
+    """accountId/apiKey for CLI clients: the environment, else the file `percl serve` wrote."""
+    env = os.environ
+    if env.get("PERCL_ACCOUNT_ID") and env.get("PERCL_API_KEY"):
+        return {"accountId": env["PERCL_ACCOUNT_ID"], "apiKey": env["PERCL_API_KEY"]}
+    path = credentials_path(settings or from_sources(env))
+    if path.exists():
+        data: dict[str, Any] = json.loads(path.read_text())
+        return data
+    raise click.ClickException(
+        "no credentials: set PERCL_ACCOUNT_ID and PERCL_API_KEY, or start `percl serve` first"
+    )
+
+
+def credentials_path(settings: Settings) -> Path:
+    base = Path(settings.db).parent if settings.db != ":memory:" else Path("var")
+    return base / CREDENTIALS_FILE
+
+
+cli.add_command(sim)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)

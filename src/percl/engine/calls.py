@@ -1,0 +1,256 @@
+"""CallService: creates legs (REST, OutDial, inbound), keeps the registry of live sessions, and
+answers the REST API's requests about them.
+
+The registry is an object owned by the service (made in app.py), never a module global. Sessions run
+in the service's TaskGroup; a session never lets an exception escape (it ends its own leg with
+internalError), so one broken call cannot take the others down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from percl.domain import ids
+from percl.domain.enums import CallDirection, CallEndedReason, CallStatus, LogLevel
+from percl.domain.records import Account, Application, Call
+from percl.engine.context import EngineContext
+from percl.engine.session import ApiUpdate, CallSession, ParentEnded, Shutdown
+from percl.engine.service import MakeCallRequest
+from percl.errors import BadRequest, NotFound
+
+if TYPE_CHECKING:
+    from percl.percl.commands import OutDial
+
+
+class CallService:
+    """The engine's front door for calls. Use as `async with CallService(ctx) as calls:`."""
+
+    def __init__(self, ctx: EngineContext) -> None:
+        self.ctx = ctx
+        self.sessions: dict[str, CallSession] = {}
+        self._tg: asyncio.TaskGroup | None = None
+
+    async def __aenter__(self) -> CallService:
+        self._tg = asyncio.TaskGroup()
+        await self._tg.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for session in list(self.sessions.values()):
+            session.post(Shutdown())
+        assert self._tg is not None
+        await self._tg.__aexit__(exc_type, exc, tb)
+        self._tg = None
+
+    # ---------------------------------------------------------------- start-up recovery
+
+    async def recover(self) -> int:
+        """Close calls a previous process left live (it crashed): internalError, never reused."""
+        now = self.ctx.clock.now()
+        closed = 0
+        for call in await self.ctx.store.live_calls():
+            final = CallStatus.COMPLETED if call.status is CallStatus.IN_PROGRESS else CallStatus.FAILED
+            await self.ctx.store.put_call(dataclasses.replace(
+                call, status=final, call_ended_reason=CallEndedReason.INTERNAL_ERROR,
+                end_time=now, date_updated=now, revision=call.revision + 1,
+            ))
+            await self.ctx.logs.log(
+                LogLevel.ERROR, call.account_id,
+                "Call was live when percl stopped; closed with internalError at start-up",
+                call_id=call.call_id, request_id=call.request_id,
+            )
+            closed += 1
+        return closed
+
+    # ---------------------------------------------------------------- REST: make a call
+
+    async def make_call(self, account: Account, request: MakeCallRequest) -> Call:
+        app = await self._application(account, request.application_id)
+        parent = await self._parent(account, request.parent_call_id)
+        if app is None and parent is not None and parent.application_id:
+            app = await self.ctx.store.get_application(parent.application_id)
+        connect_url = request.call_connect_url or (app.call_connect_url if app else None)
+        if connect_url is None:
+            raise BadRequest(
+                "callConnectUrl is required: give it in the request or set it on the application",
+                code=80, details={"field": "callConnectUrl"},
+            )
+        if request.if_machine is not None and request.if_machine not in ("redirect", "hangup"):
+            raise BadRequest("ifMachine must be redirect or hangup", details={"field": "ifMachine"})
+        now = self.ctx.clock.now()
+        owned = await self.ctx.store.find_number(request.from_)
+        call = Call(
+            call_id=self.ctx.ids.new(ids.CALL),
+            account_id=account.account_id,
+            from_=request.from_,
+            to=request.to,
+            direction=CallDirection.OUTBOUND_API,
+            status=CallStatus.QUEUED,
+            application_id=app.application_id if app else None,
+            parent_call_id=parent.call_id if parent else None,
+            phone_number_id=owned.phone_number_id if owned and owned.account_id == account.account_id else None,
+            request_id=request.request_id or self.ctx.ids.new(ids.REQUEST),
+            date_created=now,
+            date_updated=now,
+            call_connect_url=connect_url,
+            status_callback_url=app.status_callback_url if app else None,
+            if_machine=request.if_machine,
+            if_machine_url=request.if_machine_url,
+            send_digits=request.send_digits,
+            timeout_s=self._ring_timeout(request.timeout),
+            privacy_mode=bool(request.privacy_mode),
+        )
+        await self.ctx.store.put_call(call)
+        self._start(CallSession(self.ctx, call, account, dial_child=self._dial_child,
+                                on_end=self._forget))
+        return call
+
+    async def _application(self, account: Account, application_id: str | None) -> Application | None:
+        if application_id is None:
+            return None
+        app = await self.ctx.store.get_application(application_id)
+        if app is None or app.account_id != account.account_id:
+            raise NotFound(f"Application {application_id} not found",
+                           details={"field": "applicationId"})
+        return app
+
+    async def _parent(self, account: Account, parent_call_id: str | None) -> Call | None:
+        if parent_call_id is None:
+            return None
+        parent = await self.ctx.store.get_call(parent_call_id)
+        if parent is None or parent.account_id != account.account_id:
+            raise NotFound(f"Parent call {parent_call_id} not found",
+                           details={"field": "parentCallId"})
+        ringing_inbound = (parent.status is CallStatus.RINGING
+                           and parent.direction is CallDirection.INBOUND)
+        if parent.status is not CallStatus.IN_PROGRESS and not ringing_inbound:
+            raise BadRequest(
+                f"Parent call {parent_call_id} is {parent.status.value}: it must be in progress "
+                "(or an inbound call still ringing)", code=16, details={"field": "parentCallId"},
+            )
+        return parent
+
+    def _ring_timeout(self, timeout: int | None) -> int:
+        s = self.ctx.settings
+        if timeout is None:
+            return s.default_ring_timeout_s
+        return max(1, min(timeout, s.max_ring_timeout_s))
+
+    # ---------------------------------------------------------------- OutDial children
+
+    async def _dial_child(self, parent: CallSession, command: OutDial) -> str:
+        p = parent.call
+        now = self.ctx.clock.now()
+        child = Call(
+            call_id=self.ctx.ids.new(ids.CALL),
+            account_id=p.account_id,
+            from_=command.calling_number,
+            to=command.destination,
+            direction=CallDirection.OUTBOUND_DIAL,
+            status=CallStatus.QUEUED,
+            application_id=p.application_id,
+            parent_call_id=p.call_id,
+            request_id=p.request_id,
+            date_created=now,
+            date_updated=now,
+            call_connect_url=command.call_connect_url,
+            status_callback_url=command.status_callback_url,
+            if_machine=command.if_machine,
+            if_machine_url=command.if_machine_url,
+            send_digits=command.send_digits,
+            timeout_s=self._ring_timeout(command.timeout),
+            privacy_mode=bool(command.privacy_mode),
+        )
+        owned = await self.ctx.store.find_number(child.from_)
+        if owned is not None and owned.account_id == p.account_id:
+            child = dataclasses.replace(child, phone_number_id=owned.phone_number_id)
+        await self.ctx.store.put_call(child)
+        self._start(CallSession(self.ctx, child, parent.account, dial_child=self._dial_child,
+                                on_end=self._forget))
+        return child.call_id
+
+    # ---------------------------------------------------------------- inbound
+
+    async def incoming_call(self, call_id: str, from_: str, to: str) -> None:
+        store = self.ctx.store
+        number = await store.find_number(to)
+        if number is None:  # the network only routes owned numbers here
+            raise NotFound(f"{to} is not a number of any account")
+        account = await store.get_account(number.account_id)
+        if account is None:
+            raise NotFound(f"account of {to} not found")
+        app = await store.get_application(number.application_id) if number.application_id else None
+        now = self.ctx.clock.now()
+        call = Call(
+            call_id=call_id,
+            account_id=account.account_id,
+            from_=from_,
+            to=to,
+            direction=CallDirection.INBOUND,
+            status=CallStatus.RINGING,
+            application_id=app.application_id if app else None,
+            phone_number_id=number.phone_number_id,
+            request_id=self.ctx.ids.new(ids.REQUEST),
+            start_time=now,
+            date_created=now,
+            date_updated=now,
+            status_callback_url=app.status_callback_url if app else None,
+        )
+        await store.put_call(call)
+        voice = (app.voice_url, app.voice_fallback_url) if app else (None, None)
+        session = CallSession(self.ctx, call, account, voice_urls=voice,
+                              dial_child=self._dial_child, on_end=self._forget)
+        self.ctx.telephony.attach(call_id, session)
+        problem = _inbound_problem(number.voice_enabled, app)
+        if problem is not None:
+            self.sessions[call_id] = session
+            await session.end_with(problem)
+            self.sessions.pop(call_id, None)
+            return
+        self._start(session)
+
+    # ---------------------------------------------------------------- REST: update a call
+
+    async def update_call(self, account: Account, call_id: str, status: str) -> None:
+        call = await self.ctx.store.get_call(call_id)
+        session = self.sessions.get(call_id)
+        if call is None or call.account_id != account.account_id or session is None or session.done:
+            raise NotFound(f"Call {call_id} not found or no longer live")
+        if status not in ("canceled", "completed"):
+            raise BadRequest("status must be canceled or completed", details={"field": "status"})
+        session.post(ApiUpdate(status))
+
+    # ---------------------------------------------------------------- registry
+
+    def _start(self, session: CallSession) -> None:
+        assert self._tg is not None, "CallService used outside `async with`"
+        self.sessions[session.call.call_id] = session
+        self._tg.create_task(session.run())
+
+    def _forget(self, session: CallSession) -> None:
+        self.sessions.pop(session.call.call_id, None)
+        if self.ctx.settings.hangup_children_with_parent:
+            for child in list(self.sessions.values()):
+                if child.call.parent_call_id == session.call.call_id:
+                    child.post(ParentEnded())
+
+    def live(self, call_id: str) -> CallSession | None:
+        return self.sessions.get(call_id)
+
+
+def _inbound_problem(voice_enabled: bool, app: Application | None) -> CallEndedReason | None:
+    if not voice_enabled:
+        return CallEndedReason.VOICE_DISABLED
+    if app is None:
+        return CallEndedReason.CONFIG_ERROR_NO_APPLICATION
+    if not app.voice_url:
+        return CallEndedReason.CONFIG_ERROR_NO_VOICE_URL
+    return None

@@ -1,0 +1,502 @@
+"""CallSession: the asyncio shell around one leg's Interpreter.
+
+The session owns a TaskGroup. Everything that takes time for the leg (a prompt playing, a timer,
+a webhook in flight, digits being sent) is a child task that reports back by putting an event on
+the session's queue; the session's own loop is the only place that feeds the interpreter or
+changes the call record. So there is exactly one writer per leg, and cancelling a child (barge-in,
+hangup) is just `task.cancel()`.
+
+Before any webhook leaves, the state change it reports is already in the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from percl.domain.enums import (
+    AnsweredBy,
+    CallDirection,
+    CallEndedReason,
+    CallStatus,
+    IfMachine,
+    LogLevel,
+    MachineType,
+    RequestType,
+)
+from percl.domain.records import Account, Call
+from percl.engine.context import EngineContext
+from percl.engine.ports import DialResult, Media, MediaKind, WebhookRequest, WebhookResult
+from percl.engine.state import CallEvent, apply
+from percl.errors import PerclScriptError
+from percl.percl import actions as a
+from percl.percl import events as e
+from percl.percl.interpreter import Interpreter
+from percl.percl.parse import PerclJsonError, parse_script
+from percl.percl.serialize import serialize_script
+
+if TYPE_CHECKING:
+    from percl.percl.commands import OutDial
+
+# ----------------------------------------------------------------- network-side events
+
+
+@dataclass(frozen=True, slots=True)
+class _Ringing:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Answered:
+    by: AnsweredBy
+
+
+@dataclass(frozen=True, slots=True)
+class _DialFailed:
+    result: DialResult
+
+
+@dataclass(frozen=True, slots=True)
+class _Machine:
+    machine_type: MachineType
+
+
+@dataclass(frozen=True, slots=True)
+class _RingTimeout:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ApiUpdate:
+    """POST /Calls/{id} {status}: `canceled` or `completed`."""
+
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParentEnded:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    """percl is stopping: end the leg now (internalError)."""
+
+
+_DIAL_FAILURES = {
+    DialResult.BUSY: (CallEvent.BUSY, CallEndedReason.BUSY),
+    DialResult.FAILED: (CallEvent.FAIL, CallEndedReason.FAILED),
+    DialResult.NO_ANSWER: (CallEvent.NO_ANSWER, CallEndedReason.NO_ANSWER),
+}
+
+#: Called with a parent session and an OutDial; returns the child's call id.
+ChildDialer = Callable[["CallSession", "OutDial"], Awaitable[str]]
+
+
+class CallSession:
+    """One live leg. Create it with its stored Call, then `await run()` inside the service's TaskGroup.
+
+    It implements the telephony LegListener: the network's callbacks only enqueue events.
+    """
+
+    def __init__(
+        self,
+        ctx: EngineContext,
+        call: Call,
+        account: Account,
+        *,
+        voice_urls: tuple[str | None, str | None] = (None, None),
+        dial_child: ChildDialer | None = None,
+        on_end: Callable[[CallSession], None] | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.call = call
+        self.account = account
+        self._voice_url, self._voice_fallback_url = voice_urls
+        self._dial_child = dial_child
+        self._on_end = on_end
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._ring_task: asyncio.Task[None] | None = None
+        self._tg: asyncio.TaskGroup | None = None
+        self.interp: Interpreter | None = None
+        self.done = False
+        self.ended = asyncio.Event()
+
+    # ------------------------------------------------------------- LegListener
+
+    def on_ringing(self) -> None:
+        self._queue.put_nowait(_Ringing())
+
+    def on_answered(self, answered_by: AnsweredBy) -> None:
+        self._queue.put_nowait(_Answered(answered_by))
+
+    def on_dial_failed(self, result: DialResult) -> None:
+        self._queue.put_nowait(_DialFailed(result))
+
+    def on_machine_detected(self, machine_type: MachineType) -> None:
+        self._queue.put_nowait(_Machine(machine_type))
+
+    def on_digits(self, digits: str) -> None:
+        self._queue.put_nowait(e.DigitsPressed(digits))
+
+    def on_far_end_hangup(self) -> None:
+        self._queue.put_nowait(e.FarEndHangup())
+
+    def post(self, event: Any) -> None:
+        """Deliver an outside event (ApiUpdate, ParentEnded, Terminate) to this leg."""
+        self._queue.put_nowait(event)
+
+    # ------------------------------------------------------------- main loop
+
+    async def run(self) -> None:
+        try:
+            async with asyncio.TaskGroup() as tg:
+                self._tg = tg
+                await self._begin()
+                while not self.done:
+                    await self._dispatch(await self._queue.get())
+                self._cancel_children()
+        except Exception as exc:  # a bug must end this leg, never the server
+            await self._crash(exc)
+        finally:
+            self.ended.set()
+            if self._on_end is not None:
+                self._on_end(self)
+
+    async def _begin(self) -> None:
+        if self.call.direction is CallDirection.INBOUND:
+            await self._begin_inbound()
+        else:
+            await self._begin_outbound()
+
+    async def _begin_inbound(self) -> None:
+        if self._voice_url is None:
+            return  # the service already ended it with a configuration error
+        self.interp = Interpreter(
+            answered=False, inbound=True, settings=self.ctx.settings.interpreter
+        )
+        await self._perform(self.interp.request(RequestType.INBOUND_CALL, self._voice_url))
+
+    async def _begin_outbound(self) -> None:
+        detect = self.call.if_machine is not None
+        await self.ctx.telephony.dial(
+            self.call.call_id, self.call.from_, self.call.to, self, detect_machine=detect
+        )
+
+    async def _dispatch(self, event: Any) -> None:
+        match event:
+            case _Ringing():
+                await self._ringing()
+            case _Answered(by=by):
+                await self._answered(by)
+            case _DialFailed(result=result):
+                ev, reason = _DIAL_FAILURES[result]
+                await self._finish(reason, ev)
+            case _RingTimeout():
+                await self._finish(CallEndedReason.NO_ANSWER, CallEvent.NO_ANSWER)
+            case _Machine(machine_type=mt):
+                await self._machine(mt)
+            case ApiUpdate(status=status):
+                await self._api_update(status)
+            case Shutdown():
+                await self._finish(CallEndedReason.INTERNAL_ERROR)
+            case ParentEnded():
+                await self._api_update("canceled" if not self._answered_yet else "completed")
+            case e.FarEndHangup() if self.interp is None:
+                await self._finish(CallEndedReason.FAR_END_HANGUP)
+            case _ if self.interp is not None:
+                await self._perform(self.interp.handle(event))
+            case _:
+                pass
+
+    @property
+    def _answered_yet(self) -> bool:
+        return self.call.status is CallStatus.IN_PROGRESS
+
+    # ------------------------------------------------------------- outbound progress
+
+    async def _ringing(self) -> None:
+        if self.call.status is not CallStatus.QUEUED:
+            return
+        await self._update(status=apply(self.call.status, CallEvent.RING), start_time=self._now())
+        assert self._tg is not None
+        self._ring_task = self._tg.create_task(self._ring_timer(self.call.timeout_s))
+
+    async def _ring_timer(self, seconds: float) -> None:
+        await self.ctx.clock.sleep(seconds)
+        self._queue.put_nowait(_RingTimeout())
+
+    async def _answered(self, by: AnsweredBy) -> None:
+        if self.call.status is not CallStatus.RINGING:
+            return
+        if self._ring_task is not None:
+            self._ring_task.cancel()
+        answered_by = by if self.call.if_machine is not None else None
+        await self._update(
+            status=apply(self.call.status, CallEvent.ANSWER),
+            connect_time=self._now(),
+            answered_by=answered_by,
+        )
+        if self.call.send_digits:
+            pause = self.ctx.settings.interpreter.send_digits_pause_ms
+            await self.ctx.telephony.send_digits(self.call.call_id, self.call.send_digits, pause)
+        self.interp = Interpreter(answered=True, settings=self.ctx.settings.interpreter)
+        url = self.call.call_connect_url
+        if url is None:  # cannot happen for API calls (validated) or OutDial (required attribute)
+            await self._finish(CallEndedReason.INTERNAL_ERROR)
+            return
+        await self._perform(self.interp.request(self._connect_type(), url))
+
+    def _connect_type(self) -> RequestType:
+        if self.call.direction is CallDirection.OUTBOUND_DIAL:
+            return RequestType.OUT_DIAL_CONNECT
+        return RequestType.OUT_DIAL_API_CONNECT
+
+    async def _machine(self, machine_type: MachineType) -> None:
+        if self.done or self.call.if_machine is None or self.interp is None:
+            return
+        await self._update(answered_by=AnsweredBy.MACHINE)
+        if self.call.if_machine == IfMachine.HANGUP.value:
+            await self._perform(self.interp.handle(e.Terminate(CallEndedReason.MACHINE_DETECTED)))
+        elif self.call.if_machine_url is not None:
+            interrupt = e.Interrupt(
+                RequestType.MACHINE_DETECTED,
+                self.call.if_machine_url,
+                {"machineType": machine_type.value},
+            )
+            await self._perform(self.interp.handle(interrupt))
+
+    async def _api_update(self, status: str) -> None:
+        if self.done:
+            return
+        if self.call.status in (CallStatus.QUEUED, CallStatus.RINGING):
+            if self.call.direction is CallDirection.INBOUND and status == "completed":
+                await self._answer()  # "completed" answers a ringing inbound call, then hangs up
+                await self._finish(CallEndedReason.APP_HANGUP)
+            else:
+                await self._finish(CallEndedReason.CALL_CANCELED, CallEvent.CANCEL)
+            return
+        if self.interp is not None:
+            await self._perform(self.interp.handle(e.Terminate(CallEndedReason.APP_HANGUP)))
+        else:
+            await self._finish(CallEndedReason.APP_HANGUP)
+
+    # ------------------------------------------------------------- performing actions
+
+    async def _perform(self, actions: list[a.Action]) -> None:
+        for action in actions:
+            await self._perform_one(action)
+
+    async def _perform_one(self, action: a.Action) -> None:  # noqa: C901 - one arm per action
+        match action:
+            case a.Answer():
+                await self._answer()
+            case a.RejectCall(reason=reason):
+                await self._reject(reason)
+            case a.PlayMedia():
+                self._spawn(action.token, self._play(action))
+            case a.StopMedia(token=t) | a.CancelTimer(token=t):
+                task = self._tasks.pop(t, None)
+                if task is not None:
+                    task.cancel()
+            case a.StartTimer(token=t, ms=ms):
+                self._spawn(t, self._timer(t, ms))
+            case a.PostWebhook():
+                self._spawn(action.token, self._webhook(action))
+            case a.SendDigitsOut():
+                self._spawn(action.token, self._send_digits(action))
+            case a.Dial(token=t, command=command):
+                await self._dial(t, command)
+            case a.EndCall(reason=reason):
+                await self._finish(reason)
+            case a.Log(level=level, message=message, metadata=metadata):
+                await self._log(level, message, metadata)
+
+    def _spawn(self, token: int, coro: Any) -> None:
+        assert self._tg is not None
+        task = self._tg.create_task(coro)
+        self._tasks[token] = task
+        task.add_done_callback(lambda _t, tok=token: self._tasks.pop(tok, None))
+
+    async def _play(self, action: a.PlayMedia) -> None:
+        media = Media(
+            kind=MediaKind(action.kind),
+            text=action.text,
+            language=action.language,
+            url=action.url,
+            length_ms=action.length_ms,
+            privacy_mode=action.privacy_mode,
+        )
+        await self.ctx.telephony.play(self.call.call_id, media)
+        self._queue.put_nowait(e.MediaDone(action.token))
+
+    async def _timer(self, token: int, ms: int) -> None:
+        await self.ctx.clock.sleep(ms / 1000)
+        self._queue.put_nowait(e.TimerFired(token))
+
+    async def _send_digits(self, action: a.SendDigitsOut) -> None:
+        await self.ctx.telephony.send_digits(self.call.call_id, action.digits, action.pause_ms)
+        self._queue.put_nowait(e.DigitsSent(action.token))
+
+    async def _dial(self, token: int, command: OutDial) -> None:
+        if self._dial_child is None:
+            await self._finish(CallEndedReason.INTERNAL_ERROR)
+            return
+        child_id = await self._dial_child(self, command)
+        self._queue.put_nowait(e.DialStarted(token, child_id))
+
+    async def _webhook(self, action: a.PostWebhook) -> None:
+        fallback = (
+            self._voice_fallback_url if action.request_type is RequestType.INBOUND_CALL else None
+        )
+        result = await self.send_webhook(
+            action.request_type, action.url, action.fields, fallback, action.privacy_mode
+        )
+        if action.expects_percl:
+            self._queue.put_nowait(await self._script_from(action, result))
+
+    async def send_webhook(
+        self,
+        request_type: RequestType,
+        url: str,
+        fields: dict[str, Any] | None = None,
+        fallback_url: str | None = None,
+        privacy_mode: bool = False,
+    ) -> WebhookResult:
+        """POST a webhook about this leg with its current record as the standard fields."""
+        request = WebhookRequest(
+            request_type=request_type,
+            url=url,
+            account=self.account,
+            call=self.call,
+            fields=dict(fields or {}),
+            fallback_url=fallback_url,
+            privacy_mode=privacy_mode or self.call.privacy_mode,
+            request_id=self.call.request_id,
+        )
+        return await self.ctx.webhooks.send(request)
+
+    async def _script_from(self, action: a.PostWebhook, result: WebhookResult) -> e.Event:
+        token = action.token
+        if not result.ok:
+            why = result.error or f"HTTP {result.status}"
+            return e.WebhookBroken(
+                token, CallEndedReason.WEBHOOK_FAILED,
+                f"{action.request_type.value} webhook to {result.url} failed: {why}",
+            )
+        body = result.body
+        if not body.strip():
+            return e.ScriptReceived(token, parse_script([]))
+        try:
+            script = parse_script(body)
+        except PerclJsonError as exc:
+            return e.WebhookBroken(
+                token, CallEndedReason.WEBHOOK_INVALID_RESPONSE,
+                f"the answer of {result.url} is not JSON: {exc.problem}",
+            )
+        except PerclScriptError as exc:
+            await self._log(LogLevel.ERROR, f"Invalid PerCL from {result.url}: {exc}",
+                            {"path": exc.path, "problem": exc.problem})
+            return e.WebhookBroken(
+                token, CallEndedReason.APP_INVALID_PERCL, f"invalid PerCL at {exc}"
+            )
+        await self._log(LogLevel.INFO, f"PerCL received from {result.url}",
+                        {"percl": serialize_script(script) if not action.privacy_mode else "xxxxx"})
+        return e.ScriptReceived(token, script)
+
+    # ------------------------------------------------------------- state changes
+
+    async def _answer(self) -> None:
+        if self.call.status is not CallStatus.RINGING:
+            return
+        await self.ctx.telephony.answer(self.call.call_id)
+        await self._update(status=apply(self.call.status, CallEvent.ANSWER),
+                           connect_time=self._now())
+
+    async def _reject(self, reason: str | None) -> None:
+        await self.ctx.telephony.reject(self.call.call_id)
+        await self._log(LogLevel.INFO, f"Call rejected by the application: {reason or ''}".strip())
+        await self._finish(CallEndedReason.APP_REJECT, CallEvent.REJECT, hang_up=False)
+
+    async def _finish(
+        self,
+        reason: CallEndedReason,
+        event: CallEvent | None = None,
+        *,
+        hang_up: bool = True,
+    ) -> None:
+        """End the leg: stop its work, write the final record, then send the notifications."""
+        if self.done:
+            return
+        self.done = True
+        self._cancel_children()
+        if self.interp is not None:
+            self.interp.ended = True
+        was_answered = self.call.status is CallStatus.IN_PROGRESS
+        status = apply(self.call.status, event or self._end_event(reason))
+        if hang_up and reason is not CallEndedReason.FAR_END_HANGUP:
+            await self.ctx.telephony.hangup(self.call.call_id)
+        await self._update(status=status, call_ended_reason=reason, end_time=self._now())
+        await self._log(LogLevel.INFO, f"Call ended: {status.value} ({reason.value})")
+        if not was_answered and self.call.direction is not CallDirection.INBOUND:
+            await self._notify_connect_failure()
+        if self.call.status_callback_url:  # callEndedReason and callDuration come from the record
+            await self.send_webhook(RequestType.CALL_STATUS, self.call.status_callback_url)
+
+    def _end_event(self, reason: CallEndedReason) -> CallEvent:
+        if self.call.status is CallStatus.IN_PROGRESS:
+            return CallEvent.COMPLETE
+        if reason in (CallEndedReason.FAR_END_HANGUP, CallEndedReason.CALL_CANCELED):
+            return CallEvent.CANCEL
+        return CallEvent.FAIL
+
+    async def _notify_connect_failure(self) -> None:
+        """An unanswered outbound leg still gets its connect webhook; its PerCL is ignored."""
+        url = self.call.call_connect_url
+        if url is None:
+            return
+        await self.send_webhook(self._connect_type(), url)  # dialCallStatus mirrors callStatus
+
+    async def _update(self, **changes: Any) -> None:
+        self.call = dataclasses.replace(
+            self.call, date_updated=self._now(), revision=self.call.revision + 1, **changes
+        )
+        await self.ctx.store.put_call(self.call)
+
+    async def _log(
+        self, level: LogLevel, message: str, metadata: dict[str, Any] | None = None
+    ) -> None:
+        await self.ctx.logs.log(
+            level, self.account.account_id, message,
+            call_id=self.call.call_id, request_id=self.call.request_id, metadata=metadata,
+        )
+
+    async def end_with(self, reason: CallEndedReason) -> None:
+        """End a leg that never ran a script (configuration errors at arrival)."""
+        await self._log(LogLevel.ERROR, f"Call cannot be handled: {reason.value}")
+        await self._finish(reason)
+
+    def _cancel_children(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+        self._tasks.clear()
+        if self._ring_task is not None:
+            self._ring_task.cancel()
+
+    async def _crash(self, exc: BaseException) -> None:
+        self.done = False  # allow _finish to run once more for the record
+        try:
+            await self._log(LogLevel.ERROR, f"Internal error, call ended: {exc!r}")
+            if not self.call.status.is_final:
+                self._tg = None
+                await self._finish(CallEndedReason.INTERNAL_ERROR)
+        except Exception:  # the store itself is failing: nothing more to do for this leg
+            pass
+        self.done = True
+
+    def _now(self) -> float:
+        return self.ctx.clock.now()

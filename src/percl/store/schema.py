@@ -1,0 +1,258 @@
+"""The SQLite schema and the mapping between rows and domain records.
+
+One table per record type. Enums are stored as their wire strings, times as REAL seconds (log
+timestamps as INTEGER microseconds), log metadata as JSON text. The mapping is declared once per
+record type as a tuple of `Field`s, so writing a record is a flat loop of `getattr` calls: the
+engine writes a call record on every state change and `dataclasses.asdict` (which deep-copies) would
+be the slowest part of a write.
+
+Bump `SCHEMA_VERSION` (and add a migration) whenever a table changes shape.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from percl.domain.enums import (
+    AccountStatus,
+    AccountType,
+    AnsweredBy,
+    CallDirection,
+    CallEndedReason,
+    CallStatus,
+    LogLevel,
+)
+from percl.domain.records import Account, Application, Call, IncomingNumber, LogEntry
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("api_key", String, nullable=False),
+    Column("signing_secret", String, nullable=False),
+    Column("alias", String),
+    Column("label", String),
+    Column("type", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("date_created", Float, nullable=False),
+    Column("date_updated", Float, nullable=False),
+    Column("revision", Integer, nullable=False),
+)
+
+applications = Table(
+    "applications",
+    metadata,
+    Column("application_id", String, primary_key=True),
+    Column("account_id", String, nullable=False),
+    Column("alias", String),
+    Column("voice_url", String),
+    Column("voice_fallback_url", String),
+    Column("call_connect_url", String),
+    Column("status_callback_url", String),
+    Column("sms_url", String),
+    Column("sms_fallback_url", String),
+    Column("date_created", Float, nullable=False),
+    Column("date_updated", Float, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Index("ix_applications_account", "account_id"),
+)
+
+numbers = Table(
+    "numbers",
+    metadata,
+    Column("phone_number_id", String, primary_key=True),
+    Column("account_id", String, nullable=False),
+    Column("phone_number", String, nullable=False),
+    Column("application_id", String),
+    Column("alias", String),
+    Column("region", String),
+    Column("country", String),
+    Column("voice_enabled", Boolean, nullable=False),
+    Column("sms_enabled", Boolean, nullable=False),
+    Column("toll_free", Boolean, nullable=False),
+    Column("date_created", Float, nullable=False),
+    Column("date_updated", Float, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Index("ux_numbers_phone_number", "phone_number", unique=True),
+    Index("ix_numbers_account", "account_id"),
+)
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("call_id", String, primary_key=True),
+    Column("account_id", String, nullable=False),
+    Column("from_number", String, nullable=False),
+    Column("to_number", String, nullable=False),
+    Column("direction", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("application_id", String),
+    Column("parent_call_id", String),
+    Column("phone_number_id", String),
+    Column("answered_by", String),
+    Column("caller_name", String),
+    Column("call_ended_reason", String),
+    Column("conference_id", String),
+    Column("queue_id", String),
+    Column("request_id", String),
+    Column("start_time", Float),
+    Column("connect_time", Float),
+    Column("end_time", Float),
+    Column("date_created", Float, nullable=False),
+    Column("date_updated", Float, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("call_connect_url", String),
+    Column("status_callback_url", String),
+    Column("if_machine", String),
+    Column("if_machine_url", String),
+    Column("send_digits", String),
+    Column("timeout_s", Integer, nullable=False),
+    Column("privacy_mode", Boolean, nullable=False),
+    Index("ix_calls_account_created", "account_id", "date_created"),
+    Index("ix_calls_status", "status"),
+)
+
+logs = Table(
+    "logs",
+    metadata,
+    # INTEGER PRIMARY KEY is SQLite's rowid: it gives "insertion order" for the newest-first sort.
+    Column("log_id", Integer, primary_key=True, autoincrement=True),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("level", String, nullable=False),
+    Column("account_id", String, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("request_id", String),
+    Column("call_id", String),
+    Column("metadata", Text, nullable=False),
+    Index("ix_logs_account_timestamp", "account_id", "timestamp"),
+    Index("ix_logs_call", "call_id"),
+)
+
+
+# --------------------------------------------------------------------------- row <-> record
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One record attribute and how it is stored."""
+
+    attr: str
+    column: str
+    enum: type[StrEnum] | None = None
+    json: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecordMap(Generic[R]):
+    """How one record type maps onto its table."""
+
+    table: Table
+    record: type[R]
+    fields: tuple[Field, ...]
+
+    def to_row(self, record: R) -> dict[str, Any]:
+        """The column values for `record` (enums as strings, metadata as JSON text)."""
+        row: dict[str, Any] = {}
+        for f in self.fields:
+            value = getattr(record, f.attr)
+            if f.json:
+                value = dump_json(value)
+            elif f.enum is not None and value is not None:
+                value = value.value
+            row[f.column] = value
+        return row
+
+    def from_row(self, row: Mapping[Any, Any]) -> R:
+        """The record stored in `row` (enums back as enum members, JSON parsed)."""
+        kwargs: dict[str, Any] = {}
+        for f in self.fields:
+            value = row[f.column]
+            if f.json:
+                value = json.loads(value)
+            elif f.enum is not None and value is not None:
+                value = f.enum(value)
+            kwargs[f.attr] = value
+        return self.record(**kwargs)
+
+
+def dump_json(value: Any) -> str:
+    # A log line must never take a call down, so a value JSON cannot encode is stored as str().
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _plain(table: Table, **special: Field) -> tuple[Field, ...]:
+    """A Field per column; `special` overrides columns whose attr or type differ."""
+    return tuple(special.get(c.name, Field(c.name, c.name)) for c in table.columns)
+
+
+ACCOUNT_MAP: RecordMap[Account] = RecordMap(
+    accounts,
+    Account,
+    _plain(
+        accounts,
+        type=Field("type", "type", AccountType),
+        status=Field("status", "status", AccountStatus),
+    ),
+)
+
+APPLICATION_MAP: RecordMap[Application] = RecordMap(applications, Application, _plain(applications))
+
+NUMBER_MAP: RecordMap[IncomingNumber] = RecordMap(numbers, IncomingNumber, _plain(numbers))
+
+CALL_MAP: RecordMap[Call] = RecordMap(
+    calls,
+    Call,
+    _plain(
+        calls,
+        from_number=Field("from_", "from_number"),
+        to_number=Field("to", "to_number"),
+        direction=Field("direction", "direction", CallDirection),
+        status=Field("status", "status", CallStatus),
+        answered_by=Field("answered_by", "answered_by", AnsweredBy),
+        call_ended_reason=Field("call_ended_reason", "call_ended_reason", CallEndedReason),
+    ),
+)
+
+# The logs map leaves out log_id: it is the store's, not the record's.
+LOG_MAP: RecordMap[LogEntry] = RecordMap(
+    logs,
+    LogEntry,
+    tuple(
+        f
+        for f in _plain(
+            logs,
+            level=Field("level", "level", LogLevel),
+            metadata=Field("metadata", "metadata", json=True),
+        )
+        if f.column != "log_id"
+    ),
+)
