@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import importlib.util
 import json
@@ -31,10 +32,8 @@ def run_server(settings: Settings, *, demo_app: Path | None, console: Console) -
         runner: Any = uvloop.run
     except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
         runner = asyncio.run
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         runner(_serve(settings, demo_app, console))
-    except KeyboardInterrupt:
-        pass
 
 
 async def _serve(settings: Settings, demo_app: Path | None, console: Console) -> None:
@@ -120,16 +119,19 @@ def _banner(console: Console, platform: Platform, demo_number: str | None) -> No
     if platform.recovered:
         lines.append(f"[yellow]{platform.recovered} call(s) left live by a previous run were "
                      "closed with internalError[/]")
-    lines += [
-        "",
-        "[bold]official SDK[/] (pip install freeclimb):",
-        "  import freeclimb",
-        f'  cfg = freeclimb.Configuration(host="{s.base_url}/apiserver",',
-        f'                                username="{acc.account_id}", password="{acc.api_key}")',
-        "  api = freeclimb.DefaultApi(freeclimb.ApiClient(cfg))",
-        "  print(api.list_calls())",
-    ]
-    if demo_number:
-        lines += ["", f"[bold]demo app[/] at {s.base_url}/demo wired to {demo_number}; call it:",
-                  f"  .venv/bin/percl sim call {DEMO_CALLER} {demo_number} --press 1"]
     console.print(Panel("\n".join(lines), title="percl", expand=False))
+    # Printed outside the panel so that it can be copied and pasted as it is.
+    console.print("official SDK (pip install freeclimb):", style="bold")
+    snippet = (
+        "import freeclimb\n"
+        f'cfg = freeclimb.Configuration(host="{s.base_url}/apiserver", '
+        f'username="{acc.account_id}", password="{acc.api_key}")\n'
+        "api = freeclimb.DefaultApi(freeclimb.ApiClient(cfg))\n"
+        "print(api.list_calls())"
+    )
+    console.print(snippet, soft_wrap=True, highlight=False, markup=False)
+    if demo_number:
+        console.print(f"demo app at {s.base_url}/demo is wired to {demo_number}; call it with:",
+                      style="bold")
+        console.print(f"  .venv/bin/percl sim call {DEMO_CALLER} {demo_number} --press 1",
+                      soft_wrap=True, highlight=False)

@@ -38,15 +38,17 @@ def describe(entry: dict[str, Any]) -> str:
     """One transcript entry as a line a person reads."""
     kind = entry.get("type", "?")
     at = entry.get("atMs", 0) / 1000
-    detail = {
-        "say": lambda: f'heard "{entry.get("text")}"',
-        "play": lambda: f"heard audio {entry.get('url')}",
-        "pause": lambda: f"silence {entry.get('lengthMs')} ms",
-        "digitsPressed": lambda: f"pressed {entry.get('digits')}",
-        "digitsSent": lambda: f"heard tones {entry.get('digits')}",
-        "hangup": lambda: f"hangup by {entry.get('by')}",
-        "said": lambda: f'said "{entry.get("text")}"',
-    }.get(kind, lambda: kind)()
+    templates = {
+        "say": 'heard "{text}"',
+        "play": "heard audio {url}",
+        "pause": "silence {lengthMs} ms",
+        "digitsPressed": "pressed {digits}",
+        "digitsSent": "heard tones {digits}",
+        "hangup": "hangup by {by}",
+        "said": 'said "{text}"',
+    }
+    fields = {k: entry.get(k) for k in ("text", "url", "lengthMs", "digits", "by")}
+    detail = templates.get(kind, str(kind)).format(**fields)
     if entry.get("interrupted"):
         detail += f" (cut after {entry.get('heardMs')} ms)"
     return f"{at:7.2f}s  {detail}"
@@ -62,7 +64,7 @@ def stream_transcript(client: httpx.Client, call_id: str, console: Console,
         data = _check(client.get(f"/calls/{call_id}/transcript"))
         entries = data.get("entries", [])
         for entry in entries[shown:]:
-            console.print(describe(entry), style=STYLE.get(entry.get("type", ""), None))
+            console.print(describe(entry), style=STYLE.get(entry.get("type", "")))
         shown = len(entries)
         if data.get("live") is False or any(e.get("type") in FINAL for e in entries):
             break
@@ -107,7 +109,7 @@ def transcript_cmd(call_id: str, url: str | None) -> None:
         data = _check(client.get(f"/calls/{call_id}/transcript"))
     console = Console()
     for entry in data.get("entries", []):
-        console.print(describe(entry), style=STYLE.get(entry.get("type", ""), None))
+        console.print(describe(entry), style=STYLE.get(entry.get("type", "")))
 
 
 @sim.command("press")

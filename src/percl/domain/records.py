@@ -108,13 +108,13 @@ class Call:
         """Whole seconds from start to end; None while live or when the leg never connected."""
         if self.end_time is None or self.start_time is None or self.connect_time is None:
             return None
-        return int(round(self.end_time - self.start_time))
+        return round(self.end_time - self.start_time)
 
     @property
     def connect_duration(self) -> int | None:
         if self.end_time is None or self.connect_time is None:
             return None
-        return int(round(self.end_time - self.connect_time))
+        return round(self.end_time - self.connect_time)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ from percl.domain import ids
 from percl.domain.enums import CallDirection, CallEndedReason, CallStatus, LogLevel
 from percl.domain.records import Account, Application, Call
 from percl.engine.context import EngineContext
-from percl.engine.session import ApiUpdate, CallSession, ParentEnded, Shutdown
 from percl.engine.service import MakeCallRequest
+from percl.engine.session import ApiUpdate, CallSession, ParentEnded, Shutdown
 from percl.errors import BadRequest, NotFound
 
 if TYPE_CHECKING:
@@ -96,7 +96,8 @@ class CallService:
             status=CallStatus.QUEUED,
             application_id=app.application_id if app else None,
             parent_call_id=parent.call_id if parent else None,
-            phone_number_id=owned.phone_number_id if owned and owned.account_id == account.account_id else None,
+            phone_number_id=(owned.phone_number_id
+                             if owned and owned.account_id == account.account_id else None),
             request_id=request.request_id or self.ctx.ids.new(ids.REQUEST),
             date_created=now,
             date_updated=now,

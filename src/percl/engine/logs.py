@@ -29,7 +29,7 @@ class StoreLogSink:
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         entry = LogEntry(
-            timestamp=int(round(self._clock.now() * 1_000_000)),
+            timestamp=round(self._clock.now() * 1_000_000),
             level=level,
             account_id=account_id,
             message=message,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -291,7 +292,7 @@ class CallSession:
         for action in actions:
             await self._perform_one(action)
 
-    async def _perform_one(self, action: a.Action) -> None:  # noqa: C901 - one arm per action
+    async def _perform_one(self, action: a.Action) -> None:
         match action:
             case a.Answer():
                 await self._answer()
@@ -320,7 +321,10 @@ class CallSession:
         assert self._tg is not None
         task = self._tg.create_task(coro)
         self._tasks[token] = task
-        task.add_done_callback(lambda _t, tok=token: self._tasks.pop(tok, None))
+        task.add_done_callback(functools.partial(self._forget_task, token))
+
+    def _forget_task(self, token: int, _task: asyncio.Task[None]) -> None:
+        self._tasks.pop(token, None)
 
     async def _play(self, action: a.PlayMedia) -> None:
         media = Media(

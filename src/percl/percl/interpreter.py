@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from percl.domain.enums import CallEndedReason, GetDigitsReason, LogLevel, RequestType
 from percl.percl import actions as a
 from percl.percl import events as e
-from percl.percl.parse import Script
 
 # Imported lazily typed: the command models live in percl.percl.commands.
 from percl.percl.commands import (
@@ -41,6 +40,7 @@ from percl.percl.commands import (
     Say,
     SendDigits,
 )
+from percl.percl.parse import Script
 
 SUPPORTED_LATER = frozenset(
     {

@@ -32,7 +32,12 @@ from percl.domain.records import Application, Call, IncomingNumber
 from percl.store.sqlite import SqliteStore
 from percl.testing.clock import FakeClock
 from percl.testing.tracked import Tracked
-from percl.webhooks.inprocess import AsgiTransport, FunctionTransport, RoutingTransport, WsgiTransport
+from percl.webhooks.inprocess import (
+    AsgiTransport,
+    FunctionTransport,
+    RoutingTransport,
+    WsgiTransport,
+)
 from percl.webhooks.transport import TransportResponse, WebhookTransport
 
 PerclAnswer = list[dict[str, Any]] | Callable[[dict[str, Any]], Any] | tuple[int, Any]
@@ -166,10 +171,12 @@ class Harness:
         return self.platform.account
 
     async def create_application(self, **urls: str | None) -> Application:
+        """A new application of the seed account; `urls` are Application fields (voice_url=...)."""
         now = self.clock.now()
         app = Application(application_id=self.ids.new(idmod.APPLICATION),
                           account_id=self.account.account_id, date_created=now,
-                          date_updated=now, **urls)
+                          date_updated=now)
+        app = dataclasses.replace(app, **urls)  # type: ignore[arg-type]
         await self.store.put_application(app)
         return app
 
@@ -194,7 +201,7 @@ class Harness:
         await self.clock.advance(seconds)
 
     async def call(self, call_id: str) -> Call:
-        call = await self.store.get_call(call_id)
+        call: Call | None = await self.store.get_call(call_id)
         assert call is not None, f"no call {call_id}"
         return call
 

@@ -1,1 +1,6 @@
-"""(being written)"""
+"""The simulated phone network: virtual phones with scripted behaviour (see network.py)."""
+
+from percl.telephony.sim.inventory import SimInventory
+from percl.telephony.sim.network import MediaProbe, SimNetwork
+
+__all__ = ["MediaProbe", "SimInventory", "SimNetwork"]

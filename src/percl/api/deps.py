@@ -1,0 +1,41 @@
+"""What the REST API is built from. Re-exported as `percl.api.ApiDeps`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from percl.domain.clock import Clock
+from percl.domain.ids import IdGenerator
+from percl.engine.ports import NumberInventory, Store
+from percl.engine.service import CallControl
+
+
+@dataclass(frozen=True)
+class ApiDeps:
+    """Everything the routes use; `create_api` puts it on `app.state.deps`.
+
+    `max_list` caps how many items any list reports (FreeClimb caps lists at 10 000);
+    `page_size` is how many items each page of a list carries.
+    """
+
+    store: Store
+    clock: Clock
+    ids: IdGenerator
+    calls: CallControl
+    inventory: NumberInventory
+    max_list: int = 10_000
+    page_size: int = 100
+
+
+def deps_of(request: Request) -> ApiDeps:
+    """The ApiDeps of the app serving `request`."""
+    deps: ApiDeps = request.app.state.deps
+    return deps
+
+
+def request_id_of(request: Request) -> str | None:
+    """The `RQ...` id the request-id middleware gave this POST, or None for other methods."""
+    rid: str | None = request.scope.get("state", {}).get("request_id")
+    return rid

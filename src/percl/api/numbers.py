@@ -1,0 +1,364 @@
+"""Phone numbers: GET /AvailablePhoneNumbers and /Accounts/{accountId}/IncomingPhoneNumbers.
+
+Available numbers are the phone network's inventory minus every number any account owns; buying
+one creates an IncomingNumber record, deleting it puts the number back on sale (nothing else to
+do: availability is computed, never stored).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import Field
+
+from percl.api.applications import owned_application
+from percl.api.auth import CurrentAccount, PathAccount
+from percl.api.deps import deps_of
+from percl.api.fields import E164, Alias, ApplicationId, WireModel
+from percl.api.pagination import paginate
+from percl.api.render import envelope
+from percl.domain.ids import PHONE_NUMBER
+from percl.domain.records import Account, IncomingNumber
+from percl.engine.ports import AvailableNumber, Store
+from percl.errors import BadRequest, Conflict, NotFound
+
+router = APIRouter()
+
+Number = AvailableNumber | IncomingNumber
+
+
+def format_alias(phone_number: str) -> str:
+    """A conventional rendering: `(312) 555-0100` for NANP numbers, else the E.164 itself."""
+    if len(phone_number) == 12 and phone_number.startswith("+1"):
+        d = phone_number[2:]
+        return f"({d[:3]}) {d[3:6]}-{d[6:]}"
+    return phone_number
+
+
+def capabilities(number: Number) -> dict[str, bool]:
+    """All five Capabilities flags (the spec marks each required)."""
+    return {
+        "voice": number.voice_enabled,
+        "sms": number.sms_enabled,
+        "tollFree": number.toll_free,
+        "tenDLC": False,
+        "shortCode": False,
+    }
+
+
+def render_available(number: AvailableNumber) -> dict[str, Any]:
+    """AvailableNumber."""
+    return {
+        "capabilities": capabilities(number),
+        "campaignId": None,
+        "phoneNumber": number.phone_number,
+        "alias": format_alias(number.phone_number),
+        "voiceEnabled": number.voice_enabled,
+        "smsEnabled": number.sms_enabled,
+        "region": number.region,
+        "country": number.country,
+    }
+
+
+def render_incoming(number: IncomingNumber) -> dict[str, Any]:
+    """IncomingNumberResult."""
+    uri = f"/Accounts/{number.account_id}/IncomingPhoneNumbers/{number.phone_number_id}"
+    return {
+        **envelope(uri, number.date_created, number.date_updated, number.revision),
+        "capabilities": capabilities(number),
+        "campaignId": None,
+        "phoneNumberId": number.phone_number_id,
+        "accountId": number.account_id,
+        "applicationId": number.application_id,
+        "phoneNumber": number.phone_number,
+        "alias": number.alias,
+        "region": number.region,
+        "country": number.country,
+        "voiceEnabled": number.voice_enabled,
+        "smsEnabled": number.sms_enabled,
+        "offnet": False,
+        "tfn": None,
+    }
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def compile_number_pattern(pattern: str | None) -> re.Pattern[str] | None:
+    """The `phoneNumber` filter as a regex searched in the E.164 number.
+
+    Raises BadRequest (400, code 3, field phoneNumber) when it does not compile.
+    """
+    if pattern is None or pattern == "":
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise BadRequest(
+            f"phoneNumber is not a valid regular expression ({exc}); escape a leading plus as \\+",
+            details={"field": "phoneNumber"},
+        ) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class NumberFilter:
+    """The filters both number lists share. None means "not filtered"."""
+
+    phone_number: str | None = None
+    region: str | None = None
+    country: str | None = None
+    voice_enabled: bool | None = True
+    sms_enabled: bool | None = True
+    cap_voice: bool | None = None
+    cap_sms: bool | None = None
+    cap_toll_free: bool | None = None
+    cap_ten_dlc: bool | None = None
+    cap_short_code: bool | None = None
+
+    def predicate(self) -> Callable[[Number], bool]:
+        """A test for one number. Raises BadRequest for an invalid phoneNumber regex."""
+        pattern = compile_number_pattern(self.phone_number)
+        wanted: list[tuple[str, object]] = [
+            (key, value)
+            for key, value in (
+                ("region", self.region),
+                ("country", self.country),
+                ("voice", _first(self.voice_enabled, self.cap_voice)),
+                ("sms", _first(self.sms_enabled, self.cap_sms)),
+                ("tollFree", self.cap_toll_free),
+                ("tenDLC", self.cap_ten_dlc),
+                ("shortCode", self.cap_short_code),
+            )
+            if value is not None
+        ]
+
+        def test(number: Number) -> bool:
+            if pattern is not None and not pattern.search(number.phone_number):
+                return False
+            facts: dict[str, object] = {
+                **capabilities(number),
+                "region": number.region,
+                "country": number.country,
+            }
+            return all(facts[key] == value for key, value in wanted)
+
+        return test
+
+
+def _first(legacy: bool | None, capability: bool | None) -> bool | None:
+    """`capabilities.voice` supersedes the deprecated `voiceEnabled` when both are given."""
+    return capability if capability is not None else legacy
+
+
+def number_filter(
+    phone_number: Annotated[str | None, Query(alias="phoneNumber")] = None,
+    region: str | None = None,
+    country: str | None = None,
+    voice_enabled: Annotated[bool, Query(alias="voiceEnabled")] = True,
+    sms_enabled: Annotated[bool, Query(alias="smsEnabled")] = True,
+    cap_voice: Annotated[bool | None, Query(alias="capabilities.voice")] = None,
+    cap_sms: Annotated[bool | None, Query(alias="capabilities.sms")] = None,
+    cap_toll_free: Annotated[bool | None, Query(alias="capabilities.tollFree")] = None,
+    cap_ten_dlc: Annotated[bool | None, Query(alias="capabilities.tenDLC")] = None,
+    cap_short_code: Annotated[bool | None, Query(alias="capabilities.shortCode")] = None,
+) -> NumberFilter:
+    """FastAPI dependency: the shared query filters of both number lists."""
+    return NumberFilter(
+        phone_number,
+        region,
+        country,
+        voice_enabled,
+        sms_enabled,
+        cap_voice,
+        cap_sms,
+        cap_toll_free,
+        cap_ten_dlc,
+        cap_short_code,
+    )
+
+
+Filters = Annotated[NumberFilter, Depends(number_filter)]
+
+
+async def owned_numbers(store: Store) -> set[str]:
+    """Every E.164 number some account owns."""
+    owned: set[str] = set()
+    for account in await store.list_accounts():
+        owned.update(n.phone_number for n in await store.list_numbers(account.account_id))
+    return owned
+
+
+# --------------------------------------------------------------------------- available
+
+
+@router.get("/AvailablePhoneNumbers")
+async def list_available_numbers(
+    request: Request, account: CurrentAccount, flt: Filters
+) -> dict[str, Any]:
+    """list-available-numbers: 200 AvailableNumberList (no account segment, still authenticated)."""
+    deps = deps_of(request)
+    test = flt.predicate()
+    owned = await owned_numbers(deps.store)
+    numbers = [
+        n for n in deps.inventory.available_numbers() if n.phone_number not in owned and test(n)
+    ]
+    return paginate(
+        request,
+        numbers,
+        "availablePhoneNumbers",
+        render_available,
+        page_size=deps.page_size,
+        max_list=deps.max_list,
+    )
+
+
+# --------------------------------------------------------------------------- incoming
+
+
+class BuyIncomingNumberRequest(WireModel):
+    """FreeClimb's BuyIncomingNumberRequest."""
+
+    phone_number: E164 = Field(alias="phoneNumber")
+    alias: Alias | None = None
+    application_id: ApplicationId | None = Field(default=None, alias="applicationId")
+
+
+class IncomingNumberRequest(WireModel):
+    """FreeClimb's IncomingNumberRequest; `campaignId` is accepted and ignored (no SMS yet)."""
+
+    application_id: ApplicationId | None = Field(default=None, alias="applicationId")
+    alias: Alias | None = None
+
+
+async def owned_number(store: Store, account: Account, phone_number_id: str) -> IncomingNumber:
+    """The account's number `phone_number_id`. Raises NotFound for unknown or foreign ids."""
+    number = await store.get_number(phone_number_id)
+    if number is None or number.account_id != account.account_id:
+        raise NotFound(f"IncomingPhoneNumber {phone_number_id} not found")
+    return number
+
+
+@router.post("/Accounts/{account_id}/IncomingPhoneNumbers")
+async def buy_number(
+    request: Request, account: PathAccount, body: BuyIncomingNumberRequest
+) -> dict[str, Any]:
+    """buy-a-phone-number: 200 IncomingNumberResult.
+
+    400 when the network cannot sell the number, 409 when an account already owns it, 404 when
+    applicationId is not one of the account's applications.
+    """
+    deps = deps_of(request)
+    entry = deps.inventory.lookup(body.phone_number)
+    if entry is None:
+        raise BadRequest(
+            f"{body.phone_number} is not available for purchase; "
+            "pick one from GET /AvailablePhoneNumbers",
+            details={"field": "phoneNumber"},
+        )
+    if await deps.store.find_number(body.phone_number) is not None:
+        raise Conflict(
+            f"{body.phone_number} is already owned by an account", details={"field": "phoneNumber"}
+        )
+    if body.application_id is not None:
+        await owned_application(deps.store, account, body.application_id)
+    now = deps.clock.now()
+    number = IncomingNumber(
+        phone_number_id=deps.ids.new(PHONE_NUMBER),
+        account_id=account.account_id,
+        phone_number=entry.phone_number,
+        application_id=body.application_id,
+        alias=body.alias if body.alias is not None else format_alias(entry.phone_number),
+        region=entry.region,
+        country=entry.country,
+        voice_enabled=entry.voice_enabled,
+        sms_enabled=entry.sms_enabled,
+        toll_free=entry.toll_free,
+        date_created=now,
+        date_updated=now,
+    )
+    await deps.store.put_number(number)
+    return render_incoming(number)
+
+
+def _incoming_predicate(
+    flt: NumberFilter, alias: str | None, application_id: str | None, has_application: bool
+) -> Callable[[IncomingNumber], bool]:
+    shared = flt.predicate()
+
+    def test(number: IncomingNumber) -> bool:
+        if alias is not None and number.alias != alias:
+            return False
+        if application_id is not None and number.application_id != application_id:
+            return False
+        if has_application and number.application_id is None:
+            return False
+        return shared(number)
+
+    return test
+
+
+@router.get("/Accounts/{account_id}/IncomingPhoneNumbers")
+async def list_incoming_numbers(
+    request: Request,
+    account: PathAccount,
+    flt: Filters,
+    alias: str | None = None,
+    application_id: Annotated[str | None, Query(alias="applicationId")] = None,
+    has_application: Annotated[bool, Query(alias="hasApplication")] = False,
+) -> dict[str, Any]:
+    """list-incoming-numbers: 200 IncomingNumberList. `hasApplication=true` keeps only numbers
+    linked to an application; false (the default) does not filter."""
+    deps = deps_of(request)
+    test = _incoming_predicate(flt, alias, application_id, has_application)
+    numbers: Sequence[IncomingNumber] = [
+        n for n in await deps.store.list_numbers(account.account_id) if test(n)
+    ]
+    return paginate(
+        request,
+        numbers,
+        "incomingPhoneNumbers",
+        render_incoming,
+        page_size=deps.page_size,
+        max_list=deps.max_list,
+    )
+
+
+@router.get("/Accounts/{account_id}/IncomingPhoneNumbers/{phone_number_id}")
+async def get_incoming_number(
+    request: Request, account: PathAccount, phone_number_id: str
+) -> dict[str, Any]:
+    """get-an-incoming-number: 200 IncomingNumberResult."""
+    return render_incoming(await owned_number(deps_of(request).store, account, phone_number_id))
+
+
+@router.post("/Accounts/{account_id}/IncomingPhoneNumbers/{phone_number_id}")
+async def update_incoming_number(
+    request: Request, account: PathAccount, phone_number_id: str, body: IncomingNumberRequest
+) -> dict[str, Any]:
+    """update-an-incoming-number: 200. Only the fields sent change; applicationId null unlinks."""
+    deps = deps_of(request)
+    number = await owned_number(deps.store, account, phone_number_id)
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    if changes.get("application_id") is not None:
+        await owned_application(deps.store, account, changes["application_id"])
+    if changes:
+        number = dataclasses.replace(
+            number, **changes, date_updated=deps.clock.now(), revision=number.revision + 1
+        )
+        await deps.store.put_number(number)
+    return render_incoming(number)
+
+
+@router.delete("/Accounts/{account_id}/IncomingPhoneNumbers/{phone_number_id}", status_code=204)
+async def delete_incoming_number(
+    request: Request, account: PathAccount, phone_number_id: str
+) -> Response:
+    """delete-an-incoming-number: 204; the number is on sale again."""
+    deps = deps_of(request)
+    await owned_number(deps.store, account, phone_number_id)
+    await deps.store.delete_number(phone_number_id)
+    return Response(status_code=204)

@@ -1,0 +1,143 @@
+"""The control API of the simulated phone network, mounted by app.py at `/sim/v1`.
+
+    PUT    /phones/{number}              program how a virtual phone behaves when called
+    GET    /phones/{number}              its program (the default one when never programmed)
+    DELETE /phones/{number}              back to the default (answers as a human after 1 s)
+    POST   /calls                        a virtual phone calls one of the account's numbers -> 201
+    POST   /calls/{callId}/digits        the far end of a live leg presses keys -> 204
+    POST   /calls/{callId}/hangup        the far end of a live leg hangs up -> 204
+    GET    /calls/{callId}/transcript    what the far end heard and did
+
+Every route needs the REST API's Basic auth (accountId:apiKey). The phone network is shared by
+all accounts, so phone programs are keyed by number only. A call that the store records for
+another account is invisible (404), as in the REST API. Errors use FreeClimb's error body.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from percl.api.auth import authenticate
+from percl.domain.phone import is_e164
+from percl.domain.records import Account
+from percl.errors import ApiError, BadRequest, NotFound
+from percl.simapi.ports import SimApiDeps
+from percl.simapi.wire import (
+    DigitsIn,
+    PlaceCallIn,
+    ProgramIn,
+    parse,
+    render_program,
+    render_transcript,
+)
+
+
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers or None)
+
+
+async def _caller(request: Request) -> Account:
+    """The authenticated account of this request; raises Unauthorized (401)."""
+    deps: SimApiDeps = request.app.state.sim_deps
+    return await authenticate(deps.store, request.headers.get("authorization"))
+
+
+# Module level (not inside create_sim_api) so FastAPI can resolve the postponed annotation.
+Caller = Annotated[Account, Depends(_caller)]
+
+
+def create_sim_api(deps: SimApiDeps) -> FastAPI:
+    """Build the sim control ASGI app over a Store (auth, ownership) and the network."""
+    app = FastAPI(title="percl simulated network control", version="1")
+    app.add_exception_handler(ApiError, _api_error)
+    app.state.sim_deps = deps
+    store, sim = deps.store, deps.sim
+
+    async def visible_call(call_id: str, caller: Account) -> None:
+        """Raise NotFound when the store says the call belongs to another account."""
+        record = await store.get_call(call_id)
+        if record is not None and record.account_id != caller.account_id:
+            raise NotFound(f"Call {call_id} not found")
+
+    @app.put("/phones/{number}")
+    async def put_phone(number: str, request: Request, caller: Caller) -> dict[str, Any]:
+        _check_number(number, "number")
+        program = parse(ProgramIn, await request.body(), "phone program").to_program()
+        sim.program(number, program)
+        return render_program(sim.get_program(number))
+
+    @app.get("/phones/{number}")
+    async def get_phone(number: str, caller: Caller) -> dict[str, Any]:
+        _check_number(number, "number")
+        return render_program(sim.get_program(number))
+
+    @app.delete("/phones/{number}", status_code=204)
+    async def delete_phone(number: str, caller: Caller) -> Response:
+        _check_number(number, "number")
+        sim.reset(number)
+        return Response(status_code=204)
+
+    @app.post("/calls", status_code=201)
+    async def place_call(request: Request, caller: Caller) -> JSONResponse:
+        body = parse(PlaceCallIn, await request.body(), "call")
+        _check_number(body.from_, "from")
+        _check_number(body.to, "to")
+        owned = await store.find_number(body.to)
+        if owned is None or owned.account_id != caller.account_id:
+            raise NotFound(
+                f"{body.to} is not an incoming number of this account: buy it first "
+                "(POST /IncomingPhoneNumbers), then call it",
+                details={"field": "to"},
+            )
+        try:
+            call_id = await sim.place_call(body.from_, body.to, [s.to_step() for s in body.script])
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        return JSONResponse({"callId": call_id}, status_code=201)
+
+    @app.post("/calls/{call_id}/digits", status_code=204)
+    async def press(call_id: str, request: Request, caller: Caller) -> Response:
+        body = parse(DigitsIn, await request.body(), "digits request")
+        await visible_call(call_id, caller)
+        try:
+            sim.press(call_id, body.digits)
+        except KeyError:
+            raise _no_live_call(call_id) from None
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        return Response(status_code=204)
+
+    @app.post("/calls/{call_id}/hangup", status_code=204)
+    async def hangup(call_id: str, caller: Caller) -> Response:
+        await visible_call(call_id, caller)
+        try:
+            sim.far_end_hangup(call_id)
+        except KeyError:
+            raise _no_live_call(call_id) from None
+        return Response(status_code=204)
+
+    @app.get("/calls/{call_id}/transcript")
+    async def transcript(call_id: str, caller: Caller) -> dict[str, Any]:
+        await visible_call(call_id, caller)
+        found = sim.transcript(call_id)
+        if found is None:
+            raise NotFound(f"No transcript for call {call_id} (unknown, or too old to be kept)")
+        return render_transcript(found)
+
+    return app
+
+
+def _check_number(number: str, field: str) -> None:
+    if not is_e164(number):
+        raise BadRequest(
+            f"{field} {number!r} is not an E.164 phone number (e.g. +13125550100)",
+            details={"field": field},
+        )
+
+
+def _no_live_call(call_id: str) -> NotFound:
+    return NotFound(f"Call {call_id} is not a live call on the simulated network")

@@ -1,0 +1,171 @@
+"""The sim control API's JSON: strict request models and renderers, camelCase on the wire.
+
+Validation is strict on purpose: a typo in a phone program (`answerAfter`, `"digits": 5`) would
+otherwise silently give a phone that behaves differently from what the test author meant. Unknown
+keys, wrong types (no string-to-int coercion, no booleans as numbers), negative times and keys
+outside 0-9 * # are all refused with a 400 that names the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from percl.domain.enums import PhoneAnswer
+from percl.domain.simphone import (
+    DEFAULT_ANSWER_AFTER_MS,
+    PhoneProgram,
+    PhoneStep,
+    Transcript,
+    TranscriptEntry,
+)
+from percl.errors import BadRequest, InvalidJson
+
+KEYS_PATTERN = r"^[0-9*#]+$"
+MAX_STEPS = 1000
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class StepIn(_Wire):
+    """One script step: `afterMs` plus exactly one of `digits`, `hangup: true`, `say`."""
+
+    after_ms: int = Field(alias="afterMs", ge=0)
+    digits: str | None = Field(default=None, pattern=KEYS_PATTERN, max_length=256)
+    hangup: bool | None = None
+    say: str | None = Field(default=None, max_length=4096)
+
+    @model_validator(mode="after")
+    def _one_action(self) -> StepIn:
+        actions = [k for k in ("digits", "hangup", "say") if getattr(self, k) is not None]
+        if len(actions) != 1:
+            raise ValueError("a step needs exactly one of digits, hangup or say")
+        if self.hangup is False:
+            raise ValueError("hangup must be true (leave the step out instead)")
+        return self
+
+    def to_step(self) -> PhoneStep:
+        return PhoneStep(
+            after_ms=self.after_ms, digits=self.digits, hangup=bool(self.hangup), say=self.say
+        )
+
+
+class ProgramIn(_Wire):
+    """PUT /phones/{number}: how the phone behaves when called. Every key is optional."""
+
+    answer: PhoneAnswer = PhoneAnswer.HUMAN
+    answer_after_ms: int = Field(default=DEFAULT_ANSWER_AFTER_MS, alias="answerAfterMs", ge=0)
+    hangup_after_ms: int | None = Field(default=None, alias="hangupAfterMs", ge=0)
+    script: list[StepIn] = Field(default_factory=list, max_length=MAX_STEPS)
+
+    def to_program(self) -> PhoneProgram:
+        return PhoneProgram(
+            answer=self.answer,
+            answer_after_ms=self.answer_after_ms,
+            hangup_after_ms=self.hangup_after_ms,
+            script=tuple(s.to_step() for s in self.script),
+        )
+
+
+class PlaceCallIn(_Wire):
+    """POST /calls: a virtual phone calls one of the account's numbers."""
+
+    from_: str = Field(alias="from")
+    to: str
+    script: list[StepIn] = Field(default_factory=list, max_length=MAX_STEPS)
+
+
+class DigitsIn(_Wire):
+    """POST /calls/{callId}/digits: keys the far end presses."""
+
+    digits: str = Field(pattern=KEYS_PATTERN, max_length=256)
+
+
+def parse(model: type[M], raw: bytes, what: str) -> M:
+    """Validate a request body. Raises InvalidJson for unparsable JSON, BadRequest (naming the
+    first offending field, all of them in `details.errors`) for anything else wrong."""
+    try:
+        return model.model_validate_json(raw or b"{}")
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        if any(e["type"] == "json_invalid" for e in errors):
+            raise InvalidJson(f"The {what} body is not valid JSON") from None
+        problems = [{"field": _path(e["loc"]), "problem": _problem(e)} for e in errors]
+        first = problems[0]
+        raise BadRequest(
+            f"Invalid {what}: {first['field']}: {first['problem']}",
+            details={"errors": problems},
+        ) from None
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "body"
+
+
+def _problem(error: Any) -> str:
+    if error["type"] == "string_pattern_mismatch":
+        return "only keypad keys 0-9, * and # are allowed"
+    if error["type"] == "extra_forbidden":
+        return "unknown field"
+    if error["type"] == "missing":
+        return "is required"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def render_program(program: PhoneProgram) -> dict[str, Any]:
+    return {
+        "answer": str(program.answer),
+        "answerAfterMs": program.answer_after_ms,
+        "hangupAfterMs": program.hangup_after_ms,
+        "script": [render_step(s) for s in program.script],
+    }
+
+
+def render_step(step: PhoneStep) -> dict[str, Any]:
+    out: dict[str, Any] = {"afterMs": step.after_ms}
+    if step.digits is not None:
+        out["digits"] = step.digits
+    elif step.say is not None:
+        out["say"] = step.say
+    else:
+        out["hangup"] = True
+    return out
+
+
+_ENTRY_FIELDS = (
+    ("text", "text"),
+    ("language", "language"),
+    ("url", "url"),
+    ("length_ms", "lengthMs"),
+    ("digits", "digits"),
+    ("by", "by"),
+    ("machine_type", "machineType"),
+    ("interrupted", "interrupted"),
+    ("heard_ms", "heardMs"),
+)
+
+
+def render_entry(entry: TranscriptEntry) -> dict[str, Any]:
+    out: dict[str, Any] = {"atMs": entry.at_ms, "type": str(entry.type)}
+    for attr, key in _ENTRY_FIELDS:
+        value = getattr(entry, attr)
+        if value is not None:
+            out[key] = str(value) if attr == "by" else value
+    return out
+
+
+def render_transcript(transcript: Transcript) -> dict[str, Any]:
+    return {
+        "callId": transcript.call_id,
+        "from": transcript.from_,
+        "to": transcript.to,
+        "entries": [render_entry(e) for e in transcript.entries],
+    }

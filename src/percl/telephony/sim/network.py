@@ -1,0 +1,369 @@
+"""The simulated phone network: every E.164 number no account owns is a virtual phone.
+
+`SimNetwork` implements the engine's `Telephony` and `NumberInventory` ports, and the control
+surface the sim API drives (`program`, `place_call`, `press`, `far_end_hangup`, `transcript`).
+
+Lifecycle: use it as `async with SimNetwork(...) as sim:`. It owns one TaskGroup; every timer and
+script of every virtual phone is a task of that group (no fire-and-forget tasks), and leaving the
+block cancels them all. Ending a leg cancels the tasks of that leg only.
+
+Timing (see media_model for media): an unprogrammed phone answers as a human 1 s after `dial`
+and stays on the line. A programmed phone answers (human / machine / fax) or reports busy after
+`answerAfterMs`; `failed` fails at once; `noAnswer` rings until the engine hangs up. Script steps'
+`afterMs` and `hangupAfterMs` count from the answer. With machine detection on, a machine or fax
+is detected `machine_detect_ms` (2500) after the answer. Transcripts stay readable after the leg
+ends; the network keeps those of the last `max_transcripts` (10,000) legs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from types import TracebackType
+from typing import Any
+
+from percl.domain.clock import Clock
+from percl.domain.enums import PhoneAnswer
+from percl.domain.ids import CALL, IdGenerator
+from percl.domain.phone import is_e164
+from percl.domain.simphone import (
+    HangupBy,
+    PhoneProgram,
+    PhoneStep,
+    Transcript,
+    TranscriptEvent,
+)
+from percl.engine.ports import (
+    AvailableNumber,
+    InboundHandler,
+    LegListener,
+    Media,
+    MediaKind,
+)
+from percl.telephony.sim.inventory import SimInventory
+from percl.telephony.sim.media_model import (
+    PLAY_DEFAULT_MS,
+    MediaModel,
+    check_keys,
+    parse_send_digits,
+)
+from percl.telephony.sim.phones import Leg, LegState, PhoneRunner
+
+log = logging.getLogger(__name__)
+
+MediaProbe = Callable[[str], Awaitable[float | None]]
+
+
+class SimNetwork:
+    """The in-process phone network. Create it, then enter it with `async with` before use."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        ids: IdGenerator,
+        *,
+        media_time_scale: float = 1.0,
+        words_per_minute: int = 150,
+        machine_detect_ms: int = 2500,
+        media_duration: MediaProbe | None = None,
+        play_default_ms: int = PLAY_DEFAULT_MS,
+        max_transcripts: int = 10_000,
+    ) -> None:
+        if media_time_scale < 0 or words_per_minute <= 0 or max_transcripts <= 0:
+            raise ValueError("media_time_scale >= 0, words_per_minute > 0, max_transcripts > 0")
+        self._clock = clock
+        self._ids = ids
+        self._model = MediaModel(media_time_scale, words_per_minute, play_default_ms)
+        self._probe = media_duration
+        self._max_transcripts = max_transcripts
+        self._inventory = SimInventory()
+        self._programs: dict[str, PhoneProgram] = {}
+        self._legs: OrderedDict[str, Leg] = OrderedDict()
+        self._handler: InboundHandler | None = None
+        self._tg: asyncio.TaskGroup | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner = PhoneRunner(clock, self._spawn, machine_detect_ms=machine_detect_ms)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> SimNetwork:
+        tg = asyncio.TaskGroup()
+        await tg.__aenter__()
+        self._tg = tg
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Cancel every phone's behaviour and wait for the tasks to finish."""
+        tg, self._tg = self._tg, None
+        for leg in self._legs.values():
+            leg.end()
+        for task in list(self._tasks):
+            task.cancel()
+        if tg is not None:
+            # Every child is cancelled and guarded, so the group only has to wait for them. Not
+            # handing it the body's exception keeps that exception unwrapped (no ExceptionGroup).
+            await tg.__aexit__(None, None, None)
+
+    def set_inbound_handler(self, handler: InboundHandler) -> None:
+        """Who receives calls placed with `place_call` (the engine). Call before `place_call`."""
+        self._handler = handler
+
+    # ------------------------------------------------------------------ NumberInventory
+
+    def available_numbers(self) -> Sequence[AvailableNumber]:
+        return self._inventory.available_numbers()
+
+    def lookup(self, phone_number: str) -> AvailableNumber | None:
+        return self._inventory.lookup(phone_number)
+
+    # ------------------------------------------------------------------ Telephony: outbound
+
+    def is_reachable(self, number: str) -> bool:
+        """Every E.164 number is a virtual phone on this network."""
+        return is_e164(number)
+
+    async def dial(
+        self, call_id: str, from_: str, to: str, listener: LegListener, *, detect_machine: bool
+    ) -> None:
+        """Start ringing `to`; returns at once. Progress reaches `listener` from the network's
+        tasks. A `to` that is not E.164 fails. Raises ValueError for a call id already in use."""
+        program = self._programs.get(to, PhoneProgram()) if is_e164(to) else _FAILS
+        leg = self._new_leg(call_id, from_, to, outbound=True, program=program, listener=listener)
+        self._spawn(leg, self._runner.ring(leg, detect_machine=detect_machine))
+
+    # ------------------------------------------------------------------ Telephony: inbound
+
+    async def place_call(self, from_: str, to: str, script: Sequence[PhoneStep] = ()) -> str:
+        """A virtual phone `from_` calls `to`; returns the new leg's call id once the inbound
+        handler has taken the call. The script's afterMs count from the platform's answer.
+
+        Raises ValueError for numbers that are not E.164, RuntimeError when no inbound handler
+        is set. If the handler raises, the leg ends as failed and the error propagates."""
+        if not (is_e164(from_) and is_e164(to)):
+            raise ValueError(f"from {from_!r} and to {to!r} must be E.164 numbers")
+        if self._handler is None:
+            raise RuntimeError("SimNetwork.place_call: no inbound handler set")
+        program = PhoneProgram(script=tuple(script))
+        call_id = self._ids.new(CALL)
+        leg = self._new_leg(call_id, from_, to, outbound=False, program=program, listener=None)
+        try:
+            await self._handler.incoming_call(call_id, from_, to)
+        except BaseException:
+            if leg.live:
+                leg.transcript.add(TranscriptEvent.FAILED)
+                leg.end()
+            raise
+        return call_id
+
+    def attach(self, call_id: str, listener: LegListener) -> None:
+        """Attach the engine's listener to an inbound leg. Raises KeyError for unknown legs."""
+        self._leg(call_id).listener = listener
+
+    async def answer(self, call_id: str) -> None:
+        """The platform answers an inbound leg; its caller's script starts now. A leg that has
+        already ended or been answered is left alone. Raises KeyError for unknown legs."""
+        leg = self._leg(call_id)
+        if leg.state is LegState.RINGING:
+            self._runner.answered(leg)
+
+    async def reject(self, call_id: str) -> None:
+        """The platform rejects a ringing inbound leg. Raises KeyError for unknown legs."""
+        leg = self._leg(call_id)
+        if leg.live:
+            leg.transcript.add(TranscriptEvent.REJECTED)
+            leg.end()
+
+    async def hangup(self, call_id: str) -> None:
+        """The platform ends the leg; a ringing leg is canceled. Idempotent; unknown ids are
+        ignored. The listener is not told (the platform knows)."""
+        leg = self._legs.get(call_id)
+        if leg is None or not leg.live:
+            return
+        if leg.state is LegState.RINGING:
+            leg.transcript.add(TranscriptEvent.CANCELED)
+        else:
+            leg.transcript.add(TranscriptEvent.HANGUP, by=HangupBy.PLATFORM)
+        leg.end()
+
+    # ------------------------------------------------------------------ Telephony: media
+
+    async def play(self, call_id: str, media: Media) -> None:
+        """Play one media item to the far end; returns when its modelled duration has passed or
+        the leg ended. Cancelling the caller stops it (barge-in): the transcript entry gets
+        `interrupted` and `heard_ms`, and CancelledError propagates. Media sent to an unknown or
+        ended leg is dropped."""
+        leg = self._legs.get(call_id)
+        if leg is None or not leg.live:
+            return
+        if media.kind is MediaKind.PLAY:
+            seconds = self._model.play_seconds(await self._probe_url(media.url or ""))
+            index = leg.transcript.add(TranscriptEvent.PLAY, url=media.url)
+        elif media.kind is MediaKind.PAUSE:
+            length_ms = media.length_ms or 0
+            seconds = self._model.pause_seconds(length_ms)
+            index = leg.transcript.add(TranscriptEvent.PAUSE, length_ms=length_ms)
+        else:
+            text = media.text or ""
+            seconds = self._model.say_seconds(text)
+            index = leg.transcript.add(TranscriptEvent.SAY, text=text, language=media.language)
+        await self._hold(leg, index, seconds)
+
+    async def send_digits(self, call_id: str, digits: str, pause_ms: int) -> None:
+        """Play DTMF to the far end (100 ms a tone, `pause_ms` per `{n}` unit); returns when done.
+        Raises ValueError for characters other than 0-9*# and `{n}`. Cancellable like `play`."""
+        tones, _ = parse_send_digits(digits)
+        leg = self._legs.get(call_id)
+        if leg is None or not leg.live:
+            return
+        index = leg.transcript.add(TranscriptEvent.DIGITS_SENT, digits=tones)
+        await self._hold(leg, index, self._model.send_digits_seconds(digits, pause_ms))
+
+    # ------------------------------------------------------------------ sim control
+
+    def program(self, number: str, program: PhoneProgram) -> None:
+        """How `number` behaves from its next call on. Raises ValueError for non-E.164."""
+        if not is_e164(number):
+            raise ValueError(f"{number!r} is not an E.164 number")
+        self._programs[number] = program
+
+    def get_program(self, number: str) -> PhoneProgram:
+        """The program of `number`: the default patient human unless one was set."""
+        return self._programs.get(number, PhoneProgram())
+
+    def reset(self, number: str) -> None:
+        self._programs.pop(number, None)
+
+    def press(self, call_id: str, digits: str) -> None:
+        """The far end of a live, answered leg presses `digits` (100 ms apart).
+        Raises KeyError for unknown or ended legs, ValueError for non-keypad characters or a
+        leg that is still ringing."""
+        check_keys(digits)
+        leg = self._live_leg(call_id)
+        if leg.state is not LegState.ANSWERED:
+            raise ValueError(f"call {call_id} is not answered yet")
+        self._runner.press(leg, digits)
+
+    def far_end_hangup(self, call_id: str) -> None:
+        """The far end hangs up now. Raises KeyError for unknown or ended legs."""
+        self._runner.hang_up(self._live_leg(call_id), deferred=True)
+
+    def transcript(self, call_id: str) -> Transcript | None:
+        leg = self._legs.get(call_id)
+        return None if leg is None else leg.transcript.snapshot(live=leg.live)
+
+    def is_live(self, call_id: str) -> bool:
+        leg = self._legs.get(call_id)
+        return leg is not None and leg.live
+
+    # ------------------------------------------------------------------ internals
+
+    def _new_leg(
+        self,
+        call_id: str,
+        from_: str,
+        to: str,
+        *,
+        outbound: bool,
+        program: PhoneProgram,
+        listener: LegListener | None,
+    ) -> Leg:
+        if self._tg is None:
+            raise RuntimeError("SimNetwork is not running: use it inside `async with`")
+        if call_id in self._legs:
+            raise ValueError(f"call id {call_id} is already in use")
+        leg = Leg(
+            call_id, from_, to, outbound=outbound, program=program, clock=self._clock,
+            listener=listener,
+        )  # fmt: skip
+        leg.transcript.add(TranscriptEvent.RINGING)
+        self._legs[call_id] = leg
+        self._evict()
+        return leg
+
+    def _evict(self) -> None:
+        """Forget the oldest ended legs beyond `max_transcripts` (live legs are never dropped)."""
+        excess = len(self._legs) - self._max_transcripts
+        if excess <= 0:
+            return
+        for call_id in [cid for cid, leg in self._legs.items() if not leg.live][:excess]:
+            del self._legs[call_id]
+
+    def _leg(self, call_id: str) -> Leg:
+        leg = self._legs.get(call_id)
+        if leg is None:
+            raise KeyError(call_id)
+        return leg
+
+    def _live_leg(self, call_id: str) -> Leg:
+        leg = self._leg(call_id)
+        if not leg.live:
+            raise KeyError(call_id)
+        return leg
+
+    def _spawn(self, leg: Leg | None, coro: Coroutine[Any, Any, None]) -> None:
+        if self._tg is None:
+            coro.close()
+            raise RuntimeError("SimNetwork is not running: use it inside `async with`")
+        task = self._tg.create_task(_guarded(coro))
+        # A task cancelled before its first step never starts `coro`; close it to say so.
+        task.add_done_callback(lambda _: coro.close())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        if leg is not None:
+            leg.tasks.add(task)
+            task.add_done_callback(leg.tasks.discard)
+
+    async def _probe_url(self, url: str) -> float | None:
+        if self._probe is None:
+            return None
+        try:
+            return await self._probe(url)
+        except Exception:
+            log.warning("media_duration probe failed for %s; using the default", url)
+            return None
+
+    async def _hold(self, leg: Leg, index: int, seconds: float) -> None:
+        """Let `seconds` pass while media plays; amend the entry when it is cut short."""
+        started = self._clock.now()
+        try:
+            finished = await _wait_or_end(self._clock, leg, seconds)
+        except asyncio.CancelledError:
+            _cut_short(leg, index, started)
+            raise
+        if not finished:
+            _cut_short(leg, index, started)
+
+
+def _cut_short(leg: Leg, index: int, started: float) -> None:
+    leg.transcript.amend(index, interrupted=True, heard_ms=leg.transcript.elapsed_ms(started))
+
+
+_FAILS = PhoneProgram(answer=PhoneAnswer.FAILED)
+
+
+async def _wait_or_end(clock: Clock, leg: Leg, seconds: float) -> bool:
+    """Sleep `seconds` on the clock unless the leg ends first; True when the time ran out."""
+    if seconds <= 0:
+        return True
+    sleeper = asyncio.ensure_future(clock.sleep(seconds))
+    try:
+        await asyncio.wait({sleeper, leg.ended}, return_when=asyncio.FIRST_COMPLETED)
+        return sleeper.done() and not sleeper.cancelled()
+    finally:
+        if not sleeper.done():
+            sleeper.cancel()
+
+
+async def _guarded(coro: Coroutine[Any, Any, None]) -> None:
+    """Run a phone task; a bug in it is logged instead of cancelling the whole network."""
+    try:
+        await coro
+    except Exception:
+        log.exception("simulated phone task failed")

@@ -1,0 +1,229 @@
+"""Virtual phones: the state of one simulated leg and the behaviour of the phone at its far end.
+
+A `Leg` is one call leg as the network sees it (ringing -> answered -> ended). A `PhoneRunner`
+plays the far end's part as tasks of the network's TaskGroup: it rings and answers (or is busy,
+fails, never answers) as the called number's PhoneProgram says, then runs the program's script
+(keys pressed, speech, hanging up) and its hangupAfterMs timer, and reports to the engine's
+LegListener.
+
+Why every listener call checks `leg.live` first: ending a leg cancels its tasks, but a task whose
+timer already fired may be scheduled to run before the cancellation lands; the check makes "no
+listener calls after a leg ended" hold without relying on that timing. The call that *reports* the
+end is made by whoever ends the leg, right after `end()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from percl.domain.clock import Clock
+from percl.domain.enums import AnsweredBy, MachineType, PhoneAnswer
+from percl.domain.simphone import HangupBy, PhoneProgram, TranscriptEvent
+from percl.engine.ports import DialResult, LegListener
+from percl.telephony.sim.media_model import DIGIT_MS
+from percl.telephony.sim.transcript import TranscriptLog
+
+log = logging.getLogger(__name__)
+
+Spawn = Callable[["Leg | None", Coroutine[Any, Any, None]], None]
+
+
+class LegState(enum.Enum):
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    ENDED = "ended"
+
+
+class Leg:
+    """One simulated call leg. Create it inside the running event loop."""
+
+    def __init__(
+        self,
+        call_id: str,
+        from_: str,
+        to: str,
+        *,
+        outbound: bool,
+        program: PhoneProgram,
+        clock: Clock,
+        listener: LegListener | None = None,
+    ) -> None:
+        self.call_id = call_id
+        self.outbound = outbound
+        self.program = program
+        self.listener = listener
+        self.state = LegState.RINGING
+        self.created_at = clock.now()
+        self.answered_at: float | None = None
+        self.transcript = TranscriptLog(clock, call_id, from_, to)
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.keypad = asyncio.Lock()  # presses from the script and the API never interleave
+
+    @property
+    def live(self) -> bool:
+        return self.state is not LegState.ENDED
+
+    def notify(self, event: Callable[[LegListener], None]) -> None:
+        """Deliver one event to the engine's listener (if attached); its faults are logged, not
+        raised, so an engine bug cannot tear down the network's TaskGroup."""
+        if self.listener is None:
+            return
+        try:
+            event(self.listener)
+        except Exception:
+            log.exception("LegListener of %s raised", self.call_id)
+
+    def end(self) -> None:
+        """Mark the leg ended and cancel its phone's pending behaviour. Idempotent."""
+        if self.state is LegState.ENDED:
+            return
+        self.state = LegState.ENDED
+        current = asyncio.current_task()
+        for task in list(self.tasks):
+            if task is not current:
+                task.cancel()
+        if not self.ended.done():
+            self.ended.set_result(None)
+
+
+class PhoneRunner:
+    """The far end's behaviour. `spawn(leg, coro)` runs `coro` as a task owned by the leg."""
+
+    def __init__(self, clock: Clock, spawn: Spawn, *, machine_detect_ms: int) -> None:
+        self._clock = clock
+        self._spawn = spawn
+        self._machine_detect_ms = machine_detect_ms
+
+    async def ring(self, leg: Leg, *, detect_machine: bool) -> None:
+        """An outbound leg: ring, then answer / be busy / fail as the program says."""
+        leg.notify(lambda ln: ln.on_ringing())
+        program = leg.program
+        if program.answer is PhoneAnswer.FAILED:
+            self._fail(leg, TranscriptEvent.FAILED, DialResult.FAILED)
+            return
+        if program.answer is PhoneAnswer.NO_ANSWER:
+            return  # rings until the engine's ring timeout hangs up
+        await self._sleep_until_time(leg.created_at + program.answer_after_ms / 1000)
+        if not leg.live:
+            return
+        if program.answer is PhoneAnswer.BUSY:
+            self._fail(leg, TranscriptEvent.BUSY, DialResult.BUSY)
+            return
+        by = AnsweredBy.HUMAN if program.answer is PhoneAnswer.HUMAN else AnsweredBy.MACHINE
+        self.answered(leg)
+        leg.notify(lambda ln: ln.on_answered(by))
+        if detect_machine and by is AnsweredBy.MACHINE:
+            kind = (
+                MachineType.FAX_MODEM
+                if program.answer is PhoneAnswer.FAX
+                else MachineType.ANSWERING_MACHINE
+            )
+            self._spawn(leg, self._detect(leg, kind))
+
+    def answered(self, leg: Leg) -> None:
+        """Mark `leg` answered now and start its phone's script and hangupAfterMs timer."""
+        leg.state = LegState.ANSWERED
+        leg.answered_at = self._clock.now()
+        leg.transcript.add(TranscriptEvent.ANSWERED)
+        if leg.program.script:
+            self._spawn(leg, self._script(leg))
+        if leg.program.hangup_after_ms is not None:
+            self._spawn(leg, self._hangup_after(leg, leg.program.hangup_after_ms))
+
+    def press(self, leg: Leg, digits: str) -> None:
+        """The phone presses `digits` now (one listener.on_digits per key, 100 ms apart)."""
+        self._spawn(leg, self._press(leg, digits))
+
+    def hang_up(self, leg: Leg, *, deferred: bool = False) -> None:
+        """The phone hangs up. A ringing outbound leg is declined, which the caller hears as
+        busy; a ringing inbound leg is the caller giving up. The leg ends at once; with
+        `deferred` (calls from outside the network's tasks) the listener hears of it from a
+        network task instead of from the caller's stack."""
+        if not leg.live:
+            return
+        if leg.outbound and leg.state is LegState.RINGING:
+            self._finish(leg, deferred, lambda ln: ln.on_dial_failed(DialResult.BUSY),
+                         TranscriptEvent.BUSY)  # fmt: skip
+        else:
+            self._finish(leg, deferred, lambda ln: ln.on_far_end_hangup(),
+                         TranscriptEvent.HANGUP, by=HangupBy.FAR_END)  # fmt: skip
+
+    # ------------------------------------------------------------------ behaviour tasks
+
+    def _fail(self, leg: Leg, entry: TranscriptEvent, result: DialResult) -> None:
+        self._finish(leg, False, lambda ln: ln.on_dial_failed(result), entry)
+
+    def _finish(
+        self,
+        leg: Leg,
+        deferred: bool,
+        event: Callable[[LegListener], None],
+        entry: TranscriptEvent,
+        **fields: Any,
+    ) -> None:
+        """Record the final entry, end the leg, then report the end to the listener."""
+        leg.transcript.add(entry, **fields)
+        leg.end()
+        if deferred:
+            self._spawn(None, _later(lambda: leg.notify(event)))
+        else:
+            leg.notify(event)
+
+    async def _detect(self, leg: Leg, kind: MachineType) -> None:
+        await self._clock.sleep(self._machine_detect_ms / 1000)
+        if leg.live:
+            leg.transcript.add(TranscriptEvent.MACHINE_DETECTED, machine_type=str(kind))
+            leg.notify(lambda ln: ln.on_machine_detected(kind))
+
+    async def _script(self, leg: Leg) -> None:
+        # Steps run one after another in afterMs order; a step never starts before the previous
+        # one finished (a long digit string delays what follows it).
+        for step in sorted(leg.program.script, key=lambda s: s.after_ms):
+            await self._sleep_since_answer(leg, step.after_ms)
+            if not leg.live:
+                return
+            if step.digits:
+                await self._press(leg, step.digits)
+            elif step.say is not None:
+                leg.transcript.add(TranscriptEvent.SAID, text=step.say)
+            elif step.hangup:
+                self.hang_up(leg)
+                return
+
+    async def _hangup_after(self, leg: Leg, after_ms: int) -> None:
+        await self._sleep_since_answer(leg, after_ms)
+        self.hang_up(leg)
+
+    async def _press(self, leg: Leg, digits: str) -> None:
+        async with leg.keypad:
+            index: int | None = None
+            for i, key in enumerate(digits):
+                if i:
+                    await self._clock.sleep(DIGIT_MS / 1000)
+                if not leg.live:
+                    return
+                if index is None:
+                    index = leg.transcript.add(TranscriptEvent.DIGITS_PRESSED, digits=key)
+                else:
+                    leg.transcript.amend(index, digits=digits[: i + 1])
+                self._deliver_key(leg, key)
+
+    @staticmethod
+    def _deliver_key(leg: Leg, key: str) -> None:
+        leg.notify(lambda ln: ln.on_digits(key))
+
+    async def _sleep_since_answer(self, leg: Leg, after_ms: int) -> None:
+        assert leg.answered_at is not None
+        await self._sleep_until_time(leg.answered_at + after_ms / 1000)
+
+    async def _sleep_until_time(self, when: float) -> None:
+        await self._clock.sleep(max(0.0, when - self._clock.now()))
+
+
+async def _later(action: Callable[[], None]) -> None:
+    action()

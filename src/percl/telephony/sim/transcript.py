@@ -1,0 +1,51 @@
+"""The running transcript of one leg: what its far end heard and did, stamped by the Clock.
+
+Entries are appended in the order things happen; media that is cut short is amended in place
+(`interrupted`, `heard_ms`), so the order stays the order in which things started.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from percl.domain.clock import Clock
+from percl.domain.simphone import Transcript, TranscriptEntry, TranscriptEvent
+
+
+class TranscriptLog:
+    """Append-only (plus amendments) record of one leg, with times since the leg was created."""
+
+    def __init__(self, clock: Clock, call_id: str, from_: str, to: str) -> None:
+        self._clock = clock
+        self._created_at = clock.now()
+        self.call_id = call_id
+        self.from_ = from_
+        self.to = to
+        self._entries: list[TranscriptEntry] = []
+
+    def elapsed_ms(self, since: float | None = None) -> int:
+        """Milliseconds from `since` (default: the leg's creation) to now, rounded."""
+        start = self._created_at if since is None else since
+        return round((self._clock.now() - start) * 1000)
+
+    def add(self, type_: TranscriptEvent, **fields: Any) -> int:
+        """Append an entry stamped now; returns its index for `amend`."""
+        self._entries.append(TranscriptEntry(at_ms=self.elapsed_ms(), type=type_, **fields))
+        return len(self._entries) - 1
+
+    def amend(self, index: int, **fields: Any) -> None:
+        """Change fields of an entry already written (media cut short, digits still coming)."""
+        self._entries[index] = dataclasses.replace(self._entries[index], **fields)
+
+    def types(self) -> list[TranscriptEvent]:
+        return [e.type for e in self._entries]
+
+    def snapshot(self, *, live: bool) -> Transcript:
+        return Transcript(
+            call_id=self.call_id,
+            from_=self.from_,
+            to=self.to,
+            entries=tuple(self._entries),
+            live=live,
+        )

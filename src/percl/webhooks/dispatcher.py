@@ -1,0 +1,243 @@
+"""WebhookDispatcher: build, sign, POST, time out, fall back once, log. The engine's WebhookSender.
+
+Why the timeout is a race and not asyncio.wait_for: wait_for measures time with the event loop's
+clock, which a test cannot move. Racing the POST against `clock.sleep(timeout_s)` lets a FakeClock
+expire a 10-second webhook in microseconds, and the loser is cancelled either way (a timed-out
+request is abandoned, a finished one stops its timer).
+
+Every attempt is one account log entry: info when the app answered 2xx, warning when it failed but
+a fallback URL will be tried, error otherwise. With privacy mode the logged request and response
+bodies are masked; the app itself always receives the real values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from percl.domain.clock import Clock
+from percl.domain.enums import LogLevel
+from percl.domain.ids import REQUEST, IdGenerator
+from percl.engine.ports import LogSink, WebhookOutcome, WebhookRequest, WebhookResult
+from percl.webhooks.payloads import MASK, build_body, encode, mask, mask_json
+from percl.webhooks.signing import signature_header
+from percl.webhooks.transport import TransportError, TransportResponse, WebhookTransport
+
+LOGGED_BODY_LIMIT = 4096  # bytes of a response body kept in the log
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """One POST about to be made (to the primary or the fallback URL)."""
+
+    request: WebhookRequest
+    body: dict[str, Any]
+    raw: bytes
+    url: str
+    request_id: str
+    is_fallback: bool
+
+
+class WebhookDispatcher:
+    """Sends webhooks through a WebhookTransport; implements engine.ports.WebhookSender.
+
+    `timeout_s` applies to every attempt (primary and fallback alike). `ids` makes Request-Id
+    values when the request carries none (default: "RQ" + sha1 of a uuid4).
+    """
+
+    def __init__(
+        self,
+        transport: WebhookTransport,
+        logs: LogSink,
+        clock: Clock,
+        timeout_s: float = 10.0,
+        user_agent: str = "percl/0.1",
+        *,
+        ids: IdGenerator | None = None,
+    ) -> None:
+        self._transport = transport
+        self._logs = logs
+        self._clock = clock
+        self._timeout_s = timeout_s
+        self._user_agent = user_agent
+        self._ids = ids
+
+    async def send(self, request: WebhookRequest) -> WebhookResult:
+        """Build, sign, POST and log `request`; on any failure POST once to its fallback URL.
+
+        Returns the last attempt's result. Never raises for what the remote app does (HTTP
+        errors, timeouts, refused connections); raises ValueError when the request itself is
+        malformed (an engine bug, see payloads.build_body). Cancelling the caller cancels the
+        POST in flight.
+        """
+        body = build_body(request)
+        attempt = _Attempt(
+            request=request,
+            body=body,
+            raw=encode(body),
+            url=request.url,
+            request_id=request.request_id or self._new_request_id(),
+            is_fallback=False,
+        )
+        result = await self._attempt(attempt)
+        if result.ok or not request.fallback_url:
+            return result
+        fallback = _Attempt(
+            request, body, attempt.raw, request.fallback_url, attempt.request_id, is_fallback=True
+        )
+        return await self._attempt(fallback)
+
+    def _new_request_id(self) -> str:
+        if self._ids is not None:
+            return self._ids.new(REQUEST)
+        return REQUEST + hashlib.sha1(uuid.uuid4().bytes).hexdigest()
+
+    def _headers(self, attempt: _Attempt) -> dict[str, str]:
+        # Signed at send time, so the fallback carries a fresh timestamp.
+        t = int(self._clock.now())
+        return {
+            "Content-Type": "application/json",
+            "FreeClimb-Signature": signature_header(
+                attempt.request.account.signing_secret, attempt.raw, t
+            ),
+            "Request-Id": attempt.request_id,
+            "User-Agent": self._user_agent,
+        }
+
+    async def _attempt(self, attempt: _Attempt) -> WebhookResult:
+        headers = self._headers(attempt)
+        started = self._clock.now()
+        try:
+            response = await self._race(attempt.url, attempt.raw, headers)
+        except TransportError as exc:
+            result = _result(
+                attempt.url,
+                WebhookOutcome.TRANSPORT_ERROR,
+                started,
+                self._clock,
+                error=str(exc) or type(exc).__name__,
+            )
+        else:
+            result = _from_response(attempt.url, response, started, self._clock, self._timeout_s)
+        await self._log(attempt, headers, result)
+        return result
+
+    async def _race(
+        self, url: str, raw: bytes, headers: Mapping[str, str]
+    ) -> TransportResponse | None:
+        """The transport's answer, or None when `timeout_s` of clock time passed first.
+
+        Raises TransportError from the transport.
+        """
+        post = asyncio.create_task(self._transport.post(url, raw, headers))
+        timer = asyncio.create_task(self._clock.sleep(self._timeout_s))
+        try:
+            await asyncio.wait((post, timer), return_when=asyncio.FIRST_COMPLETED)
+            post_won = post.done()
+        finally:
+            for task in (post, timer):
+                task.cancel()  # no-op for the winner
+            # Wait for the loser to unwind: no task outlives the send that started it.
+            await asyncio.gather(post, timer, return_exceptions=True)
+        return post.result() if post_won else None
+
+    async def _log(
+        self, attempt: _Attempt, headers: Mapping[str, str], result: WebhookResult
+    ) -> None:
+        req = attempt.request
+        will_fall_back = not result.ok and not attempt.is_fallback and bool(req.fallback_url)
+        if result.ok:
+            level = LogLevel.INFO
+        else:
+            level = LogLevel.WARNING if will_fall_back else LogLevel.ERROR
+        message = _message(attempt, result)
+        if will_fall_back:
+            message += f"; trying fallback {req.fallback_url}"
+        call_id = attempt.body.get("callId")
+        metadata = {
+            "requestType": req.request_type.value,
+            "url": attempt.url,
+            "requestBody": mask(attempt.body, req.privacy_mode),
+            "requestHeaders": dict(headers),
+            "responseStatus": result.status,
+            "responseBody": _logged_response(result.body, req.privacy_mode),
+            "elapsedMs": round(result.elapsed_ms, 3),
+            "error": result.error,
+            "fallback": attempt.is_fallback,
+        }
+        await self._logs.log(
+            level,
+            req.account.account_id,
+            message,
+            call_id=call_id if isinstance(call_id, str) else None,
+            request_id=attempt.request_id,
+            metadata=metadata,
+        )
+
+
+def _result(
+    url: str,
+    outcome: WebhookOutcome,
+    started: float,
+    clock: Clock,
+    *,
+    status: int | None = None,
+    body: bytes = b"",
+    error: str | None = None,
+) -> WebhookResult:
+    elapsed_ms = max(0.0, (clock.now() - started) * 1000.0)
+    return WebhookResult(outcome, url, status=status, body=body, elapsed_ms=elapsed_ms, error=error)
+
+
+def _from_response(
+    url: str, response: TransportResponse | None, started: float, clock: Clock, timeout_s: float
+) -> WebhookResult:
+    if response is None:
+        return _result(
+            url,
+            WebhookOutcome.TIMEOUT,
+            started,
+            clock,
+            error=f"timeout after {round(timeout_s * 1000)} ms",
+        )
+    if 200 <= response.status < 300:
+        return _result(
+            url, WebhookOutcome.OK, started, clock, status=response.status, body=response.body
+        )
+    # 1xx/3xx are failures too: redirects are not followed and PerCL needs a 2xx.
+    return _result(
+        url,
+        WebhookOutcome.HTTP_ERROR,
+        started,
+        clock,
+        status=response.status,
+        body=response.body,
+        error=f"HTTP {response.status}",
+    )
+
+
+def _message(attempt: _Attempt, result: WebhookResult) -> str:
+    head = f"Webhook POST {attempt.url} ({attempt.request.request_type.value})"
+    if attempt.is_fallback:
+        head = "Fallback " + head
+    ms = round(result.elapsed_ms)
+    if result.ok:
+        return f"{head} -> {result.status} in {ms} ms"
+    if result.outcome is WebhookOutcome.TIMEOUT:
+        return f"{head} failed: {result.error}"
+    return f"{head} failed: {result.error} after {ms} ms"
+
+
+def _logged_response(body: bytes, privacy: bool) -> str:
+    """The response body as log text: at most LOGGED_BODY_LIMIT bytes, masked under privacy."""
+    if privacy and body:
+        try:
+            body = json.dumps(mask_json(json.loads(body)), separators=(",", ":")).encode()
+        except ValueError:
+            return MASK  # not JSON: nothing tells us which part is sensitive
+    return body[:LOGGED_BODY_LIMIT].decode("utf-8", errors="replace")

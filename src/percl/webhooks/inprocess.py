@@ -1,0 +1,266 @@
+"""WebhookTransports that call the customer's app in-process: no sockets, no threads.
+
+Used by percl.testing and our own tests: an ASGI app (FastAPI, Starlette), a WSGI app (Flask),
+a plain function, and a router that sends each URL prefix to one of them. Each answers the way a
+real server would: an exception raised by the app becomes an HTTP 500 response, not a crash, and
+a URL no app is mounted at is a refused connection (TransportError).
+
+Pure Python on purpose (no httpx): the whole exchange is a few dictionaries, and keeping it here
+lets FakeClock.settle() see every step on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import io
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from typing import Any
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
+
+from percl.webhooks.transport import TransportError, TransportResponse, WebhookTransport
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+WsgiApp = Callable[..., Iterable[bytes]]
+FunctionResult = tuple[int, bytes | str]
+WebhookFunction = Callable[
+    [str, bytes, Mapping[str, str]], FunctionResult | Awaitable[FunctionResult]
+]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _server_error() -> TransportResponse:
+    return TransportResponse(
+        500, {"content-type": "text/plain; charset=utf-8"}, b"Internal Server Error"
+    )
+
+
+class _Url:
+    """The pieces of a webhook URL that ASGI scopes and WSGI environs need."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+            raise TransportError(f"invalid URL: {url!r}")
+        self.scheme = parts.scheme
+        self.host = parts.hostname
+        self.port = parts.port or _DEFAULT_PORTS[parts.scheme]
+        self.netloc = parts.netloc
+        self.raw_path = parts.path or "/"
+        self.query = parts.query
+
+
+# --------------------------------------------------------------------------- ASGI
+
+
+class AsgiTransport:
+    """Calls an ASGI 3 app in-process with one `http` request (no lifespan)."""
+
+    def __init__(self, app: AsgiApp) -> None:
+        self._app = app
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
+        """Run the app on one POST; an exception from the app (or no response) answers 500.
+
+        Raises TransportError when `url` is not an absolute http(s) URL.
+        """
+        scope = _asgi_scope(_Url(url), body, headers)
+        exchange = _AsgiExchange(body)
+        try:
+            await self._app(scope, exchange.receive, exchange.send)
+        except Exception:
+            return _server_error()
+        finally:
+            exchange.done.set()
+        return exchange.response() or _server_error()
+
+
+def _asgi_scope(url: _Url, body: bytes, headers: Mapping[str, str]) -> Scope:
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    names = {name for name, _ in raw}
+    if b"host" not in names:
+        raw.append((b"host", url.netloc.encode("latin-1")))
+    if b"content-length" not in names:
+        raw.append((b"content-length", str(len(body)).encode()))
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": url.scheme,
+        "path": unquote(url.raw_path),
+        "raw_path": url.raw_path.encode(),
+        "query_string": url.query.encode(),
+        "root_path": "",
+        "headers": raw,
+        "server": (url.host, url.port),
+        "client": ("127.0.0.1", 0),
+    }
+
+
+class _AsgiExchange:
+    """The two ends of one ASGI request: feeds the body, collects the response."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+        self._body_sent = False
+        self.done = asyncio.Event()  # set when the response is complete or the app returned
+        self._status: int | None = None
+        self._headers: dict[str, str] = {}
+        self._chunks: list[bytes] = []
+
+    async def receive(self) -> Message:
+        if not self._body_sent:
+            self._body_sent = True
+            return {"type": "http.request", "body": self._body, "more_body": False}
+        # Like a real client, we stay connected until the response is complete (apps such as
+        # Starlette's StreamingResponse listen for a disconnect while they answer).
+        await self.done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self._status = int(message["status"])
+            for name, value in message.get("headers", []):
+                self._headers[bytes(name).decode("latin-1")] = bytes(value).decode("latin-1")
+        elif message["type"] == "http.response.body" and self._status is not None:
+            self._chunks.append(bytes(message.get("body", b"")))
+            if not message.get("more_body", False):
+                self.done.set()
+
+    def response(self) -> TransportResponse | None:
+        if self._status is None:
+            return None
+        return TransportResponse(self._status, self._headers, b"".join(self._chunks))
+
+
+# --------------------------------------------------------------------------- WSGI
+
+
+class WsgiTransport:
+    """Calls a WSGI app (PEP 3333, e.g. Flask) synchronously on the event loop's thread."""
+
+    def __init__(self, app: WsgiApp) -> None:
+        self._app = app
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
+        """Run the app on one POST; an exception from the app (or no response) answers 500.
+
+        Raises TransportError when `url` is not an absolute http(s) URL.
+        """
+        environ = _wsgi_environ(_Url(url), body, headers)
+        state: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        def start_response(
+            status: str, response_headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
+            state["status"] = int(status.split(" ", 1)[0])
+            state["headers"] = dict(response_headers)
+            return chunks.append
+
+        try:
+            result = self._app(environ, start_response)
+            try:
+                chunks.extend(bytes(chunk) for chunk in result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except Exception:
+            return _server_error()
+        if "status" not in state:
+            return _server_error()
+        return TransportResponse(state["status"], state["headers"], b"".join(chunks))
+
+
+def _wsgi_environ(url: _Url, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "POST",
+        "SCRIPT_NAME": "",
+        # PEP 3333: the decoded path as bytes-in-latin-1 ("native string").
+        "PATH_INFO": unquote_to_bytes(url.raw_path).decode("latin-1"),
+        "QUERY_STRING": url.query,
+        "SERVER_NAME": url.host,
+        "SERVER_PORT": str(url.port),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_HOST": url.netloc,
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": url.scheme,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for name, value in headers.items():
+        key = name.upper().replace("-", "_")
+        if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            environ[key] = value
+        else:
+            environ[f"HTTP_{key}"] = value
+    return environ
+
+
+# --------------------------------------------------------------------------- function + router
+
+
+class FunctionTransport:
+    """Calls `fn(url, body, headers)`, which returns `(status, body)` or an awaitable of it.
+
+    `fn` may raise TransportError to play a refused connection; any other exception answers 500,
+    as the ASGI and WSGI callers do.
+    """
+
+    def __init__(self, fn: WebhookFunction) -> None:
+        self._fn = fn
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
+        try:
+            result = self._fn(url, body, headers)
+            if inspect.isawaitable(result):
+                result = await result
+        except TransportError:
+            raise
+        except Exception:
+            return _server_error()
+        status, payload = result
+        data = payload.encode() if isinstance(payload, str) else bytes(payload)
+        return TransportResponse(status, {}, data)
+
+
+class RoutingTransport:
+    """Sends each URL to the transport mounted at its longest matching prefix, else `default`."""
+
+    def __init__(self, default: WebhookTransport | None = None) -> None:
+        self._default = default
+        self._mounts: dict[str, WebhookTransport] = {}
+
+    def mount(self, prefix: str, transport: WebhookTransport) -> None:
+        """Route URLs starting with `prefix` (e.g. "http://app.test/") to `transport`."""
+        self._mounts[prefix] = transport
+
+    def unmount(self, prefix: str) -> None:
+        """Stop routing `prefix`; its URLs then go to a shorter prefix or the default."""
+        self._mounts.pop(prefix, None)
+
+    def route(self, url: str) -> WebhookTransport | None:
+        """The transport `url` would be sent to, or None (a refused connection)."""
+        matches = [prefix for prefix in self._mounts if url.startswith(prefix)]
+        if not matches:
+            return self._default
+        return self._mounts[max(matches, key=len)]
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
+        """Raises TransportError("connection refused") when nothing is mounted for `url`."""
+        transport = self.route(url)
+        if transport is None:
+            raise TransportError("connection refused")
+        return await transport.post(url, body, headers)

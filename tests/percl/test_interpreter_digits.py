@@ -1,0 +1,352 @@
+"""The Interpreter's DTMF handling: the type-ahead buffer, GetDigits, and a random-event property.
+
+Buffer semantics pinned here (FreeClimb: "Say command always flushes the DTMF buffer"): a
+standalone Say empties the buffer when it *starts*, so digits pressed before it are lost, while
+digits pressed *during* it are kept for the next GetDigits (type-ahead over a welcome message).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from percl.domain.enums import CallEndedReason, GetDigitsReason, RequestType
+from percl.percl import parse_script
+from percl.percl import actions as a
+from percl.percl import events as e
+from percl.percl.interpreter import Interpreter, InterpreterSettings
+
+VOICE = "https://app.example.com/voice"
+MENU = "https://app.example.com/menu"
+AUDIO = "https://app.example.com/a.wav"
+
+
+def start(
+    script: list[Any], *, settings: InterpreterSettings | None = None
+) -> tuple[Interpreter, list[a.Action]]:
+    it = Interpreter(answered=True, settings=settings)
+    (post,) = it.request(RequestType.INBOUND_CALL, VOICE)
+    assert isinstance(post, a.PostWebhook)
+    return it, it.handle(e.ScriptReceived(post.token, parse_script(script)))
+
+
+def getdigits(*prompts: dict[str, Any], **attrs: Any) -> dict[str, Any]:
+    return {"GetDigits": {"actionUrl": MENU, "prompts": list(prompts), **attrs}}
+
+
+def say(text: str, **extra: Any) -> dict[str, Any]:
+    return {"Say": {"text": text, **extra}}
+
+
+def play(**extra: Any) -> dict[str, Any]:
+    return {"Play": {"file": AUDIO, **extra}}
+
+
+def one(actions: list[a.Action], kind: type[Any]) -> Any:
+    (found,) = [x for x in actions if isinstance(x, kind)]
+    return found
+
+
+def result(actions: list[a.Action]) -> tuple[str, str]:
+    """(digits, reason) of the getDigits webhook in `actions`."""
+    post = one(actions, a.PostWebhook)
+    assert post.request_type is RequestType.GET_DIGITS and post.url == MENU
+    assert post.expects_percl and set(post.fields) == {"digits", "reason"}
+    return post.fields["digits"], post.fields["reason"]
+
+
+# ---- the buffer ------------------------------------------------------------------------------
+
+
+def test_digits_pressed_before_a_say_are_lost() -> None:
+    it, out = start([play(), say("welcome"), getdigits(maxDigits=2)])
+    assert it.handle(e.DigitsPressed("12")) == []  # buffered during Play, no barge-in
+    out = it.handle(e.MediaDone(one(out, a.PlayMedia).token))
+    assert one(out, a.PlayMedia).text == "welcome"  # this Say flushes the buffer
+    out = it.handle(e.MediaDone(one(out, a.PlayMedia).token))
+    assert out == [a.StartTimer(out[0].token, 5000)]  # type: ignore[union-attr]
+
+
+def test_digits_pressed_during_a_say_are_kept_for_the_next_getdigits() -> None:
+    it, out = start([say("welcome", loop=2), getdigits(say("menu"), maxDigits=2)])
+    first = one(out, a.PlayMedia).token
+    assert it.handle(e.DigitsPressed("3")) == []  # standalone Say never barges in
+    out = it.handle(e.MediaDone(first))
+    assert one(out, a.PlayMedia).text == "welcome"  # its second iteration does not flush
+    assert it.handle(e.DigitsPressed("4")) == []
+    out = it.handle(e.MediaDone(one(out, a.PlayMedia).token))
+    assert result(out) == ("34", GetDigitsReason.MAX_DIGITS.value)
+    assert not any(isinstance(x, a.PlayMedia) for x in out)  # prompts never started
+
+
+def test_play_does_not_flush_the_buffer() -> None:
+    it, out = start([play(), getdigits(maxDigits=2)])
+    it.handle(e.DigitsPressed("1"))
+    it.handle(e.DigitsPressed("2"))
+    out = it.handle(e.MediaDone(one(out, a.PlayMedia).token))
+    assert result(out) == ("12", "maxDigits")
+
+
+def test_buffered_digits_count_as_barge_in_before_the_prompts() -> None:
+    it, out = start([play(), getdigits(say("menu"))])
+    it.handle(e.DigitsPressed("5"))
+    out = it.handle(e.MediaDone(one(out, a.PlayMedia).token))
+    assert out == [a.StartTimer(out[0].token, 3000)]  # type: ignore[union-attr]  # digit timeout
+    out = it.handle(e.DigitsPressed("#"))
+    assert result(out) == ("5", "finishKey")
+
+
+def test_flush_buffer_discards_typed_ahead_digits() -> None:
+    it, out = start([play(), getdigits(say("menu"), flushBuffer=True)])
+    it.handle(e.DigitsPressed("12#"))
+    out = it.handle(e.MediaDone(one(out, a.PlayMedia).token))
+    assert one(out, a.PlayMedia).text == "menu"
+    assert not any(isinstance(x, a.PostWebhook) for x in out)
+
+
+def test_digits_after_the_finish_key_stay_buffered_for_the_next_getdigits() -> None:
+    it, out = start([play(), getdigits()])
+    it.handle(e.DigitsPressed("1#9"))
+    out = it.handle(e.MediaDone(one(out, a.PlayMedia).token))
+    assert result(out) == ("1", "finishKey")
+    post = one(out, a.PostWebhook)
+    out = it.handle(e.ScriptReceived(post.token, parse_script([getdigits(maxDigits=1)])))
+    assert result(out) == ("9", "maxDigits")
+
+
+def test_digits_while_awaiting_a_script_are_buffered() -> None:
+    it, out = start([{"Redirect": {"actionUrl": MENU}}])
+    assert it.handle(e.DigitsPressed("7")) == []
+    out = it.handle(e.ScriptReceived(out[0].token, parse_script([getdigits(maxDigits=1)])))  # type: ignore[union-attr]
+    assert result(out) == ("7", "maxDigits")
+
+
+# ---- GetDigits: prompts and timers -----------------------------------------------------------
+
+
+def test_prompts_play_in_order_and_initial_timeout_starts_after_them() -> None:
+    it, out = start([getdigits(say("a"), play(), {"Pause": {"length": 400}}, say("b", loop=2),
+                               initialTimeoutMs=7000)])
+    seen = []
+    for _ in range(5):
+        (m,) = out
+        assert isinstance(m, a.PlayMedia)
+        seen.append((m.kind, m.text or m.url or m.length_ms))
+        out = it.handle(e.MediaDone(m.token))
+    assert seen == [("say", "a"), ("play", AUDIO), ("pause", 400), ("say", "b"), ("say", "b")]
+    assert out == [a.StartTimer(out[0].token, 7000)]  # type: ignore[union-attr]
+
+
+def test_empty_say_prompt_is_skipped() -> None:
+    _, out = start([getdigits(say(""), say("x"))])
+    assert one(out, a.PlayMedia).text == "x"
+
+
+def test_prompt_privacy_mode_is_not_inherited() -> None:
+    _, out = start([getdigits(say("x"), privacyMode=True)])
+    assert one(out, a.PlayMedia).privacy_mode is False
+
+
+def test_first_digit_barges_in_and_starts_digit_timeout() -> None:
+    it, out = start([getdigits(say("a"), say("b"), digitTimeoutMs=1500)])
+    token = one(out, a.PlayMedia).token
+    out = it.handle(e.DigitsPressed("1"))
+    assert out == [a.StopMedia(token), a.StartTimer(out[1].token, 1500)]  # type: ignore[union-attr]
+    assert it.handle(e.MediaDone(token)) == []  # stale: prompt "b" never plays
+    assert it.handle(e.DigitsPressed("2")) == [
+        a.CancelTimer(out[1].token), a.StartTimer(out[1].token + 1, 1500)  # type: ignore[union-attr]
+    ]
+
+
+def test_barge_in_stops_a_looping_prompt() -> None:
+    it, out = start([getdigits(say("menu", loop=0))])
+    for _ in range(3):
+        out = it.handle(e.MediaDone(one(out, a.PlayMedia).token))
+    token = one(out, a.PlayMedia).token
+    out = it.handle(e.DigitsPressed("4#"))
+    assert out[0] == a.StopMedia(token)
+    assert result(out) == ("4", "finishKey")
+
+
+def test_digit_timeout_restarts_per_digit_and_old_timers_are_stale() -> None:
+    it, out = start([getdigits()])
+    initial = one(out, a.StartTimer)
+    assert initial.ms == 5000
+    out = it.handle(e.DigitsPressed("1"))
+    assert out[0] == a.CancelTimer(initial.token)
+    t1 = out[1]
+    assert isinstance(t1, a.StartTimer) and t1.ms == 3000
+    out = it.handle(e.DigitsPressed("2"))
+    t2 = out[1]
+    assert out[0] == a.CancelTimer(t1.token) and isinstance(t2, a.StartTimer)
+    assert it.handle(e.TimerFired(initial.token)) == []
+    assert it.handle(e.TimerFired(t1.token)) == []
+    out = it.handle(e.TimerFired(t2.token))
+    assert result(out) == ("12", "timeout")
+    assert not any(isinstance(x, a.CancelTimer) for x in out)  # the fired timer is not cancelled
+
+
+def test_timeout_without_digits_reports_empty_digits() -> None:
+    it, out = start([getdigits(say("menu"))])
+    out = it.handle(e.MediaDone(one(out, a.PlayMedia).token))
+    out = it.handle(e.TimerFired(one(out, a.StartTimer).token))
+    assert result(out) == ("", "timeout")
+
+
+def test_finish_on_key_default_is_hash_and_is_excluded() -> None:
+    it, out = start([getdigits()])
+    timer = one(out, a.StartTimer).token
+    out = it.handle(e.DigitsPressed("12#"))
+    assert out[0] == a.CancelTimer(timer)
+    assert result(out) == ("12", "finishKey")
+
+
+def test_custom_finish_on_key_makes_hash_an_ordinary_digit() -> None:
+    it, _ = start([getdigits(finishOnKey="*")])
+    out = it.handle(e.DigitsPressed("#1*"))
+    assert result(out) == ("#1", "finishKey")
+
+
+def test_finish_key_alone_reports_no_digits() -> None:
+    it, _ = start([getdigits()])
+    assert result(it.handle(e.DigitsPressed("#"))) == ("", "finishKey")
+
+
+def test_max_digits_finishes_without_finish_key() -> None:
+    it, _ = start([getdigits(maxDigits=3)])
+    assert it.handle(e.DigitsPressed("12"))[-1].ms == 3000  # type: ignore[union-attr]
+    out = it.handle(e.DigitsPressed("345"))
+    assert result(out) == ("123", "maxDigits")
+
+
+def test_privacy_mode_is_carried_on_the_webhook() -> None:
+    it, _ = start([getdigits(privacyMode=True)])
+    assert one(it.handle(e.DigitsPressed("1#")), a.PostWebhook).privacy_mode is True
+    it, _ = start([getdigits()])
+    assert one(it.handle(e.DigitsPressed("1#")), a.PostWebhook).privacy_mode is False
+
+
+def test_defaults_come_from_settings() -> None:
+    cfg = InterpreterSettings(initial_timeout_ms=1234, digit_timeout_ms=99, finish_on_key="*",
+                              max_digits=2)
+    it, out = start([getdigits()], settings=cfg)
+    assert one(out, a.StartTimer).ms == 1234
+    assert one(it.handle(e.DigitsPressed("#")), a.StartTimer).ms == 99  # "#" is a digit here
+    assert result(it.handle(e.DigitsPressed("5"))) == ("#5", "maxDigits")
+
+
+def test_command_attributes_override_settings() -> None:
+    cfg = InterpreterSettings(initial_timeout_ms=1234, digit_timeout_ms=99, max_digits=2)
+    it, out = start([getdigits(initialTimeoutMs=10, digitTimeoutMs=20, maxDigits=4)], settings=cfg)
+    assert one(out, a.StartTimer).ms == 10
+    assert one(it.handle(e.DigitsPressed("12")), a.StartTimer).ms == 20
+    assert result(it.handle(e.DigitsPressed("34"))) == ("1234", "maxDigits")
+
+
+def test_far_end_hangup_during_prompt_and_during_wait() -> None:
+    it, out = start([getdigits(say("menu"))])
+    token = one(out, a.PlayMedia).token
+    assert it.handle(e.FarEndHangup()) == [
+        a.StopMedia(token), a.EndCall(CallEndedReason.FAR_END_HANGUP)
+    ]
+    it, out = start([getdigits()])
+    timer = one(out, a.StartTimer).token
+    assert it.handle(e.FarEndHangup()) == [
+        a.CancelTimer(timer), a.EndCall(CallEndedReason.FAR_END_HANGUP)
+    ]
+
+
+def test_interrupt_during_getdigits_cancels_and_forgets_digits() -> None:
+    it, out = start([getdigits()])
+    timer = one(out, a.StartTimer).token
+    it.handle(e.DigitsPressed("1"))
+    out = it.handle(e.Interrupt(RequestType.REDIRECT, VOICE, {}))
+    assert out[0] == a.CancelTimer(timer + 1)
+    post = one(out, a.PostWebhook)
+    assert post.request_type is RequestType.REDIRECT and post.fields == {}
+
+
+# ---- property: random events against a GetDigits script -------------------------------------
+
+SCRIPT = parse_script([
+    say("welcome"),
+    getdigits(say("menu", loop=2), play(), maxDigits=3),
+    say("never"),
+])
+
+_EVENTS = st.one_of(
+    st.text(alphabet="0123456789*#", min_size=1, max_size=4).map(e.DigitsPressed),
+    st.integers(0, 40).map(e.MediaDone),
+    st.integers(0, 40).map(e.TimerFired),
+    st.integers(0, 40).map(e.DigitsSent),
+    st.just(e.FarEndHangup()),
+    st.just("script"),  # answer the pending webhook with SCRIPT again
+)
+
+
+@dataclass
+class _Shell:
+    """What a shell knows: which media and timers run, which webhook waits for PerCL."""
+
+    media: set[int] = field(default_factory=set)
+    timers: set[int] = field(default_factory=set)
+    pending: int | None = None
+    ends: int = 0
+
+    def apply(self, actions: list[a.Action]) -> None:
+        for act in actions:
+            match act:
+                case a.PlayMedia(token=t):
+                    self.media.add(t)
+                case a.StartTimer(token=t):
+                    self.timers.add(t)
+                case a.StopMedia(token=t):
+                    self.media.remove(t)  # KeyError = stopping something never started
+                case a.CancelTimer(token=t):
+                    self.timers.remove(t)
+                case a.PostWebhook(token=t):
+                    assert not self.media and not self.timers, "posted while media/timers run"
+                    self.pending = t
+                case a.EndCall():
+                    self.ends += 1
+                    assert not self.media and not self.timers, "ended with media/timers running"
+        assert len(self.media) <= 1 and len(self.timers) <= 1
+        assert not (self.media and self.timers), "a timer runs during a prompt"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_EVENTS, max_size=40))
+def test_random_events_never_break_the_interpreter(events: list[Any]) -> None:
+    it = Interpreter(answered=False, inbound=True)
+    shell = _Shell()
+    shell.apply(it.request(RequestType.INBOUND_CALL, VOICE))
+    for ev in events:
+        live = False  # only MediaDone/TimerFired for a running action are news
+        if ev == "script":
+            if shell.pending is None:
+                continue
+            ev = e.ScriptReceived(shell.pending, SCRIPT)
+            shell.pending = None
+        elif isinstance(ev, e.MediaDone):
+            live = ev.token in shell.media
+            shell.media.discard(ev.token)
+        elif isinstance(ev, e.TimerFired):
+            live = ev.token in shell.timers
+            shell.timers.discard(ev.token)
+        was_ended = it.ended
+        out = it.handle(ev)
+        if was_ended:
+            assert out == []
+            continue
+        if isinstance(ev, e.MediaDone | e.TimerFired | e.DigitsSent) and not live:
+            assert out == [], f"stale {ev} produced {out}"
+        shell.apply(out)
+        assert it.ended == (shell.ends == 1)
+        if isinstance(ev, e.FarEndHangup):
+            assert out[-1] == a.EndCall(CallEndedReason.FAR_END_HANGUP)
+    assert shell.ends <= 1
+    if it.ended:
+        assert it.handle(e.DigitsPressed("1")) == [] and it.handle(e.FarEndHangup()) == []
