@@ -26,6 +26,7 @@ from percl.engine.calls import CallService
 from percl.engine.context import EngineContext
 from percl.engine.logs import StoreLogSink
 from percl.engine.ports import Store
+from percl.media.probe import WavProbe
 from percl.simapi import SimApiDeps, create_sim_api
 from percl.store.sqlite import SqliteStore
 from percl.telephony.sim.network import SimNetwork
@@ -55,6 +56,7 @@ class Platform:
         ids: IdGenerator | None = None,
         store: Store | None = None,
         transport: WebhookTransport | None = None,
+        probe_media: bool = True,
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
@@ -66,7 +68,10 @@ class Platform:
             self.transport, self.logs, self.clock,
             timeout_s=settings.webhook_timeout_ms / 1000, ids=self.ids,
         )
-        self.sim = SimNetwork(self.clock, self.ids, media_time_scale=settings.media_time_scale)
+        # Play lasts as long as the file really does (fetched by GET); tests use the fixed model.
+        self.media_probe = WavProbe() if probe_media else None
+        self.sim = SimNetwork(self.clock, self.ids, media_time_scale=settings.media_time_scale,
+                              media_duration=self.media_probe)
         self.calls = CallService(EngineContext(
             store=self.store, clock=self.clock, ids=self.ids, telephony=self.sim,
             webhooks=self.webhooks, logs=self.logs, settings=settings.engine,
@@ -89,6 +94,8 @@ class Platform:
         close = getattr(self.transport, "close", None)
         if close is not None:
             stack.push_async_callback(close)
+        if self.media_probe is not None:
+            stack.push_async_callback(self.media_probe.close)
         self.seed = await ensure_account(self.store, self.clock, self.ids, self.settings.seed)
         self.recovered = await self.calls.recover()
         await stack.enter_async_context(self.sim)

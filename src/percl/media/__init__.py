@@ -1,1 +1,1 @@
-"""(being written)"""
+"""Audio: media probing now; codecs, TTS and mixing grow here with the media work."""

@@ -127,7 +127,7 @@ class Harness:
         raw_store = store or SqliteStore.for_path(":memory:")
         self.store: Any = Tracked(raw_store, self.clock.tracker)
         self.platform = Platform(self.settings, clock=self.clock, ids=self.ids, store=self.store,
-                                 transport=self.recorder)
+                                 transport=self.recorder, probe_media=False)
         self._clients: list[httpx.AsyncClient] = []
 
     async def __aenter__(self) -> Harness:
