@@ -34,7 +34,7 @@ def wav_duration(head: bytes, total_size: int | None = None) -> float | None:
                 return None
             if size in (0, 0xFFFFFFFF) and total_size is not None:
                 size = max(0, total_size - body)
-            return size / byte_rate
+            return float(size) / float(byte_rate)
         pos = body + size + (size & 1)
     return None
 
