@@ -14,14 +14,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from percl.domain.enums import CallEndedReason, GetDigitsReason, RequestType
-from percl.percl import parse_script
 from percl.percl import actions as a
 from percl.percl import events as e
+from percl.percl import parse_script
 from percl.percl.interpreter import Interpreter, InterpreterSettings
 
 VOICE = "https://app.example.com/voice"
 MENU = "https://app.example.com/menu"
 AUDIO = "https://app.example.com/a.wav"
+
+
+_LONG = a.PlayMedia | a.StopMedia | a.StartTimer | a.CancelTimer | a.PostWebhook | a.SendDigitsOut
+_LONG_OR_DIAL = _LONG | a.Dial
+
+
+def tok(action: a.Action) -> int:
+    """The token of an action that has one."""
+    assert isinstance(action, _LONG_OR_DIAL), action
+    return action.token
 
 
 def start(
@@ -67,7 +77,7 @@ def test_digits_pressed_before_a_say_are_lost() -> None:
     out = it.handle(e.MediaDone(one(out, a.PlayMedia).token))
     assert one(out, a.PlayMedia).text == "welcome"  # this Say flushes the buffer
     out = it.handle(e.MediaDone(one(out, a.PlayMedia).token))
-    assert out == [a.StartTimer(out[0].token, 5000)]  # type: ignore[union-attr]
+    assert out == [a.StartTimer(tok(out[0]), 5000)]
 
 
 def test_digits_pressed_during_a_say_are_kept_for_the_next_getdigits() -> None:
@@ -94,7 +104,7 @@ def test_buffered_digits_count_as_barge_in_before_the_prompts() -> None:
     it, out = start([play(), getdigits(say("menu"))])
     it.handle(e.DigitsPressed("5"))
     out = it.handle(e.MediaDone(one(out, a.PlayMedia).token))
-    assert out == [a.StartTimer(out[0].token, 3000)]  # type: ignore[union-attr]  # digit timeout
+    assert out == [a.StartTimer(tok(out[0]), 3000)]  # digit timeout
     out = it.handle(e.DigitsPressed("#"))
     assert result(out) == ("5", "finishKey")
 
@@ -120,7 +130,7 @@ def test_digits_after_the_finish_key_stay_buffered_for_the_next_getdigits() -> N
 def test_digits_while_awaiting_a_script_are_buffered() -> None:
     it, out = start([{"Redirect": {"actionUrl": MENU}}])
     assert it.handle(e.DigitsPressed("7")) == []
-    out = it.handle(e.ScriptReceived(out[0].token, parse_script([getdigits(maxDigits=1)])))  # type: ignore[union-attr]
+    out = it.handle(e.ScriptReceived(tok(out[0]), parse_script([getdigits(maxDigits=1)])))
     assert result(out) == ("7", "maxDigits")
 
 
@@ -137,7 +147,7 @@ def test_prompts_play_in_order_and_initial_timeout_starts_after_them() -> None:
         seen.append((m.kind, m.text or m.url or m.length_ms))
         out = it.handle(e.MediaDone(m.token))
     assert seen == [("say", "a"), ("play", AUDIO), ("pause", 400), ("say", "b"), ("say", "b")]
-    assert out == [a.StartTimer(out[0].token, 7000)]  # type: ignore[union-attr]
+    assert out == [a.StartTimer(tok(out[0]), 7000)]
 
 
 def test_empty_say_prompt_is_skipped() -> None:
@@ -154,10 +164,10 @@ def test_first_digit_barges_in_and_starts_digit_timeout() -> None:
     it, out = start([getdigits(say("a"), say("b"), digitTimeoutMs=1500)])
     token = one(out, a.PlayMedia).token
     out = it.handle(e.DigitsPressed("1"))
-    assert out == [a.StopMedia(token), a.StartTimer(out[1].token, 1500)]  # type: ignore[union-attr]
+    assert out == [a.StopMedia(token), a.StartTimer(tok(out[1]), 1500)]
     assert it.handle(e.MediaDone(token)) == []  # stale: prompt "b" never plays
     assert it.handle(e.DigitsPressed("2")) == [
-        a.CancelTimer(out[1].token), a.StartTimer(out[1].token + 1, 1500)  # type: ignore[union-attr]
+        a.CancelTimer(tok(out[1])), a.StartTimer(tok(out[1]) + 1, 1500)
     ]
 
 
@@ -217,9 +227,20 @@ def test_finish_key_alone_reports_no_digits() -> None:
 
 def test_max_digits_finishes_without_finish_key() -> None:
     it, _ = start([getdigits(maxDigits=3)])
-    assert it.handle(e.DigitsPressed("12"))[-1].ms == 3000  # type: ignore[union-attr]
+    assert one(it.handle(e.DigitsPressed("12")), a.StartTimer).ms == 3000
     out = it.handle(e.DigitsPressed("345"))
     assert result(out) == ("123", "maxDigits")
+    post = one(out, a.PostWebhook)
+    out = it.handle(e.ScriptReceived(post.token, parse_script([getdigits(maxDigits=2)])))
+    assert result(out) == ("45", "maxDigits")  # the rest stayed buffered
+
+
+def test_empty_digit_report_during_a_prompt_changes_nothing() -> None:
+    it, out = start([getdigits(say("menu"))])
+    token = one(out, a.PlayMedia).token
+    assert it.handle(e.DigitsPressed("")) == []
+    out = it.handle(e.MediaDone(token))
+    assert one(out, a.StartTimer).ms == 5000  # prompts were not barged in
 
 
 def test_privacy_mode_is_carried_on_the_webhook() -> None:
@@ -269,30 +290,42 @@ def test_interrupt_during_getdigits_cancels_and_forgets_digits() -> None:
     assert post.request_type is RequestType.REDIRECT and post.fields == {}
 
 
-# ---- property: random events against a GetDigits script -------------------------------------
+# ---- property: random events against GetDigits scripts -------------------------------------
 
-SCRIPT = parse_script([
-    say("welcome"),
-    getdigits(say("menu", loop=2), play(), maxDigits=3),
-    say("never"),
-])
-
+DIAL = {
+    "destination": "+18475550100",
+    "callingNumber": "+18475550199",
+    "actionUrl": MENU,
+    "callConnectUrl": MENU,
+}
+SCRIPTS = [
+    parse_script([say("welcome"), getdigits(say("menu", loop=2), play(), maxDigits=3),
+                  say("never")]),
+    parse_script([{"Pause": {"length": 300}}, getdigits(say("menu", loop=0), flushBuffer=True)]),
+    parse_script([{"SendDigits": {"digits": "1"}}, play(), getdigits(finishOnKey="*")]),
+    parse_script([say("bye")]),
+    parse_script([{"Redirect": {"actionUrl": MENU}}]),
+    parse_script([{"OutDial": DIAL}]),
+]
+TOKEN = st.integers(0, 40)
 _EVENTS = st.one_of(
-    st.text(alphabet="0123456789*#", min_size=1, max_size=4).map(e.DigitsPressed),
-    st.integers(0, 40).map(e.MediaDone),
-    st.integers(0, 40).map(e.TimerFired),
-    st.integers(0, 40).map(e.DigitsSent),
+    st.text(alphabet="0123456789*#", max_size=4).map(e.DigitsPressed),
+    TOKEN.map(e.MediaDone),
+    TOKEN.map(e.TimerFired),
+    TOKEN.map(e.DigitsSent),
+    TOKEN.map(lambda t: e.DialStarted(t, "CAchild")),
     st.just(e.FarEndHangup()),
-    st.just("script"),  # answer the pending webhook with SCRIPT again
+    st.just(e.Interrupt(RequestType.REDIRECT, VOICE, {})),
+    st.just("done"),  # the running media, timer, SendDigits or dial completes
+    st.sampled_from(range(len(SCRIPTS))),  # answer the pending webhook with SCRIPTS[i]
 )
 
 
 @dataclass
 class _Shell:
-    """What a shell knows: which media and timers run, which webhook waits for PerCL."""
+    """What a shell knows: which long actions run (token -> report), which webhook waits."""
 
-    media: set[int] = field(default_factory=set)
-    timers: set[int] = field(default_factory=set)
+    running: dict[int, e.Event] = field(default_factory=dict)
     pending: int | None = None
     ends: int = 0
 
@@ -300,49 +333,74 @@ class _Shell:
         for act in actions:
             match act:
                 case a.PlayMedia(token=t):
-                    self.media.add(t)
+                    self.running[t] = e.MediaDone(t)
+                case a.SendDigitsOut(token=t):
+                    self.running[t] = e.DigitsSent(t)
                 case a.StartTimer(token=t):
-                    self.timers.add(t)
+                    self.running[t] = e.TimerFired(t)
+                case a.Dial(token=t):
+                    self.running[t] = e.DialStarted(t, "CAchild")
                 case a.StopMedia(token=t):
-                    self.media.remove(t)  # KeyError = stopping something never started
+                    # KeyError = stopping something never started or already finished
+                    assert isinstance(self.running.pop(t), e.MediaDone | e.DigitsSent)
                 case a.CancelTimer(token=t):
-                    self.timers.remove(t)
+                    assert isinstance(self.running.pop(t), e.TimerFired)
                 case a.PostWebhook(token=t):
-                    assert not self.media and not self.timers, "posted while media/timers run"
+                    assert not self._audible(), "posted while media/timers run"
                     self.pending = t
-                case a.EndCall():
+                case a.EndCall() | a.RejectCall():
                     self.ends += 1
-                    assert not self.media and not self.timers, "ended with media/timers running"
-        assert len(self.media) <= 1 and len(self.timers) <= 1
-        assert not (self.media and self.timers), "a timer runs during a prompt"
+                    assert not self._audible(), "ended with media/timers running"
+        assert len(self._audible()) <= 1, "two long actions run at once"
+
+    def _audible(self) -> list[int]:
+        return [t for t, ev in self.running.items() if not isinstance(ev, e.DialStarted)]
+
+    def next_report(self) -> e.Event | None:
+        return self.running[min(self.running)] if self.running else None
+
+    def took(self, ev: e.Event) -> bool:
+        """Consume the report `ev`; True unless it is news about no running action."""
+        match ev:
+            case e.MediaDone(token=t) | e.DigitsSent(token=t) | e.TimerFired(token=t) | (
+                e.DialStarted(token=t)
+            ):
+                if self.running.get(t) == ev:
+                    del self.running[t]
+                    return True
+                return False
+        return True
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(st.lists(_EVENTS, max_size=40))
 def test_random_events_never_break_the_interpreter(events: list[Any]) -> None:
     it = Interpreter(answered=False, inbound=True)
     shell = _Shell()
     shell.apply(it.request(RequestType.INBOUND_CALL, VOICE))
-    for ev in events:
-        live = False  # only MediaDone/TimerFired for a running action are news
-        if ev == "script":
+    for item in events:
+        if isinstance(item, int):
             if shell.pending is None:
                 continue
-            ev = e.ScriptReceived(shell.pending, SCRIPT)
+            ev: e.Event = e.ScriptReceived(shell.pending, SCRIPTS[item])
             shell.pending = None
-        elif isinstance(ev, e.MediaDone):
-            live = ev.token in shell.media
-            shell.media.discard(ev.token)
-        elif isinstance(ev, e.TimerFired):
-            live = ev.token in shell.timers
-            shell.timers.discard(ev.token)
+        elif item == "done":
+            report = shell.next_report()
+            if report is None:
+                continue
+            ev = report
+        else:
+            ev = item
+        live = shell.took(ev)
         was_ended = it.ended
         out = it.handle(ev)
         if was_ended:
             assert out == []
             continue
-        if isinstance(ev, e.MediaDone | e.TimerFired | e.DigitsSent) and not live:
+        if not live:
             assert out == [], f"stale {ev} produced {out}"
+        if isinstance(ev, e.DigitsPressed) and not ev.digits:
+            assert out == []
         shell.apply(out)
         assert it.ended == (shell.ends == 1)
         if isinstance(ev, e.FarEndHangup):

@@ -392,6 +392,10 @@ class Interpreter:
         self._restart_timer(out, st, self._initial_timeout(st.command))
 
     def _on_digits(self, out: _Out, digits: str) -> None:
+        if not digits:
+            # No key was pressed: must not barge in or (re)start a digit timer while a prompt
+            # still plays, or the timeout would post getDigits with that prompt left running.
+            return
         w = self._waiting
         if isinstance(w, _Collect):
             self._collect(out, w, digits)
