@@ -190,3 +190,14 @@ def _flt(call_id: str):  # type: ignore[no-untyped-def]
     from percl.engine.ports import LogFilter
 
     return LogFilter(call_id=call_id)
+
+
+async def test_min_digits_not_reached_returns_no_digits(h: Harness) -> None:
+    app = h.scripted_app()
+    app.on("/voice", [{"GetDigits": {"actionUrl": app.url("/pin"), "minDigits": 4}}])
+    app.on("/pin", [{"Hangup": {}}])
+    number = await h.number_for_app(voice_url=app.url("/voice"))
+    call_id = await h.sim_call(CALLER, number, [PhoneStep(after_ms=500, digits="12#")])
+    await h.run_until_ended(call_id)
+    pin = next(w for w in h.webhooks if w.request_type == "getDigits")
+    assert pin.body["digits"] == "" and pin.body["reason"] == "finishKey"

@@ -432,11 +432,14 @@ class Interpreter:
         if st.timer_token is not None:
             out.add(a.CancelTimer(st.timer_token))
             st.timer_token = None
+        # minDigits: input shorter than the minimum is not returned (the app sees digits "").
+        min_digits = st.command.min_digits or 0
+        digits = st.digits if len(st.digits) >= min_digits else ""
         self._post(
             out,
             RequestType.GET_DIGITS,
             st.command.action_url,
-            {"digits": st.digits, "reason": reason.value},
+            {"digits": digits, "reason": reason.value},
             privacy_mode=bool(st.command.privacy_mode),
         )
 
