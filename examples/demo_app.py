@@ -22,8 +22,8 @@ AGENT = "+15550100002"
 
 
 def application_urls(base: str) -> dict[str, str]:
-    """The Application fields that wire a number to this app."""
-    return {"voice_url": f"{base}/voice", "status_callback_url": f"{base}/status"}
+    """The Application fields (FreeClimb's names) that wire a number to this app."""
+    return {"voiceUrl": f"{base}/voice", "statusCallbackUrl": f"{base}/status"}
 
 
 def create_app(base: str) -> Starlette:

@@ -7,7 +7,6 @@ ending calls can still send their final webhooks.
 
 from __future__ import annotations
 
-import dataclasses
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from types import TracebackType
@@ -21,7 +20,7 @@ from percl.config import SeedAccount, Settings
 from percl.domain import ids as idmod
 from percl.domain.clock import Clock, SystemClock
 from percl.domain.ids import IdGenerator, RandomIds
-from percl.domain.records import Account
+from percl.domain.records import Account, revised
 from percl.engine.calls import CallService
 from percl.engine.context import EngineContext
 from percl.engine.logs import StoreLogSink
@@ -88,19 +87,19 @@ class Platform:
         self._stack: AsyncExitStack | None = None
 
     async def __aenter__(self) -> Platform:
-        stack = AsyncExitStack()
-        await self.store.open()
-        stack.push_async_callback(self.store.close)
-        close = getattr(self.transport, "close", None)
-        if close is not None:
-            stack.push_async_callback(close)
-        if self.media_probe is not None:
-            stack.push_async_callback(self.media_probe.close)
-        self.seed = await ensure_account(self.store, self.clock, self.ids, self.settings.seed)
-        self.recovered = await self.calls.recover()
-        await stack.enter_async_context(self.sim)
-        await stack.enter_async_context(self.calls)
-        self._stack = stack
+        async with AsyncExitStack() as stack:  # a failed start closes what it opened
+            await self.store.open()
+            stack.push_async_callback(self.store.close)
+            close = getattr(self.transport, "close", None)
+            if close is not None:
+                stack.push_async_callback(close)
+            if self.media_probe is not None:
+                stack.push_async_callback(self.media_probe.close)
+            self.seed = await ensure_account(self.store, self.clock, self.ids, self.settings.seed)
+            self.recovered = await self.calls.recover()
+            await stack.enter_async_context(self.sim)
+            await stack.enter_async_context(self.calls)
+            self._stack = stack.pop_all()
         return self
 
     async def __aexit__(
@@ -133,8 +132,7 @@ async def ensure_account(
             if seed.signing_secret and seed.signing_secret != existing.signing_secret:
                 changes["signing_secret"] = seed.signing_secret
             if changes:
-                existing = dataclasses.replace(existing, date_updated=now,
-                                               revision=existing.revision + 1, **changes)
+                existing = revised(existing, now, **changes)
                 await store.put_account(existing)
             return SeedResult(existing, False)
     else:

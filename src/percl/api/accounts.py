@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
@@ -12,7 +11,7 @@ from percl.api.auth import PathAccount
 from percl.api.deps import deps_of
 from percl.api.fields import WireModel
 from percl.api.render import envelope
-from percl.domain.records import Account
+from percl.domain.records import Account, revised
 
 router = APIRouter()
 
@@ -67,11 +66,6 @@ async def update_account(
     changes = body.model_dump(include=body.model_fields_set) if body is not None else {}
     if changes:
         deps = deps_of(request)
-        updated = dataclasses.replace(
-            account,
-            **changes,
-            date_updated=deps.clock.now(),
-            revision=account.revision + 1,
-        )
+        updated = revised(account, deps.clock.now(), **changes)
         await deps.store.put_account(updated)
     return Response(status_code=204)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -14,7 +13,7 @@ from percl.api.fields import Alias, HttpUrl, WireModel
 from percl.api.pagination import paginate
 from percl.api.render import envelope
 from percl.domain.ids import APPLICATION
-from percl.domain.records import Account, Application
+from percl.domain.records import Account, Application, revised
 from percl.engine.ports import Store
 from percl.errors import NotFound
 
@@ -124,9 +123,7 @@ async def update_application(
     app = await owned_application(deps.store, account, application_id)
     changes = body.given()
     if changes:
-        app = dataclasses.replace(
-            app, **changes, date_updated=deps.clock.now(), revision=app.revision + 1
-        )
+        app = revised(app, deps.clock.now(), **changes)
         await deps.store.put_application(app)
     return render_application(app)
 
@@ -141,10 +138,6 @@ async def delete_application(
     now = deps.clock.now()
     for number in await deps.store.list_numbers(account.account_id):
         if number.application_id == application_id:
-            await deps.store.put_number(
-                dataclasses.replace(
-                    number, application_id=None, date_updated=now, revision=number.revision + 1
-                )
-            )
+            await deps.store.put_number(revised(number, now, application_id=None))
     await deps.store.delete_application(application_id)
     return Response(status_code=204)

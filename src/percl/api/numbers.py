@@ -22,7 +22,7 @@ from percl.api.fields import E164, Alias, ApplicationId, WireModel
 from percl.api.pagination import paginate
 from percl.api.render import envelope
 from percl.domain.ids import PHONE_NUMBER
-from percl.domain.records import Account, IncomingNumber
+from percl.domain.records import Account, IncomingNumber, revised
 from percl.engine.ports import AvailableNumber, Store
 from percl.errors import BadRequest, Conflict, NotFound
 
@@ -346,9 +346,7 @@ async def update_incoming_number(
     if changes.get("application_id") is not None:
         await owned_application(deps.store, account, changes["application_id"])
     if changes:
-        number = dataclasses.replace(
-            number, **changes, date_updated=deps.clock.now(), revision=number.revision + 1
-        )
+        number = revised(number, deps.clock.now(), **changes)
         await deps.store.put_number(number)
     return render_incoming(number)
 

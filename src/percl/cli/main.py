@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -79,6 +78,3 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
 
-
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import importlib.util
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from rich.console import Console
 from rich.panel import Panel
@@ -18,8 +18,6 @@ from starlette.routing import Mount
 
 from percl.app import Platform
 from percl.config import Settings
-from percl.domain import ids as idmod
-from percl.domain.records import Application, IncomingNumber
 
 DEMO_ALIAS = "percl demo"
 DEMO_CALLER = "+15550100001"
@@ -61,35 +59,39 @@ def _load_demo(path: Path) -> Any:
 
 
 async def _wire_demo(platform: Platform, path: Path) -> str:
-    """Serve the demo app at /demo and make sure a number routes to it (idempotent)."""
+    """Serve the demo app at /demo and wire a number to it through the REST API (idempotent)."""
     base = f"http://{platform.settings.host}:{platform.settings.port}/demo"
     module = _load_demo(path)
     platform.asgi.routes.append(Mount("/demo", module.create_app(base)))
-    store, clock, account = platform.store, platform.clock, platform.account
-    now = clock.now()
-    apps = await store.list_applications(account.account_id, alias=DEMO_ALIAS)
-    urls = module.application_urls(base)
-    if apps:
-        app = dataclasses.replace(apps[0], date_updated=now, **urls)
-    else:
-        app = Application(application_id=platform.ids.new(idmod.APPLICATION),
-                          account_id=account.account_id, alias=DEMO_ALIAS,
-                          date_created=now, date_updated=now, **urls)
-    await store.put_application(app)
-    for number in await store.list_numbers(account.account_id):
-        if number.application_id == app.application_id:
-            return number.phone_number
-    owned = {n.phone_number for n in await store.list_numbers(account.account_id)}
-    for candidate in platform.sim.available_numbers():
-        if candidate.phone_number not in owned and await store.find_number(
-                candidate.phone_number) is None:
-            await store.put_number(IncomingNumber(
-                phone_number_id=platform.ids.new(idmod.PHONE_NUMBER),
-                account_id=account.account_id, phone_number=candidate.phone_number,
-                application_id=app.application_id, alias=DEMO_ALIAS, region=candidate.region,
-                country=candidate.country, date_created=now, date_updated=now))
-            return candidate.phone_number
-    raise SystemExit("--demo: no number left in the simulated inventory")
+    acc = platform.account
+    fields = {"alias": DEMO_ALIAS, **module.application_urls(base)}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=platform.asgi),
+                                 base_url="http://percl/apiserver",
+                                 auth=(acc.account_id, acc.api_key)) as api:
+        apps_url = f"/Accounts/{acc.account_id}/Applications"
+        found = _ok(await api.get(apps_url, params={"alias": DEMO_ALIAS}))["applications"]
+        if found:
+            app_id = found[0]["applicationId"]
+            _ok(await api.post(f"{apps_url}/{app_id}", json=fields))
+        else:
+            app_id = _ok(await api.post(apps_url, json=fields))["applicationId"]
+        numbers_url = f"/Accounts/{acc.account_id}/IncomingPhoneNumbers"
+        wired = _ok(await api.get(numbers_url, params={"applicationId": app_id}))
+        if wired["incomingPhoneNumbers"]:
+            return str(wired["incomingPhoneNumbers"][0]["phoneNumber"])
+        available = _ok(await api.get("/AvailablePhoneNumbers"))["availablePhoneNumbers"]
+        if not available:
+            raise SystemExit("--demo: no number left in the simulated inventory")
+        bought = _ok(await api.post(numbers_url, json={
+            "phoneNumber": available[0]["phoneNumber"], "alias": DEMO_ALIAS,
+            "applicationId": app_id}))
+        return str(bought["phoneNumber"])
+
+
+def _ok(response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        raise SystemExit(f"--demo: wiring failed: HTTP {response.status_code} {response.text}")
+    return response.json()
 
 
 def _write_credentials(platform: Platform) -> None:

@@ -46,12 +46,6 @@ class SequentialIds:
         return prefix + hashlib.sha1(f"{self._seed}:{n}".encode()).hexdigest()
 
 
-def has_prefix(value: str, prefix: str) -> bool:
-    """True when `value` is a well-formed id of the given kind."""
-    m = ID_RE.match(value)
-    return bool(m) and m.group("prefix") == prefix  # type: ignore[union-attr]
-
-
 def new_api_key() -> str:
     return secrets.token_hex(20)
 

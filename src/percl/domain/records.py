@@ -7,8 +7,9 @@ snapshot that nobody mutates behind your back.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from percl.domain.enums import (
     AccountStatus,
@@ -128,3 +129,11 @@ class LogEntry:
     request_id: str | None = None
     call_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+Revisable = TypeVar("Revisable", Account, Application, IncomingNumber, Call)
+
+
+def revised(record: Revisable, now: float, **changes: Any) -> Revisable:
+    """`record` with `changes` applied as a new revision: revision + 1, dateUpdated = now."""
+    return dataclasses.replace(record, date_updated=now, revision=record.revision + 1, **changes)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from percl.domain import ids
 from percl.domain.enums import CallDirection, CallEndedReason, CallStatus, LogLevel
-from percl.domain.records import Account, Application, Call
+from percl.domain.records import Account, Application, Call, revised
 from percl.engine.context import EngineContext
 from percl.engine.service import MakeCallRequest
 from percl.engine.session import ApiUpdate, CallSession, ParentEnded, Shutdown
@@ -58,9 +58,9 @@ class CallService:
         closed = 0
         for call in await self.ctx.store.live_calls():
             final = CallStatus.COMPLETED if call.status is CallStatus.IN_PROGRESS else CallStatus.FAILED
-            await self.ctx.store.put_call(dataclasses.replace(
-                call, status=final, call_ended_reason=CallEndedReason.INTERNAL_ERROR,
-                end_time=now, date_updated=now, revision=call.revision + 1,
+            await self.ctx.store.put_call(revised(
+                call, now, status=final, call_ended_reason=CallEndedReason.INTERNAL_ERROR,
+                end_time=now,
             ))
             await self.ctx.logs.log(
                 LogLevel.ERROR, call.account_id,
@@ -212,9 +212,7 @@ class CallService:
         self.ctx.telephony.attach(call_id, session)
         problem = _inbound_problem(number.voice_enabled, app)
         if problem is not None:
-            self.sessions[call_id] = session
             await session.end_with(problem)
-            self.sessions.pop(call_id, None)
             return
         self._start(session)
 
@@ -242,9 +240,6 @@ class CallService:
             for child in list(self.sessions.values()):
                 if child.call.parent_call_id == session.call.call_id:
                     child.post(ParentEnded())
-
-    def live(self, call_id: str) -> CallSession | None:
-        return self.sessions.get(call_id)
 
 
 def _inbound_problem(voice_enabled: bool, app: Application | None) -> CallEndedReason | None:

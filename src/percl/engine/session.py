@@ -12,7 +12,6 @@ Before any webhook leaves, the state change it reports is already in the store.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from percl.domain.enums import (
     MachineType,
     RequestType,
 )
-from percl.domain.records import Account, Call
+from percl.domain.records import Account, Call, revised
 from percl.engine.context import EngineContext
 from percl.engine.ports import DialResult, Media, MediaKind, WebhookRequest, WebhookResult
 from percl.engine.state import CallEvent, apply
@@ -125,7 +124,6 @@ class CallSession:
         self._tg: asyncio.TaskGroup | None = None
         self.interp: Interpreter | None = None
         self.done = False
-        self.ended = asyncio.Event()
 
     # ------------------------------------------------------------- LegListener
 
@@ -164,7 +162,6 @@ class CallSession:
         except Exception as exc:  # a bug must end this leg, never the server
             await self._crash(exc)
         finally:
-            self.ended.set()
             if self._on_end is not None:
                 self._on_end(self)
 
@@ -466,9 +463,7 @@ class CallSession:
         await self.send_webhook(self._connect_type(), url)  # dialCallStatus mirrors callStatus
 
     async def _update(self, **changes: Any) -> None:
-        self.call = dataclasses.replace(
-            self.call, date_updated=self._now(), revision=self.call.revision + 1, **changes
-        )
+        self.call = revised(self.call, self._now(), **changes)
         await self.ctx.store.put_call(self.call)
 
     async def _log(
@@ -492,11 +487,10 @@ class CallSession:
             self._ring_task.cancel()
 
     async def _crash(self, exc: BaseException) -> None:
-        self.done = False  # allow _finish to run once more for the record
         try:
             await self._log(LogLevel.ERROR, f"Internal error, call ended: {exc!r}")
             if not self.call.status.is_final:
-                self._tg = None
+                self.done = False  # the crash may have hit _finish itself: finish the record
                 await self._finish(CallEndedReason.INTERNAL_ERROR)
         except Exception:  # the store itself is failing: nothing more to do for this leg
             pass

@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from percl.domain.enums import CallEndedReason, GetDigitsReason, LogLevel, RequestType
 from percl.percl import actions as a
 from percl.percl import events as e
-
-# Imported lazily typed: the command models live in percl.percl.commands.
 from percl.percl.commands import (
     Command,
     GetDigits,

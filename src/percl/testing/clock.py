@@ -11,11 +11,9 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 DEFAULT_START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
@@ -120,7 +118,3 @@ class FakeClock:
             await self.advance(nxt - self._now)
         return True
 
-    async def tracked(self, awaitable: Awaitable[T]) -> T:
-        """Await `awaitable` while counting it as work in flight (for thread-backed awaits)."""
-        with self.tracker.working():
-            return await awaitable

@@ -119,9 +119,7 @@ class Harness:
                  media_time_scale: float = 1.0) -> None:
         self.clock = FakeClock()
         self.ids = SequentialIds()
-        base = settings or Settings(db=":memory:", media_time_scale=media_time_scale)
-        self.settings = dataclasses.replace(base, media_time_scale=media_time_scale) \
-            if settings is None else base
+        self.settings = settings or Settings(db=":memory:", media_time_scale=media_time_scale)
         self.router = RoutingTransport()
         self.recorder = RecordingTransport(self.router)
         raw_store = store or SqliteStore.for_path(":memory:")
