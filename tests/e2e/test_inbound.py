@@ -163,14 +163,13 @@ async def test_empty_script_is_app_no_percl(h: Harness) -> None:
 async def test_unsupported_command_ends_with_percl_processing_error(h: Harness) -> None:
     app = h.scripted_app()
     app.on("/voice", [{"Say": {"text": "hi"}},
-                      {"Enqueue": {"queueId": "QU" + "a" * 40, "waitUrl": app.url("/w"),
-                                   "actionUrl": app.url("/a")}}])
+                      {"AudioStream": {"location": "grpc://stream.example.com:443"}}])
     number = await h.number_for_app(voice_url=app.url("/voice"))
     call_id = await h.sim_call(CALLER, number)
     call = await h.run_until_ended(call_id)
     assert call.call_ended_reason is CallEndedReason.PERCL_PROCESSING_ERROR
     logs = [e.message for e in await h.store.list_logs(h.account.account_id, _flt(call_id))]
-    assert any("Enqueue is not supported yet" in m for m in logs)
+    assert any("AudioStream is not supported by percl yet" in m for m in logs)
 
 
 async def test_caller_hangs_up_during_prompt(h: Harness) -> None:

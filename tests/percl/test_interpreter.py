@@ -14,7 +14,7 @@ from percl.domain.enums import CallEndedReason, LogLevel, RequestType
 from percl.percl import COMMANDS, OutDial, parse_script
 from percl.percl import actions as a
 from percl.percl import events as e
-from percl.percl.interpreter import SUPPORTED_LATER, Interpreter, InterpreterSettings
+from percl.percl.interpreter import NATIVE, Interpreter, InterpreterSettings
 
 VOICE = "https://app.example.com/voice"
 NEXT = "https://app.example.com/next"
@@ -479,22 +479,107 @@ UNSUPPORTED: dict[str, dict[str, Any]] = {
     "Unpark": {},
     "AudioStream": {"location": "grpc://stream.example.com:443"},
 }
-SUPPORTED = {"Say", "Play", "Pause", "Hangup", "Reject", "Redirect", "SendDigits", "GetDigits",
-             "OutDial"}
 
 
-def test_every_command_is_either_supported_or_covered_here() -> None:
-    assert set(COMMANDS) == SUPPORTED | set(UNSUPPORTED)
-    assert set(UNSUPPORTED) == set(SUPPORTED_LATER)
+def test_every_command_is_either_native_or_engine_run() -> None:
+    assert set(COMMANDS) == NATIVE | set(UNSUPPORTED)
+    assert not NATIVE & set(UNSUPPORTED)
+
+
+def invoke_of(actions: list[a.Action]) -> a.Invoke:
+    (inv,) = [x for x in actions if isinstance(x, a.Invoke)]
+    return inv
 
 
 @pytest.mark.parametrize("name", sorted(UNSUPPORTED))
-def test_unsupported_command_logs_and_ends_with_percl_processing_error(name: str) -> None:
-    it, out = start([say("before"), {name: UNSUPPORTED[name]}, say("never")])
+def test_engine_commands_are_handed_over_as_invoke(name: str) -> None:
+    it, out = start([say("before"), {name: UNSUPPORTED[name]}, say("after")])
     out = finish_media(it, out)
-    assert len(out) == 2
-    log, end = out
-    assert isinstance(log, a.Log) and log.level is LogLevel.ERROR
-    assert name in log.message and log.metadata == {"command": name}
-    assert end == a.EndCall(CallEndedReason.PERCL_PROCESSING_ERROR)
+    (inv,) = out
+    assert isinstance(inv, a.Invoke) and name == inv.command.NAME
+    assert not it.ended
+
+
+def test_proceed_runs_the_next_command() -> None:
+    it, out = start([{"SetTalk": {"talk": False}}, say("after")])
+    out = it.handle(e.Invoked(invoke_of(out).token, e.Proceed()))
+    assert media(out).text == "after"
+
+
+def test_fetch_posts_and_runs_the_answer() -> None:
+    it, out = start([{"CreateConference": {"actionUrl": NEXT}}, say("never")])
+    out = it.handle(e.Invoked(invoke_of(out).token, e.Fetch(
+        RequestType.CREATE_CONFERENCE, NEXT, {"conferenceId": "CF1"})))
+    (post,) = out
+    assert post == a.PostWebhook(tok(post), RequestType.CREATE_CONFERENCE, NEXT, {"conferenceId": "CF1"})
+    assert media(reply(it, post, [say("next")])).text == "next"
+
+
+def test_finish_logs_the_message_naming_the_command_and_ends() -> None:
+    it, out = start([{"Park": {"waitUrl": NEXT, "actionUrl": NEXT}}])
+    out = it.handle(e.Invoked(invoke_of(out).token, e.Finish(
+        CallEndedReason.PERCL_PROCESSING_ERROR, "Park is not supported")))
+    assert out == [a.Log(LogLevel.ERROR, "Park is not supported", {"command": "Park"}),
+                   a.EndCall(CallEndedReason.PERCL_PROCESSING_ERROR)]
     assert it.ended
+
+
+def test_stale_or_foreign_invoked_is_ignored() -> None:
+    it, out = start([{"SetTalk": {"talk": False}}, say("after")])
+    assert it.handle(e.Invoked(invoke_of(out).token + 7, e.Proceed())) == []
+
+
+def test_hangup_while_invoke_runs_cancels_it() -> None:
+    it, out = start([{"Enqueue": UNSUPPORTED["Enqueue"]}])
+    token = invoke_of(out).token
+    assert it.handle(e.FarEndHangup()) == [a.Cancel(token), a.EndCall(CallEndedReason.FAR_END_HANGUP)]
+    assert it.handle(e.Invoked(token, e.Proceed())) == []
+
+
+def test_hold_wait_keeps_the_leg_when_scripts_run_out() -> None:
+    it, out = start([{"AddToConference": {"conferenceId": "CF1"}}])
+    assert it.handle(e.Invoked(invoke_of(out).token, e.Hold(e.Idle.WAIT))) == []
+    # a callControl script that runs out leaves the leg in the conference
+    (post,) = it.handle(e.Interrupt(RequestType.CALL_CONTROL, NEXT, {"digits": "*9"}))
+    out = reply(it, post, [{"Play": {"file": AUDIO}}])
+    assert finish_media(it, out) == []
+    assert it.handle(e.Interrupt(RequestType.CALL_CONTROL, NEXT, {})) != []
+    assert not it.ended
+
+
+def test_hold_notify_asks_the_holder_whenever_the_script_runs_out() -> None:
+    it, out = start([{"Enqueue": UNSUPPORTED["Enqueue"]}])
+    assert it.handle(e.Invoked(invoke_of(out).token, e.Hold(e.Idle.NOTIFY))) == [a.LegIdle()]
+    (post,) = it.handle(e.Interrupt(RequestType.QUEUE_WAIT, NEXT, {"queuePosition": "1"}))
+    assert reply(it, post, []) == [a.LegIdle()]  # an empty wait script is not appNoPercl here
+    (post,) = it.handle(e.Interrupt(RequestType.QUEUE_WAIT, NEXT, {}))
+    out = reply(it, post, [say("please hold")])
+    assert finish_media(it, out) == [a.LegIdle()]
+
+
+def test_held_leg_may_run_only_allowed_commands() -> None:
+    it, out = start([{"Enqueue": UNSUPPORTED["Enqueue"]}])
+    it.handle(e.Invoked(invoke_of(out).token, e.Hold(e.Idle.NOTIFY, frozenset({"Say", "Dequeue"}))))
+    (post,) = it.handle(e.Interrupt(RequestType.QUEUE_WAIT, NEXT, {}))
+    out = reply(it, post, [{"OutDial": DIAL}])
+    log, end = out
+    assert isinstance(log, a.Log) and "OutDial" in log.message and log.metadata == {"command": "OutDial"}
+    assert end == a.EndCall(CallEndedReason.PERCL_PROCESSING_ERROR)
+
+
+def test_release_restores_the_ordinary_rules() -> None:
+    it, out = start([{"Enqueue": UNSUPPORTED["Enqueue"]}])
+    it.handle(e.Invoked(invoke_of(out).token, e.Hold(e.Idle.NOTIFY, frozenset({"Say"}))))
+    (post,) = it.handle(e.Interrupt(RequestType.DEQUEUE, NEXT, {}, release=True))
+    assert it.hold is None
+    out = reply(it, post, [{"OutDial": DIAL}])  # allowed again
+    assert any(isinstance(x, a.Dial) for x in out)
+    it2, out2 = start([{"Dequeue": {}}])
+    it2.handle(e.Invoked(invoke_of(out2).token, e.Hold(e.Idle.WAIT)))
+    (post2,) = [x for x in it2.handle(e.Interrupt(RequestType.QUEUE_WAIT, NEXT, {}))
+                if isinstance(x, a.PostWebhook)]
+    out2 = reply(it2, post2, [{"Dequeue": {}}])
+    (post3,) = it2.handle(e.Invoked(invoke_of(out2).token, e.Fetch(
+        RequestType.DEQUEUE, NEXT, {"queueResult": "dequeued"}, release=True)))
+    assert isinstance(post3, a.PostWebhook) and it2.hold is None
+    assert reply(it2, post3, [say("x")]) != [a.LegIdle()]

@@ -112,6 +112,43 @@ class PlayBeep(StrEnum):
     EXIT_ONLY = "exitOnly"
 
 
+class QueueResult(StrEnum):
+    """`queueResult` of the dequeue / removeFromQueueNotification webhooks."""
+
+    QUEUE_FULL = "queueFull"
+    DEQUEUED = "dequeued"
+    HANGUP = "hangup"
+    SYSTEM_ERROR = "systemError"
+
+
+class GetSpeechReason(StrEnum):
+    ERROR = "error"
+    HANGUP = "hangup"
+    DIGIT = "digit"
+    NO_INPUT = "noInput"
+    NO_MATCH = "noMatch"
+    RECOGNITION = "recognition"
+
+
+class MessageStatus(StrEnum):
+    NEW = "new"
+    QUEUED = "queued"
+    REJECTED = "rejected"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    RECEIVED = "received"
+    UNDELIVERED = "undelivered"
+    EXPIRED = "expired"
+    DELETED = "deleted"
+    UNKNOWN = "unknown"
+
+
+class MessageDirection(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
 class RequestType(StrEnum):
     """requestType values as the SDK's webhook discriminator spells them (`callControl`, `transcribe`)."""
 
@@ -151,3 +188,4 @@ class PhoneAnswer(StrEnum):
     BUSY = "busy"
     NO_ANSWER = "noAnswer"
     FAILED = "failed"
+    MANUAL = "manual"  # rings until the sim API answers or declines it (a terminal softphone)

@@ -18,7 +18,11 @@ from percl.domain.enums import (
     CallDirection,
     CallEndedReason,
     CallStatus,
+    ConferenceStatus,
     LogLevel,
+    MessageDirection,
+    MessageStatus,
+    PlayBeep,
 )
 
 
@@ -131,7 +135,105 @@ class LogEntry:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-Revisable = TypeVar("Revisable", Account, Application, IncomingNumber, Call)
+@dataclass(frozen=True, slots=True)
+class Conference:
+    """A conference room (ConferenceResult). `status` changes only through engine.conference_state."""
+
+    conference_id: str
+    account_id: str
+    alias: str | None = None
+    play_beep: PlayBeep = PlayBeep.ALWAYS
+    record: bool = False
+    status: ConferenceStatus = ConferenceStatus.EMPTY
+    wait_url: str | None = None
+    action_url: str | None = None
+    status_callback_url: str | None = None
+    request_id: str | None = None
+    date_created: float = 0.0
+    date_updated: float = 0.0
+    revision: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """A call leg in a conference (ConferenceParticipantResult), plus its AddToConference settings."""
+
+    conference_id: str
+    call_id: str
+    account_id: str
+    talk: bool = True
+    listen: bool = True
+    dtmf_pass_through: bool = True
+    start_conf_on_enter: bool = True
+    allow_call_control: bool = False
+    call_control_sequence: str | None = None
+    call_control_url: str | None = None
+    leave_conference_url: str | None = None
+    notification_url: str | None = None
+    date_created: float = 0.0
+    date_updated: float = 0.0
+    revision: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    """A call queue (QueueResult). The averages are kept from these running totals."""
+
+    queue_id: str
+    account_id: str
+    alias: str | None = None
+    max_size: int = 100
+    # Every member that left the queue, however it left: count and summed seconds in the queue.
+    removed_count: int = 0
+    removed_total_s: float = 0.0
+    # Members that left by being dequeued (they waited for an agent): count and summed seconds.
+    dequeued_count: int = 0
+    dequeued_total_s: float = 0.0
+    date_created: float = 0.0
+    date_updated: float = 0.0
+    revision: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMember:
+    """A call waiting in a queue. Position is its rank by (date_enqueued, seq) among the queue's members."""
+
+    queue_id: str
+    call_id: str
+    account_id: str
+    date_enqueued: float
+    seq: int = 0  # tie-breaker for members enqueued at the same clock instant
+    wait_url: str | None = None
+    action_url: str | None = None
+    notification_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """An SMS (MessageResult)."""
+
+    message_id: str
+    account_id: str
+    from_: str
+    to: str
+    text: str
+    direction: MessageDirection
+    status: MessageStatus = MessageStatus.NEW
+    notification_url: str | None = None
+    application_id: str | None = None
+    phone_number_id: str | None = None
+    call_id: str | None = None
+    segment_count: int = 1
+    media_urls: tuple[str, ...] = ()
+    request_id: str | None = None
+    date_created: float = 0.0
+    date_updated: float = 0.0
+    revision: int = 1
+
+
+Revisable = TypeVar(
+    "Revisable", Account, Application, IncomingNumber, Call, Conference, Participant, Queue, Message
+)
 
 
 def revised(record: Revisable, now: float, **changes: Any) -> Revisable:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from percl.domain.clock import Clock
 from percl.domain.ids import IdGenerator
 from percl.engine.ports import LogSink, Store, Telephony, WebhookSender
+from percl.engine.runners import Runners
 from percl.percl.interpreter import InterpreterSettings
 
 
@@ -29,3 +30,4 @@ class EngineContext:
     webhooks: WebhookSender
     logs: LogSink
     settings: EngineSettings = field(default_factory=EngineSettings)
+    runners: Runners = field(default_factory=Runners)

@@ -14,11 +14,24 @@ from typing import Any, Protocol
 from percl.domain.enums import (
     AnsweredBy,
     CallStatus,
+    ConferenceStatus,
     LogLevel,
     MachineType,
+    MessageDirection,
     RequestType,
 )
-from percl.domain.records import Account, Application, Call, IncomingNumber, LogEntry
+from percl.domain.records import (
+    Account,
+    Application,
+    Call,
+    Conference,
+    IncomingNumber,
+    LogEntry,
+    Message,
+    Participant,
+    Queue,
+    QueueMember,
+)
 
 # --------------------------------------------------------------------------- store
 
@@ -41,6 +54,36 @@ class CallFilter:
 class LogFilter:
     call_id: str | None = None
     level: LogLevel | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceFilter:
+    """Filters of GET /Conferences; times are [from, to) bounds in clock seconds."""
+
+    status: ConferenceStatus | None = None
+    alias: str | None = None
+    created_from: float | None = None
+    created_to: float | None = None
+    updated_from: float | None = None
+    updated_to: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantFilter:
+    talk: bool | None = None
+    listen: bool | None = None
+    dtmf_pass_through: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFilter:
+    """Filters of GET /Messages; `begin`/`end` bound date_created (inclusive), in clock seconds."""
+
+    to: str | None = None
+    from_: str | None = None
+    begin: float | None = None
+    end: float | None = None
+    direction: MessageDirection | None = None
 
 
 class Store(Protocol):
@@ -84,6 +127,42 @@ class Store(Protocol):
 
     async def live_calls(self) -> Sequence[Call]:
         """Every call of any account whose status is queued, ringing or inProgress."""
+        ...
+
+    async def put_conference(self, conference: Conference) -> None: ...
+    async def get_conference(self, conference_id: str) -> Conference | None: ...
+    async def list_conferences(self, account_id: str, flt: ConferenceFilter) -> Sequence[Conference]:
+        """Matching conferences, newest first."""
+        ...
+
+    async def put_participant(self, participant: Participant) -> None: ...
+    async def get_participant(self, conference_id: str, call_id: str) -> Participant | None: ...
+    async def list_participants(
+        self, conference_id: str, flt: ParticipantFilter
+    ) -> Sequence[Participant]:
+        """Matching participants, in the order they joined."""
+        ...
+
+    async def delete_participant(self, conference_id: str, call_id: str) -> None: ...
+
+    async def put_queue(self, queue: Queue) -> None: ...
+    async def get_queue(self, queue_id: str) -> Queue | None: ...
+    async def list_queues(self, account_id: str, alias: str | None = None) -> Sequence[Queue]:
+        """The account's queues (only those with exactly `alias`, if given), oldest first."""
+        ...
+
+    async def put_member(self, member: QueueMember) -> None: ...
+    async def get_member(self, call_id: str) -> QueueMember | None: ...
+    async def list_members(self, queue_id: str) -> Sequence[QueueMember]:
+        """The queue's members, head first (date_enqueued, then seq)."""
+        ...
+
+    async def delete_member(self, call_id: str) -> None: ...
+
+    async def put_message(self, message: Message) -> None: ...
+    async def get_message(self, message_id: str) -> Message | None: ...
+    async def list_messages(self, account_id: str, flt: MessageFilter) -> Sequence[Message]:
+        """Matching messages, newest first."""
         ...
 
     async def add_log(self, entry: LogEntry) -> None: ...
@@ -196,6 +275,10 @@ class LegListener(Protocol):
     def on_dial_failed(self, result: DialResult) -> None: ...
     def on_machine_detected(self, machine_type: MachineType) -> None: ...
     def on_digits(self, digits: str) -> None: ...
+    def on_speech(self, text: str) -> None:
+        """The far end said `text` (the simulated network's stand-in for audio + ASR)."""
+        ...
+
     def on_far_end_hangup(self) -> None: ...
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from percl.domain.enums import (
 from percl.domain.records import Account, Call, revised
 from percl.engine.context import EngineContext
 from percl.engine.ports import DialResult, Media, MediaKind, WebhookRequest, WebhookResult
+from percl.engine.runners import Membership
 from percl.engine.state import CallEvent, apply
 from percl.errors import PerclScriptError
 from percl.percl import actions as a
@@ -39,7 +41,7 @@ from percl.percl.parse import PerclJsonError, parse_script
 from percl.percl.serialize import serialize_script
 
 if TYPE_CHECKING:
-    from percl.percl.commands import OutDial
+    from percl.percl.commands import Command, OutDial
 
 # ----------------------------------------------------------------- network-side events
 
@@ -124,6 +126,8 @@ class CallSession:
         self._tg: asyncio.TaskGroup | None = None
         self.interp: Interpreter | None = None
         self.done = False
+        self.membership: Membership | None = None
+        self._aux_tokens = itertools.count(-1, -1)  # tokens of tasks the interpreter did not ask for
 
     # ------------------------------------------------------------- LegListener
 
@@ -142,12 +146,25 @@ class CallSession:
     def on_digits(self, digits: str) -> None:
         self._queue.put_nowait(e.DigitsPressed(digits))
 
+    def on_speech(self, text: str) -> None:
+        self._queue.put_nowait(e.SpeechHeard(text))
+
     def on_far_end_hangup(self) -> None:
         self._queue.put_nowait(e.FarEndHangup())
 
     def post(self, event: Any) -> None:
-        """Deliver an outside event (ApiUpdate, ParentEnded, Terminate) to this leg."""
+        """Deliver an outside event (ApiUpdate, ParentEnded, Terminate, Interrupt) to this leg."""
         self._queue.put_nowait(event)
+
+    # ------------------------------------------------------------- services holding the leg
+
+    def join(self, membership: Membership) -> None:
+        """A service now holds this leg (see engine.runners). Replaces any previous holder."""
+        self.membership = membership
+
+    def leave(self) -> None:
+        """The holding service lets the leg go (call before posting its Interrupt/Terminate)."""
+        self.membership = None
 
     # ------------------------------------------------------------- main loop
 
@@ -206,6 +223,14 @@ class CallSession:
                 await self._api_update("canceled" if not self._answered_yet else "completed")
             case e.FarEndHangup() if self.interp is None:
                 await self._finish(CallEndedReason.FAR_END_HANGUP)
+            case e.DigitsPressed(digits=digits) if (
+                self.membership is not None and self.membership.on_digits(self, digits)
+            ):
+                pass
+            case e.SpeechHeard(text=text) if (
+                self.membership is not None and self.membership.on_speech(self, text)
+            ):
+                pass
             case _ if self.interp is not None:
                 await self._perform(self.interp.handle(event))
             case _:
@@ -220,7 +245,7 @@ class CallSession:
     async def _ringing(self) -> None:
         if self.call.status is not CallStatus.QUEUED:
             return
-        await self._update(status=apply(self.call.status, CallEvent.RING), start_time=self._now())
+        await self.update(status=apply(self.call.status, CallEvent.RING), start_time=self._now())
         assert self._tg is not None
         self._ring_task = self._tg.create_task(self._ring_timer(self.call.timeout_s))
 
@@ -234,7 +259,7 @@ class CallSession:
         if self._ring_task is not None:
             self._ring_task.cancel()
         answered_by = by if self.call.if_machine is not None else None
-        await self._update(
+        await self.update(
             status=apply(self.call.status, CallEvent.ANSWER),
             connect_time=self._now(),
             answered_by=answered_by,
@@ -257,7 +282,7 @@ class CallSession:
     async def _machine(self, machine_type: MachineType) -> None:
         if self.done or self.call.if_machine is None or self.interp is None:
             return
-        await self._update(answered_by=AnsweredBy.MACHINE)
+        await self.update(answered_by=AnsweredBy.MACHINE)
         if self.call.if_machine == IfMachine.HANGUP.value:
             await self._perform(self.interp.handle(e.Terminate(CallEndedReason.MACHINE_DETECTED)))
         elif self.call.if_machine_url is not None:
@@ -297,7 +322,7 @@ class CallSession:
                 await self._reject(reason)
             case a.PlayMedia():
                 self._spawn(action.token, self._play(action))
-            case a.StopMedia(token=t) | a.CancelTimer(token=t):
+            case a.StopMedia(token=t) | a.CancelTimer(token=t) | a.Cancel(token=t):
                 task = self._tasks.pop(t, None)
                 if task is not None:
                     task.cancel()
@@ -309,10 +334,15 @@ class CallSession:
                 self._spawn(action.token, self._send_digits(action))
             case a.Dial(token=t, command=command):
                 await self._dial(t, command)
+            case a.Invoke(token=t, command=command):
+                self._spawn(t, self._invoke(t, command))
+            case a.LegIdle():
+                if self.membership is not None:
+                    self._spawn(next(self._aux_tokens), self.membership.on_idle(self))
             case a.EndCall(reason=reason):
                 await self._finish(reason)
             case a.Log(level=level, message=message, metadata=metadata):
-                await self._log(level, message, metadata)
+                await self.log(level, message, metadata)
 
     def _spawn(self, token: int, coro: Any) -> None:
         assert self._tg is not None
@@ -349,6 +379,24 @@ class CallSession:
             return
         child_id = await self._dial_child(self, command)
         self._queue.put_nowait(e.DialStarted(token, child_id))
+
+    async def _invoke(self, token: int, command: Command) -> None:
+        runner = self.ctx.runners.get(command.NAME)
+        outcome: e.Outcome
+        if runner is None:
+            outcome = e.Finish(
+                CallEndedReason.PERCL_PROCESSING_ERROR,
+                f"PerCL command {command.NAME} is not supported by percl yet; the call ends with "
+                "perclProcessingError",
+            )
+        else:
+            try:
+                outcome = await runner(self, command)
+            except Exception as exc:  # a runner bug ends this leg, never the server
+                outcome = e.Finish(
+                    CallEndedReason.INTERNAL_ERROR, f"Internal error running {command.NAME}: {exc!r}"
+                )
+        self._queue.put_nowait(e.Invoked(token, outcome))
 
     async def _webhook(self, action: a.PostWebhook) -> None:
         fallback = (
@@ -400,12 +448,12 @@ class CallSession:
                 f"the answer of {result.url} is not JSON: {exc.problem}",
             )
         except PerclScriptError as exc:
-            await self._log(LogLevel.ERROR, f"Invalid PerCL from {result.url}: {exc}",
+            await self.log(LogLevel.ERROR, f"Invalid PerCL from {result.url}: {exc}",
                             {"path": exc.path, "problem": exc.problem})
             return e.WebhookBroken(
                 token, CallEndedReason.APP_INVALID_PERCL, f"invalid PerCL at {exc}"
             )
-        await self._log(LogLevel.INFO, f"PerCL received from {result.url}",
+        await self.log(LogLevel.INFO, f"PerCL received from {result.url}",
                         {"percl": serialize_script(script) if not action.privacy_mode else "xxxxx"})
         return e.ScriptReceived(token, script)
 
@@ -415,12 +463,12 @@ class CallSession:
         if self.call.status is not CallStatus.RINGING:
             return
         await self.ctx.telephony.answer(self.call.call_id)
-        await self._update(status=apply(self.call.status, CallEvent.ANSWER),
+        await self.update(status=apply(self.call.status, CallEvent.ANSWER),
                            connect_time=self._now())
 
     async def _reject(self, reason: str | None) -> None:
         await self.ctx.telephony.reject(self.call.call_id)
-        await self._log(LogLevel.INFO, f"Call rejected by the application: {reason or ''}".strip())
+        await self.log(LogLevel.INFO, f"Call rejected by the application: {reason or ''}".strip())
         await self._finish(CallEndedReason.APP_REJECT, CallEvent.REJECT, hang_up=False)
 
     async def _finish(
@@ -441,12 +489,22 @@ class CallSession:
         status = apply(self.call.status, event or self._end_event(reason))
         if hang_up and reason is not CallEndedReason.FAR_END_HANGUP:
             await self.ctx.telephony.hangup(self.call.call_id)
-        await self._update(status=status, call_ended_reason=reason, end_time=self._now())
-        await self._log(LogLevel.INFO, f"Call ended: {status.value} ({reason.value})")
+        await self.update(status=status, call_ended_reason=reason, end_time=self._now())
+        await self.log(LogLevel.INFO, f"Call ended: {status.value} ({reason.value})")
+        await self._release_membership()
         if not was_answered and self.call.direction is not CallDirection.INBOUND:
             await self._notify_connect_failure()
         if self.call.status_callback_url:  # callEndedReason and callDuration come from the record
             await self.send_webhook(RequestType.CALL_STATUS, self.call.status_callback_url)
+
+    async def _release_membership(self) -> None:
+        membership, self.membership = self.membership, None
+        if membership is None:
+            return
+        try:
+            await membership.on_leg_ended(self)
+        except Exception as exc:  # the leg is over either way; the service's bug is logged
+            await self.log(LogLevel.ERROR, f"Internal error releasing the ended leg: {exc!r}")
 
     def _end_event(self, reason: CallEndedReason) -> CallEvent:
         if self.call.status is CallStatus.IN_PROGRESS:
@@ -462,11 +520,12 @@ class CallSession:
             return
         await self.send_webhook(self._connect_type(), url)  # dialCallStatus mirrors callStatus
 
-    async def _update(self, **changes: Any) -> None:
+    async def update(self, **changes: Any) -> None:
+        """Change the call record (a new revision), stored before anything reports it."""
         self.call = revised(self.call, self._now(), **changes)
         await self.ctx.store.put_call(self.call)
 
-    async def _log(
+    async def log(
         self, level: LogLevel, message: str, metadata: dict[str, Any] | None = None
     ) -> None:
         await self.ctx.logs.log(
@@ -476,7 +535,7 @@ class CallSession:
 
     async def end_with(self, reason: CallEndedReason) -> None:
         """End a leg that never ran a script (configuration errors at arrival)."""
-        await self._log(LogLevel.ERROR, f"Call cannot be handled: {reason.value}")
+        await self.log(LogLevel.ERROR, f"Call cannot be handled: {reason.value}")
         await self._finish(reason)
 
     def _cancel_children(self) -> None:
@@ -488,7 +547,7 @@ class CallSession:
 
     async def _crash(self, exc: BaseException) -> None:
         try:
-            await self._log(LogLevel.ERROR, f"Internal error, call ended: {exc!r}")
+            await self.log(LogLevel.ERROR, f"Internal error, call ended: {exc!r}")
             if not self.call.status.is_final:
                 self.done = False  # the crash may have hit _finish itself: finish the record
                 await self._finish(CallEndedReason.INTERNAL_ERROR)

@@ -85,6 +85,26 @@ class Dial:
 
 
 @dataclass(frozen=True, slots=True)
+class Invoke:
+    """Run a command the engine implements (conference, queue, Park, Sms ...) -> Invoked(token, outcome)."""
+
+    token: int
+    command: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """Abandon the Invoke with this token (the leg ended or was interrupted)."""
+
+    token: int
+
+
+@dataclass(frozen=True, slots=True)
+class LegIdle:
+    """A held leg with Idle.NOTIFY ran out of script: its holder decides what comes next."""
+
+
+@dataclass(frozen=True, slots=True)
 class EndCall:
     """Hang the leg up (if still up) and finish its record with `reason`."""
 
@@ -108,6 +128,9 @@ Action = (
     | PostWebhook
     | SendDigitsOut
     | Dial
+    | Invoke
+    | Cancel
+    | LegIdle
     | EndCall
     | Log
 )

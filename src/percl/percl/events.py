@@ -7,6 +7,7 @@ since cancelled is stale and ignored.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from percl.domain.enums import CallEndedReason, RequestType
@@ -61,19 +62,88 @@ class DigitsPressed:
 
 
 @dataclass(frozen=True, slots=True)
+class SpeechHeard:
+    """The far end said something (text, as the phone network recognised it)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class FarEndHangup:
     pass
 
 
 @dataclass(frozen=True, slots=True)
 class Interrupt:
-    """Abort whatever runs and ask `url` for a new script (ifMachine redirect, REST redirects).
+    """Abort whatever runs and ask `url` for a new script (ifMachine redirect, leaveConference,
+    queueWait, dequeue, callControl ...).
 
-    `fields` are the requestType-specific webhook fields."""
+    `fields` are the requestType-specific webhook fields. With `release`, the leg leaves the
+    service that held it (see Hold): the new script runs with the ordinary rules again."""
 
     request_type: RequestType
     url: str
     fields: dict[str, Any]
+    release: bool = False
+
+
+# ----------------------------------------------------------------- service commands
+# Commands the interpreter does not run itself (conferences, queues, Park, Sms ...) go to the
+# engine as an Invoke action; the engine answers with Invoked(token, outcome), one of these.
+
+
+@dataclass(frozen=True, slots=True)
+class Proceed:
+    """The command is done; go on with the next one (non-terminal commands: SetTalk, Sms ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    """Post `request_type` to `url` and run what it answers (terminal commands with an actionUrl).
+
+    `release` ends a Hold first (Dequeue, RemoveFromConference with leaveConferenceUrl)."""
+
+    request_type: RequestType
+    url: str
+    fields: dict[str, Any]
+    privacy_mode: bool = False
+    release: bool = False
+
+
+class Idle(Enum):
+    """What a held leg does when its script runs out."""
+
+    WAIT = "wait"  # stay put, silently (a conference participant)
+    NOTIFY = "notify"  # tell the holder (LegIdle action): a queue or park re-requests its waitUrl
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """The leg now waits inside a service (conference, queue, park) until an Interrupt(release=True)
+    or a Terminate moves it on. While held, only commands named in `allowed` may run (None: any);
+    another one ends the leg with perclProcessingError."""
+
+    idle: Idle
+    allowed: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """End the leg with `reason`; `message` (if any) is logged as an error naming the command."""
+
+    reason: CallEndedReason
+    message: str | None = None
+
+
+Outcome = Proceed | Fetch | Hold | Finish
+
+
+@dataclass(frozen=True, slots=True)
+class Invoked:
+    """The engine ran the command of Invoke(token)."""
+
+    token: int
+    outcome: Outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +161,9 @@ Event = (
     | DigitsSent
     | DialStarted
     | DigitsPressed
+    | SpeechHeard
     | FarEndHangup
     | Interrupt
     | Terminate
+    | Invoked
 )

@@ -12,6 +12,11 @@ How FreeClimb runs PerCL, and so how this runs it:
 * Digits the far end presses while nothing collects them wait in a buffer. A standalone Say empties
   the buffer, GetDigits consumes it unless flushBuffer is set. Prompts of a GetDigits stop at the
   first digit (barge-in); standalone Say and Play never do.
+* Commands of the other families (conferences, queues, Park, Sms ...) are the engine's: the
+  interpreter hands them over as an Invoke and continues as the engine's Outcome says (go on, post
+  a webhook and run its answer, end the leg, or Hold: the leg now waits inside a conference, queue
+  or park; a held leg's script may use only the commands its holder allows, and when it runs out
+  the leg waits or tells its holder instead of hanging up).
 * Every long action carries a token. When a newer action supersedes it (barge-in, hangup, an
   Interrupt), the interpreter forgets the token, so late news about it is ignored.
 
@@ -40,27 +45,9 @@ from percl.percl.commands import (
 )
 from percl.percl.parse import Script
 
-SUPPORTED_LATER = frozenset(
-    {
-        "PlayEarlyMedia",
-        "GetSpeech",
-        "RecordUtterance",
-        "TranscribeUtterance",
-        "StartRecordCall",
-        "Sms",
-        "CreateConference",
-        "AddToConference",
-        "RemoveFromConference",
-        "TerminateConference",
-        "SetListen",
-        "SetTalk",
-        "SetDTMFPassThrough",
-        "Enqueue",
-        "Dequeue",
-        "Park",
-        "Unpark",
-        "AudioStream",
-    }
+#: Commands this module runs itself; every other command goes to the engine as an Invoke.
+NATIVE = frozenset(
+    {"Say", "Play", "Pause", "Hangup", "Reject", "Redirect", "SendDigits", "GetDigits", "OutDial"}
 )
 
 
@@ -118,7 +105,21 @@ class _Collect:
     timer_token: int | None = None
 
 
-_Waiting = _AwaitScript | _AwaitMedia | _AwaitTimer | _AwaitDigitsSent | _AwaitDial | _Collect
+@dataclass(slots=True)
+class _AwaitService:
+    token: int
+    command: Command
+
+
+@dataclass(slots=True)
+class _Held:
+    """Nothing runs: the leg waits inside its holder until an Interrupt or a Terminate."""
+
+
+_Waiting = (
+    _AwaitScript | _AwaitMedia | _AwaitTimer | _AwaitDigitsSent | _AwaitDial | _Collect
+    | _AwaitService | _Held
+)
 
 
 @dataclass(slots=True)
@@ -155,6 +156,7 @@ class Interpreter:
         self._waiting: _Waiting | None = None
         self._buffer = ""
         self._tokens = itertools.count(1)
+        self.hold: e.Hold | None = None
 
     # ------------------------------------------------------------------ entry points
 
@@ -180,9 +182,11 @@ class Interpreter:
             case e.Terminate(reason=reason):
                 self._cancel_pending(out)
                 self._end(out, reason)
-            case e.Interrupt(request_type=rt, url=url, fields=fields):
+            case e.Interrupt(request_type=rt, url=url, fields=fields, release=release):
                 self._cancel_pending(out)
                 self._script, self._pc = [], 0
+                if release:
+                    self.hold = None
                 self._post(out, rt, url, dict(fields))
             case _:
                 self._on_token_event(out, event)
@@ -218,6 +222,9 @@ class Interpreter:
                 self._post(
                     out, RequestType.OUT_DIAL_START, w.command.action_url, {"dialCallId": child}
                 )
+            case e.Invoked(token=t, outcome=outcome) if isinstance(w, _AwaitService) and w.token == t:
+                self._waiting = None
+                self._on_outcome(out, w.command, outcome)
             case _:
                 pass  # stale news about a superseded action
 
@@ -229,22 +236,38 @@ class Interpreter:
             out.add(a.Log(LogLevel.WARNING, f"PerCL: {warning}"))
         self._reject_allowed, self._may_reject = self._may_reject, False
         self._script, self._pc = list(script.commands), 0
-        if not self._script:
+        if not self._script and self.hold is None:
             self._end(out, CallEndedReason.APP_NO_PERCL)
             return
         self._advance(out)
 
     def _advance(self, out: _Out) -> None:
-        """Run commands until one blocks, the leg ends, or the script runs out (-> hang up)."""
+        """Run commands until one blocks, the leg ends, or the script runs out (-> hang up, or
+        back to waiting when the leg is held)."""
         while not self.ended and self._waiting is None:
             if self._pc >= len(self._script):
-                self._end(out, CallEndedReason.APP_HANGUP)
+                self._script_ran_out(out)
                 return
             command = self._script[self._pc]
             self._pc += 1
             self._execute(out, command)
 
+    def _script_ran_out(self, out: _Out) -> None:
+        if self.hold is None:
+            self._end(out, CallEndedReason.APP_HANGUP)
+            return
+        self._waiting = _Held()
+        if self.hold.idle is e.Idle.NOTIFY:
+            out.add(a.LegIdle())
+
     def _execute(self, out: _Out, command: Command) -> None:
+        if self.hold is not None and self.hold.allowed is not None and command.NAME not in self.hold.allowed:
+            allowed = ", ".join(sorted(self.hold.allowed))
+            out.add(a.Log(LogLevel.ERROR, f"PerCL command {command.NAME} is not allowed here (the leg "
+                          f"waits in a conference, queue or park; allowed: {allowed}); the call ends "
+                          "with perclProcessingError", {"command": command.NAME}))
+            self._end(out, CallEndedReason.PERCL_PROCESSING_ERROR)
+            return
         if not self.answered and not isinstance(command, Pause | Reject):
             self._answer(out)
         match command:
@@ -272,7 +295,26 @@ class Interpreter:
                 self._waiting = _AwaitDial(token, command)
                 out.add(a.Dial(token, command))
             case _:
-                self._unsupported(out, command)
+                token = next(self._tokens)
+                self._waiting = _AwaitService(token, command)
+                out.add(a.Invoke(token, command))
+
+    def _on_outcome(self, out: _Out, command: Command, outcome: e.Outcome) -> None:
+        match outcome:
+            case e.Proceed():
+                self._advance(out)
+            case e.Fetch(request_type=rt, url=url, fields=fields, privacy_mode=privacy, release=release):
+                if release:
+                    self.hold = None
+                self._post(out, rt, url, dict(fields), privacy_mode=privacy)
+            case e.Hold():
+                self.hold = outcome
+                self._script, self._pc = [], 0
+                self._script_ran_out(out)
+            case e.Finish(reason=reason, message=message):
+                if message:
+                    out.add(a.Log(LogLevel.ERROR, message, {"command": command.NAME}))
+                self._end(out, reason)
 
     def _answer(self, out: _Out) -> None:
         self.answered = True
@@ -293,7 +335,9 @@ class Interpreter:
 
     def _cancel_pending(self, out: _Out) -> None:
         w = self._waiting
-        if isinstance(w, _AwaitMedia | _AwaitDigitsSent):
+        if isinstance(w, _AwaitService):
+            out.add(a.Cancel(w.token))
+        elif isinstance(w, _AwaitMedia | _AwaitDigitsSent):
             out.add(a.StopMedia(w.token))
         elif isinstance(w, _AwaitTimer):
             out.add(a.CancelTimer(w.token))
@@ -350,13 +394,6 @@ class Interpreter:
         token = next(self._tokens)
         self._waiting = _AwaitDigitsSent(token)
         out.add(a.SendDigitsOut(token, command.digits, pause, bool(command.privacy_mode)))
-
-    def _unsupported(self, out: _Out, command: Command) -> None:
-        name = command.NAME
-        planned = " (planned)" if name in SUPPORTED_LATER else ""
-        out.add(a.Log(LogLevel.ERROR, f"PerCL command {name} is not supported yet by percl"
-                      f"{planned}; the call ends with perclProcessingError", {"command": name}))
-        self._end(out, CallEndedReason.PERCL_PROCESSING_ERROR)
 
     # ------------------------------------------------------------------ GetDigits
 

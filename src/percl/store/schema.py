@@ -37,11 +37,28 @@ from percl.domain.enums import (
     CallDirection,
     CallEndedReason,
     CallStatus,
+    ConferenceStatus,
     LogLevel,
+    MessageDirection,
+    MessageStatus,
+    PlayBeep,
 )
-from percl.domain.records import Account, Application, Call, IncomingNumber, LogEntry
+from percl.domain.records import (
+    Account,
+    Application,
+    Call,
+    Conference,
+    IncomingNumber,
+    LogEntry,
+    Message,
+    Participant,
+    Queue,
+    QueueMember,
+)
 
-SCHEMA_VERSION = 1
+# 1: accounts, applications, numbers, calls, logs. 2: + conferences, participants, queues,
+# queue_members, messages (new tables only, so create_all migrates a version-1 file).
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -155,6 +172,100 @@ logs = Table(
     Index("ix_logs_call", "call_id"),
 )
 
+conferences = Table(
+    "conferences",
+    metadata,
+    Column("conference_id", String, primary_key=True),
+    Column("account_id", String, nullable=False),
+    Column("alias", String),
+    Column("play_beep", String, nullable=False),
+    Column("record", Boolean, nullable=False),
+    Column("status", String, nullable=False),
+    Column("wait_url", String),
+    Column("action_url", String),
+    Column("status_callback_url", String),
+    Column("request_id", String),
+    Column("date_created", Float, nullable=False),
+    Column("date_updated", Float, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Index("ix_conferences_account_created", "account_id", "date_created"),
+)
+
+participants = Table(
+    "participants",
+    metadata,
+    Column("conference_id", String, primary_key=True),
+    Column("call_id", String, primary_key=True),
+    Column("account_id", String, nullable=False),
+    Column("talk", Boolean, nullable=False),
+    Column("listen", Boolean, nullable=False),
+    Column("dtmf_pass_through", Boolean, nullable=False),
+    Column("start_conf_on_enter", Boolean, nullable=False),
+    Column("allow_call_control", Boolean, nullable=False),
+    Column("call_control_sequence", String),
+    Column("call_control_url", String),
+    Column("leave_conference_url", String),
+    Column("notification_url", String),
+    Column("date_created", Float, nullable=False),
+    Column("date_updated", Float, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Index("ix_participants_call", "call_id"),
+)
+
+queues = Table(
+    "queues",
+    metadata,
+    Column("queue_id", String, primary_key=True),
+    Column("account_id", String, nullable=False),
+    Column("alias", String),
+    Column("max_size", Integer, nullable=False),
+    Column("removed_count", Integer, nullable=False),
+    Column("removed_total_s", Float, nullable=False),
+    Column("dequeued_count", Integer, nullable=False),
+    Column("dequeued_total_s", Float, nullable=False),
+    Column("date_created", Float, nullable=False),
+    Column("date_updated", Float, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Index("ix_queues_account_created", "account_id", "date_created"),
+)
+
+queue_members = Table(
+    "queue_members",
+    metadata,
+    Column("call_id", String, primary_key=True),  # a call waits in at most one queue
+    Column("queue_id", String, nullable=False),
+    Column("account_id", String, nullable=False),
+    Column("date_enqueued", Float, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("wait_url", String),
+    Column("action_url", String),
+    Column("notification_url", String),
+    Index("ix_queue_members_queue", "queue_id", "date_enqueued", "seq"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("message_id", String, primary_key=True),
+    Column("account_id", String, nullable=False),
+    Column("from_number", String, nullable=False),
+    Column("to_number", String, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("direction", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("notification_url", String),
+    Column("application_id", String),
+    Column("phone_number_id", String),
+    Column("call_id", String),
+    Column("segment_count", Integer, nullable=False),
+    Column("media_urls", Text, nullable=False),
+    Column("request_id", String),
+    Column("date_created", Float, nullable=False),
+    Column("date_updated", Float, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Index("ix_messages_account_created", "account_id", "date_created"),
+)
+
 
 # --------------------------------------------------------------------------- row <-> record
 
@@ -169,6 +280,7 @@ class Field:
     column: str
     enum: type[StrEnum] | None = None
     json: bool = False
+    as_tuple: bool = False  # a JSON list that the record holds as a tuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +310,8 @@ class RecordMap(Generic[R]):
             value = row[f.column]
             if f.json:
                 value = json.loads(value)
+                if f.as_tuple:
+                    value = tuple(value)
             elif f.enum is not None and value is not None:
                 value = f.enum(value)
             kwargs[f.attr] = value
@@ -254,5 +368,34 @@ LOG_MAP: RecordMap[LogEntry] = RecordMap(
             metadata=Field("metadata", "metadata", json=True),
         )
         if f.column != "log_id"
+    ),
+)
+
+CONFERENCE_MAP: RecordMap[Conference] = RecordMap(
+    conferences,
+    Conference,
+    _plain(
+        conferences,
+        play_beep=Field("play_beep", "play_beep", PlayBeep),
+        status=Field("status", "status", ConferenceStatus),
+    ),
+)
+
+PARTICIPANT_MAP: RecordMap[Participant] = RecordMap(participants, Participant, _plain(participants))
+
+QUEUE_MAP: RecordMap[Queue] = RecordMap(queues, Queue, _plain(queues))
+
+QUEUE_MEMBER_MAP: RecordMap[QueueMember] = RecordMap(queue_members, QueueMember, _plain(queue_members))
+
+MESSAGE_MAP: RecordMap[Message] = RecordMap(
+    messages,
+    Message,
+    _plain(
+        messages,
+        from_number=Field("from_", "from_number"),
+        to_number=Field("to", "to_number"),
+        direction=Field("direction", "direction", MessageDirection),
+        status=Field("status", "status", MessageStatus),
+        media_urls=Field("media_urls", "media_urls", json=True, as_tuple=True),
     ),
 )

@@ -41,21 +41,48 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import StaticPool
 
 from percl.domain.enums import CallStatus
-from percl.domain.records import Account, Application, Call, IncomingNumber, LogEntry
-from percl.engine.ports import CallFilter, LogFilter
+from percl.domain.records import (
+    Account,
+    Application,
+    Call,
+    Conference,
+    IncomingNumber,
+    LogEntry,
+    Message,
+    Participant,
+    Queue,
+    QueueMember,
+)
+from percl.engine.ports import (
+    CallFilter,
+    ConferenceFilter,
+    LogFilter,
+    MessageFilter,
+    ParticipantFilter,
+)
 from percl.errors import ConfigError, Conflict, PerclError
 from percl.store import schema
 from percl.store.schema import (
     ACCOUNT_MAP,
     APPLICATION_MAP,
     CALL_MAP,
+    CONFERENCE_MAP,
     LOG_MAP,
+    MESSAGE_MAP,
     NUMBER_MAP,
+    PARTICIPANT_MAP,
+    QUEUE_MAP,
+    QUEUE_MEMBER_MAP,
     accounts,
     applications,
     calls,
+    conferences,
     logs,
+    messages,
     numbers,
+    participants,
+    queue_members,
+    queues,
 )
 
 _LIVE_STATUSES = tuple(s.value for s in CallStatus if s.is_live)
@@ -82,9 +109,8 @@ def _upsert(table: Table) -> str:
 
 
 def _delete(table: Table) -> str:
-    """DELETE by primary key, the key passed as parameter `key`."""
-    (pk,) = table.primary_key.columns
-    return _compiled(delete(table).where(pk == bindparam("key")))
+    """DELETE by primary key, the key columns passed as parameters named after them."""
+    return _compiled(delete(table).where(*(c == bindparam(c.name) for c in table.primary_key.columns)))
 
 
 _PUT_ACCOUNT = _upsert(accounts)
@@ -92,8 +118,15 @@ _PUT_APPLICATION = _upsert(applications)
 _PUT_NUMBER = _upsert(numbers)
 _PUT_CALL = _upsert(calls)
 _ADD_LOG = _compiled(insert(logs), [f.column for f in LOG_MAP.fields])
+_PUT_CONFERENCE = _upsert(conferences)
+_PUT_PARTICIPANT = _upsert(participants)
+_PUT_QUEUE = _upsert(queues)
+_PUT_MEMBER = _upsert(queue_members)
+_PUT_MESSAGE = _upsert(messages)
 _DELETE_APPLICATION = _delete(applications)
 _DELETE_NUMBER = _delete(numbers)
+_DELETE_PARTICIPANT = _delete(participants)
+_DELETE_MEMBER = _delete(queue_members)
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -177,6 +210,9 @@ class SqliteStore:
                 f"{self.url}: database schema version {found} is newer than this percl "
                 f"supports ({schema.SCHEMA_VERSION}); upgrade percl or use another database file"
             )
+        elif found < schema.SCHEMA_VERSION:
+            # Every migration so far only added tables, which create_all has just done.
+            await conn.execute(schema.schema_version.update().values(version=schema.SCHEMA_VERSION))
 
     # ------------------------------------------------------------------ plumbing
 
@@ -244,7 +280,7 @@ class SqliteStore:
 
     async def delete_application(self, application_id: str) -> None:
         """Delete the application; deleting an absent one does nothing."""
-        await self._write(_DELETE_APPLICATION, {"key": application_id})
+        await self._write(_DELETE_APPLICATION, {"application_id": application_id})
 
     # ------------------------------------------------------------------ numbers
 
@@ -281,7 +317,7 @@ class SqliteStore:
 
     async def delete_number(self, phone_number_id: str) -> None:
         """Delete the number; deleting an absent one does nothing."""
-        await self._write(_DELETE_NUMBER, {"key": phone_number_id})
+        await self._write(_DELETE_NUMBER, {"phone_number_id": phone_number_id})
 
     # ------------------------------------------------------------------ calls
 
@@ -304,6 +340,113 @@ class SqliteStore:
         stmt = stmt.order_by(calls.c.date_created, calls.c.call_id)
         return [CALL_MAP.from_row(r) for r in await self._rows(stmt)]
 
+    # ------------------------------------------------------------------ conferences
+
+    async def put_conference(self, conference: Conference) -> None:
+        await self._write(_PUT_CONFERENCE, CONFERENCE_MAP.to_row(conference))
+
+    async def get_conference(self, conference_id: str) -> Conference | None:
+        row = await self._one(conferences, conferences.c.conference_id == conference_id)
+        return None if row is None else CONFERENCE_MAP.from_row(row)
+
+    async def list_conferences(self, account_id: str, flt: ConferenceFilter) -> Sequence[Conference]:
+        """Matching conferences, newest first."""
+        c = conferences.c
+        conds: list[ColumnElement[bool]] = [c.account_id == account_id]
+        if flt.status is not None:
+            conds.append(c.status == flt.status.value)
+        if flt.alias is not None:
+            conds.append(c.alias == flt.alias)
+        conds += _between(c.date_created, flt.created_from, flt.created_to)
+        conds += _between(c.date_updated, flt.updated_from, flt.updated_to)
+        stmt = select(conferences).where(*conds)
+        stmt = stmt.order_by(c.date_created.desc(), c.conference_id.desc())
+        return [CONFERENCE_MAP.from_row(r) for r in await self._rows(stmt)]
+
+    async def put_participant(self, participant: Participant) -> None:
+        await self._write(_PUT_PARTICIPANT, PARTICIPANT_MAP.to_row(participant))
+
+    async def get_participant(self, conference_id: str, call_id: str) -> Participant | None:
+        c = participants.c
+        row = await self._one(participants, (c.conference_id == conference_id) & (c.call_id == call_id))
+        return None if row is None else PARTICIPANT_MAP.from_row(row)
+
+    async def list_participants(
+        self, conference_id: str, flt: ParticipantFilter
+    ) -> Sequence[Participant]:
+        """Matching participants, in the order they joined."""
+        c = participants.c
+        stmt = select(participants).where(c.conference_id == conference_id)
+        for column, wanted in ((c.talk, flt.talk), (c.listen, flt.listen),
+                               (c.dtmf_pass_through, flt.dtmf_pass_through)):
+            if wanted is not None:
+                stmt = stmt.where(column == wanted)
+        stmt = stmt.order_by(c.date_created, c.call_id)
+        return [PARTICIPANT_MAP.from_row(r) for r in await self._rows(stmt)]
+
+    async def delete_participant(self, conference_id: str, call_id: str) -> None:
+        await self._write(_DELETE_PARTICIPANT, {"conference_id": conference_id, "call_id": call_id})
+
+    # ------------------------------------------------------------------ queues
+
+    async def put_queue(self, queue: Queue) -> None:
+        await self._write(_PUT_QUEUE, QUEUE_MAP.to_row(queue))
+
+    async def get_queue(self, queue_id: str) -> Queue | None:
+        row = await self._one(queues, queues.c.queue_id == queue_id)
+        return None if row is None else QUEUE_MAP.from_row(row)
+
+    async def list_queues(self, account_id: str, alias: str | None = None) -> Sequence[Queue]:
+        """The account's queues (only those with exactly `alias`, if given), oldest first."""
+        c = queues.c
+        stmt = select(queues).where(c.account_id == account_id)
+        if alias is not None:
+            stmt = stmt.where(c.alias == alias)
+        stmt = stmt.order_by(c.date_created, c.queue_id)
+        return [QUEUE_MAP.from_row(r) for r in await self._rows(stmt)]
+
+    async def put_member(self, member: QueueMember) -> None:
+        await self._write(_PUT_MEMBER, QUEUE_MEMBER_MAP.to_row(member))
+
+    async def get_member(self, call_id: str) -> QueueMember | None:
+        row = await self._one(queue_members, queue_members.c.call_id == call_id)
+        return None if row is None else QUEUE_MEMBER_MAP.from_row(row)
+
+    async def list_members(self, queue_id: str) -> Sequence[QueueMember]:
+        """The queue's members, head first (date_enqueued, then seq)."""
+        c = queue_members.c
+        stmt = select(queue_members).where(c.queue_id == queue_id).order_by(c.date_enqueued, c.seq)
+        return [QUEUE_MEMBER_MAP.from_row(r) for r in await self._rows(stmt)]
+
+    async def delete_member(self, call_id: str) -> None:
+        await self._write(_DELETE_MEMBER, {"call_id": call_id})
+
+    # ------------------------------------------------------------------ messages
+
+    async def put_message(self, message: Message) -> None:
+        await self._write(_PUT_MESSAGE, MESSAGE_MAP.to_row(message))
+
+    async def get_message(self, message_id: str) -> Message | None:
+        row = await self._one(messages, messages.c.message_id == message_id)
+        return None if row is None else MESSAGE_MAP.from_row(row)
+
+    async def list_messages(self, account_id: str, flt: MessageFilter) -> Sequence[Message]:
+        """Matching messages, newest first."""
+        c = messages.c
+        conds: list[ColumnElement[bool]] = [c.account_id == account_id]
+        if flt.to is not None:
+            conds.append(c.to_number == flt.to)
+        if flt.from_ is not None:
+            conds.append(c.from_number == flt.from_)
+        if flt.direction is not None:
+            conds.append(c.direction == flt.direction.value)
+        if flt.begin is not None:
+            conds.append(c.date_created >= flt.begin)
+        if flt.end is not None:
+            conds.append(c.date_created <= flt.end)
+        stmt = select(messages).where(*conds).order_by(c.date_created.desc(), c.message_id.desc())
+        return [MESSAGE_MAP.from_row(r) for r in await self._rows(stmt)]
+
     # ------------------------------------------------------------------ logs
 
     async def add_log(self, entry: LogEntry) -> None:
@@ -319,6 +462,16 @@ class SqliteStore:
             stmt = stmt.where(c.level == flt.level.value)
         stmt = stmt.order_by(c.timestamp.desc(), c.log_id.desc())
         return [LOG_MAP.from_row(r) for r in await self._rows(stmt)]
+
+
+def _between(column: Any, lo: float | None, hi: float | None) -> list[ColumnElement[bool]]:
+    """`lo <= column < hi`, each bound only when given."""
+    conds: list[ColumnElement[bool]] = []
+    if lo is not None:
+        conds.append(column >= lo)
+    if hi is not None:
+        conds.append(column < hi)
+    return conds
 
 
 def _call_conditions(account_id: str, flt: CallFilter) -> list[ColumnElement[bool]]:
