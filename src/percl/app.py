@@ -71,10 +71,12 @@ class Platform:
         self.media_probe = WavProbe() if probe_media else None
         self.sim = SimNetwork(self.clock, self.ids, media_time_scale=settings.media_time_scale,
                               media_duration=self.media_probe)
-        self.calls = CallService(EngineContext(
+        # One context for every engine service; services register their PerCL runners in it.
+        self.engine = EngineContext(
             store=self.store, clock=self.clock, ids=self.ids, telephony=self.sim,
             webhooks=self.webhooks, logs=self.logs, settings=settings.engine,
-        ))
+        )
+        self.calls = CallService(self.engine)
         self.sim.set_inbound_handler(self.calls)
         self.api = create_api(ApiDeps(
             store=self.store, clock=self.clock, ids=self.ids, calls=self.calls,
