@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from percl.api import ApiDeps, create_api
+from percl.api.ratelimit import RateLimitMiddleware
 from percl.config import SeedAccount, Settings
 from percl.domain import ids as idmod
 from percl.domain.clock import Clock, SystemClock
@@ -31,6 +32,8 @@ from percl.store.sqlite import SqliteStore
 from percl.telephony.sim.network import SimNetwork
 from percl.webhooks.aiohttp_transport import AiohttpTransport
 from percl.webhooks.dispatcher import WebhookDispatcher
+from percl.webhooks.faults import FaultInjector
+from percl.webhooks.fetch import TransportFetcher
 from percl.webhooks.transport import WebhookTransport
 
 
@@ -63,8 +66,10 @@ class Platform:
         self.store: Store = store or SqliteStore.for_path(settings.db)
         self.transport: WebhookTransport = transport or AiohttpTransport()
         self.logs = StoreLogSink(self.store, self.clock)
+        # Every webhook passes the fault injector (a no-op without rules or #percl-fault=...).
+        self.faults = FaultInjector(self.transport, self.clock, logs=self.logs)
         self.webhooks = WebhookDispatcher(
-            self.transport, self.logs, self.clock,
+            self.faults, self.logs, self.clock,
             timeout_s=settings.webhook_timeout_ms / 1000, ids=self.ids,
         )
         # Play lasts as long as the file really does (fetched by GET); tests use the fixed model.
@@ -75,6 +80,8 @@ class Platform:
         self.engine = EngineContext(
             store=self.store, clock=self.clock, ids=self.ids, telephony=self.sim,
             webhooks=self.webhooks, logs=self.logs, settings=settings.engine,
+            fetcher=TransportFetcher(self.transport, self.clock,
+                                     timeout_s=settings.webhook_timeout_ms / 1000),
         )
         self.calls = CallService(self.engine)
         self.sim.set_inbound_handler(self.calls)
@@ -82,8 +89,11 @@ class Platform:
             store=self.store, clock=self.clock, ids=self.ids, calls=self.calls,
             inventory=self.sim,
         ))
-        self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=self.sim))
-        self.asgi = Starlette(routes=[Mount("/apiserver", self.api), Mount("/sim/v1", self.sim_api)])
+        self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=self.sim, faults=self.faults))
+        self.rate_limit = RateLimitMiddleware(self.api, self.clock, rate=settings.api_rate_per_s,
+                                              burst=settings.api_burst)
+        self.asgi = Starlette(routes=[Mount("/apiserver", self.rate_limit),
+                                      Mount("/sim/v1", self.sim_api)])
         self.seed: SeedResult | None = None
         self.recovered = 0
         self._stack: AsyncExitStack | None = None

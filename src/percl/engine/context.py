@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from percl.domain.clock import Clock
 from percl.domain.ids import IdGenerator
-from percl.engine.ports import LogSink, Store, Telephony, WebhookSender
+from percl.engine.ports import Fetcher, LogSink, Store, Telephony, WebhookSender
 from percl.engine.runners import Runners
 from percl.percl.interpreter import InterpreterSettings
 
@@ -18,6 +18,9 @@ class EngineSettings:
     default_ring_timeout_s: int = 30
     max_ring_timeout_s: int = 120
     hangup_children_with_parent: bool = False
+    # Call admission (engine/admission.py); 0 turns a limit off.
+    max_live_calls_per_account: int = 10_000  # queued + ringing + inProgress legs
+    calls_per_second: float = 0.0  # REST-originated dials per account per second
     interpreter: InterpreterSettings = field(default_factory=InterpreterSettings)
 
 
@@ -31,3 +34,4 @@ class EngineContext:
     logs: LogSink
     settings: EngineSettings = field(default_factory=EngineSettings)
     runners: Runners = field(default_factory=Runners)
+    fetcher: Fetcher | None = None  # GETs grammar and media files; None: nothing can be fetched

@@ -234,6 +234,31 @@ class LogSink(Protocol):
     ) -> None: ...
 
 
+# --------------------------------------------------------------------------- fetching files
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """The answer to one GET of a file the app serves (a GetSpeech grammar, a media file)."""
+
+    url: str
+    status: int | None  # None: no HTTP answer (see `error`)
+    body: bytes = b""
+    content_type: str | None = None
+    error: str | None = None  # what went wrong, for the log (also set for HTTP errors)
+    elapsed_ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+class Fetcher(Protocol):
+    async def fetch(self, url: str) -> Fetched:
+        """GET `url` with the platform's timeout. Never raises for what the remote side does."""
+        ...
+
+
 # --------------------------------------------------------------------------- telephony
 
 

@@ -81,6 +81,11 @@ class RecordingTransport:
                                         response.body))
         return response
 
+    async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
+        """GETs (grammar and media files) pass through unrecorded: they are not webhooks."""
+        response: TransportResponse = await self.inner.get(url, headers)  # type: ignore[attr-defined]
+        return response
+
 
 @dataclass
 class ScriptedApp:

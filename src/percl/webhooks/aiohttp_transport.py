@@ -50,6 +50,18 @@ class AiohttpTransport:
             # ValueError: aiohttp rejects some malformed URLs before InvalidURL can be raised.
             raise TransportError(_describe(exc)) from exc
 
+    async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
+        """GET and read the whole answer (media and grammar files); errors as for `post`."""
+        session = self._get_session()
+        try:
+            async with session.get(url, headers=dict(headers), allow_redirects=True) as response:
+                data = await response.read()
+                return TransportResponse(
+                    status=response.status, headers=dict(response.headers), body=data
+                )
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
+            raise TransportError(_describe(exc)) from exc
+
     async def close(self) -> None:
         """Close pooled connections. The transport may be used again afterwards (new session)."""
         if self._session is not None:

@@ -69,7 +69,16 @@ class AsgiTransport:
 
         Raises TransportError when `url` is not an absolute http(s) URL.
         """
-        scope = _asgi_scope(_Url(url), body, headers)
+        return await self._call("POST", url, body, headers)
+
+    async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
+        """Run the app on one GET (media and grammar files); errors as for `post`."""
+        return await self._call("GET", url, b"", headers)
+
+    async def _call(
+        self, method: str, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> TransportResponse:
+        scope = _asgi_scope(_Url(url), body, headers, method)
         exchange = _AsgiExchange(body)
         try:
             await self._app(scope, exchange.receive, exchange.send)
@@ -80,7 +89,7 @@ class AsgiTransport:
         return exchange.response() or _server_error()
 
 
-def _asgi_scope(url: _Url, body: bytes, headers: Mapping[str, str]) -> Scope:
+def _asgi_scope(url: _Url, body: bytes, headers: Mapping[str, str], method: str) -> Scope:
     raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     names = {name for name, _ in raw}
     if b"host" not in names:
@@ -91,7 +100,7 @@ def _asgi_scope(url: _Url, body: bytes, headers: Mapping[str, str]) -> Scope:
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1",
-        "method": "POST",
+        "method": method,
         "scheme": url.scheme,
         "path": unquote(url.raw_path),
         "raw_path": url.raw_path.encode(),
@@ -153,7 +162,16 @@ class WsgiTransport:
 
         Raises TransportError when `url` is not an absolute http(s) URL.
         """
-        environ = _wsgi_environ(_Url(url), body, headers)
+        return self._call("POST", url, body, headers)
+
+    async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
+        """Run the app on one GET (media and grammar files); errors as for `post`."""
+        return self._call("GET", url, b"", headers)
+
+    def _call(
+        self, method: str, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> TransportResponse:
+        environ = _wsgi_environ(_Url(url), body, headers, method)
         state: dict[str, Any] = {}
         chunks: list[bytes] = []
 
@@ -179,9 +197,11 @@ class WsgiTransport:
         return TransportResponse(state["status"], state["headers"], b"".join(chunks))
 
 
-def _wsgi_environ(url: _Url, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+def _wsgi_environ(
+    url: _Url, body: bytes, headers: Mapping[str, str], method: str
+) -> dict[str, Any]:
     environ: dict[str, Any] = {
-        "REQUEST_METHOD": "POST",
+        "REQUEST_METHOD": method,
         "SCRIPT_NAME": "",
         # PEP 3333: the decoded path as bytes-in-latin-1 ("native string").
         "PATH_INFO": unquote_to_bytes(url.raw_path).decode("latin-1"),
@@ -221,6 +241,10 @@ class FunctionTransport:
 
     def __init__(self, fn: WebhookFunction) -> None:
         self._fn = fn
+
+    async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
+        """A GET is `fn(url, b"", headers)`: the function tells it from a POST by the empty body."""
+        return await self.post(url, b"", headers)
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
         try:
@@ -264,3 +288,12 @@ class RoutingTransport:
         if transport is None:
             raise TransportError("connection refused")
         return await transport.post(url, body, headers)
+
+    async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
+        """GET through the mounted transport; TransportError when it is missing or cannot GET."""
+        transport = self.route(url)
+        getter = getattr(transport, "get", None)
+        if getter is None:
+            raise TransportError("connection refused")
+        response: TransportResponse = await getter(url, headers)
+        return response

@@ -37,3 +37,10 @@ class WebhookTransport(Protocol):
         Cancelling the awaiting task abandons the request.
         """
         ...
+
+
+class FetchTransport(Protocol):
+    async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
+        """GET `url` (media files, grammars) and return the answer; raises TransportError when no
+        HTTP response was received. Every transport percl ships implements it beside `post`."""
+        ...
