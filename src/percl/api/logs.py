@@ -1,18 +1,16 @@
 """Account logs: GET and POST /Accounts/{accountId}/Logs, GET /Accounts/{a}/Calls/{callId}/Logs.
 
-POST /Logs filters with PQL. Only its simplest form is understood for now: `field = "value"`
-clauses joined by AND, over LogResult's property names (issue 3 brings the full language). The
-filter also travels as a `pql` query parameter of GET /Logs, which is how a filtered list's
-nextPageUri (always fetched with GET) keeps its filter.
+POST /Logs filters with PQL (the language lives in percl.api.pql; a bad query is 400, code 5).
+The filter also travels as a `pql` query parameter of GET /Logs, which is how a filtered list's
+nextPageUri (always fetched with GET) keeps its filter. The store is asked only for what a query
+pins down for certain (one callId, one level in a top-level AND); PQL decides the rest.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Request
 from pydantic import StrictStr
@@ -22,71 +20,33 @@ from percl.api.calls import owned_call
 from percl.api.deps import deps_of
 from percl.api.fields import WireModel
 from percl.api.pagination import paginate
+from percl.api.pql import And, Comparison, Node, Op, matches, parse_pql
+from percl.domain.enums import LogLevel
 from percl.domain.records import LogEntry
 from percl.engine.ports import LogFilter
-from percl.errors import BadRequest
 
 router = APIRouter()
 
-PQL_SYNTAX_CODE = 5
-
-_CLAUSE_RE = re.compile(
-    r'\s*(?P<field>[A-Za-z]+)\s*=\s*(?:"(?P<text>(?:[^"\\]|\\.)*)"|(?P<number>-?[0-9]+))\s*'
-)
-_AND_RE = re.compile(r"\s*AND\s*", re.IGNORECASE)
-
-# LogResult property -> how to read it from an entry (as the string PQL compares against).
-_FIELDS: dict[str, Callable[[LogEntry], str | None]] = {
-    "timestamp": lambda e: str(e.timestamp),
-    "level": lambda e: e.level.value,
-    "requestId": lambda e: e.request_id,
-    "accountId": lambda e: e.account_id,
-    "callId": lambda e: e.call_id,
-    "message": lambda e: e.message,
-}
+PQL_PARAM = "pql"
 
 
-@dataclass(frozen=True, slots=True)
-class Clause:
-    field: str
-    value: str
+def store_filter(node: Node) -> LogFilter:
+    """The LogFilter every match of `node` satisfies, so the store can narrow before PQL runs.
 
-    def matches(self, entry: LogEntry) -> bool:
-        actual = _FIELDS[self.field](entry)
-        if self.field == "level":  # PQL examples write "ERROR"; our levels are lowercase
-            return actual is not None and actual.lower() == self.value.lower()
-        return actual == self.value
-
-
-def _pql_error(pql: str, problem: str) -> BadRequest:
-    return BadRequest(
-        f'PQL syntax error in {pql!r}: {problem}. Supported: field = "value" joined by AND',
-        code=PQL_SYNTAX_CODE,
-        details={"field": "pql"},
-    )
-
-
-def parse_pql(pql: str) -> list[Clause]:
-    """The clauses of `field = "value" AND ...`. Raises BadRequest (400, code 5) otherwise."""
-    clauses: list[Clause] = []
-    pos = 0
-    while True:
-        match = _CLAUSE_RE.match(pql, pos)
-        if match is None:
-            raise _pql_error(pql, f'expected field = "value" at position {pos}')
-        field = match.group("field")
-        if field not in _FIELDS:
-            raise _pql_error(pql, f"unknown field {field!r} (known: {', '.join(_FIELDS)})")
-        text = match.group("text")
-        value = re.sub(r"\\(.)", r"\1", text) if text is not None else match.group("number")
-        clauses.append(Clause(field, value))
-        pos = match.end()
-        if pos == len(pql):
-            return clauses
-        joiner = _AND_RE.match(pql, pos)
-        if joiner is None or joiner.end() == pos:
-            raise _pql_error(pql, f"expected AND at position {pos}")
-        pos = joiner.end()
+    Only `callId = "..."` and `level = "..."` that must hold (the whole query, or a term of a
+    top-level AND) are pushed down; anything else leaves the store filter open.
+    """
+    terms = node.terms if isinstance(node, And) else (node,)
+    call_id: str | None = None
+    level: LogLevel | None = None
+    for term in terms:
+        if not isinstance(term, Comparison) or term.op is not Op.EQ:
+            continue
+        if term.field == "callId" and isinstance(term.value, str):
+            call_id = term.value
+        elif term.field == "level" and isinstance(term.value, LogLevel):
+            level = term.value
+    return LogFilter(call_id=call_id, level=level)
 
 
 def render_log(entry: LogEntry) -> dict[str, Any]:
@@ -116,10 +76,16 @@ def _log_page(request: Request, entries: Sequence[LogEntry]) -> dict[str, Any]:
 
 
 async def _filtered(request: Request, account_id: str, pql: str | None) -> dict[str, Any]:
-    clauses = parse_pql(pql) if pql else []
-    entries = await deps_of(request).store.list_logs(account_id, LogFilter())
-    kept = [e for e in entries if all(c.matches(e) for c in clauses)]
-    return _log_page(request, kept)
+    """The page of the account's log entries that match `pql` (all entries when None).
+
+    Raises PqlError (400, code 5) before touching the store when `pql` is not valid PQL.
+    """
+    store = deps_of(request).store
+    if pql is None:
+        return _log_page(request, await store.list_logs(account_id, LogFilter()))
+    node = parse_pql(pql)
+    entries = await store.list_logs(account_id, store_filter(node))
+    return _log_page(request, [e for e in entries if matches(node, e)])
 
 
 @router.get("/Accounts/{account_id}/Logs")
@@ -134,16 +100,20 @@ async def list_logs(
 async def filter_logs(
     request: Request, account: PathAccount, body: FilterLogsBody
 ) -> dict[str, Any]:
-    """filter-logs: 200 LogList of the entries matching `pql`."""
+    """filter-logs: 200 LogList of the entries matching `pql`. Bad PQL: 400, code 5."""
     page = await _filtered(request, account.account_id, body.pql)
     if page["nextPageUri"] is not None:
         # The next page is fetched with GET, so the filter rides along in the query string.
-        page["nextPageUri"] = _with_pql(page["nextPageUri"], body.pql)
+        page["nextPageUri"] = with_pql(page["nextPageUri"], body.pql)
     return page
 
 
-def _with_pql(uri: str, pql: str) -> str:
-    return f"{uri}&{urlencode({'pql': pql})}"
+def with_pql(uri: str, pql: str) -> str:
+    """`uri` with its `pql` query parameter set to `pql` (replacing any the request carried)."""
+    parts = urlsplit(uri)
+    params = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != PQL_PARAM]
+    params.append((PQL_PARAM, pql))
+    return f"{parts.path}?{urlencode(params)}"
 
 
 @router.get("/Accounts/{account_id}/Calls/{call_id}/Logs")
