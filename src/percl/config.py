@@ -6,6 +6,7 @@ raises ConfigError naming the variable, so `percl serve` stops with a message in
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from percl.engine.context import EngineSettings
 from percl.errors import ConfigError
 
 ACCOUNT_ID_RE = re.compile(r"^AC[0-9a-fA-F]{40}$")
+MAX_RATE = 1_000_000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,8 @@ class Settings:
     db: str = "var/percl.db"
     webhook_timeout_ms: int = 10_000
     media_time_scale: float = 1.0
+    api_rate_per_s: float = 100.0  # REST requests per second per account; 0 = no limit
+    api_burst: int = 200  # requests an account may send at once before the rate applies
     seed: SeedAccount = field(default_factory=SeedAccount)
     engine: EngineSettings = field(default_factory=EngineSettings)
 
@@ -103,11 +107,49 @@ def from_sources(
     scale = s.media_time_scale
     if "PERCL_MEDIA_TIME_SCALE" in values:
         scale = _float("PERCL_MEDIA_TIME_SCALE", values["PERCL_MEDIA_TIME_SCALE"], 0.0)
+    rate, burst = _api_limit(values, s)
     return Settings(
         host=host,
         port=port,
         db=db,
         webhook_timeout_ms=timeout,
         media_time_scale=scale,
+        api_rate_per_s=rate,
+        api_burst=burst,
         seed=_seed(values),
+        engine=_engine(values, s.engine),
     )
+
+
+def _rate(name: str, raw: str) -> float:
+    """A per-second rate: 0 (no limit) up to a million."""
+    value = _float(name, raw, 0.0)
+    if value > MAX_RATE:
+        raise ConfigError(f"{name}={raw!r}: must be at most {MAX_RATE:g} (0 turns the limit off)")
+    return value
+
+
+def _api_limit(values: Mapping[str, str], s: Settings) -> tuple[float, int]:
+    rate = s.api_rate_per_s
+    if "PERCL_API_RATE" in values:
+        rate = _rate("PERCL_API_RATE", values["PERCL_API_RATE"])
+    burst = s.api_burst
+    if "PERCL_API_BURST" in values:
+        burst = _int("PERCL_API_BURST", values["PERCL_API_BURST"], 1, 1_000_000)
+    return rate, burst
+
+
+def _engine(values: Mapping[str, str], e: EngineSettings) -> EngineSettings:
+    """The call admission limits (engine/admission.py) and the longest call; the rest keeps its
+    defaults."""
+    live = e.max_live_calls_per_account
+    if "PERCL_MAX_LIVE_CALLS" in values:
+        live = _int("PERCL_MAX_LIVE_CALLS", values["PERCL_MAX_LIVE_CALLS"], 0, 10_000_000)
+    cps = e.calls_per_second
+    if "PERCL_CALLS_PER_SECOND" in values:
+        cps = _rate("PERCL_CALLS_PER_SECOND", values["PERCL_CALLS_PER_SECOND"])
+    longest = e.max_call_duration_s  # engine/session.py: a leg then ends with maxDuration
+    if "PERCL_MAX_CALL_DURATION_S" in values:
+        longest = _float("PERCL_MAX_CALL_DURATION_S", values["PERCL_MAX_CALL_DURATION_S"], 0.0)
+    return dataclasses.replace(e, max_live_calls_per_account=live, calls_per_second=cps,
+                               max_call_duration_s=longest)

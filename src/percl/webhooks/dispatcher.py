@@ -6,8 +6,13 @@ expire a 10-second webhook in microseconds, and the loser is cancelled either wa
 request is abandoned, a finished one stops its timer).
 
 Every attempt is one account log entry: info when the app answered 2xx, warning when it failed but
-a fallback URL will be tried, error otherwise. With privacy mode the logged request and response
-bodies are masked; the app itself always receives the real values.
+a fallback URL will be tried, error otherwise. A failed attempt names its cause (timeout, transport
+error, HTTP status) and its clock time in ms, in the message and in the metadata (`cause`, `error`,
+`elapsedMs`); an answer made up by the FaultInjector (faults.py) says so. With privacy mode the
+logged request and response bodies are masked; the app itself always receives the real values.
+
+The fallback is generic: any WebhookRequest with a `fallback_url` gets exactly one second attempt
+(voiceUrl -> voiceFallbackUrl today, smsUrl -> smsFallbackUrl with messaging).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from percl.domain.clock import Clock
 from percl.domain.enums import LogLevel
 from percl.domain.ids import REQUEST, IdGenerator
 from percl.engine.ports import LogSink, WebhookOutcome, WebhookRequest, WebhookResult
+from percl.webhooks.faults import FAULT_HEADER
 from percl.webhooks.payloads import MASK, build_body, encode, mask, mask_json
 from percl.webhooks.signing import signature_header
 from percl.webhooks.transport import TransportError, TransportResponse, WebhookTransport
@@ -112,6 +118,7 @@ class WebhookDispatcher:
     async def _attempt(self, attempt: _Attempt) -> WebhookResult:
         headers = self._headers(attempt)
         started = self._clock.now()
+        fault: str | None = None
         try:
             response = await self._race(attempt.url, attempt.raw, headers)
         except TransportError as exc:
@@ -124,7 +131,8 @@ class WebhookDispatcher:
             )
         else:
             result = _from_response(attempt.url, response, started, self._clock, self._timeout_s)
-        await self._log(attempt, headers, result)
+            fault = response.headers.get(FAULT_HEADER) if response is not None else None
+        await self._log(attempt, headers, result, fault)
         return result
 
     async def _race(
@@ -147,8 +155,14 @@ class WebhookDispatcher:
         return post.result() if post_won else None
 
     async def _log(
-        self, attempt: _Attempt, headers: Mapping[str, str], result: WebhookResult
+        self,
+        attempt: _Attempt,
+        headers: Mapping[str, str],
+        result: WebhookResult,
+        fault: str | None = None,
     ) -> None:
+        """One account log entry per attempt: the cause of a failure and its clock time in ms
+        are in the message and in the metadata (`cause`, `error`, `elapsedMs`)."""
         req = attempt.request
         will_fall_back = not result.ok and not attempt.is_fallback and bool(req.fallback_url)
         if result.ok:
@@ -156,6 +170,8 @@ class WebhookDispatcher:
         else:
             level = LogLevel.WARNING if will_fall_back else LogLevel.ERROR
         message = _message(attempt, result)
+        if fault is not None:
+            message += f" (injected fault: {fault})"
         if will_fall_back:
             message += f"; trying fallback {req.fallback_url}"
         call_id = attempt.body.get("callId")
@@ -168,8 +184,11 @@ class WebhookDispatcher:
             "responseBody": _logged_response(result.body, req.privacy_mode),
             "elapsedMs": round(result.elapsed_ms, 3),
             "error": result.error,
+            "cause": None if result.ok else result.outcome.value,
             "fallback": attempt.is_fallback,
         }
+        if fault is not None:
+            metadata["injectedFault"] = fault
         await self._logs.log(
             level,
             req.account.account_id,

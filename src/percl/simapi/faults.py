@@ -1,0 +1,121 @@
+"""Fault injection over HTTP, under /sim/v1 (the same Basic auth as the REST API).
+
+    PUT    /faults                    {"urlPrefix", "kind", "delayMs"?, "status"?, "body"?, "times"?} -> 204
+    GET    /faults                    the active rules, a JSON array sorted by urlPrefix
+    DELETE /faults                    every rule -> 204
+    DELETE /faults?urlPrefix=...      the rule with exactly that prefix -> 204
+
+`kind` is slow | timeout | error | garbage | refuse. Each optional field belongs to one kind:
+`delayMs` to slow (required there), `status` to error (300..599, default 500), `body` to garbage
+(a string, default `{not json`); giving it with another kind is a 400, as is an unknown key. Rules
+are keyed by URL, not by account: like phone programs they belong to the shared test network.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from percl.api.auth import authenticate
+from percl.domain.records import Account
+from percl.errors import BadRequest, NotFound
+from percl.simapi.ports import FaultControl, FaultView, SimApiDeps
+from percl.simapi.wire import parse
+
+router = APIRouter()
+
+_KIND_FIELD = {"slow": "delay_ms", "error": "status", "garbage": "body"}
+_WIRE = {"delay_ms": "delayMs", "status": "status", "body": "body"}
+
+
+class FaultIn(BaseModel):
+    """PUT /faults. Strict like the rest of the sim API: no coercion, no unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    url_prefix: str = Field(alias="urlPrefix", min_length=1, max_length=2048)
+    kind: Literal["slow", "timeout", "error", "garbage", "refuse"]
+    delay_ms: int | None = Field(default=None, alias="delayMs", ge=0, le=600_000)
+    status: int | None = Field(default=None, ge=300, le=599)
+    body: str | None = Field(default=None, max_length=65_536)
+    times: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> FaultIn:
+        if not self.url_prefix.startswith(("http://", "https://")):
+            raise ValueError("urlPrefix must start with http:// or https://")
+        own = _KIND_FIELD.get(self.kind)
+        for attr, wire in _WIRE.items():
+            if attr != own and getattr(self, attr) is not None:
+                raise ValueError(f"{wire} does not apply to kind {self.kind}")
+        if self.kind == "slow" and self.delay_ms is None:
+            raise ValueError("delayMs is required for kind slow")
+        return self
+
+
+async def _caller(request: Request) -> Account:
+    deps: SimApiDeps = request.app.state.sim_deps
+    return await authenticate(deps.store, request.headers.get("authorization"))
+
+
+Caller = Annotated[Account, Depends(_caller)]
+
+
+def _faults(request: Request) -> FaultControl:
+    deps: SimApiDeps = request.app.state.sim_deps
+    if deps.faults is None:
+        raise NotFound("Fault injection is not available in this percl")
+    return deps.faults
+
+
+@router.put("/faults", status_code=204)
+async def put_fault(request: Request, caller: Caller) -> Response:
+    """Add or replace the rule for `urlPrefix`. 400 naming the field for anything malformed."""
+    faults = _faults(request)
+    body = parse(FaultIn, await request.body(), "fault")
+    try:
+        faults.inject_values(
+            body.url_prefix,
+            body.kind,
+            delay_ms=body.delay_ms or 0,
+            status=body.status or 500,
+            body=body.body.encode("utf-8") if body.body is not None else None,
+            times=body.times,
+        )
+    except ValueError as exc:
+        raise BadRequest(f"Invalid fault: {exc}") from None
+    return Response(status_code=204)
+
+
+@router.get("/faults")
+async def list_faults(request: Request, caller: Caller) -> list[dict[str, Any]]:
+    return [_render(prefix, fault) for prefix, fault in _faults(request).rules()]
+
+
+@router.delete("/faults", status_code=204)
+async def delete_faults(
+    request: Request,
+    caller: Caller,
+    url_prefix: Annotated[str | None, Query(alias="urlPrefix")] = None,
+) -> Response:
+    """Remove one rule (`urlPrefix`, exact) or all. Removing a rule that is not there is fine."""
+    faults = _faults(request)
+    if url_prefix is not None and not url_prefix:
+        raise BadRequest("urlPrefix must not be empty (leave it out to remove every rule)",
+                         details={"field": "urlPrefix"})
+    faults.clear(url_prefix)
+    return Response(status_code=204)
+
+
+def _render(prefix: str, fault: FaultView) -> dict[str, Any]:
+    kind = str(fault.kind)
+    out: dict[str, Any] = {"urlPrefix": prefix, "kind": kind, "times": fault.times}
+    if kind == "slow":
+        out["delayMs"] = fault.delay_ms
+    elif kind == "error":
+        out["status"] = fault.status
+    elif kind == "garbage":
+        out["body"] = fault.body.decode("utf-8", errors="replace")
+    return out

@@ -1,0 +1,266 @@
+"""Fault injection: make an app's webhook URL slow, time out, fail, answer garbage or refuse.
+
+For developers who want to see their app's error paths (fallback URLs, `webhookFailed`,
+`webhookInvalidResponse`) on purpose. The FaultInjector is a WebhookTransport wrapper; the Platform
+always puts one in front of its real transport, so faults work the same in `percl serve` and in the
+test kit. Two ways to ask for a fault:
+
+- a rule: `injector.inject("http://app.test/voice", Fault(FaultKind.TIMEOUT))` (or PUT /sim/v1/faults);
+  the longest matching URL prefix wins, and `times=n` makes a rule expire after n requests;
+- a URL fragment, needing no API call: `https://app/voice#percl-fault=error:503`. Fragments never
+  reach an HTTP server, so the fragment is stripped before the request goes out.
+
+A rule wins over a fragment: a rule is what a test set up just now, the fragment is configuration.
+
+Why TIMEOUT waits forever instead of sleeping past the timeout: the dispatcher owns the timeout (it
+races every POST against its clock), so "never answers" is exactly what a hung app looks like, and
+it stays correct whatever PERCL_WEBHOOK_TIMEOUT_MS is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+from percl.domain.clock import Clock
+from percl.domain.enums import LogLevel
+from percl.engine.ports import LogSink
+from percl.webhooks.transport import TransportError, TransportResponse, WebhookTransport
+
+log = logging.getLogger("percl.webhooks.faults")
+
+FRAGMENT_KEY = "percl-fault"
+#: Header on every answer the injector made up, so the dispatcher's log can say so.
+FAULT_HEADER = "x-percl-fault"
+MAX_DELAY_MS = 600_000
+
+
+class FaultKind(StrEnum):
+    SLOW = "slow"  # answer normally, after delay_ms of clock time
+    TIMEOUT = "timeout"  # never answer: the dispatcher's timeout fires
+    ERROR = "error"  # answer HTTP `status` without calling the app
+    GARBAGE = "garbage"  # answer 200 with `body` (not PerCL) without calling the app
+    REFUSE = "refuse"  # no HTTP answer at all: connection refused
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One fault. Only the field of its kind matters (delay_ms for SLOW, status for ERROR ...)."""
+
+    kind: FaultKind
+    delay_ms: int = 0
+    status: int = 500
+    body: bytes = b"{not json"
+    times: int | None = None  # the next n matching requests; None = until cleared
+
+
+def make_fault(
+    kind: str,
+    *,
+    delay_ms: int = 0,
+    status: int = 500,
+    body: bytes | None = None,
+    times: int | None = None,
+) -> Fault:
+    """A Fault from plain values (the sim API and URL fragments use this).
+
+    Raises ValueError naming the problem: unknown kind, delay outside 0..600000 ms, status
+    outside 100..599 (300..599 for ERROR), times below 1.
+    """
+    try:
+        fault_kind = FaultKind(kind)
+    except ValueError:
+        names = ", ".join(k.value for k in FaultKind)
+        raise ValueError(f"unknown fault kind {kind!r}: use one of {names}") from None
+    if not 0 <= delay_ms <= MAX_DELAY_MS:
+        raise ValueError(f"delay_ms must be between 0 and {MAX_DELAY_MS}, got {delay_ms}")
+    if not 100 <= status <= 599:
+        raise ValueError(f"status must be an HTTP status (100..599), got {status}")
+    if fault_kind is FaultKind.ERROR and status < 300:
+        raise ValueError(f"an error status must be 300..599 (what percl treats as failed), got {status}")
+    if times is not None and times < 1:
+        raise ValueError(f"times must be at least 1 (or None for until cleared), got {times}")
+    if body is None:
+        return Fault(fault_kind, delay_ms, status, times=times)
+    return Fault(fault_kind, delay_ms, status, body, times)
+
+
+def parse_fragment(spec: str) -> Fault:
+    """`timeout`, `refuse`, `garbage`, `slow:3000`, `error:503` -> a Fault. Raises ValueError."""
+    name, sep, arg = spec.partition(":")
+    if name in (FaultKind.SLOW, FaultKind.ERROR):
+        if not sep or not arg.isdigit():
+            raise ValueError(f"{name} needs a number: {name}:{3000 if name == 'slow' else 503}")
+        if name == FaultKind.SLOW:
+            return make_fault(name, delay_ms=int(arg))
+        return make_fault(name, status=int(arg))
+    if sep:
+        raise ValueError(f"{name} takes no argument")
+    return make_fault(name)
+
+
+def split_fragment(url: str) -> tuple[str, str | None]:
+    """(`url` without its percl-fault fragment item, the item's value or None).
+
+    Other fragment items (`#a=1&percl-fault=timeout`) are kept; an emptied fragment is dropped.
+    """
+    base, sep, fragment = url.partition("#")
+    if not sep:
+        return url, None
+    kept: list[str] = []
+    spec: str | None = None
+    for item in fragment.split("&"):
+        key, _, value = item.partition("=")
+        if key == FRAGMENT_KEY and spec is None:
+            spec = value
+        else:
+            kept.append(item)
+    if spec is None:
+        return url, None
+    return (f"{base}#{'&'.join(kept)}" if kept else base), spec
+
+
+class FaultInjector:
+    """A WebhookTransport that applies faults, else passes requests to `inner` unchanged.
+
+    `logs` (optional) receives a warning in the account's log for an unknown fault fragment;
+    the warning always goes to the `percl.webhooks.faults` Python logger too.
+    """
+
+    def __init__(self, inner: WebhookTransport, clock: Clock, *, logs: LogSink | None = None) -> None:
+        self._inner = inner
+        self._clock = clock
+        self._logs = logs
+        self._rules: dict[str, Fault] = {}
+
+    # ------------------------------------------------------------------ rules
+
+    def inject(self, url_prefix: str, fault: Fault) -> None:
+        """Apply `fault` to URLs starting with `url_prefix` (replacing a rule with that prefix).
+
+        Raises ValueError for an empty prefix or `times` below 1.
+        """
+        if not url_prefix:
+            raise ValueError("url_prefix must not be empty")
+        if fault.times is not None and fault.times < 1:
+            raise ValueError("times must be at least 1 (or None for until cleared)")
+        self._rules[url_prefix] = fault
+
+    def inject_values(
+        self,
+        url_prefix: str,
+        kind: str,
+        *,
+        delay_ms: int = 0,
+        status: int = 500,
+        body: bytes | None = None,
+        times: int | None = None,
+    ) -> None:
+        """`inject` from plain values (simapi's FaultControl). Raises ValueError like make_fault."""
+        fault = make_fault(kind, delay_ms=delay_ms, status=status, body=body, times=times)
+        self.inject(url_prefix, fault)
+
+    def clear(self, url_prefix: str | None = None) -> None:
+        """Remove the rule for exactly `url_prefix`, or every rule when None."""
+        if url_prefix is None:
+            self._rules.clear()
+        else:
+            self._rules.pop(url_prefix, None)
+
+    def rules(self) -> list[tuple[str, Fault]]:
+        """The active rules, sorted by prefix; `times` is what is left of each."""
+        return sorted(self._rules.items())
+
+    def _take_rule(self, url: str) -> Fault | None:
+        """The fault of the longest prefix matching `url`, counting one use of it."""
+        matches = [prefix for prefix in self._rules if url.startswith(prefix)]
+        if not matches:
+            return None
+        prefix = max(matches, key=len)
+        fault = self._rules[prefix]
+        if fault.times is not None:
+            if fault.times <= 1:
+                del self._rules[prefix]
+            else:
+                self._rules[prefix] = replace(fault, times=fault.times - 1)
+        return fault
+
+    # ------------------------------------------------------------------ transport
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
+        """Apply the fault for `url` (a rule, else its fragment), else forward to the inner
+        transport. Raises TransportError for REFUSE and whatever the inner transport raises;
+        TIMEOUT returns only when cancelled."""
+        url, spec = split_fragment(url)
+        fault = await self._fault_for(url, spec, body)
+        return await self._apply(fault, lambda: self._inner.post(url, body, headers))
+
+    async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
+        """GET (grammar and media files) with the same rules and fragments as `post`.
+
+        Raises TransportError when the inner transport cannot GET, or as `post` does."""
+        url, spec = split_fragment(url)
+        getter = getattr(self._inner, "get", None)
+        if getter is None:
+            raise TransportError("this transport cannot fetch files (no GET)")
+        fault = await self._fault_for(url, spec, b"")
+        inner_get: Callable[[str, Mapping[str, str]], Awaitable[TransportResponse]] = getter
+        return await self._apply(fault, lambda: inner_get(url, headers))
+
+    async def _fault_for(self, url: str, spec: str | None, body: bytes) -> Fault | None:
+        fault = self._take_rule(url)
+        if fault is None and spec is not None:
+            fault = await self._fragment_fault(url, spec, body)
+        return fault
+
+    async def _apply(
+        self, fault: Fault | None, forward: Callable[[], Awaitable[TransportResponse]]
+    ) -> TransportResponse:
+        if fault is None:
+            return await forward()
+        marked = {FAULT_HEADER: fault.kind.value}
+        match fault.kind:
+            case FaultKind.SLOW:
+                await self._clock.sleep(fault.delay_ms / 1000)
+                response = await forward()
+                return replace(response, headers={**response.headers, **marked})
+            case FaultKind.TIMEOUT:
+                never: asyncio.Future[TransportResponse] = asyncio.get_running_loop().create_future()
+                return await never  # until the dispatcher's timeout cancels us
+            case FaultKind.ERROR:
+                text = f"injected fault: HTTP {fault.status}".encode()
+                return TransportResponse(fault.status, {**marked, "content-type": "text/plain"}, text)
+            case FaultKind.GARBAGE:
+                return TransportResponse(200, {**marked, "content-type": "application/json"}, fault.body)
+            case FaultKind.REFUSE:
+                raise TransportError("connection refused (injected fault)")
+
+    async def _fragment_fault(self, url: str, spec: str, body: bytes) -> Fault | None:
+        try:
+            return parse_fragment(spec)
+        except ValueError as exc:
+            message = f"Ignored #{FRAGMENT_KEY}={spec} on {url}: {exc}; the webhook was sent normally"
+            log.warning(message)
+            await self._warn_account(message, url, body)
+            return None
+
+    async def _warn_account(self, message: str, url: str, body: bytes) -> None:
+        if self._logs is None:
+            return
+        try:
+            fields: Any = json.loads(body)
+        except ValueError:
+            return
+        if not isinstance(fields, dict) or not isinstance(fields.get("accountId"), str):
+            return
+        call_id = fields.get("callId")
+        await self._logs.log(
+            LogLevel.WARNING, fields["accountId"], message,
+            call_id=call_id if isinstance(call_id, str) else None,
+            metadata={"url": url},
+        )

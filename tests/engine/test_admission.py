@@ -1,0 +1,252 @@
+"""Call admission: the token bucket, the live-call limit and the calls-per-second dial queue."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from percl.engine.admission import (
+    DialAdmission,
+    LiveCallLimit,
+    TokenBucket,
+    too_many_live_calls,
+)
+from percl.engine.ports import DialResult, LegListener, Telephony
+from percl.testing.clock import FakeClock
+
+ACCOUNT = "AC" + "1" * 40
+OTHER = "AC" + "2" * 40
+
+# --------------------------------------------------------------------------- TokenBucket
+
+
+def test_bucket_starts_full_and_refills_at_the_rate() -> None:
+    bucket = TokenBucket(rate=2, burst=3, now=0)
+    assert [bucket.take(0) for _ in range(4)] == [True, True, True, False]
+    assert bucket.wait_s(0) == pytest.approx(0.5)
+    assert not bucket.take(0.49)
+    assert bucket.take(0.5)
+    assert not bucket.is_full(0.5)
+    assert bucket.is_full(100) and bucket.take(100)
+
+
+def test_bucket_never_holds_more_than_burst() -> None:
+    bucket = TokenBucket(rate=10, burst=2, now=0)
+    assert [bucket.take(1000) for _ in range(3)] == [True, True, False]
+
+
+def test_bucket_waits_are_exact_on_repeated_fractions() -> None:
+    bucket = TokenBucket(rate=3, burst=1, now=0)
+    now = 0.0
+    for _ in range(30):  # 1/3 s steps add up with float error; each must still admit one
+        assert bucket.take(now)
+        now += bucket.wait_s(now)
+    assert now == pytest.approx(10, abs=1e-6)
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(0, 1), (-1, 1), (1, 0.5)])
+def test_bucket_needs_a_positive_rate_and_a_whole_burst(rate: float, burst: float) -> None:
+    with pytest.raises(ValueError):
+        TokenBucket(rate, burst, 0)
+
+
+# --------------------------------------------------------------------------- LiveCallLimit
+
+
+def test_live_limit_counts_started_and_ended_per_account() -> None:
+    limit = LiveCallLimit(2)
+    exact = {ACCOUNT: 2, OTHER: 0}
+    for _ in range(2):
+        assert limit.has_room(ACCOUNT, exact.__getitem__)
+        limit.started(ACCOUNT)
+    assert not limit.has_room(ACCOUNT, exact.__getitem__)
+    assert limit.has_room(OTHER, exact.__getitem__)
+    limit.ended(ACCOUNT)
+    assert limit.has_room(ACCOUNT, exact.__getitem__)
+
+
+def test_live_limit_asks_the_exact_count_before_refusing() -> None:
+    """A session still sending its last webhooks is running but no longer live."""
+    limit = LiveCallLimit(1)
+    limit.started(ACCOUNT)
+    asked: list[str] = []
+
+    def exact(account_id: str) -> int:
+        asked.append(account_id)
+        return 0
+
+    assert limit.has_room(ACCOUNT, exact) and asked == [ACCOUNT]
+
+
+def test_reservations_hold_slots_until_released() -> None:
+    limit = LiveCallLimit(2)
+    none = lambda _: 0  # noqa: E731
+    assert limit.reserve(ACCOUNT, none) and limit.reserve(ACCOUNT, none)
+    assert not limit.reserve(ACCOUNT, none)
+    limit.release(ACCOUNT)
+    assert limit.reserve(ACCOUNT, none)
+
+
+def test_zero_means_no_limit() -> None:
+    limit = LiveCallLimit(0)
+    for _ in range(100):
+        limit.started(ACCOUNT)
+    assert limit.has_room(ACCOUNT, lambda _: 100)
+
+
+def test_the_rest_error_is_429_code_16() -> None:
+    error = too_many_live_calls(ACCOUNT, 5)
+    assert (error.status, error.code) == (429, 16)
+    assert "5 live calls" in error.message and "PERCL_MAX_LIVE_CALLS" in error.message
+    assert error.body()["details"] == {"limit": 5}
+
+
+# --------------------------------------------------------------------------- DialAdmission
+
+
+@dataclass
+class Network:
+    """A Telephony that records dials and hangups with the clock time."""
+
+    clock: FakeClock
+    dials: list[tuple[str, float]] = field(default_factory=list)
+    hangups: list[str] = field(default_factory=list)
+    fail: set[str] = field(default_factory=set)
+
+    def is_reachable(self, number: str) -> bool:
+        return True
+
+    async def dial(self, call_id: str, from_: str, to: str, listener: LegListener, *,
+                   detect_machine: bool) -> None:
+        if call_id in self.fail:
+            raise ValueError("no such number")
+        self.dials.append((call_id, self.clock.now()))
+
+    async def hangup(self, call_id: str) -> None:
+        self.hangups.append(call_id)
+
+    def attach(self, call_id: str, listener: LegListener) -> None:
+        self.attached = call_id
+
+
+class Leg:
+    """A LegListener that records dial failures."""
+
+    def __init__(self) -> None:
+        self.failed: list[DialResult] = []
+
+    def on_dial_failed(self, result: DialResult) -> None:
+        self.failed.append(result)
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args: None
+
+
+@dataclass
+class Rig:
+    clock: FakeClock
+    network: Network
+    admission: DialAdmission
+
+    def paced(self, account_id: str = ACCOUNT) -> Telephony:
+        return self.admission.paced(self.network, account_id)  # type: ignore[arg-type]
+
+    async def dial(self, call_id: str, account_id: str = ACCOUNT, leg: Leg | None = None) -> None:
+        listener: Any = leg or Leg()
+        await self.paced(account_id).dial(call_id, "+1", "+2", listener, detect_machine=False)
+
+
+@pytest_asyncio.fixture
+async def rig() -> AsyncIterator[Rig]:
+    clock = FakeClock(start=0)
+    async with asyncio.TaskGroup() as tg:
+        admission = DialAdmission(clock, 2, tg.create_task)
+        yield Rig(clock, Network(clock), admission)
+        admission.close()  # a driver still waiting for a token must not keep the group open
+
+
+def test_pacing_off_returns_the_network_itself() -> None:
+    network = Network(FakeClock())
+    admission = DialAdmission(FakeClock(), 0, lambda coro: None)
+    assert not admission.enabled
+    assert admission.paced(network, ACCOUNT) is network  # type: ignore[arg-type]
+
+
+async def test_dials_within_the_rate_start_at_once(rig: Rig) -> None:
+    await rig.dial("CA1")
+    await rig.dial("CA2")
+    assert rig.network.dials == [("CA1", 0), ("CA2", 0)]
+    assert rig.admission.waiting(ACCOUNT) == []
+
+
+async def test_dials_past_the_rate_wait_their_turn_in_order(rig: Rig) -> None:
+    for n in range(1, 6):
+        await rig.dial(f"CA{n}")
+    assert rig.admission.waiting(ACCOUNT) == ["CA3", "CA4", "CA5"]
+    await rig.clock.advance(0.49)
+    assert len(rig.network.dials) == 2
+    await rig.clock.advance(2)
+    assert rig.network.dials == [("CA1", 0), ("CA2", 0), ("CA3", 0.5), ("CA4", 1.0), ("CA5", 1.5)]
+    assert rig.admission.waiting(ACCOUNT) == []
+
+
+async def test_accounts_are_paced_separately(rig: Rig) -> None:
+    for n in range(3):
+        await rig.dial(f"CA{n}")
+    await rig.dial("CB0", OTHER)
+    assert ("CB0", 0) in rig.network.dials and rig.admission.waiting(ACCOUNT) == ["CA2"]
+
+
+async def test_hangup_withdraws_a_waiting_dial(rig: Rig) -> None:
+    for n in range(1, 5):
+        await rig.dial(f"CA{n}")
+    await rig.paced().hangup("CA3")
+    assert rig.admission.waiting(ACCOUNT) == ["CA4"] and rig.network.hangups == []
+    await rig.clock.advance(1)
+    assert [c for c, _ in rig.network.dials] == ["CA1", "CA2", "CA4"]
+    await rig.paced().hangup("CA1")  # already dialed: the network hangs it up
+    assert rig.network.hangups == ["CA1"]
+
+
+async def test_withdrawing_the_last_waiting_dial_stops_the_driver(rig: Rig) -> None:
+    for n in range(1, 4):
+        await rig.dial(f"CA{n}")
+    await rig.paced().hangup("CA3")
+    assert rig.clock.next_deadline() is None  # nobody sleeps: shutdown cannot hang on it
+    await rig.dial("CA4")  # the next one still waits for its token
+    assert rig.admission.waiting(ACCOUNT) == ["CA4"]
+    await rig.clock.advance(0.5)
+    assert rig.network.dials[-1] == ("CA4", 0.5)
+
+
+async def test_close_drops_waiting_dials(rig: Rig) -> None:
+    for n in range(1, 5):
+        await rig.dial(f"CA{n}")
+    rig.admission.close()
+    await rig.clock.advance(10)
+    assert [c for c, _ in rig.network.dials] == ["CA1", "CA2"]
+    assert rig.admission.waiting(ACCOUNT) == []
+
+
+async def test_a_queued_dial_that_fails_fails_its_leg_only(rig: Rig) -> None:
+    rig.network.fail.add("CA3")
+    leg = Leg()
+    for n in (1, 2):
+        await rig.dial(f"CA{n}")
+    await rig.dial("CA3", leg=leg)
+    await rig.dial("CA4")
+    await rig.clock.advance(1)
+    assert leg.failed == [DialResult.FAILED]
+    assert [c for c, _ in rig.network.dials] == ["CA1", "CA2", "CA4"]
+
+
+async def test_other_port_methods_pass_through(rig: Rig) -> None:
+    paced = rig.paced()
+    assert paced.is_reachable("+1")
+    paced.attach("CA9", Leg())  # type: ignore[arg-type]
+    assert rig.network.attached == "CA9"
