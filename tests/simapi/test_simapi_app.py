@@ -166,6 +166,9 @@ async def test_place_call_to_own_number_returns_call_id(env: Env) -> None:
         "callId": call_id,
         "from": PHONE,
         "to": ALICE_NUMBER,
+        "live": True,
+        "createdMs": round(env.clock.now() * 1000) - 1000,
+        "since": 0,
         "entries": [
             {"atMs": 0, "type": "ringing"},
             {"atMs": 0, "type": "answered"},

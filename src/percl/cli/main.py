@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
 
 from percl.cli.simcmd import sim
-from percl.config import Settings, from_sources
+from percl.cli.trace import trace_cmd
+from percl.config import from_sources
 from percl.errors import ConfigError
-
-CREDENTIALS_FILE = "percl-credentials.json"
 
 
 @click.group()
@@ -50,26 +47,8 @@ def serve(host: str | None, port: str | None, db: str | None, webhook_timeout_ms
     run_server(settings, demo_app=Path(demo_app) if demo else None, console=Console())
 
 
-def credentials(settings: Settings | None = None) -> dict[str, Any]:
-    """accountId/apiKey for CLI clients: the environment, else the file `percl serve` wrote."""
-    env = os.environ
-    if env.get("PERCL_ACCOUNT_ID") and env.get("PERCL_API_KEY"):
-        return {"accountId": env["PERCL_ACCOUNT_ID"], "apiKey": env["PERCL_API_KEY"]}
-    path = credentials_path(settings or from_sources(env))
-    if path.exists():
-        data: dict[str, Any] = json.loads(path.read_text())
-        return data
-    raise click.ClickException(
-        "no credentials: set PERCL_ACCOUNT_ID and PERCL_API_KEY, or start `percl serve` first"
-    )
-
-
-def credentials_path(settings: Settings) -> Path:
-    base = Path(settings.db).parent if settings.db != ":memory:" else Path("var")
-    return base / CREDENTIALS_FILE
-
-
 cli.add_command(sim)
+cli.add_command(trace_cmd)
 
 
 def main() -> None:

@@ -1,75 +1,27 @@
-"""`percl sim ...`: drive the simulated phone network of a running `percl serve` over /sim/v1."""
+"""`percl sim ...`: drive the simulated phone network of a running `percl serve` over /sim/v1.
+
+`sim call` and `sim phone` are live views (see live.py); the others are one request each.
+"""
 
 from __future__ import annotations
 
 import json
-import time
+import sys
+from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 from rich.console import Console
 
-FINAL = {"hangup", "rejected", "busy", "noAnswer", "failed", "canceled"}
-STYLE = {"say": "green", "play": "cyan", "pause": "dim", "digitsPressed": "yellow",
-         "digitsSent": "magenta", "hangup": "red", "said": "blue"}
+from percl.cli.connection import PerclClient, client_from, connection_options, runtime
+from percl.cli.keyboard import HELP, Keyboard
+from percl.cli.live import POLL_S, LiveCall
+from percl.cli.phonecmd import phone_cmd
+from percl.cli.render import STYLE, describe, live_console
 
-
-def _client(url: str | None) -> httpx.Client:
-    from percl.cli.main import credentials
-
-    creds = credentials()
-    base = url or creds.get("url") or "http://127.0.0.1:8600"
-    return httpx.Client(base_url=f"{base}/sim/v1", auth=(creds["accountId"], creds["apiKey"]),
-                        timeout=10)
-
-
-def _check(r: httpx.Response) -> Any:
-    if r.status_code >= 400:
-        try:
-            message = r.json().get("message", r.text)
-        except ValueError:
-            message = r.text
-        raise click.ClickException(f"HTTP {r.status_code}: {message}")
-    return r.json() if r.content else None
-
-
-def describe(entry: dict[str, Any]) -> str:
-    """One transcript entry as a line a person reads."""
-    kind = entry.get("type", "?")
-    at = entry.get("atMs", 0) / 1000
-    templates = {
-        "say": 'heard "{text}"',
-        "play": "heard audio {url}",
-        "pause": "silence {lengthMs} ms",
-        "digitsPressed": "pressed {digits}",
-        "digitsSent": "heard tones {digits}",
-        "hangup": "hangup by {by}",
-        "said": 'said "{text}"',
-    }
-    fields = {k: entry.get(k) for k in ("text", "url", "lengthMs", "digits", "by")}
-    detail = templates.get(kind, str(kind)).format(**fields)
-    if entry.get("interrupted"):
-        detail += f" (cut after {entry.get('heardMs')} ms)"
-    return f"{at:7.2f}s  {detail}"
-
-
-def stream_transcript(client: httpx.Client, call_id: str, console: Console,
-                      limit_s: float = 600) -> list[dict[str, Any]]:
-    """Print entries as they appear until the leg ends; returns all entries."""
-    shown = 0
-    entries: list[dict[str, Any]] = []
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        data = _check(client.get(f"/calls/{call_id}/transcript"))
-        entries = data.get("entries", [])
-        for entry in entries[shown:]:
-            console.print(describe(entry), style=STYLE.get(entry.get("type", "")))
-        shown = len(entries)
-        if data.get("live") is False or any(e.get("type") in FINAL for e in entries):
-            break
-        time.sleep(0.2)
-    return entries
+STEP_GAP_MS = 3000
+EXIT_NOT_COMPLETED = 3
+EXIT_INTERRUPTED = 130
 
 
 @click.group()
@@ -77,65 +29,167 @@ def sim() -> None:
     """Drive the simulated phone network of a running `percl serve`."""
 
 
+def load_script(raw: str | None) -> list[dict[str, Any]]:
+    """`--script`: JSON text, or the path of a JSON file; a list of steps or {"script": [...]}.
+    Raises click.BadParameter when it is neither."""
+    if raw is None:
+        return []
+    text = raw if raw.lstrip()[:1] in ("[", "{") else _read(raw)
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--script") from None
+    steps = data.get("script") if isinstance(data, dict) else data
+    if not isinstance(steps, list):
+        raise click.BadParameter('expected a list of steps or {"script": [...]}',
+                                 param_hint="--script")
+    return steps
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint="--script") from None
+
+
+def build_script(script: list[dict[str, Any]], presses: tuple[str, ...],
+                 says: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The script, then each --press and then each --say, 3 s after the step before."""
+    start = max((int(s.get("afterMs", 0)) for s in script if isinstance(s, dict)), default=0)
+    extra = [{"digits": d} for d in presses] + [{"say": t} for t in says]
+    return script + [{"afterMs": start + STEP_GAP_MS * i, **step}
+                     for i, step in enumerate(extra, start=1)]
+
+
+def run_call(client: PerclClient, console: Console, keyboard: Keyboard, from_: str, to: str,
+             script: list[dict[str, Any]], *, interactive: bool) -> int:
+    """Place the call and follow it until every leg ended; returns the exit code (0 completed,
+    3 ended otherwise, 130 when the user pressed Ctrl-C, which hangs up)."""
+    created = client.sim("POST", "/calls", json={"from": from_, "to": to, "script": script})
+    call_id = str(created["callId"])
+    console.print(f"[bold]{from_} -> {to}[/]  call {call_id}", highlight=False)
+    if interactive:
+        console.print(HELP, style="dim", highlight=False)
+    live = LiveCall(client, console, call_id)
+    try:
+        live.refresh()
+        while not live.ended:
+            line = keyboard.next_line(POLL_S)
+            if line is not None:
+                live.type(line)
+            live.refresh()
+        status = live.settle_status(keyboard)
+    except KeyboardInterrupt:
+        live.hang_up()
+        console.print("hung up (Ctrl-C)", style="red")
+        return EXIT_INTERRUPTED
+    console.print(f"call ended: {status or 'unknown'}", style=STYLE["state"])
+    return 0 if status == "completed" else EXIT_NOT_COMPLETED
+
+
 @sim.command("call")
 @click.argument("from_number")
 @click.argument("to_number")
+@click.option("--script", "script_arg", metavar="FILE|JSON",
+              help='Phone script, e.g. \'[{"afterMs": 3000, "digits": "1"}]\' or a JSON file. '
+                   "Runs unattended.")
 @click.option("--press", "presses", multiple=True,
-              help="Digits to press; repeatable. Each is pressed 3 s after the previous step.")
-@click.option("--script", "script_json", help='Full phone script as JSON, e.g. '
-              '\'[{"afterMs": 3000, "digits": "1"}]\'.')
-@click.option("--url", help="percl base URL (default from var/percl-credentials.json).")
-def call_cmd(from_number: str, to_number: str, presses: tuple[str, ...],
-             script_json: str | None, url: str | None) -> None:
-    """Call TO_NUMBER (a number you own) from the virtual phone FROM_NUMBER; print what it hears."""
-    console = Console()
-    script: list[dict[str, Any]] = json.loads(script_json) if script_json else []
-    for i, digits in enumerate(presses, start=1):
-        script.append({"afterMs": 3000 * i, "digits": digits})
-    with _client(url) as client:
-        created = _check(client.post("/calls", json={"from": from_number, "to": to_number,
-                                                      "script": script}))
-        call_id = created["callId"]
-        console.print(f"[bold]{from_number} -> {to_number}[/]  call {call_id}")
-        stream_transcript(client, call_id, console)
+              help="Digits to press, 3 s after the previous step; repeatable. Runs unattended.")
+@click.option("--say", "says", multiple=True,
+              help="Words to say, 3 s after the previous step (after the presses); repeatable.")
+@connection_options
+def call_cmd(from_number: str, to_number: str, script_arg: str | None, presses: tuple[str, ...],
+             says: tuple[str, ...], url: str | None, account: str | None,
+             key: str | None) -> None:
+    """Call TO_NUMBER (a number you own) from the virtual phone FROM_NUMBER and follow it live.
+
+    Without --script/--press/--say it is interactive: type digits and Enter to press them,
+    "words to speak, h to hang up; Ctrl-C hangs up and quits. Exit code 0 when the call
+    completed, 3 when it ended otherwise (busy, failed...), 1 when percl cannot be reached."""
+    steps = build_script(load_script(script_arg), presses, says)
+    interactive = not (script_arg or presses or says)
+    with client_from(url, account, key) as client:
+        code = run_call(client, live_console(), runtime().keyboard(interactive), from_number,
+                        to_number, steps, interactive=interactive)
+    sys.exit(code)
 
 
 @sim.command("transcript")
 @click.argument("call_id")
-@click.option("--url")
-def transcript_cmd(call_id: str, url: str | None) -> None:
+@connection_options
+def transcript_cmd(call_id: str, url: str | None, account: str | None, key: str | None) -> None:
     """Print what the far end of CALL_ID heard and did."""
-    with _client(url) as client:
-        data = _check(client.get(f"/calls/{call_id}/transcript"))
-    console = Console()
+    with client_from(url, account, key) as client:
+        data = client.sim("GET", f"/calls/{call_id}/transcript")
+    console = live_console()
     for entry in data.get("entries", []):
-        console.print(describe(entry), style=STYLE.get(entry.get("type", "")))
+        console.print(describe(entry), style=STYLE.get(entry.get("type", "")), highlight=False)
+
+
+def _post(url: str | None, account: str | None, key: str | None, path: str,
+          body: dict[str, Any] | None = None) -> None:
+    with client_from(url, account, key) as client:
+        client.sim("POST", path, json=body)
 
 
 @sim.command("press")
 @click.argument("call_id")
 @click.argument("digits")
-@click.option("--url")
-def press_cmd(call_id: str, digits: str, url: str | None) -> None:
+@connection_options
+def press_cmd(call_id: str, digits: str, url: str | None, account: str | None,
+              key: str | None) -> None:
     """The far end of CALL_ID presses DIGITS."""
-    with _client(url) as client:
-        _check(client.post(f"/calls/{call_id}/digits", json={"digits": digits}))
+    _post(url, account, key, f"/calls/{call_id}/digits", {"digits": digits})
+
+
+@sim.command("say")
+@click.argument("call_id")
+@click.argument("text")
+@connection_options
+def say_cmd(call_id: str, text: str, url: str | None, account: str | None,
+            key: str | None) -> None:
+    """The far end of CALL_ID says TEXT (the platform hears it as speech)."""
+    _post(url, account, key, f"/calls/{call_id}/speech", {"text": text})
 
 
 @sim.command("hangup")
 @click.argument("call_id")
-@click.option("--url")
-def hangup_cmd(call_id: str, url: str | None) -> None:
+@connection_options
+def hangup_cmd(call_id: str, url: str | None, account: str | None, key: str | None) -> None:
     """The far end of CALL_ID hangs up."""
-    with _client(url) as client:
-        _check(client.post(f"/calls/{call_id}/hangup"))
+    _post(url, account, key, f"/calls/{call_id}/hangup")
+
+
+@sim.command("answer")
+@click.argument("call_id")
+@connection_options
+def answer_cmd(call_id: str, url: str | None, account: str | None, key: str | None) -> None:
+    """The ringing phone of CALL_ID picks up (as a human)."""
+    _post(url, account, key, f"/calls/{call_id}/answer")
+
+
+@sim.command("decline")
+@click.argument("call_id")
+@connection_options
+def decline_cmd(call_id: str, url: str | None, account: str | None, key: str | None) -> None:
+    """The ringing phone of CALL_ID declines (the platform hears busy)."""
+    _post(url, account, key, f"/calls/{call_id}/decline")
 
 
 @sim.command("program")
 @click.argument("number")
 @click.argument("program_json")
-@click.option("--url")
-def program_cmd(number: str, program_json: str, url: str | None) -> None:
+@connection_options
+def program_cmd(number: str, program_json: str, url: str | None, account: str | None,
+                key: str | None) -> None:
     """Program how NUMBER behaves when called, e.g. '{"answer": "busy"}'."""
-    with _client(url) as client:
-        _check(client.put(f"/phones/{number}", json=json.loads(program_json)))
+    try:
+        program = json.loads(program_json)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="PROGRAM_JSON") from None
+    with client_from(url, account, key) as client:
+        client.sim("PUT", f"/phones/{number}", json=program)
+
+
+sim.add_command(phone_cmd)

@@ -19,7 +19,7 @@ class PhoneStep:
     """One thing a virtual phone does, `after_ms` after the leg was answered.
 
     Exactly one of `digits` (keys pressed), `hangup` (the phone hangs up) or `say` (the caller
-    speaks; recorded in the transcript only for now) is set.
+    speaks: a `said` transcript entry, and the platform hears the text as recognised speech) is set.
     """
 
     after_ms: int
@@ -56,6 +56,8 @@ class TranscriptEvent(StrEnum):
     NO_ANSWER = "noAnswer"
     FAILED = "failed"
     MACHINE_DETECTED = "machineDetected"
+    HEARD = "heard"  # another conference participant's speech or DTMF, bridged to this leg
+    BEEP = "beep"  # a conference entry/exit beep
 
 
 class HangupBy(StrEnum):
@@ -69,7 +71,8 @@ class TranscriptEntry:
 
     Only the fields that belong to `type` are set: text/language (say, said), url (play),
     length_ms (pause), digits (digitsSent, digitsPressed), by (hangup), machine_type
-    (machineDetected); interrupted/heard_ms on media that was cut short.
+    (machineDetected); interrupted/heard_ms on media that was cut short; text or digits plus
+    speaker/speaker_call_id (heard: what another conference participant said or pressed).
     """
 
     at_ms: int
@@ -83,14 +86,49 @@ class TranscriptEntry:
     machine_type: str | None = None
     interrupted: bool | None = None
     heard_ms: int | None = None
+    # heard: who spoke or pressed, as the far-end number and call id of the other leg
+    speaker: str | None = None
+    speaker_call_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Transcript:
-    """A snapshot of one leg's transcript; `live` is False once the leg has ended."""
+    """A snapshot of one leg's transcript; `live` is False once the leg has ended.
+
+    `created_ms` is when the leg was created, in clock milliseconds: entries' `at_ms` count from
+    it, so transcripts of several legs can be put on one time line."""
 
     call_id: str
     from_: str
     to: str
     entries: tuple[TranscriptEntry, ...]
     live: bool
+    created_ms: int = 0
+
+
+class LegState(StrEnum):
+    """Where a simulated leg is: ringing, answered (media flows), or ended."""
+
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True, slots=True)
+class LegSummary:
+    """One leg of the simulated network, as `GET /phones/{number}/calls` lists it.
+
+    `outbound` is the platform's view: True when the platform called the phone (REST call,
+    OutDial), False when a virtual phone called one of the platform's numbers.
+    """
+
+    call_id: str
+    from_: str
+    to: str
+    outbound: bool
+    state: LegState
+    created_ms: int  # when the leg was created, in clock milliseconds (for display and ordering)
+
+    @property
+    def live(self) -> bool:
+        return self.state is not LegState.ENDED

@@ -3,10 +3,14 @@
     PUT    /phones/{number}              program how a virtual phone behaves when called
     GET    /phones/{number}              its program (the default one when never programmed)
     DELETE /phones/{number}              back to the default (answers as a human after 1 s)
+    GET    /phones/{number}/calls        legs from or to that number, newest first (softphones poll)
     POST   /calls                        a virtual phone calls one of the account's numbers -> 201
     POST   /calls/{callId}/digits        the far end of a live leg presses keys -> 204
+    POST   /calls/{callId}/speech        the far end of a live leg says words -> 204
     POST   /calls/{callId}/hangup        the far end of a live leg hangs up -> 204
-    GET    /calls/{callId}/transcript    what the far end heard and did
+    POST   /calls/{callId}/answer        the called phone of a ringing leg picks up -> 204
+    POST   /calls/{callId}/decline       the called phone of a ringing leg declines (busy) -> 204
+    GET    /calls/{callId}/transcript    what the far end heard and did (`?since=N`: from entry N)
 
 Every route needs the REST API's Basic auth (accountId:apiKey). The phone network is shared by
 all accounts, so phone programs are keyed by number only. A call that the store records for
@@ -15,24 +19,31 @@ another account is invisible (404), as in the REST API. Errors use FreeClimb's e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from percl.api.auth import authenticate
 from percl.domain.phone import is_e164
 from percl.domain.records import Account
 from percl.errors import ApiError, BadRequest, NotFound
+from percl.simapi.faults import router as faults_router
+from percl.simapi.messages import router as messages_router
 from percl.simapi.ports import SimApiDeps
 from percl.simapi.wire import (
     DigitsIn,
     PlaceCallIn,
     ProgramIn,
+    SpeechIn,
     parse,
+    render_leg,
     render_program,
     render_transcript,
 )
+
+MAX_LISTED_LEGS = 50
 
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
@@ -55,6 +66,8 @@ def create_sim_api(deps: SimApiDeps) -> FastAPI:
     app = FastAPI(title="percl simulated network control", version="1")
     app.add_exception_handler(ApiError, _api_error)
     app.state.sim_deps = deps
+    app.include_router(faults_router)  # /faults: webhook fault injection (simapi/faults.py)
+    app.include_router(messages_router)  # /messages, /phones/{n}/messages (simapi/messages.py)
     store, sim = deps.store, deps.sim
 
     async def visible_call(call_id: str, caller: Account) -> None:
@@ -81,6 +94,20 @@ def create_sim_api(deps: SimApiDeps) -> FastAPI:
         sim.reset(number)
         return Response(status_code=204)
 
+    @app.get("/phones/{number}/calls")
+    async def phone_calls(number: str, caller: Caller) -> dict[str, Any]:
+        """The newest legs from or to `number` that this account may see (at most 50)."""
+        _check_number(number, "number")
+        listed: list[dict[str, Any]] = []
+        for leg in sim.legs_of(number):
+            record = await store.get_call(leg.call_id)
+            if record is not None and record.account_id != caller.account_id:
+                continue
+            listed.append(render_leg(leg))
+            if len(listed) == MAX_LISTED_LEGS:
+                break
+        return {"number": number, "calls": listed}
+
     @app.post("/calls", status_code=201)
     async def place_call(request: Request, caller: Caller) -> JSONResponse:
         body = parse(PlaceCallIn, await request.body(), "call")
@@ -103,30 +130,39 @@ def create_sim_api(deps: SimApiDeps) -> FastAPI:
     async def press(call_id: str, request: Request, caller: Caller) -> Response:
         body = parse(DigitsIn, await request.body(), "digits request")
         await visible_call(call_id, caller)
-        try:
-            sim.press(call_id, body.digits)
-        except KeyError:
-            raise _no_live_call(call_id) from None
-        except ValueError as exc:
-            raise BadRequest(str(exc)) from None
-        return Response(status_code=204)
+        return _control(call_id, lambda: sim.press(call_id, body.digits))
+
+    @app.post("/calls/{call_id}/speech", status_code=204)
+    async def speech(call_id: str, request: Request, caller: Caller) -> Response:
+        body = parse(SpeechIn, await request.body(), "speech request")
+        await visible_call(call_id, caller)
+        return _control(call_id, lambda: sim.say(call_id, body.text))
 
     @app.post("/calls/{call_id}/hangup", status_code=204)
     async def hangup(call_id: str, caller: Caller) -> Response:
         await visible_call(call_id, caller)
-        try:
-            sim.far_end_hangup(call_id)
-        except KeyError:
-            raise _no_live_call(call_id) from None
-        return Response(status_code=204)
+        return _control(call_id, lambda: sim.far_end_hangup(call_id))
+
+    @app.post("/calls/{call_id}/answer", status_code=204)
+    async def answer(call_id: str, caller: Caller) -> Response:
+        await visible_call(call_id, caller)
+        return _control(call_id, lambda: sim.pick_up(call_id))
+
+    @app.post("/calls/{call_id}/decline", status_code=204)
+    async def decline(call_id: str, caller: Caller) -> Response:
+        await visible_call(call_id, caller)
+        return _control(call_id, lambda: sim.decline(call_id))
 
     @app.get("/calls/{call_id}/transcript")
-    async def transcript(call_id: str, caller: Caller) -> dict[str, Any]:
+    async def transcript(
+        call_id: str, caller: Caller, since: Annotated[str | None, Query()] = None
+    ) -> dict[str, Any]:
+        start = _since(since)
         await visible_call(call_id, caller)
         found = sim.transcript(call_id)
         if found is None:
             raise NotFound(f"No transcript for call {call_id} (unknown, or too old to be kept)")
-        return render_transcript(found)
+        return render_transcript(found, start)
 
     return app
 
@@ -137,6 +173,28 @@ def _check_number(number: str, field: str) -> None:
             f"{field} {number!r} is not an E.164 phone number (e.g. +13125550100)",
             details={"field": field},
         )
+
+
+def _control(call_id: str, action: Callable[[], None]) -> Response:
+    """Run one far-end control: KeyError means no such live leg (404), ValueError a request
+    the leg cannot take in its state (400)."""
+    try:
+        action()
+    except KeyError:
+        raise _no_live_call(call_id) from None
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    return Response(status_code=204)
+
+
+def _since(raw: str | None) -> int:
+    """The `since` query parameter: a non-negative integer. Raises BadRequest naming it."""
+    if raw is None:
+        return 0
+    if not raw.isdigit() or len(raw) > 9:
+        raise BadRequest(f"since must be a non-negative integer, got {raw!r}",
+                         details={"field": "since"})
+    return int(raw)
 
 
 def _no_live_call(call_id: str) -> NotFound:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from percl.domain.enums import PhoneAnswer
 from percl.domain.simphone import (
     DEFAULT_ANSWER_AFTER_MS,
+    LegSummary,
     PhoneProgram,
     PhoneStep,
     Transcript,
@@ -86,6 +87,12 @@ class DigitsIn(_Wire):
     digits: str = Field(pattern=KEYS_PATTERN, max_length=256)
 
 
+class SpeechIn(_Wire):
+    """POST /calls/{callId}/speech: words the far end says (the platform hears them as speech)."""
+
+    text: str = Field(min_length=1, max_length=4096)
+
+
 def parse(model: type[M], raw: bytes, what: str) -> M:
     """Validate a request body. Raises InvalidJson for unparsable JSON, BadRequest (naming the
     first offending field, all of them in `details.errors`) for anything else wrong."""
@@ -150,6 +157,8 @@ _ENTRY_FIELDS = (
     ("machine_type", "machineType"),
     ("interrupted", "interrupted"),
     ("heard_ms", "heardMs"),
+    ("speaker", "speaker"),
+    ("speaker_call_id", "speakerCallId"),
 )
 
 
@@ -162,10 +171,28 @@ def render_entry(entry: TranscriptEntry) -> dict[str, Any]:
     return out
 
 
-def render_transcript(transcript: Transcript) -> dict[str, Any]:
+def render_transcript(transcript: Transcript, since: int = 0) -> dict[str, Any]:
+    """The transcript; with `since`, only the entries from index `since` on (a poller passes
+    the number of entries it has already seen)."""
     return {
         "callId": transcript.call_id,
         "from": transcript.from_,
         "to": transcript.to,
-        "entries": [render_entry(e) for e in transcript.entries],
+        "live": transcript.live,
+        "createdMs": transcript.created_ms,
+        "since": since,
+        "entries": [render_entry(e) for e in transcript.entries[since:]],
+    }
+
+
+def render_leg(leg: LegSummary) -> dict[str, Any]:
+    """One leg of GET /phones/{number}/calls; `direction` is the platform's view of the leg."""
+    return {
+        "callId": leg.call_id,
+        "from": leg.from_,
+        "to": leg.to,
+        "direction": "outbound" if leg.outbound else "inbound",
+        "state": str(leg.state),
+        "live": leg.live,
+        "createdMs": leg.created_ms,
     }

@@ -43,6 +43,9 @@ class RecordingListener:
     def on_digits(self, digits: str) -> None:
         self._note("digits", digits)
 
+    def on_speech(self, text: str) -> None:
+        self._note("speech", text)
+
     def on_far_end_hangup(self) -> None:
         self._note("hangup")
 

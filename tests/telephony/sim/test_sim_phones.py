@@ -120,7 +120,7 @@ async def test_script_presses_keys_100ms_apart_from_answer(clock: FakeClock) -> 
         ln = RecordingListener(clock)
         await net.dial(CALL, FROM, TO, ln, detect_machine=False)
         await clock.advance(10)
-        assert ln.events[2:] == [(1.5, "digits", "1"), (1.6, "digits", "#")]
+        assert ln.events[2:] == [(1.5, "digits", "1"), (1.6, "digits", "#"), (3.0, "speech", "hi")]
         t = net.transcript(CALL)
         assert t is not None
         pressed = t.entries[2]

@@ -1,7 +1,8 @@
 """The simulated phone network: every E.164 number no account owns is a virtual phone.
 
 `SimNetwork` implements the engine's `Telephony` and `NumberInventory` ports, and the control
-surface the sim API drives (`program`, `place_call`, `press`, `far_end_hangup`, `transcript`).
+surface the sim API drives (`program`, `place_call`, `press`, `say`, `far_end_hangup`, `pick_up`,
+`decline`, `transcript`, `legs_of`).
 
 Lifecycle: use it as `async with SimNetwork(...) as sim:`. It owns one TaskGroup; every timer and
 script of every virtual phone is a task of that group (no fire-and-forget tasks), and leaving the
@@ -9,10 +10,12 @@ block cancels them all. Ending a leg cancels the tasks of that leg only.
 
 Timing (see media_model for media): an unprogrammed phone answers as a human 1 s after `dial`
 and stays on the line. A programmed phone answers (human / machine / fax) or reports busy after
-`answerAfterMs`; `failed` fails at once; `noAnswer` rings until the engine hangs up. Script steps'
-`afterMs` and `hangupAfterMs` count from the answer. With machine detection on, a machine or fax
-is detected `machine_detect_ms` (2500) after the answer. Transcripts stay readable after the leg
-ends; the network keeps those of the last `max_transcripts` (10,000) legs.
+`answerAfterMs`; `failed` fails at once; `noAnswer` rings until the engine hangs up; `manual`
+rings until the sim API picks up (`pick_up`, as a human) or declines (`decline`, heard as busy)
+or the engine hangs up. Script steps' `afterMs` and `hangupAfterMs` count from the answer. With
+machine detection on, a machine or fax is detected `machine_detect_ms` (2500) after the answer.
+Transcripts stay readable after the leg ends; the network keeps those of the last
+`max_transcripts` (10,000) legs.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from percl.domain.ids import CALL, IdGenerator
 from percl.domain.phone import is_e164
 from percl.domain.simphone import (
     HangupBy,
+    LegSummary,
     PhoneProgram,
     PhoneStep,
     Transcript,
@@ -42,6 +46,7 @@ from percl.engine.ports import (
     Media,
     MediaKind,
 )
+from percl.telephony.sim import bridge
 from percl.telephony.sim.inventory import SimInventory
 from percl.telephony.sim.media_model import (
     PLAY_DEFAULT_MS,
@@ -209,6 +214,9 @@ class SimNetwork:
             length_ms = media.length_ms or 0
             seconds = self._model.pause_seconds(length_ms)
             index = leg.transcript.add(TranscriptEvent.PAUSE, length_ms=length_ms)
+        elif media.kind is MediaKind.BEEP:
+            seconds = self._model.pause_seconds(bridge.BEEP_MS)
+            index = bridge.beep_entry(leg)
         else:
             text = media.text or ""
             seconds = self._model.say_seconds(text)
@@ -224,6 +232,14 @@ class SimNetwork:
             return
         index = leg.transcript.add(TranscriptEvent.DIGITS_SENT, digits=tones)
         await self._hold(leg, index, self._model.send_digits_seconds(digits, pause_ms))
+
+    def relay(
+        self, to_call_id: str, from_call_id: str, *, text: str | None = None,
+        digits: str | None = None,
+    ) -> None:
+        """Bridged audio (conferences): see telephony.sim.bridge. Unknown legs are ignored."""
+        bridge.relay(self._legs.get(to_call_id), self._legs.get(from_call_id), text=text,
+                     digits=digits)
 
     # ------------------------------------------------------------------ sim control
 
@@ -250,9 +266,37 @@ class SimNetwork:
             raise ValueError(f"call {call_id} is not answered yet")
         self._runner.press(leg, digits)
 
+    def say(self, call_id: str, text: str) -> None:
+        """The far end of a live, answered leg says `text`: a `said` entry, and the platform's
+        listener hears it (`on_speech`). Raises KeyError for unknown or ended legs, ValueError
+        for blank text or a leg that is still ringing."""
+        if not text.strip():
+            raise ValueError("say needs some text")
+        leg = self._live_leg(call_id)
+        if leg.state is not LegState.ANSWERED:
+            raise ValueError(f"call {call_id} is not answered yet")
+        self._runner.say(leg, text)
+
     def far_end_hangup(self, call_id: str) -> None:
         """The far end hangs up now. Raises KeyError for unknown or ended legs."""
         self._runner.hang_up(self._live_leg(call_id), deferred=True)
+
+    def pick_up(self, call_id: str) -> None:
+        """The phone of a ringing outbound leg is answered now, by a human (any program; the
+        softphone's `manual` one waits for this). Raises KeyError for unknown or ended legs,
+        ValueError when the leg is not ringing or is a call the phone made itself."""
+        self._runner.pick_up(self._ringing_callee(call_id))
+
+    def decline(self, call_id: str) -> None:
+        """The phone of a ringing outbound leg declines it; the platform hears busy. Raises like
+        `pick_up`."""
+        self._runner.hang_up(self._ringing_callee(call_id), deferred=True)
+
+    def legs_of(self, number: str) -> list[LegSummary]:
+        """The legs from or to `number` the network still remembers, newest first."""
+        found = [leg.summary() for leg in reversed(self._legs.values())
+                 if number in (leg.transcript.from_, leg.transcript.to)]  # fmt: skip
+        return found
 
     def transcript(self, call_id: str) -> Transcript | None:
         leg = self._legs.get(call_id)
@@ -305,6 +349,14 @@ class SimNetwork:
         leg = self._leg(call_id)
         if not leg.live:
             raise KeyError(call_id)
+        return leg
+
+    def _ringing_callee(self, call_id: str) -> Leg:
+        leg = self._live_leg(call_id)
+        if not leg.outbound:
+            raise ValueError(f"call {call_id} was placed by the phone: there is nothing to answer")
+        if leg.state is not LegState.RINGING:
+            raise ValueError(f"call {call_id} is not ringing")
         return leg
 
     def _spawn(self, leg: Leg | None, coro: Coroutine[Any, Any, None]) -> None:

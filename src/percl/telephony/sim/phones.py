@@ -2,9 +2,9 @@
 
 A `Leg` is one call leg as the network sees it (ringing -> answered -> ended). A `PhoneRunner`
 plays the far end's part as tasks of the network's TaskGroup: it rings and answers (or is busy,
-fails, never answers) as the called number's PhoneProgram says, then runs the program's script
-(keys pressed, speech, hanging up) and its hangupAfterMs timer, and reports to the engine's
-LegListener.
+fails, never answers, or waits for a person at a terminal to pick up) as the called number's
+PhoneProgram says, then runs the program's script (keys pressed, speech, hanging up) and its
+hangupAfterMs timer, and reports to the engine's LegListener.
 
 Why every listener call checks `leg.live` first: ending a leg cancels its tasks, but a task whose
 timer already fired may be scheduled to run before the cancellation lands; the check makes "no
@@ -15,27 +15,22 @@ end is made by whoever ends the leg, right after `end()`.
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from percl.domain.clock import Clock
 from percl.domain.enums import AnsweredBy, MachineType, PhoneAnswer
-from percl.domain.simphone import HangupBy, PhoneProgram, TranscriptEvent
+from percl.domain.simphone import HangupBy, LegState, LegSummary, PhoneProgram, TranscriptEvent
 from percl.engine.ports import DialResult, LegListener
 from percl.telephony.sim.media_model import DIGIT_MS
 from percl.telephony.sim.transcript import TranscriptLog
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Leg", "LegState", "PhoneRunner"]
+
 Spawn = Callable[["Leg | None", Coroutine[Any, Any, None]], None]
-
-
-class LegState(enum.Enum):
-    RINGING = "ringing"
-    ANSWERED = "answered"
-    ENDED = "ended"
 
 
 class Leg:
@@ -67,6 +62,11 @@ class Leg:
     @property
     def live(self) -> bool:
         return self.state is not LegState.ENDED
+
+    def summary(self) -> LegSummary:
+        t = self.transcript
+        return LegSummary(self.call_id, t.from_, t.to, outbound=self.outbound, state=self.state,
+                          created_ms=round(self.created_at * 1000))  # fmt: skip
 
     def notify(self, event: Callable[[LegListener], None]) -> None:
         """Deliver one event to the engine's listener (if attached); its faults are logged, not
@@ -106,11 +106,11 @@ class PhoneRunner:
         if program.answer is PhoneAnswer.FAILED:
             self._fail(leg, TranscriptEvent.FAILED, DialResult.FAILED)
             return
-        if program.answer is PhoneAnswer.NO_ANSWER:
-            return  # rings until the engine's ring timeout hangs up
+        if program.answer in (PhoneAnswer.NO_ANSWER, PhoneAnswer.MANUAL):
+            return  # rings until the engine's ring timeout hangs up (or the sim API picks up)
         await self._sleep_until_time(leg.created_at + program.answer_after_ms / 1000)
-        if not leg.live:
-            return
+        if leg.state is not LegState.RINGING:
+            return  # ended, or picked up early through the sim API
         if program.answer is PhoneAnswer.BUSY:
             self._fail(leg, TranscriptEvent.BUSY, DialResult.BUSY)
             return
@@ -134,6 +134,15 @@ class PhoneRunner:
             self._spawn(leg, self._script(leg))
         if leg.program.hangup_after_ms is not None:
             self._spawn(leg, self._hangup_after(leg, leg.program.hangup_after_ms))
+
+    def pick_up(self, leg: Leg) -> None:
+        """A person picks up a ringing outbound leg: it is answered by a human now."""
+        self.answered(leg)
+        leg.notify(lambda ln: ln.on_answered(AnsweredBy.HUMAN))
+
+    def say(self, leg: Leg, text: str) -> None:
+        """The phone says `text` now (a `said` entry, then listener.on_speech), from a task."""
+        self._spawn(leg, self._say(leg, text))
 
     def press(self, leg: Leg, digits: str) -> None:
         """The phone presses `digits` now (one listener.on_digits per key, 100 ms apart)."""
@@ -190,7 +199,7 @@ class PhoneRunner:
             if step.digits:
                 await self._press(leg, step.digits)
             elif step.say is not None:
-                leg.transcript.add(TranscriptEvent.SAID, text=step.say)
+                await self._say(leg, step.say)
             elif step.hangup:
                 self.hang_up(leg)
                 return
@@ -212,6 +221,14 @@ class PhoneRunner:
                 else:
                     leg.transcript.amend(index, digits=digits[: i + 1])
                 self._deliver_key(leg, key)
+
+    @staticmethod
+    async def _say(leg: Leg, text: str) -> None:
+        # Speech is delivered whole, as a recogniser would report it; it takes no modelled time.
+        if not leg.live:
+            return
+        leg.transcript.add(TranscriptEvent.SAID, text=text)
+        leg.notify(lambda ln: ln.on_speech(text))
 
     @staticmethod
     def _deliver_key(leg: Leg, key: str) -> None:

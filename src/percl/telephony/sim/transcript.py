@@ -48,4 +48,5 @@ class TranscriptLog:
             to=self.to,
             entries=tuple(self._entries),
             live=live,
+            created_ms=round(self._created_at * 1000),
         )

@@ -1,0 +1,171 @@
+"""How the terminal commands reach a running `percl serve`: where, as whom, and through what.
+
+Where and as whom (`Target`): `--url` / `--account` / `--key` flags win; then the environment
+(PERCL_ACCOUNT_ID, PERCL_API_KEY); then the credentials file `percl serve` writes next to its
+database (var/percl-credentials.json), which also names the server's URL; the URL defaults to
+http://127.0.0.1:8600.
+
+Through what (`Runtime`, click's `ctx.obj`): production uses real HTTP and the real terminal.
+Tests hand in an httpx transport into an in-process platform and a scripted keyboard, the way
+click's own runner injects its output stream: nothing is patched.
+
+`PerclClient` turns every failure a person can fix into a ClickException that says how (exit
+code 1): server not reachable, credentials refused. Other HTTP errors raise `HttpError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import httpx
+
+from percl.cli.keyboard import Keyboard, for_terminal
+from percl.config import from_sources
+from percl.errors import ConfigError
+
+DEFAULT_URL = "http://127.0.0.1:8600"
+CREDENTIALS_FILE = "percl-credentials.json"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A running percl and the account to act as."""
+
+    url: str
+    account_id: str
+    api_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What the commands talk through; `ctx.obj` when set (tests), else the real thing."""
+
+    transport: httpx.BaseTransport | None = None
+    keyboard: Callable[[bool], Keyboard] = for_terminal
+
+
+class HttpError(click.ClickException):
+    """An HTTP error answer from percl, with its status (FreeClimb's error message shown)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+
+
+def credentials_file(environ: Mapping[str, str]) -> Path:
+    """Where `percl serve` (with the same PERCL_DB) wrote its credentials."""
+    only_db = {k: v for k, v in environ.items() if k == "PERCL_DB"}  # a client is no server
+    try:
+        db = from_sources(only_db).db
+    except ConfigError as exc:
+        raise click.UsageError(f"configuration: {exc}") from None
+    return (Path(db).parent if db != ":memory:" else Path("var")) / CREDENTIALS_FILE
+
+
+def resolve_target(url: str | None, account: str | None, key: str | None,
+                   environ: Mapping[str, str]) -> Target:
+    """Flags, then environment, then the credentials file. Raises ClickException when no
+    credentials are found anywhere."""
+    saved: dict[str, Any] = {}
+    path = credentials_file(environ)
+    if path.exists():
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError):
+            saved = {}
+    account = account or environ.get("PERCL_ACCOUNT_ID") or saved.get("accountId")
+    key = key or environ.get("PERCL_API_KEY") or saved.get("apiKey")
+    if not account or not key:
+        raise click.ClickException(
+            "no credentials: pass --account and --key, set PERCL_ACCOUNT_ID and PERCL_API_KEY, "
+            f"or start `percl serve` first (it writes {path})"
+        )
+    base = url or saved.get("url") or DEFAULT_URL
+    return Target(url=str(base).rstrip("/"), account_id=str(account), api_key=str(key))
+
+
+def connection_options(command: F) -> F:
+    """Add --url, --account and --key to a command (read back with `client_from`)."""
+    command = click.option("--key", help="API key [env PERCL_API_KEY].")(command)
+    command = click.option("--account", help="Account id [env PERCL_ACCOUNT_ID].")(command)
+    return click.option(
+        "--url", help=f"percl base URL [default from {CREDENTIALS_FILE}, else {DEFAULT_URL}]."
+    )(command)
+
+
+def runtime() -> Runtime:
+    """The Runtime of the running command (tests put one in ctx.obj)."""
+    obj = click.get_current_context().find_object(Runtime)
+    return obj if obj is not None else Runtime()
+
+
+def client_from(url: str | None, account: str | None, key: str | None) -> PerclClient:
+    """A client for the command's connection flags."""
+    return PerclClient(resolve_target(url, account, key, os.environ), runtime().transport)
+
+
+class PerclClient:
+    """Blocking client of one percl: its sim API (/sim/v1) and its REST API (/apiserver)."""
+
+    def __init__(self, target: Target, transport: httpx.BaseTransport | None = None,
+                 timeout_s: float = 10.0) -> None:
+        self.target = target
+        self._http = httpx.Client(base_url=target.url, transport=transport, timeout=timeout_s,
+                                  auth=(target.account_id, target.api_key))
+
+    def __enter__(self) -> PerclClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._http.close()
+
+    def sim(self, method: str, path: str, **kwargs: Any) -> Any:
+        """A sim API request (`path` under /sim/v1); the decoded JSON answer, None when empty."""
+        return self._request(method, f"/sim/v1{path}", **kwargs)
+
+    def rest(self, method: str, path: str, **kwargs: Any) -> Any:
+        """A REST request, `path` under /apiserver/Accounts/{accountId}."""
+        return self._request(method, f"/apiserver/Accounts/{self.target.account_id}{path}",
+                             **kwargs)
+
+    def rest_list(self, path: str, key: str, params: Mapping[str, str] | None = None,
+                  limit: int = 1000) -> list[dict[str, Any]]:
+        """Every item of a REST list (following nextPageUri), at most `limit`."""
+        page = self.rest("GET", path, params=dict(params or {}))
+        items: list[dict[str, Any]] = list(page.get(key) or [])
+        while page.get("nextPageUri") and len(items) < limit:
+            page = self._request("GET", f"/apiserver{page['nextPageUri']}")
+            items += page.get(key) or []
+        return items[:limit]
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise click.ClickException(
+                f"cannot reach percl at {self.target.url} ({exc.__class__.__name__}: {exc}). "
+                "Is `percl serve` running? Point at it with --url."
+            ) from None
+        if response.status_code == 401:
+            raise click.ClickException(
+                f"percl at {self.target.url} refused account {self.target.account_id}: check "
+                "--account/--key, PERCL_ACCOUNT_ID/PERCL_API_KEY or the credentials file."
+            )
+        if response.status_code >= 400:
+            raise HttpError(response.status_code, _message(response))
+        return response.json() if response.content else None
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text
+    return str(body.get("message", response.text)) if isinstance(body, dict) else response.text
