@@ -1,0 +1,299 @@
+"""QueueService: the Enqueue and Dequeue commands, the REST queue operations and start-up cleanup.
+
+How a queued leg lives (FREECLIMB.md §6):
+
+* Enqueue creates the queue when its QU id is unknown, refuses the call when the queue is full
+  (removeFromQueueNotification queueFull to actionUrl, whose PerCL then runs), or adds it: the
+  member is stored, the call record gets its queueId, notificationUrl hears addToQueueNotification,
+  and the leg is held (`Hold(Idle.NOTIFY)`): only the wait commands may run.
+* Whenever the leg's script runs out, the session calls `on_idle` and the service asks waitUrl
+  again with queueWait (position as a string, seconds waited, queue size). An empty or instant wait
+  script would make that a hot loop, so two queueWait requests of one member are at least
+  `min_wait_interval_s` of clock time apart.
+* Ways out: the Dequeue command (from the wait script or its action scripts) and a REST dequeue
+  both post `dequeue` to actionUrl and release the leg; a leg that ends while queued is removed
+  and actionUrl gets removeFromQueueNotification (`hangup` when someone hung up, `systemError`
+  when the platform ended it: shutdown, webhook failure, invalid wait script). queue_state.py
+  holds the table that lets exactly one of those win.
+
+Shared state is the store (members, queue totals); each queue has an asyncio.Lock held from the
+read of its members to the write that changes them, and every change is stored before its
+webhook is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from percl.domain import ids
+from percl.domain.enums import CallEndedReason, LogLevel, RequestType
+from percl.domain.records import Account, Queue, QueueMember, revised
+from percl.engine.context import EngineContext
+from percl.engine.queue_members import QueueMembership, exit_fields, remove_stale_members
+from percl.engine.queue_state import (
+    DEFAULT_MAX_SIZE,
+    RESULTS,
+    MemberEvent,
+    MemberState,
+    MemberView,
+    admits,
+    apply,
+    exit_event,
+    member_views,
+    next_seq,
+    whole_seconds,
+    with_removal,
+)
+from percl.engine.session import CallSession
+from percl.errors import IllegalTransition, NotFound
+from percl.percl import events as e
+from percl.percl.commands import Command, Enqueue
+
+#: What a queued leg's scripts may run (waitUrl answers and the action scripts of their GetDigits
+#: and Redirect): FreeClimb's list plus Redirect, which its official queue sample uses.
+WAIT_COMMANDS = frozenset({"Play", "Say", "Pause", "GetDigits", "Dequeue", "Hangup", "Redirect"})
+#: Least clock time between two queueWait requests of one member (see the module docstring).
+MIN_WAIT_INTERVAL_S = 1.0
+
+
+class QueueService:
+    """Queues for every account. Construct once in app.py; it registers the Enqueue and Dequeue
+    runners in `ctx.runners`. `sessions` is the CallService's live-session registry."""
+
+    def __init__(
+        self,
+        ctx: EngineContext,
+        sessions: Mapping[str, CallSession],
+        *,
+        min_wait_interval_s: float = MIN_WAIT_INTERVAL_S,
+    ) -> None:
+        self.ctx = ctx
+        self.sessions = sessions
+        self.min_wait_interval_s = min_wait_interval_s
+        self.members: dict[str, QueueMembership] = {}  # call id -> its membership, while queued
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        ctx.runners.register("Enqueue", self.run_enqueue)
+        ctx.runners.register("Dequeue", self.run_dequeue)
+
+    def lock(self, queue_id: str) -> asyncio.Lock:
+        """The lock that serialises every change to queue `queue_id` (its members and totals),
+        from the read that decides to the write that records it. Tests hold it to stage races."""
+        return self._locks[queue_id]
+
+    # ---------------------------------------------------------------- PerCL runners
+
+    async def run_enqueue(self, session: CallSession, command: Command) -> e.Outcome:
+        """Enqueue: refuse (queueFull / systemError, PerCL from actionUrl runs) or hold the leg."""
+        assert isinstance(command, Enqueue)
+        member = QueueMembership(self, command, session.call.call_id)
+        session.join(member)  # before the first await: a hangup from now on reaches leg_ended
+        async with self.lock(member.queue_id):
+            queue = await self._queue_for_enqueue(session, member.queue_id)
+            if queue is None:
+                return self._refuse(session, member, MemberEvent.FAIL)
+            members = await self.ctx.store.list_members(queue.queue_id)
+            if not admits(len(members), queue.max_size):
+                return self._refuse(session, member, MemberEvent.REFUSE)
+            await self.ctx.store.put_member(QueueMember(
+                queue_id=queue.queue_id, call_id=member.call_id, account_id=queue.account_id,
+                date_enqueued=self.ctx.clock.now(), seq=next_seq(members),
+                wait_url=member.wait_url, action_url=member.action_url,
+                notification_url=member.notification_url))
+            member.state = apply(member.state, MemberEvent.ADMIT)
+            self.members[member.call_id] = member
+            await session.update(queue_id=member.queue_id)
+        await session.log(LogLevel.INFO, f"Call added to queue {member.queue_id} at position "
+                          f"{len(members) + 1}", {"queueId": member.queue_id})
+        if member.notification_url:
+            await session.send_webhook(RequestType.ADD_TO_QUEUE_NOTIFICATION,
+                                       member.notification_url, {"queueId": member.queue_id})
+        return e.Hold(e.Idle.NOTIFY, WAIT_COMMANDS)
+
+    async def _queue_for_enqueue(self, session: CallSession, queue_id: str) -> Queue | None:
+        """The queue Enqueue names, created when unknown; None when another account owns it."""
+        queue = await self.ctx.store.get_queue(queue_id)
+        account_id = session.call.account_id
+        if queue is None:
+            now = self.ctx.clock.now()
+            queue = Queue(queue_id=queue_id, account_id=account_id, max_size=DEFAULT_MAX_SIZE,
+                          date_created=now, date_updated=now)
+            await self.ctx.store.put_queue(queue)
+            await session.log(LogLevel.INFO, f"Queue {queue_id} created by Enqueue",
+                              {"queueId": queue_id})
+        if queue.account_id != account_id:
+            await session.log(LogLevel.ERROR, f"Enqueue failed: queue {queue_id} belongs to "
+                              "another account; actionUrl gets systemError", {"queueId": queue_id})
+            return None
+        return queue
+
+    def _refuse(self, session: CallSession, member: QueueMembership, event: MemberEvent) -> e.Fetch:
+        member.state = apply(member.state, event)
+        session.leave()
+        fields = exit_fields(member.queue_id, RESULTS[member.state], 0)
+        return e.Fetch(RequestType.REMOVE_FROM_QUEUE_NOTIFICATION, member.action_url, fields,
+                       release=True)
+
+    async def run_dequeue(self, session: CallSession, command: Command) -> e.Outcome:
+        """Dequeue: leave the queue; the Enqueue actionUrl gets `dequeue` and its PerCL runs."""
+        member = session.membership
+        if not isinstance(member, QueueMembership):
+            return e.Finish(CallEndedReason.PERCL_PROCESSING_ERROR,
+                            "Dequeue is only allowed while the call waits in a queue; the call "
+                            "ends with perclProcessingError")
+        async with self.lock(member.queue_id):
+            try:
+                member.state = apply(member.state, MemberEvent.DEQUEUE)
+            except IllegalTransition:
+                # A REST dequeue won the race: its Interrupt was posted before this lock was
+                # free, so it reaches the leg first and makes this outcome stale.
+                return e.Proceed()
+            fields = await self._left(session, member, await self._remove_record(member))
+            session.leave()  # last: a hangup until here still reaches leg_ended
+        return e.Fetch(RequestType.DEQUEUE, member.action_url, fields, release=True)
+
+    # ---------------------------------------------------------------- membership hooks
+
+    async def wait_again(self, member: QueueMembership, session: CallSession) -> None:
+        """The wait script ran out: ask waitUrl again (queueWait), no sooner than
+        `min_wait_interval_s` after the previous request."""
+        clock = self.ctx.clock
+        if member.last_wait_at is not None:
+            delay = member.last_wait_at + self.min_wait_interval_s - clock.now()
+            if delay > 0:
+                await clock.sleep(delay)
+        if not member.holds(session):
+            return
+        members = await self.ctx.store.list_members(member.queue_id)
+        mine = [v for v in member_views(members, clock.now()) if v.member.call_id == member.call_id]
+        if not mine or not member.holds(session):  # left while we read
+            return
+        member.last_wait_at = clock.now()
+        session.post(e.Interrupt(RequestType.QUEUE_WAIT, member.wait_url, {
+            "queueId": member.queue_id,
+            "queuePosition": str(mine[0].position),  # a JSON string: the SDK insists
+            "queueTime": mine[0].wait_time_s,
+            "currentQueueSize": len(members),
+        }))
+
+    async def leg_ended(self, member: QueueMembership, session: CallSession) -> None:
+        """The queued leg ended: remove it and tell actionUrl (hangup or systemError; PerCL
+        ignored). Nothing is sent for a leg that ended before it got into the queue, nor for one
+        whose dequeue was under way (that removal is completed, silently: the leg is gone)."""
+        async with self.lock(member.queue_id):
+            if member.state is MemberState.DEQUEUED:
+                await self._remove_record(member)
+                self.members.pop(member.call_id, None)
+                return
+            try:
+                member.state = apply(member.state, exit_event(session.call.call_ended_reason))
+            except IllegalTransition:
+                return  # it had already left (refused)
+            waited = await self._remove_record(member)
+            if waited is None:
+                self.members.pop(member.call_id, None)
+                return
+            fields = await self._left(session, member, waited)
+        await session.send_webhook(RequestType.REMOVE_FROM_QUEUE_NOTIFICATION, member.action_url,
+                                   fields)
+
+    # ---------------------------------------------------------------- REST
+
+    async def create_queue(self, account: Account, alias: str | None, max_size: int | None) -> Queue:
+        """POST /Queues: a new empty queue (maxSize default 100)."""
+        now = self.ctx.clock.now()
+        queue = Queue(queue_id=self.ctx.ids.new(ids.QUEUE), account_id=account.account_id,
+                      alias=alias, max_size=DEFAULT_MAX_SIZE if max_size is None else max_size,
+                      date_created=now, date_updated=now)
+        await self.ctx.store.put_queue(queue)
+        return queue
+
+    async def update_queue(self, account: Account, queue_id: str, changes: Mapping[str, Any]) -> Queue:
+        """POST /Queues/{id}: apply `changes` (record attribute -> value: alias, max_size) as a
+        new revision. Raises NotFound for an unknown or foreign queue."""
+        async with self.lock(queue_id):
+            queue = await self.owned_queue(account, queue_id)
+            if changes:
+                queue = revised(queue, self.ctx.clock.now(), **changes)
+                await self.ctx.store.put_queue(queue)
+        return queue
+
+    async def dequeue(self, account: Account, queue_id: str, call_id: str | None) -> MemberView:
+        """POST /Queues/{id}/Members/Front (call_id None) or /Members/{callId}: release the member
+        to its actionUrl (`dequeue`). Returns the member as it was. Raises NotFound for an unknown
+        queue, an empty queue, or a call that is not (or no longer) waiting in it."""
+        await self.owned_queue(account, queue_id)
+        async with self.lock(queue_id):
+            picked = await self._dequeue_waiting(queue_id, call_id)
+            if picked is None:
+                what = f"Call {call_id} is not" if call_id else "There is no call"
+                raise NotFound(f"{what} waiting in queue {queue_id}")
+            view, member, session = picked
+            fields = await self._left(session, member, await self._remove_record(member))
+            # Released and told in one step, under the lock: a Dequeue command the leg runs
+            # meanwhile finds the member dequeued and this Interrupt already on its way.
+            session.leave()
+            session.post(e.Interrupt(RequestType.DEQUEUE, member.action_url, fields, release=True))
+        return view
+
+    async def _dequeue_waiting(
+        self, queue_id: str, call_id: str | None
+    ) -> tuple[MemberView, QueueMembership, CallSession] | None:
+        """Mark the first waiting member (or `call_id`) dequeued; hold the queue's lock."""
+        members = await self.ctx.store.list_members(queue_id)
+        for view in member_views(members, self.ctx.clock.now()):
+            if call_id is not None and view.member.call_id != call_id:
+                continue
+            member = self.members.get(view.member.call_id)
+            session = self.sessions.get(view.member.call_id)
+            if member is None or session is None or not member.holds(session):
+                continue  # its leg is ending: leg_ended removes it
+            member.state = apply(member.state, MemberEvent.DEQUEUE)
+            return view, member, session
+        return None
+
+    async def owned_queue(self, account: Account, queue_id: str) -> Queue:
+        """The account's queue `queue_id`. Raises NotFound for unknown or foreign ids."""
+        queue = await self.ctx.store.get_queue(queue_id)
+        if queue is None or queue.account_id != account.account_id:
+            raise NotFound(f"Queue {queue_id} not found")
+        return queue
+
+    # ---------------------------------------------------------------- start-up
+
+    async def recover(self) -> int:
+        """Remove members whose legs a previous process left behind (call after
+        CallService.recover). Returns how many were removed; see queue_members.py."""
+        return await remove_stale_members(self.ctx, self.sessions)
+
+    # ---------------------------------------------------------------- helpers
+
+    async def _remove_record(self, member: QueueMembership) -> float | None:
+        """Delete the member and count it in the queue's totals (hold the queue's lock). Idempotent.
+        Returns the seconds it waited, or None when it was not in the queue."""
+        store = self.ctx.store
+        record = await store.get_member(member.call_id)
+        if record is None or record.queue_id != member.queue_id:
+            return None
+        await store.delete_member(member.call_id)
+        waited = self.ctx.clock.now() - record.date_enqueued
+        queue = await store.get_queue(member.queue_id)
+        if queue is not None:
+            dequeued = member.state is MemberState.DEQUEUED
+            await store.put_queue(with_removal(queue, waited, dequeued=dequeued))
+        return waited
+
+    async def _left(self, session: CallSession, member: QueueMembership,
+                    waited: float | None) -> dict[str, Any]:
+        """After the member left: forget it, clear the call's queueId, log; the exit webhook's
+        fields."""
+        self.members.pop(member.call_id, None)
+        result = RESULTS[member.state]
+        queue_time = whole_seconds(waited or 0.0)
+        await session.update(queue_id=None)
+        await session.log(LogLevel.INFO, f"Call left queue {member.queue_id}: {result.value} after "
+                          f"{queue_time} s", {"queueId": member.queue_id})
+        return exit_fields(member.queue_id, result, queue_time)
+
