@@ -89,6 +89,9 @@ class Spec:
     optional: Mapping[str, Kind] = field(default_factory=dict)
     derive: Derive | None = None
     non_null: tuple[str, ...] = ()
+    # A "call" webhook that may concern no leg at all (a conference created or terminated over
+    # REST): without a Call, the standard call fields are null.
+    call_optional: bool = False
 
 
 def _nulls(*names: str) -> Derive:
@@ -225,6 +228,7 @@ SPECS: dict[RequestType, Spec] = {
         optional={**_CONF, "status": enum_of(ConferenceStatus), **_RECORDING_NULLABLE},
         derive=_CONF_RECORDING_NULLS,
         non_null=("conferenceId",),
+        call_optional=True,
     ),
     RequestType.CONFERENCE_STATUS: Spec(
         "call",
@@ -232,6 +236,7 @@ SPECS: dict[RequestType, Spec] = {
         optional={**_CONF, **_RECORDING_NULLABLE},
         derive=_CONF_RECORDING_NULLS,
         non_null=("conferenceId",),
+        call_optional=True,
     ),
     RequestType.CONFERENCE_RECORDING_STATUS: Spec(
         "call",
@@ -268,11 +273,11 @@ SPECS: dict[RequestType, Spec] = {
             "from": STR,
             "to": STR,
             "text": STR,
-            "applicationId": STR,
             "phoneNumberId": STR,
             "status": MESSAGE_STATUS,
         },
-        optional={"callId": STR},
+        # applicationId is null when the sending number has no application (SDK docs: "May be null").
+        optional={"callId": STR, "applicationId": STR},
         derive=_message_direction("outbound", "callId"),
     ),
 }

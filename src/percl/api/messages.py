@@ -1,0 +1,156 @@
+"""/Accounts/{accountId}/Messages: send an SMS/MMS (202), list (filters, pages), get.
+
+The API checks the request's shape (JSON types); the messaging service applies FreeClimb's rules
+(E.164 numbers, code 9; an owned, SMS-enabled `from`, codes 46 and 10; text at most 160 ASCII
+characters; mediaUrls) and raises the error bodies itself. The 202 answer shows the message
+`queued`; it travels afterwards (see engine.messaging_delivery).
+
+List filters: `to`, `from` (exact), `direction`, and `beginTime`/`endTime` in GMT, written
+`YYYY-MM-DD hh:mm:ss`, `YYYY-MM-DD hh:mm` or `YYYY-MM-DD`; both bounds are inclusive at the
+precision given (`endTime=2026-01-01` keeps the whole day). percl has no 10DLC or toll-free
+campaigns, so a `campaignId`, `brandId` or `is10DLC=true` filter matches no message.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import Field, StrictStr
+
+from percl.api.auth import PathAccount
+from percl.api.deps import deps_of, request_id_of
+from percl.api.fields import HttpUrl, WireModel
+from percl.api.pagination import paginate
+from percl.api.render import envelope
+from percl.domain.enums import MessageDirection
+from percl.domain.records import Account, Message
+from percl.engine.messaging_delivery import message_uri
+from percl.engine.ports import MessageFilter, Store
+from percl.engine.service import MessageControl, SendMessageRequest
+from percl.errors import ApiError, BadRequest, NotFound
+
+router = APIRouter()
+
+# (format, length of the period it names in seconds): the end bound covers the whole period.
+_TIME_FORMATS = (("%Y-%m-%d %H:%M:%S", 1), ("%Y-%m-%d %H:%M", 60), ("%Y-%m-%d", 86_400))
+
+
+class MessageBody(WireModel):
+    """FreeClimb's MessageRequest, shape only (numbers and text are the service's to judge)."""
+
+    from_: StrictStr = Field(alias="from")
+    to: StrictStr
+    text: StrictStr
+    notification_url: HttpUrl | None = Field(default=None, alias="notificationUrl")
+    media_urls: list[StrictStr] | None = Field(default=None, alias="mediaUrls")
+
+
+def render_message(message: Message) -> dict[str, Any]:
+    """MessageResult: every documented field, null when percl has no value for it."""
+    return {
+        **envelope(message_uri(message), message.date_created, message.date_updated,
+                   message.revision),
+        "accountId": message.account_id,
+        "messageId": message.message_id,
+        "status": message.status.value,
+        "from": message.from_,
+        "to": message.to,
+        "text": message.text,
+        "direction": message.direction.value,
+        "notificationUrl": message.notification_url,
+        "brandId": None,
+        "campaignId": None,
+        "segmentCount": message.segment_count,
+        "mediaUrls": list(message.media_urls),
+        "tfn": None,
+        "phoneNumberId": message.phone_number_id,
+        "applicationId": message.application_id,
+    }
+
+
+async def owned_message(store: Store, account: Account, message_id: str) -> Message:
+    """The account's message `message_id`. Raises NotFound for unknown or foreign ids."""
+    message = await store.get_message(message_id)
+    if message is None or message.account_id != account.account_id:
+        raise NotFound(f"Message {message_id} not found")
+    return message
+
+
+def _service(request: Request) -> MessageControl:
+    service = deps_of(request).messages
+    if service is None:
+        raise ApiError("Messaging is not available on this server", status=503, code=55)
+    return service
+
+
+@router.post("/Accounts/{account_id}/Messages", status_code=202)
+async def send_message(request: Request, account: PathAccount, body: MessageBody) -> dict[str, Any]:
+    """send-an-sms-message: 202 MessageResult (status `queued`)."""
+    message = await _service(request).send_message(
+        account,
+        SendMessageRequest(
+            from_=body.from_,
+            to=body.to,
+            text=body.text,
+            notification_url=body.notification_url,
+            media_urls=tuple(body.media_urls or ()),
+            request_id=request_id_of(request),
+        ),
+    )
+    return render_message(message)
+
+
+def filter_time(value: str, field: str, *, end: bool) -> float:
+    """Epoch seconds of a GMT list bound; an end bound is the last instant of the period named.
+
+    Raises BadRequest (400, code 3) naming `field` when no accepted format matches."""
+    for fmt, period in _TIME_FORMATS:
+        try:
+            start = float(calendar.timegm(time.strptime(value.strip(), fmt)))
+        except ValueError:
+            continue
+        return start + period - 1e-6 if end else start
+    raise BadRequest(
+        f"{field} must be a GMT time written YYYY-MM-DD hh:mm:ss (or YYYY-MM-DD hh:mm, or "
+        f"YYYY-MM-DD), got {value!r}",
+        details={"field": field},
+    )
+
+
+@router.get("/Accounts/{account_id}/Messages")
+async def list_messages(
+    request: Request,
+    account: PathAccount,
+    to: str | None = None,
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    begin_time: Annotated[str | None, Query(alias="beginTime")] = None,
+    end_time: Annotated[str | None, Query(alias="endTime")] = None,
+    direction: MessageDirection | None = None,
+    campaign_id: Annotated[str | None, Query(alias="campaignId")] = None,
+    brand_id: Annotated[str | None, Query(alias="brandId")] = None,
+    is_10dlc: Annotated[bool | None, Query(alias="is10DLC")] = None,
+) -> dict[str, Any]:
+    """list-sms-messages: 200 MessagesList, newest first."""
+    deps = deps_of(request)
+    flt = MessageFilter(
+        to=to,
+        from_=from_,
+        begin=filter_time(begin_time, "beginTime", end=False) if begin_time else None,
+        end=filter_time(end_time, "endTime", end=True) if end_time else None,
+        direction=direction,
+    )
+    no_campaigns = campaign_id is not None or brand_id is not None or is_10dlc is True
+    messages = [] if no_campaigns else await deps.store.list_messages(account.account_id, flt)
+    return paginate(
+        request, messages, "messages", render_message,
+        page_size=deps.page_size, max_list=deps.max_list,
+    )
+
+
+@router.get("/Accounts/{account_id}/Messages/{message_id}")
+async def get_message(request: Request, account: PathAccount, message_id: str) -> dict[str, Any]:
+    """get-an-sms-message: 200 MessageResult."""
+    return render_message(await owned_message(deps_of(request).store, account, message_id))
