@@ -23,9 +23,14 @@ from percl.domain.clock import Clock, SystemClock
 from percl.domain.ids import IdGenerator, RandomIds
 from percl.domain.records import Account, revised
 from percl.engine.calls import CallService
+from percl.engine.conference import ConferenceService
 from percl.engine.context import EngineContext
 from percl.engine.logs import StoreLogSink
+from percl.engine.messaging import MessagingService
+from percl.engine.park import ParkService
 from percl.engine.ports import Store
+from percl.engine.queues import QueueService
+from percl.media.grammar.port import GrammarRecognizer
 from percl.media.probe import WavProbe
 from percl.simapi import SimApiDeps, create_sim_api
 from percl.store.sqlite import SqliteStore
@@ -80,16 +85,23 @@ class Platform:
         self.engine = EngineContext(
             store=self.store, clock=self.clock, ids=self.ids, telephony=self.sim,
             webhooks=self.webhooks, logs=self.logs, settings=settings.engine,
-            fetcher=TransportFetcher(self.transport, self.clock,
+            fetcher=TransportFetcher(self.faults, self.clock,
                                      timeout_s=settings.webhook_timeout_ms / 1000),
+            recognizer=GrammarRecognizer(),  # GetSpeech grammars (engine/grammars.py fetches)
         )
         self.calls = CallService(self.engine)
         self.sim.set_inbound_handler(self.calls)
+        self.queues = QueueService(self.engine, self.calls.sessions)
+        self.conferences = ConferenceService(self.engine, self.calls.sessions)
+        self.messages = MessagingService(self.engine)  # registers the Sms runner
+        self.parking = ParkService(self.engine, self.calls.sessions)  # registers Park, Unpark
         self.api = create_api(ApiDeps(
             store=self.store, clock=self.clock, ids=self.ids, calls=self.calls,
-            inventory=self.sim,
+            inventory=self.sim, queues=self.queues, messages=self.messages,
+            conferences=self.conferences,
         ))
-        self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=self.sim, faults=self.faults))
+        self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=self.sim, faults=self.faults,
+                                                    messages=self.messages))
         self.rate_limit = RateLimitMiddleware(self.api, self.clock, rate=settings.api_rate_per_s,
                                               burst=settings.api_burst)
         self.asgi = Starlette(routes=[Mount("/apiserver", self.rate_limit),
@@ -109,7 +121,13 @@ class Platform:
                 stack.push_async_callback(self.media_probe.close)
             self.seed = await ensure_account(self.store, self.clock, self.ids, self.settings.seed)
             self.recovered = await self.calls.recover()
+            await self.queues.recover()  # after the calls: members of closed legs go
+            await self.conferences.recover()  # likewise for conference participants
             await stack.enter_async_context(self.sim)
+            # Before the calls, so it closes after them: an ending leg's Sms still finds it open.
+            await stack.enter_async_context(self.messages)
+            # Before the calls too: ending legs still leave their conferences.
+            await stack.enter_async_context(self.conferences)
             await stack.enter_async_context(self.calls)
             self._stack = stack.pop_all()
         return self

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import freeclimb
-from freeclimb.models.webhook import Webhook
 
 from percl.domain.enums import CallDirection, CallEndedReason, CallStatus
 from percl.domain.simphone import PhoneStep
@@ -11,7 +10,7 @@ from percl.testing.harness import Harness
 from tests.e2e.conftest import CALLER, kinds, said
 
 
-async def _menu(h: Harness, digits_after_ms: int = 4000, digits: str = "1") -> str:
+async def _menu_number(h: Harness) -> str:
     app = h.scripted_app()
     app.on("/voice", [
         {"Say": {"text": "Welcome to percl", "loop": 1}},
@@ -21,14 +20,16 @@ async def _menu(h: Harness, digits_after_ms: int = 4000, digits: str = "1") -> s
     app.on("/menu", lambda body: [{"Say": {"text": f"You pressed {body['digits']}"}},
                                   {"Hangup": {}}])
     app.on("/status", [])
-    number = await h.number_for_app(voice_url=app.url("/voice"),
-                                    status_callback_url=app.url("/status"))
-    return await h.sim_call(CALLER, number, [PhoneStep(after_ms=digits_after_ms, digits=digits)])
+    return await h.number_for(app, voice_path="/voice", status_path="/status")
 
 
 async def test_inbound_menu_flow_posts_webhooks_in_order(h: Harness) -> None:
-    call_id = await _menu(h)
-    call = await h.run_until_ended(call_id)
+    call = await h.phone(CALLER).calls(await _menu_number(h))
+    await call.expect_say("Welcome to percl")
+    await call.expect_say("Press 1 for sales")
+    await call.press("1")
+    await call.expect_say("You pressed 1")
+    record = await call.expect_hangup(reason="appHangup")
 
     assert [w.request_type for w in h.webhooks] == ["inboundCall", "getDigits", "callStatus"]
     inbound, digits, status = h.webhooks
@@ -39,18 +40,16 @@ async def test_inbound_menu_flow_posts_webhooks_in_order(h: Harness) -> None:
     assert digits.body["callStatus"] == "inProgress"
     assert status.body["callStatus"] == "completed"
     assert status.body["callEndedReason"] == "appHangup"
-    for w in h.webhooks:  # the official SDK parses every body into the right class
-        parsed = Webhook.from_json(w.raw.decode())
-        assert type(parsed).__name__.lower().startswith(w.request_type.lower())
+    for w in h.webhooks:  # the official SDK parses every body into the right class, all signed
+        assert type(w.as_sdk()).__name__.lower().startswith(w.request_type.lower())
+        assert w.verify_signature()
 
-    assert call.status is CallStatus.COMPLETED
-    assert call.direction is CallDirection.INBOUND
-    assert call.call_ended_reason is CallEndedReason.APP_HANGUP
-    assert call.connect_time is not None and call.end_time is not None
-    t = h.transcript(call_id)
-    assert said(t) == ["Welcome to percl", "Press 1 for sales", "You pressed 1"]
-    assert kinds(t)[0] == "ringing" and "answered" in kinds(t)
-    assert isinstance(freeclimb.CallStatus(call.status.value), freeclimb.CallStatus)
+    assert record.status is CallStatus.COMPLETED
+    assert record.direction is CallDirection.INBOUND
+    assert record.connect_time is not None and record.end_time is not None
+    assert call.transcript.said == ["Welcome to percl", "Press 1 for sales", "You pressed 1"]
+    assert call.transcript.kinds[0] == "ringing" and "answered" in call.transcript.kinds
+    assert isinstance(freeclimb.CallStatus(record.status.value), freeclimb.CallStatus)
 
 
 async def test_getdigits_timeout_reports_empty_digits(h: Harness) -> None:
@@ -110,23 +109,20 @@ async def test_fallback_url_used_when_voice_url_fails(h: Harness) -> None:
     app = h.scripted_app()
     app.on("/voice", (500, "boom"))
     app.on("/fallback", [{"Say": {"text": "from fallback"}}])
-    number = await h.number_for_app(voice_url=app.url("/voice"),
-                                    voice_fallback_url=app.url("/fallback"))
-    call_id = await h.sim_call(CALLER, number)
-    await h.run_until_ended(call_id)
-    assert [w.path for w in h.webhooks] == ["/voice", "/fallback"]
-    assert said(h.transcript(call_id)) == ["from fallback"]
+    number = await h.number_for(app, voice_path="/voice", voice_fallback_path="/fallback")
+    call = await h.phone(CALLER).calls(number)
+    await call.expect_say("from fallback")
+    await call.expect_hangup()
+    assert [(w.path, w.status) for w in h.webhooks] == [("/voice", 500), ("/fallback", 200)]
+    assert call.transcript.said == ["from fallback"]
 
 
 async def test_failing_webhook_ends_call_with_webhook_failed(h: Harness) -> None:
     app = h.scripted_app()
     app.on("/voice", (503, "down"))
-    number = await h.number_for_app(voice_url=app.url("/voice"))
-    call_id = await h.sim_call(CALLER, number)
-    call = await h.run_until_ended(call_id)
-    assert call.call_ended_reason is CallEndedReason.WEBHOOK_FAILED
-    logs = [e.message for e in await h.store.list_logs(h.account.account_id, _flt(call_id))]
-    assert any("webhookFailed" in m for m in logs)
+    call = await h.phone(CALLER).calls(await h.number_for(app))
+    await call.expect_hangup(reason=CallEndedReason.WEBHOOK_FAILED)
+    assert any("webhookFailed" in entry.message for entry in await h.logs(call.call_id))
 
 
 async def test_garbage_answer_ends_call_with_invalid_response(h: Harness) -> None:
@@ -176,13 +172,15 @@ async def test_caller_hangs_up_during_prompt(h: Harness) -> None:
     app = h.scripted_app()
     app.on("/voice", [{"Say": {"text": "a very long message " * 20}}])
     app.on("/status", [])
-    number = await h.number_for_app(voice_url=app.url("/voice"),
-                                    status_callback_url=app.url("/status"))
-    call_id = await h.sim_call(CALLER, number, [PhoneStep(after_ms=2000, hangup=True)])
-    call = await h.run_until_ended(call_id)
-    assert call.call_ended_reason is CallEndedReason.FAR_END_HANGUP
-    assert call.status is CallStatus.COMPLETED
-    assert h.webhooks[-1].body["callEndedReason"] == "farEndHangup"
+    number = await h.number_for(app, status_path="/status")
+    call = await h.phone(CALLER).calls(number)
+    await call.expect_say(contains="a very long message", barge_in=True)
+    await h.advance(2)
+    await call.hang_up()
+    record = await call.expect_hangup(reason=CallEndedReason.FAR_END_HANGUP)
+    assert record.status is CallStatus.COMPLETED
+    assert call.transcript.entries[2].interrupted  # the prompt was cut short
+    assert h.webhooks(path="/status")[-1].body["callEndedReason"] == "farEndHangup"
 
 
 def _flt(call_id: str):  # type: ignore[no-untyped-def]

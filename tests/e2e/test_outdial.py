@@ -40,9 +40,12 @@ def _types(h: Harness, call_id: str) -> list[str]:
 
 
 async def _child(h: Harness, parent: str) -> str:
-    starts = [w for w in h.webhooks_for(parent) if w.request_type == "outDialStart"]
-    assert starts, f"no outDialStart for {parent}: {_types(h, parent)}"
-    return str(starts[0].body["dialCallId"])
+    """The leg the parent's OutDial rang: the agent's phone sees it ring, and the parent's
+    outDialStart names it."""
+    leg = await h.phone(AGENT).expect_ring()
+    starts = h.webhooks(call_id=parent, request_type="outDialStart")
+    assert [w.body["dialCallId"] for w in starts] == [leg.call_id], _types(h, parent)
+    return leg.call_id
 
 
 def _sdk_parses(h: Harness) -> None:
@@ -91,12 +94,11 @@ async def test_answered_child_runs_connect_script(h: Harness) -> None:
 async def test_unanswered_child_still_gets_connect_webhook(
     h: Harness, answer: PhoneAnswer, status: CallStatus, reason: CallEndedReason, after_s: float
 ) -> None:
-    h.platform.sim.program(AGENT, PhoneProgram(answer=answer))
+    h.phone(AGENT).program(answer)
     _, parent = await _parent_dials(h)
-    await h.advance(1.0)
     child = await _child(h, parent)
-    call = await h.run_until_ended(child)
-    assert call.status is status and call.call_ended_reason is reason
+    call = await h.leg(child).expect_hangup(reason=reason)
+    assert call.status is status
     assert call.end_time is not None and call.end_time - call.date_created == pytest.approx(after_s, abs=0.05)
     assert call.connect_time is None and call.duration is None
     connect, cs = h.webhooks_for(child)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from percl.api import accounts, applications, calls, logs, numbers
+from percl.api import accounts, applications, calls, conferences, logs, messages, numbers, queues
 from percl.api.deps import ApiDeps
 from percl.api.errors import install_error_handlers
 from percl.api.middleware import CatchAllMiddleware, RequestIdMiddleware
@@ -18,7 +18,8 @@ from percl.api.middleware import CatchAllMiddleware, RequestIdMiddleware
 __all__ = ["ApiDeps", "create_api"]
 
 # Order matters only where paths overlap: /Calls/{id}/Logs is more specific than /Calls/{id}.
-_ROUTERS = (accounts.router, applications.router, numbers.router, calls.router, logs.router)
+_ROUTERS = (accounts.router, applications.router, numbers.router, calls.router, logs.router,
+            queues.router, messages.router, conferences.router)
 
 
 def create_api(deps: ApiDeps) -> FastAPI:

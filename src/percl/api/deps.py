@@ -9,7 +9,7 @@ from fastapi import Request
 from percl.domain.clock import Clock
 from percl.domain.ids import IdGenerator
 from percl.engine.ports import NumberInventory, Store
-from percl.engine.service import CallControl
+from percl.engine.service import CallControl, ConferenceControl, MessageControl, QueueControl
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,9 @@ class ApiDeps:
     inventory: NumberInventory
     max_list: int = 10_000
     page_size: int = 100
+    queues: QueueControl | None = None
+    messages: MessageControl | None = None
+    conferences: ConferenceControl | None = None
 
 
 def deps_of(request: Request) -> ApiDeps:

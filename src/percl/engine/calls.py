@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Coroutine
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from percl.domain import ids
 from percl.domain.enums import CallDirection, CallEndedReason, CallStatus, LogLevel
 from percl.domain.records import Account, Application, Call, revised
+from percl.engine.admission import DialAdmission, LiveCallLimit, too_many_live_calls
 from percl.engine.context import EngineContext
 from percl.engine.service import MakeCallRequest
 from percl.engine.session import ApiUpdate, CallSession, ParentEnded, Shutdown
@@ -32,6 +34,8 @@ class CallService:
         self.ctx = ctx
         self.sessions: dict[str, CallSession] = {}
         self._tg: asyncio.TaskGroup | None = None
+        self.live = LiveCallLimit(ctx.settings.max_live_calls_per_account)
+        self.admission = DialAdmission(ctx.clock, ctx.settings.calls_per_second, self._spawn)
 
     async def __aenter__(self) -> CallService:
         self._tg = asyncio.TaskGroup()
@@ -46,6 +50,7 @@ class CallService:
     ) -> None:
         for session in list(self.sessions.values()):
             session.post(Shutdown())
+        self.admission.close()  # queued REST legs end with their sessions; none may dial now
         assert self._tg is not None
         await self._tg.__aexit__(exc_type, exc, tb)
         self._tg = None
@@ -73,6 +78,15 @@ class CallService:
     # ---------------------------------------------------------------- REST: make a call
 
     async def make_call(self, account: Account, request: MakeCallRequest) -> Call:
+        """Raises ApiError 429 / code 16 past the account's live-call limit (see admission.py)."""
+        if not self.live.reserve(account.account_id, self._live_count):
+            raise too_many_live_calls(account.account_id, self.live.limit)
+        try:
+            return await self._make_call(account, request)
+        finally:
+            self.live.release(account.account_id)
+
+    async def _make_call(self, account: Account, request: MakeCallRequest) -> Call:
         app = await self._application(account, request.application_id)
         parent = await self._parent(account, request.parent_call_id)
         if app is None and parent is not None and parent.application_id:
@@ -110,7 +124,10 @@ class CallService:
             privacy_mode=bool(request.privacy_mode),
         )
         await self.ctx.store.put_call(call)
-        self._start(CallSession(self.ctx, call, account, dial_child=self._dial_child,
+        # REST legs dial through the account's calls-per-second queue (admission.py).
+        paced = dataclasses.replace(
+            self.ctx, telephony=self.admission.paced(self.ctx.telephony, account.account_id))
+        self._start(CallSession(paced, call, account, dial_child=self._dial_child,
                                 on_end=self._forget))
         return call
 
@@ -174,8 +191,12 @@ class CallService:
         if owned is not None and owned.account_id == p.account_id:
             child = dataclasses.replace(child, phone_number_id=owned.phone_number_id)
         await self.ctx.store.put_call(child)
-        self._start(CallSession(self.ctx, child, parent.account, dial_child=self._dial_child,
-                                on_end=self._forget))
+        session = CallSession(self.ctx, child, parent.account, dial_child=self._dial_child,
+                              on_end=self._forget)
+        if self.live.has_room(p.account_id, self._live_count):
+            self._start(session)
+        else:  # in the background: the parent must not wait for the child's failure webhooks
+            self._spawn(self._refuse_over_limit(session))
         return child.call_id
 
     # ---------------------------------------------------------------- inbound
@@ -214,6 +235,9 @@ class CallService:
         if problem is not None:
             await session.end_with(problem)
             return
+        if not self.live.has_room(account.account_id, self._live_count):
+            await self._refuse_over_limit(session)
+            return
         self._start(session)
 
     # ---------------------------------------------------------------- REST: update a call
@@ -230,16 +254,39 @@ class CallService:
     # ---------------------------------------------------------------- registry
 
     def _start(self, session: CallSession) -> None:
-        assert self._tg is not None, "CallService used outside `async with`"
         self.sessions[session.call.call_id] = session
-        self._tg.create_task(session.run())
+        self.live.started(session.call.account_id)
+        self._spawn(session.run())
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        assert self._tg is not None, "CallService used outside `async with`"
+        return self._tg.create_task(coro)
 
     def _forget(self, session: CallSession) -> None:
-        self.sessions.pop(session.call.call_id, None)
+        if self.sessions.pop(session.call.call_id, None) is not None:
+            self.live.ended(session.call.account_id)
         if self.ctx.settings.hangup_children_with_parent:
             for child in list(self.sessions.values()):
                 if child.call.parent_call_id == session.call.call_id:
                     child.post(ParentEnded())
+
+    # ---------------------------------------------------------------- live-call limit
+
+    def _live_count(self, account_id: str) -> int:
+        """The exact number of the account's live legs (a scan: only used near the limit)."""
+        return sum(1 for s in self.sessions.values()
+                   if s.call.account_id == account_id and not s.done)
+
+    async def _refuse_over_limit(self, session: CallSession) -> None:
+        """An inbound call or OutDial child past the limit: `failed` / `failed`, never answered."""
+        limit = self.live.limit
+        await self.ctx.logs.log(
+            LogLevel.ERROR, session.call.account_id,
+            f"Call refused: the account already has {limit} live calls, the most "
+            "PERCL_MAX_LIVE_CALLS allows", call_id=session.call.call_id,
+            request_id=session.call.request_id, metadata={"limit": limit},
+        )
+        await session.end_with(CallEndedReason.FAILED)
 
 
 def _inbound_problem(voice_enabled: bool, app: Application | None) -> CallEndedReason | None:

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from percl.domain.clock import Clock
 from percl.domain.ids import IdGenerator
-from percl.engine.ports import Fetcher, LogSink, Store, Telephony, WebhookSender
+from percl.engine.grammars import GrammarCache
+from percl.engine.ports import Fetcher, LogSink, Recognizer, Store, Telephony, WebhookSender
 from percl.engine.runners import Runners
 from percl.percl.interpreter import InterpreterSettings
 
@@ -21,6 +22,11 @@ class EngineSettings:
     # Call admission (engine/admission.py); 0 turns a limit off.
     max_live_calls_per_account: int = 10_000  # queued + ringing + inProgress legs
     calls_per_second: float = 0.0  # REST-originated dials per account per second
+    # No leg lives longer than this from its creation; it then ends with maxDuration. 0 = no limit.
+    max_call_duration_s: float = 4 * 3600
+    # GetSpeech grammars (engine/grammars.py): compiled ones kept per URL this long, at most this many.
+    grammar_cache_ttl_s: float = 5.0
+    grammar_cache_size: int = 256
     interpreter: InterpreterSettings = field(default_factory=InterpreterSettings)
 
 
@@ -35,3 +41,5 @@ class EngineContext:
     settings: EngineSettings = field(default_factory=EngineSettings)
     runners: Runners = field(default_factory=Runners)
     fetcher: Fetcher | None = None  # GETs grammar and media files; None: nothing can be fetched
+    recognizer: Recognizer | None = None  # compiles GetSpeech grammars; None: GetSpeech gives error
+    grammars: GrammarCache = field(default_factory=GrammarCache)  # shared by every leg

@@ -259,6 +259,41 @@ class Fetcher(Protocol):
         ...
 
 
+# --------------------------------------------------------------------------- speech recognition
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """What a grammar made of one utterance: `matched` False is GetSpeech's noMatch; `result` is
+    recognitionResult (the semantic value as a string); `confidence` is 0..100."""
+
+    matched: bool
+    result: str
+    confidence: int
+
+
+class SpeechGrammar(Protocol):
+    """A compiled grammar, ready to recognise. Immutable: one may serve many legs at once."""
+
+    def recognize(self, utterance: str) -> Heard:
+        """Recognise what the caller said. Never raises."""
+        ...
+
+
+class Recognizer(Protocol):
+    """Turns grammar documents into SpeechGrammars (GetSpeech). Pure: fetching is the engine's."""
+
+    def compile(self, document: bytes, rule: str | None) -> SpeechGrammar:
+        """Compile a GRXML document; `rule` is GetSpeech's grammarRule. Raises PerclError
+        (percl.errors) with a message saying what is wrong when the grammar cannot be used."""
+        ...
+
+    def builtin(self, name: str) -> SpeechGrammar:
+        """A builtin grammar (ALPHNUM6, ANY_DIG, DIG1..DIG11, ...). Raises PerclError for an
+        unknown name."""
+        ...
+
+
 # --------------------------------------------------------------------------- telephony
 
 
@@ -266,6 +301,7 @@ class MediaKind(StrEnum):
     SAY = "say"
     PLAY = "play"
     PAUSE = "pause"
+    BEEP = "beep"  # the conference entry/exit tone (playBeep)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,6 +374,15 @@ class Telephony(Protocol):
 
     async def send_digits(self, call_id: str, digits: str, pause_ms: int) -> None:
         """Play DTMF to the far end; `{n}` in `digits` waits n pause units. Returns when done."""
+        ...
+
+    def relay(
+        self, to_call_id: str, from_call_id: str, *, text: str | None = None,
+        digits: str | None = None,
+    ) -> None:
+        """Bridge audio: the far end of `to_call_id` hears what the far end of `from_call_id`
+        said (`text`) or pressed (`digits`, DTMF pass-through). Returns at once; unknown or ended
+        legs are ignored. Used by conferences."""
         ...
 
 

@@ -30,6 +30,7 @@ from percl.domain.enums import (
 )
 from percl.domain.records import Account, Call, revised
 from percl.engine.context import EngineContext
+from percl.engine.grammars import load_grammar, recognize
 from percl.engine.ports import DialResult, Media, MediaKind, WebhookRequest, WebhookResult
 from percl.engine.runners import Membership
 from percl.engine.state import CallEvent, apply
@@ -81,6 +82,11 @@ class ApiUpdate:
 @dataclass(frozen=True, slots=True)
 class ParentEnded:
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class _MaxDuration:
+    """The leg reached EngineSettings.max_call_duration_s."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +189,9 @@ class CallSession:
                 self._on_end(self)
 
     async def _begin(self) -> None:
+        limit = self.ctx.settings.max_call_duration_s
+        if limit > 0:
+            self._spawn(next(self._aux_tokens), self._duration_limit(limit))
         if self.call.direction is CallDirection.INBOUND:
             await self._begin_inbound()
         else:
@@ -217,6 +226,8 @@ class CallSession:
                 await self._machine(mt)
             case ApiUpdate(status=status):
                 await self._api_update(status)
+            case _MaxDuration():
+                await self._max_duration()
             case Shutdown():
                 await self._finish(CallEndedReason.INTERNAL_ERROR)
             case ParentEnded():
@@ -339,8 +350,12 @@ class CallSession:
             case a.LegIdle():
                 if self.membership is not None:
                     self._spawn(next(self._aux_tokens), self.membership.on_idle(self))
-            case a.EndCall(reason=reason):
-                await self._finish(reason)
+            case a.EndCall(reason=reason, notices=notices):
+                await self._finish(reason, notices=notices)
+            case a.LoadGrammar():
+                self._spawn(action.token, self._load_grammar(action))
+            case a.Recognize():
+                self._queue.put_nowait(recognize(action))
             case a.Log(level=level, message=message, metadata=metadata):
                 await self.log(level, message, metadata)
 
@@ -369,6 +384,22 @@ class CallSession:
         await self.ctx.clock.sleep(ms / 1000)
         self._queue.put_nowait(e.TimerFired(token))
 
+    async def _load_grammar(self, action: a.LoadGrammar) -> None:
+        self._queue.put_nowait(await load_grammar(self.ctx, action))
+
+    async def _duration_limit(self, limit_s: float) -> None:
+        await self.ctx.clock.sleep(max(0.0, self.call.date_created + limit_s - self._now()))
+        self._queue.put_nowait(_MaxDuration())
+
+    async def _max_duration(self) -> None:
+        limit = self.ctx.settings.max_call_duration_s
+        await self.log(LogLevel.WARNING, f"Call reached the maximum call duration of {limit:g} s",
+                       {"maxCallDurationS": limit})
+        if self.interp is not None and not self.interp.ended:
+            await self._perform(self.interp.handle(e.Terminate(CallEndedReason.MAX_DURATION)))
+        else:
+            await self._finish(CallEndedReason.MAX_DURATION)
+
     async def _send_digits(self, action: a.SendDigitsOut) -> None:
         await self.ctx.telephony.send_digits(self.call.call_id, action.digits, action.pause_ms)
         self._queue.put_nowait(e.DigitsSent(action.token))
@@ -378,6 +409,8 @@ class CallSession:
             await self._finish(CallEndedReason.INTERNAL_ERROR)
             return
         child_id = await self._dial_child(self, command)
+        await self.log(LogLevel.INFO, f"OutDial: dialing {command.destination} as leg {child_id}",
+                       {"dialCallId": child_id, "destination": command.destination})
         self._queue.put_nowait(e.DialStarted(token, child_id))
 
     async def _invoke(self, token: int, command: Command) -> None:
@@ -447,11 +480,10 @@ class CallSession:
                 token, CallEndedReason.WEBHOOK_INVALID_RESPONSE,
                 f"the answer of {result.url} is not JSON: {exc.problem}",
             )
-        except PerclScriptError as exc:
-            await self.log(LogLevel.ERROR, f"Invalid PerCL from {result.url}: {exc}",
-                            {"path": exc.path, "problem": exc.problem})
+        except PerclScriptError as exc:  # the interpreter logs it once, as the reason the call ends
             return e.WebhookBroken(
-                token, CallEndedReason.APP_INVALID_PERCL, f"invalid PerCL at {exc}"
+                token, CallEndedReason.APP_INVALID_PERCL,
+                f"invalid PerCL from {result.url} at {exc}", {"path": exc.path, "problem": exc.problem},
             )
         await self.log(LogLevel.INFO, f"PerCL received from {result.url}",
                         {"percl": serialize_script(script) if not action.privacy_mode else "xxxxx"})
@@ -468,7 +500,8 @@ class CallSession:
 
     async def _reject(self, reason: str | None) -> None:
         await self.ctx.telephony.reject(self.call.call_id)
-        await self.log(LogLevel.INFO, f"Call rejected by the application: {reason or ''}".strip())
+        await self.log(LogLevel.INFO, f"Call rejected by the application: {reason or ''}".strip(),
+                       {"reason": reason} if reason else None)
         await self._finish(CallEndedReason.APP_REJECT, CallEvent.REJECT, hang_up=False)
 
     async def _finish(
@@ -477,6 +510,7 @@ class CallSession:
         event: CallEvent | None = None,
         *,
         hang_up: bool = True,
+        notices: tuple[a.PostWebhook, ...] = (),
     ) -> None:
         """End the leg: stop its work, write the final record, then send the notifications."""
         if self.done:
@@ -492,6 +526,9 @@ class CallSession:
         await self.update(status=status, call_ended_reason=reason, end_time=self._now())
         await self.log(LogLevel.INFO, f"Call ended: {status.value} ({reason.value})")
         await self._release_membership()
+        for notice in notices:  # e.g. the getSpeech `hangup` of a GetSpeech the end cut short
+            await self.send_webhook(notice.request_type, notice.url, notice.fields,
+                                    privacy_mode=notice.privacy_mode)
         if not was_answered and self.call.direction is not CallDirection.INBOUND:
             await self._notify_connect_failure()
         if self.call.status_callback_url:  # callEndedReason and callDuration come from the record
@@ -522,8 +559,14 @@ class CallSession:
 
     async def update(self, **changes: Any) -> None:
         """Change the call record (a new revision), stored before anything reports it."""
+        previous = self.call.status
         self.call = revised(self.call, self._now(), **changes)
         await self.ctx.store.put_call(self.call)
+        if self.call.status is not previous and not self.call.status.is_final:
+            # Final statuses get their own "Call ended" line (with the reason); this one lets
+            # `percl trace` and PQL queries follow every other change.
+            await self.log(LogLevel.INFO, f"Call status {previous.value} -> {self.call.status.value}",
+                           {"status": self.call.status.value, "previous": previous.value})
 
     async def log(
         self, level: LogLevel, message: str, metadata: dict[str, Any] | None = None

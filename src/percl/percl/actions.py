@@ -105,10 +105,36 @@ class LegIdle:
 
 
 @dataclass(frozen=True, slots=True)
+class LoadGrammar:
+    """Get the grammar of a GetSpeech ready -> GrammarLoaded(token, ...).
+
+    `grammar_type` is "URL" (GET `grammar_file`, compile it with `grammar_rule`) or "BUILTIN"
+    (`grammar_file` names a builtin). Cancel(token) abandons a fetch still under way."""
+
+    token: int
+    grammar_type: str
+    grammar_file: str
+    grammar_rule: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recognize:
+    """Match `utterance` against `grammar` (what GrammarLoaded carried) -> Recognized(token, ...)."""
+
+    token: int
+    grammar: Any
+    utterance: str
+
+
+@dataclass(frozen=True, slots=True)
 class EndCall:
-    """Hang the leg up (if still up) and finish its record with `reason`."""
+    """Hang the leg up (if still up) and finish its record with `reason`.
+
+    `notices` are notification webhooks (PerCL ignored) of the command the end cut short (a
+    GetSpeech's `hangup`): sent after the final record is stored, before callStatus."""
 
     reason: CallEndedReason
+    notices: tuple[PostWebhook, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +157,8 @@ Action = (
     | Invoke
     | Cancel
     | LegIdle
+    | LoadGrammar
+    | Recognize
     | EndCall
     | Log
 )

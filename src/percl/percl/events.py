@@ -29,6 +29,7 @@ class WebhookBroken:
     token: int
     reason: CallEndedReason
     detail: str
+    metadata: dict[str, Any] | None = None  # logged with the detail (e.g. the invalid PerCL's path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,28 @@ class SpeechHeard:
     """The far end said something (text, as the phone network recognised it)."""
 
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class GrammarLoaded:
+    """The grammar of LoadGrammar(token) is ready (`grammar`, opaque to the interpreter) or cannot
+    be used: then `problem` says why (naming the URL) and `cause` is the MRCP completion cause
+    (`uri-failure`, `grammar-compilation-failure`, ...)."""
+
+    token: int
+    grammar: Any = None
+    problem: str | None = None
+    cause: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recognized:
+    """What the grammar made of the utterance of Recognize(token): `confidence` is 0..100."""
+
+    token: int
+    matched: bool
+    result: str
+    confidence: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +185,8 @@ Event = (
     | DialStarted
     | DigitsPressed
     | SpeechHeard
+    | GrammarLoaded
+    | Recognized
     | FarEndHangup
     | Interrupt
     | Terminate

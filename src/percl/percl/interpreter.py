@@ -20,7 +20,9 @@ How FreeClimb runs PerCL, and so how this runs it:
 * Every long action carries a token. When a newer action supersedes it (barge-in, hangup, an
   Interrupt), the interpreter forgets the token, so late news about it is ignored.
 
-Each command family has a small runner method; the class only sequences them.
+Each command family has a small runner method; the class only sequences them. The input commands,
+which have prompts, timers and a result of their own, run as objects: GetDigits in digits.py,
+GetSpeech in speech.py.
 """
 
 from __future__ import annotations
@@ -28,26 +30,31 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from percl.domain.enums import CallEndedReason, GetDigitsReason, LogLevel, RequestType
+from percl.domain.enums import CallEndedReason, LogLevel, RequestType
 from percl.percl import actions as a
 from percl.percl import events as e
 from percl.percl.commands import (
     Command,
     GetDigits,
+    GetSpeech,
     Hangup,
     OutDial,
     Pause,
     Play,
+    PlayEarlyMedia,
     Redirect,
     Reject,
     Say,
     SendDigits,
 )
+from percl.percl.digits import DigitsRun
 from percl.percl.parse import Script
+from percl.percl.speech import SpeechDefaults, SpeechRun
 
 #: Commands this module runs itself; every other command goes to the engine as an Invoke.
 NATIVE = frozenset(
-    {"Say", "Play", "Pause", "Hangup", "Reject", "Redirect", "SendDigits", "GetDigits", "OutDial"}
+    {"Say", "Play", "Pause", "Hangup", "Reject", "Redirect", "SendDigits", "GetDigits", "OutDial",
+     "GetSpeech", "PlayEarlyMedia"}
 )
 
 
@@ -61,6 +68,7 @@ class InterpreterSettings:
     max_digits: int | None = None
     send_digits_pause_ms: int = 500
     max_redirects: int = 256
+    speech: SpeechDefaults = field(default_factory=SpeechDefaults)  # GetSpeech (percl/speech.py)
 
 
 # --------------------------------------------------------------------------- waiting states
@@ -95,17 +103,6 @@ class _AwaitDial:
 
 
 @dataclass(slots=True)
-class _Collect:
-    """A running GetDigits: prompts first (barge-in), then digits until a rule finishes it."""
-
-    command: GetDigits
-    prompts: list[tuple[Say | Play | Pause, int | None]]  # (prompt, iterations left; None=forever)
-    digits: str = ""
-    media_token: int | None = None
-    timer_token: int | None = None
-
-
-@dataclass(slots=True)
 class _AwaitService:
     token: int
     command: Command
@@ -117,9 +114,11 @@ class _Held:
 
 
 _Waiting = (
-    _AwaitScript | _AwaitMedia | _AwaitTimer | _AwaitDigitsSent | _AwaitDial | _Collect
-    | _AwaitService | _Held
+    _AwaitScript | _AwaitMedia | _AwaitTimer | _AwaitDigitsSent | _AwaitDial | _AwaitService
+    | _Held | DigitsRun | SpeechRun
 )
+#: An input command running: it has prompts, timers and a result (percl/digits.py, speech.py).
+_Input = DigitsRun | SpeechRun
 
 
 @dataclass(slots=True)
@@ -153,6 +152,10 @@ class Interpreter:
         self._reject_allowed = False
         self._script: list[Command] = []
         self._pc = 0
+        # (requestType, fields, privacy) of the latest PerCL webhook, and of the one that brought
+        # the running script: a Redirect first in that script passes them on (originalRequestType).
+        self._last_post: tuple[RequestType, dict[str, object], bool] | None = None
+        self._origin: tuple[RequestType, dict[str, object], bool] | None = None
         self._waiting: _Waiting | None = None
         self._buffer = ""
         self._tokens = itertools.count(1)
@@ -177,11 +180,15 @@ class Interpreter:
             case e.DigitsPressed(digits=digits):
                 self._on_digits(out, digits)
             case e.FarEndHangup():
+                notices = self._hangup_notices()
                 self._cancel_pending(out)
-                self._end(out, CallEndedReason.FAR_END_HANGUP)
+                self._end(out, CallEndedReason.FAR_END_HANGUP, notices)
             case e.Terminate(reason=reason):
+                notices = self._hangup_notices()
                 self._cancel_pending(out)
-                self._end(out, reason)
+                self._end(out, reason, notices)
+            case e.SpeechHeard(text=text) if isinstance(self._waiting, SpeechRun):
+                self._input_step(out, self._waiting, self._waiting.speech(text))
             case e.Interrupt(request_type=rt, url=url, fields=fields, release=release):
                 self._cancel_pending(out)
                 self._script, self._pc = [], 0
@@ -199,22 +206,16 @@ class Interpreter:
         match event:
             case e.ScriptReceived(token=t, script=script) if isinstance(w, _AwaitScript) and w.token == t:
                 self._load(out, script)
-            case e.WebhookBroken(token=t, reason=reason, detail=detail) if (
+            case e.WebhookBroken(token=t, reason=reason, detail=detail, metadata=metadata) if (
                 isinstance(w, _AwaitScript) and w.token == t
             ):
-                out.add(a.Log(LogLevel.ERROR, f"Call ended ({reason.value}): {detail}"))
+                out.add(a.Log(LogLevel.ERROR, f"Call ended ({reason.value}): {detail}", dict(metadata or {})))
                 self._end(out, reason)
             case e.MediaDone(token=t) if isinstance(w, _AwaitMedia) and w.token == t:
                 self._media_done(out, w)
-            case e.MediaDone(token=t) if isinstance(w, _Collect) and w.media_token == t:
-                w.media_token = None
-                self._next_prompt(out, w)
             case e.TimerFired(token=t) if isinstance(w, _AwaitTimer) and w.token == t:
                 self._waiting = None
                 self._advance(out)
-            case e.TimerFired(token=t) if isinstance(w, _Collect) and w.timer_token == t:
-                w.timer_token = None
-                self._finish_digits(out, w, GetDigitsReason.TIMEOUT)
             case e.DigitsSent(token=t) if isinstance(w, _AwaitDigitsSent) and w.token == t:
                 self._waiting = None
                 self._advance(out)
@@ -225,6 +226,8 @@ class Interpreter:
             case e.Invoked(token=t, outcome=outcome) if isinstance(w, _AwaitService) and w.token == t:
                 self._waiting = None
                 self._on_outcome(out, w.command, outcome)
+            case _ if isinstance(w, _Input) and w.owns(event):
+                self._input_step(out, w, w.handle(event))
             case _:
                 pass  # stale news about a superseded action
 
@@ -236,6 +239,7 @@ class Interpreter:
             out.add(a.Log(LogLevel.WARNING, f"PerCL: {warning}"))
         self._reject_allowed, self._may_reject = self._may_reject, False
         self._script, self._pc = list(script.commands), 0
+        self._origin = self._last_post
         if not self._script and self.hold is None:
             self._end(out, CallEndedReason.APP_NO_PERCL)
             return
@@ -268,7 +272,7 @@ class Interpreter:
                           "with perclProcessingError", {"command": command.NAME}))
             self._end(out, CallEndedReason.PERCL_PROCESSING_ERROR)
             return
-        if not self.answered and not isinstance(command, Pause | Reject):
+        if not self.answered and not isinstance(command, Pause | Reject | PlayEarlyMedia):
             self._answer(out)
         match command:
             case Say() | Play():
@@ -281,7 +285,13 @@ class Interpreter:
                     self._waiting = _AwaitTimer(token)
                     out.add(a.StartTimer(token, command.length))
             case Hangup():
+                if command.reason:  # the app's own bookkeeping: kept in the call's log
+                    out.add(a.Log(LogLevel.INFO, f"Hangup: {command.reason}", {"reason": command.reason}))
                 self._end(out, CallEndedReason.APP_HANGUP)
+            case PlayEarlyMedia():
+                self._early_media(out, command)
+            case GetSpeech():
+                self._start_speech(out, command)
             case Reject():
                 self._reject(out, command)
             case Redirect():
@@ -320,10 +330,10 @@ class Interpreter:
         self.answered = True
         out.add(a.Answer())
 
-    def _end(self, out: _Out, reason: CallEndedReason) -> None:
+    def _end(self, out: _Out, reason: CallEndedReason, notices: tuple[a.PostWebhook, ...] = ()) -> None:
         self.ended = True
         self._waiting = None
-        out.add(a.EndCall(reason))
+        out.add(a.EndCall(reason, notices))
 
     def _post(
         self, out: _Out, request_type: RequestType, url: str, fields: dict[str, object],
@@ -331,6 +341,7 @@ class Interpreter:
     ) -> None:
         token = next(self._tokens)
         self._waiting = _AwaitScript(token)
+        self._last_post = (request_type, dict(fields), privacy_mode)
         out.add(a.PostWebhook(token, request_type, url, dict(fields), True, privacy_mode))
 
     def _cancel_pending(self, out: _Out) -> None:
@@ -341,11 +352,8 @@ class Interpreter:
             out.add(a.StopMedia(w.token))
         elif isinstance(w, _AwaitTimer):
             out.add(a.CancelTimer(w.token))
-        elif isinstance(w, _Collect):
-            if w.media_token is not None:
-                out.add(a.StopMedia(w.media_token))
-            if w.timer_token is not None:
-                out.add(a.CancelTimer(w.timer_token))
+        elif isinstance(w, _Input):
+            out.add(*w.cancel())
         self._waiting = None
 
     # ------------------------------------------------------------------ command runners
@@ -386,7 +394,18 @@ class Interpreter:
                           "call exceeded", {"code": 14}))
             self._end(out, CallEndedReason.MAX_REDIRECTS_ERROR)
             return
-        self._post(out, RequestType.REDIRECT, command.action_url, {})
+        fields, privacy = self._redirect_fields()
+        self._post(out, RequestType.REDIRECT, command.action_url, fields, privacy_mode=privacy)
+
+    def _redirect_fields(self) -> tuple[dict[str, object], bool]:
+        """FreeClimb: a Redirect first in a webhook's answer carries that webhook's requestType
+        (originalRequestType) and fields; first in a redirect's answer, what that one carried."""
+        if self._pc != 1 or self._origin is None:
+            return {}, False
+        rt, original, privacy = self._origin
+        if rt is RequestType.REDIRECT:
+            return dict(original), privacy
+        return {"originalRequestType": rt.value, **original}, privacy
 
     def _send_digits(self, out: _Out, command: SendDigits) -> None:
         pause = command.pause_ms if command.pause_ms is not None else self.settings.send_digits_pause_ms
@@ -395,36 +414,20 @@ class Interpreter:
         self._waiting = _AwaitDigitsSent(token)
         out.add(a.SendDigitsOut(token, command.digits, pause, bool(command.privacy_mode)))
 
-    # ------------------------------------------------------------------ GetDigits
+    # ------------------------------------------------------------------ GetDigits, GetSpeech
 
     def _start_get_digits(self, out: _Out, command: GetDigits) -> None:
-        if command.flush_buffer:
-            self._buffer = ""
-        prompts: list[tuple[Say | Play | Pause, int | None]] = []
-        for p in command.prompts:
-            if isinstance(p, Say) and not p.text:
-                continue
-            loop = getattr(p, "loop", 1)
-            prompts.append((p, None if loop == 0 else loop))
-        st = _Collect(command, prompts)
-        self._waiting = st
-        if self._buffer:  # typed ahead: counts as barge-in before the first prompt
-            buffered, self._buffer = self._buffer, ""
-            self._collect(out, st, buffered)
-            return
-        self._next_prompt(out, st)
+        buffered, self._buffer = ("" if command.flush_buffer else self._buffer), ""
+        run = DigitsRun(command, self.settings, lambda: next(self._tokens), _media_action)
+        self._waiting = run
+        actions, rest = run.start(buffered)
+        self._buffer += rest
+        self._input_step(out, run, actions)
 
-    def _next_prompt(self, out: _Out, st: _Collect) -> None:
-        while st.prompts:
-            prompt, left = st.prompts[0]
-            if left is not None and left <= 0:
-                st.prompts.pop(0)
-                continue
-            st.prompts[0] = (prompt, None if left is None else left - 1)
-            st.media_token = next(self._tokens)
-            out.add(_media_action(st.media_token, prompt))
-            return
-        self._restart_timer(out, st, self._initial_timeout(st.command))
+    def _start_speech(self, out: _Out, command: GetSpeech) -> None:
+        run = SpeechRun(command, self.settings.speech, lambda: next(self._tokens), _media_action)
+        self._waiting = run
+        self._input_step(out, run, run.start())
 
     def _on_digits(self, out: _Out, digits: str) -> None:
         if not digits:
@@ -432,59 +435,36 @@ class Interpreter:
             # still plays, or the timeout would post getDigits with that prompt left running.
             return
         w = self._waiting
-        if isinstance(w, _Collect):
-            self._collect(out, w, digits)
+        if isinstance(w, _Input):
+            actions, rest = w.press(digits)
+            self._buffer += rest
+            self._input_step(out, w, actions)
         else:
             self._buffer += digits
 
-    def _collect(self, out: _Out, st: _Collect, digits: str) -> None:
-        cmd = st.command
-        finish_key = cmd.finish_on_key if cmd.finish_on_key is not None else self.settings.finish_on_key
-        max_digits = cmd.max_digits if cmd.max_digits is not None else self.settings.max_digits
-        for i, d in enumerate(digits):
-            if st.media_token is not None:  # barge-in
-                out.add(a.StopMedia(st.media_token))
-                st.media_token = None
-                st.prompts.clear()
-            if d == finish_key:
-                self._buffer += digits[i + 1 :]
-                self._finish_digits(out, st, GetDigitsReason.FINISH_KEY)
-                return
-            st.digits += d
-            if max_digits is not None and len(st.digits) >= max_digits:
-                self._buffer += digits[i + 1 :]
-                self._finish_digits(out, st, GetDigitsReason.MAX_DIGITS)
-                return
-        self._restart_timer(out, st, self._digit_timeout(cmd))
+    def _input_step(self, out: _Out, run: _Input, actions: list[a.Action]) -> None:
+        """Perform a step of a GetDigits / GetSpeech; once it has its result, post it."""
+        out.add(*actions)
+        if run.fields is not None and self._waiting is run:
+            self._post(out, run.REQUEST_TYPE, run.action_url, dict(run.fields), privacy_mode=run.privacy)
 
-    def _restart_timer(self, out: _Out, st: _Collect, ms: int) -> None:
-        if st.timer_token is not None:
-            out.add(a.CancelTimer(st.timer_token))
-        st.timer_token = next(self._tokens)
-        out.add(a.StartTimer(st.timer_token, ms))
+    # ------------------------------------------------------------------ ends, PlayEarlyMedia
 
-    def _finish_digits(self, out: _Out, st: _Collect, reason: GetDigitsReason) -> None:
-        if st.timer_token is not None:
-            out.add(a.CancelTimer(st.timer_token))
-            st.timer_token = None
-        # minDigits: input shorter than the minimum is not returned (the app sees digits "").
-        min_digits = st.command.min_digits or 0
-        digits = st.digits if len(st.digits) >= min_digits else ""
-        self._post(
-            out,
-            RequestType.GET_DIGITS,
-            st.command.action_url,
-            {"digits": digits, "reason": reason.value},
-            privacy_mode=bool(st.command.privacy_mode),
-        )
+    def _hangup_notices(self) -> tuple[a.PostWebhook, ...]:
+        """What the command the leg's end cuts short still owes its actionUrl (GetSpeech: hangup)."""
+        w = self._waiting
+        return (w.hangup_notice(),) if isinstance(w, SpeechRun) else ()
 
-    def _initial_timeout(self, cmd: GetDigits) -> int:
-        v = cmd.initial_timeout_ms
-        return v if v is not None else self.settings.initial_timeout_ms
-
-    def _digit_timeout(self, cmd: GetDigits) -> int:
-        v = cmd.digit_timeout_ms
-        return v if v is not None else self.settings.digit_timeout_ms
+    def _early_media(self, out: _Out, command: PlayEarlyMedia) -> None:
+        """Played while an inbound call still rings, only as the first command of its first
+        script (like Reject); anywhere else FreeClimb ignores it, and so does percl (warning)."""
+        if not (self._reject_allowed and self._pc == 1 and not self.answered):
+            out.add(a.Log(LogLevel.WARNING, "PlayEarlyMedia ignored: it must be the first command of "
+                          "the voiceUrl script of an unanswered inbound call"))
+            return
+        token = next(self._tokens)
+        self._waiting = _AwaitMedia(token, Play(file=command.file), 0)
+        out.add(a.PlayMedia(token, "play", url=command.file))
 
 
 def _media_action(token: int, command: Say | Play | Pause) -> a.PlayMedia:

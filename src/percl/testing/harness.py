@@ -1,24 +1,26 @@
 """An in-process percl for tests: FakeClock, deterministic ids, in-memory SQLite, apps in-process.
 
-    async with Harness() as h:
-        app = h.scripted_app("http://app.test")           # a programmable FreeClimb app
-        app.on("/voice", [{"Say": {"text": "Hi"}}, {"Hangup": {}}])
-        number = await h.number_for_app(voice_url="http://app.test/voice")
-        call_id = await h.sim_call("+15550100001", number)
-        await h.advance(10)
-        assert h.transcript(call_id).said() == ["Hi"]
+The async half of the test kit (percl.testing.sync.Percl is the synchronous facade over it):
 
-Every webhook percl sends is captured in `h.webhooks` (request body, headers, the app's answer).
-The REST API and the sim API are reachable in-process through `h.rest` / `h.sim_rest` (httpx).
+    async with Harness() as h:
+        number = await h.number_for(my_asgi_app, voice_path="/voice")   # app mounted in-process
+        call = await h.phone("+15550100001").calls(number)
+        await call.expect_say("Hi")
+        await call.expect_hangup()
+        assert h.webhooks(path="/voice")[0].verify_signature()
+
+Every webhook percl sends is captured in `h.webhooks` (request, headers, the app's answer, clock
+latency). `h.fault("/voice", "timeout")` makes a URL misbehave. The REST API and the sim API are
+reachable in-process through `h.rest` / `h.sim_rest` (httpx). Lower-level helpers from part 1
+(`scripted_app`, `number_for_app`, `sim_call`, `run_until_ended`) stay for percl's own tests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
-import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -28,112 +30,55 @@ from percl.app import Platform
 from percl.config import Settings
 from percl.domain import ids as idmod
 from percl.domain.ids import SequentialIds
-from percl.domain.records import Application, Call, IncomingNumber
+from percl.domain.records import Application, Call, IncomingNumber, LogEntry
+from percl.domain.simphone import PhoneStep
+from percl.engine.ports import LogFilter
 from percl.store.sqlite import SqliteStore
+from percl.testing.apps import AppMounts, PerclAnswer, ScriptedApp
+from percl.testing.book import ObservedStore, RecordBook
+from percl.testing.capture import CapturedWebhook, RecordingTransport, WebhookLog
 from percl.testing.clock import FakeClock
-from percl.testing.tracked import Tracked
-from percl.webhooks.inprocess import (
-    AsgiTransport,
-    FunctionTransport,
-    RoutingTransport,
-    WsgiTransport,
-)
-from percl.webhooks.transport import TransportResponse, WebhookTransport
+from percl.testing.legs import AsyncPhoneCall
+from percl.testing.phones import AsyncPhone
+from percl.testing.sdk import InProcessPoolManager, LoopBridge, freeclimb_api
+from percl.webhooks.faults import Fault, FaultInjector, FaultKind
+from percl.webhooks.inprocess import AsgiTransport, RoutingTransport, WsgiTransport
 
-PerclAnswer = list[dict[str, Any]] | Callable[[dict[str, Any]], Any] | tuple[int, Any]
+__all__ = ["CapturedWebhook", "Harness", "PerclAnswer", "RecordingTransport", "ScriptedApp"]
 
-
-@dataclass(frozen=True, slots=True)
-class CapturedWebhook:
-    """One webhook exchange as the app saw it."""
-
-    url: str
-    body: dict[str, Any]
-    raw: bytes
-    headers: Mapping[str, str]
-    status: int | None
-    answer: bytes
-
-    @property
-    def request_type(self) -> str:
-        return str(self.body.get("requestType"))
-
-    @property
-    def path(self) -> str:
-        return "/" + self.url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
-
-
-class RecordingTransport:
-    """Wraps a transport and records every exchange (including refused ones, status None)."""
-
-    def __init__(self, inner: WebhookTransport) -> None:
-        self.inner = inner
-        self.log: list[CapturedWebhook] = []
-
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
-        parsed = json.loads(body)
-        try:
-            response = await self.inner.post(url, body, headers)
-        except Exception:
-            self.log.append(CapturedWebhook(url, parsed, body, dict(headers), None, b""))
-            raise
-        self.log.append(CapturedWebhook(url, parsed, body, dict(headers), response.status,
-                                        response.body))
-        return response
-
-    async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
-        """GETs (grammar and media files) pass through unrecorded: they are not webhooks."""
-        response: TransportResponse = await self.inner.get(url, headers)  # type: ignore[attr-defined]
-        return response
-
-
-@dataclass
-class ScriptedApp:
-    """A FreeClimb app written as a table: path -> PerCL (a list, or a function of the body).
-
-    A function may return a PerCL list, or `(status, body)` to answer anything at all.
-    Unknown paths answer 404.
-    """
-
-    base_url: str
-    routes: dict[str, PerclAnswer] = field(default_factory=dict)
-
-    def on(self, path: str, answer: PerclAnswer) -> None:
-        self.routes[path] = answer
-
-    def url(self, path: str) -> str:
-        return self.base_url.rstrip("/") + path
-
-    def __call__(self, url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
-        path = "/" + url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
-        answer = self.routes.get(path)
-        if answer is None:
-            return 404, b"not found"
-        if callable(answer):
-            answer = answer(json.loads(body))
-        if isinstance(answer, tuple):
-            status, payload = answer
-            return status, payload if isinstance(payload, bytes) else str(payload).encode()
-        return 200, json.dumps(answer).encode()
+REST_BASE = "http://percl.test/apiserver"
+SIM_BASE = "http://percl.test/sim/v1"
 
 
 class Harness:
-    """A whole percl in one event loop, driven by a FakeClock."""
+    """A whole percl in one event loop, driven by a FakeClock. Use as `async with Harness():`.
+
+    Webhooks flow: dispatcher -> the platform's fault injector -> the webhook log -> the kit's
+    fault injector (`fault()`) -> the app mounted for the URL (refused when none is).
+    """
 
     def __init__(self, *, settings: Settings | None = None, store: SqliteStore | None = None,
                  media_time_scale: float = 1.0) -> None:
         self.clock = FakeClock()
         self.ids = SequentialIds()
         self.settings = settings or Settings(db=":memory:", media_time_scale=media_time_scale)
+        self.book = RecordBook()
         self.router = RoutingTransport()
-        self.recorder = RecordingTransport(self.router)
+        self.mounts = AppMounts(self.router, self.clock.tracker)
+        self.faults = FaultInjector(self.router, self.clock)
+        self.recorder = RecordingTransport(self.faults, self.clock, self._signing_secret)
         raw_store = store or SqliteStore.for_path(":memory:")
-        self.store: Any = Tracked(raw_store, self.clock.tracker)
+        self.store: Any = ObservedStore(raw_store, self.clock.tracker, self.book)
         self.platform = Platform(self.settings, clock=self.clock, ids=self.ids, store=self.store,
                                  transport=self.recorder, probe_media=False)
-        self._clients: list[httpx.AsyncClient] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._phones: dict[str, AsyncPhone] = {}
+        self._legs: dict[str, AsyncPhoneCall] = {}
+        self._pools: list[InProcessPoolManager] = []
 
     async def __aenter__(self) -> Harness:
+        self.loop = asyncio.get_running_loop()
         await self.platform.__aenter__()
         return self
 
@@ -143,38 +88,122 @@ class Harness:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for client in self._clients:
-            await client.aclose()
-        await self.platform.__aexit__(exc_type, exc, tb)
+        try:  # the platform first: ending calls still send webhooks, and apps may call REST
+            await self.platform.__aexit__(exc_type, exc, tb)
+        finally:
+            for client in self._clients.values():
+                await client.aclose()
+            for pool in self._pools:
+                await pool.aclose()
+            await self.mounts.close()
 
     # ------------------------------------------------------------------ apps
 
+    def mount(self, app: Any, base_url: str | None = None, *, threaded: bool = True) -> str:
+        """Serve `app` (ASGI, WSGI, or a URL string for an app running elsewhere) at `base_url`
+        (default `http://app.test`, then app2.test ...); returns the base URL. See apps.py."""
+        return self.mounts.mount(app, base_url, threaded=threaded)
+
     def scripted_app(self, base_url: str = "http://app.test") -> ScriptedApp:
+        """A programmable FreeClimb app (path -> PerCL) mounted at `base_url`."""
         app = ScriptedApp(base_url)
-        self.router.mount(base_url.rstrip("/") + "/", FunctionTransport(app))
+        self.mounts.mount(app)
         return app
 
     def mount_asgi(self, base_url: str, app: Any) -> None:
         self.router.mount(base_url.rstrip("/") + "/", AsgiTransport(app))
 
     def mount_wsgi(self, base_url: str, app: Any) -> None:
+        """A WSGI app called on the loop's thread (see `mount` for the threaded default)."""
         self.router.mount(base_url.rstrip("/") + "/", WsgiTransport(app))
 
+    def url(self, path_or_url: str) -> str:
+        """An absolute URL for `path_or_url` (a path resolves against the first mounted app)."""
+        return self.mounts.resolve(path_or_url)
+
     @property
-    def webhooks(self) -> list[CapturedWebhook]:
+    def webhooks(self) -> WebhookLog:
+        """Every webhook exchange so far; call it to filter: `h.webhooks(path="/menu")`."""
         return self.recorder.log
 
     def webhooks_for(self, call_id: str) -> list[CapturedWebhook]:
-        return [w for w in self.recorder.log if w.body.get("callId") == call_id]
+        return self.recorder.log(call_id=call_id)
 
-    # ------------------------------------------------------------------ setup helpers
+    # ------------------------------------------------------------------ faults
+
+    def fault(self, path_or_url: str, kind: FaultKind | str, *, delay_ms: int = 0,
+              status: int = 500, body: bytes | None = None, times: int | None = None) -> None:
+        """Make webhooks to URLs starting with `path_or_url` misbehave: "slow" (answer after
+        `delay_ms` of clock time), "timeout" (never answer), "error" (HTTP `status`), "garbage"
+        (200 with `body`), "refuse" (connection refused). `times`: only the next n requests.
+        Raises ValueError for an unknown kind."""
+        try:
+            fault_kind = FaultKind(kind)
+        except ValueError:
+            names = ", ".join(k.value for k in FaultKind)
+            raise ValueError(f"unknown fault {kind!r}: use one of {names}") from None
+        extra = {} if body is None else {"body": body}
+        self.faults.inject(self.url(path_or_url),
+                           Fault(fault_kind, delay_ms=delay_ms, status=status, times=times, **extra))
+
+    def clear_faults(self, path_or_url: str | None = None) -> None:
+        """Remove the fault set for exactly `path_or_url`, or all of them."""
+        self.faults.clear(None if path_or_url is None else self.url(path_or_url))
+
+    # ------------------------------------------------------------------ setup through the REST API
 
     @property
     def account(self) -> Any:
         return self.platform.account
 
+    def _signing_secret(self, account_id: str) -> str | None:
+        """For CapturedWebhook.verify_signature: accounts written while the kit ran, else the
+        seed account (which a reused database may hold from an earlier run)."""
+        seed = self.platform.seed
+        if seed is not None and seed.account.account_id == account_id:
+            return str(seed.account.signing_secret)
+        return self.book.signing_secret(account_id)
+
+    async def application_for(self, app: Any = None, *, voice_path: str | None = None,
+                              voice_fallback_path: str | None = None,
+                              connect_path: str | None = None, status_path: str | None = None,
+                              alias: str = "test app") -> str:
+        """Create an application (POST /Applications) whose URLs point at `app` (mounted first if
+        needed; None = the first mounted app); returns its applicationId."""
+        base = self.mounts.base_of(app)
+        paths = {"voiceUrl": voice_path, "voiceFallbackUrl": voice_fallback_path,
+                 "callConnectUrl": connect_path, "statusCallbackUrl": status_path}
+        fields = {key: base + path for key, path in paths.items() if path is not None}
+        created = await self._rest_json("POST", f"/Accounts/{self.account.account_id}/Applications",
+                                        {"alias": alias, **fields})
+        return str(created["applicationId"])
+
+    async def number_for(self, app: Any = None, *, voice_path: str = "/voice",
+                         voice_fallback_path: str | None = None, connect_path: str | None = None,
+                         status_path: str | None = None, number: str | None = None) -> str:
+        """Buy a number wired to a new application for `app` (see `application_for`), through
+        the REST API as a developer would; returns the number. `number`: a particular one from
+        /AvailablePhoneNumbers (default: the first on sale)."""
+        application_id = await self.application_for(
+            app, voice_path=voice_path, voice_fallback_path=voice_fallback_path,
+            connect_path=connect_path, status_path=status_path)
+        if number is None:
+            available = await self._rest_json("GET", "/AvailablePhoneNumbers", None)
+            number = str(available["availablePhoneNumbers"][0]["phoneNumber"])
+        await self._rest_json("POST", f"/Accounts/{self.account.account_id}/IncomingPhoneNumbers",
+                              {"phoneNumber": number, "applicationId": application_id})
+        return number
+
+    async def _rest_json(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
+        response = await self.rest.request(method, path, json=body)
+        if response.status_code >= 300:
+            raise RuntimeError(f"{method} {path} answered {response.status_code}: {response.text}")
+        await self.clock.settle()
+        return response.json()
+
     async def create_application(self, **urls: str | None) -> Application:
-        """A new application of the seed account; `urls` are Application fields (voice_url=...)."""
+        """A new application of the seed account written to the store; `urls` are Application
+        fields (voice_url=...)."""
         now = self.clock.now()
         app = Application(application_id=self.ids.new(idmod.APPLICATION),
                           account_id=self.account.account_id, date_created=now,
@@ -184,7 +213,7 @@ class Harness:
         return app
 
     async def number_for_app(self, number: str = "+13125550100", **urls: str | None) -> str:
-        """Buy `number` for the account and wire it to a new application with `urls`."""
+        """Write `number` to the store, wired to a new application with `urls`."""
         app = await self.create_application(**urls)
         now = self.clock.now()
         await self.store.put_number(IncomingNumber(
@@ -193,20 +222,66 @@ class Harness:
             date_created=now, date_updated=now))
         return number
 
-    # ------------------------------------------------------------------ driving calls
+    # ------------------------------------------------------------------ phones and calls
 
-    async def sim_call(self, from_: str, to: str, script: Any = ()) -> str:
+    def phone(self, number: str) -> AsyncPhone:
+        """The virtual phone `number` (the same handle every time)."""
+        if number not in self._phones:
+            self._phones[number] = AsyncPhone(self, number)
+        return self._phones[number]
+
+    def leg(self, call_id: str) -> AsyncPhoneCall:
+        """The handle of call `call_id` (the same handle, and expectation cursor, every time)."""
+        if call_id not in self._legs:
+            self._legs[call_id] = AsyncPhoneCall(self, call_id)
+        return self._legs[call_id]
+
+    async def sim_call(self, from_: str, to: str, script: Sequence[PhoneStep] = ()) -> str:
         call_id = await self.platform.sim.place_call(from_, to, script)
         await self.clock.settle()
         return call_id
-
-    async def advance(self, seconds: float) -> None:
-        await self.clock.advance(seconds)
 
     async def call(self, call_id: str) -> Call:
         call: Call | None = await self.store.get_call(call_id)
         assert call is not None, f"no call {call_id}"
         return call
+
+    async def logs(self, call_id: str | None = None) -> list[LogEntry]:
+        """The account's log (every webhook attempt, every call error), oldest first."""
+        found = await self.store.list_logs(self.account.account_id, LogFilter(call_id=call_id))
+        return list(reversed(found))
+
+    # ------------------------------------------------------------------ time
+
+    @property
+    def now(self) -> float:
+        return self.clock.now()
+
+    async def advance(self, seconds: float) -> None:
+        await self.clock.advance(seconds)
+
+    async def run_until(self, condition: Callable[[], object], within: float) -> bool:
+        """Advance from timer to timer until `condition()` is truthy; True if it became so.
+        Otherwise the clock ends `within` seconds later, or earlier when nothing at all is left
+        to happen (no timer pending): a failed wait then shows how long it really waited."""
+        started = self.clock.now()
+        if await self.clock.run_until(lambda: bool(condition()), limit_s=within):
+            return True
+        if self.clock.next_deadline() is not None:
+            await self.clock.advance(max(0.0, started + within - self.clock.now()))
+        return bool(condition())
+
+    async def wait_for(self, predicate: Callable[[], object], *, within: float = 30.0,
+                       message: str | None = None) -> None:
+        """Advance the clock from timer to timer until `predicate()` is truthy. Raises
+        AssertionError (with `message` and the webhook log) when `within` seconds pass or
+        nothing is left to happen first."""
+        started = self.clock.now()
+        if await self.run_until(predicate, within):
+            return
+        waited = self.clock.now() - started
+        raise AssertionError(f"{message or 'condition not met'} (waited {waited:.2f} s of "
+                             f"clock time, limit {within:g} s)\nWebhooks:\n{self.webhooks.describe()}")
 
     async def run_until_ended(self, call_id: str, limit_s: float = 3600) -> Call:
         """Advance time until the call is final; fails if it is still live after `limit_s`."""
@@ -221,19 +296,33 @@ class Harness:
 
     # ------------------------------------------------------------------ HTTP clients
 
-    def _client(self, app: Any, base: str) -> httpx.AsyncClient:
-        acc = self.account
-        token = base64.b64encode(f"{acc.account_id}:{acc.api_key}".encode()).decode()
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base,
-                                   headers={"Authorization": f"Basic {token}"})
-        self._clients.append(client)
-        return client
+    def _client(self, base: str) -> httpx.AsyncClient:
+        if base not in self._clients:
+            acc = self.account
+            token = base64.b64encode(f"{acc.account_id}:{acc.api_key}".encode()).decode()
+            self._clients[base] = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=self.platform.asgi), base_url=base,
+                headers={"Authorization": f"Basic {token}"})
+        return self._clients[base]
 
     @property
     def rest(self) -> httpx.AsyncClient:
         """The REST API at /apiserver, authenticated as the seed account."""
-        return self._client(self.platform.asgi, "http://percl.test/apiserver")
+        return self._client(REST_BASE)
 
     @property
     def sim_rest(self) -> httpx.AsyncClient:
-        return self._client(self.platform.asgi, "http://percl.test/sim/v1")
+        return self._client(SIM_BASE)
+
+    def freeclimb_api(self, bridge: LoopBridge | None = None, *, account_id: str | None = None,
+                      api_key: str | None = None) -> Any:
+        """A `freeclimb.DefaultApi` (the official SDK) whose requests reach this platform
+        in-process; default credentials: the seed account. The SDK blocks, so from async code
+        call it in a thread: `await asyncio.to_thread(api.get_a_call, call_id)`. Raises
+        ImportError without the `freeclimb` package, RuntimeError before the harness started."""
+        if self.loop is None:
+            raise RuntimeError("the harness has not started: use it inside `async with`")
+        pool = InProcessPoolManager(self.platform.asgi, bridge or LoopBridge(self.loop))
+        self._pools.append(pool)
+        return freeclimb_api(pool, account_id or self.account.account_id,
+                             api_key or self.account.api_key)

@@ -34,7 +34,7 @@ def build_body(request: WebhookRequest) -> dict[str, Any]:
     spec = SPECS.get(rt)
     if spec is None:
         raise ValueError(f"{rt.value}: this requestType has no webhook")
-    body = _base(request, spec.shape)
+    body = _base(request, spec.shape, spec.call_optional)
     body.update(_checked_fields(rt, spec, request.fields))
     if spec.derive is not None:
         for name, value in spec.derive(request, body).items():
@@ -46,11 +46,13 @@ def build_body(request: WebhookRequest) -> dict[str, Any]:
     return body
 
 
-def _base(request: WebhookRequest, shape: Shape) -> dict[str, Any]:
+def _base(request: WebhookRequest, shape: Shape, call_optional: bool = False) -> dict[str, Any]:
     rt = request.request_type.value
     if shape == "message":
         return {"accountId": request.account.account_id}
     call = request.call
+    if call is None and call_optional and shape == "call":
+        return {**dict.fromkeys(_STANDARD, None), "accountId": request.account.account_id}
     if call is None:
         raise ValueError(f"{rt}: a call-level webhook needs request.call")
     if call.account_id != request.account.account_id:
@@ -62,6 +64,10 @@ def _base(request: WebhookRequest, shape: Shape) -> dict[str, Any]:
             "conferenceId": call.conference_id,
         }
     return _standard(call)
+
+
+_STANDARD = ("accountId", "callId", "from", "to", "callStatus", "direction", "conferenceId",
+             "queueId", "parentCallId")
 
 
 def _standard(call: Call) -> dict[str, Any]:

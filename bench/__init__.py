@@ -1,0 +1,1 @@
+"""percl benchmarks (not tests): each script prints its figures and the machine it ran on."""

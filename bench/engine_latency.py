@@ -1,0 +1,98 @@
+"""Benchmark 3, engine-added latency: from the app's answer to the next webhook, at 50% and 90% load.
+
+Same set-up as benchmark 1 (percl serve, media time scale 0, the app under uvicorn, three webhooks
+per call). First the most completed calls per second percl sustains is measured with a closed
+loop (or given with --max-cps); then calls are placed in an open loop, evenly spaced, at 50% and
+90% of that rate, and for every call the app measures, on CLOCK_MONOTONIC:
+
+    engine-added latency = webhook k+1 arrives at the app - the app answered webhook k
+
+Media time scale 0 makes Say instant, so that interval is all percl (reading the answer, running
+the PerCL, store writes and logs, building, signing and sending the next webhook) plus loopback
+and uvicorn parsing the request in the app. Printed: p50/p95/p99 per load level, per transition.
+
+    .venv/bin/python bench/engine_latency.py                  # 15 s per level
+    .venv/bin/python bench/engine_latency.py --max-cps 120    # skip the search
+    .venv/bin/python bench/engine_latency.py --quick          # < 30 s smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.analysis import figures
+from bench.common import AppProcess, PerclProcess, Summary, machine_banner
+from bench.load import Rig, closed_loop, open_loop
+
+LEVELS = (0.5, 0.9)
+DRAIN_S = 60.0  # how long to wait for the last calls of a level to end
+
+
+async def find_max(rig: Rig, calls: int, window: int) -> float:
+    """Completed calls per second with `window` calls always in progress."""
+    await rig.reset()
+    await closed_loop(rig.call, calls, window, rig.finished)
+    sent = {p.call_id: (p.sent_ns, p.done_ns) for p in rig.placed}
+    return figures(await rig.records(), sent).calls_per_s
+
+
+async def at_level(rig: Rig, rate: float, seconds: float) -> list[str]:
+    """Open loop at `rate` calls/s for `seconds`; the lines to print about it."""
+    await rig.reset()
+    await open_loop(rig.call, rate, seconds)
+    expected = len(rig.placed)
+    drained = await rig.wait_until(lambda _w, ended: ended >= expected, DRAIN_S)
+    sent = {p.call_id: (p.sent_ns, p.done_ns) for p in rig.placed}
+    f = figures(await rig.records(), sent)
+    lines = [f"  offered {rate:.0f} calls/s for {seconds:.0f} s: {f.calls_completed}/{f.calls_placed} "
+             f"completed ({f.calls_per_s:.0f}/s), {f.webhooks_per_s:.0f} webhooks/s, "
+             f"REST errors {len(rig.errors)}" + ("" if drained else ", NOT DRAINED")]
+    for kind, values in sorted(f.engine.items()):
+        lines.append(Summary.of(values).line(f"engine-added: app answered -> {kind} arrives"))
+    target = "  (target p99 <= 5 ms at 50%)"
+    lines.append(Summary.of(f.engine_all()).line("engine-added, all transitions" + target))
+    lines.append(Summary.of(f.rest).line("REST POST /Calls -> 202 (client)"))
+    lines.append(Summary.of(f.setup).line("POST /Calls sent -> 1st webhook at app (setup)"))
+    return lines
+
+
+async def run(max_cps: float | None, search_calls: int, window: int, seconds: float) -> None:
+    async with AppProcess() as app, PerclProcess() as percl, Rig(percl, app.base) as rig:
+        await rig.setup()
+        await rig.warm_up()
+        if max_cps is None:
+            t0 = time.monotonic()
+            max_cps = await find_max(rig, search_calls, window)
+            print(f"maximum load: {max_cps:.0f} completed calls/s ({search_calls} calls, {window} in "
+                  f"progress at a time, {time.monotonic() - t0:.1f} s)")
+        else:
+            print(f"maximum load: {max_cps:.0f} completed calls/s (given with --max-cps)")
+        for level in LEVELS:
+            print(f"at {level:.0%} of the maximum:")
+            print("\n".join(await at_level(rig, max_cps * level, seconds)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="engine-added latency (benchmark 3)")
+    parser.add_argument("--quick", action="store_true", help="short run (< 30 s), for a smoke test")
+    parser.add_argument("--max-cps", type=float, help="skip the search: the maximum calls/s to use")
+    parser.add_argument("--seconds", type=float, default=15.0, help="duration of each load level")
+    parser.add_argument("--search-calls", type=int, default=2000)
+    parser.add_argument("--window", type=int, default=64)
+    args = parser.parse_args()
+    seconds = min(args.seconds, 4.0) if args.quick else args.seconds
+    search = min(args.search_calls, 300) if args.quick else args.search_calls
+    print(machine_banner("benchmark 3: engine-added latency" + (" (quick)" if args.quick else "")))
+    import uvloop
+
+    uvloop.run(run(args.max_cps, search, args.window, seconds))
+
+
+if __name__ == "__main__":
+    main()

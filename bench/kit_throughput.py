@@ -1,0 +1,103 @@
+"""How fast the test kit runs simple call flows on the FakeClock (not part of `make test`).
+
+Each flow is what a developer's test does: a virtual phone calls the app's number, hears a Say
+and a GetDigits prompt, presses 1, hears the answer and is hung up on:
+
+    call = percl.phone(CALLER).calls(number)
+    call.expect_say(MENU); call.press("1"); call.expect_say(BYE); call.expect_hangup()
+
+One `Percl` (one platform, one in-memory SQLite) runs all N flows one after another, as a test
+file of N tests sharing a module-scoped fixture would. The app is a Flask app (called in the kit's
+worker thread, the default), the same app called on the loop's thread, or a ScriptedApp.
+
+    .venv/bin/python bench/kit_throughput.py [--calls 1000] [--app flask|flask-unthreaded|scripted]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from typing import Any
+
+from flask import Flask, request
+
+from percl.testing import Percl
+
+CALLER = "+15550100001"
+WELCOME = "Welcome to the bench."
+MENU = "Press 1 to continue."
+BYE = "You pressed 1. Goodbye."
+
+
+def flask_app() -> Flask:
+    app = Flask(__name__)
+
+    @app.post("/voice")
+    def voice() -> Any:
+        return [{"Say": {"text": WELCOME}},
+                {"GetDigits": {"actionUrl": request.url_root + "menu", "maxDigits": 1,
+                               "prompts": [{"Say": {"text": MENU}}]}}]
+
+    @app.post("/menu")
+    def menu() -> Any:
+        return [{"Say": {"text": f"You pressed {request.get_json()['digits']}. Goodbye."}},
+                {"Hangup": {}}]
+
+    return app
+
+
+def mount(percl: Percl, kind: str) -> str:
+    if kind == "scripted":
+        app = percl.scripted_app()
+        app.on("/voice", [{"Say": {"text": WELCOME}},
+                          {"GetDigits": {"actionUrl": app.url("/menu"), "maxDigits": 1,
+                                         "prompts": [{"Say": {"text": MENU}}]}}])
+        app.on("/menu", lambda body: [{"Say": {"text": f"You pressed {body['digits']}. Goodbye."}},
+                                      {"Hangup": {}}])
+        return percl.number_for(app)
+    flask = flask_app()
+    percl.mount(flask, threaded=kind == "flask")
+    return percl.number_for(flask)
+
+
+def flow(percl: Percl, number: str) -> None:
+    call = percl.phone(CALLER).calls(number)
+    call.expect_say(MENU)
+    call.press("1")
+    call.expect_say(BYE)
+    call.expect_hangup(reason="appHangup")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--app", choices=["flask", "flask-unthreaded", "scripted"], default="flask")
+    args = parser.parse_args()
+    with Percl() as percl:
+        number = mount(percl, args.app)
+        flow(percl, number)  # warm-up: imports, first-request setup
+        started_clock = percl.now
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for _ in range(args.calls):
+            flow(percl, number)
+        elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+        clock_s = percl.now - started_clock
+        webhooks = len(percl.webhooks)
+    print(f"kit throughput: {args.calls} flows ({args.app} app), {elapsed:.2f} s wall, "
+          f"{args.calls / elapsed:.0f} flows/s, {elapsed / args.calls * 1000:.2f} ms a flow")
+    print(f"  {cpu:.2f} s of CPU in this process ({args.calls / cpu:.0f} flows per CPU second; "
+          f"wall time also counts waiting for a busy machine), load average "
+          f"{os.getloadavg()[0]:.1f}")
+    print(f"  {clock_s:.0f} s of FakeClock time ({clock_s / elapsed:.0f}x real time), "
+          f"{webhooks} webhooks")
+    print(f"  machine: {platform.platform()}, Python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} CPUs")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,249 @@
+"""ConferenceService: FreeClimb conferences — the PerCL commands, the REST operations, the rooms.
+
+The service owns one ConferenceRoom per conference that is in use (made when a conference is
+created, or loaded from the store when a leg or a REST request first names it) and forgets it when
+the conference is terminated. The store is the record of truth: conferences and participants are
+stored before anything reports them, and a restarted percl finds every conference that was not
+terminated (`recover` empties those a crash left populated).
+
+The runners of the seven conference PerCL commands live in engine.conference_commands; the service
+registers them in the EngineContext it is given. The REST API reaches it through
+engine.service.ConferenceControl.
+
+Lifecycle: use it as `async with ConferenceService(ctx, sessions):`, entered before the CallService
+so that it closes after it (ending legs still leave their rooms). Its TaskGroup runs every room's
+outbox, wait audio and beeps; closing it cancels them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from percl.domain import ids
+from percl.domain.enums import ConferenceStatus, LogLevel, PlayBeep
+from percl.domain.records import Account, Conference, Participant, revised
+from percl.engine import conference_commands
+from percl.engine.conference_member import Member, ParticipantHold
+from percl.engine.conference_room import ConferenceRoom
+from percl.engine.context import EngineContext
+from percl.engine.ports import ConferenceFilter, ParticipantFilter
+from percl.engine.service import ConferenceUpdate, NewConference, ParticipantUpdate
+from percl.errors import NotFound
+
+if TYPE_CHECKING:
+    from percl.engine.session import CallSession
+
+log = logging.getLogger("percl.engine.conference")
+
+
+class ConferenceService:
+    """Conferences of every account. `sessions` is the CallService's live-session registry."""
+
+    def __init__(self, ctx: EngineContext, sessions: Mapping[str, CallSession]) -> None:
+        self.ctx = ctx
+        self.sessions = sessions
+        self.rooms: dict[str, ConferenceRoom] = {}
+        self._tg: asyncio.TaskGroup | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        conference_commands.register(self)
+
+    async def __aenter__(self) -> ConferenceService:
+        tg = asyncio.TaskGroup()
+        await tg.__aenter__()
+        self._tg = tg
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        tg, self._tg = self._tg, None
+        for task in list(self._tasks):
+            task.cancel()
+        if tg is not None:
+            await tg.__aexit__(None, None, None)
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
+        """Run `coro` as a task of the service (None, and `coro` closed, once it has stopped)."""
+        if self._tg is None:
+            coro.close()
+            return None
+        task = self._tg.create_task(_guarded(coro))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ------------------------------------------------------------------ rooms
+
+    async def create(
+        self, account: Account, *, alias: str | None, play_beep: PlayBeep, record: bool,
+        wait_url: str | None, status_callback_url: str | None, action_url: str | None,
+        request_id: str | None, creator: CallSession | None,
+    ) -> ConferenceRoom:
+        """Create, store and announce an empty conference; its waitUrl is fetched once now."""
+        now = self.ctx.clock.now()
+        conference = Conference(
+            conference_id=self.ctx.ids.new(ids.CONFERENCE), account_id=account.account_id,
+            alias=alias, play_beep=play_beep, record=record, status=ConferenceStatus.EMPTY,
+            wait_url=wait_url, action_url=action_url, status_callback_url=status_callback_url,
+            request_id=request_id, date_created=now, date_updated=now,
+        )
+        await self.ctx.store.put_conference(conference)
+        room = self._open(conference, account)
+        room.announce_created(creator.call if creator is not None else None)
+        call_id = creator.call.call_id if creator is not None else None
+        if record:
+            await self.ctx.logs.log(LogLevel.WARNING, account.account_id, "Conference recording "
+                                    "is not implemented by percl yet: record is ignored",
+                                    call_id=call_id, request_id=request_id)
+        if wait_url:
+            self.spawn(self._fetch_wait_url(account, conference, call_id))
+        return room
+
+    async def room(self, account_id: str, conference_id: str) -> ConferenceRoom | None:
+        """The room of the account's conference `conference_id`, loaded from the store if need
+        be; None when the conference is unknown, another account's, or terminated."""
+        room = self.rooms.get(conference_id)
+        if room is None:
+            conference = await self.ctx.store.get_conference(conference_id)
+            room = self.rooms.get(conference_id)  # another task may have loaded it meanwhile
+            if room is None:
+                if conference is None or conference.status is ConferenceStatus.TERMINATED:
+                    return None
+                account = await self.ctx.store.get_account(conference.account_id)
+                room = self.rooms.get(conference_id)
+                if room is None and account is not None:
+                    room = self._open(conference, account)
+        if room is None or room.account.account_id != account_id:
+            return None
+        return room
+
+    def membership(self, session: CallSession) -> tuple[ConferenceRoom, Member] | None:
+        """The room and participant of a leg that is in a conference, else None."""
+        hold = session.membership
+        if isinstance(hold, ParticipantHold) and hold.member.live:
+            return hold.room, hold.member
+        return None
+
+    async def leave_current(self, session: CallSession) -> None:
+        """Take a leg out of the conference it is in, if any, before it joins another."""
+        found = self.membership(session)
+        if found is not None:
+            room, member = found
+            await room.detach(member)
+
+    def _open(self, conference: Conference, account: Account) -> ConferenceRoom:
+        room = ConferenceRoom(self.ctx, conference, account, self.spawn, self._closed)
+        self.rooms[conference.conference_id] = room
+        return room
+
+    def _closed(self, room: ConferenceRoom) -> None:
+        if self.rooms.get(room.conference_id) is room:
+            del self.rooms[room.conference_id]
+
+    async def _fetch_wait_url(self, account: Account, conference: Conference,
+                              call_id: str | None) -> None:
+        """FreeClimb GETs waitUrl once, at creation; percl does too and logs the outcome."""
+        url = conference.wait_url
+        if url is None or self.ctx.fetcher is None:
+            return
+        fetched = await self.ctx.fetcher.fetch(url)
+        level = LogLevel.INFO if fetched.ok else LogLevel.ERROR
+        outcome = "fetched" if fetched.ok else f"could not be fetched ({fetched.error})"
+        await self.ctx.logs.log(
+            level, account.account_id, f"Conference {conference.conference_id} waitUrl {url} "
+            f"{outcome}", call_id=call_id, request_id=conference.request_id,
+            metadata={"conferenceId": conference.conference_id, "status": fetched.status})
+
+    # ------------------------------------------------------------------ REST (ConferenceControl)
+
+    async def create_conference(self, account: Account, request: NewConference) -> Conference:
+        room = await self.create(
+            account, alias=request.alias, play_beep=request.play_beep, record=request.record,
+            wait_url=request.wait_url, status_callback_url=request.status_callback_url,
+            action_url=None, request_id=request.request_id, creator=None,
+        )
+        return room.conference
+
+    async def update_conference(
+        self, account: Account, conference_id: str, update: ConferenceUpdate
+    ) -> None:
+        stored = await self.ctx.store.get_conference(conference_id)
+        if stored is None or stored.account_id != account.account_id:
+            raise NotFound(f"Conference {conference_id} not found", code=66)
+        if stored.status is ConferenceStatus.TERMINATED:
+            if update.status == "terminated" and update.alias is None and update.play_beep is None:
+                return  # terminating twice is harmless (apps do it from several webhooks)
+            raise NotFound(f"Conference {conference_id} is terminated", code=66)
+        room = await self.room(account.account_id, conference_id)
+        if room is None:  # terminated between the two reads
+            raise NotFound(f"Conference {conference_id} is terminated", code=66)
+        changes: dict[str, Any] = {}
+        if update.alias is not None:
+            changes["alias"] = update.alias
+        if update.play_beep is not None:
+            changes["play_beep"] = update.play_beep
+        if changes:
+            await room.update(**changes)
+        if update.status == "terminated":
+            await room.terminate()
+        elif update.status == "empty":
+            await room.empty_out()
+
+    async def update_participant(
+        self, account: Account, conference_id: str, call_id: str, update: ParticipantUpdate
+    ) -> Participant:
+        room, member = await self._member(account, conference_id, call_id)
+        changes = {name: value for name, value in (
+            ("talk", update.talk), ("listen", update.listen),
+            ("dtmf_pass_through", update.dtmf_pass_through)) if value is not None}
+        return await room.set_privileges(member, **changes)
+
+    async def remove_participant(self, account: Account, conference_id: str, call_id: str) -> None:
+        room, member = await self._member(account, conference_id, call_id)
+        await room.remove(member)
+
+    async def _member(
+        self, account: Account, conference_id: str, call_id: str
+    ) -> tuple[ConferenceRoom, Member]:
+        room = await self.room(account.account_id, conference_id)
+        member = room.members.get(call_id) if room is not None else None
+        if room is None or member is None or not member.live:
+            raise NotFound(f"Participant {call_id} not found in conference {conference_id}",
+                           code=66)
+        return room, member
+
+    # ------------------------------------------------------------------ start-up
+
+    async def recover(self) -> int:
+        """Empty the conferences a previous process left populated (their legs were closed by
+        the CallService's recovery): participants deleted, status `empty`, no webhooks. Returns
+        how many conferences were emptied."""
+        store = self.ctx.store
+        now = self.ctx.clock.now()
+        emptied = 0
+        for account in await store.list_accounts():
+            for status in (ConferenceStatus.POPULATED, ConferenceStatus.IN_PROGRESS):
+                flt = ConferenceFilter(status=status)
+                for conference in await store.list_conferences(account.account_id, flt):
+                    for p in await store.list_participants(conference.conference_id,
+                                                           ParticipantFilter()):
+                        await store.delete_participant(p.conference_id, p.call_id)
+                    await store.put_conference(revised(conference, now,
+                                                       status=ConferenceStatus.EMPTY))
+                    emptied += 1
+        return emptied
+
+
+async def _guarded(coro: Coroutine[Any, Any, None]) -> None:
+    """Run a room task; a bug in one is logged instead of stopping every conference."""
+    try:
+        await coro
+    except Exception:
+        log.exception("conference task failed")

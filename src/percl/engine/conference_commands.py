@@ -1,0 +1,193 @@
+"""The runners of the conference PerCL commands (see engine.runners for the contract).
+
+    CreateConference      create an empty conference; createConference -> actionUrl (Fetch)
+    AddToConference       the leg joins and waits there (Hold), until removed or terminated
+    RemoveFromConference  leave: leaveConference -> leaveConferenceUrl (Fetch), or hang up
+    TerminateConference   hang every participant up; this leg too (conferenceTerminated)
+    SetTalk / SetListen / SetDTMFPassThrough   change the leg's privileges (Proceed)
+
+The legacy attributes FreeClimb's SDKs dropped in 2024 are honoured (FREECLIMB.md §3.3, §9.5):
+`callId` on AddToConference, RemoveFromConference, SetTalk and SetListen names the leg to act on;
+when it names another leg than the executing one, the command acts on that leg (Persephony's
+behaviour) and the executing leg's script goes on. `conferenceId` on TerminateConference must be
+the executing leg's own conference.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from percl.domain.enums import CallEndedReason, CallStatus, LogLevel, PlayBeep, RequestType
+from percl.engine.conference_member import PARTICIPANT_COMMANDS
+from percl.percl import events as e
+from percl.percl.commands import (
+    AddToConference,
+    Command,
+    CreateConference,
+    RemoveFromConference,
+    SetDTMFPassThrough,
+    SetListen,
+    SetTalk,
+    TerminateConference,
+)
+
+if TYPE_CHECKING:
+    from percl.engine.conference import ConferenceService
+    from percl.engine.session import CallSession
+
+#: A participant waits silently when its script runs out; on_idle only re-arms call control.
+PARTICIPANT_HOLD = e.Hold(e.Idle.NOTIFY, allowed=PARTICIPANT_COMMANDS)
+
+
+def _problem(message: str) -> e.Finish:
+    return e.Finish(CallEndedReason.PERCL_PROCESSING_ERROR, message)
+
+
+async def create_conference(
+    service: ConferenceService, session: CallSession, command: Command
+) -> e.Outcome:
+    """CreateConference: the conference is created and announced before actionUrl is asked."""
+    assert isinstance(command, CreateConference)
+    room = await service.create(
+        session.account,
+        alias=command.alias,
+        play_beep=PlayBeep(command.play_beep) if command.play_beep else PlayBeep.ALWAYS,
+        record=bool(command.record),
+        wait_url=command.wait_url,
+        status_callback_url=command.status_callback_url,
+        action_url=command.action_url,
+        request_id=session.call.request_id,
+        creator=session,
+    )
+    return e.Fetch(RequestType.CREATE_CONFERENCE, command.action_url,
+                   {"conferenceId": room.conference_id})
+
+
+async def add_to_conference(
+    service: ConferenceService, session: CallSession, command: Command
+) -> e.Outcome:
+    assert isinstance(command, AddToConference)
+    target = await _target(service, session, command.call_id)
+    if target is None:
+        return e.Proceed()
+    room = await service.room(session.account.account_id, command.conference_id)
+    if room is None:
+        return _problem(f"AddToConference: conference {command.conference_id} does not exist or "
+                        "is terminated; the call ends with perclProcessingError")
+    await service.leave_current(target)
+    member = await room.join(target, command)
+    if member is None:
+        return _problem(f"AddToConference: conference {command.conference_id} was terminated")
+    if target is not session:
+        await session.log(LogLevel.INFO, f"AddToConference added call {target.call.call_id} "
+                          "(legacy callId); this call's script goes on")
+        return e.Proceed()
+    return PARTICIPANT_HOLD
+
+
+async def remove_from_conference(
+    service: ConferenceService, session: CallSession, command: Command
+) -> e.Outcome:
+    assert isinstance(command, RemoveFromConference)
+    target = await _target(service, session, command.call_id)
+    found = service.membership(target) if target is not None else None
+    if target is None or found is None:
+        await session.log(LogLevel.WARNING, "RemoveFromConference ignored: the call is not in a "
+                          "conference")
+        return e.Proceed()
+    room, member = found
+    if target is not session:
+        await room.remove(member)
+        return e.Proceed()
+    return await room.remove_self(member)
+
+
+async def terminate_conference(
+    service: ConferenceService, session: CallSession, command: Command
+) -> e.Outcome:
+    assert isinstance(command, TerminateConference)
+    found = service.membership(session)
+    if found is None:
+        return _problem("TerminateConference: the call must be in the conference it terminates; "
+                        "the call ends with perclProcessingError")
+    room, _ = found
+    if command.conference_id not in (None, room.conference_id):
+        return _problem(f"TerminateConference: conference {command.conference_id} is not this "
+                        f"call's conference ({room.conference_id})")
+    await room.terminate(by=session)
+    return e.Finish(CallEndedReason.CONFERENCE_TERMINATED)
+
+
+async def set_talk(service: ConferenceService, session: CallSession, command: Command) -> e.Outcome:
+    assert isinstance(command, SetTalk)
+    return await _set(service, session, command.call_id, "SetTalk",
+                      talk=command.talk is not False)
+
+
+async def set_listen(
+    service: ConferenceService, session: CallSession, command: Command
+) -> e.Outcome:
+    assert isinstance(command, SetListen)
+    return await _set(service, session, command.call_id, "SetListen",
+                      listen=command.listen is not False)
+
+
+async def set_dtmf_pass_through(
+    service: ConferenceService, session: CallSession, command: Command
+) -> e.Outcome:
+    assert isinstance(command, SetDTMFPassThrough)
+    return await _set(service, session, None, "SetDTMFPassThrough",
+                      dtmf_pass_through=command.dtmf_pass_through is not False)
+
+
+async def _set(service: ConferenceService, session: CallSession, call_id: str | None, name: str,
+               **changes: Any) -> e.Outcome:
+    """A privilege change (an absent value means true, the privilege's default); ignored with a
+    warning when the leg is not in a conference."""
+    target = await _target(service, session, call_id)
+    found = service.membership(target) if target is not None else None
+    if found is None:
+        await session.log(LogLevel.WARNING, f"{name} ignored: the call is not in a conference")
+        return e.Proceed()
+    room, member = found
+    await room.set_privileges(member, **changes)
+    return e.Proceed()
+
+
+async def _target(
+    service: ConferenceService, session: CallSession, call_id: str | None
+) -> CallSession | None:
+    """The leg a command acts on: the executing one, or the live leg of the same account that a
+    legacy `callId` names (None, with a warning, when that leg is not live)."""
+    if call_id is None or call_id == session.call.call_id:
+        return session
+    other = service.sessions.get(call_id)
+    if (other is None or other.done or other.call.account_id != session.call.account_id
+            or other.call.status is not CallStatus.IN_PROGRESS):
+        await session.log(LogLevel.WARNING, f"callId {call_id} is not an answered, live call of "
+                          "this account; the command is ignored")
+        return None
+    return other
+
+
+def register(service: ConferenceService) -> None:
+    """Register the conference runners in the service's EngineContext."""
+    table = {
+        "CreateConference": create_conference,
+        "AddToConference": add_to_conference,
+        "RemoveFromConference": remove_from_conference,
+        "TerminateConference": terminate_conference,
+        "SetTalk": set_talk,
+        "SetListen": set_listen,
+        "SetDTMFPassThrough": set_dtmf_pass_through,
+    }
+    for name, runner in table.items():
+        service.ctx.runners.register(name, _bound(service, runner))
+
+
+def _bound(service: ConferenceService, runner: Any) -> Any:
+    async def run(session: CallSession, command: Command) -> e.Outcome:
+        outcome: e.Outcome = await runner(service, session, command)
+        return outcome
+
+    return run

@@ -1,0 +1,317 @@
+"""ConferenceRoom: the async shell of one conference (FREECLIMB.md §6).
+
+The room keeps the conference's live participants, moves the conference and each participant
+through the tables of engine.conference_state, and makes the changes heard: status notifications
+(through the room's Outbox, in order), beeps (playBeep), the wait audio of participants waiting
+for the conference to start, and the audio paths between bridged participants.
+
+Concurrency: the room is touched by every participant's session task and by REST requests. Every
+change of membership or status runs under the room's lock; no webhook is awaited under it (they
+go to the outbox) and no other session's loop is awaited (legs are moved on by posting events to
+them). Speech and keys are relayed without the lock: that is plain reading, with no await.
+Everything a change reports is stored before it is queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from percl.domain.enums import CallEndedReason, ConferenceStatus, RequestType
+from percl.domain.records import Account, Call, Conference, Participant, revised
+from percl.engine.conference_member import ControlKeys, Member, ParticipantHold
+from percl.engine.conference_outbox import Notice, Outbox
+from percl.engine.conference_state import (
+    ConferenceEvent,
+    ParticipantEvent,
+    ParticipantState,
+    apply_conference,
+    apply_participant,
+    beeps,
+    on_join,
+    on_leave,
+    on_terminate,
+    placement,
+)
+from percl.engine.context import EngineContext
+from percl.engine.ports import Media, MediaKind
+from percl.percl import events as e
+
+if TYPE_CHECKING:
+    from percl.engine.session import CallSession
+    from percl.percl.commands import AddToConference
+
+Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None] | None"]
+
+
+class ConferenceRoom:
+    """One conference that is not terminated. Made by engine.conference.ConferenceService."""
+
+    def __init__(self, ctx: EngineContext, conference: Conference, account: Account,
+                 spawn: Spawn, on_closed: Callable[[ConferenceRoom], None]) -> None:
+        self.ctx = ctx
+        self.conference = conference
+        self.account = account
+        self.members: dict[str, Member] = {}
+        self.lock = asyncio.Lock()
+        self.outbox = Outbox(account, ctx.webhooks, ctx.logs)
+        self._spawn = spawn
+        self._on_closed = on_closed
+        spawn(self.outbox.run())
+
+    @property
+    def conference_id(self) -> str:
+        return self.conference.conference_id
+
+    @property
+    def status(self) -> ConferenceStatus:
+        return self.conference.status
+
+    def announce_created(self, call: Call | None) -> None:
+        """Tell statusCallbackUrl the conference exists (createConference, status empty)."""
+        url = self.conference.status_callback_url
+        if url:
+            self.outbox.put(Notice(RequestType.CREATE_CONFERENCE, url, call,
+                                   self._fields(status=ConferenceStatus.EMPTY.value),
+                                   self.conference.request_id))
+
+    # ------------------------------------------------------------------ joining and leaving
+
+    async def join(self, session: CallSession, command: AddToConference) -> Member | None:
+        """Add the leg of `session` as a participant with `command`'s settings; None when the
+        conference was terminated before the leg got in.
+
+        The hold is set before the first await, so a leg that hangs up meanwhile still leaves
+        through `leg_ended`.
+        """
+        now = self.ctx.clock.now()
+        control = command.allow_call_control and bool(command.call_control_url)
+        record = Participant(
+            conference_id=self.conference_id, call_id=session.call.call_id,
+            account_id=self.account.account_id, talk=command.talk, listen=command.listen,
+            dtmf_pass_through=command.dtmf_pass_through,
+            start_conf_on_enter=command.start_conf_on_enter,
+            allow_call_control=command.allow_call_control,
+            call_control_sequence=command.call_control_sequence,
+            call_control_url=command.call_control_url,
+            leave_conference_url=command.leave_conference_url,
+            notification_url=command.notification_url, date_created=now, date_updated=now,
+        )
+        member = Member(session, record, ControlKeys(command.call_control_sequence if control
+                                                     else None))
+        member.hold = ParticipantHold(self, member)
+        session.join(member.hold)
+        self.members[member.call_id] = member
+        async with self.lock:
+            if self.status is ConferenceStatus.TERMINATED:
+                self.members.pop(member.call_id, None)
+                self._release(member)
+                return None
+            if not member.live:
+                return member  # the leg ended while waiting for the lock
+            await self.ctx.store.put_participant(record)
+            await session.update(conference_id=self.conference_id)
+            await self._move(on_join(self.status, command.start_conf_on_enter), session.call)
+            self._place(member)
+            if record.notification_url:
+                self.outbox.put(Notice(RequestType.ADD_TO_CONFERENCE_NOTIFICATION,
+                                       record.notification_url, session.call,
+                                       self._fields(status=self.status.value)))
+        self._beep(entering=True)
+        return member
+
+    async def leg_ended(self, member: Member) -> None:
+        """The participant's leg ended (hung up, or its script ended it). Its leaveConferenceUrl
+        hears leaveConference as a notification: the leg is gone, so its PerCL is ignored."""
+        call = member.session.call
+        async with self.lock:
+            url = member.record.leave_conference_url
+            if url and member.live:
+                self.outbox.put(Notice(RequestType.LEAVE_CONFERENCE, url, call, self._fields()))
+            departed = await self._depart(member, call)
+        if departed:
+            self._beep(entering=False)
+
+    async def remove(self, member: Member) -> None:
+        """Unbridge a participant from outside (REST DELETE, RemoveFromConference naming another
+        leg, status `empty`): its leg goes on with its leaveConferenceUrl (leaveConference, PerCL
+        expected) or, without one, is hung up with removedFromConference."""
+        session = member.session
+        async with self.lock:
+            departed = await self._depart(member, session.call)
+        if not departed:
+            return
+        self._release(member)
+        self._beep(entering=False)
+        url = member.record.leave_conference_url
+        if url:
+            if not session.done:
+                await session.update(conference_id=None)
+            session.post(e.Interrupt(RequestType.LEAVE_CONFERENCE, url, self._fields(),
+                                     release=True))
+        else:
+            session.post(e.Terminate(CallEndedReason.REMOVED_FROM_CONFERENCE))
+
+    async def remove_self(self, member: Member) -> e.Outcome:
+        """RemoveFromConference run by the participant's own script: the Outcome for its leg."""
+        session = member.session
+        async with self.lock:
+            await self._depart(member, session.call)
+        self._release(member)
+        self._beep(entering=False)
+        url = member.record.leave_conference_url
+        if url is None:
+            return e.Finish(CallEndedReason.REMOVED_FROM_CONFERENCE)
+        await session.update(conference_id=None)
+        return e.Fetch(RequestType.LEAVE_CONFERENCE, url, self._fields(), release=True)
+
+    async def detach(self, member: Member) -> None:
+        """Take a participant out without moving its leg on (it is about to join elsewhere)."""
+        async with self.lock:
+            departed = await self._depart(member, member.session.call)
+        self._release(member)
+        if departed:
+            self._beep(entering=False)
+
+    async def empty_out(self) -> None:
+        """Remove every participant (REST status `empty`); the conference stays usable."""
+        for member in list(self.members.values()):
+            await self.remove(member)
+
+    async def terminate(self, by: CallSession | None = None) -> None:
+        """Terminate the conference: every participant is hung up (conferenceTerminated), except
+        `by` (the participant whose TerminateConference this is: its runner ends it), and the
+        statusCallbackUrl hears `empty` (if it was not) then `terminated`. Idempotent."""
+        async with self.lock:
+            if self.status is ConferenceStatus.TERMINATED:
+                return
+            members = list(self.members.values())
+            for member in members:
+                member.state = apply_participant(member.state, ParticipantEvent.LEAVE)
+                self._stop_wait(member)
+                self._release(member)
+            self.members.clear()
+            for member in members:
+                await self.ctx.store.delete_participant(self.conference_id, member.call_id)
+            await self._move(on_terminate(self.status), by.call if by is not None else None)
+            self.outbox.close()
+            self._on_closed(self)
+        for member in members:
+            if member.session is not by:
+                member.session.post(e.Terminate(CallEndedReason.CONFERENCE_TERMINATED))
+
+    # ------------------------------------------------------------------ settings
+
+    async def update(self, **changes: Any) -> None:
+        """Change conference fields (alias, play_beep) as a new revision."""
+        async with self.lock:
+            self.conference = revised(self.conference, self.ctx.clock.now(), **changes)
+            await self.ctx.store.put_conference(self.conference)
+
+    async def set_privileges(self, member: Member, **changes: bool) -> Participant:
+        """Change talk / listen / dtmf_pass_through of a participant; returns the new record."""
+        async with self.lock:
+            if member.live and changes:
+                member.record = revised(member.record, self.ctx.clock.now(), **changes)
+                await self.ctx.store.put_participant(member.record)
+            return member.record
+
+    # ------------------------------------------------------------------ audio paths
+
+    def keys_pressed(self, member: Member, digits: str) -> None:
+        """A participant pressed keys: its call-control sequence, or DTMF for the others."""
+        released, fired = member.keys.feed(digits)
+        if released:
+            self._hear(member, digits=released)
+        if fired and member.record.call_control_url:
+            member.control_active = True
+            member.session.post(e.Interrupt(
+                RequestType.CALL_CONTROL, member.record.call_control_url,
+                self._fields(digits=member.record.call_control_sequence or "")))
+
+    def spoke(self, member: Member, text: str) -> None:
+        self._hear(member, text=text)
+
+    def _hear(self, speaker: Member, *, text: str | None = None, digits: str | None = None) -> None:
+        rec = speaker.record
+        if speaker.state is not ParticipantState.BRIDGED:
+            return
+        if (text is not None and not rec.talk) or (digits is not None and not rec.dtmf_pass_through):
+            return
+        for other in list(self.members.values()):
+            if other is not speaker and other.state is ParticipantState.BRIDGED and other.record.listen:
+                self.ctx.telephony.relay(other.call_id, speaker.call_id, text=text, digits=digits)
+
+    def _beep(self, *, entering: bool) -> None:
+        if not beeps(self.conference.play_beep, entering):
+            return
+        for member in list(self.members.values()):
+            if member.live and member.record.listen:
+                self._spawn(self.ctx.telephony.play(member.call_id, Media(MediaKind.BEEP)))
+
+    # ------------------------------------------------------------------ internals
+
+    async def _depart(self, member: Member, call: Call) -> bool:
+        """Take `member` out (under the lock). False when it had already left."""
+        if not member.live:
+            return False
+        member.state = apply_participant(member.state, ParticipantEvent.LEAVE)
+        self._stop_wait(member)
+        self.members.pop(member.call_id, None)
+        await self.ctx.store.delete_participant(self.conference_id, member.call_id)
+        await self._move(on_leave(self.status, len(self.members)), call)
+        return True
+
+    async def _move(self, events: list[ConferenceEvent], call: Call | None) -> None:
+        """Apply conference moves one by one: store each status, then queue its notification."""
+        for event in events:
+            status = apply_conference(self.status, event)
+            self.conference = revised(self.conference, self.ctx.clock.now(), status=status)
+            await self.ctx.store.put_conference(self.conference)
+            url = self.conference.status_callback_url
+            if url:
+                self.outbox.put(Notice(RequestType.CONFERENCE_STATUS, url, call,
+                                       self._fields(status=status.value),
+                                       self.conference.request_id if call is None else None))
+            if status is ConferenceStatus.IN_PROGRESS:
+                for member in self.members.values():
+                    if member.state is ParticipantState.WAITING:
+                        self._place(member)
+
+    def _place(self, member: Member) -> None:
+        """Bridge the member (conference in progress) or let it wait (with the wait audio)."""
+        member.state = apply_participant(member.state, placement(self.status))
+        if member.state is ParticipantState.WAITING:
+            self._start_wait(member)
+        else:
+            self._stop_wait(member)
+
+    def _start_wait(self, member: Member) -> None:
+        url = self.conference.wait_url
+        if url and member.wait_task is None:
+            member.wait_task = self._spawn(self._wait_audio(member, url))
+
+    async def _wait_audio(self, member: Member, url: str) -> None:
+        """Play the wait audio over and over while the member waits."""
+        clock = self.ctx.clock
+        while member.state is ParticipantState.WAITING and not member.session.done:
+            started = clock.now()
+            await self.ctx.telephony.play(member.call_id, Media(MediaKind.PLAY, url=url))
+            if clock.now() <= started:
+                return  # the leg is gone, or media takes no time here: never spin
+
+    @staticmethod
+    def _stop_wait(member: Member) -> None:
+        task, member.wait_task = member.wait_task, None
+        if task is not None:
+            task.cancel()
+
+    @staticmethod
+    def _release(member: Member) -> None:
+        """Let the leg go, if the room still holds it."""
+        if member.session.membership is member.hold:
+            member.session.leave()
+
+    def _fields(self, **extra: Any) -> dict[str, Any]:
+        return {"conferenceId": self.conference_id, **extra}

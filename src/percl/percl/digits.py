@@ -1,0 +1,166 @@
+"""GetDigits for the Interpreter: prompts with barge-in, then keys until a rule finishes it.
+
+How a GetDigits runs (FreeClimb's GetDigits reference; defaults in InterpreterSettings and
+docs/DECISIONS.md):
+
+* Keys typed ahead (the interpreter's DTMF buffer, unless `flushBuffer`) count as pressed before
+  the first prompt: they barge in at once.
+* Prompts play one after another; the first key stops them (barge-in). When they are over,
+  `initialTimeoutMs` waits for the first key; every key restarts `digitTimeoutMs`.
+* It finishes on `finishOnKey` (not reported), on `maxDigits`, or when a timer runs out; keys
+  pressed after the one that finished it go back to the buffer. Input shorter than `minDigits`
+  is reported as `digits: ""` with the same reason.
+
+The interpreter owns one DigitsRun while the GetDigits runs and feeds it the events; when
+`fields` is set the run is over and the interpreter posts getDigits with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from percl.domain.enums import GetDigitsReason, RequestType
+from percl.percl import actions as a
+from percl.percl import events as e
+from percl.percl.commands import GetDigits, Pause, Play, Say
+
+Prompt = Say | Play | Pause
+#: Makes the PlayMedia of one prompt iteration (the interpreter's, shared with GetSpeech).
+MediaFor = Callable[[int, Prompt], a.PlayMedia]
+
+
+class DigitsDefaults(Protocol):
+    """The GetDigits defaults (InterpreterSettings has them)."""
+
+    @property
+    def initial_timeout_ms(self) -> int: ...
+    @property
+    def digit_timeout_ms(self) -> int: ...
+    @property
+    def finish_on_key(self) -> str: ...
+    @property
+    def max_digits(self) -> int | None: ...
+
+
+class DigitsRun:
+    """One running GetDigits. Call `start()` once, then `handle()` the events it `owns` and
+    `press()` keys; each returns the actions to perform (and `press`/`start` the keys left over
+    for the buffer). When `fields` is not None the run has finished: post getDigits with them."""
+
+    REQUEST_TYPE = RequestType.GET_DIGITS
+
+    def __init__(self, command: GetDigits, defaults: DigitsDefaults, next_token: Callable[[], int],
+                 media_for: MediaFor) -> None:
+        self.command = command
+        self._next = next_token
+        self._media_for = media_for
+        cmd = command
+        self._finish_key = cmd.finish_on_key if cmd.finish_on_key is not None else defaults.finish_on_key
+        self._max_digits = cmd.max_digits if cmd.max_digits is not None else defaults.max_digits
+        self._initial_ms = (cmd.initial_timeout_ms if cmd.initial_timeout_ms is not None
+                            else defaults.initial_timeout_ms)
+        self._digit_ms = (cmd.digit_timeout_ms if cmd.digit_timeout_ms is not None
+                          else defaults.digit_timeout_ms)
+        self._prompts: list[tuple[Prompt, int | None]] = _prompt_queue(command)
+        self.digits = ""
+        self._media: int | None = None
+        self._timer: int | None = None
+        self.fields: dict[str, str] | None = None
+
+    @property
+    def action_url(self) -> str:
+        return self.command.action_url
+
+    @property
+    def privacy(self) -> bool:
+        return bool(self.command.privacy_mode)
+
+    def start(self, buffered: str) -> tuple[list[a.Action], str]:
+        """Begin with the keys typed ahead (already flushed if `flushBuffer`)."""
+        if buffered:  # typed ahead: counts as barge-in before the first prompt
+            return self.press(buffered)
+        out: list[a.Action] = []
+        self._next_prompt(out)
+        return out, ""
+
+    def owns(self, event: e.Event) -> bool:
+        token = getattr(event, "token", None)
+        return token is not None and token in (self._media, self._timer)
+
+    def handle(self, event: e.Event) -> list[a.Action]:
+        """A MediaDone or TimerFired this run `owns`."""
+        out: list[a.Action] = []
+        if isinstance(event, e.MediaDone):
+            self._media = None
+            self._next_prompt(out)
+        elif isinstance(event, e.TimerFired):
+            self._timer = None
+            self._finish(out, GetDigitsReason.TIMEOUT)
+        return out
+
+    def press(self, digits: str) -> tuple[list[a.Action], str]:
+        """Keys pressed, in order: returns the actions and the keys after the one that finished."""
+        out: list[a.Action] = []
+        for i, d in enumerate(digits):
+            if self._media is not None:  # barge-in
+                out.append(a.StopMedia(self._media))
+                self._media = None
+                self._prompts.clear()
+            if d == self._finish_key:
+                self._finish(out, GetDigitsReason.FINISH_KEY)
+                return out, digits[i + 1:]
+            self.digits += d
+            if self._max_digits is not None and len(self.digits) >= self._max_digits:
+                self._finish(out, GetDigitsReason.MAX_DIGITS)
+                return out, digits[i + 1:]
+        self._restart_timer(out, self._digit_ms)
+        return out, ""
+
+    def cancel(self) -> list[a.Action]:
+        """Stop what still runs (the leg ends or is interrupted)."""
+        out: list[a.Action] = []
+        if self._media is not None:
+            out.append(a.StopMedia(self._media))
+        if self._timer is not None:
+            out.append(a.CancelTimer(self._timer))
+        self._media = self._timer = None
+        return out
+
+    def _next_prompt(self, out: list[a.Action]) -> None:
+        while self._prompts:
+            prompt, left = self._prompts[0]
+            if left is not None and left <= 0:
+                self._prompts.pop(0)
+                continue
+            self._prompts[0] = (prompt, None if left is None else left - 1)
+            self._media = self._next()
+            out.append(self._media_for(self._media, prompt))
+            return
+        self._restart_timer(out, self._initial_ms)
+
+    def _restart_timer(self, out: list[a.Action], ms: int) -> None:
+        if self._timer is not None:
+            out.append(a.CancelTimer(self._timer))
+        self._timer = self._next()
+        out.append(a.StartTimer(self._timer, ms))
+
+    def _finish(self, out: list[a.Action], reason: GetDigitsReason) -> None:
+        if self._timer is not None:
+            out.append(a.CancelTimer(self._timer))
+            self._timer = None
+        # minDigits: input shorter than the minimum is not returned (the app sees digits "").
+        min_digits = self.command.min_digits or 0
+        digits = self.digits if len(self.digits) >= min_digits else ""
+        self.fields = {"digits": digits, "reason": reason.value}
+
+
+def _prompt_queue(command: GetDigits) -> list[tuple[Prompt, int | None]]:
+    """(prompt, iterations left; None = forever), skipping empty Says."""
+    queue: list[tuple[Prompt, int | None]] = []
+    for p in command.prompts:
+        if isinstance(p, Say) and not p.text:
+            continue
+        loop = getattr(p, "loop", 1)
+        queue.append((p, None if loop == 0 else loop))
+    return queue

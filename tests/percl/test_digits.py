@@ -1,0 +1,56 @@
+"""percl/digits.py on its own: DigitsRun's contract with the interpreter (tests/percl/
+test_interpreter_digits.py covers GetDigits' behaviour through the interpreter)."""
+
+from __future__ import annotations
+
+import itertools
+
+from percl.domain.enums import RequestType
+from percl.percl import actions as a
+from percl.percl import events as e
+from percl.percl import parse_script
+from percl.percl.commands import GetDigits
+from percl.percl.digits import DigitsRun
+from percl.percl.interpreter import InterpreterSettings
+
+MENU = "https://app.example.com/menu"
+
+
+def run(**attrs: object) -> DigitsRun:
+    tokens = itertools.count(1)
+    (command,) = parse_script([{"GetDigits": {"actionUrl": MENU, **attrs}}]).commands
+    assert isinstance(command, GetDigits)
+    return DigitsRun(command, InterpreterSettings(), lambda: next(tokens),
+                     lambda t, p: a.PlayMedia(t, "say", text=getattr(p, "text", None)))
+
+
+def test_typed_ahead_keys_finish_at_once_and_the_rest_is_left_over() -> None:
+    r = run(maxDigits=2)
+    actions, rest = r.start("123")
+    assert r.fields == {"digits": "12", "reason": "maxDigits"} and rest == "3"
+    assert actions == []  # nothing was started, so nothing to stop
+    assert (r.REQUEST_TYPE, r.action_url, r.privacy) == (RequestType.GET_DIGITS, MENU, False)
+
+
+def test_prompt_then_initial_timeout_then_timeout() -> None:
+    r = run(prompts=[{"Say": {"text": "Menu"}}], initialTimeoutMs=1200, privacyMode=True)
+    (play,), rest = r.start("")
+    assert isinstance(play, a.PlayMedia) and rest == "" and r.owns(e.MediaDone(play.token))
+    (timer,) = r.handle(e.MediaDone(play.token))
+    assert timer == a.StartTimer(timer.token, 1200) and not r.owns(e.MediaDone(play.token))
+    assert r.handle(e.TimerFired(timer.token)) == []
+    assert r.fields == {"digits": "", "reason": "timeout"} and r.privacy
+
+
+def test_cancel_stops_prompt_and_timer() -> None:
+    r = run(prompts=[{"Say": {"text": "Menu"}}])
+    (play,), _ = r.start("")
+    assert r.cancel() == [a.StopMedia(play.token)]
+    assert r.cancel() == []
+
+
+def test_finish_key_is_not_reported() -> None:
+    r = run()
+    r.start("")
+    _, rest = r.press("42#9")
+    assert r.fields == {"digits": "42", "reason": "finishKey"} and rest == "9"
