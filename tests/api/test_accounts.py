@@ -16,6 +16,8 @@ async def test_get_account(client: httpx.AsyncClient, world: World) -> None:
     assert body["type"] == "full" and body["status"] == "active" and body["revision"] == 1
     assert body["uri"] == f"/Accounts/{acc.account_id}"
     assert body["subresourceUris"]["calls"] == f"/Accounts/{acc.account_id}/Calls"
+    for name in ("conferences", "queues", "messages"):
+        assert body["subresourceUris"][name] == f"/Accounts/{acc.account_id}/{name.capitalize()}"
     assert body["dateCreated"].endswith(" GMT")
 
 

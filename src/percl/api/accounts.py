@@ -15,8 +15,10 @@ from percl.domain.records import Account, revised
 
 router = APIRouter()
 
-# Subresources percl serves today; later resources (conferences, queues...) add themselves here.
-SUBRESOURCES: tuple[str, ...] = ("Applications", "Calls", "IncomingPhoneNumbers", "Logs")
+# Subresources percl serves today; later resources (recordings ...) add themselves here.
+SUBRESOURCES: tuple[str, ...] = (
+    "Applications", "Calls", "Conferences", "IncomingPhoneNumbers", "Logs", "Messages", "Queues",
+)
 
 
 def _lower_first(name: str) -> str:
