@@ -29,7 +29,7 @@ def test_the_fixture_is_a_configured_client(percl: Percl, freeclimb_api: Any) ->
 
 
 def test_wrong_credentials_are_refused(percl: Percl) -> None:
-    api = percl.harness.freeclimb_api(percl._bridge, api_key="0" * 40)
+    api = percl.freeclimb_api(api_key="0" * 40)
     with pytest.raises(UnauthorizedException):
         api.get_an_account()
 

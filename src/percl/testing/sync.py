@@ -180,9 +180,12 @@ class Percl:
 
     # ------------------------------------------------------------------ REST
 
-    def freeclimb_api(self) -> Any:
-        """A `freeclimb.DefaultApi` for the seed account, served in-process (the same object
-        every time). Usable from the test and from a mounted WSGI app's webhook handlers."""
+    def freeclimb_api(self, *, account_id: str | None = None, api_key: str | None = None) -> Any:
+        """A `freeclimb.DefaultApi` served in-process: for the seed account the same object every
+        time, or a new one with other credentials. Usable from the test and from a mounted WSGI
+        app's webhook handlers."""
+        if account_id is not None or api_key is not None:
+            return self.harness.freeclimb_api(self._bridge, account_id=account_id, api_key=api_key)
         if self._api is None:
             self._api = self.harness.freeclimb_api(self._bridge)
         return self._api
