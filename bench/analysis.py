@@ -29,7 +29,8 @@ NS_PER_MS = 1_000_000
 
 @dataclass
 class Figures:
-    """Everything one run measured; `window_s` runs from the first POST to the last webhook."""
+    """Everything one run measured; `window_s` runs from the first POST to the last webhook.
+    `calls_completed` counts calls whose callStatus webhook reached the app."""
 
     calls_placed: int = 0
     calls_completed: int = 0
@@ -40,6 +41,7 @@ class Figures:
     gap: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     engine: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     app: list[float] = field(default_factory=list)
+    ended_ns: list[int] = field(default_factory=list)  # callStatus arrivals, sorted
 
     @property
     def calls_per_s(self) -> float:
@@ -48,6 +50,16 @@ class Figures:
     @property
     def webhooks_per_s(self) -> float:
         return self.webhooks / self.window_s if self.window_s else 0.0
+
+    @property
+    def steady_calls_per_s(self) -> float:
+        """Calls ended per second between the 10th and the 90th percentile of end times: the
+        rate without the ramp-up (an empty pipeline) and the drain (the last calls finishing)."""
+        ends = self.ended_ns
+        if len(ends) < 20:
+            return self.calls_per_s
+        lo, hi = len(ends) // 10, len(ends) * 9 // 10 - 1
+        return (hi - lo) / ((ends[hi] - ends[lo]) / 1e9) if ends[hi] > ends[lo] else 0.0
 
     def engine_all(self) -> list[float]:
         return [v for values in self.engine.values() for v in values]
@@ -91,7 +103,9 @@ def figures(records: Sequence[Record], sent: dict[str, tuple[int, int]],
             f.engine[cur[1]].append((cur[2] - prev[3]) / NS_PER_MS)
         f.app.extend((r[3] - r[2]) / NS_PER_MS for r in recs)
         f.webhooks += len(recs)
-        f.calls_completed += any(r[1] == "callStatus" for r in recs)
+        f.ended_ns.extend(r[2] for r in recs if r[1] == "callStatus")
         last = max(last, recs[-1][2])
+    f.calls_completed = len(f.ended_ns)
+    f.ended_ns.sort()
     f.window_s = (last - first) / 1e9
     return f

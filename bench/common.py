@@ -186,6 +186,27 @@ class _Server:
         return time.monotonic() - started
 
 
+def start_py_spy(pid: int, out: str, gil: bool) -> subprocess.Popen[bytes]:
+    """py-spy sampling percl until `stop_py_spy`; `.txt` gives collapsed stacks (for
+    bench/profile_summary.py), anything else a flame graph. `gil`: only samples that hold the GIL
+    (Python code running), which leaves out threads waiting for locks, the GIL or I/O."""
+    py_spy = VENV_BIN / "py-spy"
+    if not py_spy.exists():
+        raise SystemExit("--profile needs py-spy: .venv/bin/pip install -e '.[bench]'")
+    argv = [str(py_spy), "record", "--pid", str(pid), "--output", out, "--rate", "250",
+            "--nonblocking", "--threads"]
+    if out.endswith(".txt"):
+        argv += ["--format", "raw"]
+    if gil:
+        argv.append("--gil")
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
+def stop_py_spy(profiler: subprocess.Popen[bytes]) -> None:
+    profiler.send_signal(signal.SIGINT)  # py-spy writes its output when interrupted
+    profiler.wait(60)
+
+
 class AppProcess(_Server):
     """benchapp.py under uvicorn in its own process."""
 
@@ -208,11 +229,12 @@ class PerclProcess(_Server):
 
     `extra_env` adds or overrides PERCL_* variables. The stop grace period is generous because
     a graceful shutdown ends every live call (and sends its webhooks). `cprofile`: run percl under
-    cProfile on its loop thread's CPU clock and write the stats to that file when it stops.
+    cProfile on its loop thread's CPU clock and write the stats to that file when it stops;
+    `gcwatch`: time every garbage-collector pause and write a summary (JSON) there.
     """
 
     def __init__(self, extra_env: Mapping[str, str] | None = None, grace_s: float = 30.0,
-                 cprofile: str | None = None) -> None:
+                 cprofile: str | None = None, gcwatch: str | None = None) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="percl-bench-")
         folder = Path(self._tmp.name)
         port = free_port()
@@ -228,6 +250,8 @@ class PerclProcess(_Server):
         argv = [str(VENV_BIN / "percl"), "serve", "--port", str(port)]
         if cprofile:  # the same command under cProfile (bench/cprofile_percl.py)
             argv = [sys.executable, str(ROOT / "bench" / "cprofile_percl.py"), cprofile, *argv[1:]]
+        elif gcwatch:  # the same command, timing every GC pause (bench/gcwatch_percl.py)
+            argv = [sys.executable, str(ROOT / "bench" / "gcwatch_percl.py"), gcwatch, *argv[1:]]
         super().__init__(argv, port, f"/apiserver/Accounts/{ACCOUNT_ID}", env, folder / "percl.log")
         self.grace_s = grace_s
         self.stop_seconds = 0.0

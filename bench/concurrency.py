@@ -5,14 +5,15 @@ app answers its connect webhook with GetDigits (one-hour timeouts), so the leg w
 with a timer running. With all N held, the benchmark reports:
 
 - percl's resident memory (VmRSS) before and after, and the difference per held call;
-- REST latency percentiles while they are held: GET /Calls/{id} of random held calls, POST /Calls
-  of new calls (which must still complete: three webhooks, as in benchmark 1), and the first page
-  of GET /Calls (the account's newest calls);
+- REST latency percentiles while they are held: GET /Calls/{id} of random held calls and POST /Calls
+  of new calls (which must still complete: three webhooks, as in benchmark 1); then, apart, the
+  first page of GET /Calls (the account's newest calls), which today costs O(all calls);
 - that the held calls are still inProgress, and how long percl takes to shut down with them live.
 
     .venv/bin/python bench/concurrency.py                 # N = 2,000
     .venv/bin/python bench/concurrency.py --calls 10000   # the target case (about 2 minutes)
     .venv/bin/python bench/concurrency.py --quick         # N = 300, < 30 s
+    .venv/bin/python bench/concurrency.py --profile p.txt  # py-spy while held (profile_summary.py)
 """
 
 from __future__ import annotations
@@ -28,13 +29,21 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.analysis import figures
-from bench.common import AppProcess, PerclProcess, Summary, machine_banner, rss_bytes
+from bench.common import (
+    AppProcess,
+    PerclProcess,
+    Summary,
+    machine_banner,
+    rss_bytes,
+    start_py_spy,
+    stop_py_spy,
+)
 from bench.load import Rig, closed_loop, open_loop
 
 MIB = 1024 * 1024
 GET_RATE = 50.0  # GET /Calls/{id} per second while held
 NEW_CALL_RATE = 10.0  # new (three-webhook) calls per second while held
-LIST_RATE = 2.0  # GET /Calls (first page) per second while held
+LIST_TIMES = 3  # GET /Calls (first page), one after the other, after the probe
 SETTLE_S = 2.0
 
 
@@ -54,9 +63,8 @@ async def hold(rig: Rig, n: int, window: int) -> float:
 
 
 async def probe(rig: Rig, held: list[str], seconds: float) -> list[str]:
-    """REST traffic for `seconds` while the calls are held; the lines to print about it."""
+    """GET /Calls/{id} and new calls for `seconds` while the calls are held; lines to print."""
     gets: list[float] = []
-    lists: list[float] = []
     bad: list[int] = []
     rng = random.Random(4)
 
@@ -66,16 +74,9 @@ async def probe(rig: Rig, held: list[str], seconds: float) -> list[str]:
         if status != 200:
             bad.append(status)
 
-    async def list_page() -> None:
-        ms, status = await rig.timed_get("/Calls")
-        lists.append(ms)
-        if status != 200:
-            bad.append(status)
-
     await rig.reset()
     await asyncio.gather(open_loop(get_one, GET_RATE, seconds),
-                         open_loop(rig.call, NEW_CALL_RATE, seconds),
-                         open_loop(list_page, LIST_RATE, seconds))
+                         open_loop(rig.call, NEW_CALL_RATE, seconds))
     expected = len(rig.placed)
     drained = await rig.wait_until(lambda _w, ended: ended >= expected, 60.0)
     sent = {p.call_id: (p.sent_ns, p.done_ns) for p in rig.placed}
@@ -86,10 +87,29 @@ async def probe(rig: Rig, held: list[str], seconds: float) -> list[str]:
         + f", REST errors {len(rig.errors)}, non-200 GETs {len(bad)}",
         Summary.of(gets).line(f"GET /Calls/{{id}} of a held call ({GET_RATE:.0f}/s)"),
         Summary.of(f.rest).line(f"POST /Calls, new call ({NEW_CALL_RATE:.0f}/s)  (target p99 < 100 ms)"),
-        Summary.of(lists).line(f"GET /Calls, first page ({LIST_RATE:.0f}/s)"),
         Summary.of(f.setup).line("new call: POST sent -> 1st webhook at app"),
         Summary.of(f.engine_all()).line("new call: engine-added, all transitions"),
     ]
+
+
+async def probe_list(rig: Rig, times: int) -> str:
+    """GET /Calls (the first page of the account's calls) `times` in a row, alone."""
+    took = [(await rig.timed_get("/Calls"))[0] for _ in range(times)]
+    return Summary.of(took).line("GET /Calls, first page, one at a time")
+
+
+def placing_rates(rig: Rig, part: int) -> str:
+    """Calls/s at which held calls were placed early (the second `part`: the first one includes
+    the window's initial burst) and at the end (the last `part`), from the POST sent times."""
+    sent = sorted(p.sent_ns for p in rig.placed)
+    if len(sent) < 3 * part or part < 2:
+        return ""
+
+    def rate(chunk: list[int]) -> float:
+        return (len(chunk) - 1) / ((chunk[-1] - chunk[0]) / 1e9) if chunk[-1] > chunk[0] else 0.0
+
+    return (f"; calls {part}-{2 * part}: {rate(sent[part:2 * part]):.0f}/s, "
+            f"last {part}: {rate(sent[-part:]):.0f}/s")
 
 
 async def still_live(rig: Rig, held: list[str], sample: int = 50) -> int:
@@ -101,7 +121,7 @@ async def still_live(rig: Rig, held: list[str], sample: int = 50) -> int:
     return live
 
 
-async def run(n: int, window: int, seconds: float) -> None:
+async def run(n: int, window: int, seconds: float, profile: str | None) -> None:
     env = {"PERCL_MAX_LIVE_CALLS": str(n + 10_000)}
     async with AppProcess() as app, PerclProcess(env, grace_s=300.0) as percl, \
             Rig(percl, app.base) as rig:
@@ -113,11 +133,16 @@ async def run(n: int, window: int, seconds: float) -> None:
         held = [p.call_id for p in rig.placed]
         await asyncio.sleep(SETTLE_S)
         loaded = rss_bytes(percl.pid)
-        print(f"held {n} calls in GetDigits (placed in {took:.1f} s, {n / took:.0f} calls/s)")
+        print(f"held {n} calls in GetDigits (placed in {took:.1f} s, {n / took:.0f} calls/s"
+              f"{placing_rates(rig, n // 10)})")
         print(f"  percl RSS before {base / MIB:.1f} MiB, with {n} held {loaded / MIB:.1f} MiB: "
               f"{(loaded - base) / n / 1024:.1f} KiB per call; projected for 10,000 calls "
               f"{(base + (loaded - base) / n * 10_000) / MIB:.0f} MiB  (target <= 1024 MiB)")
+        profiler = start_py_spy(percl.pid, profile, False) if profile else None
         print("\n".join(await probe(rig, held, seconds)))
+        if profiler is not None:
+            stop_py_spy(profiler)
+        print(await probe_list(rig, LIST_TIMES))
         live = await still_live(rig, held)
         print(f"  held calls still inProgress: {live}/{min(50, n)} sampled; "
               f"percl RSS now {rss_bytes(percl.pid) / MIB:.1f} MiB")
@@ -130,13 +155,15 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000, help="calls to hold (N)")
     parser.add_argument("--window", type=int, default=64, help="held calls being set up at a time")
     parser.add_argument("--seconds", type=float, default=15.0, help="REST probing while held")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="py-spy record percl while the calls are held (.txt: raw stacks)")
     args = parser.parse_args()
     n = min(args.calls, 300) if args.quick else args.calls
     seconds = min(args.seconds, 4.0) if args.quick else args.seconds
     print(machine_banner(f"benchmark 4: concurrency, {n} held calls" + (" (quick)" if args.quick else "")))
     import uvloop
 
-    uvloop.run(run(n, args.window, seconds))
+    uvloop.run(run(n, args.window, seconds, args.profile))
 
 
 if __name__ == "__main__":

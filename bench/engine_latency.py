@@ -14,11 +14,13 @@ and uvicorn parsing the request in the app. Printed: p50/p95/p99 per load level,
     .venv/bin/python bench/engine_latency.py                  # 15 s per level
     .venv/bin/python bench/engine_latency.py --max-cps 120    # skip the search
     .venv/bin/python bench/engine_latency.py --quick          # < 30 s smoke run
+    .venv/bin/python bench/engine_latency.py --gc-watch /tmp/gc.json  # and percl's GC pauses
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -35,11 +37,12 @@ DRAIN_S = 60.0  # how long to wait for the last calls of a level to end
 
 
 async def find_max(rig: Rig, calls: int, window: int) -> float:
-    """Completed calls per second with `window` calls always in progress."""
+    """Completed calls per second with `window` calls always in progress (steady state: the
+    ramp-up and the drain are left out)."""
     await rig.reset()
     await closed_loop(rig.call, calls, window, rig.finished)
     sent = {p.call_id: (p.sent_ns, p.done_ns) for p in rig.placed}
-    return figures(await rig.records(), sent).calls_per_s
+    return figures(await rig.records(), sent).steady_calls_per_s
 
 
 async def at_level(rig: Rig, rate: float, seconds: float) -> list[str]:
@@ -62,8 +65,10 @@ async def at_level(rig: Rig, rate: float, seconds: float) -> list[str]:
     return lines
 
 
-async def run(max_cps: float | None, search_calls: int, window: int, seconds: float) -> None:
-    async with AppProcess() as app, PerclProcess() as percl, Rig(percl, app.base) as rig:
+async def run(max_cps: float | None, search_calls: int, window: int, seconds: float,
+              gc_watch: str | None) -> None:
+    async with AppProcess() as app, PerclProcess(gcwatch=gc_watch) as percl, \
+            Rig(percl, app.base) as rig:
         await rig.setup()
         await rig.warm_up()
         if max_cps is None:
@@ -76,6 +81,14 @@ async def run(max_cps: float | None, search_calls: int, window: int, seconds: fl
         for level in LEVELS:
             print(f"at {level:.0%} of the maximum:")
             print("\n".join(await at_level(rig, max_cps * level, seconds)))
+    if gc_watch:
+        print(f"garbage-collector pauses in percl (whole run), by generation: {gc_summary(gc_watch)}")
+
+
+def gc_summary(path: str) -> str:
+    data = json.loads(Path(path).read_text())
+    return "; ".join(f"gen{g}: {v['n']} pauses, p99 {v['p99_ms']} ms, max {v['max_ms']} ms, "
+                     f"total {v['total_ms']} ms" for g, v in sorted(data.items()))
 
 
 def main() -> None:
@@ -85,13 +98,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="duration of each load level")
     parser.add_argument("--search-calls", type=int, default=2000)
     parser.add_argument("--window", type=int, default=64)
+    parser.add_argument("--gc-watch", metavar="FILE",
+                        help="time percl's garbage-collector pauses (bench/gcwatch_percl.py)")
     args = parser.parse_args()
     seconds = min(args.seconds, 4.0) if args.quick else args.seconds
     search = min(args.search_calls, 300) if args.quick else args.search_calls
     print(machine_banner("benchmark 3: engine-added latency" + (" (quick)" if args.quick else "")))
     import uvloop
 
-    uvloop.run(run(args.max_cps, search, args.window, seconds))
+    uvloop.run(run(args.max_cps, search, args.window, seconds, args.gc_watch))
 
 
 if __name__ == "__main__":

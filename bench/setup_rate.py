@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,7 +30,15 @@ if __package__ in (None, ""):
 
 from bench.analysis import figures
 from bench.ceiling import ceiling, report
-from bench.common import VENV_BIN, AppProcess, PerclProcess, Summary, cpu_seconds, machine_banner
+from bench.common import (
+    AppProcess,
+    PerclProcess,
+    Summary,
+    cpu_seconds,
+    machine_banner,
+    start_py_spy,
+    stop_py_spy,
+)
 from bench.load import Rig, closed_loop
 
 LOG_SAMPLE = 100  # calls whose logs are read back for percl's own webhook timings
@@ -49,27 +55,6 @@ async def percl_view(rig: Rig, call_ids: list[str]) -> dict[str, list[float]]:
     return out
 
 
-def _start_profiler(pid: int, out: str, gil: bool) -> subprocess.Popen[bytes]:
-    """py-spy sampling percl until `_stop_profiler`; `.txt` gives collapsed stacks (for
-    bench/profile_summary.py), anything else a flame graph. `gil`: only samples that hold the GIL
-    (Python code running), which leaves out threads waiting for locks, the GIL or I/O."""
-    py_spy = VENV_BIN / "py-spy"
-    if not py_spy.exists():
-        raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
-    argv = [str(py_spy), "record", "--pid", str(pid), "--output", out, "--rate", "250",
-            "--nonblocking", "--threads"]
-    if out.endswith(".txt"):
-        argv += ["--format", "raw"]
-    if gil:
-        argv.append("--gil")
-    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-
-
-def _stop_profiler(profiler: subprocess.Popen[bytes]) -> None:
-    profiler.send_signal(signal.SIGINT)  # py-spy writes its output when interrupted
-    profiler.wait(60)
-
-
 async def run(calls: int, window: int, ceiling_s: float, profile: str | None, gil: bool,
               cprofile: str | None) -> None:
     async with AppProcess() as app, PerclProcess(cprofile=cprofile) as percl, \
@@ -80,7 +65,7 @@ async def run(calls: int, window: int, ceiling_s: float, profile: str | None, gi
         print("\n".join(report(levels)))
         best = max(lv.rps for lv in levels)
 
-        profiler = _start_profiler(percl.pid, profile, gil) if profile else None
+        profiler = start_py_spy(percl.pid, profile, gil) if profile else None
         cpu0, app_cpu0, own0, wall0 = (cpu_seconds(percl.pid), cpu_seconds(app.pid),
                                        time.process_time(), time.monotonic())
         await closed_loop(rig.call, calls, window, rig.finished)
@@ -88,7 +73,7 @@ async def run(calls: int, window: int, ceiling_s: float, profile: str | None, gi
         busy = ((cpu_seconds(percl.pid) - cpu0) / wall, (cpu_seconds(app.pid) - app_cpu0) / wall,
                 (time.process_time() - own0) / wall)
         if profiler is not None:
-            _stop_profiler(profiler)
+            stop_py_spy(profiler)
         sent = {p.call_id: (p.sent_ns, p.done_ns) for p in rig.placed}
         f = figures(await rig.records(), sent)
         sample = random.Random(1).sample(sorted(sent), min(LOG_SAMPLE, len(sent)))
@@ -96,7 +81,7 @@ async def run(calls: int, window: int, ceiling_s: float, profile: str | None, gi
 
     print(f"call setup: {calls} REST calls, {window} in progress at a time, three webhooks each")
     print(f"  completed calls        {f.calls_completed}/{f.calls_placed} in {f.window_s:.2f} s "
-          f"= {f.calls_per_s:.0f} calls/s   (target >= 300)")
+          f"= {f.calls_per_s:.0f} calls/s (steady state {f.steady_calls_per_s:.0f}/s)   (target >= 300)")
     print(f"  webhooks received      {f.webhooks} = {f.webhooks_per_s:.0f} webhooks/s "
           f"= {f.webhooks_per_s / best:.0%} of the ceiling {best:.0f}/s   (target >= 50%)")
     first = f" (first: {rig.errors[0]})" if rig.errors else ""

@@ -8,9 +8,13 @@ line written:
   a. through SqliteStore.add_log, one at a time;
   b. through SqliteStore.add_log, 64 writers at once (as under load);
   c. with sqlite3 directly on the calling thread, one autocommit INSERT each (no thread hop);
-  d. with sqlite3 directly, 64 rows per transaction (what a write-behind log queue would do).
+  d. with sqlite3 directly, 64 rows per transaction (what a write-behind log queue would do);
 
-Wall time and CPU time (all threads of this process) per write are printed for each.
+and, for the reads every REST request and call start makes (account for auth, application):
+
+  e. SqliteStore.get_account, one at a time (a SELECT through SQLAlchemy and aiosqlite).
+
+Wall time and CPU time (all threads of this process) per operation are printed for each.
 
     .venv/bin/python bench/store_writes.py [--writes 5000]
 """
@@ -34,7 +38,7 @@ from sqlalchemy.dialects import sqlite
 
 from bench.common import machine_banner
 from percl.domain.enums import LogLevel
-from percl.domain.records import LogEntry
+from percl.domain.records import Account, LogEntry
 from percl.store.schema import LOG_MAP, logs
 from percl.store.sqlite import SqliteStore
 
@@ -57,8 +61,8 @@ def entry(i: int) -> LogEntry:
 
 
 def _line(label: str, n: int, wall: float, cpu: float) -> str:
-    return (f"  {label:<52} {wall / n * 1e6:7.1f} us wall  {cpu / n * 1e6:7.1f} us CPU per write"
-            f"  ({n / wall:8.0f} writes/s)")
+    return (f"  {label:<58} {wall / n * 1e6:7.1f} us wall  {cpu / n * 1e6:7.1f} us CPU each"
+            f"  ({n / wall:8.0f}/s)")
 
 
 async def _timed(label: str, n: int, work: Callable[[], Awaitable[None]]) -> str:
@@ -83,8 +87,17 @@ async def through_store(folder: Path, n: int) -> list[str]:
                     await store.add_log(e)
             await asyncio.gather(*(writer(k) for k in range(BATCH)))
 
+        account = Account(account_id="AC" + "0" * 40, api_key="k" * 24, signing_secret="s" * 24,
+                          alias="bench", date_created=0.0, date_updated=0.0)
+        await store.put_account(account)
+
+        async def reads() -> None:
+            for _ in range(n):
+                await store.get_account(account.account_id)
+
         return [await _timed("a. SqliteStore.add_log, one at a time", n, one_by_one),
-                await _timed(f"b. SqliteStore.add_log, {BATCH} writers at once", n, concurrent)]
+                await _timed(f"b. SqliteStore.add_log, {BATCH} writers at once", n, concurrent),
+                await _timed("e. SqliteStore.get_account, one at a time (a read)", n, reads)]
     finally:
         await store.close()
 
@@ -122,6 +135,7 @@ async def run(n: int) -> None:
         await schema_only.open()
         await schema_only.close()
         lines += direct(Path(tmp), n)
+        lines.sort(key=lambda line: line.split(".")[0])
     print(f"one webhook log line ({len(LOG_MAP.to_row(entry(0))['metadata'])} bytes of metadata), "
           f"{n} writes each:")
     print("\n".join(lines))

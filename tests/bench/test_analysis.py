@@ -34,6 +34,16 @@ def test_series_follow_arrival_order_and_definitions() -> None:
     assert sorted(f.engine_all()) == [2.0, 3.5]
     assert f.window_s == pytest.approx(0.020)  # first POST (0) -> last arrival (20 ms)
     assert f.calls_per_s == pytest.approx(50.0) and f.webhooks_per_s == pytest.approx(200.0)
+    assert f.ended_ns == [12 * MS] and f.steady_calls_per_s == f.calls_per_s  # too few to trim
+
+
+def test_steady_rate_leaves_out_ramp_up_and_drain() -> None:
+    # 100 calls end 10 ms apart, except that the last 10 straggle in 1 s apart (a drain).
+    ends = [i * 10 * MS for i in range(90)] + [(890 + 1000 * k) * MS for k in range(1, 11)]
+    records = [(f"CA{i}", "callStatus", t, t) for i, t in enumerate(ends)]
+    f = figures(records, {f"CA{i}": (0, 0) for i in range(100)})
+    assert f.calls_per_s == pytest.approx(100 / 10.89, rel=1e-3)
+    assert f.steady_calls_per_s == pytest.approx(79 / 0.79)  # ends[10] -> ends[89] only
 
 
 def test_records_before_since_are_left_out() -> None:
