@@ -54,3 +54,14 @@ def test_finish_key_is_not_reported() -> None:
     r.start("")
     _, rest = r.press("42#9")
     assert r.fields == {"digits": "42", "reason": "finishKey"} and rest == "9"
+
+
+def test_news_of_another_kind_under_a_run_token_is_stale() -> None:
+    # Found by test_interpreter_digits.py's property test: a TimerFired carrying the prompt's
+    # token once finished the run with `timeout` while the prompt still played.
+    r = run(prompts=[{"Say": {"text": "Menu"}}])
+    (play,), _ = r.start("")
+    assert not r.owns(e.TimerFired(play.token)) and not r.owns(e.DigitsSent(play.token))
+    (timer,) = r.handle(e.MediaDone(play.token))
+    assert isinstance(timer, a.StartTimer) and not r.owns(e.MediaDone(timer.token))
+    assert r.owns(e.TimerFired(timer.token)) and r.fields is None

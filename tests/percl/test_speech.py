@@ -292,3 +292,11 @@ def test_hangup_reason_is_logged() -> None:
     assert out[-1] == a.EndCall(CallEndedReason.APP_HANGUP)
     _, out = start([{"Hangup": {}}])
     assert of(out, a.Log) == []
+
+
+def test_news_of_another_kind_under_a_run_token_is_stale() -> None:
+    it, out = start([speech(say("Menu"))])
+    load, play = one(out, a.LoadGrammar), one(out, a.PlayMedia)
+    assert it.handle(e.TimerFired(play.token)) == []  # not the recognition timer
+    assert it.handle(e.MediaDone(load.token)) == []  # not a prompt
+    assert [t.ms for t in timers(it.handle(e.MediaDone(play.token)))] == [7000, 10000]

@@ -10,12 +10,12 @@ from pydantic import Field
 from percl.api.auth import PathAccount
 from percl.api.deps import deps_of
 from percl.api.fields import Alias, HttpUrl, WireModel
+from percl.api.owned import of_account, revise, sent_fields
 from percl.api.pagination import paginate
 from percl.api.render import envelope
 from percl.domain.ids import APPLICATION
 from percl.domain.records import Account, Application, revised
 from percl.engine.ports import Store
-from percl.errors import NotFound
 
 router = APIRouter()
 
@@ -44,7 +44,7 @@ class ApplicationRequest(WireModel):
 
     def given(self) -> dict[str, Any]:
         """Only the fields the client sent (explicit nulls included), by record attribute."""
-        return {name: getattr(self, name) for name in self.model_fields_set}
+        return sent_fields(self)
 
 
 def application_uri(app: Application) -> str:
@@ -63,10 +63,8 @@ def render_application(app: Application) -> dict[str, Any]:
 
 async def owned_application(store: Store, account: Account, application_id: str) -> Application:
     """The account's application `application_id`. Raises NotFound for unknown or foreign ids."""
-    app = await store.get_application(application_id)
-    if app is None or app.account_id != account.account_id:
-        raise NotFound(f"Application {application_id} not found")
-    return app
+    return of_account(await store.get_application(application_id), account,
+                      f"Application {application_id}")
 
 
 @router.post("/Accounts/{account_id}/Applications", status_code=201)
@@ -121,10 +119,7 @@ async def update_application(
     """update-an-application: 200 ApplicationResult. Only the fields sent change."""
     deps = deps_of(request)
     app = await owned_application(deps.store, account, application_id)
-    changes = body.given()
-    if changes:
-        app = revised(app, deps.clock.now(), **changes)
-        await deps.store.put_application(app)
+    app = await revise(app, body.given(), deps.clock.now(), deps.store.put_application)
     return render_application(app)
 
 

@@ -16,13 +16,14 @@ from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr
 from percl.api.auth import PathAccount
 from percl.api.deps import deps_of, request_id_of
 from percl.api.fields import APPLICATION_ID_RE, E164, ApplicationId, CallId, HttpUrl, WireModel
+from percl.api.owned import of_account
 from percl.api.pagination import paginate
 from percl.api.render import envelope, iso, parse_filter_time, rfc1123
 from percl.domain.enums import CallStatus
 from percl.domain.records import Account, Call
 from percl.engine.ports import CallFilter, Store
 from percl.engine.service import MakeCallRequest
-from percl.errors import BadRequest, NotFound
+from percl.errors import BadRequest
 
 router = APIRouter()
 
@@ -113,10 +114,7 @@ def render_call(call: Call) -> dict[str, Any]:
 
 async def owned_call(store: Store, account: Account, call_id: str) -> Call:
     """The account's call `call_id`. Raises NotFound for unknown or foreign ids."""
-    call = await store.get_call(call_id)
-    if call is None or call.account_id != account.account_id:
-        raise NotFound(f"Call {call_id} not found")
-    return call
+    return of_account(await store.get_call(call_id), account, f"Call {call_id}")
 
 
 @router.post("/Accounts/{account_id}/Calls", status_code=202)

@@ -19,6 +19,7 @@ from pydantic import Field, StrictBool
 from percl.api.auth import PathAccount
 from percl.api.deps import ApiDeps, deps_of, request_id_of
 from percl.api.fields import Alias, HttpUrl, WireModel
+from percl.api.owned import of_account
 from percl.api.pagination import paginate
 from percl.api.render import envelope
 from percl.domain.enums import ConferenceStatus, PlayBeep
@@ -103,10 +104,8 @@ def render_participant(p: Participant) -> dict[str, Any]:
 
 async def owned_conference(store: Store, account: Account, conference_id: str) -> Conference:
     """The account's conference. Raises NotFound for unknown or foreign ids."""
-    conference = await store.get_conference(conference_id)
-    if conference is None or conference.account_id != account.account_id:
-        raise NotFound(f"Conference {conference_id} not found", code=66)
-    return conference
+    return of_account(await store.get_conference(conference_id), account,
+                      f"Conference {conference_id}", code=66)
 
 
 def day_bounds(value: str, field: str) -> tuple[float, float]:

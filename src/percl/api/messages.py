@@ -23,6 +23,7 @@ from pydantic import Field, StrictStr
 from percl.api.auth import PathAccount
 from percl.api.deps import deps_of, request_id_of
 from percl.api.fields import HttpUrl, WireModel
+from percl.api.owned import of_account
 from percl.api.pagination import paginate
 from percl.api.render import envelope
 from percl.domain.enums import MessageDirection
@@ -30,7 +31,7 @@ from percl.domain.records import Account, Message
 from percl.engine.messaging_delivery import message_uri
 from percl.engine.ports import MessageFilter, Store
 from percl.engine.service import MessageControl, SendMessageRequest
-from percl.errors import ApiError, BadRequest, NotFound
+from percl.errors import ApiError, BadRequest
 
 router = APIRouter()
 
@@ -73,10 +74,7 @@ def render_message(message: Message) -> dict[str, Any]:
 
 async def owned_message(store: Store, account: Account, message_id: str) -> Message:
     """The account's message `message_id`. Raises NotFound for unknown or foreign ids."""
-    message = await store.get_message(message_id)
-    if message is None or message.account_id != account.account_id:
-        raise NotFound(f"Message {message_id} not found")
-    return message
+    return of_account(await store.get_message(message_id), account, f"Message {message_id}")
 
 
 def _service(request: Request) -> MessageControl:

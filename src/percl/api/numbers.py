@@ -7,28 +7,26 @@ do: availability is computed, never stored).
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 
 from percl.api.applications import owned_application
 from percl.api.auth import CurrentAccount, PathAccount
 from percl.api.deps import deps_of
 from percl.api.fields import E164, Alias, ApplicationId, WireModel
+from percl.api.number_filters import Filters, NumberFilter, capabilities
+from percl.api.owned import of_account, revise, sent_fields
 from percl.api.pagination import paginate
 from percl.api.render import envelope
 from percl.domain.ids import PHONE_NUMBER
-from percl.domain.records import Account, IncomingNumber, revised
+from percl.domain.records import Account, IncomingNumber
 from percl.engine.ports import AvailableNumber, Store
-from percl.errors import BadRequest, Conflict, NotFound
+from percl.errors import BadRequest, Conflict
 
 router = APIRouter()
-
-Number = AvailableNumber | IncomingNumber
 
 
 def format_alias(phone_number: str) -> str:
@@ -37,17 +35,6 @@ def format_alias(phone_number: str) -> str:
         d = phone_number[2:]
         return f"({d[:3]}) {d[3:6]}-{d[6:]}"
     return phone_number
-
-
-def capabilities(number: Number) -> dict[str, bool]:
-    """All five Capabilities flags (the spec marks each required)."""
-    return {
-        "voice": number.voice_enabled,
-        "sms": number.sms_enabled,
-        "tollFree": number.toll_free,
-        "tenDLC": False,
-        "shortCode": False,
-    }
 
 
 def render_available(number: AvailableNumber) -> dict[str, Any]:
@@ -83,105 +70,6 @@ def render_incoming(number: IncomingNumber) -> dict[str, Any]:
         "offnet": False,
         "tfn": None,
     }
-
-
-# --------------------------------------------------------------------------- filters
-
-
-def compile_number_pattern(pattern: str | None) -> re.Pattern[str] | None:
-    """The `phoneNumber` filter as a regex searched in the E.164 number.
-
-    Raises BadRequest (400, code 3, field phoneNumber) when it does not compile.
-    """
-    if pattern is None or pattern == "":
-        return None
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise BadRequest(
-            f"phoneNumber is not a valid regular expression ({exc}); escape a leading plus as \\+",
-            details={"field": "phoneNumber"},
-        ) from None
-
-
-@dataclasses.dataclass(frozen=True)
-class NumberFilter:
-    """The filters both number lists share. None means "not filtered"."""
-
-    phone_number: str | None = None
-    region: str | None = None
-    country: str | None = None
-    voice_enabled: bool | None = True
-    sms_enabled: bool | None = True
-    cap_voice: bool | None = None
-    cap_sms: bool | None = None
-    cap_toll_free: bool | None = None
-    cap_ten_dlc: bool | None = None
-    cap_short_code: bool | None = None
-
-    def predicate(self) -> Callable[[Number], bool]:
-        """A test for one number. Raises BadRequest for an invalid phoneNumber regex."""
-        pattern = compile_number_pattern(self.phone_number)
-        wanted: list[tuple[str, object]] = [
-            (key, value)
-            for key, value in (
-                ("region", self.region),
-                ("country", self.country),
-                ("voice", _first(self.voice_enabled, self.cap_voice)),
-                ("sms", _first(self.sms_enabled, self.cap_sms)),
-                ("tollFree", self.cap_toll_free),
-                ("tenDLC", self.cap_ten_dlc),
-                ("shortCode", self.cap_short_code),
-            )
-            if value is not None
-        ]
-
-        def test(number: Number) -> bool:
-            if pattern is not None and not pattern.search(number.phone_number):
-                return False
-            facts: dict[str, object] = {
-                **capabilities(number),
-                "region": number.region,
-                "country": number.country,
-            }
-            return all(facts[key] == value for key, value in wanted)
-
-        return test
-
-
-def _first(legacy: bool | None, capability: bool | None) -> bool | None:
-    """`capabilities.voice` supersedes the deprecated `voiceEnabled` when both are given."""
-    return capability if capability is not None else legacy
-
-
-def number_filter(
-    phone_number: Annotated[str | None, Query(alias="phoneNumber")] = None,
-    region: str | None = None,
-    country: str | None = None,
-    voice_enabled: Annotated[bool, Query(alias="voiceEnabled")] = True,
-    sms_enabled: Annotated[bool, Query(alias="smsEnabled")] = True,
-    cap_voice: Annotated[bool | None, Query(alias="capabilities.voice")] = None,
-    cap_sms: Annotated[bool | None, Query(alias="capabilities.sms")] = None,
-    cap_toll_free: Annotated[bool | None, Query(alias="capabilities.tollFree")] = None,
-    cap_ten_dlc: Annotated[bool | None, Query(alias="capabilities.tenDLC")] = None,
-    cap_short_code: Annotated[bool | None, Query(alias="capabilities.shortCode")] = None,
-) -> NumberFilter:
-    """FastAPI dependency: the shared query filters of both number lists."""
-    return NumberFilter(
-        phone_number,
-        region,
-        country,
-        voice_enabled,
-        sms_enabled,
-        cap_voice,
-        cap_sms,
-        cap_toll_free,
-        cap_ten_dlc,
-        cap_short_code,
-    )
-
-
-Filters = Annotated[NumberFilter, Depends(number_filter)]
 
 
 async def owned_numbers(store: Store) -> set[str]:
@@ -236,10 +124,8 @@ class IncomingNumberRequest(WireModel):
 
 async def owned_number(store: Store, account: Account, phone_number_id: str) -> IncomingNumber:
     """The account's number `phone_number_id`. Raises NotFound for unknown or foreign ids."""
-    number = await store.get_number(phone_number_id)
-    if number is None or number.account_id != account.account_id:
-        raise NotFound(f"IncomingPhoneNumber {phone_number_id} not found")
-    return number
+    return of_account(await store.get_number(phone_number_id), account,
+                      f"IncomingPhoneNumber {phone_number_id}")
 
 
 @router.post("/Accounts/{account_id}/IncomingPhoneNumbers")
@@ -342,12 +228,10 @@ async def update_incoming_number(
     """update-an-incoming-number: 200. Only the fields sent change; applicationId null unlinks."""
     deps = deps_of(request)
     number = await owned_number(deps.store, account, phone_number_id)
-    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    changes = sent_fields(body)
     if changes.get("application_id") is not None:
         await owned_application(deps.store, account, changes["application_id"])
-    if changes:
-        number = revised(number, deps.clock.now(), **changes)
-        await deps.store.put_number(number)
+    number = await revise(number, changes, deps.clock.now(), deps.store.put_number)
     return render_incoming(number)
 
 

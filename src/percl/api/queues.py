@@ -16,6 +16,7 @@ from pydantic import Field, StrictInt
 from percl.api.auth import PathAccount
 from percl.api.deps import ApiDeps, deps_of
 from percl.api.fields import Alias, WireModel
+from percl.api.owned import of_account
 from percl.api.pagination import paginate
 from percl.api.render import envelope, rfc1123
 from percl.domain.records import Account, Queue
@@ -84,10 +85,7 @@ def render_member(view: MemberView) -> dict[str, Any]:
 
 async def owned_queue(store: Store, account: Account, queue_id: str) -> Queue:
     """The account's queue `queue_id`. Raises NotFound for unknown or foreign ids."""
-    queue = await store.get_queue(queue_id)
-    if queue is None or queue.account_id != account.account_id:
-        raise NotFound(f"Queue {queue_id} not found")
-    return queue
+    return of_account(await store.get_queue(queue_id), account, f"Queue {queue_id}")
 
 
 def _control(deps: ApiDeps) -> QueueControl:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Coroutine
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from percl.domain import ids
 from percl.domain.enums import CallDirection, CallEndedReason, CallStatus, LogLevel
 from percl.domain.records import Account, Application, Call, revised
+from percl.domain.tasks import OwnedTaskGroup, TaskOwner
 from percl.engine.admission import DialAdmission, LiveCallLimit, too_many_live_calls
 from percl.engine.context import EngineContext
 from percl.engine.service import MakeCallRequest
@@ -27,33 +27,22 @@ if TYPE_CHECKING:
     from percl.percl.commands import OutDial
 
 
-class CallService:
+class CallService(TaskOwner):
     """The engine's front door for calls. Use as `async with CallService(ctx) as calls:`."""
 
     def __init__(self, ctx: EngineContext) -> None:
         self.ctx = ctx
         self.sessions: dict[str, CallSession] = {}
-        self._tg: asyncio.TaskGroup | None = None
+        self._group = OwnedTaskGroup("CallService")
         self.live = LiveCallLimit(ctx.settings.max_live_calls_per_account)
         self.admission = DialAdmission(ctx.clock, ctx.settings.calls_per_second, self._spawn)
 
-    async def __aenter__(self) -> CallService:
-        self._tg = asyncio.TaskGroup()
-        await self._tg.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _close(self, exc: BaseException | None) -> None:
+        """Leaving `async with`: every live leg ends (internalError) and sends its final webhooks."""
         for session in list(self.sessions.values()):
             session.post(Shutdown())
         self.admission.close()  # queued REST legs end with their sessions; none may dial now
-        assert self._tg is not None
-        await self._tg.__aexit__(exc_type, exc, tb)
-        self._tg = None
+        await self._group.drain(exc)
 
     # ---------------------------------------------------------------- start-up recovery
 
@@ -100,7 +89,7 @@ class CallService:
         if request.if_machine is not None and request.if_machine not in ("redirect", "hangup"):
             raise BadRequest("ifMachine must be redirect or hangup", details={"field": "ifMachine"})
         now = self.ctx.clock.now()
-        owned = await self.ctx.store.find_number(request.from_)
+        phone_number_id = await self._own_number_id(account.account_id, request.from_)
         call = Call(
             call_id=self.ctx.ids.new(ids.CALL),
             account_id=account.account_id,
@@ -110,8 +99,7 @@ class CallService:
             status=CallStatus.QUEUED,
             application_id=app.application_id if app else None,
             parent_call_id=parent.call_id if parent else None,
-            phone_number_id=(owned.phone_number_id
-                             if owned and owned.account_id == account.account_id else None),
+            phone_number_id=phone_number_id,
             request_id=request.request_id or self.ctx.ids.new(ids.REQUEST),
             date_created=now,
             date_updated=now,
@@ -156,6 +144,12 @@ class CallService:
             )
         return parent
 
+    async def _own_number_id(self, account_id: str, number: str) -> str | None:
+        """The phoneNumberId of `number` when it is one of the account's incoming numbers (an
+        outbound leg's phoneNumberId), else None."""
+        owned = await self.ctx.store.find_number(number)
+        return owned.phone_number_id if owned is not None and owned.account_id == account_id else None
+
     def _ring_timeout(self, timeout: int | None) -> int:
         s = self.ctx.settings
         if timeout is None:
@@ -187,9 +181,9 @@ class CallService:
             timeout_s=self._ring_timeout(command.timeout),
             privacy_mode=bool(command.privacy_mode),
         )
-        owned = await self.ctx.store.find_number(child.from_)
-        if owned is not None and owned.account_id == p.account_id:
-            child = dataclasses.replace(child, phone_number_id=owned.phone_number_id)
+        phone_number_id = await self._own_number_id(p.account_id, child.from_)
+        if phone_number_id is not None:
+            child = dataclasses.replace(child, phone_number_id=phone_number_id)
         await self.ctx.store.put_call(child)
         session = CallSession(self.ctx, child, parent.account, dial_child=self._dial_child,
                               on_end=self._forget)
@@ -259,8 +253,7 @@ class CallService:
         self._spawn(session.run())
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        assert self._tg is not None, "CallService used outside `async with`"
-        return self._tg.create_task(coro)
+        return self._group.spawn(coro)
 
     def _forget(self, session: CallSession) -> None:
         if self.sessions.pop(session.call.call_id, None) is not None:

@@ -20,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine, Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from percl.domain import ids
 from percl.domain.enums import ConferenceStatus, LogLevel, PlayBeep
 from percl.domain.records import Account, Conference, Participant, revised
+from percl.domain.tasks import OwnedTaskGroup, TaskOwner
 from percl.engine import conference_commands
 from percl.engine.conference_member import Member, ParticipantHold
 from percl.engine.conference_room import ConferenceRoom
@@ -40,44 +40,22 @@ if TYPE_CHECKING:
 log = logging.getLogger("percl.engine.conference")
 
 
-class ConferenceService:
+class ConferenceService(TaskOwner):
     """Conferences of every account. `sessions` is the CallService's live-session registry."""
 
     def __init__(self, ctx: EngineContext, sessions: Mapping[str, CallSession]) -> None:
         self.ctx = ctx
         self.sessions = sessions
         self.rooms: dict[str, ConferenceRoom] = {}
-        self._tg: asyncio.TaskGroup | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._group = OwnedTaskGroup("ConferenceService")
         conference_commands.register(self)
-
-    async def __aenter__(self) -> ConferenceService:
-        tg = asyncio.TaskGroup()
-        await tg.__aenter__()
-        self._tg = tg
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        tg, self._tg = self._tg, None
-        for task in list(self._tasks):
-            task.cancel()
-        if tg is not None:
-            await tg.__aexit__(None, None, None)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
         """Run `coro` as a task of the service (None, and `coro` closed, once it has stopped)."""
-        if self._tg is None:
+        if not self._group.running:
             coro.close()
             return None
-        task = self._tg.create_task(_guarded(coro))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self._group.spawn(_guarded(coro))
 
     # ------------------------------------------------------------------ rooms
 

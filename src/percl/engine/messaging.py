@@ -14,15 +14,14 @@ ASCII, is an error log entry naming `Sms.<field>`, and the script goes on.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from percl.domain.enums import LogLevel, MessageDirection, MessageStatus
 from percl.domain.ids import MESSAGE, REQUEST
 from percl.domain.records import Account, IncomingNumber, Message, revised
+from percl.domain.tasks import OwnedTaskGroup, TaskOwner
 from percl.engine.context import EngineContext
 from percl.engine.messaging_delivery import Carrier, inbound_message
 from percl.engine.messaging_rules import (
@@ -50,7 +49,7 @@ class MessagingSettings:
     carrier_delay_ms: int = 1000  # from `sending` to the final status
 
 
-class MessagingService:
+class MessagingService(TaskOwner):
     """The engine's front door for messages. Use as `async with MessagingService(ctx):`.
 
     Constructing it registers the `Sms` runner in `ctx.runners`.
@@ -60,29 +59,12 @@ class MessagingService:
         self.ctx = ctx
         self.settings = settings or MessagingSettings()
         self.carrier = Carrier(ctx, self.settings.carrier_delay_ms / 1000)
-        self._tg: asyncio.TaskGroup | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._group = OwnedTaskGroup("MessagingService")
         ctx.runners.register("Sms", self.run_sms)
 
-    async def __aenter__(self) -> MessagingService:
-        self._tg = asyncio.TaskGroup()
-        await self._tg.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Cancel every message still travelling, then store each as `failed`."""
-        tg, self._tg = self._tg, None
-        for task in list(self._tasks):
-            task.cancel()
-        if tg is not None:
-            # Every task is cancelled and guarded; not handing the group the body's exception
-            # keeps that exception unwrapped (no ExceptionGroup).
-            await tg.__aexit__(None, None, None)
+    async def _close(self, exc: BaseException | None) -> None:
+        """Leaving `async with`: cancel every message still travelling, then store each as `failed`."""
+        await self._group.close()  # every task is guarded (`_guarded`)
         await self._fail_in_flight()
 
     # ---------------------------------------------------------------- REST: send a message
@@ -111,7 +93,7 @@ class MessagingService:
         account = session.account
         refusal = check_numbers(command.from_, command.to) or check_text(command.text)
         sender = refusal or await self._sender(account.account_id, command.from_)
-        if not isinstance(sender, Refusal) and self._tg is None:
+        if not isinstance(sender, Refusal) and not self._group.running:
             sender = Refusal(0, "from", "percl's messaging service is stopped")
         if isinstance(sender, Refusal):
             await session.log(
@@ -228,12 +210,7 @@ class MessagingService:
         )
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        if self._tg is None:
-            coro.close()
-            raise RuntimeError("MessagingService used outside `async with`")
-        task = self._tg.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._group.spawn(coro)
 
     async def _fail_in_flight(self) -> None:
         """Messages percl stopped carrying: stored `failed` (no webhook: percl is stopping)."""

@@ -23,11 +23,8 @@ from typing import Protocol
 from percl.domain.enums import GetDigitsReason, RequestType
 from percl.percl import actions as a
 from percl.percl import events as e
-from percl.percl.commands import GetDigits, Pause, Play, Say
-
-Prompt = Say | Play | Pause
-#: Makes the PlayMedia of one prompt iteration (the interpreter's, shared with GetSpeech).
-MediaFor = Callable[[int, Prompt], a.PlayMedia]
+from percl.percl.commands import GetDigits
+from percl.percl.playback import MediaFor, Prompt, PromptQueue, prompt_entries
 
 
 class DigitsDefaults(Protocol):
@@ -62,7 +59,7 @@ class DigitsRun:
                             else defaults.initial_timeout_ms)
         self._digit_ms = (cmd.digit_timeout_ms if cmd.digit_timeout_ms is not None
                           else defaults.digit_timeout_ms)
-        self._prompts: list[tuple[Prompt, int | None]] = _prompt_queue(command)
+        self._prompts: PromptQueue[Prompt] = PromptQueue(prompt_entries(command.prompts))
         self.digits = ""
         self._media: int | None = None
         self._timer: int | None = None
@@ -85,8 +82,14 @@ class DigitsRun:
         return out, ""
 
     def owns(self, event: e.Event) -> bool:
-        token = getattr(event, "token", None)
-        return token is not None and token in (self._media, self._timer)
+        """True when `event` reports this run's prompt (MediaDone) or timer (TimerFired); the
+        kind must match the token too, so news of another kind is stale, never misread."""
+        match event:
+            case e.MediaDone(token=t):
+                return self._media is not None and t == self._media
+            case e.TimerFired(token=t):
+                return self._timer is not None and t == self._timer
+        return False
 
     def handle(self, event: e.Event) -> list[a.Action]:
         """A MediaDone or TimerFired this run `owns`."""
@@ -128,16 +131,12 @@ class DigitsRun:
         return out
 
     def _next_prompt(self, out: list[a.Action]) -> None:
-        while self._prompts:
-            prompt, left = self._prompts[0]
-            if left is not None and left <= 0:
-                self._prompts.pop(0)
-                continue
-            self._prompts[0] = (prompt, None if left is None else left - 1)
-            self._media = self._next()
-            out.append(self._media_for(self._media, prompt))
+        prompt = self._prompts.next()
+        if prompt is None:
+            self._restart_timer(out, self._initial_ms)
             return
-        self._restart_timer(out, self._initial_ms)
+        self._media = self._next()
+        out.append(self._media_for(self._media, prompt))
 
     def _restart_timer(self, out: list[a.Action], ms: int) -> None:
         if self._timer is not None:
@@ -154,13 +153,3 @@ class DigitsRun:
         digits = self.digits if len(self.digits) >= min_digits else ""
         self.fields = {"digits": digits, "reason": reason.value}
 
-
-def _prompt_queue(command: GetDigits) -> list[tuple[Prompt, int | None]]:
-    """(prompt, iterations left; None = forever), skipping empty Says."""
-    queue: list[tuple[Prompt, int | None]] = []
-    for p in command.prompts:
-        if isinstance(p, Say) and not p.text:
-            continue
-        loop = getattr(p, "loop", 1)
-        queue.append((p, None if loop == 0 else loop))
-    return queue

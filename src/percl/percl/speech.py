@@ -32,11 +32,9 @@ from typing import Any
 from percl.domain.enums import GetSpeechReason, LogLevel, RequestType
 from percl.percl import actions as a
 from percl.percl import events as e
-from percl.percl.commands import GetSpeech, Pause, Play, Say
+from percl.percl.commands import GetSpeech
+from percl.percl.playback import MediaFor, Prompt, PromptQueue, prompt_entries
 
-Prompt = Say | Play | Pause
-#: Makes the PlayMedia of one prompt iteration (the interpreter's, shared with GetDigits).
-MediaFor = Callable[[int, Prompt], a.PlayMedia]
 MASK = "xxxxx"
 
 
@@ -66,7 +64,7 @@ class SpeechRun:
         self._defaults = defaults
         self._next = next_token
         self._media_for = media_for
-        self._prompts: list[tuple[Prompt | _Beep, int | None]] = _prompt_queue(command)
+        self._prompts: PromptQueue[Prompt | _Beep] = PromptQueue(_prompt_entries(command))
         self.grammar_token = next_token()
         self._grammar: Any = None
         self._media: int | None = None
@@ -95,10 +93,20 @@ class SpeechRun:
         return out
 
     def owns(self, event: e.Event) -> bool:
-        """True when `event` answers one of this run's actions (stale answers are not)."""
-        token = getattr(event, "token", None)
-        return token is not None and token in (
-            self.grammar_token, self._media, self._no_input, self._recognition, self._recognizing)
+        """True when `event` answers one of this run's actions, with the kind of news that
+        action gives (stale answers, or news of another kind, are not)."""
+        match event:
+            case e.MediaDone(token=t):
+                tokens: tuple[int | None, ...] = (self._media,)
+            case e.TimerFired(token=t):
+                tokens = (self._no_input, self._recognition)
+            case e.GrammarLoaded(token=t):
+                tokens = (self.grammar_token,)
+            case e.Recognized(token=t):
+                tokens = (self._recognizing,)
+            case _:
+                return False
+        return t in tokens
 
     def handle(self, event: e.Event) -> list[a.Action]:
         """An event this run `owns`."""
@@ -153,19 +161,15 @@ class SpeechRun:
     # ------------------------------------------------------------------ prompts and timers
 
     def _next_prompt(self, out: list[a.Action]) -> None:
-        while self._prompts:
-            prompt, left = self._prompts[0]
-            if left is not None and left <= 0:
-                self._prompts.pop(0)
-                continue
-            self._prompts[0] = (prompt, None if left is None else left - 1)
-            self._media = self._next()
-            if isinstance(prompt, _Beep):
-                out.append(a.PlayMedia(self._media, "beep"))
-            else:
-                out.append(self._media_for(self._media, prompt))
+        prompt = self._prompts.next()
+        if prompt is None:
+            self._listen(out)
             return
-        self._listen(out)
+        self._media = self._next()
+        if isinstance(prompt, _Beep):
+            out.append(a.PlayMedia(self._media, "beep"))
+        else:
+            out.append(self._media_for(self._media, prompt))
 
     def _barge_in(self, out: list[a.Action]) -> None:
         if self._media is not None:
@@ -252,14 +256,7 @@ def _or(value: int | None, default: int) -> int:
     return default if value is None else value
 
 
-def _prompt_queue(command: GetSpeech) -> list[tuple[Prompt | _Beep, int | None]]:
-    """(prompt, iterations left; None = forever), skipping empty Says; the beep last."""
-    queue: list[tuple[Prompt | _Beep, int | None]] = []
-    for p in command.prompts:
-        if isinstance(p, Say) and not p.text:
-            continue
-        loop = getattr(p, "loop", 1)
-        queue.append((p, None if loop == 0 else loop))
-    if command.play_beep:
-        queue.append((_Beep(), 1))
-    return queue
+def _prompt_entries(command: GetSpeech) -> list[tuple[Prompt | _Beep, int | None]]:
+    """(prompt, iterations; None = forever), skipping empty Says; the playBeep tone last."""
+    beep: list[tuple[Prompt | _Beep, int | None]] = [(_Beep(), 1)] if command.play_beep else []
+    return [*prompt_entries(command.prompts), *beep]

@@ -16,15 +16,15 @@ or the engine hangs up. Script steps' `afterMs` and `hangupAfterMs` count from t
 machine detection on, a machine or fax is detected `machine_detect_ms` (2500) after the answer.
 Transcripts stay readable after the leg ends; the network keeps those of the last
 `max_transcripts` (10,000) legs.
+
+The pieces: the legs it remembers (legbook.py), each far end's behaviour (phones.py), the media it
+plays to them (playout.py), bridged conference audio (bridge.py), numbers on sale (inventory.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from types import TracebackType
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from percl.domain.clock import Clock
@@ -39,15 +39,11 @@ from percl.domain.simphone import (
     Transcript,
     TranscriptEvent,
 )
-from percl.engine.ports import (
-    AvailableNumber,
-    InboundHandler,
-    LegListener,
-    Media,
-    MediaKind,
-)
+from percl.domain.tasks import OwnedTaskGroup, TaskOwner
+from percl.engine.ports import AvailableNumber, InboundHandler, LegListener, Media
 from percl.telephony.sim import bridge
 from percl.telephony.sim.inventory import SimInventory
+from percl.telephony.sim.legbook import LegBook
 from percl.telephony.sim.media_model import (
     PLAY_DEFAULT_MS,
     MediaModel,
@@ -55,13 +51,14 @@ from percl.telephony.sim.media_model import (
     parse_send_digits,
 )
 from percl.telephony.sim.phones import Leg, LegState, PhoneRunner
+from percl.telephony.sim.playout import MediaPlayer, MediaProbe
+
+__all__ = ["MediaProbe", "SimNetwork"]
 
 log = logging.getLogger(__name__)
 
-MediaProbe = Callable[[str], Awaitable[float | None]]
 
-
-class SimNetwork:
+class SimNetwork(TaskOwner):
     """The in-process phone network. Create it, then enter it with `async with` before use."""
 
     def __init__(
@@ -80,41 +77,23 @@ class SimNetwork:
             raise ValueError("media_time_scale >= 0, words_per_minute > 0, max_transcripts > 0")
         self._clock = clock
         self._ids = ids
-        self._model = MediaModel(media_time_scale, words_per_minute, play_default_ms)
-        self._probe = media_duration
-        self._max_transcripts = max_transcripts
+        model = MediaModel(media_time_scale, words_per_minute, play_default_ms)
+        self._player = MediaPlayer(clock, model, media_duration)
         self._inventory = SimInventory()
         self._programs: dict[str, PhoneProgram] = {}
-        self._legs: OrderedDict[str, Leg] = OrderedDict()
+        self._legs = LegBook(clock, max_transcripts)
         self._handler: InboundHandler | None = None
-        self._tg: asyncio.TaskGroup | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._group = OwnedTaskGroup("SimNetwork")
         self._runner = PhoneRunner(clock, self._spawn, machine_detect_ms=machine_detect_ms)
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def __aenter__(self) -> SimNetwork:
-        tg = asyncio.TaskGroup()
-        await tg.__aenter__()
-        self._tg = tg
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Cancel every phone's behaviour and wait for the tasks to finish."""
-        tg, self._tg = self._tg, None
-        for leg in self._legs.values():
+    async def _close(self, exc: BaseException | None) -> None:
+        """Leaving `async with`: end every leg, cancel every phone's behaviour and wait for the
+        tasks to finish."""
+        for leg in self._legs:
             leg.end()
-        for task in list(self._tasks):
-            task.cancel()
-        if tg is not None:
-            # Every child is cancelled and guarded, so the group only has to wait for them. Not
-            # handing it the body's exception keeps that exception unwrapped (no ExceptionGroup).
-            await tg.__aexit__(None, None, None)
+        await self._group.close()  # every task is guarded (`_guarded`)
 
     def set_inbound_handler(self, handler: InboundHandler) -> None:
         """Who receives calls placed with `place_call` (the engine). Call before `place_call`."""
@@ -169,18 +148,18 @@ class SimNetwork:
 
     def attach(self, call_id: str, listener: LegListener) -> None:
         """Attach the engine's listener to an inbound leg. Raises KeyError for unknown legs."""
-        self._leg(call_id).listener = listener
+        self._legs.leg(call_id).listener = listener
 
     async def answer(self, call_id: str) -> None:
         """The platform answers an inbound leg; its caller's script starts now. A leg that has
         already ended or been answered is left alone. Raises KeyError for unknown legs."""
-        leg = self._leg(call_id)
+        leg = self._legs.leg(call_id)
         if leg.state is LegState.RINGING:
             self._runner.answered(leg)
 
     async def reject(self, call_id: str) -> None:
         """The platform rejects a ringing inbound leg. Raises KeyError for unknown legs."""
-        leg = self._leg(call_id)
+        leg = self._legs.leg(call_id)
         if leg.live:
             leg.transcript.add(TranscriptEvent.REJECTED)
             leg.end()
@@ -205,33 +184,16 @@ class SimNetwork:
         `interrupted` and `heard_ms`, and CancelledError propagates. Media sent to an unknown or
         ended leg is dropped."""
         leg = self._legs.get(call_id)
-        if leg is None or not leg.live:
-            return
-        if media.kind is MediaKind.PLAY:
-            seconds = self._model.play_seconds(await self._probe_url(media.url or ""))
-            index = leg.transcript.add(TranscriptEvent.PLAY, url=media.url)
-        elif media.kind is MediaKind.PAUSE:
-            length_ms = media.length_ms or 0
-            seconds = self._model.pause_seconds(length_ms)
-            index = leg.transcript.add(TranscriptEvent.PAUSE, length_ms=length_ms)
-        elif media.kind is MediaKind.BEEP:
-            seconds = self._model.pause_seconds(bridge.BEEP_MS)
-            index = bridge.beep_entry(leg)
-        else:
-            text = media.text or ""
-            seconds = self._model.say_seconds(text)
-            index = leg.transcript.add(TranscriptEvent.SAY, text=text, language=media.language)
-        await self._hold(leg, index, seconds)
+        if leg is not None and leg.live:
+            await self._player.play(leg, media)
 
     async def send_digits(self, call_id: str, digits: str, pause_ms: int) -> None:
         """Play DTMF to the far end (100 ms a tone, `pause_ms` per `{n}` unit); returns when done.
         Raises ValueError for characters other than 0-9*# and `{n}`. Cancellable like `play`."""
-        tones, _ = parse_send_digits(digits)
+        parse_send_digits(digits)  # a bad character raises even for an unknown or ended leg
         leg = self._legs.get(call_id)
-        if leg is None or not leg.live:
-            return
-        index = leg.transcript.add(TranscriptEvent.DIGITS_SENT, digits=tones)
-        await self._hold(leg, index, self._model.send_digits_seconds(digits, pause_ms))
+        if leg is not None and leg.live:
+            await self._player.send_digits(leg, digits, pause_ms)
 
     def relay(
         self, to_call_id: str, from_call_id: str, *, text: str | None = None,
@@ -261,10 +223,7 @@ class SimNetwork:
         Raises KeyError for unknown or ended legs, ValueError for non-keypad characters or a
         leg that is still ringing."""
         check_keys(digits)
-        leg = self._live_leg(call_id)
-        if leg.state is not LegState.ANSWERED:
-            raise ValueError(f"call {call_id} is not answered yet")
-        self._runner.press(leg, digits)
+        self._runner.press(self._legs.answered_leg(call_id), digits)
 
     def say(self, call_id: str, text: str) -> None:
         """The far end of a live, answered leg says `text`: a `said` entry, and the platform's
@@ -272,145 +231,57 @@ class SimNetwork:
         for blank text or a leg that is still ringing."""
         if not text.strip():
             raise ValueError("say needs some text")
-        leg = self._live_leg(call_id)
-        if leg.state is not LegState.ANSWERED:
-            raise ValueError(f"call {call_id} is not answered yet")
-        self._runner.say(leg, text)
+        self._runner.say(self._legs.answered_leg(call_id), text)
 
     def far_end_hangup(self, call_id: str) -> None:
         """The far end hangs up now. Raises KeyError for unknown or ended legs."""
-        self._runner.hang_up(self._live_leg(call_id), deferred=True)
+        self._runner.hang_up(self._legs.live_leg(call_id), deferred=True)
 
     def pick_up(self, call_id: str) -> None:
         """The phone of a ringing outbound leg is answered now, by a human (any program; the
         softphone's `manual` one waits for this). Raises KeyError for unknown or ended legs,
         ValueError when the leg is not ringing or is a call the phone made itself."""
-        self._runner.pick_up(self._ringing_callee(call_id))
+        self._runner.pick_up(self._legs.ringing_callee(call_id))
 
     def decline(self, call_id: str) -> None:
         """The phone of a ringing outbound leg declines it; the platform hears busy. Raises like
         `pick_up`."""
-        self._runner.hang_up(self._ringing_callee(call_id), deferred=True)
+        self._runner.hang_up(self._legs.ringing_callee(call_id), deferred=True)
 
     def legs_of(self, number: str) -> list[LegSummary]:
         """The legs from or to `number` the network still remembers, newest first."""
-        found = [leg.summary() for leg in reversed(self._legs.values())
-                 if number in (leg.transcript.from_, leg.transcript.to)]  # fmt: skip
-        return found
+        return self._legs.legs_of(number)
 
     def transcript(self, call_id: str) -> Transcript | None:
-        leg = self._legs.get(call_id)
-        return None if leg is None else leg.transcript.snapshot(live=leg.live)
+        return self._legs.transcript(call_id)
 
     def is_live(self, call_id: str) -> bool:
-        leg = self._legs.get(call_id)
-        return leg is not None and leg.live
+        return self._legs.is_live(call_id)
 
     # ------------------------------------------------------------------ internals
 
     def _new_leg(
-        self,
-        call_id: str,
-        from_: str,
-        to: str,
-        *,
-        outbound: bool,
-        program: PhoneProgram,
+        self, call_id: str, from_: str, to: str, *, outbound: bool, program: PhoneProgram,
         listener: LegListener | None,
     ) -> Leg:
-        if self._tg is None:
+        if not self._group.running:
             raise RuntimeError("SimNetwork is not running: use it inside `async with`")
-        if call_id in self._legs:
-            raise ValueError(f"call id {call_id} is already in use")
-        leg = Leg(
-            call_id, from_, to, outbound=outbound, program=program, clock=self._clock,
-            listener=listener,
-        )  # fmt: skip
-        leg.transcript.add(TranscriptEvent.RINGING)
-        self._legs[call_id] = leg
-        self._evict()
-        return leg
-
-    def _evict(self) -> None:
-        """Forget the oldest ended legs beyond `max_transcripts` (live legs are never dropped)."""
-        excess = len(self._legs) - self._max_transcripts
-        if excess <= 0:
-            return
-        for call_id in [cid for cid, leg in self._legs.items() if not leg.live][:excess]:
-            del self._legs[call_id]
-
-    def _leg(self, call_id: str) -> Leg:
-        leg = self._legs.get(call_id)
-        if leg is None:
-            raise KeyError(call_id)
-        return leg
-
-    def _live_leg(self, call_id: str) -> Leg:
-        leg = self._leg(call_id)
-        if not leg.live:
-            raise KeyError(call_id)
-        return leg
-
-    def _ringing_callee(self, call_id: str) -> Leg:
-        leg = self._live_leg(call_id)
-        if not leg.outbound:
-            raise ValueError(f"call {call_id} was placed by the phone: there is nothing to answer")
-        if leg.state is not LegState.RINGING:
-            raise ValueError(f"call {call_id} is not ringing")
-        return leg
+        return self._legs.open(call_id, from_, to, outbound=outbound, program=program,
+                               listener=listener)
 
     def _spawn(self, leg: Leg | None, coro: Coroutine[Any, Any, None]) -> None:
-        if self._tg is None:
+        if not self._group.running:
             coro.close()
             raise RuntimeError("SimNetwork is not running: use it inside `async with`")
-        task = self._tg.create_task(_guarded(coro))
+        task = self._group.spawn(_guarded(coro))
         # A task cancelled before its first step never starts `coro`; close it to say so.
         task.add_done_callback(lambda _: coro.close())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
         if leg is not None:
             leg.tasks.add(task)
             task.add_done_callback(leg.tasks.discard)
 
-    async def _probe_url(self, url: str) -> float | None:
-        if self._probe is None:
-            return None
-        try:
-            return await self._probe(url)
-        except Exception:
-            log.warning("media_duration probe failed for %s; using the default", url)
-            return None
-
-    async def _hold(self, leg: Leg, index: int, seconds: float) -> None:
-        """Let `seconds` pass while media plays; amend the entry when it is cut short."""
-        started = self._clock.now()
-        try:
-            finished = await _wait_or_end(self._clock, leg, seconds)
-        except asyncio.CancelledError:
-            _cut_short(leg, index, started)
-            raise
-        if not finished:
-            _cut_short(leg, index, started)
-
-
-def _cut_short(leg: Leg, index: int, started: float) -> None:
-    leg.transcript.amend(index, interrupted=True, heard_ms=leg.transcript.elapsed_ms(started))
-
 
 _FAILS = PhoneProgram(answer=PhoneAnswer.FAILED)
-
-
-async def _wait_or_end(clock: Clock, leg: Leg, seconds: float) -> bool:
-    """Sleep `seconds` on the clock unless the leg ends first; True when the time ran out."""
-    if seconds <= 0:
-        return True
-    sleeper = asyncio.ensure_future(clock.sleep(seconds))
-    try:
-        await asyncio.wait({sleeper, leg.ended}, return_when=asyncio.FIRST_COMPLETED)
-        return sleeper.done() and not sleeper.cancelled()
-    finally:
-        if not sleeper.done():
-            sleeper.cancel()
 
 
 async def _guarded(coro: Coroutine[Any, Any, None]) -> None:

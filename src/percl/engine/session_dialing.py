@@ -1,0 +1,112 @@
+"""An outbound leg until it is answered: dialing, ringing, the ring timeout, the answer, and
+answering-machine detection.
+
+The leg is `queued` until the network reports ringing (then its ring timeout starts), `ringing`
+until it is answered (sendDigits are played first, then the connect webhook asks for the first
+script) or fails (busy, failed, noAnswer). With `ifMachine` set, a machine detected after the
+answer either ends the leg (`hangup`) or interrupts its script with a machineDetected webhook to
+ifMachineUrl (`redirect`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from percl.domain.enums import (
+    AnsweredBy,
+    CallDirection,
+    CallEndedReason,
+    CallStatus,
+    IfMachine,
+    MachineType,
+    RequestType,
+)
+from percl.domain.records import Call
+from percl.engine.ports import DialResult
+from percl.engine.session_events import RingTimeout
+from percl.engine.session_tasks import LegTasks
+from percl.engine.state import CallEvent, apply
+from percl.percl import events as e
+from percl.percl.interpreter import Interpreter
+
+if TYPE_CHECKING:
+    from percl.engine.session import CallSession
+
+#: How each dial failure moves the call record, and the reason it ends with.
+DIAL_FAILURES = {
+    DialResult.BUSY: (CallEvent.BUSY, CallEndedReason.BUSY),
+    DialResult.FAILED: (CallEvent.FAIL, CallEndedReason.FAILED),
+    DialResult.NO_ANSWER: (CallEvent.NO_ANSWER, CallEndedReason.NO_ANSWER),
+}
+
+
+def connect_type(call: Call) -> RequestType:
+    """The requestType of an outbound leg's connect webhook (OutDial child or REST call)."""
+    if call.direction is CallDirection.OUTBOUND_DIAL:
+        return RequestType.OUT_DIAL_CONNECT
+    return RequestType.OUT_DIAL_API_CONNECT
+
+
+class DialProgress:
+    """The outbound half of one CallSession; the session's loop calls it for the network's news."""
+
+    def __init__(self, session: CallSession, tasks: LegTasks) -> None:
+        self._session = session
+        self._tasks = tasks
+        self._ring_timer: int | None = None
+
+    async def dial(self) -> None:
+        """Ask the network to dial the leg; its progress comes back through the session."""
+        s = self._session
+        detect = s.call.if_machine is not None
+        await s.ctx.telephony.dial(s.call.call_id, s.call.from_, s.call.to, s, detect_machine=detect)
+
+    async def ringing(self) -> None:
+        s = self._session
+        if s.call.status is not CallStatus.QUEUED:
+            return
+        await s.update(status=apply(s.call.status, CallEvent.RING), start_time=s.ctx.clock.now())
+        self._ring_timer = self._tasks.spawn(None, self._ring_timeout(s.call.timeout_s))
+
+    async def _ring_timeout(self, seconds: float) -> None:
+        await self._session.ctx.clock.sleep(seconds)
+        self._session.post(RingTimeout())
+
+    async def answered(self, by: AnsweredBy) -> None:
+        """Answered: stop the ring timer, play sendDigits, then ask callConnectUrl for a script."""
+        s = self._session
+        if s.call.status is not CallStatus.RINGING:
+            return
+        if self._ring_timer is not None:
+            self._tasks.cancel(self._ring_timer)
+        answered_by = by if s.call.if_machine is not None else None
+        await s.update(
+            status=apply(s.call.status, CallEvent.ANSWER),
+            connect_time=s.ctx.clock.now(),
+            answered_by=answered_by,
+        )
+        if s.call.send_digits:
+            pause = s.ctx.settings.interpreter.send_digits_pause_ms
+            await s.ctx.telephony.send_digits(s.call.call_id, s.call.send_digits, pause)
+        s.interp = Interpreter(answered=True, settings=s.ctx.settings.interpreter)
+        url = s.call.call_connect_url
+        if url is None:  # cannot happen for API calls (validated) or OutDial (required attribute)
+            await s.finish(CallEndedReason.INTERNAL_ERROR)
+            return
+        await s.perform(s.interp.request(connect_type(s.call), url))
+
+    async def machine(self, machine_type: MachineType) -> None:
+        """A machine answered: `ifMachine` says whether the leg ends or is redirected."""
+        s = self._session
+        if s.done or s.call.if_machine is None or s.interp is None:
+            return
+        await s.update(answered_by=AnsweredBy.MACHINE)
+        if s.call.if_machine == IfMachine.HANGUP.value:
+            await s.perform(s.interp.handle(e.Terminate(CallEndedReason.MACHINE_DETECTED)))
+        elif s.call.if_machine_url is not None:
+            interrupt = e.Interrupt(
+                RequestType.MACHINE_DETECTED,
+                s.call.if_machine_url,
+                {"machineType": machine_type.value},
+            )
+            await s.perform(s.interp.handle(interrupt))

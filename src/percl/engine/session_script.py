@@ -1,0 +1,53 @@
+"""A webhook's answer, read as the leg's next script.
+
+FreeClimb answers a failed webhook (after its fallback) with webhookFailed, an answer that is not
+JSON with webhookInvalidResponse, JSON that is not valid PerCL with appInvalidPerCL, and an empty
+body as an empty script. `script_event` makes that decision as a pure function, so the session
+only posts its result to the interpreter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from percl.domain.enums import CallEndedReason
+from percl.engine.ports import WebhookResult
+from percl.errors import PerclScriptError
+from percl.percl import actions as a
+from percl.percl import events as e
+from percl.percl.parse import PerclJsonError, Script, parse_script
+from percl.percl.serialize import serialize_script
+
+MASK = "xxxxx"
+
+
+def script_event(action: a.PostWebhook, result: WebhookResult) -> e.ScriptReceived | e.WebhookBroken:
+    """The interpreter's event for the answer `result` to the webhook `action`. Never raises."""
+    token = action.token
+    if not result.ok:
+        why = result.error or f"HTTP {result.status}"
+        return e.WebhookBroken(
+            token, CallEndedReason.WEBHOOK_FAILED,
+            f"{action.request_type.value} webhook to {result.url} failed: {why}",
+        )
+    body = result.body
+    if not body.strip():
+        return e.ScriptReceived(token, parse_script([]))
+    try:
+        script = parse_script(body)
+    except PerclJsonError as exc:
+        return e.WebhookBroken(
+            token, CallEndedReason.WEBHOOK_INVALID_RESPONSE,
+            f"the answer of {result.url} is not JSON: {exc.problem}",
+        )
+    except PerclScriptError as exc:  # the interpreter logs it once, as the reason the call ends
+        return e.WebhookBroken(
+            token, CallEndedReason.APP_INVALID_PERCL,
+            f"invalid PerCL from {result.url} at {exc}", {"path": exc.path, "problem": exc.problem},
+        )
+    return e.ScriptReceived(token, script)
+
+
+def received_metadata(script: Script, privacy_mode: bool) -> dict[str, Any]:
+    """The metadata of the "PerCL received" log entry: the script as sent, unless private."""
+    return {"percl": serialize_script(script) if not privacy_mode else MASK}

@@ -1,0 +1,139 @@
+"""The part of the interpreter every command shares: the leg's script and what it waits for.
+
+A `Sequencer` holds the running script and its program counter, the one wait in progress
+(waiting.py), the token counter, the hold of a service, and the three ways a script goes on: run
+the next command, post a webhook whose answer replaces the script, or end the leg. The Interpreter
+(interpreter.py) adds what each event and each command means; this class never looks inside a
+command.
+
+It also remembers where the running script came from: FreeClimb gives a Redirect that is the
+first command of a webhook's answer that webhook's requestType (originalRequestType) and fields.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from percl.domain.enums import CallEndedReason, LogLevel, RequestType
+from percl.percl import actions as a
+from percl.percl import events as e
+from percl.percl.commands import Command
+from percl.percl.parse import Script
+from percl.percl.waiting import AwaitScript, Held, Out, Waiting, stop_actions
+
+#: (requestType, fields, privacyMode) of a PerCL webhook.
+Posted = tuple[RequestType, dict[str, object], bool]
+
+
+class Sequencer:
+    """Script state of one leg; subclasses implement `_execute` (one command)."""
+
+    def __init__(self, *, answered: bool, inbound: bool) -> None:
+        self.answered = answered
+        self.ended = False
+        self.hold: e.Hold | None = None
+        self._may_reject = inbound and not answered
+        self._reject_allowed = False
+        self._script: list[Command] = []
+        self._pc = 0
+        # The latest PerCL webhook, and the one that brought the running script (see the module doc).
+        self._last_post: Posted | None = None
+        self._origin: Posted | None = None
+        self._waiting: Waiting | None = None
+        self._tokens = itertools.count(1)
+
+    def _execute(self, out: Out, command: Command) -> None:
+        raise NotImplementedError
+
+    def _token(self) -> int:
+        return next(self._tokens)
+
+    # ------------------------------------------------------------------ script sequencing
+
+    def _load(self, out: Out, script: Script) -> None:
+        self._waiting = None
+        for warning in script.warnings:
+            out.add(a.Log(LogLevel.WARNING, f"PerCL: {warning}"))
+        self._reject_allowed, self._may_reject = self._may_reject, False
+        self._script, self._pc = list(script.commands), 0
+        self._origin = self._last_post
+        if not self._script and self.hold is None:
+            self._end(out, CallEndedReason.APP_NO_PERCL)
+            return
+        self._advance(out)
+
+    def _advance(self, out: Out) -> None:
+        """Run commands until one blocks, the leg ends, or the script runs out (-> hang up, or
+        back to waiting when the leg is held)."""
+        while not self.ended and self._waiting is None:
+            if self._pc >= len(self._script):
+                self._script_ran_out(out)
+                return
+            command = self._script[self._pc]
+            self._pc += 1
+            self._execute(out, command)
+
+    def _script_ran_out(self, out: Out) -> None:
+        if self.hold is None:
+            self._end(out, CallEndedReason.APP_HANGUP)
+            return
+        self._waiting = Held()
+        if self.hold.idle is e.Idle.NOTIFY:
+            out.add(a.LegIdle())
+
+    def _first_of_first_script(self) -> bool:
+        """The running command is the first of the voiceUrl script of an unanswered inbound leg
+        (where Reject and PlayEarlyMedia are allowed)."""
+        return self._reject_allowed and self._pc == 1
+
+    def _on_outcome(self, out: Out, command: Command, outcome: e.Outcome) -> None:
+        """Go on as the engine's runner of `command` says."""
+        match outcome:
+            case e.Proceed():
+                self._advance(out)
+            case e.Fetch(request_type=rt, url=url, fields=fields, privacy_mode=privacy, release=release):
+                if release:
+                    self.hold = None
+                self._post(out, rt, url, dict(fields), privacy_mode=privacy)
+            case e.Hold():
+                self.hold = outcome
+                self._script, self._pc = [], 0
+                self._script_ran_out(out)
+            case e.Finish(reason=reason, message=message):
+                if message:
+                    out.add(a.Log(LogLevel.ERROR, message, {"command": command.NAME}))
+                self._end(out, reason)
+
+    # ------------------------------------------------------------------ the ways on
+
+    def _answer(self, out: Out) -> None:
+        self.answered = True
+        out.add(a.Answer())
+
+    def _end(self, out: Out, reason: CallEndedReason, notices: tuple[a.PostWebhook, ...] = ()) -> None:
+        self.ended = True
+        self._waiting = None
+        out.add(a.EndCall(reason, notices))
+
+    def _post(
+        self, out: Out, request_type: RequestType, url: str, fields: dict[str, object],
+        privacy_mode: bool = False,
+    ) -> None:
+        token = self._token()
+        self._waiting = AwaitScript(token)
+        self._last_post = (request_type, dict(fields), privacy_mode)
+        out.add(a.PostWebhook(token, request_type, url, dict(fields), True, privacy_mode))
+
+    def _cancel_pending(self, out: Out) -> None:
+        out.add(*stop_actions(self._waiting))
+        self._waiting = None
+
+    def _redirect_fields(self) -> tuple[dict[str, object], bool]:
+        """FreeClimb: a Redirect first in a webhook's answer carries that webhook's requestType
+        (originalRequestType) and fields; first in a redirect's answer, what that one carried."""
+        if self._pc != 1 or self._origin is None:
+            return {}, False
+        rt, original, privacy = self._origin
+        if rt is RequestType.REDIRECT:
+            return dict(original), privacy
+        return {"originalRequestType": rt.value, **original}, privacy

@@ -1,0 +1,100 @@
+"""The legs the simulated network remembers: live ones, and ended ones for their transcripts.
+
+Transcripts stay readable after a leg ends; the book keeps the legs of the last `max_transcripts`
+calls, forgetting the oldest ended ones first (a live leg is never dropped). The lookups raise what
+the sim API turns into its errors: KeyError for an unknown (or ended) leg, ValueError for a leg in
+the wrong state.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+
+from percl.domain.clock import Clock
+from percl.domain.simphone import LegSummary, PhoneProgram, Transcript, TranscriptEvent
+from percl.engine.ports import LegListener
+from percl.telephony.sim.phones import Leg, LegState
+
+
+class LegBook:
+    """Legs by call id, oldest first. Legs are made on `clock` (inside the running loop)."""
+
+    def __init__(self, clock: Clock, max_transcripts: int) -> None:
+        self._clock = clock
+        self._legs: OrderedDict[str, Leg] = OrderedDict()
+        self._max = max_transcripts
+
+    def open(
+        self, call_id: str, from_: str, to: str, *, outbound: bool, program: PhoneProgram,
+        listener: LegListener | None,
+    ) -> Leg:
+        """A new ringing leg, remembered. Raises ValueError for a call id already in use."""
+        if call_id in self._legs:
+            raise ValueError(f"call id {call_id} is already in use")
+        leg = Leg(
+            call_id, from_, to, outbound=outbound, program=program, clock=self._clock,
+            listener=listener,
+        )  # fmt: skip
+        leg.transcript.add(TranscriptEvent.RINGING)
+        self._legs[call_id] = leg
+        self._evict()
+        return leg
+
+    def __iter__(self) -> Iterator[Leg]:
+        return iter(self._legs.values())
+
+    def get(self, call_id: str) -> Leg | None:
+        return self._legs.get(call_id)
+
+    def leg(self, call_id: str) -> Leg:
+        """The leg `call_id`, live or ended. Raises KeyError for unknown legs."""
+        leg = self._legs.get(call_id)
+        if leg is None:
+            raise KeyError(call_id)
+        return leg
+
+    def live_leg(self, call_id: str) -> Leg:
+        """The live leg `call_id`. Raises KeyError for unknown or ended legs."""
+        leg = self.leg(call_id)
+        if not leg.live:
+            raise KeyError(call_id)
+        return leg
+
+    def answered_leg(self, call_id: str) -> Leg:
+        """The live, answered leg `call_id`: raises like `live_leg`, and ValueError while it rings."""
+        leg = self.live_leg(call_id)
+        if leg.state is not LegState.ANSWERED:
+            raise ValueError(f"call {call_id} is not answered yet")
+        return leg
+
+    def ringing_callee(self, call_id: str) -> Leg:
+        """The ringing outbound leg `call_id` (its phone may pick up or decline). Raises like
+        `live_leg`, and ValueError for a leg the phone placed itself or one not ringing."""
+        leg = self.live_leg(call_id)
+        if not leg.outbound:
+            raise ValueError(f"call {call_id} was placed by the phone: there is nothing to answer")
+        if leg.state is not LegState.RINGING:
+            raise ValueError(f"call {call_id} is not ringing")
+        return leg
+
+    def legs_of(self, number: str) -> list[LegSummary]:
+        """The legs from or to `number` the book still holds, newest first."""
+        return [leg.summary() for leg in reversed(self._legs.values())
+                if number in (leg.transcript.from_, leg.transcript.to)]  # fmt: skip
+
+    def transcript(self, call_id: str) -> Transcript | None:
+        leg = self._legs.get(call_id)
+        return None if leg is None else leg.transcript.snapshot(live=leg.live)
+
+    def is_live(self, call_id: str) -> bool:
+        leg = self._legs.get(call_id)
+        return leg is not None and leg.live
+
+    def _evict(self) -> None:
+        """Forget the oldest ended legs beyond `max_transcripts` (live legs are never dropped)."""
+        excess = len(self._legs) - self._max
+        if excess <= 0:
+            return
+        for call_id in [cid for cid, leg in self._legs.items() if not leg.live][:excess]:
+            del self._legs[call_id]
