@@ -87,3 +87,20 @@ async def test_privacy_mode_masks_logs_not_the_app(h: Harness) -> None:
     percl_logs = [e for e in logs if e.message.startswith("PerCL received from http://app.test/pin")]
     assert percl_logs and percl_logs[0].metadata["percl"] == "xxxxx"
 
+
+
+async def test_private_say_is_masked_in_the_percl_log_of_a_public_webhook(h: Harness) -> None:
+    app = h.scripted_app()
+    app.on("/voice", [{"Say": {"text": "your code is 5150", "privacyMode": True}},
+                      {"Say": {"text": "goodbye"}}])
+    number = await h.number_for_app(voice_url=app.url("/voice"))
+    call_id = await h.sim_call(CALLER, number)
+    await h.run_until_ended(call_id)
+    assert [e.text for e in h.transcript(call_id).entries if e.type == "say"] == [
+        "your code is 5150", "goodbye"]  # the caller hears it
+    logs = await h.store.list_logs(h.account.account_id, LogFilter(call_id=call_id))
+    (received,) = [e for e in logs if e.message.startswith("PerCL received")]
+    (first, second) = received.metadata["percl"]
+    assert first["Say"]["text"] == "xxxxx" and first["Say"]["privacyMode"] is True
+    assert second["Say"]["text"] == "goodbye"
+    assert all("5150" not in str(e.metadata) + e.message for e in logs if "requestType" not in e.metadata)

@@ -16,6 +16,7 @@ from percl.errors import PerclScriptError
 from percl.percl import actions as a
 from percl.percl import events as e
 from percl.percl.parse import PerclJsonError, Script, parse_script
+from percl.percl.privacy import mask_private
 from percl.percl.serialize import serialize_script
 
 MASK = "xxxxx"
@@ -49,5 +50,6 @@ def script_event(action: a.PostWebhook, result: WebhookResult) -> e.ScriptReceiv
 
 
 def received_metadata(script: Script, privacy_mode: bool) -> dict[str, Any]:
-    """The metadata of the "PerCL received" log entry: the script as sent, unless private."""
-    return {"percl": serialize_script(script) if not privacy_mode else MASK}
+    """The metadata of the "PerCL received" log entry: the script as sent, with what commands marked
+    privacyMode say or send masked; all of it masked when the webhook itself was private."""
+    return {"percl": mask_private(serialize_script(script)) if not privacy_mode else MASK}
