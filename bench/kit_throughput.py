@@ -6,11 +6,13 @@ and a GetDigits prompt, presses 1, hears the answer and is hung up on:
     call = percl.phone(CALLER).calls(number)
     call.expect_say(MENU); call.press("1"); call.expect_say(BYE); call.expect_hangup()
 
-One `Percl` (one platform, one in-memory SQLite) runs all N flows one after another, as a test
-file of N tests sharing a module-scoped fixture would. The app is a Flask app (called in the kit's
+One `Percl` (one platform, one store: the kit's default MemoryStore, or with `--store sqlite` an
+in-memory SQLite as the kit used before) runs all N flows one after another, as a test file of N
+tests sharing a module-scoped fixture would. The app is a Flask app (called in the kit's
 worker thread, the default), the same app called on the loop's thread, or a ScriptedApp.
 
     .venv/bin/python bench/kit_throughput.py [--calls 1000] [--app flask|flask-unthreaded|scripted]
+                                             [--store memory|sqlite]
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from typing import Any
 
 from flask import Flask, request
 
+from percl.engine.ports import Store
+from percl.store.memory import MemoryStore
+from percl.store.sqlite import SqliteStore
 from percl.testing import Percl
 
 CALLER = "+15550100001"
@@ -75,8 +80,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--app", choices=["flask", "flask-unthreaded", "scripted"], default="flask")
+    parser.add_argument("--store", choices=["memory", "sqlite"], default="memory")
     args = parser.parse_args()
-    with Percl() as percl:
+    store: Store = MemoryStore() if args.store == "memory" else SqliteStore.for_path(":memory:")
+    with Percl(store=store) as percl:
         number = mount(percl, args.app)
         flow(percl, number)  # warm-up: imports, first-request setup
         started_clock = percl.now
@@ -87,7 +94,7 @@ def main() -> int:
         cpu = time.process_time() - cpu_started
         clock_s = percl.now - started_clock
         webhooks = len(percl.webhooks)
-    print(f"kit throughput: {args.calls} flows ({args.app} app), {elapsed:.2f} s wall, "
+    print(f"kit throughput: {args.calls} flows ({args.app} app, {args.store} store), {elapsed:.2f} s wall, "
           f"{args.calls / elapsed:.0f} flows/s, {elapsed / args.calls * 1000:.2f} ms a flow")
     print(f"  {cpu:.2f} s of CPU in this process ({args.calls / cpu:.0f} flows per CPU second; "
           f"wall time also counts waiting for a busy machine), load average "

@@ -12,7 +12,11 @@ line written:
 
 and, for the reads every REST request and call start makes (account for auth, application):
 
-  e. SqliteStore.get_account, one at a time (a SELECT through SQLAlchemy and aiosqlite).
+  e. SqliteStore.get_account, one at a time (a SELECT through SQLAlchemy and aiosqlite);
+  f. SqliteStore.put_call, 64 writers at once (each awaited until committed);
+  g. SqliteStore.get_call, one at a time (a primary-key read that no cache serves).
+
+a and b end with `flush_logs()`, so the write-behind writes are inside the timed work.
 
 Wall time and CPU time (all threads of this process) per operation are printed for each.
 
@@ -37,8 +41,8 @@ from sqlalchemy import insert
 from sqlalchemy.dialects import sqlite
 
 from bench.common import machine_banner
-from percl.domain.enums import LogLevel
-from percl.domain.records import Account, LogEntry
+from percl.domain.enums import CallDirection, LogLevel
+from percl.domain.records import Account, Call, LogEntry
 from percl.store.schema import LOG_MAP, logs
 from percl.store.sqlite import SqliteStore
 
@@ -80,12 +84,23 @@ async def through_store(folder: Path, n: int) -> list[str]:
         async def one_by_one() -> None:
             for e in entries[:n]:
                 await store.add_log(e)
+            await store.flush_logs()  # write-behind: the timed work includes the writes
 
         async def concurrent() -> None:
             async def writer(k: int) -> None:
                 for e in entries[n + k::BATCH]:
                     await store.add_log(e)
             await asyncio.gather(*(writer(k) for k in range(BATCH)))
+            await store.flush_logs()
+
+        calls = [Call(f"CA{i:040x}", "AC" + "0" * 40, "+15550000001", "+15550000002",
+                      CallDirection.OUTBOUND_API) for i in range(n)]
+
+        async def put_calls() -> None:
+            async def putter(k: int) -> None:
+                for c in calls[k::BATCH]:
+                    await store.put_call(c)
+            await asyncio.gather(*(putter(k) for k in range(BATCH)))
 
         account = Account(account_id="AC" + "0" * 40, api_key="k" * 24, signing_secret="s" * 24,
                           alias="bench", date_created=0.0, date_updated=0.0)
@@ -95,9 +110,15 @@ async def through_store(folder: Path, n: int) -> list[str]:
             for _ in range(n):
                 await store.get_account(account.account_id)
 
+        async def call_reads() -> None:
+            for c in calls:
+                await store.get_call(c.call_id)
+
         return [await _timed("a. SqliteStore.add_log, one at a time", n, one_by_one),
                 await _timed(f"b. SqliteStore.add_log, {BATCH} writers at once", n, concurrent),
-                await _timed("e. SqliteStore.get_account, one at a time (a read)", n, reads)]
+                await _timed("e. SqliteStore.get_account, one at a time (a read)", n, reads),
+                await _timed(f"f. SqliteStore.put_call, {BATCH} writers at once", n, put_calls),
+                await _timed("g. SqliteStore.get_call, one at a time (never cached)", n, call_reads)]
     finally:
         await store.close()
 

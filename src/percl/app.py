@@ -17,7 +17,7 @@ from starlette.routing import Mount
 
 from percl.api import ApiDeps, create_api
 from percl.api.ratelimit import RateLimitMiddleware
-from percl.config import SeedAccount, Settings
+from percl.config import MEMORY_DB, SeedAccount, Settings
 from percl.domain import ids as idmod
 from percl.domain.clock import Clock, SystemClock
 from percl.domain.ids import IdGenerator, RandomIds
@@ -33,6 +33,7 @@ from percl.engine.queues import QueueService
 from percl.media.grammar.port import GrammarRecognizer
 from percl.media.probe import WavProbe
 from percl.simapi import SimApiDeps, create_sim_api
+from percl.store.memory import MemoryStore
 from percl.store.sqlite import SqliteStore
 from percl.telephony.sim.network import SimNetwork
 from percl.webhooks.aiohttp_transport import AiohttpTransport
@@ -40,6 +41,12 @@ from percl.webhooks.dispatcher import WebhookDispatcher
 from percl.webhooks.faults import FaultInjector
 from percl.webhooks.fetch import TransportFetcher
 from percl.webhooks.transport import WebhookTransport
+
+
+def store_for(db: str) -> Store:
+    """The store PERCL_DB names: MemoryStore for "memory://" (nothing survives a restart),
+    otherwise SQLite on that file (or SQLite's own ":memory:")."""
+    return MemoryStore() if db == MEMORY_DB else SqliteStore.for_path(db)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +75,7 @@ class Platform:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.ids: IdGenerator = ids or RandomIds()
-        self.store: Store = store or SqliteStore.for_path(settings.db)
+        self.store: Store = store or store_for(settings.db)
         self.transport: WebhookTransport = transport or AiohttpTransport()
         self.logs = StoreLogSink(self.store, self.clock)
         # Every webhook passes the fault injector (a no-op without rules or #percl-fault=...).

@@ -16,6 +16,11 @@ from percl.engine.context import EngineSettings
 from percl.errors import ConfigError
 
 ACCOUNT_ID_RE = re.compile(r"^AC[0-9a-fA-F]{40}$")
+# PERCL_DB values that keep nothing on disk: SQLite's own in-memory database, and percl's
+# MemoryStore (no SQL at all; what the test kit uses). Everything else is an SQLite file path.
+SQLITE_MEMORY_DB = ":memory:"
+MEMORY_DB = "memory://"
+IN_MEMORY_DBS = (SQLITE_MEMORY_DB, MEMORY_DB)
 MAX_RATE = 1_000_000.0
 
 
@@ -100,7 +105,7 @@ def from_sources(
     port = _int("PERCL_PORT", values["PERCL_PORT"], 0, 65535) if "PERCL_PORT" in values else s.port
     db = values.get("PERCL_DB", s.db).strip()
     if not db:
-        raise ConfigError("PERCL_DB: must not be empty (a file path, or :memory:)")
+        raise ConfigError(f"PERCL_DB: must not be empty (a file path, {SQLITE_MEMORY_DB} or {MEMORY_DB})")
     timeout = s.webhook_timeout_ms
     if "PERCL_WEBHOOK_TIMEOUT_MS" in values:
         timeout = _int("PERCL_WEBHOOK_TIMEOUT_MS", values["PERCL_WEBHOOK_TIMEOUT_MS"], 1, 600_000)

@@ -103,9 +103,15 @@ class FakeStore:
     async def get_call(self, call_id: str) -> Call | None:
         return self.calls.get(call_id)
 
-    async def list_calls(self, account_id: str, flt: CallFilter) -> Sequence[Call]:
+    async def list_calls(
+        self, account_id: str, flt: CallFilter, *, offset: int = 0, limit: int | None = None
+    ) -> Sequence[Call]:
         found = [c for c in self.calls.values() if c.account_id == account_id and _keeps(flt, c)]
-        return sorted(found, key=lambda c: (c.date_created, c.call_id), reverse=True)
+        ordered = sorted(found, key=lambda c: (c.date_created, c.call_id), reverse=True)
+        return ordered[offset:] if limit is None else ordered[offset : offset + limit]
+
+    async def count_calls(self, account_id: str, flt: CallFilter) -> int:
+        return len(await self.list_calls(account_id, flt))
 
     async def live_calls(self) -> Sequence[Call]:
         return [c for c in self.calls.values() if c.status.is_live]

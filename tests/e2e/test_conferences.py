@@ -39,6 +39,7 @@ class Room:
                                                     **extra})
         assert r.status_code == 200, r.text
         self.cf = r.json()["conferenceId"]
+        await self.h.clock.settle()  # the createConference webhook is sent by a task of its own
         await self.h.number_for_app(FC_NUMBER, voice_url=self.app.url("/voice"),
                                     status_callback_url=self.app.url("/status"))
         return self.cf

@@ -17,6 +17,7 @@ import binascii
 import math
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -86,19 +87,57 @@ def paginate(
     `key` is the array property (`calls`, `applications`...). Only the page's items are rendered.
     Raises BadRequest when the cursor does not decode.
     """
+    window = page_window(request, page_size=page_size, max_list=max_list)
+    chunk = items[window.offset : window.offset + window.limit]
+    return list_envelope(request, window, len(items), chunk, key, render)
+
+
+@dataclass(frozen=True, slots=True)
+class PageWindow:
+    """Which rows the request's cursor names: `limit` rows from `offset` (0 past the cap)."""
+
+    page: int
+    offset: int
+    limit: int
+    page_size: int
+    max_list: int
+
+
+def page_window(request: Request, *, page_size: int, max_list: int) -> PageWindow:
+    """The rows to fetch for the request's page, for lists paged in the store (GET /Calls):
+    fetch `limit` rows from `offset`, count all matches, then call `list_envelope`.
+
+    Raises BadRequest when the cursor does not decode.
+    """
     page = decode_cursor(request.query_params.get(CURSOR_PARAM))
-    total = min(len(items), max_list)
-    num_pages = math.ceil(total / page_size) if total else 0
-    start = page * page_size
-    chunk = items[start : min(start + page_size, total)] if start < total else []
-    has_next = page + 1 < num_pages
+    offset = page * page_size
+    limit = max(0, min(page_size, max_list - offset))
+    return PageWindow(page, offset, limit, page_size, max_list)
+
+
+def list_envelope(
+    request: Request,
+    window: PageWindow,
+    matched: int,
+    chunk: Sequence[T],
+    key: str,
+    render: Callable[[T], dict[str, Any]],
+) -> dict[str, Any]:
+    """FreeClimb's list envelope for `chunk`, the rows of `window` out of `matched` matches
+    (the list's total is capped at max_list). Renders only the chunk's items."""
+    total = min(matched, window.max_list)
+    num_pages = math.ceil(total / window.page_size) if total else 0
+    start = window.offset
+    if start >= total:
+        chunk = []  # a cursor past the last page (items went away between two fetches)
+    has_next = window.page + 1 < num_pages
     return {
         "total": total,
         "start": start,
         "end": start + len(chunk) - 1 if chunk else start,
-        "page": page,
+        "page": window.page,
         "numPages": num_pages,
-        "pageSize": page_size,
-        "nextPageUri": next_page_uri(request, page + 1) if has_next else None,
+        "pageSize": window.page_size,
+        "nextPageUri": next_page_uri(request, window.page + 1) if has_next else None,
         key: [render(item) for item in chunk],
     }

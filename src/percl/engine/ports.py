@@ -121,8 +121,15 @@ class Store(Protocol):
 
     async def put_call(self, call: Call) -> None: ...
     async def get_call(self, call_id: str) -> Call | None: ...
-    async def list_calls(self, account_id: str, flt: CallFilter) -> Sequence[Call]:
-        """Matching calls, newest first (date_created descending, then call_id descending)."""
+    async def list_calls(
+        self, account_id: str, flt: CallFilter, *, offset: int = 0, limit: int | None = None
+    ) -> Sequence[Call]:
+        """Matching calls, newest first (date_created descending, then call_id descending);
+        with `limit`, at most that many from position `offset` (one page of GET /Calls)."""
+        ...
+
+    async def count_calls(self, account_id: str, flt: CallFilter) -> int:
+        """How many calls `list_calls(account_id, flt)` returns without a limit."""
         ...
 
     async def live_calls(self) -> Sequence[Call]:

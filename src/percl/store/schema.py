@@ -12,8 +12,9 @@ Bump `SCHEMA_VERSION` (and add a migration) whenever a table changes shape.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
@@ -281,6 +282,22 @@ class Field:
     enum: type[StrEnum] | None = None
     json: bool = False
     as_tuple: bool = False  # a JSON list that the record holds as a tuple
+    boolean: bool = False  # SQLite hands back 0/1; SQLAlchemy's Boolean type did the bool() before
+
+    def converter(self) -> Callable[[Any], Any] | None:
+        """What turns a raw sqlite3 value of this column into the record's value (None: as is)."""
+        if self.json:
+            return _json_tuple if self.as_tuple else json.loads
+        enum = self.enum
+        if enum is not None:
+            return lambda value: None if value is None else enum(value)
+        if self.boolean:
+            return lambda value: None if value is None else bool(value)
+        return None
+
+
+def _json_tuple(text: str) -> tuple[Any, ...]:
+    return tuple(json.loads(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +307,13 @@ class RecordMap(Generic[R]):
     table: Table
     record: type[R]
     fields: tuple[Field, ...]
+    # (attr, converter) per field, worked out once: from_values runs for every row read.
+    _plan: tuple[tuple[str, Callable[[Any], Any] | None], ...] = dataclass_field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_plan", tuple((f.attr, f.converter()) for f in self.fields))
 
     def to_row(self, record: R) -> dict[str, Any]:
         """The column values for `record` (enums as strings, metadata as JSON text)."""
@@ -305,16 +329,21 @@ class RecordMap(Generic[R]):
 
     def from_row(self, row: Mapping[Any, Any]) -> R:
         """The record stored in `row` (enums back as enum members, JSON parsed)."""
+        return self.from_values([row[f.column] for f in self.fields])
+
+    @property
+    def columns(self) -> list[Column[Any]]:
+        """The table's columns in `fields` order: what a SELECT for `from_values` must list."""
+        return [self.table.c[f.column] for f in self.fields]
+
+    def from_values(self, values: Sequence[Any]) -> R:
+        """The record from raw sqlite3 values given in `fields` order (a row of `columns`).
+
+        Call on rows the driver returned directly: booleans arrive as 0/1, enums and JSON as text.
+        """
         kwargs: dict[str, Any] = {}
-        for f in self.fields:
-            value = row[f.column]
-            if f.json:
-                value = json.loads(value)
-                if f.as_tuple:
-                    value = tuple(value)
-            elif f.enum is not None and value is not None:
-                value = f.enum(value)
-            kwargs[f.attr] = value
+        for (attr, convert), value in zip(self._plan, values, strict=True):
+            kwargs[attr] = value if convert is None or value is None else convert(value)
         return self.record(**kwargs)
 
 
@@ -325,7 +354,10 @@ def dump_json(value: Any) -> str:
 
 def _plain(table: Table, **special: Field) -> tuple[Field, ...]:
     """A Field per column; `special` overrides columns whose attr or type differ."""
-    return tuple(special.get(c.name, Field(c.name, c.name)) for c in table.columns)
+    return tuple(
+        special.get(c.name, Field(c.name, c.name, boolean=isinstance(c.type, Boolean)))
+        for c in table.columns
+    )
 
 
 ACCOUNT_MAP: RecordMap[Account] = RecordMap(

@@ -7,126 +7,75 @@ store opens one connection in `open()`, keeps it until `close()`, and serialises
 with an asyncio.Lock. WAL + synchronous=NORMAL makes each commit cheap while keeping the database
 file consistent after a crash.
 
-Why writes skip SQLAlchemy's execution layer: through the async adapter one write costs four trips
-to aiosqlite's worker thread (open cursor, execute, close cursor, commit), and those trips, not
-SQLite, were 3/4 of the time of a write. The connection runs in autocommit mode, so each statement
-is its own atomic transaction, and writes send SQL that SQLAlchemy compiled once from the Core
-statements below straight to the aiosqlite connection: one trip per write. Reads, which are rarer,
-stay on SQLAlchemy so its column types convert the results. No table is reflected after `open()`.
+Statements skip SQLAlchemy's execution layer (why: sqlite_base.py): SQL compiled once from Core
+goes straight to the aiosqlite connection, one trip each. No table is reflected after `open()`.
+
+Cache (accounts, applications, numbers by id and by phone number): auth reads the account on every
+REST request and each call start reads its application and number. **Assumption: this process is
+the only writer of its SQLite file** while the store is open (`percl serve` owns it), so every
+change goes through put_*/delete_* here, which update or drop the cached copy; the cache is exact.
+A second process writing the same file would not be seen until `close()` + `open()`.
+
+Account log (write-behind): `add_log` queues the line and returns; a `BatchWriter` task writes
+queued lines in multi-row INSERTs; `list_logs` and `close()` flush first. A crash may lose the last
+few ms of log lines, never a call record: `put_call` is awaited until its row is committed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import (
-    ColumnElement,
-    Delete,
-    RowMapping,
-    Select,
-    Table,
-    bindparam,
-    delete,
-    event,
-    select,
-)
-from sqlalchemy.dialects import sqlite
-from sqlalchemy.dialects.sqlite import Insert, insert
+from sqlalchemy import ColumnElement, event, func, select
+from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from percl.domain.enums import CallStatus
-from percl.domain.records import (
-    Account,
-    Application,
-    Call,
-    Conference,
-    IncomingNumber,
-    LogEntry,
-    Message,
-    Participant,
-    Queue,
-    QueueMember,
-)
-from percl.engine.ports import (
-    CallFilter,
-    ConferenceFilter,
-    LogFilter,
-    MessageFilter,
-    ParticipantFilter,
-)
-from percl.errors import ConfigError, Conflict, PerclError
+from percl.domain.records import Account, Application, Call, IncomingNumber, LogEntry
+from percl.engine.ports import CallFilter, LogFilter
+from percl.errors import ConfigError, Conflict
 from percl.store import schema
+from percl.store.batch import BatchWriter, GroupCommit, Row
+from percl.store.cache import RecordCache
 from percl.store.schema import (
     ACCOUNT_MAP,
     APPLICATION_MAP,
     CALL_MAP,
-    CONFERENCE_MAP,
     LOG_MAP,
-    MESSAGE_MAP,
     NUMBER_MAP,
-    PARTICIPANT_MAP,
-    QUEUE_MAP,
-    QUEUE_MEMBER_MAP,
     accounts,
     applications,
     calls,
-    conferences,
     logs,
-    messages,
     numbers,
-    participants,
-    queue_members,
-    queues,
 )
+from percl.store.sqlite_base import StoreClosed
+from percl.store.sqlite_rooms import SqliteRooms
+from percl.store.sqlite_sql import compile_select, delete_by_key, multi_insert, select_by, upsert
+
+__all__ = ["SqliteStore", "StoreClosed"]
 
 _LIVE_STATUSES = tuple(s.value for s in CallStatus if s.is_live)
 
 
-class StoreClosed(PerclError):
-    """A store method was called before `open()` or after `close()` (a wiring bug in app.py)."""
-
-
-_SQLITE = sqlite.dialect(paramstyle="named")
-
-
-def _compiled(stmt: Insert | Delete, columns: Sequence[str] = ()) -> str:
-    """The SQL text of `stmt` with `:name` parameters, for the driver connection."""
-    return str(stmt.compile(dialect=_SQLITE, column_keys=list(columns)))
-
-
-def _upsert(table: Table) -> str:
-    """INSERT ... ON CONFLICT(primary key) DO UPDATE SET every other column."""
-    stmt = insert(table)
-    pk = [c.name for c in table.primary_key.columns]
-    updates = {c.name: stmt.excluded[c.name] for c in table.columns if not c.primary_key}
-    return _compiled(stmt.on_conflict_do_update(index_elements=pk, set_=updates), table.c.keys())
-
-
-def _delete(table: Table) -> str:
-    """DELETE by primary key, the key columns passed as parameters named after them."""
-    return _compiled(delete(table).where(*(c == bindparam(c.name) for c in table.primary_key.columns)))
-
-
-_PUT_ACCOUNT = _upsert(accounts)
-_PUT_APPLICATION = _upsert(applications)
-_PUT_NUMBER = _upsert(numbers)
-_PUT_CALL = _upsert(calls)
-_ADD_LOG = _compiled(insert(logs), [f.column for f in LOG_MAP.fields])
-_PUT_CONFERENCE = _upsert(conferences)
-_PUT_PARTICIPANT = _upsert(participants)
-_PUT_QUEUE = _upsert(queues)
-_PUT_MEMBER = _upsert(queue_members)
-_PUT_MESSAGE = _upsert(messages)
-_DELETE_APPLICATION = _delete(applications)
-_DELETE_NUMBER = _delete(numbers)
-_DELETE_PARTICIPANT = _delete(participants)
-_DELETE_MEMBER = _delete(queue_members)
+_PUT_ACCOUNT = upsert(accounts)
+_PUT_APPLICATION = upsert(applications)
+_PUT_NUMBER = upsert(numbers)
+_CALL_COLUMNS = tuple(f.column for f in CALL_MAP.fields)
+_CALL_BATCH = 32  # 28 parameters a row: 896, under SQLite's oldest limit of 999 per statement
+_LOG_COLUMNS = tuple(f.column for f in LOG_MAP.fields)
+_LOG_BATCH = 100  # 7 parameters a row: 700, under SQLite's oldest limit of 999 per statement
+_DELETE_APPLICATION = delete_by_key(applications)
+_DELETE_NUMBER = delete_by_key(numbers)
+_GET_ACCOUNT = select_by(ACCOUNT_MAP, "account_id")
+_GET_APPLICATION = select_by(APPLICATION_MAP, "application_id")
+_GET_NUMBER = select_by(NUMBER_MAP, "phone_number_id")
+_FIND_NUMBER = select_by(NUMBER_MAP, "phone_number")
+_GET_CALL = select_by(CALL_MAP, "call_id")
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -143,17 +92,22 @@ def _is_memory(url: str) -> bool:
     return bare or ":memory:" in url or "mode=memory" in url
 
 
-class SqliteStore:
-    """`percl.engine.ports.Store` over SQLite. Call `open()` once, before use; `close()` at exit."""
+class SqliteStore(SqliteRooms):
+    """`percl.engine.ports.Store` over SQLite. Call `open()` once, before use; `close()` at exit.
+
+    Conferences, queues and messages are in SqliteRooms (sqlite_rooms.py), the connection
+    plumbing in SqliteBase (sqlite_base.py)."""
 
     def __init__(self, url: str) -> None:
         """`url` is an SQLAlchemy URL, e.g. ``sqlite+aiosqlite:///var/percl.db`` or
         ``sqlite+aiosqlite:///:memory:``. Nothing is opened until `open()`."""
+        super().__init__()
         self.url = url
         self._engine: AsyncEngine | None = None
         self._conn: AsyncConnection | None = None
-        self._driver: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
+        self._logs = BatchWriter(self._write_logs, max_batch=_LOG_BATCH)
+        self._calls = GroupCommit(self._write_calls, max_batch=_CALL_BATCH)
+        self._cache = RecordCache()
 
     @classmethod
     def for_path(cls, path: str | Path) -> SqliteStore:
@@ -190,10 +144,17 @@ class SqliteStore:
             raise
         assert isinstance(driver, aiosqlite.Connection)
         self._engine, self._conn, self._driver = engine, conn, driver
+        self._cache.clear()
+        self._logs.start()
 
     async def close(self) -> None:
-        """Close the connection and the engine. Idempotent; the store may be opened again."""
+        """Write the queued log lines, then close the connection and the engine. Idempotent; the
+        store may be opened again."""
+        if self._conn is not None:
+            await self._calls.idle()
+            await self._logs.stop()
         async with self._lock:
+            self._cache.clear()
             conn, engine = self._conn, self._engine
             self._conn = self._engine = self._driver = None
             if conn is not None:
@@ -217,69 +178,86 @@ class SqliteStore:
     # ------------------------------------------------------------------ plumbing
 
     def _require(self) -> AsyncConnection:
+        """The SQLAlchemy connection (tests reach in through it; after writing behind the store's
+        back they must call `invalidate_cache()`). Raises StoreClosed when not open."""
         if self._conn is None:
             raise StoreClosed("the store is not open: call `await store.open()` first")
         return self._conn
 
-    async def _write(self, sql: str, params: dict[str, Any]) -> None:
-        """Run one precompiled statement; it commits by itself (autocommit).
+    def invalidate_cache(self) -> None:
+        """Forget every cached account, application and number. Only needed after the database
+        was changed other than through this store (a test that deletes rows directly)."""
+        self._cache.clear()
 
-        Raises sqlite3 errors as they come (e.g. sqlite3.IntegrityError).
-        """
-        async with self._lock:
-            self._require()
-            assert self._driver is not None
-            # The cursor is not closed: a finished DML statement holds nothing, and closing it
-            # would cost another trip to the worker thread.
-            await self._driver.execute(sql, params)
+    async def _write_calls(self, rows: Sequence[Row]) -> None:
+        """The GroupCommit's write: one multi-row upsert (later rows of a call win)."""
+        flat = [value for row in rows for value in row]
+        await self._write(multi_insert(calls.name, _CALL_COLUMNS, len(rows), "call_id"), flat)
 
-    async def _rows(self, stmt: Select[Any]) -> Sequence[RowMapping]:
-        """Run one SELECT through SQLAlchemy and return its row mappings."""
-        async with self._lock:
-            result = await self._require().execute(stmt)
-            rows: Sequence[RowMapping] = result.mappings().all()
-            return rows
-
-    async def _one(self, table: Table, where: ColumnElement[bool]) -> RowMapping | None:
-        rows = await self._rows(select(table).where(where))
-        return rows[0] if rows else None
+    async def _write_logs(self, rows: Sequence[Row]) -> None:
+        """The BatchWriter's write: one multi-row INSERT, so the batch is one transaction."""
+        flat = [value for row in rows for value in row]
+        await self._write(multi_insert(logs.name, _LOG_COLUMNS, len(rows)), flat)
 
     # ------------------------------------------------------------------ accounts
 
     async def put_account(self, account: Account) -> None:
+        cache = self._cache.accounts
+        self._cache.changing()
+        cache.pop(account.account_id, None)
         await self._write(_PUT_ACCOUNT, ACCOUNT_MAP.to_row(account))
+        cache[account.account_id] = account
 
     async def get_account(self, account_id: str) -> Account | None:
-        row = await self._one(accounts, accounts.c.account_id == account_id)
-        return None if row is None else ACCOUNT_MAP.from_row(row)
+        """The account (from the cache when it has been read or written since `open()`)."""
+        found = self._cache.accounts.get(account_id)
+        if found is None:
+            generation = self._cache.generation
+            found = await self._get(ACCOUNT_MAP, _GET_ACCOUNT, {"account_id": account_id})
+            if found is not None and generation == self._cache.generation:
+                self._cache.accounts[account_id] = found
+        return found
 
     async def list_accounts(self) -> Sequence[Account]:
         """Every account, oldest first."""
-        stmt = select(accounts).order_by(accounts.c.date_created, accounts.c.account_id)
-        return [ACCOUNT_MAP.from_row(r) for r in await self._rows(stmt)]
+        stmt = select(*ACCOUNT_MAP.columns).order_by(accounts.c.date_created, accounts.c.account_id)
+        return await self._list(ACCOUNT_MAP, stmt)
 
     # ------------------------------------------------------------------ applications
 
     async def put_application(self, app: Application) -> None:
+        cache = self._cache.applications
+        self._cache.changing()
+        cache.pop(app.application_id, None)
         await self._write(_PUT_APPLICATION, APPLICATION_MAP.to_row(app))
+        cache[app.application_id] = app
 
     async def get_application(self, application_id: str) -> Application | None:
-        row = await self._one(applications, applications.c.application_id == application_id)
-        return None if row is None else APPLICATION_MAP.from_row(row)
+        """The application (cached like accounts)."""
+        found = self._cache.applications.get(application_id)
+        if found is None:
+            generation = self._cache.generation
+            params = {"application_id": application_id}
+            found = await self._get(APPLICATION_MAP, _GET_APPLICATION, params)
+            if found is not None and generation == self._cache.generation:
+                self._cache.applications[application_id] = found
+        return found
 
     async def list_applications(
         self, account_id: str, alias: str | None = None
     ) -> Sequence[Application]:
         """The account's applications (only those with exactly `alias`, if given), oldest first."""
         c = applications.c
-        stmt = select(applications).where(c.account_id == account_id)
+        stmt = select(*APPLICATION_MAP.columns).where(c.account_id == account_id)
         if alias is not None:
             stmt = stmt.where(c.alias == alias)
         stmt = stmt.order_by(c.date_created, c.application_id)
-        return [APPLICATION_MAP.from_row(r) for r in await self._rows(stmt)]
+        return await self._list(APPLICATION_MAP, stmt)
 
     async def delete_application(self, application_id: str) -> None:
         """Delete the application; deleting an absent one does nothing."""
+        self._cache.changing()
+        self._cache.applications.pop(application_id, None)
         await self._write(_DELETE_APPLICATION, {"application_id": application_id})
 
     # ------------------------------------------------------------------ numbers
@@ -289,6 +267,7 @@ class SqliteStore:
 
         Raises `percl.errors.Conflict` when another record already holds `number.phone_number`.
         """
+        self._cache.drop_number(number.phone_number_id)
         try:
             await self._write(_PUT_NUMBER, NUMBER_MAP.to_row(number))
         except sqlite3.IntegrityError as exc:
@@ -296,182 +275,107 @@ class SqliteStore:
                 f"phone number {number.phone_number} is already owned",
                 details={"phoneNumber": number.phone_number},
             ) from exc
+        self._cache.drop_number(number.phone_number_id)  # a read may have come in meanwhile
+        self._cache.keep_number(number)
 
     async def get_number(self, phone_number_id: str) -> IncomingNumber | None:
-        row = await self._one(numbers, numbers.c.phone_number_id == phone_number_id)
-        return None if row is None else NUMBER_MAP.from_row(row)
+        """The number by id (cached like accounts)."""
+        found = self._cache.numbers.get(phone_number_id)
+        if found is None:
+            generation = self._cache.generation
+            found = await self._get(NUMBER_MAP, _GET_NUMBER, {"phone_number_id": phone_number_id})
+            if found is not None and generation == self._cache.generation:
+                self._cache.keep_number(found)
+        return found
 
     async def find_number(self, phone_number: str) -> IncomingNumber | None:
-        row = await self._one(numbers, numbers.c.phone_number == phone_number)
-        return None if row is None else NUMBER_MAP.from_row(row)
+        """The number whose phone_number is exactly `phone_number` (cached like accounts)."""
+        found = self._cache.by_phone.get(phone_number)
+        if found is None:
+            generation = self._cache.generation
+            found = await self._get(NUMBER_MAP, _FIND_NUMBER, {"phone_number": phone_number})
+            if found is not None and generation == self._cache.generation:
+                self._cache.keep_number(found)
+        return found
 
     async def list_numbers(self, account_id: str) -> Sequence[IncomingNumber]:
         """The account's numbers, oldest first."""
         c = numbers.c
         stmt = (
-            select(numbers)
+            select(*NUMBER_MAP.columns)
             .where(c.account_id == account_id)
             .order_by(c.date_created, c.phone_number_id)
         )
-        return [NUMBER_MAP.from_row(r) for r in await self._rows(stmt)]
+        return await self._list(NUMBER_MAP, stmt)
 
     async def delete_number(self, phone_number_id: str) -> None:
         """Delete the number; deleting an absent one does nothing."""
+        self._cache.drop_number(phone_number_id)
         await self._write(_DELETE_NUMBER, {"phone_number_id": phone_number_id})
 
     # ------------------------------------------------------------------ calls
 
     async def put_call(self, call: Call) -> None:
-        await self._write(_PUT_CALL, CALL_MAP.to_row(call))
+        """Insert or replace the call; returns once the row is committed (group commit: calls
+        stored concurrently share one statement). Raises StoreClosed when the store is not open."""
+        self._driver_conn()
+        row = CALL_MAP.to_row(call)
+        await self._calls.submit(tuple(row[c] for c in _CALL_COLUMNS))
 
     async def get_call(self, call_id: str) -> Call | None:
-        row = await self._one(calls, calls.c.call_id == call_id)
-        return None if row is None else CALL_MAP.from_row(row)
+        return await self._get(CALL_MAP, _GET_CALL, {"call_id": call_id})
 
-    async def list_calls(self, account_id: str, flt: CallFilter) -> Sequence[Call]:
-        """Matching calls, newest first (date_created descending, then call_id descending)."""
-        stmt = select(calls).where(*_call_conditions(account_id, flt))
+    async def list_calls(
+        self, account_id: str, flt: CallFilter, *, offset: int = 0, limit: int | None = None
+    ) -> Sequence[Call]:
+        """Matching calls, newest first (date_created descending, then call_id descending);
+        only `limit` of them from position `offset` when given (the page GET /Calls shows)."""
+        stmt = select(*CALL_MAP.columns).where(*_call_conditions(account_id, flt))
         stmt = stmt.order_by(calls.c.date_created.desc(), calls.c.call_id.desc())
-        return [CALL_MAP.from_row(r) for r in await self._rows(stmt)]
+        if limit is not None:
+            stmt = stmt.limit(limit).offset(offset)
+        elif offset:
+            stmt = stmt.offset(offset)
+        return await self._list(CALL_MAP, stmt)
+
+    async def count_calls(self, account_id: str, flt: CallFilter) -> int:
+        """How many calls `list_calls(account_id, flt)` would return (SELECT count(*))."""
+        stmt = select(func.count()).select_from(calls).where(*_call_conditions(account_id, flt))
+        sql, params = compile_select(stmt)
+        rows = list(await self._fetch(sql, params))
+        return int(rows[0][0])
 
     async def live_calls(self) -> Sequence[Call]:
         """Every call of any account whose status is queued, ringing or inProgress."""
-        stmt = select(calls).where(calls.c.status.in_(_LIVE_STATUSES))
+        stmt = select(*CALL_MAP.columns).where(calls.c.status.in_(_LIVE_STATUSES))
         stmt = stmt.order_by(calls.c.date_created, calls.c.call_id)
-        return [CALL_MAP.from_row(r) for r in await self._rows(stmt)]
-
-    # ------------------------------------------------------------------ conferences
-
-    async def put_conference(self, conference: Conference) -> None:
-        await self._write(_PUT_CONFERENCE, CONFERENCE_MAP.to_row(conference))
-
-    async def get_conference(self, conference_id: str) -> Conference | None:
-        row = await self._one(conferences, conferences.c.conference_id == conference_id)
-        return None if row is None else CONFERENCE_MAP.from_row(row)
-
-    async def list_conferences(self, account_id: str, flt: ConferenceFilter) -> Sequence[Conference]:
-        """Matching conferences, newest first."""
-        c = conferences.c
-        conds: list[ColumnElement[bool]] = [c.account_id == account_id]
-        if flt.status is not None:
-            conds.append(c.status == flt.status.value)
-        if flt.alias is not None:
-            conds.append(c.alias == flt.alias)
-        conds += _between(c.date_created, flt.created_from, flt.created_to)
-        conds += _between(c.date_updated, flt.updated_from, flt.updated_to)
-        stmt = select(conferences).where(*conds)
-        stmt = stmt.order_by(c.date_created.desc(), c.conference_id.desc())
-        return [CONFERENCE_MAP.from_row(r) for r in await self._rows(stmt)]
-
-    async def put_participant(self, participant: Participant) -> None:
-        await self._write(_PUT_PARTICIPANT, PARTICIPANT_MAP.to_row(participant))
-
-    async def get_participant(self, conference_id: str, call_id: str) -> Participant | None:
-        c = participants.c
-        row = await self._one(participants, (c.conference_id == conference_id) & (c.call_id == call_id))
-        return None if row is None else PARTICIPANT_MAP.from_row(row)
-
-    async def list_participants(
-        self, conference_id: str, flt: ParticipantFilter
-    ) -> Sequence[Participant]:
-        """Matching participants, in the order they joined."""
-        c = participants.c
-        stmt = select(participants).where(c.conference_id == conference_id)
-        for column, wanted in ((c.talk, flt.talk), (c.listen, flt.listen),
-                               (c.dtmf_pass_through, flt.dtmf_pass_through)):
-            if wanted is not None:
-                stmt = stmt.where(column == wanted)
-        stmt = stmt.order_by(c.date_created, c.call_id)
-        return [PARTICIPANT_MAP.from_row(r) for r in await self._rows(stmt)]
-
-    async def delete_participant(self, conference_id: str, call_id: str) -> None:
-        await self._write(_DELETE_PARTICIPANT, {"conference_id": conference_id, "call_id": call_id})
-
-    # ------------------------------------------------------------------ queues
-
-    async def put_queue(self, queue: Queue) -> None:
-        await self._write(_PUT_QUEUE, QUEUE_MAP.to_row(queue))
-
-    async def get_queue(self, queue_id: str) -> Queue | None:
-        row = await self._one(queues, queues.c.queue_id == queue_id)
-        return None if row is None else QUEUE_MAP.from_row(row)
-
-    async def list_queues(self, account_id: str, alias: str | None = None) -> Sequence[Queue]:
-        """The account's queues (only those with exactly `alias`, if given), oldest first."""
-        c = queues.c
-        stmt = select(queues).where(c.account_id == account_id)
-        if alias is not None:
-            stmt = stmt.where(c.alias == alias)
-        stmt = stmt.order_by(c.date_created, c.queue_id)
-        return [QUEUE_MAP.from_row(r) for r in await self._rows(stmt)]
-
-    async def put_member(self, member: QueueMember) -> None:
-        await self._write(_PUT_MEMBER, QUEUE_MEMBER_MAP.to_row(member))
-
-    async def get_member(self, call_id: str) -> QueueMember | None:
-        row = await self._one(queue_members, queue_members.c.call_id == call_id)
-        return None if row is None else QUEUE_MEMBER_MAP.from_row(row)
-
-    async def list_members(self, queue_id: str) -> Sequence[QueueMember]:
-        """The queue's members, head first (date_enqueued, then seq)."""
-        c = queue_members.c
-        stmt = select(queue_members).where(c.queue_id == queue_id).order_by(c.date_enqueued, c.seq)
-        return [QUEUE_MEMBER_MAP.from_row(r) for r in await self._rows(stmt)]
-
-    async def delete_member(self, call_id: str) -> None:
-        await self._write(_DELETE_MEMBER, {"call_id": call_id})
-
-    # ------------------------------------------------------------------ messages
-
-    async def put_message(self, message: Message) -> None:
-        await self._write(_PUT_MESSAGE, MESSAGE_MAP.to_row(message))
-
-    async def get_message(self, message_id: str) -> Message | None:
-        row = await self._one(messages, messages.c.message_id == message_id)
-        return None if row is None else MESSAGE_MAP.from_row(row)
-
-    async def list_messages(self, account_id: str, flt: MessageFilter) -> Sequence[Message]:
-        """Matching messages, newest first."""
-        c = messages.c
-        conds: list[ColumnElement[bool]] = [c.account_id == account_id]
-        if flt.to is not None:
-            conds.append(c.to_number == flt.to)
-        if flt.from_ is not None:
-            conds.append(c.from_number == flt.from_)
-        if flt.direction is not None:
-            conds.append(c.direction == flt.direction.value)
-        if flt.begin is not None:
-            conds.append(c.date_created >= flt.begin)
-        if flt.end is not None:
-            conds.append(c.date_created <= flt.end)
-        stmt = select(messages).where(*conds).order_by(c.date_created.desc(), c.message_id.desc())
-        return [MESSAGE_MAP.from_row(r) for r in await self._rows(stmt)]
+        return await self._list(CALL_MAP, stmt)
 
     # ------------------------------------------------------------------ logs
 
     async def add_log(self, entry: LogEntry) -> None:
-        await self._write(_ADD_LOG, LOG_MAP.to_row(entry))
+        """Queue the line for the log writer and return at once (write-behind: see the module
+        docstring). Raises StoreClosed when the store is not open."""
+        self._driver_conn()
+        row = LOG_MAP.to_row(entry)
+        self._logs.add(tuple(row[c] for c in _LOG_COLUMNS))
+
+    async def flush_logs(self) -> None:
+        """Return once every line added so far is written (list_logs and close() call this)."""
+        await self._logs.flush()
 
     async def list_logs(self, account_id: str, flt: LogFilter) -> Sequence[LogEntry]:
-        """Matching entries, newest first: timestamp descending, then insertion order descending."""
+        """Matching entries, newest first: timestamp descending, then insertion order descending.
+        Flushes the queued lines first, so every line added before the call is seen."""
+        await self._logs.flush()
         c = logs.c
-        stmt = select(logs).where(c.account_id == account_id)
+        stmt = select(*LOG_MAP.columns).where(c.account_id == account_id)
         if flt.call_id is not None:
             stmt = stmt.where(c.call_id == flt.call_id)
         if flt.level is not None:
             stmt = stmt.where(c.level == flt.level.value)
         stmt = stmt.order_by(c.timestamp.desc(), c.log_id.desc())
-        return [LOG_MAP.from_row(r) for r in await self._rows(stmt)]
-
-
-def _between(column: Any, lo: float | None, hi: float | None) -> list[ColumnElement[bool]]:
-    """`lo <= column < hi`, each bound only when given."""
-    conds: list[ColumnElement[bool]] = []
-    if lo is not None:
-        conds.append(column >= lo)
-    if hi is not None:
-        conds.append(column < hi)
-    return conds
+        return await self._list(LOG_MAP, stmt)
 
 
 def _call_conditions(account_id: str, flt: CallFilter) -> list[ColumnElement[bool]]:
@@ -495,3 +399,5 @@ def _call_conditions(account_id: str, flt: CallFilter) -> list[ColumnElement[boo
     if flt.application_ids:
         conds.append(c.application_id.in_(flt.application_ids))
     return conds
+
+

@@ -1,4 +1,4 @@
-"""An in-process percl for tests: FakeClock, deterministic ids, in-memory SQLite, apps in-process.
+"""An in-process percl for tests: FakeClock, deterministic ids, in-memory store, apps in-process.
 
 The async half of the test kit (percl.testing.sync.Percl is the synchronous facade over it):
 
@@ -32,8 +32,8 @@ from percl.domain import ids as idmod
 from percl.domain.ids import SequentialIds
 from percl.domain.records import Application, Call, IncomingNumber, LogEntry
 from percl.domain.simphone import PhoneStep
-from percl.engine.ports import LogFilter
-from percl.store.sqlite import SqliteStore
+from percl.engine.ports import LogFilter, Store
+from percl.store.memory import MemoryStore
 from percl.testing.apps import AppMounts, PerclAnswer, ScriptedApp
 from percl.testing.book import ObservedStore, RecordBook
 from percl.testing.capture import CapturedWebhook, RecordingTransport, WebhookLog
@@ -57,8 +57,10 @@ class Harness:
     fault injector (`fault()`) -> the app mounted for the URL (refused when none is).
     """
 
-    def __init__(self, *, settings: Settings | None = None, store: SqliteStore | None = None,
+    def __init__(self, *, settings: Settings | None = None, store: Store | None = None,
                  media_time_scale: float = 1.0) -> None:
+        """`store`: default a fresh MemoryStore (fast, gone with the harness; `settings.db` is not
+        consulted); pass e.g. `SqliteStore.for_path(file)` to test what survives a restart."""
         self.clock = FakeClock()
         self.ids = SequentialIds()
         self.settings = settings or Settings(db=":memory:", media_time_scale=media_time_scale)
@@ -67,7 +69,7 @@ class Harness:
         self.mounts = AppMounts(self.router, self.clock.tracker)
         self.faults = FaultInjector(self.router, self.clock)
         self.recorder = RecordingTransport(self.faults, self.clock, self._signing_secret)
-        raw_store = store or SqliteStore.for_path(":memory:")
+        raw_store: Store = store or MemoryStore()
         self.store: Any = ObservedStore(raw_store, self.clock.tracker, self.book)
         self.platform = Platform(self.settings, clock=self.clock, ids=self.ids, store=self.store,
                                  transport=self.recorder, probe_media=False)

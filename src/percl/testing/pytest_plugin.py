@@ -1,6 +1,6 @@
 """The percl pytest plugin (registered through the `pytest11` entry point): fixtures only.
 
-- `percl`: a `percl.testing.Percl` (sync kit: platform on a FakeClock, in-memory SQLite, your app
+- `percl`: a `percl.testing.Percl` (sync kit: platform on a FakeClock, in-memory store, your app
   called in-process), closed after the test;
 - `freeclimb_api`: a `freeclimb.DefaultApi` of that percl's seed account, served in-process;
 - `percl_harness`: the async `Harness`, for async tests (needs pytest-asyncio).

@@ -28,7 +28,7 @@ from percl.config import Settings
 from percl.domain.enums import CallEndedReason, CallStatus, PhoneAnswer
 from percl.domain.records import Call, LogEntry
 from percl.domain.simphone import PhoneStep, TranscriptEntry
-from percl.store.sqlite import SqliteStore
+from percl.engine.ports import Store
 from percl.testing.apps import ScriptedApp
 from percl.testing.capture import CapturedWebhook, WebhookLog
 from percl.testing.harness import Harness
@@ -45,7 +45,7 @@ class Percl:
     """A whole percl on a FakeClock, driven from synchronous code. Use as `with Percl() as p:`
     (or call `close()`); the pytest plugin's `percl` fixture does that for you."""
 
-    def __init__(self, *, settings: Settings | None = None, store: SqliteStore | None = None,
+    def __init__(self, *, settings: Settings | None = None, store: Store | None = None,
                  media_time_scale: float = 1.0) -> None:
         self._loop = asyncio.new_event_loop()
         self.harness = Harness(settings=settings, store=store, media_time_scale=media_time_scale)

@@ -1,0 +1,171 @@
+"""Batched writes for the SQLite store: write-behind (BatchWriter) and group commit (GroupCommit).
+
+Why: every store write is a trip to aiosqlite's worker thread and a commit. The account log is
+written 8 times per three-webhook call and nobody reads a line back until someone lists the logs,
+so `SqliteStore.add_log` hands its row to a `BatchWriter` and returns at once; the writer's task
+writes whatever has queued in one statement (one trip, one transaction). `flush()` is the barrier
+that reads take: every row submitted before it is written when it returns.
+
+The price, documented in docs/DECISIONS.md: a crash (not a clean `close()`) loses the rows still
+queued, i.e. the last few milliseconds of log lines. Call records never go through here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+_log = logging.getLogger(__name__)
+
+Row = tuple[Any, ...]
+
+
+class BatchWriter:
+    """Queues rows and writes them in batches of at most `max_batch` from one background task.
+
+    `write(rows)` must write every row of the batch atomically (e.g. one multi-row INSERT); it is
+    never called concurrently with itself. Call `start()` inside the running loop before `add`,
+    and `stop()` before the connection closes.
+    """
+
+    def __init__(self, write: Callable[[Sequence[Row]], Awaitable[None]], *, max_batch: int) -> None:
+        self._write = write
+        self._max_batch = max_batch
+        self._pending: list[Row] = []
+        self._wake = asyncio.Event()
+        # Held while a batch is taken from the queue and written, so that `flush` can wait for a
+        # batch the task has already taken but not yet written.
+        self._writing = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None
+
+    @property
+    def pending(self) -> int:
+        """Rows queued and not yet taken by a write."""
+        return len(self._pending)
+
+    def start(self) -> None:
+        """Start the background task (idempotent). Call from inside the running event loop."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="percl-log-writer")
+
+    def add(self, row: Row) -> None:
+        """Queue `row` for the next batch; returns at once."""
+        self._pending.append(row)
+        self._wake.set()
+
+    async def flush(self) -> None:
+        """Return once every row added before this call is written (or its batch failed and was
+        logged: a failing batch is dropped so that one bad write cannot wedge the queue)."""
+        async with self._writing:
+            await self._drain()
+
+    async def stop(self) -> None:
+        """Flush, then end the background task. Idempotent; `start()` may be called again."""
+        await self.flush()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            async with self._writing:
+                await self._drain()
+
+    async def _drain(self) -> None:
+        # Called with self._writing held. Rows added while a batch is written join the next one.
+        while self._pending:
+            batch = self._pending[: self._max_batch]
+            del self._pending[: self._max_batch]
+            try:
+                await self._write(batch)
+            except Exception:
+                # Log lines are best effort by design; the error goes to percl's own log.
+                _log.exception("lost %d queued store rows: their batch write failed", len(batch))
+
+
+class GroupCommit:
+    """Concurrent durable writes share one statement: each `submit` returns once its own row is
+    committed, but rows submitted while a write is in flight are written together next.
+
+    Why: under load (64 calls in progress) call records queue behind each other on the store's one
+    connection, one worker-thread trip and one commit each. With no write in flight a row is
+    written at once (no extra hop); otherwise it waits for the next batch, which a task writes so
+    that a cancelled submitter cannot strand the rows queued behind it.
+    """
+
+    def __init__(self, write: Callable[[Sequence[Row]], Awaitable[None]], *, max_batch: int) -> None:
+        self._write = write
+        self._max_batch = max_batch
+        self._pending: list[tuple[Row, asyncio.Future[None]]] = []
+        self._busy = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, row: Row) -> None:
+        """Write `row` (with the rows queued alongside it); return once it is committed.
+
+        Raises what the write raised for its batch (every row of a failed batch gets the error).
+        """
+        if self._busy:
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._pending.append((row, done))
+            await done
+            return
+        self._busy = True
+        try:
+            await self._write([row])
+        finally:
+            self._hand_over()
+
+    async def idle(self) -> None:
+        """Return once every submitted row is written (before the connection closes)."""
+        while self._task is not None:
+            await asyncio.shield(self._task)
+
+    def _hand_over(self) -> None:
+        # Rows queued behind the write that just ended are written by a task of their own.
+        if self._pending:
+            self._task = asyncio.get_running_loop().create_task(self._drain(), name="percl-group-commit")
+        else:
+            self._busy = False
+
+    async def _drain(self) -> None:
+        batch: list[tuple[Row, asyncio.Future[None]]] = []
+        try:
+            while self._pending:
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                try:
+                    await self._write([row for row, _ in batch])
+                except Exception as exc:
+                    _settle(batch, exc)
+                else:
+                    _settle(batch, None)
+        finally:
+            # Only reached with rows left when this task is cancelled (the loop is closing):
+            # their submitters must not wait for ever.
+            for _, done in [*batch, *self._pending]:
+                done.cancel()
+            self._pending.clear()
+            self._busy = False
+            self._task = None
+
+
+def _settle(batch: Sequence[tuple[Row, asyncio.Future[None]]], error: Exception | None) -> None:
+    for _, done in batch:
+        if done.done():
+            continue  # its submitter was cancelled meanwhile
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
