@@ -103,4 +103,6 @@ async def test_private_say_is_masked_in_the_percl_log_of_a_public_webhook(h: Har
     (first, second) = received.metadata["percl"]
     assert first["Say"]["text"] == "xxxxx" and first["Say"]["privacyMode"] is True
     assert second["Say"]["text"] == "goodbye"
-    assert all("5150" not in str(e.metadata) + e.message for e in logs if "requestType" not in e.metadata)
+    assert all("5150" not in str(e.metadata) + e.message for e in logs)  # webhook logs included
+    (hook,) = [e for e in logs if e.metadata.get("requestType") == "inboundCall"]
+    assert "goodbye" in hook.metadata["responseBody"] and "xxxxx" in hook.metadata["responseBody"]

@@ -26,7 +26,7 @@ import click
 import httpx
 
 from percl.cli.keyboard import Keyboard, for_terminal
-from percl.config import from_sources
+from percl.config import IN_MEMORY_DBS, from_sources
 from percl.errors import ConfigError
 
 DEFAULT_URL = "http://127.0.0.1:8600"
@@ -66,7 +66,7 @@ def credentials_file(environ: Mapping[str, str]) -> Path:
         db = from_sources(only_db).db
     except ConfigError as exc:
         raise click.UsageError(f"configuration: {exc}") from None
-    return (Path(db).parent if db != ":memory:" else Path("var")) / CREDENTIALS_FILE
+    return (Path(db).parent if db not in IN_MEMORY_DBS else Path("var")) / CREDENTIALS_FILE
 
 
 def resolve_target(url: str | None, account: str | None, key: str | None,

@@ -40,7 +40,7 @@ class AiohttpTransport:
         session = self._get_session()
         try:
             async with session.post(
-                url, data=body, headers=dict(headers), allow_redirects=False
+                url, data=body, headers=headers, allow_redirects=False
             ) as response:
                 data = await response.read()
                 return TransportResponse(
@@ -54,7 +54,7 @@ class AiohttpTransport:
         """GET and read the whole answer (media and grammar files); errors as for `post`."""
         session = self._get_session()
         try:
-            async with session.get(url, headers=dict(headers), allow_redirects=True) as response:
+            async with session.get(url, headers=headers, allow_redirects=True) as response:
                 data = await response.read()
                 return TransportResponse(
                     status=response.status, headers=dict(response.headers), body=data

@@ -1,9 +1,10 @@
 """WebhookDispatcher: build, sign, POST, time out, fall back once, log. The engine's WebhookSender.
 
-Why the timeout is a race and not asyncio.wait_for: wait_for measures time with the event loop's
-clock, which a test cannot move. Racing the POST against `clock.sleep(timeout_s)` lets a FakeClock
-expire a 10-second webhook in microseconds, and the loser is cancelled either way (a timed-out
-request is abandoned, a finished one stops its timer).
+Why the timeout is a clock timer and not asyncio.wait_for: wait_for measures time with the event
+loop's clock, which a test cannot move. The POST runs in the caller's task and one timer task
+sleeps `clock.sleep(timeout_s)`, then cancels it (as asyncio.timeout does), so a FakeClock expires a
+10-second webhook in microseconds. A timed-out request is abandoned, a finished one stops its timer.
+One task per attempt, not three (POST, timer, asyncio.wait): webhooks are the hot path.
 
 Every attempt is one account log entry: info when the app answered 2xx, warning when it failed but
 a fallback URL will be tried, error otherwise. A failed attempt names its cause (timeout, transport
@@ -18,6 +19,7 @@ The fallback is generic: any WebhookRequest with a `fallback_url` gets exactly o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import uuid
@@ -29,6 +31,7 @@ from percl.domain.clock import Clock
 from percl.domain.enums import LogLevel
 from percl.domain.ids import REQUEST, IdGenerator
 from percl.engine.ports import LogSink, WebhookOutcome, WebhookRequest, WebhookResult
+from percl.percl.privacy import mask_private
 from percl.webhooks.faults import FAULT_HEADER
 from percl.webhooks.payloads import MASK, build_body, encode, mask, mask_json
 from percl.webhooks.signing import signature_header
@@ -140,24 +143,33 @@ class WebhookDispatcher:
     ) -> TransportResponse | None:
         """The transport's answer, or None when `timeout_s` of clock time passed first.
 
-        Raises TransportError from the transport.
+        Raises TransportError from the transport, CancelledError when the caller is cancelled.
         """
-        post = asyncio.create_task(self._transport.post(url, raw, headers))
-        timer = asyncio.create_task(self._clock.sleep(self._timeout_s))
+        task = asyncio.current_task()
+        assert task is not None, "send() runs inside a task"
+        expired = False
+
+        async def expire() -> None:
+            nonlocal expired
+            await self._clock.sleep(self._timeout_s)
+            expired = True
+            task.cancel()
+
+        timer = asyncio.create_task(expire())
         try:
-            await asyncio.wait((post, timer), return_when=asyncio.FIRST_COMPLETED)
-            post_won = post.done()
+            return await self._transport.post(url, raw, headers)
+        except asyncio.CancelledError:
+            # Ours only if the timer fired and nobody else cancelled the caller meanwhile.
+            if expired and task.uncancel() == 0:
+                return None
+            raise
         finally:
-            for task in (post, timer):
-                task.cancel()  # no-op for the winner
-            # Wait for the loser to unwind: no task outlives the send that started it.
-            await asyncio.gather(post, timer, return_exceptions=True)
-        return post.result() if post_won else None
+            timer.cancel()  # no-op once it fired; a pending sleep is dropped
 
     async def _log(
         self,
         attempt: _Attempt,
-        headers: Mapping[str, str],
+        headers: dict[str, str],
         result: WebhookResult,
         fault: str | None = None,
     ) -> None:
@@ -179,7 +191,7 @@ class WebhookDispatcher:
             "requestType": req.request_type.value,
             "url": attempt.url,
             "requestBody": mask(attempt.body, req.privacy_mode),
-            "requestHeaders": dict(headers),
+            "requestHeaders": headers,
             "responseStatus": result.status,
             "responseBody": _logged_response(result.body, req.privacy_mode),
             "elapsedMs": round(result.elapsed_ms, 3),
@@ -259,4 +271,7 @@ def _logged_response(body: bytes, privacy: bool) -> str:
             body = json.dumps(mask_json(json.loads(body)), separators=(",", ":")).encode()
         except ValueError:
             return MASK  # not JSON: nothing tells us which part is sensitive
+    elif b'"privacyMode"' in body:  # a public webhook whose PerCL marks some commands private
+        with contextlib.suppress(ValueError):  # not JSON: no PerCL command to mask
+            body = json.dumps(mask_private(json.loads(body)), separators=(",", ":")).encode()
     return body[:LOGGED_BODY_LIMIT].decode("utf-8", errors="replace")

@@ -59,3 +59,40 @@ async def test_legs_of_a_number_newest_first(clock: FakeClock) -> None:
     opened(book, "CA3")
     assert [s.call_id for s in book.legs_of(B)] == ["CA3", "CA1"]
     assert [s.call_id for s in book.legs_of(A)] == ["CA3", "CA2", "CA1"]
+
+
+async def test_eviction_keeps_the_last_ended_legs_and_every_live_one(clock: FakeClock) -> None:
+    book = LegBook(clock, 4)
+    legs = [opened(book, f"CA{i}") for i in range(4)]
+    legs[2].end()
+    legs[0].end()
+    legs[0].end()  # ending twice queues it once
+    opened(book, "CA4")  # five legs, room for four: the first to end (CA2) goes
+    assert book.get("CA2") is None and book.get("CA0") is legs[0]
+    legs[1].end()
+    opened(book, "CA5")  # then CA0, ended before CA1
+    assert [leg.call_id for leg in book] == ["CA1", "CA3", "CA4", "CA5"]
+    opened(book, "CA6")  # then CA1; the rest are live and stay, over the limit
+    opened(book, "CA7")
+    assert [leg.call_id for leg in book] == ["CA3", "CA4", "CA5", "CA6", "CA7"]
+    assert all(leg.live for leg in book)
+
+
+async def test_eviction_does_not_look_at_live_legs(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book = LegBook(clock, 100)
+    for i in range(150):
+        opened(book, f"CA{i}")
+    looked = 0
+    real_live = Leg.live
+
+    def counting(leg: Leg) -> bool:
+        nonlocal looked
+        looked += 1
+        return bool(real_live.fget(leg))  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(Leg, "live", property(counting))
+    for i in range(150, 200):
+        opened(book, f"CA{i}")
+    assert looked == 0 and len(list(book)) == 200
