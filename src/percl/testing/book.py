@@ -71,12 +71,12 @@ class ObservedStore(Tracked):
         super().__init__(target, tracker)
         self._book = book
 
-    def __getattr__(self, name: str) -> Any:
-        attr = super().__getattr__(name)
+    def _wrap(self, name: str, tracked: Any) -> Any:
+        """Called once per coroutine method name (the wrapper is cached by `Tracked`)."""
         observed = _OBSERVED.get(name)
         if observed is None:
-            return attr
-        return _recording(attr, self._book, *observed)
+            return tracked
+        return _recording(tracked, self._book, *observed)
 
 
 def _recording(

@@ -30,16 +30,25 @@ class WorkTracker:
     def busy(self) -> bool:
         return self._busy > 0
 
+    def enter(self) -> None:
+        """One more piece of work is in flight; pair with `leave()` (in a `finally`)."""
+        if self._busy == 0:
+            self._idle.clear()
+        self._busy += 1
+
+    def leave(self) -> None:
+        """A piece of work counted by `enter()` has finished."""
+        self._busy -= 1
+        if self._busy == 0:
+            self._idle.set()
+
     @contextmanager
     def working(self) -> Iterator[None]:
-        self._busy += 1
-        self._idle.clear()
+        self.enter()
         try:
             yield
         finally:
-            self._busy -= 1
-            if self._busy == 0:
-                self._idle.set()
+            self.leave()
 
     async def wait_idle(self) -> None:
         await self._idle.wait()
@@ -75,19 +84,26 @@ class FakeClock:
             heapq.heappop(self._timers)
 
     async def settle(self, max_steps: int = 100_000) -> None:
-        """Run the loop until nothing is runnable and no tracked work is pending."""
+        """Run the loop until nothing is runnable and no tracked work is pending.
+
+        Returns at once (without a loop iteration) when the loop is already quiet: that is most
+        calls in a flow, and each iteration costs a full `_run_once`. Raises RuntimeError when the
+        loop is still busy after `max_steps` iterations.
+        """
         loop = asyncio.get_running_loop()
-        ready: Any = getattr(loop, "_ready", None)
+        if _quiet(loop) and not self.tracker.busy:
+            return
         for _ in range(max_steps):
             await asyncio.sleep(0)
             if self.tracker.busy:
                 await self.tracker.wait_idle()
                 continue
-            if ready is None or len(ready) == 0:
-                # one more lap: callbacks scheduled by the last step (e.g. a done future's waiters)
+            quiet = _quiet(loop)
+            if quiet is None:  # a loop we cannot peek into: one more lap, then trust the tracker
                 await asyncio.sleep(0)
-                if (ready is None or len(ready) == 0) and not self.tracker.busy:
-                    return
+                quiet = not self.tracker.busy
+            if quiet:
+                return
         raise RuntimeError("FakeClock.settle: the event loop never went quiet (a busy loop?)")
 
     async def advance(self, seconds: float) -> None:
@@ -118,3 +134,23 @@ class FakeClock:
             await self.advance(nxt - self._now)
         return True
 
+
+def _quiet(loop: asyncio.AbstractEventLoop) -> bool | None:
+    """True when the next loop iteration would run nothing: no ready callback, no due loop timer,
+    no pending I/O event (sockets or the loop's wake-up pipe).
+
+    Why peek instead of spinning: an idle `await asyncio.sleep(0)` lap costs a full loop iteration;
+    these checks cost a `select(0)`. The peek is harmless: epoll/poll/select report level-triggered,
+    so the loop still sees the same events on its next iteration. Loops without these internals
+    (not asyncio's selector loop) give None: settle then spins laps as it always did.
+    """
+    ready: Any = getattr(loop, "_ready", None)
+    selector: Any = getattr(loop, "_selector", None)
+    scheduled: Any = getattr(loop, "_scheduled", None)
+    if ready is None or selector is None or scheduled is None:
+        return None
+    if ready:
+        return False
+    if scheduled and scheduled[0].when() <= loop.time():
+        return False
+    return not selector.select(0)
