@@ -101,7 +101,7 @@ class Platform:
         self.queues = QueueService(self.engine, self.calls.sessions)
         self.conferences = ConferenceService(self.engine, self.calls.sessions)
         self.messages = MessagingService(self.engine)  # registers the Sms runner
-        self.parking = ParkService(self.engine, self.calls.sessions)  # registers Park, Unpark
+        self.parking = ParkService(self.engine)  # registers Park, Unpark
         self.api = create_api(ApiDeps(
             store=self.store, clock=self.clock, ids=self.ids, calls=self.calls,
             inventory=self.sim, queues=self.queues, messages=self.messages,

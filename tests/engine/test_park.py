@@ -56,7 +56,7 @@ def service(clock: FakeClock | None = None) -> ParkService:
     none: Any = None
     ctx = EngineContext(store=none, clock=clock or FakeClock(), ids=none, telephony=none,
                         webhooks=none, logs=none)
-    return ParkService(ctx, {})
+    return ParkService(ctx)
 
 
 def park(notification: bool = True) -> Park:
@@ -68,7 +68,7 @@ def test_registers_park_and_unpark() -> None:
     svc = service()
     assert {"Park", "Unpark"} <= svc.ctx.runners.names()
     with pytest.raises(ValueError, match="already has a runner"):
-        ParkService(svc.ctx, {})
+        ParkService(svc.ctx)
 
 
 async def test_park_holds_the_leg_and_notifies() -> None:

@@ -296,8 +296,6 @@ def test_webhook_signatures_verify(call_flow: CallFlow, creds: Credentials) -> N
         assert hmac.compare_digest(items["v1"], expected), hook.path
         # The SDK verifier raises on failure (it is only a positive oracle, FREECLIMB.md §4.2).
         RequestVerifier.verify_request_signature(hook.raw.decode(), header, creds.signing_secret)
-    wrong = hmac.new(b"sigsec_other", b"0." + call_flow.webhooks[0].raw, hashlib.sha256)
-    assert wrong.hexdigest() not in call_flow.webhooks[0].headers["freeclimb-signature"]
 
 
 def test_webhook_bodies_are_sorted_compact_json(call_flow: CallFlow) -> None:
@@ -310,8 +308,6 @@ def test_webhook_bodies_are_sorted_compact_json(call_flow: CallFlow) -> None:
         as_utf8 = json.dumps(parsed, ensure_ascii=False, **compact)  # type: ignore[arg-type]
         text = hook.raw.decode("utf-8")
         assert text in (as_ascii, as_utf8), hook.path
-        # Either escaping must decode to the same object the sender meant.
-        assert json.loads(as_ascii) == json.loads(as_utf8) == parsed
 
 
 # ------------------------------------------------------------------------- restart and config

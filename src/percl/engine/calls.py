@@ -161,6 +161,7 @@ class CallService(TaskOwner):
     async def _dial_child(self, parent: CallSession, command: OutDial) -> str:
         p = parent.call
         now = self.ctx.clock.now()
+        phone_number_id = await self._own_number_id(p.account_id, command.calling_number)
         child = Call(
             call_id=self.ctx.ids.new(ids.CALL),
             account_id=p.account_id,
@@ -170,6 +171,7 @@ class CallService(TaskOwner):
             status=CallStatus.QUEUED,
             application_id=p.application_id,
             parent_call_id=p.call_id,
+            phone_number_id=phone_number_id,
             request_id=p.request_id,
             date_created=now,
             date_updated=now,
@@ -181,9 +183,6 @@ class CallService(TaskOwner):
             timeout_s=self._ring_timeout(command.timeout),
             privacy_mode=bool(command.privacy_mode),
         )
-        phone_number_id = await self._own_number_id(p.account_id, child.from_)
-        if phone_number_id is not None:
-            child = dataclasses.replace(child, phone_number_id=phone_number_id)
         await self.ctx.store.put_call(child)
         session = CallSession(self.ctx, child, parent.account, dial_child=self._dial_child,
                               on_end=self._forget)

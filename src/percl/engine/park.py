@@ -26,8 +26,6 @@ leg is gone anyway.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from percl.domain.enums import CallEndedReason, LogLevel, RequestType
 from percl.engine.context import EngineContext
 from percl.engine.session import CallSession
@@ -73,12 +71,10 @@ class Parking:
 
 class ParkService:
     """Parked calls of every account. Construct once in app.py; it registers the Park and Unpark
-    runners in `ctx.runners`. `sessions` is the CallService's live-session registry."""
+    runners in `ctx.runners`."""
 
-    def __init__(self, ctx: EngineContext, sessions: Mapping[str, CallSession], *,
-                 min_wait_interval_s: float = MIN_WAIT_INTERVAL_S) -> None:
+    def __init__(self, ctx: EngineContext, *, min_wait_interval_s: float = MIN_WAIT_INTERVAL_S) -> None:
         self.ctx = ctx
-        self.sessions = sessions
         self.min_wait_interval_s = min_wait_interval_s
         self.parked: dict[str, Parking] = {}  # call id -> its parking, while parked
         ctx.runners.register("Park", self.run_park)

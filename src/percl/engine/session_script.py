@@ -16,10 +16,8 @@ from percl.errors import PerclScriptError
 from percl.percl import actions as a
 from percl.percl import events as e
 from percl.percl.parse import PerclJsonError, Script, parse_script
-from percl.percl.privacy import mask_private
+from percl.percl.privacy import MASK, mask_private
 from percl.percl.serialize import serialize_script
-
-MASK = "xxxxx"
 
 
 def script_event(action: a.PostWebhook, result: WebhookResult) -> e.ScriptReceived | e.WebhookBroken:

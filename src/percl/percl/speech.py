@@ -34,8 +34,7 @@ from percl.percl import actions as a
 from percl.percl import events as e
 from percl.percl.commands import GetSpeech
 from percl.percl.playback import MediaFor, Prompt, PromptQueue, prompt_entries
-
-MASK = "xxxxx"
+from percl.percl.privacy import MASK
 
 
 @dataclass(frozen=True, slots=True)

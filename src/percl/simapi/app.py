@@ -22,13 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from percl.api.auth import authenticate
 from percl.domain.phone import is_e164
 from percl.domain.records import Account
 from percl.errors import ApiError, BadRequest, NotFound
+from percl.simapi.auth import Caller
 from percl.simapi.faults import router as faults_router
 from percl.simapi.messages import router as messages_router
 from percl.simapi.ports import SimApiDeps
@@ -49,16 +49,6 @@ MAX_LISTED_LEGS = 50
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers or None)
-
-
-async def _caller(request: Request) -> Account:
-    """The authenticated account of this request; raises Unauthorized (401)."""
-    deps: SimApiDeps = request.app.state.sim_deps
-    return await authenticate(deps.store, request.headers.get("authorization"))
-
-
-# Module level (not inside create_sim_api) so FastAPI can resolve the postponed annotation.
-Caller = Annotated[Account, Depends(_caller)]
 
 
 def create_sim_api(deps: SimApiDeps) -> FastAPI:

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from percl.api.auth import authenticate
-from percl.domain.records import Account
 from percl.errors import BadRequest, NotFound
+from percl.simapi.auth import Caller
 from percl.simapi.ports import FaultControl, FaultView, SimApiDeps
 from percl.simapi.wire import parse
 
@@ -53,14 +52,6 @@ class FaultIn(BaseModel):
         if self.kind == "slow" and self.delay_ms is None:
             raise ValueError("delayMs is required for kind slow")
         return self
-
-
-async def _caller(request: Request) -> Account:
-    deps: SimApiDeps = request.app.state.sim_deps
-    return await authenticate(deps.store, request.headers.get("authorization"))
-
-
-Caller = Annotated[Account, Depends(_caller)]
 
 
 def _faults(request: Request) -> FaultControl:

@@ -19,19 +19,19 @@ or sent it).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from percl.api.auth import authenticate
 from percl.domain.enums import MessageDirection, MessageStatus
 from percl.domain.phone import is_e164
-from percl.domain.records import Account, Message
+from percl.domain.records import Message
 from percl.engine.messaging_rules import check_numbers
 from percl.engine.ports import MessageFilter
 from percl.errors import ApiError, BadRequest, NotFound
+from percl.simapi.auth import Caller
 from percl.simapi.ports import SimApiDeps, SimMessaging
 from percl.simapi.wire import parse
 
@@ -49,14 +49,6 @@ class PhoneMessageIn(BaseModel):
     to: str
     text: str = ""
     media_urls: list[str] = Field(default_factory=list, alias="mediaUrls")
-
-
-async def _caller(request: Request) -> Account:
-    deps: SimApiDeps = request.app.state.sim_deps
-    return await authenticate(deps.store, request.headers.get("authorization"))
-
-
-Caller = Annotated[Account, Depends(_caller)]
 
 
 def _deps(request: Request) -> SimApiDeps:

@@ -1,5 +1,11 @@
-"""The Store protocol, re-exported for the API layer. It is declared in `percl.engine.ports`."""
+"""The Store protocol, re-exported for the API layer (it is declared in `percl.engine.ports`), and
+StoreClosed, shared by both stores: here so MemoryStore need not import the SQLite one."""
 
 from percl.engine.ports import CallFilter, LogFilter, Store
+from percl.errors import PerclError
 
-__all__ = ["CallFilter", "LogFilter", "Store"]
+__all__ = ["CallFilter", "LogFilter", "Store", "StoreClosed"]
+
+
+class StoreClosed(PerclError):
+    """A store method was called before `open()` or after `close()` (a wiring bug in app.py)."""

@@ -53,8 +53,8 @@ from percl.engine.ports import (
     ParticipantFilter,
 )
 from percl.errors import Conflict
+from percl.store.base import StoreClosed
 from percl.store.schema import dump_json
-from percl.store.sqlite import StoreClosed
 
 __all__ = ["MemoryStore", "StoreClosed"]
 

@@ -12,7 +12,7 @@ Bump `SCHEMA_VERSION` (and add a migration) whenever a table changes shape.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from enum import StrEnum
@@ -326,10 +326,6 @@ class RecordMap(Generic[R]):
                 value = value.value
             row[f.column] = value
         return row
-
-    def from_row(self, row: Mapping[Any, Any]) -> R:
-        """The record stored in `row` (enums back as enum members, JSON parsed)."""
-        return self.from_values([row[f.column] for f in self.fields])
 
     @property
     def columns(self) -> list[Column[Any]]:

@@ -39,6 +39,7 @@ from percl.domain.records import Account, Application, Call, IncomingNumber, Log
 from percl.engine.ports import CallFilter, LogFilter
 from percl.errors import ConfigError, Conflict
 from percl.store import schema
+from percl.store.base import StoreClosed
 from percl.store.batch import BatchWriter, GroupCommit, Row
 from percl.store.cache import RecordCache
 from percl.store.schema import (
@@ -53,7 +54,6 @@ from percl.store.schema import (
     logs,
     numbers,
 )
-from percl.store.sqlite_base import StoreClosed
 from percl.store.sqlite_rooms import SqliteRooms
 from percl.store.sqlite_sql import compile_select, delete_by_key, multi_insert, select_by, upsert
 

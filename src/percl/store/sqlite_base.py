@@ -17,16 +17,12 @@ from typing import Any, TypeVar
 import aiosqlite
 from sqlalchemy import Select
 
-from percl.errors import PerclError
+from percl.store.base import StoreClosed
 from percl.store.batch import Row
 from percl.store.schema import RecordMap
 from percl.store.sqlite_sql import compile_select
 
 R = TypeVar("R")
-
-
-class StoreClosed(PerclError):
-    """A store method was called before `open()` or after `close()` (a wiring bug in app.py)."""
 
 
 class SqliteBase:

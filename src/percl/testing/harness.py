@@ -42,7 +42,7 @@ from percl.testing.legs import AsyncPhoneCall
 from percl.testing.phones import AsyncPhone
 from percl.testing.sdk import InProcessPoolManager, LoopBridge, freeclimb_api
 from percl.webhooks.faults import Fault, FaultInjector, FaultKind
-from percl.webhooks.inprocess import AsgiTransport, RoutingTransport, WsgiTransport
+from percl.webhooks.inprocess import AsgiTransport, RoutingTransport
 
 __all__ = ["CapturedWebhook", "Harness", "PerclAnswer", "RecordingTransport", "ScriptedApp"]
 
@@ -114,10 +114,6 @@ class Harness:
 
     def mount_asgi(self, base_url: str, app: Any) -> None:
         self.router.mount(base_url.rstrip("/") + "/", AsgiTransport(app))
-
-    def mount_wsgi(self, base_url: str, app: Any) -> None:
-        """A WSGI app called on the loop's thread (see `mount` for the threaded default)."""
-        self.router.mount(base_url.rstrip("/") + "/", WsgiTransport(app))
 
     def url(self, path_or_url: str) -> str:
         """An absolute URL for `path_or_url` (a path resolves against the first mounted app)."""

@@ -1,6 +1,6 @@
 """Webhooks: bodies (payloads), FreeClimb-Signature (signing), the dispatcher and its transports.
 
-Implements engine.ports.WebhookSender. Depends only on engine.ports and domain.
+Implements engine.ports.WebhookSender. Depends only on engine.ports, domain and percl (privacy masking).
 """
 
 from percl.webhooks.dispatcher import WebhookDispatcher

@@ -31,9 +31,9 @@ from percl.domain.clock import Clock
 from percl.domain.enums import LogLevel
 from percl.domain.ids import REQUEST, IdGenerator
 from percl.engine.ports import LogSink, WebhookOutcome, WebhookRequest, WebhookResult
-from percl.percl.privacy import mask_private
+from percl.percl.privacy import MASK, mask_private
 from percl.webhooks.faults import FAULT_HEADER
-from percl.webhooks.payloads import MASK, build_body, encode, mask, mask_json
+from percl.webhooks.payloads import build_body, encode, mask, mask_json
 from percl.webhooks.signing import signature_header
 from percl.webhooks.transport import TransportError, TransportResponse, WebhookTransport
 

@@ -18,6 +18,7 @@ from typing import Any
 from percl.domain.enums import RequestType
 from percl.domain.records import Call
 from percl.engine.ports import WebhookRequest
+from percl.percl.privacy import MASK
 from percl.webhooks.specs import ORIGINAL_TYPES, SPECS, Kind, Shape, Spec, nullable
 
 # --------------------------------------------------------------------------- building
@@ -127,7 +128,6 @@ def encode(body: Mapping[str, Any]) -> bytes:
 
 _SAME_LENGTH = frozenset({"digits", "digit"})
 _FIXED = frozenset({"recognitionResult", "text", "transcript"})
-MASK = "xxxxx"
 
 
 def mask(body: Mapping[str, Any], privacy: bool) -> dict[str, Any]:

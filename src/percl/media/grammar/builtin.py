@@ -22,10 +22,9 @@ from __future__ import annotations
 from percl.media.grammar.errors import GrammarError
 from percl.media.grammar.recognizer import Grammar
 from percl.media.grammar.srgs import compile_grxml
+from percl.percl.commands.base import BUILTIN_GRAMMARS
 
-BUILTIN_NAMES: tuple[str, ...] = (
-    "ALPHNUM6", "ANY_DIG", *(f"DIG{n}" for n in range(1, 12)), "UP_TO_20_DIGIT_SEQUENCE", "VERSAY_YESNO",
-)  # fmt: skip
+BUILTIN_NAMES: tuple[str, ...] = BUILTIN_GRAMMARS  # one list: the PerCL validator accepts exactly these
 
 NATO = (
     "alpha", "alfa", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
