@@ -227,3 +227,22 @@ async def test_listener_that_raises_does_not_break_the_network(clock: FakeClock)
         await net.dial(CALL, FROM, TO, ln, detect_machine=False)
         await clock.advance(5)
         assert ln.names() == ["ringing", "hangup"]
+
+
+async def test_an_ended_leg_lets_go_of_the_engine_listener(clock: FakeClock) -> None:
+    # Ended legs stay in the book for their transcripts; holding the listener would keep the
+    # engine's whole call session alive (and walked by every full GC pass) with them.
+    async with running(clock) as net:
+        net.program(TO, PhoneProgram(answer=PhoneAnswer.HUMAN, hangup_after_ms=1000))
+        ln = RecordingListener(clock)
+        await net.dial(CALL, FROM, TO, ln, detect_machine=False)
+        leg = net._legs.leg(CALL)  # the book's leg: white-box, nothing public exposes it
+        await clock.advance(1)
+        assert leg.listener is ln
+        await clock.advance(2)
+        assert ln.events[-1][1] == "hangup"  # the end was still reported
+        assert leg.listener is None and types(net)[-1] == "hangup"
+        other = "CA" + "3" * 40  # ended by the platform: no report, still let go
+        await net.dial(other, FROM, TO, ln, detect_machine=False)
+        await net.hangup(other)
+        assert net._legs.leg(other).listener is None

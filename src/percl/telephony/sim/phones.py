@@ -71,18 +71,19 @@ class Leg:
     def notify(self, event: Callable[[LegListener], None]) -> None:
         """Deliver one event to the engine's listener (if attached); its faults are logged, not
         raised, so an engine bug cannot tear down the network's TaskGroup."""
-        if self.listener is None:
-            return
-        try:
-            event(self.listener)
-        except Exception:
-            log.exception("LegListener of %s raised", self.call_id)
+        _deliver(self.listener, event, self.call_id)
 
     def end(self) -> None:
-        """Mark the leg ended and cancel its phone's pending behaviour. Idempotent."""
+        """Mark the leg ended, let go of the engine's listener and cancel its phone's pending
+        behaviour. Idempotent. Whoever reports the end takes the listener before calling this.
+
+        Why let go: ended legs stay in the book for their transcripts (up to 10,000); a leg that
+        kept its listener kept the engine's whole call session alive with it, which made every
+        full garbage-collector pass walk thousands of dead sessions (docs/BENCHMARKS.md)."""
         if self.state is LegState.ENDED:
             return
         self.state = LegState.ENDED
+        self.listener = None
         current = asyncio.current_task()
         for task in list(self.tasks):
             if task is not current:
@@ -177,11 +178,12 @@ class PhoneRunner:
     ) -> None:
         """Record the final entry, end the leg, then report the end to the listener."""
         leg.transcript.add(entry, **fields)
+        listener = leg.listener  # end() lets go of it
         leg.end()
         if deferred:
-            self._spawn(None, _later(lambda: leg.notify(event)))
+            self._spawn(None, _later(lambda: _deliver(listener, event, leg.call_id)))
         else:
-            leg.notify(event)
+            _deliver(listener, event, leg.call_id)
 
     async def _detect(self, leg: Leg, kind: MachineType) -> None:
         await self._clock.sleep(self._machine_detect_ms / 1000)
@@ -244,3 +246,12 @@ class PhoneRunner:
 
 async def _later(action: Callable[[], None]) -> None:
     action()
+
+
+def _deliver(listener: LegListener | None, event: Callable[[LegListener], None], call_id: str) -> None:
+    if listener is None:
+        return
+    try:
+        event(listener)
+    except Exception:
+        log.exception("LegListener of %s raised", call_id)
