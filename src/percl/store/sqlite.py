@@ -5,7 +5,8 @@ every state change (a 1,000-call run is ~10k writes). Checking a connection out 
 write, or letting several connections contend for the write lock, costs more than it buys. So the
 store opens one connection in `open()`, keeps it until `close()`, and serialises operations on it
 with an asyncio.Lock. WAL + synchronous=NORMAL makes each commit cheap while keeping the database
-file consistent after a crash.
+file consistent after a crash. (Writes to a file go through a second, stdlib connection on the
+loop's thread under the same lock, and checkpoints run on a third: sqlite_base.py.)
 
 Statements skip SQLAlchemy's execution layer (why: sqlite_base.py): SQL compiled once from Core
 goes straight to the aiosqlite connection, one trip each. No table is reflected after `open()`.
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import ColumnElement, event, func, select
+from sqlalchemy import ColumnElement, event, func, make_url, select
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -144,6 +145,9 @@ class SqliteStore(SqliteRooms):
             raise
         assert isinstance(driver, aiosqlite.Connection)
         self._engine, self._conn, self._driver = engine, conn, driver
+        database = make_url(self.url).database
+        if database and not _is_memory(self.url):
+            await self.open_writer(database)
         self._cache.clear()
         self._logs.start()
 
@@ -155,6 +159,7 @@ class SqliteStore(SqliteRooms):
             await self._logs.stop()
         async with self._lock:
             self._cache.clear()
+            await self.close_writer()
             conn, engine = self._conn, self._engine
             self._conn = self._engine = self._driver = None
             if conn is not None:

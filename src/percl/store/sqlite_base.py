@@ -6,11 +6,22 @@ of CPU in SQLAlchemy's per-call machinery. The connection runs in autocommit mod
 statement is its own atomic transaction, and every statement is SQL that SQLAlchemy compiled from
 Core (see sqlite_sql.py) sent straight to the aiosqlite connection: one trip each; rows come back
 as tuples that the RecordMaps convert.
+
+Writes to a file database skip even aiosqlite: `_write` runs on the event loop's thread through a
+second, stdlib sqlite3 connection to the same file (`open_writer`). Why: the engine awaits each
+call record before the webhook that reports it, and the trip to aiosqlite's worker thread (queue,
+wake-up, the GIL handed over twice) plus the log lines queued on the same connection were most of
+the engine-added latency's tail (docs/BENCHMARKS.md, fix 9). A write is one WAL append without
+fsync (synchronous=NORMAL), ~0.1 ms. The writer holds the same lock as every aiosqlite read, so
+the two connections never meet SQLite's busy handler, and it never checkpoints: a Checkpointer
+does that from its own thread (checkpoint.py). Reads stay on aiosqlite (they may be long: lists,
+PQL). An in-memory database has one connection only, so it keeps writing through aiosqlite.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -19,6 +30,7 @@ from sqlalchemy import Select
 
 from percl.store.base import StoreClosed
 from percl.store.batch import Row
+from percl.store.checkpoint import Checkpointer
 from percl.store.schema import RecordMap
 from percl.store.sqlite_sql import compile_select
 
@@ -30,7 +42,33 @@ class SqliteBase:
 
     def __init__(self) -> None:
         self._driver: aiosqlite.Connection | None = None
+        self._writer: sqlite3.Connection | None = None
+        self._checkpointer: Checkpointer | None = None
         self._lock = asyncio.Lock()
+
+    async def open_writer(self, path: str) -> None:
+        """Write the database file `path` from the loop's thread from now on (see the module doc).
+        Call once the aiosqlite connection has created the tables and set WAL mode."""
+        checkpointer = Checkpointer(path)
+        writer = sqlite3.connect(path, isolation_level=None, timeout=1.0)  # autocommit
+        try:
+            writer.execute("PRAGMA synchronous=NORMAL")
+            writer.execute("PRAGMA wal_autocheckpoint=0")
+            await checkpointer.open()
+        except BaseException:
+            writer.close()
+            await checkpointer.close()
+            raise
+        self._writer, self._checkpointer = writer, checkpointer
+
+    async def close_writer(self) -> None:
+        """Stop writing from the loop's thread (idempotent); waits for a running checkpoint."""
+        writer, checkpointer = self._writer, self._checkpointer
+        self._writer = self._checkpointer = None
+        if checkpointer is not None:
+            await checkpointer.close()
+        if writer is not None:
+            writer.close()
 
     def _driver_conn(self) -> aiosqlite.Connection:
         """The driver connection. Raises StoreClosed before `open()` or after `close()`."""
@@ -44,9 +82,14 @@ class SqliteBase:
         Raises StoreClosed, or sqlite3 errors as they come (e.g. sqlite3.IntegrityError).
         """
         async with self._lock:
+            driver = self._driver_conn()
+            if self._writer is not None and self._checkpointer is not None:
+                self._writer.execute(sql, params)
+                self._checkpointer.committed()
+                return
             # The cursor is not closed: a finished DML statement holds nothing, and closing it
             # would cost another trip to the worker thread.
-            await self._driver_conn().execute(sql, params)
+            await driver.execute(sql, params)
 
     async def _fetch(self, sql: str, params: Mapping[str, Any]) -> Iterable[Row]:
         """Run one SELECT on the driver connection (one trip) and return its rows as tuples."""

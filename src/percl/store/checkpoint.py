@@ -1,0 +1,72 @@
+"""WAL checkpoints of a file database, off the event loop's thread.
+
+Why: the store writes on the event loop's thread (sqlite_base.py), and a checkpoint -- copying the
+write-ahead log back into the database file, with an fsync -- takes milliseconds; run by the
+writing connection (SQLite's automatic checkpoint) it stood the loop still for every call. So the
+writing connection never checkpoints, and this class does it from a connection of its own
+(aiosqlite: its own worker thread) every `every` commits. PASSIVE mode never waits for readers or
+writers, so the writer never waits for it either; a checkpoint that cannot finish copies what it
+can, and the next one carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import aiosqlite
+
+_log = logging.getLogger(__name__)
+
+#: Commits between checkpoints: a commit of the engine writes ~2-5 pages, SQLite's own automatic
+#: checkpoint runs every 1,000 pages.
+EVERY = 256
+
+
+class Checkpointer:
+    """Call `open()` inside the running loop, `committed()` after each commit of the writer,
+    `close()` before the writer closes."""
+
+    def __init__(self, path: str, *, every: int = EVERY) -> None:
+        self._path = path
+        self._every = every
+        self._commits = 0
+        self._conn: aiosqlite.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.checkpoints = 0  # completed, for tests and curiosity
+        self.last: tuple[int, ...] = ()  # SQLite's answer to the last one: (busy, WAL frames, copied)
+
+    async def open(self) -> None:
+        """Connect (idempotent). Raises sqlite3 errors as they come."""
+        if self._conn is None:
+            self._conn = await aiosqlite.connect(self._path)
+
+    def committed(self) -> None:
+        """The writer committed; start a checkpoint when `every` commits have passed and none is
+        running. Returns at once."""
+        self._commits += 1
+        if self._commits >= self._every and self._task is None and self._conn is not None:
+            self._commits = 0
+            self._task = asyncio.get_running_loop().create_task(self._run(self._conn),
+                                                                name="percl-wal-checkpoint")
+
+    async def close(self) -> None:
+        """Wait for a running checkpoint, then disconnect. Idempotent."""
+        task, conn = self._task, self._conn
+        self._conn = None
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if conn is not None:
+            await conn.close()
+
+    async def _run(self, conn: aiosqlite.Connection) -> None:
+        try:
+            rows = await conn.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+            self.last = tuple(next(iter(rows), ()))
+            self.checkpoints += 1
+        except Exception:  # the WAL only grows until the next one; nothing is lost
+            _log.exception("WAL checkpoint failed")
+        finally:
+            self._task = None
