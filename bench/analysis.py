@@ -16,10 +16,14 @@ The series, each in milliseconds:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import json
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.common import Summary
 
@@ -42,6 +46,7 @@ class Figures:
     engine: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     app: list[float] = field(default_factory=list)
     ended_ns: list[int] = field(default_factory=list)  # callStatus arrivals, sorted
+    spans: list[tuple[int, int]] = field(default_factory=list)  # each engine-added interval, ns
 
     @property
     def calls_per_s(self) -> float:
@@ -55,11 +60,15 @@ class Figures:
     def steady_calls_per_s(self) -> float:
         """Calls ended per second between the 10th and the 90th percentile of end times: the
         rate without the ramp-up (an empty pipeline) and the drain (the last calls finishing)."""
+        return self.rate_between(0.1, 0.9)
+
+    def rate_between(self, lo: float, hi: float) -> float:
+        """Calls ended per second between the `lo` and `hi` fractions of the end times."""
         ends = self.ended_ns
         if len(ends) < 20:
             return self.calls_per_s
-        lo, hi = len(ends) // 10, len(ends) * 9 // 10 - 1
-        return (hi - lo) / ((ends[hi] - ends[lo]) / 1e9) if ends[hi] > ends[lo] else 0.0
+        first, last = int(len(ends) * lo), int(len(ends) * hi) - 1
+        return (last - first) / ((ends[last] - ends[first]) / 1e9) if ends[last] > ends[first] else 0.0
 
     def engine_all(self) -> list[float]:
         return [v for values in self.engine.values() for v in values]
@@ -101,6 +110,7 @@ def figures(records: Sequence[Record], sent: dict[str, tuple[int, int]],
         for prev, cur in itertools.pairwise(recs):
             f.gap[cur[1]].append((cur[2] - prev[2]) / NS_PER_MS)
             f.engine[cur[1]].append((cur[2] - prev[3]) / NS_PER_MS)
+            f.spans.append((prev[3], cur[2]))
         f.app.extend((r[3] - r[2]) / NS_PER_MS for r in recs)
         f.webhooks += len(recs)
         f.ended_ns.extend(r[2] for r in recs if r[1] == "callStatus")
@@ -109,3 +119,26 @@ def figures(records: Sequence[Record], sent: dict[str, tuple[int, int]],
     f.ended_ns.sort()
     f.window_s = (last - first) / 1e9
     return f
+
+
+def percl_view(db_path: Path, call_ids: Iterable[str]) -> list[float]:
+    """Engine-added latency as percl itself sees it, from its SQLite file (read-only, another
+    process may still be writing it): for consecutive webhooks of a call, the next webhook's
+    send time (its log line's timestamp minus its `elapsedMs`) minus the previous webhook's log
+    timestamp (written just after its answer was read). In ms. This is the interval the issue
+    names -- percl has the answer -> the next webhook leaves -- without loopback or the app's HTTP
+    parsing; it slightly under-counts (the log line is stamped a few us after the answer is read).
+    """
+    wanted = set(call_ids)
+    rows: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as db:
+        for call_id, ts, meta in db.execute(
+                "SELECT call_id, timestamp, metadata FROM logs WHERE metadata LIKE '%\"elapsedMs\"%'"):
+            if call_id in wanted:
+                rows[call_id].append((ts, json.loads(meta)["elapsedMs"]))
+    out: list[float] = []
+    for entries in rows.values():
+        entries.sort()
+        for (prev_ts, _), (ts, elapsed_ms) in itertools.pairwise(entries):
+            out.append((ts - elapsed_ms * 1000 - prev_ts) / 1000)
+    return out

@@ -253,6 +253,7 @@ class PerclProcess(_Server):
         elif gcwatch:  # the same command, timing every GC pause (bench/gcwatch_percl.py)
             argv = [sys.executable, str(ROOT / "bench" / "gcwatch_percl.py"), gcwatch, *argv[1:]]
         super().__init__(argv, port, f"/apiserver/Accounts/{ACCOUNT_ID}", env, folder / "percl.log")
+        self.db_path = Path(env["PERCL_DB"]) if "://" not in env["PERCL_DB"] else None
         self.grace_s = grace_s
         self.stop_seconds = 0.0
 

@@ -4,8 +4,10 @@
 
 Why: the tail of the engine-added latency can be the event loop standing still while CPython's
 cyclic collector walks the heap (a generation-2 pass over a large heap takes tens of ms). The
-pauses are timed with `gc.callbacks` and written to OUT.json as {generation: {n, total_ms,
-p99_ms, max_ms}} when percl exits (SIGINT).
+pauses are timed with `gc.callbacks` and written to OUT.json when percl exits (SIGINT):
+{"summary": {generation: {n, total_ms, p99_ms, max_ms}}, "pauses": [[generation, start ns
+(CLOCK_MONOTONIC, the clock the benchmarks' other timestamps use), wall ms, CPU ms], ...]}, so a
+benchmark can tell which slow transitions overlapped a pause.
 """
 
 from __future__ import annotations
@@ -23,13 +25,20 @@ class PauseLog:
 
     def __init__(self) -> None:
         self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
-        self._started = 0.0
+        self.events: list[tuple[int, int, float, float]] = []
+        self._started = 0
+        self._cpu_started = 0
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
-            self._started = time.perf_counter()
-        else:
-            self.pauses[int(info["generation"])].append((time.perf_counter() - self._started) * 1000)
+            self._started = time.monotonic_ns()
+            self._cpu_started = time.thread_time_ns()
+            return
+        wall = (time.monotonic_ns() - self._started) / 1e6
+        cpu = (time.thread_time_ns() - self._cpu_started) / 1e6
+        generation = int(info["generation"])
+        self.pauses[generation].append(wall)
+        self.events.append((generation, self._started, round(wall, 3), round(cpu, 3)))
 
     def summary(self) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}
@@ -54,7 +63,7 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        out.write_text(json.dumps(log.summary()))
+        out.write_text(json.dumps({"summary": log.summary(), "pauses": log.events}))
 
 
 if __name__ == "__main__":
