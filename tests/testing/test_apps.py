@@ -12,8 +12,9 @@ from starlette.applications import Starlette
 
 from percl.testing.apps import AppMounts, ScriptedApp, ThreadedTransport, is_asgi
 from percl.testing.clock import WorkTracker
-from percl.webhooks.inprocess import RoutingTransport
-from percl.webhooks.transport import TransportResponse
+from percl.testing.workers import WorkerPool
+from percl.webhooks.inprocess import RoutingTransport, WsgiTransport
+from percl.webhooks.transport import TransportError, TransportResponse
 
 
 async def asgi_fn(scope: Any, receive: Any, send: Any) -> None:
@@ -59,14 +60,47 @@ async def test_a_url_is_reached_over_http_and_closed_with_the_mounts() -> None:
 
 async def test_threaded_transport_runs_off_the_loop_thread_as_tracked_work() -> None:
     tracker = WorkTracker()
+    workers = WorkerPool()
     seen: list[tuple[int, bool]] = []
 
-    class Inner:
-        async def post(self, url: str, body: bytes, headers: Any) -> TransportResponse:
-            seen.append((threading.get_ident(), tracker.busy))
-            return TransportResponse(201, {}, body)
+    def call(method: str, url: str, body: bytes, headers: Any) -> TransportResponse:
+        seen.append((threading.get_ident(), tracker.busy))
+        return TransportResponse(201, {}, method.encode() + body)
 
-    response = await ThreadedTransport(Inner(), tracker).post("http://a.test/", b"x", {})
-    assert response.status == 201 and response.body == b"x"
-    assert seen == [(seen[0][0], True)] and seen[0][0] != threading.get_ident()
+    transport = ThreadedTransport(call, tracker, workers)
+    response = await transport.post("http://a.test/", b"x", {})
+    assert response.status == 201 and response.body == b"POSTx"
+    assert (await transport.get("http://a.test/f.wav", {})).body == b"GET"
+    assert seen == [(seen[0][0], True)] * 2 and seen[0][0] != threading.get_ident()
     assert not tracker.busy
+    await workers.close()
+
+
+async def test_threaded_wsgi_errors_are_what_they_were() -> None:
+    """An app that raises answers 500; a URL the WSGI caller cannot parse is a TransportError."""
+    tracker = WorkTracker()
+    workers = WorkerPool()
+
+    def broken(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        raise RuntimeError("app bug")
+
+    transport = ThreadedTransport(WsgiTransport(broken).call, tracker, workers)
+    assert (await transport.post("http://a.test/voice", b"{}", {})).status == 500
+    with pytest.raises(TransportError, match="invalid URL"):
+        await transport.post("ftp://a.test/voice", b"{}", {})
+    assert not tracker.busy
+    await workers.close()
+
+
+async def test_closing_the_mounts_stops_the_wsgi_threads() -> None:
+    router = RoutingTransport()
+    mounts = AppMounts(router, WorkTracker())
+    base = mounts.mount(wsgi_fn)
+    transport = router.route(base + "/voice")
+    assert transport is not None
+    before = set(threading.enumerate())
+    assert (await transport.post(base + "/voice", b"{}", {})).body == b"[]"
+    started = [t for t in threading.enumerate() if t not in before]
+    assert started and all(t.name.startswith("percl-app") for t in started)
+    await mounts.close()
+    assert not [t for t in threading.enumerate() if t in started]

@@ -6,7 +6,8 @@ chosen) and routes that prefix to it:
 - an ASGI app (FastAPI, Starlette, an `async def app(scope, receive, send)`) is called on the
   platform's event loop;
 - a WSGI app (Flask, Django's WSGIHandler, any `app(environ, start_response)`) is called in a
-  worker thread by default. Why a thread: FreeClimb apps often call the REST API from inside a
+  worker thread by default (long-lived threads, see workers.py; no event loop runs in them, as
+  under a real WSGI server). Why a thread: FreeClimb apps often call the REST API from inside a
   webhook (e.g. terminate a conference with the SDK), and a synchronous SDK call made on the
   event loop's thread would wait forever for a loop it is blocking. The thread counts as tracked
   work, so the FakeClock does not move while the app thinks;
@@ -17,7 +18,6 @@ chosen) and routes that prefix to it:
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 from collections.abc import Callable, Mapping
@@ -27,9 +27,10 @@ from typing import Any
 from percl.testing.capture import url_path
 from percl.testing.clock import WorkTracker
 from percl.testing.tracked import Tracked
+from percl.testing.workers import WorkerPool
 from percl.webhooks.aiohttp_transport import AiohttpTransport
 from percl.webhooks.inprocess import AsgiTransport, FunctionTransport, RoutingTransport, WsgiTransport
-from percl.webhooks.transport import TransportError, TransportResponse, WebhookTransport
+from percl.webhooks.transport import TransportResponse, WebhookTransport
 
 PerclAnswer = list[dict[str, Any]] | Callable[[dict[str, Any]], Any] | tuple[int, Any]
 
@@ -70,26 +71,38 @@ def is_asgi(app: Any) -> bool:
     return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(call)
 
 
-class ThreadedTransport:
-    """Runs `inner.post` in a worker thread (with its own short-lived event loop), as tracked
-    work. For transports that block, such as a WSGI app that calls the REST API back."""
+BlockingCall = Callable[[str, str, bytes, Mapping[str, str]], TransportResponse]
 
-    def __init__(self, inner: WebhookTransport, tracker: WorkTracker) -> None:
-        self._inner = inner
+
+class ThreadedTransport:
+    """A WebhookTransport that answers through `call(method, url, body, headers)`, a blocking
+    function (e.g. `WsgiTransport.call`), run in one of `workers`' threads as tracked work.
+
+    Why a thread and not the loop: the app may block on percl's REST API inside the webhook (the
+    SDK fixture submits its request to the loop and waits), which would deadlock the loop's own
+    thread. Why tracked: the FakeClock must not move while the app thinks.
+    """
+
+    def __init__(self, call: BlockingCall, tracker: WorkTracker, workers: WorkerPool) -> None:
+        self._call = call
         self._tracker = tracker
+        self._workers = workers
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
-        with self._tracker.working():
-            return await asyncio.to_thread(asyncio.run, self._inner.post(url, body, headers))
+        """What `call` answers; its exceptions (e.g. TransportError) propagate."""
+        return await self._run("POST", url, body, headers)
 
     async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
-        """GET a file the app serves, like `post`. Raises TransportError without an inner GET."""
-        getter = getattr(self._inner, "get", None)
-        if getter is None:
-            raise TransportError("this transport cannot fetch files (no GET)")
-        with self._tracker.working():
-            response: TransportResponse = await asyncio.to_thread(asyncio.run, getter(url, headers))
-            return response
+        """GET a file the app serves, like `post`."""
+        return await self._run("GET", url, b"", headers)
+
+    async def _run(self, method: str, url: str, body: bytes,
+                   headers: Mapping[str, str]) -> TransportResponse:
+        self._tracker.enter()
+        try:
+            return await self._workers.run(self._call, method, url, body, headers)
+        finally:
+            self._tracker.leave()
 
 
 class AppMounts:
@@ -100,6 +113,7 @@ class AppMounts:
         self._tracker = tracker
         self._apps: list[tuple[Any, str]] = []
         self._closers: list[Any] = []
+        self._workers = WorkerPool()  # shared by the threaded WSGI mounts; threads start on demand
 
     @property
     def primary(self) -> str | None:
@@ -125,8 +139,8 @@ class AppMounts:
             transport = AsgiTransport(app)
         elif callable(app):
             base = (base_url or self._next_base()).rstrip("/")
-            wsgi = WsgiTransport(app)
-            transport = ThreadedTransport(wsgi, self._tracker) if threaded else wsgi
+            wsgi = WsgiTransport(app, multithread=threaded)
+            transport = ThreadedTransport(wsgi.call, self._tracker, self._workers) if threaded else wsgi
         else:
             raise TypeError(f"cannot mount {app!r}: expected an ASGI or WSGI app or a URL")
         self._router.mount(base + "/", transport)
@@ -151,9 +165,13 @@ class AppMounts:
         return self.base_of(None) + "/" + path_or_url.lstrip("/")
 
     async def close(self) -> None:
-        for transport in self._closers:
-            await transport.close()
-        self._closers.clear()
+        """Close the URL mounts' HTTP sessions and stop the WSGI worker threads."""
+        try:
+            for transport in self._closers:
+                await transport.close()
+            self._closers.clear()
+        finally:
+            await self._workers.close()
 
     def _next_base(self) -> str:
         taken = {base for _, base in self._apps}

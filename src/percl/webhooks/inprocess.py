@@ -154,8 +154,11 @@ class _AsgiExchange:
 class WsgiTransport:
     """Calls a WSGI app (PEP 3333, e.g. Flask) synchronously on the event loop's thread."""
 
-    def __init__(self, app: WsgiApp) -> None:
+    def __init__(self, app: WsgiApp, *, multithread: bool = False) -> None:
+        """`multithread`: the app may get concurrent requests (from worker threads: `call`),
+        which the environ's `wsgi.multithread` tells it."""
         self._app = app
+        self._multithread = multithread
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
         """Run the app on one POST; an exception from the app (or no response) answers 500.
@@ -168,10 +171,18 @@ class WsgiTransport:
         """Run the app on one GET (media and grammar files); errors as for `post`."""
         return self._call("GET", url, b"", headers)
 
+    def call(
+        self, method: str, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> TransportResponse:
+        """Run the app on one request, blocking: for a caller in a worker thread, which needs no
+        event loop for it (percl.testing runs apps so); errors as for `post`."""
+        return self._call(method, url, body, headers)
+
     def _call(
         self, method: str, url: str, body: bytes, headers: Mapping[str, str]
     ) -> TransportResponse:
         environ = _wsgi_environ(_Url(url), body, headers, method)
+        environ["wsgi.multithread"] = self._multithread
         state: dict[str, Any] = {}
         chunks: list[bytes] = []
 
