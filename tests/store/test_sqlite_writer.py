@@ -3,9 +3,11 @@ checkpoint.py); an in-memory one keeps writing through aiosqlite."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from percl.domain.enums import CallStatus
 from percl.store.checkpoint import Checkpointer
@@ -64,12 +66,46 @@ async def test_checkpoints_run_every_so_many_commits(tmp_path: Path) -> None:
         checkpointer = store._checkpointer
         assert isinstance(checkpointer, Checkpointer)
         checkpointer._every = 5
-        for n in range(12):
+        frames = []
+        for n in range(40):
             await store.put_call(dataclasses.replace(CALL, call_id=f"CA{n:040d}"))
             if checkpointer._task is not None:  # one at a time: let it finish before writing on
                 await checkpointer._task
-        assert checkpointer.checkpoints == 2  # after commits 5 and 10
-        busy, wal_frames, copied = checkpointer.last
-        assert busy == 0 and wal_frames == copied > 0  # every frame of the WAL was copied back
+                busy, wal_frames, copied = checkpointer.last
+                assert busy == 0 and wal_frames == copied > 0  # complete: every frame copied back
+                frames.append(wal_frames)
+        assert checkpointer.checkpoints == 8  # after commits 5, 10, ... 40
+        # Complete checkpoints let the log start over: it holds ~5 commits, not all 40.
+        assert max(frames) <= 2 * frames[0]
     finally:
+        await store.close()
+
+
+async def test_the_second_pass_holds_the_store_lock(tmp_path: Path) -> None:
+    # Pass 2 must run with no statement in between, or a steadily written log never completes a
+    # checkpoint and never starts over (it grew to 1.4 GB in a benchmark).
+    path = tmp_path / "percl.db"
+    store = SqliteStore.for_path(path)
+    await store.open()
+    lock = asyncio.Lock()
+    checkpointer = Checkpointer(str(path), lock, every=1)
+    await checkpointer.open()
+    conn = checkpointer._conn
+    assert conn is not None
+    seen: list[bool] = []
+    real = conn.execute_fetchall
+
+    async def spy(sql: str, *args: object) -> Any:
+        seen.append(lock.locked())
+        return await real(sql, *args)
+
+    conn.execute_fetchall = spy  # type: ignore[method-assign]
+    try:
+        await store.put_call(CALL)
+        checkpointer.committed()
+        assert checkpointer._task is not None
+        await checkpointer._task
+        assert seen == [False, True]
+    finally:
+        await checkpointer.close()
         await store.close()

@@ -14,8 +14,9 @@ wake-up, the GIL handed over twice) plus the log lines queued on the same connec
 the engine-added latency's tail (docs/BENCHMARKS.md, fix 9). A write is one WAL append without
 fsync (synchronous=NORMAL), ~0.1 ms. The writer holds the same lock as every aiosqlite read, so
 the two connections never meet SQLite's busy handler, and it never checkpoints: a Checkpointer
-does that from its own thread (checkpoint.py). Reads stay on aiosqlite (they may be long: lists,
-PQL). An in-memory database has one connection only, so it keeps writing through aiosqlite.
+does that from its own thread, mostly without the lock (checkpoint.py). Reads stay on aiosqlite
+(they may be long: lists, PQL). An in-memory database has one connection only, so it keeps
+writing through aiosqlite.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from percl.store.sqlite_sql import compile_select
 
 R = TypeVar("R")
 
+#: Bytes the write-ahead log keeps on disk after it starts over (SQLite's default: no limit).
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+
 
 class SqliteBase:
     """The driver connection and the four ways to use it; SqliteStore sets `_driver` in open()."""
@@ -49,11 +53,13 @@ class SqliteBase:
     async def open_writer(self, path: str) -> None:
         """Write the database file `path` from the loop's thread from now on (see the module doc).
         Call once the aiosqlite connection has created the tables and set WAL mode."""
-        checkpointer = Checkpointer(path)
+        checkpointer = Checkpointer(path, self._lock)
         writer = sqlite3.connect(path, isolation_level=None, timeout=1.0)  # autocommit
         try:
             writer.execute("PRAGMA synchronous=NORMAL")
             writer.execute("PRAGMA wal_autocheckpoint=0")
+            # A log started over keeps its file size; cut it back to this many bytes then.
+            writer.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             await checkpointer.open()
         except BaseException:
             writer.close()
