@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -54,7 +55,9 @@ async def at_level(rig: Rig, rate: float, seconds: float) -> tuple[list[str], Fi
     """Open loop at `rate` calls/s for `seconds`; the lines to print about it, and its figures."""
     await rig.reset()
     switches = context_switches(rig.percl.pid)
+    stolen = steal_ticks()
     await open_loop(rig.call, rate, seconds)
+    stolen = steal_ticks() - stolen
     expected = len(rig.placed)
     drained = await rig.wait_until(lambda _w, ended: ended >= expected, DRAIN_S)
     sent = {p.call_id: (p.sent_ns, p.done_ns) for p in rig.placed}
@@ -75,7 +78,24 @@ async def at_level(rig: Rig, rate: float, seconds: float) -> tuple[list[str], Fi
     voluntary, forced = (b - a for a, b in zip(switches, context_switches(rig.percl.pid), strict=True))
     lines.append(f"  percl's context switches during the level: {voluntary} voluntary, {forced} forced "
                  "(forced: the kernel gave its core to another process)")
+    start = min((a for a, _ in f.spans), default=0)
+    per_s = [0] * (int(seconds) + 2)
+    for a, b in f.spans:
+        if b - a > 5e6:
+            per_s[min(len(per_s) - 1, int((a - start) / 1e9))] += 1
+    lines.append(f"  transitions over 5 ms, second by second: {' '.join(map(str, per_s))}")
+    lines.append(f"  CPU time stolen by the hypervisor during the level: {stolen * 1000 // TICKS} ms "
+                 "(all CPUs; a virtual machine's CPUs stand still meanwhile)")
     return lines, f
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def steal_ticks() -> int:
+    """Clock ticks the hypervisor took from this machine's CPUs so far (/proc/stat `steal`)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return int(fields[8]) if len(fields) > 8 else 0
 
 
 def context_switches(pid: int) -> tuple[int, int]:
