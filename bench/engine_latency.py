@@ -32,7 +32,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.analysis import Figures, figures, percl_view
-from bench.common import AppProcess, PerclProcess, Summary, machine_banner
+from bench.common import AppProcess, PerclProcess, Summary, cpu_seconds, machine_banner
 from bench.load import Rig, closed_loop, open_loop
 
 LEVELS = (0.5, 0.9)
@@ -56,7 +56,9 @@ async def at_level(rig: Rig, rate: float, seconds: float) -> tuple[list[str], Fi
     await rig.reset()
     switches = context_switches(rig.percl.pid)
     stolen = steal_ticks()
+    cpu, wall = cpu_seconds(rig.percl.pid), time.monotonic()
     await open_loop(rig.call, rate, seconds)
+    busy = (cpu_seconds(rig.percl.pid) - cpu) / (time.monotonic() - wall)
     stolen = steal_ticks() - stolen
     expected = len(rig.placed)
     drained = await rig.wait_until(lambda _w, ended: ended >= expected, DRAIN_S)
@@ -75,6 +77,9 @@ async def at_level(rig: Rig, rate: float, seconds: float) -> tuple[list[str], Fi
         lines.append(Summary.of(own).line("  percl's view: answer read -> next webhook sent"))
     lines.append(Summary.of(f.rest).line("REST POST /Calls -> 202 (client)"))
     lines.append(Summary.of(f.setup).line("POST /Calls sent -> 1st webhook at app (setup)"))
+    per_call = busy * seconds / max(1, f.calls_placed) * 1000
+    lines.append(f"  percl busy {busy:.2f} cores while placing ({per_call:.2f} ms CPU per call): the load "
+                 "this level really was, on a machine whose speed drifts")
     voluntary, forced = (b - a for a, b in zip(switches, context_switches(rig.percl.pid), strict=True))
     lines.append(f"  percl's context switches during the level: {voluntary} voluntary, {forced} forced "
                  "(forced: the kernel gave its core to another process)")
@@ -83,7 +88,8 @@ async def at_level(rig: Rig, rate: float, seconds: float) -> tuple[list[str], Fi
     for a, b in f.spans:
         if b - a > 5e6:
             per_s[min(len(per_s) - 1, int((a - start) / 1e9))] += 1
-    lines.append(f"  transitions over 5 ms, second by second: {' '.join(map(str, per_s))}")
+    lines.append(f"  transitions over 5 ms, second by second: {' '.join(map(str, per_s))}"
+                 f" (from CLOCK_MONOTONIC {start / 1e9:.3f} s)")
     lines.append(f"  CPU time stolen by the hypervisor during the level: {stolen * 1000 // TICKS} ms "
                  "(all CPUs; a virtual machine's CPUs stand still meanwhile)")
     return lines, f

@@ -59,3 +59,27 @@ async def test_group_commit_a_cancelled_submitter_does_not_strand_the_others() -
     await asyncio.gather(*queued)
     assert gate.batches == [[(2,), (3,)]]
     await commit.idle()
+
+
+async def test_batch_writer_lingers_for_more_rows_but_flush_does_not_wait() -> None:
+    for linger_s, expected in ((0.0, [[(1,)], [(2,)]]), (3600.0, [[(1,), (2,)]])):
+        gate = Gate()
+        writer = BatchWriter(gate.write, max_batch=10, linger_s=linger_s)
+        writer.start()
+        writer.add((1,))
+        await settle()  # without a linger the task writes (1,) now; with one it waits for more
+        writer.add((2,))
+        await writer.flush()  # never waits for the linger (an hour here)
+        assert gate.batches == expected
+        await writer.stop()
+
+
+async def test_a_full_batch_does_not_linger() -> None:
+    gate = Gate()
+    writer = BatchWriter(gate.write, max_batch=2, linger_s=3600.0)
+    writer.start()
+    writer.add((1,))
+    writer.add((2,))
+    await settle()
+    assert gate.batches == [[(1,), (2,)]]
+    await writer.stop()

@@ -31,9 +31,14 @@ class BatchWriter:
     and `stop()` before the connection closes.
     """
 
-    def __init__(self, write: Callable[[Sequence[Row]], Awaitable[None]], *, max_batch: int) -> None:
+    def __init__(self, write: Callable[[Sequence[Row]], Awaitable[None]], *, max_batch: int,
+                 linger_s: float = 0.0) -> None:
+        """`linger_s`: how long (event-loop time) a batch waits for more rows before it is written,
+        unless `max_batch` rows are already queued. Fewer, larger writes cost less per row (each
+        write is a commit); `flush()` never waits for it."""
         self._write = write
         self._max_batch = max_batch
+        self._linger_s = linger_s
         self._pending: list[Row] = []
         self._wake = asyncio.Event()
         # Held while a batch is taken from the queue and written, so that `flush` can wait for a
@@ -79,6 +84,8 @@ class BatchWriter:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self._linger_s > 0 and len(self._pending) < self._max_batch:
+                await asyncio.sleep(self._linger_s)
             async with self._writing:
                 await self._drain()
 
