@@ -109,3 +109,16 @@ async def test_the_second_pass_holds_the_store_lock(tmp_path: Path) -> None:
     finally:
         await checkpointer.close()
         await store.close()
+
+
+async def test_closing_while_a_checkpoint_runs_waits_for_it(tmp_path: Path) -> None:
+    # The checkpoint's second pass takes the store's lock: close() must not hold it meanwhile.
+    store = SqliteStore.for_path(tmp_path / "percl.db")
+    await store.open()
+    checkpointer = store._checkpointer
+    assert checkpointer is not None
+    checkpointer._every = 1
+    await store.put_call(CALL)  # starts a checkpoint task
+    assert checkpointer._task is not None
+    await asyncio.wait_for(store.close(), 10)  # a deadlock would time out here
+    assert checkpointer.checkpoints == 1

@@ -163,9 +163,10 @@ class SqliteStore(SqliteRooms):
         if self._conn is not None:
             await self._calls.idle()
             await self._logs.stop()
+        # Outside the lock: a running checkpoint's second pass takes it (checkpoint.py).
+        await self.close_writer()
         async with self._lock:
             self._cache.clear()
-            await self.close_writer()
             conn, engine = self._conn, self._engine
             self._conn = self._engine = self._driver = None
             if conn is not None:
