@@ -128,6 +128,8 @@ def percl_view(db_path: Path, call_ids: Iterable[str]) -> list[float]:
     timestamp (written just after its answer was read). In ms. This is the interval the issue
     names -- percl has the answer -> the next webhook leaves -- without loopback or the app's HTTP
     parsing; it slightly under-counts (the log line is stamped a few us after the answer is read).
+    Every logged attempt counts, so a retry or fallback would add its wait; the benchmark app
+    never fails, so there are none.
     """
     wanted = set(call_ids)
     rows: dict[str, list[tuple[int, float]]] = defaultdict(list)

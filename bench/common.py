@@ -253,7 +253,9 @@ class PerclProcess(_Server):
         elif gcwatch:  # the same command, timing every GC pause (bench/gcwatch_percl.py)
             argv = [sys.executable, str(ROOT / "bench" / "gcwatch_percl.py"), gcwatch, *argv[1:]]
         super().__init__(argv, port, f"/apiserver/Accounts/{ACCOUNT_ID}", env, folder / "percl.log")
-        self.db_path = Path(env["PERCL_DB"]) if "://" not in env["PERCL_DB"] else None
+        db = env["PERCL_DB"]  # a file path, or None for memory:// and SQLite's in-memory databases
+        in_memory = "://" in db or db == ":memory:" or "mode=memory" in db
+        self.db_path = None if in_memory else (ROOT / db).resolve()
         self.grace_s = grace_s
         self.stop_seconds = 0.0
 

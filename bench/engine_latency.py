@@ -62,6 +62,7 @@ async def at_level(rig: Rig, rate: float, seconds: float) -> tuple[list[str], Fi
     stolen = steal_ticks() - stolen
     expected = len(rig.placed)
     drained = await rig.wait_until(lambda _w, ended: ended >= expected, DRAIN_S)
+    per_call = (cpu_seconds(rig.percl.pid) - cpu) / max(1, expected) * 1000  # placing + drain
     sent = {p.call_id: (p.sent_ns, p.done_ns) for p in rig.placed}
     f = figures(await rig.records(), sent)
     lines = [f"  offered {rate:.0f} calls/s for {seconds:.0f} s: {f.calls_completed}/{f.calls_placed} "
@@ -77,7 +78,6 @@ async def at_level(rig: Rig, rate: float, seconds: float) -> tuple[list[str], Fi
         lines.append(Summary.of(own).line("  percl's view: answer read -> next webhook sent"))
     lines.append(Summary.of(f.rest).line("REST POST /Calls -> 202 (client)"))
     lines.append(Summary.of(f.setup).line("POST /Calls sent -> 1st webhook at app (setup)"))
-    per_call = busy * seconds / max(1, f.calls_placed) * 1000
     lines.append(f"  percl busy {busy:.2f} cores while placing ({per_call:.2f} ms CPU per call): the load "
                  "this level really was, on a machine whose speed drifts")
     voluntary, forced = (b - a for a, b in zip(switches, context_switches(rig.percl.pid), strict=True))
@@ -108,7 +108,11 @@ def context_switches(pid: int) -> tuple[int, int]:
     """(voluntary, nonvoluntary) context switches of process `pid` so far, all its threads."""
     counts = {"voluntary_ctxt_switches": 0, "nonvoluntary_ctxt_switches": 0}
     for task in Path(f"/proc/{pid}/task").iterdir():
-        for line in (task / "status").read_text().splitlines():
+        try:
+            status = (task / "status").read_text()
+        except (FileNotFoundError, ProcessLookupError):  # a thread that ended meanwhile
+            continue
+        for line in status.splitlines():
             name, _, value = line.partition(":")
             if name in counts:
                 counts[name] += int(value)
@@ -118,6 +122,8 @@ def context_switches(pid: int) -> tuple[int, int]:
 def slow_transitions(f: Figures, pauses: list[list[float]], over_ms: float = 5.0) -> str:
     """How many engine-added intervals over `over_ms` overlapped one of percl's GC pauses
     (gcwatch events: [generation, start ns, wall ms, CPU ms]), and the pauses inside the level."""
+    if not f.spans:
+        return "  no transitions measured"
     first, last = min(a for a, _ in f.spans), max(b for _, b in f.spans)
     inside = [(int(g), int(t), t + w * 1e6, w) for g, t, w, _ in pauses if first <= t <= last]
     slow = [(a, b) for a, b in f.spans if b - a > over_ms * 1e6]
@@ -174,6 +180,8 @@ def main() -> None:
     parser.add_argument("--percl-env", action="append", default=[], metavar="NAME=VALUE",
                         help="a PERCL_* setting for the percl process, e.g. PERCL_DB=memory://")
     args = parser.parse_args()
+    if bad := [item for item in args.percl_env if "=" not in item]:
+        parser.error(f"--percl-env takes NAME=VALUE, not {bad[0]!r}")
     env = dict(item.split("=", 1) for item in args.percl_env)
     seconds = min(args.seconds, 4.0) if args.quick else args.seconds
     search = min(args.search_calls, 300) if args.quick else args.search_calls

@@ -145,3 +145,19 @@ async def test_an_idle_pool_starts_no_thread() -> None:
     pool = WorkerPool()
     assert pool.threads == []
     await pool.close()
+
+
+async def test_a_worker_that_cannot_start_does_not_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = WorkerPool(max_workers=1)
+    real_start = threading.Thread.start
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    with pytest.raises(RuntimeError, match="can't start"):
+        await pool.run(threading.get_ident)
+    assert pool.threads == []
+    monkeypatch.setattr(threading.Thread, "start", real_start)
+    assert await pool.run(threading.get_ident) != threading.get_ident()  # the pool still works
+    await pool.close()

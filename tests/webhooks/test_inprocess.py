@@ -257,3 +257,16 @@ async def test_dispatcher_through_router_to_a_fastapi_app_end_to_end() -> None:
     )
     assert result.ok
     assert json.loads(result.body) == [{"Say": {"text": "True InboundCallWebhook"}}]
+
+
+async def test_wsgi_environ_says_whether_requests_may_come_concurrently() -> None:
+    seen: list[bool] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(environ["wsgi.multithread"])
+        start_response("200 OK", [])
+        return [b"[]"]
+
+    await WsgiTransport(app).post("http://app.test/x", BODY, HEADERS)
+    WsgiTransport(app, multithread=True).call("POST", "http://app.test/x", BODY, HEADERS)
+    assert seen == [False, True]

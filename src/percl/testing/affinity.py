@@ -12,7 +12,10 @@ So, while at least one worker call is in flight, the loop's thread is pinned to 
 running on, and the workers to the same CPU; when the last call returns the loop's thread gets its
 own CPU set back. Workers stay pinned between calls (re-pinned when the loop's thread has moved).
 Best effort: Linux only (sched_setaffinity and libc's sched_getcpu), silently off elsewhere, off
-for good after any refusal from the OS, and off when PERCL_KIT_SHARE_CPU=0.
+for good after any refusal from the OS, and off when PERCL_KIT_SHARE_CPU=0. A thread or process
+that the loop's thread starts while a call is in flight inherits the one-CPU mask and keeps it
+(Linux copies a thread's mask to what it starts), e.g. a default-executor thread made by
+`asyncio.to_thread` inside a webhook; after a refusal the workers stay where they were pinned.
 """
 
 from __future__ import annotations
@@ -85,8 +88,9 @@ class SharedCpu:
     def leave(self) -> None:
         """A call has been answered (or abandoned): the last one unpins this thread."""
         self._in_flight = max(0, self._in_flight - 1)  # after release(), a late leave() is moot
-        if self._in_flight == 0 and self._saved is not None:
-            saved, self._saved = self._saved, None
+        saved = self._saved
+        if self._in_flight == 0 and saved is not None:
+            self._saved = None
             try:
                 os.sched_setaffinity(0, saved)
             except OSError:
@@ -109,7 +113,7 @@ class SharedCpu:
         try:
             os.sched_setaffinity(0, {cpu})
         except OSError:
-            self._give_up()
+            self._current_cpu = None  # in a worker: stop trying, leave the loop thread's state alone
 
     def _give_up(self) -> None:
         """The OS refused (a restricted container, a CPU gone offline): stop trying."""

@@ -21,6 +21,7 @@ import contextlib
 import itertools
 import queue
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -106,15 +107,19 @@ class WorkerPool:
         try:
             await asyncio.wait_for(asyncio.gather(*stopped), timeout_s)
         except TimeoutError:
-            return  # a worker is stuck in the app: leave it (a daemon) rather than block the loop
+            # A worker is stuck in the app: leave it (a daemon) rather than block the loop, but say so.
+            stuck = [t.name for t in threads if t.is_alive()]
+            warnings.warn(f"percl.testing: app worker threads still busy after {timeout_s:g} s, left "
+                          f"running: {', '.join(stuck)}", RuntimeWarning, stacklevel=2)
+            return
         for thread in threads:
             thread.join(timeout=1.0)  # each has resolved its future: it is returning right now
 
     def _start_worker(self) -> None:
         """Start one more worker (the caller holds the lock and hands it a job at once)."""
         thread = threading.Thread(target=self._work, name=f"{self._name}-{next(_names)}", daemon=True)
+        thread.start()  # a thread that cannot start (a thread limit) must not count as a worker
         self._threads.append(thread)
-        thread.start()
 
     def _work(self) -> None:
         """A worker's life: take a job, run it, report back on the job's loop; stop on a sentinel."""
