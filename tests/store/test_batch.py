@@ -69,7 +69,7 @@ async def test_batch_writer_lingers_for_more_rows_but_flush_does_not_wait() -> N
         writer.add((1,))
         await settle()  # without a linger the task writes (1,) now; with one it waits for more
         writer.add((2,))
-        await writer.flush()  # never waits for the linger (an hour here)
+        await asyncio.wait_for(writer.flush(), 5)  # never waits for the linger (an hour here)
         assert gate.batches == expected
         await writer.stop()
 

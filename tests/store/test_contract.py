@@ -370,8 +370,8 @@ async def test_log_filters(store: Store) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_use_before_open_and_after_close_is_refused(kind: str) -> None:
-    store = new_store(kind)
+async def test_use_before_open_and_after_close_is_refused(kind: str, tmp_path: Path) -> None:
+    store = new_store(kind, tmp_path)
     with pytest.raises(StoreClosed):
         await store.get_call(call_id(1))
     await store.open()

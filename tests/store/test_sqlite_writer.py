@@ -9,6 +9,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from percl.domain.enums import CallStatus
 from percl.store.checkpoint import Checkpointer
 from percl.store.sqlite import SqliteStore
@@ -21,6 +23,8 @@ async def test_file_store_writes_on_the_loop_thread_and_never_checkpoints_there(
     try:
         writer = store._writer  # white-box: nothing public tells which connection writes
         assert writer is not None
+        # The checkpointer's second pass must take the store's own lock (test below).
+        assert store._checkpointer is not None and store._checkpointer._lock is store._lock
         assert writer.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
         await store.put_account(ACCOUNT)
         await store.put_call(CALL)
@@ -50,10 +54,13 @@ async def test_a_committed_call_is_in_the_file_without_a_clean_close(tmp_path: P
     await store.open()
     ended = dataclasses.replace(CALL, status=CallStatus.COMPLETED)
     await store.put_call(ended)
-    with sqlite3.connect(path) as other:
+    other = sqlite3.connect(path)
+    try:
         assert other.execute("SELECT status FROM calls WHERE call_id = ?",
                              (CALL.call_id,)).fetchone() == ("completed",)
-    await store.close()
+    finally:
+        other.close()
+        await store.close()
 
 
 async def test_checkpoints_run_every_so_many_commits(tmp_path: Path) -> None:
@@ -122,3 +129,20 @@ async def test_closing_while_a_checkpoint_runs_waits_for_it(tmp_path: Path) -> N
     assert checkpointer._task is not None
     await asyncio.wait_for(store.close(), 10)  # a deadlock would time out here
     assert checkpointer.checkpoints == 1
+
+
+async def test_a_writer_that_cannot_open_leaves_the_store_closed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def refuse(self: Checkpointer) -> None:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(Checkpointer, "open", refuse)
+    store = SqliteStore.for_path(tmp_path / "percl.db")
+    with pytest.raises(sqlite3.OperationalError):
+        await store.open()
+    assert store._conn is None and store._writer is None  # not half open
+    monkeypatch.undo()
+    await store.open()  # and it can still be opened properly
+    await store.put_call(CALL)
+    assert await store.get_call(CALL.call_id) == CALL
+    await store.close()

@@ -11,13 +11,17 @@ writing connection never checkpoints, and this class does it from a connection o
    the few frames written during pass 1 and so completes. Only a *complete* checkpoint lets the
    next write start the log over from its beginning; without pass 2 a steadily written database
    never gets one, and the log grew without bound (1.4 GB after 15,000 calls). Writers wait for
-   pass 2 asynchronously (it is short: the frames of pass 1's few ms, and an fsync).
+   pass 2 asynchronously (it is short: the frames of pass 1's few ms, and an fsync of the log and
+   one of the database file).
+
+One fsync stays on the loop's thread: the first write after a complete checkpoint starts the log
+over, and SQLite syncs the new log header on the connection that writes it (~0.1-0.2 ms here,
+once per `every` commits).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 import aiosqlite
@@ -63,8 +67,7 @@ class Checkpointer:
         task, conn = self._task, self._conn
         self._conn = None
         if task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait([task])  # (a cancel of our caller still propagates)
         if conn is not None:
             await conn.close()
 

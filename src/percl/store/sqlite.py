@@ -145,15 +145,16 @@ class SqliteStore(SqliteRooms):
             await conn.commit()
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             driver = (await conn.get_raw_connection()).driver_connection
+            database = make_url(self.url).database
+            if database and not _is_memory(self.url):
+                await self.open_writer(database)
         except BaseException:
+            await self.close_writer()
             await conn.close()
             await engine.dispose()
             raise
         assert isinstance(driver, aiosqlite.Connection)
         self._engine, self._conn, self._driver = engine, conn, driver
-        database = make_url(self.url).database
-        if database and not _is_memory(self.url):
-            await self.open_writer(database)
         self._cache.clear()
         self._logs.start()
 

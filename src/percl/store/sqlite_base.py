@@ -1,4 +1,5 @@
-"""SqliteStore's plumbing: one aiosqlite connection, serialised by a lock, spoken to directly.
+"""SqliteStore's plumbing: an aiosqlite connection (and, for a file, a writer on the loop's thread),
+serialised by one lock, spoken to directly.
 
 Why statements skip SQLAlchemy's execution layer: through the async adapter one write costs four
 trips to aiosqlite's worker thread (open cursor, execute, close cursor, commit) and a read ~450 µs
@@ -11,12 +12,14 @@ Writes to a file database skip even aiosqlite: `_write` runs on the event loop's
 second, stdlib sqlite3 connection to the same file (`open_writer`). Why: the engine awaits each
 call record before the webhook that reports it, and the trip to aiosqlite's worker thread (queue,
 wake-up, the GIL handed over twice) plus the log lines queued on the same connection were most of
-the engine-added latency's tail (docs/BENCHMARKS.md, fix 9). A write is one WAL append without
-fsync (synchronous=NORMAL), ~0.1 ms. The writer holds the same lock as every aiosqlite read, so
-the two connections never meet SQLite's busy handler, and it never checkpoints: a Checkpointer
-does that from its own thread, mostly without the lock (checkpoint.py). Reads stay on aiosqlite
-(they may be long: lists, PQL). An in-memory database has one connection only, so it keeps
-writing through aiosqlite.
+the engine-added latency's tail (docs/BENCHMARKS.md, fix 10). A write is one WAL append without
+fsync (synchronous=NORMAL), ~0.1 ms (one write in `every` of checkpoint.py also syncs the log
+header). Because the loop waits in SQLite's busy handler, another process writing the file (which
+the store does not support: sqlite.py) would stand the server still for up to 1 s per write.
+The writer holds the same lock as every aiosqlite read, so the two connections never meet
+SQLite's busy handler, and it never checkpoints: a Checkpointer does that from its own thread,
+mostly without the lock (checkpoint.py). Reads stay on aiosqlite (they may be long: lists, PQL).
+An in-memory database has one connection only, so it keeps writing through aiosqlite.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
 class SqliteBase:
-    """The driver connection and the four ways to use it; SqliteStore sets `_driver` in open()."""
+    """The connections and the ways to use them; SqliteStore sets `_driver` (and, for a file, the
+    writer) in open()."""
 
     def __init__(self) -> None:
         self._driver: aiosqlite.Connection | None = None
