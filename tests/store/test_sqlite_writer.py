@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from percl.domain.enums import CallStatus
+from percl.domain.enums import CallStatus, LogLevel
+from percl.domain.records import LogEntry
 from percl.store.checkpoint import Checkpointer
 from percl.store.sqlite import SqliteStore
 from tests.store.samples import ACCOUNT, CALL
@@ -146,3 +147,21 @@ async def test_a_writer_that_cannot_open_leaves_the_store_closed(
     await store.put_call(CALL)
     assert await store.get_call(CALL.call_id) == CALL
     await store.close()
+
+
+async def test_a_line_logged_while_the_store_closes_is_written_at_once(tmp_path: Path) -> None:
+    # close() stops the log writer first; a line logged after that (a call ending meanwhile)
+    # would otherwise sit in the queue for ever.
+    path = tmp_path / "percl.db"
+    store = SqliteStore.for_path(path)
+    await store.open()
+    await store._logs.stop()  # as close() does first; the connection is still open
+    entry = LogEntry(timestamp=1, level=LogLevel.INFO, account_id=ACCOUNT.account_id,
+                     message="late line")
+    await store.add_log(entry)
+    other = sqlite3.connect(path)  # no flush, no list_logs: is it in the file already?
+    try:
+        assert other.execute("SELECT message FROM logs").fetchall() == [("late line",)]
+    finally:
+        other.close()
+        await store.close()

@@ -368,10 +368,16 @@ class SqliteStore(SqliteRooms):
 
     async def add_log(self, entry: LogEntry) -> None:
         """Queue the line for the log writer and return at once (write-behind: see the module
-        docstring). Raises StoreClosed when the store is not open."""
+        docstring). While the store is closing (the log writer has stopped) the line is written
+        at once instead, so nothing logged before close() returns is lost. Raises StoreClosed
+        when the store is not open."""
         self._driver_conn()
         row = LOG_MAP.to_row(entry)
-        self._logs.add(tuple(row[c] for c in _LOG_COLUMNS))
+        values = tuple(row[c] for c in _LOG_COLUMNS)
+        if self._logs.running:
+            self._logs.add(values)
+        else:
+            await self._write_logs([values])
 
     async def flush_logs(self) -> None:
         """Return once every line added so far is written (list_logs and close() call this)."""

@@ -244,3 +244,21 @@ async def test_dial_rejects_a_call_id_in_use(clock: FakeClock) -> None:
         await net.dial(CALL, FROM, TO, RecordingListener(clock), detect_machine=False)
         with pytest.raises(ValueError):
             await net.dial(CALL, FROM, TO, RecordingListener(clock), detect_machine=False)
+
+
+async def test_a_caller_who_hangs_up_before_the_engine_attaches_is_still_heard(clock: FakeClock) -> None:
+    async with running(clock) as net:
+
+        class SlowHandler(RecordingHandler):
+            async def incoming_call(self, call_id: str, from_: str, to: str) -> None:
+                # The caller gives up while the engine is still storing the call.
+                net.far_end_hangup(call_id)
+                await clock.settle()
+                await super().incoming_call(call_id, from_, to)
+
+        handler = SlowHandler(net, clock)
+        net.set_inbound_handler(handler)
+        call_id = await net.place_call(FROM, TO)
+        ln = handler.listeners[call_id]
+        assert ln.names() == ["hangup"]
+        assert net._legs.leg(call_id).listener is None  # an ended leg holds no listener

@@ -147,8 +147,16 @@ class SimNetwork(TaskOwner):
         return call_id
 
     def attach(self, call_id: str, listener: LegListener) -> None:
-        """Attach the engine's listener to an inbound leg. Raises KeyError for unknown legs."""
-        self._legs.leg(call_id).listener = listener
+        """Attach the engine's listener to an inbound leg. Raises KeyError for unknown legs.
+
+        A leg that already ended (its caller hung up while the engine was taking the call) is
+        reported to the listener as a far-end hangup at once, instead of being attached: an
+        ended leg holds no listener, and the engine must still hear of the end."""
+        leg = self._legs.leg(call_id)
+        if leg.live:
+            leg.listener = listener
+        else:
+            listener.on_far_end_hangup()
 
     async def answer(self, call_id: str) -> None:
         """The platform answers an inbound leg; its caller's script starts now. A leg that has
