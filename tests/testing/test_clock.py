@@ -132,3 +132,18 @@ async def test_advance_wakes_sleepers_in_order() -> None:
     await fake.advance(3.0)
     assert woke == [("a", 1.0), ("b", 2.0)] and fake.now() == 3.0
     tasks[2].cancel()
+
+
+async def test_two_tasks_settling_at_once_both_return() -> None:
+    # Each settler's `sleep(0)` lap is runnable work to the other: they used to spin for ever.
+    clock = FakeClock()
+    ran: list[int] = []
+
+    async def chain(n: int) -> None:
+        for _ in range(n):
+            await asyncio.sleep(0)
+        ran.append(n)
+
+    work = [asyncio.ensure_future(chain(50)), asyncio.ensure_future(chain(80))]
+    await asyncio.wait_for(asyncio.gather(clock.settle(), clock.settle(), clock.settle()), 5)
+    assert sorted(ran) == [50, 80] and all(t.done() for t in work)

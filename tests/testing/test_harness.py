@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from percl.domain.enums import CallStatus
@@ -55,3 +57,15 @@ async def test_logs_and_media_model(percl_harness: Harness) -> None:
     messages = [entry.message for entry in await h.logs(call.call_id)]
     assert any("HTTP 500" in m for m in messages)
     assert len(await h.logs()) >= len(messages)
+
+
+async def test_two_phones_call_at_once(percl_harness: Harness) -> None:
+    # gather() of two calls: two waits settle the clock at the same time.
+    h = percl_harness
+    app = h.scripted_app()
+    app.on("/voice", [{"Say": {"text": "hello"}}, {"Hangup": {}}])
+    number = await h.number_for(app)
+    first, second = await asyncio.wait_for(
+        asyncio.gather(h.phone(CALLER).calls(number), h.phone("+15550100002").calls(number)), 10)
+    await asyncio.wait_for(asyncio.gather(first.expect_hangup(), second.expect_hangup()), 10)
+    assert first.call_id != second.call_id

@@ -61,6 +61,7 @@ class FakeClock:
         self._now = start
         self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
+        self._settling: asyncio.Future[None] | None = None  # resolved when the running settle ends
         self.tracker = tracker or WorkTracker()
 
     def now(self) -> float:
@@ -91,20 +92,29 @@ class FakeClock:
         loop is still busy after `max_steps` iterations.
         """
         loop = asyncio.get_running_loop()
+        # One settler at a time: two tasks spinning `sleep(0)` laps would each see the other's lap
+        # as runnable work and never find the loop quiet. The others wait for it, then check.
+        while self._settling is not None:
+            await asyncio.shield(self._settling)
         if _quiet(loop) and not self.tracker.busy:
             return
-        for _ in range(max_steps):
-            await asyncio.sleep(0)
-            if self.tracker.busy:
-                await self.tracker.wait_idle()
-                continue
-            quiet = _quiet(loop)
-            if quiet is None:  # a loop we cannot peek into: one more lap, then trust the tracker
+        done = self._settling = loop.create_future()
+        try:
+            for _ in range(max_steps):
                 await asyncio.sleep(0)
-                quiet = not self.tracker.busy
-            if quiet:
-                return
-        raise RuntimeError("FakeClock.settle: the event loop never went quiet (a busy loop?)")
+                if self.tracker.busy:
+                    await self.tracker.wait_idle()
+                    continue
+                quiet = _quiet(loop)
+                if quiet is None:  # a loop we cannot peek into: one more lap, then trust the tracker
+                    await asyncio.sleep(0)
+                    quiet = not self.tracker.busy
+                if quiet:
+                    return
+            raise RuntimeError("FakeClock.settle: the event loop never went quiet (a busy loop?)")
+        finally:
+            self._settling = None
+            done.set_result(None)
 
     async def advance(self, seconds: float) -> None:
         """Move time forward by `seconds`, waking every sleeper due on the way, in order."""
