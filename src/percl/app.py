@@ -130,6 +130,7 @@ class Platform:
             self.recovered = await self.calls.recover()
             await self.queues.recover()  # after the calls: members of closed legs go
             await self.conferences.recover()  # likewise for conference participants
+            await self.messages.recover()  # messages a crash stopped carrying: failed
             await stack.enter_async_context(self.sim)
             # Before the calls, so it closes after them: an ending leg's Sms still finds it open.
             await stack.enter_async_context(self.messages)

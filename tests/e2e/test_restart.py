@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from percl.domain.enums import CallDirection, CallEndedReason, CallStatus
-from percl.domain.records import Call
+from percl.domain.enums import CallDirection, CallEndedReason, CallStatus, MessageDirection, MessageStatus
+from percl.domain.records import Call, Message
 from percl.engine.ports import LogFilter
 from percl.store.sqlite import SqliteStore
 from percl.testing.harness import Harness
@@ -78,3 +78,26 @@ async def test_shutdown_ends_live_calls_with_internal_error(tmp_path: Path) -> N
         assert call.status is CallStatus.COMPLETED
         assert call.call_ended_reason is CallEndedReason.INTERNAL_ERROR
         assert h2.platform.recovered == 0
+
+
+async def test_messages_left_travelling_by_a_crash_are_failed_at_startup(tmp_path: Path) -> None:
+    db = tmp_path / "percl.db"
+    async with Harness(store=SqliteStore.for_path(db)) as h:
+        account_id = h.account.account_id
+        now = h.clock.now()
+        queued = Message(message_id="SM" + "1" * 40, account_id=account_id, from_="+13125550100",
+                         to=CALLER, text="on its way", direction=MessageDirection.OUTBOUND,
+                         status=MessageStatus.QUEUED, date_created=now, date_updated=now)
+        sending = dataclasses.replace(queued, message_id="SM" + "2" * 40, status=MessageStatus.SENDING)
+        sent = dataclasses.replace(queued, message_id="SM" + "3" * 40, status=MessageStatus.SENT)
+        for message in (queued, sending, sent):  # behind the engine's back, as if it had died
+            await h.store.put_message(message)
+
+    async with Harness(store=SqliteStore.for_path(db)) as h2:
+        r = await h2.rest.get(f"/Accounts/{account_id}/Messages/{queued.message_id}")
+        assert r.status_code == 200 and r.json()["status"] == "failed"
+        statuses = [(await h2.store.get_message(m.message_id)).status  # type: ignore[union-attr]
+                    for m in (queued, sending, sent)]
+        assert statuses == [MessageStatus.FAILED, MessageStatus.FAILED, MessageStatus.SENT]
+        logs = await h2.store.list_logs(account_id, LogFilter())
+        assert sum("percl stopped before sending it" in e.message for e in logs) == 2

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from percl.domain.enums import ConferenceStatus, MessageDirection
+from percl.domain.enums import ConferenceStatus, MessageDirection, MessageStatus
+from percl.domain.records import Message
 from percl.engine.ports import ConferenceFilter, MessageFilter, ParticipantFilter, Store
 from tests.store.samples import (
     AC1,
@@ -104,6 +105,19 @@ async def test_message_filters(store: Store) -> None:
     assert await store.list_messages(AC1, MessageFilter(direction=MessageDirection.INBOUND)) == [inbound]
     assert await store.list_messages(AC1, MessageFilter(begin=75.0)) == [inbound]
     assert await store.list_messages(AC1, MessageFilter(end=75.0)) == [MESSAGE]
+
+
+async def test_unsent_messages_of_every_account_oldest_first(store: Store) -> None:
+    def msg(n: int, account: str, status: MessageStatus, created: float) -> Message:
+        return dataclasses.replace(MESSAGE, message_id=f"SM{n:040d}", account_id=account,
+                                   status=status, date_created=created)
+
+    later = msg(1, AC1, MessageStatus.SENDING, 90.0)
+    earlier = msg(2, AC2, MessageStatus.QUEUED, 10.0)
+    for m in (later, earlier, msg(3, AC1, MessageStatus.SENT, 5.0), msg(4, AC2, MessageStatus.FAILED, 6.0),
+              msg(5, AC1, MessageStatus.RECEIVED, 7.0)):
+        await store.put_message(m)
+    assert await store.unsent_messages() == [earlier, later]
 
 
 async def test_time_bounds_conferences_half_open_messages_inclusive(store: Store) -> None:

@@ -67,6 +67,18 @@ class MessagingService(TaskOwner):
         await self._group.close()  # every task is guarded (`_guarded`)
         await self._fail_in_flight()
 
+    async def recover(self) -> int:
+        """Store as `failed` (no webhook, an error logged) every message a previous process left
+        `queued` or `sending` (it crashed while carrying them); call at start-up, before serving.
+        Returns how many. Raises whatever the store raises."""
+        failed = 0
+        for message in await self.ctx.store.unsent_messages():
+            await self.ctx.store.put_message(
+                revised(message, self.ctx.clock.now(), status=MessageStatus.FAILED))
+            await self._log_error(message, "failed: percl stopped before sending it (found at start-up)")
+            failed += 1
+        return failed
+
     # ---------------------------------------------------------------- REST: send a message
 
     async def send_message(self, account: Account, request: SendMessageRequest) -> Message:

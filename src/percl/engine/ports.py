@@ -172,6 +172,10 @@ class Store(Protocol):
         """Matching messages, newest first."""
         ...
 
+    async def unsent_messages(self) -> Sequence[Message]:
+        """Every message of any account still `queued` or `sending` (being carried), oldest first."""
+        ...
+
     async def add_log(self, entry: LogEntry) -> None: ...
     async def list_logs(self, account_id: str, flt: LogFilter) -> Sequence[LogEntry]:
         """Matching entries, newest first (timestamp descending, then insertion order descending)."""

@@ -32,7 +32,7 @@ from dataclasses import replace
 from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
-from percl.domain.enums import CallStatus
+from percl.domain.enums import CallStatus, MessageStatus
 from percl.domain.records import (
     Account,
     Application,
@@ -347,6 +347,12 @@ class MemoryStore:
         found = (m for m in self._messages.of(account_id) if _message_matches(m, flt))
         return _newest_first(found, lambda m: (m.date_created, m.message_id))
 
+    async def unsent_messages(self) -> Sequence[Message]:
+        """Every message of any account still `queued` or `sending`, oldest first."""
+        self._require()
+        found = (m for m in self._messages.rows.values() if m.status in _UNSENT)
+        return _oldest_first(found, lambda m: (m.date_created, m.message_id))
+
     # ------------------------------------------------------------------ logs
 
     async def add_log(self, entry: LogEntry) -> None:
@@ -417,6 +423,9 @@ def _participant_matches(participant: Participant, flt: ParticipantFilter) -> bo
         and (flt.listen is None or participant.listen == flt.listen)
         and (flt.dtmf_pass_through is None or participant.dtmf_pass_through == flt.dtmf_pass_through)
     )
+
+
+_UNSENT = (MessageStatus.QUEUED, MessageStatus.SENDING)
 
 
 def _message_matches(message: Message, flt: MessageFilter) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, select
 
+from percl.domain.enums import MessageStatus
 from percl.domain.records import Conference, Message, Participant, Queue, QueueMember
 from percl.engine.ports import ConferenceFilter, MessageFilter, ParticipantFilter
 from percl.store.schema import (
@@ -29,6 +30,7 @@ _PUT_PARTICIPANT = upsert(participants)
 _PUT_QUEUE = upsert(queues)
 _PUT_MEMBER = upsert(queue_members)
 _PUT_MESSAGE = upsert(messages)
+_UNSENT = (MessageStatus.QUEUED.value, MessageStatus.SENDING.value)
 _DELETE_PARTICIPANT = delete_by_key(participants)
 _DELETE_MEMBER = delete_by_key(queue_members)
 _GET_CONFERENCE = select_by(CONFERENCE_MAP, "conference_id")
@@ -142,4 +144,11 @@ class SqliteRooms(SqliteBase):
         if flt.end is not None:
             conds.append(c.date_created <= flt.end)
         stmt = select(*MESSAGE_MAP.columns).where(*conds).order_by(c.date_created.desc(), c.message_id.desc())
+        return await self._list(MESSAGE_MAP, stmt)
+
+    async def unsent_messages(self) -> Sequence[Message]:
+        """Every message of any account still `queued` or `sending`, oldest first."""
+        c = messages.c
+        stmt = select(*MESSAGE_MAP.columns).where(c.status.in_(_UNSENT)).order_by(
+            c.date_created, c.message_id)
         return await self._list(MESSAGE_MAP, stmt)
