@@ -128,10 +128,35 @@ def rss_bytes(pid: int) -> int:
     raise OSError(f"no VmRSS for pid {pid}")
 
 
+#: Clock ticks per second of /proc's CPU times.
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time used so far by process `pid` (from /proc/<pid>/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def steal_ticks() -> int:
+    """Clock ticks the hypervisor took from this machine's CPUs so far (/proc/stat `steal`)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return int(fields[8]) if len(fields) > 8 else 0
+
+
+def context_switches(pid: int) -> tuple[int, int]:
+    """(voluntary, nonvoluntary) context switches of process `pid` so far, all its threads."""
+    counts = {"voluntary_ctxt_switches": 0, "nonvoluntary_ctxt_switches": 0}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            status = (task / "status").read_text()
+        except (FileNotFoundError, ProcessLookupError):  # a thread that ended meanwhile
+            continue
+        for line in status.splitlines():
+            name, _, value = line.partition(":")
+            if name in counts:
+                counts[name] += int(value)
+    return counts["voluntary_ctxt_switches"], counts["nonvoluntary_ctxt_switches"]
 
 
 @dataclass

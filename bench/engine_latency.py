@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -32,7 +31,16 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.analysis import Figures, figures, percl_view
-from bench.common import AppProcess, PerclProcess, Summary, cpu_seconds, machine_banner
+from bench.common import (
+    TICKS,
+    AppProcess,
+    PerclProcess,
+    Summary,
+    context_switches,
+    cpu_seconds,
+    machine_banner,
+    steal_ticks,
+)
 from bench.load import Rig, closed_loop, open_loop
 
 LEVELS = (0.5, 0.9)
@@ -83,40 +91,21 @@ async def at_level(rig: Rig, rate: float, seconds: float) -> tuple[list[str], Fi
     voluntary, forced = (b - a for a, b in zip(switches, context_switches(rig.percl.pid), strict=True))
     lines.append(f"  percl's context switches during the level: {voluntary} voluntary, {forced} forced "
                  "(forced: the kernel gave its core to another process)")
-    start = min((a for a, _ in f.spans), default=0)
-    per_s = [0] * (int(seconds) + 2)
-    for a, b in f.spans:
-        if b - a > 5e6:
-            per_s[min(len(per_s) - 1, int((a - start) / 1e9))] += 1
-    lines.append(f"  transitions over 5 ms, second by second: {' '.join(map(str, per_s))}"
-                 f" (from CLOCK_MONOTONIC {start / 1e9:.3f} s)")
+    per_second = " ".join(map(str, slow_per_second(f, seconds)))
+    lines.append(f"  transitions over 5 ms, second by second: {per_second}")
     lines.append(f"  CPU time stolen by the hypervisor during the level: {stolen * 1000 // TICKS} ms "
                  "(all CPUs; a virtual machine's CPUs stand still meanwhile)")
     return lines, f
 
 
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def steal_ticks() -> int:
-    """Clock ticks the hypervisor took from this machine's CPUs so far (/proc/stat `steal`)."""
-    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-    return int(fields[8]) if len(fields) > 8 else 0
-
-
-def context_switches(pid: int) -> tuple[int, int]:
-    """(voluntary, nonvoluntary) context switches of process `pid` so far, all its threads."""
-    counts = {"voluntary_ctxt_switches": 0, "nonvoluntary_ctxt_switches": 0}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            status = (task / "status").read_text()
-        except (FileNotFoundError, ProcessLookupError):  # a thread that ended meanwhile
-            continue
-        for line in status.splitlines():
-            name, _, value = line.partition(":")
-            if name in counts:
-                counts[name] += int(value)
-    return counts["voluntary_ctxt_switches"], counts["nonvoluntary_ctxt_switches"]
+def slow_per_second(f: Figures, seconds: float, over_ms: float = 5.0) -> list[int]:
+    """Engine-added intervals over `over_ms`, counted by the second of the level they began in."""
+    start = min((a for a, _ in f.spans), default=0)
+    counts = [0] * (int(seconds) + 2)
+    for a, b in f.spans:
+        if b - a > over_ms * 1e6:
+            counts[min(len(counts) - 1, int((a - start) / 1e9))] += 1
+    return counts
 
 
 def slow_transitions(f: Figures, pauses: list[list[float]], over_ms: float = 5.0) -> str:

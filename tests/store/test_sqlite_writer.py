@@ -69,11 +69,9 @@ async def test_checkpoints_run_every_so_many_commits(tmp_path: Path) -> None:
     store = SqliteStore.for_path(path)
     await store.open()
     try:
-        await store.close_writer()  # replaced by one that checkpoints every 5 commits
-        await store.open_writer(str(path))
         checkpointer = store._checkpointer
         assert isinstance(checkpointer, Checkpointer)
-        checkpointer._every = 5
+        checkpointer._every = 5  # (256 by default)
         frames = []
         for n in range(40):
             await store.put_call(dataclasses.replace(CALL, call_id=f"CA{n:040d}"))

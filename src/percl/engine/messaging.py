@@ -71,13 +71,10 @@ class MessagingService(TaskOwner):
         """Store as `failed` (no webhook, an error logged) every message a previous process left
         `queued` or `sending` (it crashed while carrying them); call at start-up, before serving.
         Returns how many. Raises whatever the store raises."""
-        failed = 0
-        for message in await self.ctx.store.unsent_messages():
-            await self.ctx.store.put_message(
-                revised(message, self.ctx.clock.now(), status=MessageStatus.FAILED))
-            await self._log_error(message, "failed: percl stopped before sending it (found at start-up)")
-            failed += 1
-        return failed
+        unsent = await self.ctx.store.unsent_messages()
+        for message in unsent:
+            await self._store_failed(message, "percl stopped before sending it (found at start-up)")
+        return len(unsent)
 
     # ---------------------------------------------------------------- REST: send a message
 
@@ -209,10 +206,14 @@ class MessagingService(TaskOwner):
         message = self.carrier.in_flight.pop(message_id, None)
         if message is None:
             return False
+        await self._store_failed(message, why)
+        return True
+
+    async def _store_failed(self, message: Message, why: str) -> None:
+        """Store `message` as `failed` (no webhook) and log `why` as an error."""
         await self.ctx.store.put_message(
             revised(message, self.ctx.clock.now(), status=MessageStatus.FAILED))
         await self._log_error(message, f"failed: {why}")
-        return True
 
     async def _log_error(self, message: Message, what: str) -> None:
         await self.ctx.logs.log(

@@ -1,11 +1,10 @@
 """Batched writes for the SQLite store: write-behind (BatchWriter) and group commit (GroupCommit).
 
 Why: every store write is a commit (and, for an in-memory database, a trip to aiosqlite's worker
-thread). The account log is
-written 8 times per three-webhook call and nobody reads a line back until someone lists the logs,
-so `SqliteStore.add_log` hands its row to a `BatchWriter` and returns at once; the writer's task
-writes whatever has queued in one statement (one trip, one transaction). `flush()` is the barrier
-that reads take: every row submitted before it is written when it returns.
+thread). The account log is written 8 times per three-webhook call and nobody reads a line back
+until someone lists the logs, so `SqliteStore.add_log` hands its row to a `BatchWriter` and returns
+at once; the writer's task writes whatever has queued in one statement (one transaction).
+`flush()` is the barrier that reads take: every row submitted before it is written when it returns.
 
 The price, documented in docs/DECISIONS.md: a crash (not a clean `close()`) loses the rows still
 queued, i.e. the last few milliseconds of log lines (the linger, 10 ms on a file database, plus

@@ -111,8 +111,10 @@ class SqliteStore(SqliteRooms):
         self.url = url
         self._engine: AsyncEngine | None = None
         self._conn: AsyncConnection | None = None
+        # The database file written on the loop's thread (sqlite_base.py); None: in memory.
+        self._file = None if _is_memory(url) else make_url(url).database or None
         self._logs = BatchWriter(self._write_logs, max_batch=_LOG_BATCH,
-                                 linger_s=0.0 if _is_memory(url) else _LOG_LINGER_S)
+                                 linger_s=_LOG_LINGER_S if self._file else 0.0)
         self._calls = GroupCommit(self._write_calls, max_batch=_CALL_BATCH)
         self._cache = RecordCache()
 
@@ -145,9 +147,8 @@ class SqliteStore(SqliteRooms):
             await conn.commit()
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             driver = (await conn.get_raw_connection()).driver_connection
-            database = make_url(self.url).database
-            if database and not _is_memory(self.url):
-                await self.open_writer(database)
+            if self._file is not None:
+                await self.open_writer(self._file)
         except BaseException:
             await self.close_writer()
             await conn.close()

@@ -100,21 +100,25 @@ class FakeClock:
             return
         done = self._settling = loop.create_future()
         try:
-            for _ in range(max_steps):
-                await asyncio.sleep(0)
-                if self.tracker.busy:
-                    await self.tracker.wait_idle()
-                    continue
-                quiet = _quiet(loop)
-                if quiet is None:  # a loop we cannot peek into: one more lap, then trust the tracker
-                    await asyncio.sleep(0)
-                    quiet = not self.tracker.busy
-                if quiet:
-                    return
-            raise RuntimeError("FakeClock.settle: the event loop never went quiet (a busy loop?)")
+            await self._spin(loop, max_steps)
         finally:
             self._settling = None
             done.set_result(None)
+
+    async def _spin(self, loop: asyncio.AbstractEventLoop, max_steps: int) -> None:
+        """Loop laps until the loop is quiet and no tracked work is pending (settle's body)."""
+        for _ in range(max_steps):
+            await asyncio.sleep(0)
+            if self.tracker.busy:
+                await self.tracker.wait_idle()
+                continue
+            quiet = _quiet(loop)
+            if quiet is None:  # a loop we cannot peek into: one more lap, then trust the tracker
+                await asyncio.sleep(0)
+                quiet = not self.tracker.busy
+            if quiet:
+                return
+        raise RuntimeError("FakeClock.settle: the event loop never went quiet (a busy loop?)")
 
     async def advance(self, seconds: float) -> None:
         """Move time forward by `seconds`, waking every sleeper due on the way, in order."""
