@@ -16,6 +16,8 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from percl.api import ApiDeps, create_api
+from percl.api.auth import authenticate
+from percl.api.guard import FailureLimiter, RequestGuard
 from percl.api.ratelimit import RateLimitMiddleware
 from percl.config import MEMORY_DB, SeedAccount, Settings
 from percl.domain import ids as idmod
@@ -41,6 +43,10 @@ from percl.webhooks.dispatcher import WebhookDispatcher
 from percl.webhooks.faults import FaultInjector
 from percl.webhooks.fetch import TransportFetcher
 from percl.webhooks.transport import WebhookTransport
+
+
+#: The sim API's own documentation stays public (docs/DECISIONS.md): it describes routes only.
+SIM_PUBLIC_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
 
 
 def store_for(db: str) -> Store:
@@ -109,13 +115,29 @@ class Platform:
         ))
         self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=self.sim, faults=self.faults,
                                                     messages=self.messages))
-        self.rate_limit = RateLimitMiddleware(self.api, self.clock, rate=settings.api_rate_per_s,
-                                              burst=settings.api_burst)
-        self.asgi = Starlette(routes=[Mount("/apiserver", self.rate_limit),
-                                      Mount("/sim/v1", self.sim_api)])
+        self.asgi = self._guarded_apps(settings)
         self.seed: SeedResult | None = None
         self.recovered = 0
         self._stack: AsyncExitStack | None = None
+
+    def _guarded_apps(self, settings: Settings) -> Starlette:
+        """/apiserver and /sim/v1 behind one rate limit and one door (api/guard.py): the limit
+        first (a flood costs no lookup), then authentication, then a bounded body."""
+        g = settings.guard
+        self.auth_failures = FailureLimiter(self.clock, rate=g.auth_fail_rate,
+                                            burst=g.auth_fail_burst)
+
+        async def check(authorization: str | None) -> Account:
+            return await authenticate(self.store, authorization)
+
+        def guarded(app: Any, public: tuple[str, ...] = ()) -> RequestGuard:
+            return RequestGuard(app, check, self.auth_failures, max_body=g.max_body_bytes,
+                                public=public)
+
+        self.rate_limit = RateLimitMiddleware(guarded(self.api), self.clock,
+                                              rate=settings.api_rate_per_s, burst=settings.api_burst)
+        sim = self.rate_limit.sharing(guarded(self.sim_api, SIM_PUBLIC_PATHS))
+        return Starlette(routes=[Mount("/apiserver", self.rate_limit), Mount("/sim/v1", sim)])
 
     async def __aenter__(self) -> Platform:
         async with AsyncExitStack() as stack:  # a failed start closes what it opened

@@ -13,7 +13,6 @@ from fastapi import FastAPI
 from percl.api import accounts, applications, calls, conferences, logs, messages, numbers, queues
 from percl.api.deps import ApiDeps
 from percl.api.errors import install_error_handlers
-from percl.api.fast_calls import MakeCallFastPath
 from percl.api.middleware import CatchAllMiddleware, RequestIdMiddleware
 
 __all__ = ["ApiDeps", "create_api"]
@@ -39,7 +38,6 @@ def create_api(deps: ApiDeps) -> FastAPI:
         app.include_router(router)
     install_error_handlers(app)
     # add_middleware wraps outward: the request id is outermost so a 500 carries it too.
-    app.add_middleware(MakeCallFastPath, deps=deps)  # innermost: see fast_calls.py
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(RequestIdMiddleware, ids=deps.ids)
     return app

@@ -43,6 +43,13 @@ class RateLimitMiddleware:
     def enabled(self) -> bool:
         return self.rate > 0
 
+    def sharing(self, app: ASGIApp) -> RateLimitMiddleware:
+        """The same limit in front of another app, spending the same buckets (the sim API shares
+        the REST API's allowance, so adding an API does not add allowance)."""
+        twin = RateLimitMiddleware(app, self.clock, rate=self.rate, burst=self.burst)
+        twin._buckets = self._buckets
+        return twin
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.enabled:
             await self.app(scope, receive, send)
