@@ -44,7 +44,6 @@ from percl.webhooks.faults import FaultInjector
 from percl.webhooks.fetch import TransportFetcher
 from percl.webhooks.transport import WebhookTransport
 
-
 #: The sim API's own documentation stays public (docs/DECISIONS.md): it describes routes only.
 SIM_PUBLIC_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
 

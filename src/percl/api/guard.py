@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Collection
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from percl.api.auth import ACCOUNT_STATE_KEY, authenticate, parse_basic
+from percl.api.auth import ACCOUNT_STATE_KEY, parse_basic
 from percl.api.errors import error_response
 from percl.domain.clock import Clock
 from percl.domain.records import Account
