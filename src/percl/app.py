@@ -92,7 +92,7 @@ class Platform:
         # Play lasts as long as the file really does (fetched by GET); tests use the fixed model.
         self.media_probe = WavProbe() if probe_media else None
         self.sim = SimNetwork(self.clock, self.ids, media_time_scale=settings.media_time_scale,
-                              media_duration=self.media_probe)
+                              media_duration=self.media_probe, call_owner=self._call_owner)
         # One context for every engine service; services register their PerCL runners in it.
         self.engine = EngineContext(
             store=self.store, clock=self.clock, ids=self.ids, telephony=self.sim,
@@ -118,6 +118,11 @@ class Platform:
         self.seed: SeedResult | None = None
         self.recovered = 0
         self._stack: AsyncExitStack | None = None
+
+    async def _call_owner(self, call_id: str) -> str | None:
+        """Whose call `call_id` is (the sim network scopes phone programs by account)."""
+        call = await self.store.get_call(call_id)
+        return call.account_id if call is not None else None
 
     def _guarded_apps(self, settings: Settings) -> Starlette:
         """/apiserver and /sim/v1 behind one rate limit and one door (api/guard.py): the limit
