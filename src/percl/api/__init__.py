@@ -3,7 +3,8 @@
 `create_api(deps)` builds the app; the composition root mounts it at `/apiserver`, so the
 routes here are `/Accounts/...` and `/AvailablePhoneNumbers`. Every route authenticates with
 HTTP Basic `accountId:apiKey` (auth.py) and every failure renders as FreeClimb's error body
-(errors.py).
+(errors.py). In `percl serve` the app sits behind guard.py (credentials checked from the headers
+before a bounded body is read) and ratelimit.py; app.py puts them there.
 """
 
 from __future__ import annotations
