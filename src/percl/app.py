@@ -16,6 +16,8 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from percl.api import ApiDeps, create_api
+from percl.api.auth import authenticate
+from percl.api.guard import FailureLimiter, RequestGuard
 from percl.api.ratelimit import RateLimitMiddleware
 from percl.config import MEMORY_DB, SeedAccount, Settings
 from percl.domain import ids as idmod
@@ -41,6 +43,9 @@ from percl.webhooks.dispatcher import WebhookDispatcher
 from percl.webhooks.faults import FaultInjector
 from percl.webhooks.fetch import TransportFetcher
 from percl.webhooks.transport import WebhookTransport
+
+#: The sim API's own documentation stays public (docs/DECISIONS.md): it describes routes only.
+SIM_PUBLIC_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
 
 
 def store_for(db: str) -> Store:
@@ -87,7 +92,7 @@ class Platform:
         # Play lasts as long as the file really does (fetched by GET); tests use the fixed model.
         self.media_probe = WavProbe() if probe_media else None
         self.sim = SimNetwork(self.clock, self.ids, media_time_scale=settings.media_time_scale,
-                              media_duration=self.media_probe)
+                              media_duration=self.media_probe, call_owner=self._call_owner)
         # One context for every engine service; services register their PerCL runners in it.
         self.engine = EngineContext(
             store=self.store, clock=self.clock, ids=self.ids, telephony=self.sim,
@@ -109,13 +114,34 @@ class Platform:
         ))
         self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=self.sim, faults=self.faults,
                                                     messages=self.messages))
-        self.rate_limit = RateLimitMiddleware(self.api, self.clock, rate=settings.api_rate_per_s,
-                                              burst=settings.api_burst)
-        self.asgi = Starlette(routes=[Mount("/apiserver", self.rate_limit),
-                                      Mount("/sim/v1", self.sim_api)])
+        self.asgi = self._guarded_apps(settings)
         self.seed: SeedResult | None = None
         self.recovered = 0
         self._stack: AsyncExitStack | None = None
+
+    async def _call_owner(self, call_id: str) -> str | None:
+        """Whose call `call_id` is (the sim network scopes phone programs by account)."""
+        call = await self.store.get_call(call_id)
+        return call.account_id if call is not None else None
+
+    def _guarded_apps(self, settings: Settings) -> Starlette:
+        """/apiserver and /sim/v1 behind one rate limit and one door (api/guard.py): the limit
+        first (a flood costs no lookup), then authentication, then a bounded body."""
+        g = settings.guard
+        self.auth_failures = FailureLimiter(self.clock, rate=g.auth_fail_rate,
+                                            burst=g.auth_fail_burst)
+
+        async def check(authorization: str | None) -> Account:
+            return await authenticate(self.store, authorization)
+
+        def guarded(app: Any, public: tuple[str, ...] = ()) -> RequestGuard:
+            return RequestGuard(app, check, self.auth_failures, max_body=g.max_body_bytes,
+                                public=public)
+
+        self.rate_limit = RateLimitMiddleware(guarded(self.api), self.clock,
+                                              rate=settings.api_rate_per_s, burst=settings.api_burst)
+        sim = self.rate_limit.sharing(guarded(self.sim_api, SIM_PUBLIC_PATHS))
+        return Starlette(routes=[Mount("/apiserver", self.rate_limit), Mount("/sim/v1", sim)])
 
     async def __aenter__(self) -> Platform:
         async with AsyncExitStack() as stack:  # a failed start closes what it opened

@@ -34,6 +34,15 @@ class SeedAccount:
 
 
 @dataclass(frozen=True, slots=True)
+class GuardSettings:
+    """The door of the REST and sim APIs (api/guard.py)."""
+
+    max_body_bytes: int = 1_048_576  # a request body past this is a 413, read no further
+    auth_fail_rate: float = 0.2  # failed authentications forgiven per second; 0 = no limit
+    auth_fail_burst: int = 20  # failed authentications an address or account id may make at once
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8600
@@ -44,6 +53,7 @@ class Settings:
     api_burst: int = 200  # requests an account may send at once before the rate applies
     seed: SeedAccount = field(default_factory=SeedAccount)
     engine: EngineSettings = field(default_factory=EngineSettings)
+    guard: GuardSettings = field(default_factory=GuardSettings)
 
     @property
     def base_url(self) -> str:
@@ -123,7 +133,21 @@ def from_sources(
         api_burst=burst,
         seed=_seed(values),
         engine=_engine(values, s.engine),
+        guard=_guard(values, s.guard),
     )
+
+
+def _guard(values: Mapping[str, str], g: GuardSettings) -> GuardSettings:
+    body = g.max_body_bytes
+    if "PERCL_MAX_BODY_BYTES" in values:
+        body = _int("PERCL_MAX_BODY_BYTES", values["PERCL_MAX_BODY_BYTES"], 1024, 1 << 30)
+    rate = g.auth_fail_rate
+    if "PERCL_AUTH_FAIL_RATE" in values:
+        rate = _rate("PERCL_AUTH_FAIL_RATE", values["PERCL_AUTH_FAIL_RATE"])
+    burst = g.auth_fail_burst
+    if "PERCL_AUTH_FAIL_BURST" in values:
+        burst = _int("PERCL_AUTH_FAIL_BURST", values["PERCL_AUTH_FAIL_BURST"], 1, 1_000_000)
+    return GuardSettings(body, rate, burst)
 
 
 def _rate(name: str, raw: str) -> float:

@@ -132,10 +132,16 @@ async def test_post_is_limited_before_any_work(h: Harness) -> None:
     assert listed["applications"] == []
 
 
-async def test_sim_api_is_not_limited(h: Harness) -> None:
+async def test_sim_api_shares_the_rest_allowance(h: Harness) -> None:
+    """Issue 17.8: the sim API is limited too, from the same bucket as the REST API."""
+    assert (await h.rest.get(f"/Accounts/{h.account.account_id}")).status_code == 200
     sim = h.sim_rest
-    codes = {(await sim.get("/phones/+15550100001")).status_code for _ in range(10)}
-    assert codes == {200}
+    codes = [(await sim.get("/phones/+15550100001")).status_code for _ in range(2)]
+    assert codes == [200, 429]
+    refused = (await sim.get("/phones/+15550100001")).json()
+    assert refused["code"] == 24
+    await h.advance(1)
+    assert (await sim.get("/phones/+15550100001")).status_code == 200
 
 
 async def test_default_limit_is_generous() -> None:

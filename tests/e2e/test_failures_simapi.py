@@ -18,7 +18,20 @@ async def put(h: Harness, body: Any) -> Any:
     return await h.sim_rest.put("/faults", json=body)
 
 
+async def own_apps(h: Harness, *urls: str) -> None:
+    """Applications of the account on these URLs: a rule may only name their hosts."""
+    for url in urls:
+        made = await h.rest.post(f"/Accounts/{h.account.account_id}/Applications",
+                                 json={"voiceUrl": url})
+        assert made.status_code == 201, made.text
+
+
+def rules(h: Harness) -> list[tuple[str, Fault]]:
+    return h.platform.faults.rules(h.account.account_id)
+
+
 async def test_put_get_delete_round_trip(h: Harness) -> None:
+    await own_apps(h, APP + "/voice", "https://b.test/v", "https://c.test/v")
     for rule in (
         {"urlPrefix": APP + "/voice", "kind": "slow", "delayMs": 3000},
         {"urlPrefix": APP + "/", "kind": "error", "status": 503, "times": 2},
@@ -33,7 +46,7 @@ async def test_put_get_delete_round_trip(h: Harness) -> None:
         {"urlPrefix": "https://b.test/", "kind": "garbage", "body": "<html>", "times": None},
         {"urlPrefix": "https://c.test/", "kind": "timeout", "times": None},
     ]
-    assert dict(h.platform.faults.rules())[APP + "/"] == Fault(FaultKind.ERROR, status=503, times=2)
+    assert dict(rules(h))[APP + "/"] == Fault(FaultKind.ERROR, status=503, times=2)
 
     deleted = await h.sim_rest.delete("/faults", params={"urlPrefix": APP + "/voice"})
     assert deleted.status_code == 204
@@ -44,6 +57,7 @@ async def test_put_get_delete_round_trip(h: Harness) -> None:
 
 
 async def test_put_replaces_the_rule_of_the_same_prefix(h: Harness) -> None:
+    await own_apps(h, APP + "/voice")
     await put(h, {"urlPrefix": APP + "/", "kind": "refuse"})
     await put(h, {"urlPrefix": APP + "/", "kind": "error"})
     assert (await h.sim_rest.get("/faults")).json() == [
@@ -53,7 +67,8 @@ async def test_put_replaces_the_rule_of_the_same_prefix(h: Harness) -> None:
 @pytest.mark.parametrize(
     ("body", "words"),
     [
-        ({"kind": "timeout"}, "urlPrefix: is required"),
+        ({"urlPrefix": "http://elsewhere.test/", "kind": "timeout"}, "of this account's applications"),
+        ({"urlPrefix": "http://app.te", "kind": "timeout"}, "of this account's applications"),
         ({"urlPrefix": APP, "kind": "explode"}, "kind"),
         ({"urlPrefix": "app.test/voice", "kind": "timeout"}, "must start with http:// or https://"),
         ({"urlPrefix": "", "kind": "timeout"}, "urlPrefix"),
@@ -72,11 +87,12 @@ async def test_put_replaces_the_rule_of_the_same_prefix(h: Harness) -> None:
     ],
 )
 async def test_put_rejects_malformed_rules_with_a_freeclimb_400(h: Harness, body: Any, words: str) -> None:
+    await own_apps(h, APP + "/voice")
     response = await put(h, body)
     assert response.status_code == 400, response.text
     error = response.json()
     assert error["code"] == 3 and words in error["message"], error["message"]
-    assert h.platform.faults.rules() == []
+    assert rules(h) == [] and h.platform.faults.rules() == []
 
 
 async def test_put_with_invalid_json_is_422(h: Harness) -> None:
@@ -94,7 +110,7 @@ async def test_routes_need_credentials(h: Harness) -> None:
     client.headers.pop("Authorization")
     assert (await client.get("/faults")).status_code == 401
     assert (await client.put("/faults", json={"urlPrefix": APP, "kind": "timeout"})).status_code == 401
-    assert h.platform.faults.rules() == []
+    assert rules(h) == [] and h.platform.faults.rules() == []
 
 
 async def test_a_fault_put_over_http_breaks_the_call_and_clearing_it_heals(h: Harness) -> None:

@@ -41,6 +41,11 @@ class FakeStore:
     async def get_call(self, call_id: str) -> Call | None:
         return self.calls.get(call_id)
 
+    async def owner_of(self, call_id: str) -> str | None:
+        """The network's `call_owner`: whose call it is (phone programs are per account)."""
+        call = self.calls.get(call_id)
+        return call.account_id if call is not None else None
+
 
 @dataclass
 class Engine:
@@ -72,7 +77,7 @@ async def env() -> AsyncIterator[Env]:
     store = FakeStore(accounts={a.account_id: a for a in (ALICE, BOB)})
     for n, owner in ((ALICE_NUMBER, ALICE), (BOB_NUMBER, BOB)):
         store.numbers[n] = IncomingNumber("PN" + n[1:].rjust(40, "0"), owner.account_id, n)
-    sim = SimNetwork(clock, SequentialIds("api"))
+    sim = SimNetwork(clock, SequentialIds("api"), call_owner=store.owner_of)
     engine = Engine()
     sim.set_inbound_handler(engine)
     control: SimControl = sim  # the network satisfies the API's port
@@ -107,7 +112,8 @@ async def test_put_get_delete_phone_program(env: Env) -> None:
     r = await env.client.put(f"/phones/{PHONE}", json=program)
     assert r.status_code == 200 and r.json() == program
     assert (await env.client.get(f"/phones/{PHONE}")).json() == program
-    assert env.sim.get_program(PHONE).answer_after_ms == 2500
+    assert env.sim.get_program(PHONE, account_id=ALICE.account_id).answer_after_ms == 2500
+    assert env.sim.get_program(PHONE).answer_after_ms == 1000  # Alice's, not the network's
     r = await env.client.delete(f"/phones/{PHONE}")
     assert r.status_code == 204
     default = {"answer": "human", "answerAfterMs": 1000, "hangupAfterMs": None, "script": []}

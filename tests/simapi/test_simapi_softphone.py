@@ -87,6 +87,9 @@ async def test_manual_phone_answer_and_decline(env: Env) -> None:
     r = await env.client.put(f"/phones/{AGENT}", json={"answer": "manual"})
     assert r.status_code == 200 and r.json()["answer"] == "manual"
     first, second = Listener(), Listener()
+    for call_id in (DIALED, DIALED[:-1] + "e"):  # Alice's calls: her program applies
+        env.store.calls[call_id] = Call(call_id, ALICE.account_id, ALICE_NUMBER, AGENT,
+                                        CallDirection.OUTBOUND_API)
     await env.sim.dial(DIALED, ALICE_NUMBER, AGENT, first, detect_machine=False)
     await env.sim.dial(DIALED[:-1] + "e", ALICE_NUMBER, AGENT, second, detect_machine=False)
     await env.clock.advance(60)

@@ -26,6 +26,15 @@ def test_switched_off_it_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     assert shared.cpu is None
 
 
+def test_it_is_off_unless_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 11.6: the kit does not pin CPUs by default; PERCL_KIT_SHARE_CPU=1 asks for it."""
+    monkeypatch.delenv(ENV_SWITCH, raising=False)
+    assert not SharedCpu().active
+    assert not WorkerPool()._cpu.active
+    monkeypatch.setenv(ENV_SWITCH, "1")
+    assert SharedCpu().active == SharedCpu(enabled=True).active
+
+
 @linux_only
 async def test_worker_and_loop_thread_share_a_cpu_during_a_call() -> None:
     own = os.sched_getaffinity(0)

@@ -338,3 +338,50 @@ async def test_dispatcher_logs_slow_answers_with_their_time(
     assert task.result().ok
     [entry] = sink.entries
     assert entry.message.endswith("-> 200 in 1500 ms (injected fault: slow)")
+
+
+# --------------------------------------------------------------------------- account rules (issue 17.7)
+
+
+async def test_an_account_rule_reaches_only_that_accounts_webhooks(
+    faults: FaultInjector, app: App
+) -> None:
+    other = b'{"accountId":"AC' + b"9" * 40 + b'","callId":"CA2"}'
+    faults.inject("", Fault(FaultKind.ERROR, status=503), account_id=ACCOUNT_ID)
+    assert (await faults.post(VOICE, BODY, {})).status == 503
+    assert (await faults.post(VOICE, other, {})).status == 200
+    assert (await faults.post(VOICE, b"not json", {})).status == 200
+    assert faults.rules() == [] and faults.rules(ACCOUNT_ID) == [
+        ("", Fault(FaultKind.ERROR, status=503))]
+
+
+async def test_an_account_rule_wins_over_the_networks_and_clears_alone(
+    faults: FaultInjector, app: App
+) -> None:
+    faults.inject("http://app.test/", Fault(FaultKind.REFUSE))
+    faults.inject("http://app.test/", Fault(FaultKind.ERROR, status=502), account_id=ACCOUNT_ID)
+    assert (await faults.post(VOICE, BODY, {})).status == 502
+    faults.clear(account_id=ACCOUNT_ID)
+    assert faults.rules(ACCOUNT_ID) == [] and len(faults.rules()) == 1
+    with pytest.raises(TransportError):
+        await faults.post(VOICE, BODY, {})
+
+
+async def test_a_used_up_account_rule_is_forgotten(faults: FaultInjector, app: App) -> None:
+    faults.inject("", Fault(FaultKind.ERROR, times=1), account_id=ACCOUNT_ID)
+    assert (await faults.post(VOICE, BODY, {})).status == 500
+    assert (await faults.post(VOICE, BODY, {})).status == 200
+    assert faults.rules(ACCOUNT_ID) == [] and faults._account_rules == {}
+
+
+async def test_file_gets_carry_no_account_so_account_rules_skip_them(clock: FakeClock) -> None:
+    files = Files()
+    faults = FaultInjector(files, clock)
+    faults.inject("", Fault(FaultKind.REFUSE), account_id=ACCOUNT_ID)
+    assert (await faults.get("http://app.test/g.xml", {})).status == 200
+    assert files.urls == ["http://app.test/g.xml"]
+
+
+def test_only_an_account_rule_may_have_an_empty_prefix(faults: FaultInjector) -> None:
+    with pytest.raises(ValueError, match="must not be empty"):
+        faults.inject("", Fault(FaultKind.TIMEOUT))

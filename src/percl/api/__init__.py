@@ -3,7 +3,8 @@
 `create_api(deps)` builds the app; the composition root mounts it at `/apiserver`, so the
 routes here are `/Accounts/...` and `/AvailablePhoneNumbers`. Every route authenticates with
 HTTP Basic `accountId:apiKey` (auth.py) and every failure renders as FreeClimb's error body
-(errors.py).
+(errors.py). In `percl serve` the app sits behind guard.py (credentials checked from the headers
+before a bounded body is read) and ratelimit.py; app.py puts them there.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from fastapi import FastAPI
 from percl.api import accounts, applications, calls, conferences, logs, messages, numbers, queues
 from percl.api.deps import ApiDeps
 from percl.api.errors import install_error_handlers
-from percl.api.fast_calls import MakeCallFastPath
 from percl.api.middleware import CatchAllMiddleware, RequestIdMiddleware
 
 __all__ = ["ApiDeps", "create_api"]
@@ -39,7 +39,6 @@ def create_api(deps: ApiDeps) -> FastAPI:
         app.include_router(router)
     install_error_handlers(app)
     # add_middleware wraps outward: the request id is outermost so a 500 carries it too.
-    app.add_middleware(MakeCallFastPath, deps=deps)  # innermost: see fast_calls.py
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(RequestIdMiddleware, ids=deps.ids)
     return app

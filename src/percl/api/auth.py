@@ -25,6 +25,8 @@ from percl.engine.ports import Store
 from percl.errors import NotFound, Unauthorized
 
 REALM = 'Basic realm="percl"'
+#: Where api/guard.py leaves the account it authenticated, in the ASGI scope's "state".
+ACCOUNT_STATE_KEY = "percl.account"
 
 
 def _unauthorized(message: str) -> Unauthorized:
@@ -74,8 +76,17 @@ def store_of(request: Request) -> Store:
     return store
 
 
+def guarded_account(request: Request) -> Account | None:
+    """The account api/guard.py authenticated for this request, or None without the guard."""
+    account = request.scope.get("state", {}).get(ACCOUNT_STATE_KEY)
+    return account if isinstance(account, Account) else None
+
+
 async def current_account(request: Request) -> Account:
     """FastAPI dependency: the authenticated account of this request (raises Unauthorized)."""
+    account = guarded_account(request)
+    if account is not None:
+        return account
     return await authenticate(store_of(request), request.headers.get("authorization"))
 
 

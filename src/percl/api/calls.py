@@ -119,10 +119,7 @@ async def owned_call(store: Store, account: Account, call_id: str) -> Call:
 
 @router.post("/Accounts/{account_id}/Calls", status_code=202)
 async def make_call(request: Request, account: PathAccount, body: MakeCallBody) -> dict[str, Any]:
-    """make-a-call: 202 CallResult (status normally `queued`).
-
-    POSTs with a well-formed JSON body are answered by `fast_calls.MakeCallFastPath` before they
-    reach this route; this one serves the rest (and produces every validation error)."""
+    """make-a-call: 202 CallResult (status normally `queued`)."""
     return await start_call(deps_of(request), account, body, request_id_of(request))
 
 

@@ -8,7 +8,8 @@ generous (100/s, bursts of 200) so normal use never meets them, and a rate of 0 
 Why the bucket is keyed by the credentials and not by the account id alone: the limit runs before
 authentication (so a flood costs no database lookup), and keying by the claimed account id would let
 anyone who knows an id, but not its key, use up that account's allowance. Requests without Basic
-credentials pass through untouched; the route answers them 401. Time comes from the injected Clock.
+credentials pass through untouched; the guard behind it (guard.py) answers them 401, and limits
+wrong-key guesses by address and account id. Time comes from the injected Clock.
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ class RateLimitMiddleware:
     @property
     def enabled(self) -> bool:
         return self.rate > 0
+
+    def sharing(self, app: ASGIApp) -> RateLimitMiddleware:
+        """The same limit in front of another app, spending the same buckets (the sim API shares
+        the REST API's allowance, so adding an API does not add allowance)."""
+        twin = RateLimitMiddleware(app, self.clock, rate=self.rate, burst=self.burst)
+        twin._buckets = self._buckets
+        return twin
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.enabled:

@@ -13,8 +13,10 @@
     GET    /calls/{callId}/transcript    what the far end heard and did (`?since=N`: from entry N)
 
 Every route needs the REST API's Basic auth (accountId:apiKey). The phone network is shared by
-all accounts, so phone programs are keyed by number only. A call that the store records for
-another account is invisible (404), as in the REST API. Errors use FreeClimb's error body.
+all accounts, but a phone program is the caller's own: it applies to the caller's calls to that
+number only, and only the caller reads, replaces or resets it (an account programs at most
+MAX_PROGRAMS numbers). A call that the store records for another account is invisible (404), as
+in the REST API. Errors use FreeClimb's error body.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from percl.simapi.wire import (
 )
 
 MAX_LISTED_LEGS = 50
+#: Numbers one account may program at once (each program holds at most wire.MAX_STEPS steps).
+MAX_PROGRAMS = 100
 
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
@@ -70,18 +74,25 @@ def create_sim_api(deps: SimApiDeps) -> FastAPI:
     async def put_phone(number: str, request: Request, caller: Caller) -> dict[str, Any]:
         _check_number(number, "number")
         program = parse(ProgramIn, await request.body(), "phone program").to_program()
-        sim.program(number, program)
-        return render_program(sim.get_program(number))
+        mine = caller.account_id
+        programmed = sim.programmed_by(mine)
+        if number not in programmed and len(programmed) >= MAX_PROGRAMS:
+            raise BadRequest(
+                f"At most {MAX_PROGRAMS} programmed phones per account: DELETE one first",
+                details={"field": "number", "maxPrograms": MAX_PROGRAMS},
+            )
+        sim.program(number, program, account_id=mine)
+        return render_program(sim.get_program(number, account_id=mine))
 
     @app.get("/phones/{number}")
     async def get_phone(number: str, caller: Caller) -> dict[str, Any]:
         _check_number(number, "number")
-        return render_program(sim.get_program(number))
+        return render_program(sim.get_program(number, account_id=caller.account_id))
 
     @app.delete("/phones/{number}", status_code=204)
     async def delete_phone(number: str, caller: Caller) -> Response:
         _check_number(number, "number")
-        sim.reset(number)
+        sim.reset(number, account_id=caller.account_id)
         return Response(status_code=204)
 
     @app.get("/phones/{number}/calls")

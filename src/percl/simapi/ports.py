@@ -16,12 +16,18 @@ from percl.engine.ports import Store
 
 
 class SimControl(Protocol):
-    def program(self, number: str, program: PhoneProgram) -> None:
+    """Programs are the account's own: `account_id` scopes each to the caller's calls."""
+
+    def program(self, number: str, program: PhoneProgram, *, account_id: str | None = None) -> None:
         """Raises ValueError for a number that is not E.164."""
         ...
 
-    def get_program(self, number: str) -> PhoneProgram: ...
-    def reset(self, number: str) -> None: ...
+    def get_program(self, number: str, *, account_id: str | None = None) -> PhoneProgram: ...
+    def reset(self, number: str, *, account_id: str | None = None) -> None: ...
+
+    def programmed_by(self, account_id: str) -> Sequence[str]:
+        """The numbers the account has programmed."""
+        ...
 
     async def place_call(self, from_: str, to: str, script: Sequence[PhoneStep] = ()) -> str:
         """Returns the new inbound leg's call id. Raises ValueError for bad numbers."""
@@ -72,7 +78,8 @@ class FaultView(Protocol):
 
 class FaultControl(Protocol):
     """The webhook fault injector as simapi/faults.py drives it (app.py hands in the
-    FaultInjector; simapi may not import webhooks/)."""
+    FaultInjector; simapi may not import webhooks/). The sim API always passes the caller's
+    `account_id`: its rules apply to that account's webhooks only (prefix "" = all of them)."""
 
     def inject_values(
         self,
@@ -83,12 +90,13 @@ class FaultControl(Protocol):
         status: int = 500,
         body: bytes | None = None,
         times: int | None = None,
+        account_id: str | None = None,
     ) -> None:
         """Add or replace the rule for `url_prefix`. Raises ValueError for bad values."""
         ...
 
-    def clear(self, url_prefix: str | None = None) -> None: ...
-    def rules(self) -> Sequence[tuple[str, FaultView]]: ...
+    def clear(self, url_prefix: str | None = None, *, account_id: str | None = None) -> None: ...
+    def rules(self, account_id: str | None = None) -> Sequence[tuple[str, FaultView]]: ...
 
 
 class SimMessaging(Protocol):

@@ -24,7 +24,9 @@ from percl.domain.simphone import (
 from percl.errors import BadRequest, InvalidJson
 
 KEYS_PATTERN = r"^[0-9*#]+$"
-MAX_STEPS = 1000
+#: Caps on what one phone program or placed call may hold (issue 17.8; docs/DECISIONS.md).
+MAX_STEPS = 100
+MAX_SAY = 1024
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -39,7 +41,7 @@ class StepIn(_Wire):
     after_ms: int = Field(alias="afterMs", ge=0)
     digits: str | None = Field(default=None, pattern=KEYS_PATTERN, max_length=256)
     hangup: bool | None = None
-    say: str | None = Field(default=None, max_length=4096)
+    say: str | None = Field(default=None, max_length=MAX_SAY)
 
     @model_validator(mode="after")
     def _one_action(self) -> StepIn:
@@ -90,7 +92,7 @@ class DigitsIn(_Wire):
 class SpeechIn(_Wire):
     """POST /calls/{callId}/speech: words the far end says (the platform hears them as speech)."""
 
-    text: str = Field(min_length=1, max_length=4096)
+    text: str = Field(min_length=1, max_length=MAX_SAY)
 
 
 def parse(model: type[M], raw: bytes, what: str) -> M:

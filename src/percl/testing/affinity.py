@@ -11,8 +11,10 @@ Python at a time anyway).
 So, while at least one worker call is in flight, the loop's thread is pinned to the CPU it is
 running on, and the workers to the same CPU; when the last call returns the loop's thread gets its
 own CPU set back. Workers stay pinned between calls (re-pinned when the loop's thread has moved).
-Best effort: Linux only (sched_setaffinity and libc's sched_getcpu), silently off elsewhere, off
-for good after any refusal from the OS, and off when PERCL_KIT_SHARE_CPU=0. A thread or process
+Opt-in (issue 11: product code is not a benchmark rig): off unless PERCL_KIT_SHARE_CPU=1, since
+it changes the CPU mask of the thread running your tests. Best effort: Linux only
+(sched_setaffinity and libc's sched_getcpu), silently off elsewhere, and off for good after any
+refusal from the OS. A thread or process
 that the loop's thread starts while a call is in flight inherits the one-CPU mask and keeps it
 (Linux copies a thread's mask to what it starts), e.g. a default-executor thread made by
 `asyncio.to_thread` inside a webhook; after a refusal the workers stay where they were pinned.
@@ -55,7 +57,7 @@ class SharedCpu:
 
     def __init__(self, enabled: bool | None = None) -> None:
         if enabled is None:
-            enabled = os.environ.get(ENV_SWITCH, "1") != "0"
+            enabled = os.environ.get(ENV_SWITCH, "0") == "1"
         self._current_cpu = _current_cpu_reader() if enabled else None
         self._in_flight = 0
         self._saved: set[int] | None = None  # the loop thread's own CPU set, while pinned
@@ -63,7 +65,7 @@ class SharedCpu:
 
     @property
     def active(self) -> bool:
-        """False on platforms without CPU affinity, when switched off, or after a refusal."""
+        """False unless switched on, on platforms without CPU affinity, or after a refusal."""
         return self._current_cpu is not None
 
     def enter(self, workers: Iterable[threading.Thread]) -> None:

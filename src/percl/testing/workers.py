@@ -10,8 +10,9 @@ Why the pool grows: an app may block inside a webhook on a REST call that needs 
 answered by the same app before it returns. With one worker that second webhook would wait behind
 the first forever; here a call that finds no idle worker starts a new one (up to `max_workers`,
 beyond which calls queue, as with any thread pool). Idle workers are kept for the next calls
-until `close()`. While calls are in flight the workers share the loop thread's CPU (affinity.py):
-split over two CPUs, the same Flask flow took about 1.5 times the CPU time.
+until `close()`. With PERCL_KIT_SHARE_CPU=1 (opt-in), while calls are in flight the workers share
+the loop thread's CPU (affinity.py): split over two CPUs, the same Flask flow took about 1.5
+times the CPU time.
 """
 
 from __future__ import annotations

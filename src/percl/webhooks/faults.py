@@ -12,6 +12,12 @@ test kit. Two ways to ask for a fault:
 
 A rule wins over a fragment: a rule is what a test set up just now, the fragment is configuration.
 
+Whose rules: a rule made with an `account_id` (the sim API always passes the caller's) applies only
+to webhooks whose body names that account (`accountId`, which every FreeClimb webhook carries); its
+prefix may be "" (every webhook of the account). A rule without one (the test kit, a Python caller)
+is the network's and applies to every request. File GETs (grammars, Play files) carry no account,
+so only the network's rules and fragments reach them. An account's rule wins over the network's.
+
 Why TIMEOUT waits forever instead of sleeping past the timeout: the dispatcher owns the timeout (it
 races every POST against its clock), so "never answers" is exactly what a hung app looks like, and
 it stays correct whatever PERCL_WEBHOOK_TIMEOUT_MS is.
@@ -136,20 +142,27 @@ class FaultInjector:
         self._inner = inner
         self._clock = clock
         self._logs = logs
-        self._rules: dict[str, Fault] = {}
+        self._rules: dict[str, Fault] = {}  # the network's own
+        self._account_rules: dict[str, dict[str, Fault]] = {}  # account id -> prefix -> rule
 
     # ------------------------------------------------------------------ rules
 
-    def inject(self, url_prefix: str, fault: Fault) -> None:
-        """Apply `fault` to URLs starting with `url_prefix` (replacing a rule with that prefix).
+    def inject(self, url_prefix: str, fault: Fault, *, account_id: str | None = None) -> None:
+        """Apply `fault` to URLs starting with `url_prefix` (replacing a rule with that prefix):
+        to `account_id`'s webhooks only, or to every request without one.
 
-        Raises ValueError for an empty prefix or `times` below 1.
+        Raises ValueError for an empty prefix without an account, or `times` below 1.
         """
-        if not url_prefix:
+        if not url_prefix and account_id is None:
             raise ValueError("url_prefix must not be empty")
         if fault.times is not None and fault.times < 1:
             raise ValueError("times must be at least 1 (or None for until cleared)")
-        self._rules[url_prefix] = fault
+        self._table(account_id)[url_prefix] = fault
+
+    def _table(self, account_id: str | None) -> dict[str, Fault]:
+        if account_id is None:
+            return self._rules
+        return self._account_rules.setdefault(account_id, {})
 
     def inject_values(
         self,
@@ -160,35 +173,42 @@ class FaultInjector:
         status: int = 500,
         body: bytes | None = None,
         times: int | None = None,
+        account_id: str | None = None,
     ) -> None:
         """`inject` from plain values (simapi's FaultControl). Raises ValueError like make_fault."""
         fault = make_fault(kind, delay_ms=delay_ms, status=status, body=body, times=times)
-        self.inject(url_prefix, fault)
+        self.inject(url_prefix, fault, account_id=account_id)
 
-    def clear(self, url_prefix: str | None = None) -> None:
-        """Remove the rule for exactly `url_prefix`, or every rule when None."""
+    def clear(self, url_prefix: str | None = None, *, account_id: str | None = None) -> None:
+        """Remove the rule for exactly `url_prefix`, or every rule when None: `account_id`'s
+        rules, or the network's without one."""
+        table = self._table(account_id)
         if url_prefix is None:
-            self._rules.clear()
+            table.clear()
         else:
-            self._rules.pop(url_prefix, None)
+            table.pop(url_prefix, None)
+        if account_id is not None and not table:
+            self._account_rules.pop(account_id, None)
 
-    def rules(self) -> list[tuple[str, Fault]]:
-        """The active rules, sorted by prefix; `times` is what is left of each."""
-        return sorted(self._rules.items())
+    def rules(self, account_id: str | None = None) -> list[tuple[str, Fault]]:
+        """The active rules of `account_id` (the network's without one), sorted by prefix;
+        `times` is what is left of each."""
+        if account_id is None:
+            return sorted(self._rules.items())
+        return sorted(self._account_rules.get(account_id, {}).items())
 
-    def _take_rule(self, url: str) -> Fault | None:
-        """The fault of the longest prefix matching `url`, counting one use of it."""
-        matches = [prefix for prefix in self._rules if url.startswith(prefix)]
-        if not matches:
-            return None
-        prefix = max(matches, key=len)
-        fault = self._rules[prefix]
-        if fault.times is not None:
-            if fault.times <= 1:
-                del self._rules[prefix]
-            else:
-                self._rules[prefix] = replace(fault, times=fault.times - 1)
-        return fault
+    def _take_rule(self, url: str, account_id: str | None) -> Fault | None:
+        """The fault of the longest prefix matching `url` (the account's rules first), counting
+        one use of it."""
+        own = self._account_rules.get(account_id or "", {})
+        for table in (own, self._rules):
+            matches = [prefix for prefix in table if url.startswith(prefix)]
+            if matches:
+                fault = _spend(table, max(matches, key=len))
+                if account_id is not None and table is own and not own:
+                    del self._account_rules[account_id]  # back to the no-parsing fast path
+                return fault
+        return None
 
     # ------------------------------------------------------------------ transport
 
@@ -196,11 +216,12 @@ class FaultInjector:
         """Apply the fault for `url` (a rule, else its fragment), else forward to the inner
         transport. Raises TransportError for REFUSE and whatever the inner transport raises;
         TIMEOUT returns only when cancelled."""
-        if not self._rules and "#" not in url:
+        if not self._rules and not self._account_rules and "#" not in url:
             # The usual case: nothing to inject, so no fragment parsing and no extra coroutines.
             return await self._inner.post(url, body, headers)
         url, spec = split_fragment(url)
-        fault = await self._fault_for(url, spec, body)
+        account_id = _account_of(body) if self._account_rules else None
+        fault = await self._fault_for(url, spec, body, account_id)
         return await self._apply(fault, lambda: self._inner.post(url, body, headers))
 
     async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
@@ -211,12 +232,13 @@ class FaultInjector:
         getter = getattr(self._inner, "get", None)
         if getter is None:
             raise TransportError("this transport cannot fetch files (no GET)")
-        fault = await self._fault_for(url, spec, b"")
+        fault = await self._fault_for(url, spec, b"", None)
         inner_get: Callable[[str, Mapping[str, str]], Awaitable[TransportResponse]] = getter
         return await self._apply(fault, lambda: inner_get(url, headers))
 
-    async def _fault_for(self, url: str, spec: str | None, body: bytes) -> Fault | None:
-        fault = self._take_rule(url)
+    async def _fault_for(self, url: str, spec: str | None, body: bytes,
+                         account_id: str | None) -> Fault | None:
+        fault = self._take_rule(url, account_id)
         if fault is None and spec is not None:
             fault = await self._fragment_fault(url, spec, body)
         return fault
@@ -255,15 +277,39 @@ class FaultInjector:
     async def _warn_account(self, message: str, url: str, body: bytes) -> None:
         if self._logs is None:
             return
-        try:
-            fields: Any = json.loads(body)
-        except ValueError:
-            return
-        if not isinstance(fields, dict) or not isinstance(fields.get("accountId"), str):
+        fields = _fields(body)
+        account_id = fields.get("accountId")
+        if not isinstance(account_id, str):
             return
         call_id = fields.get("callId")
         await self._logs.log(
-            LogLevel.WARNING, fields["accountId"], message,
+            LogLevel.WARNING, account_id, message,
             call_id=call_id if isinstance(call_id, str) else None,
             metadata={"url": url},
         )
+
+
+def _spend(table: dict[str, Fault], prefix: str) -> Fault:
+    """The rule of `prefix` in `table`, counting one use (a rule used up is removed)."""
+    fault = table[prefix]
+    if fault.times is not None:
+        if fault.times <= 1:
+            del table[prefix]
+        else:
+            table[prefix] = replace(fault, times=fault.times - 1)
+    return fault
+
+
+def _fields(body: bytes) -> dict[str, Any]:
+    """A webhook body's JSON object, or {} for anything else."""
+    try:
+        fields: Any = json.loads(body)
+    except (ValueError, RecursionError):
+        return {}
+    return fields if isinstance(fields, dict) else {}
+
+
+def _account_of(body: bytes) -> str | None:
+    """The `accountId` a webhook body names, if any."""
+    account_id = _fields(body).get("accountId")
+    return account_id if isinstance(account_id, str) else None

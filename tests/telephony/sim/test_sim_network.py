@@ -226,6 +226,32 @@ async def test_programs_per_number_and_reset(clock: FakeClock) -> None:
             net.program("not-a-number", PhoneProgram())
 
 
+async def test_an_accounts_program_covers_its_calls_only(clock: FakeClock) -> None:
+    """Issue 17.7: programs set for an account apply to that account's legs; the network's own
+    program covers the rest."""
+    from percl.domain.enums import PhoneAnswer
+    from percl.domain.simphone import PhoneProgram
+
+    owners = {"CA" + "a" * 40: "ACalice", "CA" + "b" * 40: "ACbob"}
+
+    async def owner_of(call_id: str) -> str | None:
+        return owners.get(call_id)
+
+    async with running(clock, call_owner=owner_of) as net:
+        net.program(TO, PhoneProgram(answer=PhoneAnswer.BUSY), account_id="ACalice")
+        net.program(TO, PhoneProgram(answer_after_ms=5))  # the network's own
+        assert net.programmed_by("ACalice") == [TO] and net.programmed_by("ACbob") == []
+        assert net.get_program(TO, account_id="ACbob").answer_after_ms == 5
+        listeners = {cid: RecordingListener(clock) for cid in owners}
+        for call_id, listener in listeners.items():
+            await net.dial(call_id, FROM, TO, listener, detect_machine=False)
+        await clock.advance(2)
+        assert listeners["CA" + "a" * 40].names()[-1] == "failed"  # busy: Alice's program
+        assert listeners["CA" + "b" * 40].names()[-1] == "answered"  # Bob: the network's
+        net.reset(TO, account_id="ACalice")
+        assert net.get_program(TO, account_id="ACalice").answer_after_ms == 5
+
+
 async def test_leaving_the_block_cancels_every_phone_task(clock: FakeClock) -> None:
     net = SimNetwork(clock, SequentialIds())
     with pytest.raises(RuntimeError):

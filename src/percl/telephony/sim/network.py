@@ -17,6 +17,12 @@ machine detection on, a machine or fax is detected `machine_detect_ms` (2500) af
 Transcripts stay readable after the leg ends; the network keeps those of the last
 `max_transcripts` (10,000) legs.
 
+Programs belong to whoever set them. One set with an `account_id` (the sim API always passes the
+caller's) applies only to that account's calls, and only that account can read, replace or reset
+it; a program without one (the test kit, a Python caller) is the network's own and applies to
+every call no account program covers. To tell whose call a dialled leg is, the network asks
+`call_owner` (app.py: the store's call record), and only for numbers an account has programmed.
+
 The pieces: the legs it remembers (legbook.py), each far end's behaviour (phones.py), the media it
 plays to them (playout.py), bridged conference audio (bridge.py), numbers on sale (inventory.py).
 """
@@ -24,7 +30,7 @@ plays to them (playout.py), bridged conference audio (bridge.py), numbers on sal
 from __future__ import annotations
 
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from percl.domain.clock import Clock
@@ -57,6 +63,9 @@ __all__ = ["MediaProbe", "SimNetwork"]
 
 log = logging.getLogger(__name__)
 
+#: The account a call id belongs to (None when unknown); see SimNetwork's docstring.
+CallOwner = Callable[[str], Awaitable[str | None]]
+
 
 class SimNetwork(TaskOwner):
     """The in-process phone network. Create it, then enter it with `async with` before use."""
@@ -72,6 +81,7 @@ class SimNetwork(TaskOwner):
         media_duration: MediaProbe | None = None,
         play_default_ms: int = PLAY_DEFAULT_MS,
         max_transcripts: int = 10_000,
+        call_owner: CallOwner | None = None,
     ) -> None:
         if media_time_scale < 0 or words_per_minute <= 0 or max_transcripts <= 0:
             raise ValueError("media_time_scale >= 0, words_per_minute > 0, max_transcripts > 0")
@@ -80,7 +90,9 @@ class SimNetwork(TaskOwner):
         model = MediaModel(media_time_scale, words_per_minute, play_default_ms)
         self._player = MediaPlayer(clock, model, media_duration)
         self._inventory = SimInventory()
-        self._programs: dict[str, PhoneProgram] = {}
+        self._programs: dict[str, PhoneProgram] = {}  # the network's own, by number
+        self._account_programs: dict[str, dict[str, PhoneProgram]] = {}  # number -> account -> it
+        self._call_owner = call_owner
         self._legs = LegBook(clock, max_transcripts)
         self._handler: InboundHandler | None = None
         self._group = OwnedTaskGroup("SimNetwork")
@@ -118,7 +130,7 @@ class SimNetwork(TaskOwner):
     ) -> None:
         """Start ringing `to`; returns at once. Progress reaches `listener` from the network's
         tasks. A `to` that is not E.164 fails. Raises ValueError for a call id already in use."""
-        program = self._programs.get(to, PhoneProgram()) if is_e164(to) else _FAILS
+        program = await self._program_for_call(call_id, to) if is_e164(to) else _FAILS
         leg = self._new_leg(call_id, from_, to, outbound=True, program=program, listener=listener)
         self._spawn(leg, self._runner.ring(leg, detect_machine=detect_machine))
 
@@ -213,18 +225,45 @@ class SimNetwork(TaskOwner):
 
     # ------------------------------------------------------------------ sim control
 
-    def program(self, number: str, program: PhoneProgram) -> None:
-        """How `number` behaves from its next call on. Raises ValueError for non-E.164."""
+    def program(self, number: str, program: PhoneProgram, *, account_id: str | None = None) -> None:
+        """How `number` behaves from its next call on: for `account_id`'s calls, or the network's
+        own program without one (see the module docstring). Raises ValueError for non-E.164."""
         if not is_e164(number):
             raise ValueError(f"{number!r} is not an E.164 number")
-        self._programs[number] = program
+        if account_id is None:
+            self._programs[number] = program
+        else:
+            self._account_programs.setdefault(number, {})[account_id] = program
 
-    def get_program(self, number: str) -> PhoneProgram:
-        """The program of `number`: the default patient human unless one was set."""
+    def get_program(self, number: str, *, account_id: str | None = None) -> PhoneProgram:
+        """The program `account_id`'s calls to `number` get (the network's own without one): the
+        account's, else the network's, else the default patient human."""
+        if account_id is not None:
+            own = self._account_programs.get(number, {}).get(account_id)
+            if own is not None:
+                return own
         return self._programs.get(number, PhoneProgram())
 
-    def reset(self, number: str) -> None:
-        self._programs.pop(number, None)
+    def reset(self, number: str, *, account_id: str | None = None) -> None:
+        """Forget `account_id`'s program for `number` (the network's own without one)."""
+        if account_id is None:
+            self._programs.pop(number, None)
+            return
+        programs = self._account_programs.get(number, {})
+        programs.pop(account_id, None)
+        if not programs:
+            self._account_programs.pop(number, None)
+
+    def programmed_by(self, account_id: str) -> list[str]:
+        """The numbers `account_id` has programmed."""
+        return [number for number, programs in self._account_programs.items()
+                if account_id in programs]
+
+    async def _program_for_call(self, call_id: str, to: str) -> PhoneProgram:
+        """The program a new outbound leg to `to` gets: its account's, if that has one."""
+        if to in self._account_programs and self._call_owner is not None:
+            return self.get_program(to, account_id=await self._call_owner(call_id))
+        return self.get_program(to)
 
     def press(self, call_id: str, digits: str) -> None:
         """The far end of a live, answered leg presses `digits` (100 ms apart).

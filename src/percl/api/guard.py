@@ -1,0 +1,235 @@
+"""The door of the REST and sim APIs: authenticate from the headers, then read a bounded body.
+
+    1. A Content-Length over the limit is a 413 at once (nothing read, nobody authenticated).
+    2. Too many failed authentications from this address or for this account id: 429.
+    3. The Basic credentials are checked (api/auth.authenticate); a failure is a 401 and counts
+       against the address and the claimed account id.
+    4. The body is read, counting bytes as they arrive (chunked bodies too); past the limit it is
+       a 413 and the rest is never read. The app then gets the body replayed as one message, and
+       the authenticated account in `scope["state"]` so its routes do not look it up again.
+
+Why authentication comes before the body: an unauthenticated client must not make percl hold
+anything it sent, and an unauthenticated bad body is a 401 (who you are), never a 422 (what you
+sent). Why the body is read here and not left to the app: FastAPI reads every body whole anyway,
+and counting here is the one place both apps share.
+
+Why failed authentications are limited by source address and by account id both: per address
+stops one client guessing; per account id stops many addresses guessing one account's key. The
+price is that a flood of wrong keys for an account id refuses its owner too; an address that
+authenticated as that account within the last `RECENT_S` seconds is let through the account's
+limit (not its own address's), so a client already in use keeps working during such a flood.
+
+Errors use FreeClimb's body (api/errors.py): 413 is code 3 (FreeClimb's BadRequestBody), 401 code
+50, 429 code 24 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable, Collection
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from percl.api.auth import ACCOUNT_STATE_KEY, parse_basic
+from percl.api.errors import error_response
+from percl.domain.clock import Clock
+from percl.domain.records import Account
+from percl.engine.admission import TokenBucket
+from percl.errors import ApiError, RateLimited, Unauthorized
+
+#: Past this many remembered addresses/account ids, full buckets are dropped (then the oldest).
+MAX_TRACKED = 10_000
+#: How long a successful authentication lets its address past its account's failure limit.
+RECENT_S = 600.0
+
+Authenticator = Callable[[str | None], Awaitable[Account]]
+
+
+class PayloadTooLarge(ApiError):
+    """413 / code 3: FreeClimb's BadRequestBody for a body over the limit."""
+
+    status = 413
+    code = 3
+
+
+class FailureLimiter:
+    """Token buckets of failed authentications, keyed by address and by claimed account id.
+
+    `rate` failures per second are forgiven, `burst` may happen at once; rate 0 turns it off.
+    """
+
+    def __init__(self, clock: Clock, *, rate: float, burst: int) -> None:
+        self.clock = clock
+        self.rate = rate
+        self.burst = max(1, burst)
+        self._buckets: dict[str, TokenBucket] = {}
+        self._recent: dict[tuple[str, str], float] = {}  # (address, account id) -> until
+
+    @property
+    def enabled(self) -> bool:
+        return self.rate > 0
+
+    def wait(self, address: str, account_id: str) -> int:
+        """0 when this address may try to authenticate as `account_id`, else whole seconds."""
+        if not self.enabled:
+            return 0
+        now = self.clock.now()
+        waits = [self._wait(f"addr:{address}", now)]
+        if self._recent.get((address, account_id), -math.inf) < now:
+            waits.append(self._wait(f"acct:{account_id}", now))
+        longest = max(waits)
+        return 0 if longest <= 0 else max(1, math.ceil(longest - 1e-9))
+
+    def failed(self, address: str, account_id: str) -> None:
+        """Count one failed authentication against the address and the account id."""
+        if not self.enabled:
+            return
+        now = self.clock.now()
+        for key in (f"addr:{address}", f"acct:{account_id}"):
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                self._sweep_buckets(now)
+                bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, now)
+            bucket.take(now)
+
+    def succeeded(self, address: str, account_id: str) -> None:
+        if not self.enabled:
+            return
+        now = self.clock.now()
+        if (address, account_id) not in self._recent:
+            self._sweep_recent(now)
+        self._recent[(address, account_id)] = now + RECENT_S
+
+    def _wait(self, key: str, now: float) -> float:
+        bucket = self._buckets.get(key)
+        return 0.0 if bucket is None else bucket.wait_s(now)
+
+    def _sweep_buckets(self, now: float) -> None:
+        """Past MAX_TRACKED: drop full buckets (equal to fresh ones), then the oldest."""
+        if len(self._buckets) < MAX_TRACKED:
+            return
+        for key in [k for k, b in self._buckets.items() if b.is_full(now)]:
+            del self._buckets[key]
+        while len(self._buckets) >= MAX_TRACKED:
+            del self._buckets[next(iter(self._buckets))]
+
+    def _sweep_recent(self, now: float) -> None:
+        if len(self._recent) < MAX_TRACKED:
+            return
+        for pair in [p for p, until in self._recent.items() if until < now]:
+            del self._recent[pair]
+        while len(self._recent) >= MAX_TRACKED:
+            del self._recent[next(iter(self._recent))]
+
+
+class RequestGuard:
+    """ASGI middleware in front of the REST app or the sim app (see the module docstring).
+
+    `public` paths (relative to the mount, e.g. `/docs`) skip authentication, not the body limit.
+    """
+
+    def __init__(self, app: ASGIApp, authenticator: Authenticator, failures: FailureLimiter, *,
+                 max_body: int, public: Collection[str] = ()) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.failures = failures
+        self.max_body = max_body
+        self.public = frozenset(public)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            self._check_length(scope)
+            if _relative_path(scope) not in self.public:
+                account = await self._authenticate(scope)
+                scope.setdefault("state", {})[ACCOUNT_STATE_KEY] = account
+            body_messages = await self._read_body(scope, receive)
+        except ApiError as exc:
+            await error_response(exc)(scope, _no_more_body, send)
+            return
+        if body_messages is None:  # the client went away mid-body: nobody to answer
+            return
+        await self.app(scope, _replay(body_messages, receive), send)
+
+    def _check_length(self, scope: Scope) -> None:
+        raw = Headers(scope=scope).get("content-length")
+        if raw is not None and raw.strip().isdigit() and int(raw) > self.max_body:
+            raise self._too_large()
+
+    async def _authenticate(self, scope: Scope) -> Account:
+        authorization = Headers(scope=scope).get("authorization")
+        try:
+            claimed, _ = parse_basic(authorization)
+        except Unauthorized:
+            raise  # no credentials at all: nothing was guessed
+        address = _address(scope)
+        wait = self.failures.wait(address, claimed)
+        if wait:
+            raise RateLimited(
+                f"Too many failed authentications from this address or for this account; "
+                f"retry after {wait} s",
+                details={"retryAfter": wait}, headers={"Retry-After": str(wait)},
+            )
+        try:
+            account = await self.authenticator(authorization)
+        except Unauthorized:
+            self.failures.failed(address, claimed)
+            raise
+        self.failures.succeeded(address, account.account_id)
+        return account
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> list[Message] | None:
+        """The body as one replayable message ([] when no body was announced), or None when the
+        client disconnected. Raises PayloadTooLarge past `max_body` bytes."""
+        headers = Headers(scope=scope)
+        if "transfer-encoding" not in headers and headers.get("content-length", "0") == "0":
+            return []
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise self._too_large()
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(
+            f"Request body too large: at most {self.max_body} bytes",
+            details={"maxBytes": self.max_body},
+        )
+
+
+def _relative_path(scope: Scope) -> str:
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
+def _address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+async def _no_more_body() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A receive that hands out `messages`, then defers to the real one (for disconnects)."""
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed

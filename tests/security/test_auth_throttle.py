@@ -1,0 +1,82 @@
+"""Issue 17.14: wrong-key guesses are limited per source address and per account id."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import freeclimb
+import pytest_asyncio
+
+from percl.config import GuardSettings, Settings
+from percl.testing.harness import Harness
+from tests.security._accounts import REST, SIM, auth_of, basic, client, second_account
+
+BURST = 5
+
+
+@pytest_asyncio.fixture
+async def h() -> AsyncIterator[Harness]:
+    guard = GuardSettings(auth_fail_rate=0.5, auth_fail_burst=BURST)
+    async with Harness(settings=Settings(db="memory://", guard=guard)) as harness:
+        yield harness
+
+
+async def guesses(h: Harness, account_id: str, n: int, *, address: str,
+                  base: str = REST) -> list[int]:
+    statuses = []
+    async with client(h, base, address=address) as c:
+        for i in range(n):
+            headers = basic(account_id, f"guess-{i}")
+            statuses.append((await c.get(f"/Accounts/{account_id}", headers=headers)).status_code)
+    return statuses
+
+
+async def test_one_address_guessing_gets_429_after_the_burst(h: Harness) -> None:
+    statuses = await guesses(h, h.account.account_id, 50, address="10.0.0.1")
+    assert statuses == [401] * BURST + [429] * (50 - BURST)
+    async with client(h, REST, address="10.0.0.1") as c:
+        refused = await c.get(f"/Accounts/{h.account.account_id}", headers=auth_of(h.account))
+    assert refused.status_code == 429  # even the right key: no more answers to this address
+    assert int(refused.headers["Retry-After"]) >= 1
+    error = freeclimb.PlatformError.from_json(refused.text)
+    assert error is not None and error.code == 24
+    await h.advance(2)  # one failure forgiven per 2 s
+    assert await guesses(h, h.account.account_id, 2, address="10.0.0.1") == [401, 429]
+
+
+async def test_the_address_limit_spans_account_ids_and_both_apis(h: Harness) -> None:
+    other = await second_account(h)
+    assert await guesses(h, h.account.account_id, BURST, address="10.0.0.2") == [401] * BURST
+    assert await guesses(h, other.account_id, 1, address="10.0.0.2", base=SIM) == [429]
+
+
+async def test_many_addresses_guessing_one_account_are_limited_per_account(h: Harness) -> None:
+    target = h.account.account_id
+    statuses = [(await guesses(h, target, 1, address=f"10.1.0.{i}"))[0] for i in range(20)]
+    assert statuses == [401] * BURST + [429] * (20 - BURST)
+    # another account is not affected
+    other = await second_account(h)
+    async with client(h, REST, address="10.1.0.99") as c:
+        ok = await c.get(f"/Accounts/{other.account_id}", headers=auth_of(other))
+    assert ok.status_code == 200
+
+
+async def test_a_client_already_in_use_keeps_working_during_a_flood(h: Harness) -> None:
+    target = h.account
+    async with client(h, REST, address="192.168.1.5", headers=auth_of(target)) as owner:
+        assert (await owner.get(f"/Accounts/{target.account_id}")).status_code == 200
+        for i in range(10):
+            await guesses(h, target.account_id, 1, address=f"10.2.0.{i}")
+        assert (await owner.get(f"/Accounts/{target.account_id}")).status_code == 200
+    # a new address is refused for that account until the flood's failures are forgiven
+    async with client(h, REST, address="192.168.1.6", headers=auth_of(target)) as fresh:
+        assert (await fresh.get(f"/Accounts/{target.account_id}")).status_code == 429
+
+
+async def test_requests_without_credentials_are_401_and_not_counted(h: Harness) -> None:
+    async with client(h, REST, address="10.3.0.1") as c:
+        statuses = {(await c.get(f"/Accounts/{h.account.account_id}")).status_code
+                    for _ in range(20)}
+        assert statuses == {401}
+        ok = await c.get(f"/Accounts/{h.account.account_id}", headers=auth_of(h.account))
+    assert ok.status_code == 200
