@@ -115,12 +115,15 @@ class Platform:
                                       Mount("/sim/v1", self.sim_api)])
         self.seed: SeedResult | None = None
         self.recovered = 0
+        self.db_created = False
         self._stack: AsyncExitStack | None = None
 
     async def __aenter__(self) -> Platform:
         async with AsyncExitStack() as stack:  # a failed start closes what it opened
             await self.store.open()
             stack.push_async_callback(self.store.close)
+            # A store that found no database file made a new one (SqliteStore.created).
+            self.db_created = getattr(self.store, "created", False) is True
             close = getattr(self.transport, "close", None)
             if close is not None:
                 stack.push_async_callback(close)
