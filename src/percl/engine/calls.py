@@ -48,14 +48,20 @@ class CallService(TaskOwner):
     # ---------------------------------------------------------------- start-up recovery
 
     async def recover(self) -> int:
-        """Close calls a previous process left live (it crashed): internalError, never reused."""
+        """Close calls a previous process left live (it crashed): internalError, never reused.
+
+        endTime is the last moment percl knew the leg alive, not this start-up (the downtime is
+        no part of the call): the database's newest call change or log line, which the previous
+        process wrote while the leg was still live (it never recorded its end)."""
         now = self.ctx.clock.now()
+        last_seen = await self.ctx.store.last_activity()
         closed = 0
         for call in await self.ctx.store.live_calls():
             final = CallStatus.COMPLETED if call.status is CallStatus.IN_PROGRESS else CallStatus.FAILED
+            ended = min(now, max(call.date_updated, last_seen or call.date_updated))
             await self.ctx.store.put_call(revised(
                 call, now, status=final, call_ended_reason=CallEndedReason.INTERNAL_ERROR,
-                end_time=now,
+                end_time=ended,
             ))
             await self.ctx.logs.log(
                 LogLevel.ERROR, call.account_id,

@@ -85,6 +85,7 @@ _GET_APPLICATION = select_by(APPLICATION_MAP, "application_id")
 _GET_NUMBER = select_by(NUMBER_MAP, "phone_number_id")
 _FIND_NUMBER = select_by(NUMBER_MAP, "phone_number")
 _GET_CALL = select_by(CALL_MAP, "call_id")
+_LAST_ACTIVITY = "SELECT (SELECT max(date_updated) FROM calls), (SELECT max(timestamp) FROM logs)"
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -384,6 +385,17 @@ class SqliteStore(SqliteRooms):
         stmt = select(*CALL_MAP.columns).where(calls.c.status.in_(_LIVE_STATUSES))
         stmt = stmt.order_by(calls.c.date_created, calls.c.call_id)
         return await self._list(CALL_MAP, stmt)
+
+    async def last_activity(self) -> float | None:
+        """The newest call change or log line (seconds). Two full scans (no index leads with
+        those columns): it runs once, at start-up, before the calls are recovered."""
+        await self._logs.flush()
+        rows = list(await self._fetch(_LAST_ACTIVITY, {}))
+        call_s, log_us = rows[0] if rows else (None, None)
+        found = [float(call_s)] if call_s is not None else []
+        if log_us is not None:
+            found.append(int(log_us) / 1_000_000)
+        return max(found, default=None)
 
     # ------------------------------------------------------------------ logs
 
