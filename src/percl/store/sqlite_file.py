@@ -26,6 +26,7 @@ PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
 #: The files SQLite keeps beside the database (WAL mode, and a rollback journal after a crash).
 SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
+SQLITE_BUSY, SQLITE_LOCKED = 5, 6
 SQLITE_CORRUPT = 11  # "database disk image is malformed"
 
 
@@ -84,8 +85,11 @@ def _quick_check(file: Path) -> None:
     try:
         rows = [str(row[0]) for row in conn.execute("PRAGMA quick_check").fetchall()]
     except sqlite3.DatabaseError as exc:
-        if getattr(exc, "sqlite_errorcode", 0) & 0xFF == SQLITE_CORRUPT:  # too broken to list
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code == SQLITE_CORRUPT:  # too broken to list its problems
             raise _damaged(file, str(exc)) from exc
+        if code in (SQLITE_BUSY, SQLITE_LOCKED):
+            raise unusable(file, f"another process holds the database locked ({exc})") from exc
         raise unusable(file, f"not a usable SQLite database ({exc})") from exc
     finally:
         conn.close()
