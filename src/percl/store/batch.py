@@ -135,16 +135,19 @@ class BatchWriter:
         while self._pending:
             batch = self._pending[: self._max_batch]
             self._in_flight = len(batch)
+            busy = False
             try:
                 await self._write(batch)
             except StoreBusy:
+                busy = True
                 raise  # the batch stays queued: nothing was written
             except Exception:
                 # Log lines are best effort by design; the error goes to percl's own log.
                 _log.exception("lost %d queued store rows: their batch write failed", len(batch))
-            finally:
+            finally:  # (a cancelled write may have been made: its batch is not written twice)
                 self._in_flight = 0
-            del self._pending[: len(batch)]
+                if not busy:
+                    del self._pending[: len(batch)]
 
 
 class GroupCommit:
