@@ -117,6 +117,7 @@ class Platform:
         self.asgi = self._guarded_apps(settings)
         self.seed: SeedResult | None = None
         self.recovered = 0
+        self.db_created = False
         self._stack: AsyncExitStack | None = None
 
     async def _call_owner(self, call_id: str) -> str | None:
@@ -147,6 +148,8 @@ class Platform:
         async with AsyncExitStack() as stack:  # a failed start closes what it opened
             await self.store.open()
             stack.push_async_callback(self.store.close)
+            # A store that found no database file made a new one (SqliteStore.created).
+            self.db_created = getattr(self.store, "created", False) is True
             close = getattr(self.transport, "close", None)
             if close is not None:
                 stack.push_async_callback(close)

@@ -2,13 +2,16 @@
 
     PerclError                      base of everything percl raises on purpose
     ├── ConfigError                 a setting has a wrong value (names the variable)
+    │   └── DatabaseUnusable        PERCL_DB names a file percl cannot use (corrupt, empty, newer)
     ├── ApiError                    a REST request percl refuses; carries FreeClimb's error code
     │   ├── BadRequest              400 / code 3 or 80 (missing or wrong field)
     │   ├── Unauthorized            401 / code 50
     │   ├── NotFound                404 / code 1
     │   ├── Conflict                409 / code 108
     │   ├── InvalidJson             422 / code 9
-    │   └── RateLimited             429 / code 24
+    │   ├── RateLimited             429 / code 24
+    │   └── ServiceUnavailable      503 / code 55 (server temporarily unavailable)
+    │       └── StoreBusy           the database is locked by another process; nothing written
     ├── PerclScriptError            a PerCL document is invalid; carries the path ([1].GetDigits.maxDigits)
     └── IllegalTransition           a lifecycle table refused a move (a bug, never user input)
 
@@ -28,6 +31,12 @@ class PerclError(Exception):
 
 class ConfigError(PerclError):
     """A setting has a wrong value. The message names the variable or flag."""
+
+
+class DatabaseUnusable(ConfigError):
+    """The database PERCL_DB names cannot be used as it is (not a database, corrupt pages, an
+    empty file, a newer schema, unreadable). The message is one line naming PERCL_DB and what is
+    wrong, fit to print as it is."""
 
 
 class ApiError(PerclError):
@@ -93,6 +102,20 @@ class InvalidJson(ApiError):
 class RateLimited(ApiError):
     status = 429
     code = 24
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+    code = 55
+
+
+class StoreBusy(ServiceUnavailable):
+    """A write found the database locked by another process and was not made. Fails at once
+    (the event loop never waits for the lock): REST answers 503, the engine retries."""
+
+    def __init__(self, message: str = "The database is busy (locked by another process); "
+                 "nothing was changed, retry shortly") -> None:
+        super().__init__(message, headers={"Retry-After": "1"})
 
 
 class PerclScriptError(PerclError):

@@ -13,6 +13,7 @@ import pytest
 
 from percl.domain.enums import CallStatus, LogLevel
 from percl.domain.records import LogEntry
+from percl.errors import DatabaseUnusable
 from percl.store.checkpoint import Checkpointer
 from percl.store.sqlite import SqliteStore
 from tests.store.samples import ACCOUNT, CALL
@@ -137,7 +138,7 @@ async def test_a_writer_that_cannot_open_leaves_the_store_closed(
 
     monkeypatch.setattr(Checkpointer, "open", refuse)
     store = SqliteStore.for_path(tmp_path / "percl.db")
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(DatabaseUnusable, match="unable to open database file"):
         await store.open()
     assert store._conn is None and store._writer is None  # not half open
     monkeypatch.undo()

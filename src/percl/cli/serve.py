@@ -8,6 +8,7 @@ import gc
 import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from starlette.routing import Mount
 
 from percl.app import Platform
 from percl.config import IN_MEMORY_DBS, Settings
+from percl.errors import DatabaseUnusable
 
 DEMO_ALIAS = "percl demo"
 DEMO_CALLER = "+15550100001"
@@ -36,11 +38,17 @@ def run_server(settings: Settings, *, demo_app: Path | None, console: Console) -
     except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
         runner = asyncio.run
     with contextlib.suppress(KeyboardInterrupt):
-        runner(_serve(settings, demo_app, console))
+        try:
+            runner(_serve(settings, demo_app, console))
+        except DatabaseUnusable as exc:  # one line, no traceback: it names PERCL_DB
+            print(f"percl: {exc}", file=sys.stderr)
+            raise SystemExit(1) from None
 
 
 async def _serve(settings: Settings, demo_app: Path | None, console: Console) -> None:
     async with Platform(settings) as platform:
+        if platform.db_created:
+            console.print(f"percl: no database at PERCL_DB={settings.db}: created a new one")
         demo_number = None
         if demo_app is not None:
             demo_number = await _wire_demo(platform, demo_app)

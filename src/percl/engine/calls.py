@@ -17,6 +17,7 @@ from percl.domain import ids
 from percl.domain.enums import CallDirection, CallEndedReason, CallStatus, LogLevel
 from percl.domain.records import Account, Application, Call, revised
 from percl.domain.tasks import OwnedTaskGroup, TaskOwner
+from percl.engine import durable
 from percl.engine.admission import DialAdmission, LiveCallLimit, too_many_live_calls
 from percl.engine.context import EngineContext
 from percl.engine.service import MakeCallRequest
@@ -47,14 +48,20 @@ class CallService(TaskOwner):
     # ---------------------------------------------------------------- start-up recovery
 
     async def recover(self) -> int:
-        """Close calls a previous process left live (it crashed): internalError, never reused."""
+        """Close calls a previous process left live (it crashed): internalError, never reused.
+
+        endTime is the last moment percl knew the leg alive, not this start-up (the downtime is
+        no part of the call): the database's newest call change or log line, which the previous
+        process wrote while the leg was still live (it never recorded its end)."""
         now = self.ctx.clock.now()
+        last_seen = await self.ctx.store.last_activity()
         closed = 0
         for call in await self.ctx.store.live_calls():
             final = CallStatus.COMPLETED if call.status is CallStatus.IN_PROGRESS else CallStatus.FAILED
+            ended = min(now, max(call.date_updated, last_seen or call.date_updated))
             await self.ctx.store.put_call(revised(
                 call, now, status=final, call_ended_reason=CallEndedReason.INTERNAL_ERROR,
-                end_time=now,
+                end_time=ended,
             ))
             await self.ctx.logs.log(
                 LogLevel.ERROR, call.account_id,
@@ -183,7 +190,7 @@ class CallService(TaskOwner):
             timeout_s=self._ring_timeout(command.timeout),
             privacy_mode=bool(command.privacy_mode),
         )
-        await self.ctx.store.put_call(child)
+        await durable.put_call(self.ctx, child)
         session = CallSession(self.ctx, child, parent.account, dial_child=self._dial_child,
                               on_end=self._forget)
         if self.live.has_room(p.account_id, self._live_count):
@@ -219,7 +226,7 @@ class CallService(TaskOwner):
             date_updated=now,
             status_callback_url=app.status_callback_url if app else None,
         )
-        await store.put_call(call)
+        await durable.put_call(self.ctx, call)  # the caller rings on while the database is busy
         voice = (app.voice_url, app.voice_fallback_url) if app else (None, None)
         session = CallSession(self.ctx, call, account, voice_urls=voice,
                               dial_child=self._dial_child, on_end=self._forget)

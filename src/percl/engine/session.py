@@ -31,6 +31,7 @@ from percl.domain.enums import (
     RequestType,
 )
 from percl.domain.records import Account, Call, revised
+from percl.engine import durable
 from percl.engine import session_ending as ending
 from percl.engine.context import EngineContext
 from percl.engine.ports import DialResult, WebhookRequest, WebhookResult
@@ -243,7 +244,7 @@ class CallSession:
         """Change the call record (a new revision), stored before anything reports it."""
         previous = self.call.status
         self.call = revised(self.call, self.ctx.clock.now(), **changes)
-        await self.ctx.store.put_call(self.call)
+        await durable.put_call(self.ctx, self.call)  # a busy database is retried
         if self.call.status is not previous and not self.call.status.is_final:
             # Final statuses get their own "Call ended" line (with the reason); this one lets
             # `percl trace` and PQL queries follow every other change.

@@ -9,6 +9,11 @@ at once; the writer's task writes whatever has queued in one statement (one tran
 The price, documented in docs/DECISIONS.md: a crash (not a clean `close()`) loses the rows still
 queued, i.e. the last few milliseconds of log lines (the linger, 10 ms on a file database, plus
 any write in progress). Call records never go through here.
+
+A batch whose write finds the database busy (`StoreBusy`: another process holds its lock) stays
+queued and the task tries again with backoff (RETRY_FIRST_S doubling up to RETRY_MAX_S), so a
+locked database delays log lines instead of losing them; `flush()` raises StoreBusy meanwhile
+(a GET /Logs answers 503), and `stop()` gives up after STOP_RETRY_S, logging what it lost.
 """
 
 from __future__ import annotations
@@ -19,7 +24,15 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from percl.errors import StoreBusy
+
 _log = logging.getLogger(__name__)
+
+#: Backoff of a batch that found the database busy (event-loop time, seconds).
+RETRY_FIRST_S = 0.05
+RETRY_MAX_S = 1.0
+#: How long `stop()` keeps retrying a busy database before it drops the queued rows.
+STOP_RETRY_S = 10.0
 
 Row = tuple[Any, ...]
 
@@ -46,6 +59,7 @@ class BatchWriter:
         # batch the task has already taken but not yet written.
         self._writing = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._in_flight = 0  # rows at the head of `_pending` being written now
 
     @property
     def running(self) -> bool:
@@ -54,7 +68,7 @@ class BatchWriter:
     @property
     def pending(self) -> int:
         """Rows queued and not yet taken by a write."""
-        return len(self._pending)
+        return len(self._pending) - self._in_flight
 
     def start(self) -> None:
         """Start the background task (idempotent). Call from inside the running event loop."""
@@ -68,13 +82,30 @@ class BatchWriter:
 
     async def flush(self) -> None:
         """Return once every row added before this call is written (or its batch failed and was
-        logged: a failing batch is dropped so that one bad write cannot wedge the queue)."""
+        logged: a failing batch is dropped so that one bad write cannot wedge the queue).
+
+        Raises StoreBusy when the database is busy; the rows stay queued for the task's retry."""
         async with self._writing:
             await self._drain()
 
     async def stop(self) -> None:
-        """Flush, then end the background task. Idempotent; `start()` may be called again."""
-        await self.flush()
+        """Flush, then end the background task. Idempotent; `start()` may be called again.
+        A busy database is retried for STOP_RETRY_S of loop time; then the rows are dropped."""
+        delay, waited = RETRY_FIRST_S, 0.0
+        while True:
+            try:
+                await self.flush()
+                break
+            except StoreBusy:
+                if waited >= STOP_RETRY_S:
+                    async with self._writing:
+                        _log.error("lost %d queued store rows: the database stayed busy",
+                                   len(self._pending))
+                        self._pending.clear()
+                    break
+                await asyncio.sleep(delay)
+                waited += delay
+                delay = min(delay * 2, RETRY_MAX_S)
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -82,24 +113,41 @@ class BatchWriter:
                 await task
 
     async def _run(self) -> None:
+        retry_in = 0.0  # > 0: the database was busy; try again after this long
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            if self._linger_s > 0 and len(self._pending) < self._max_batch:
-                await asyncio.sleep(self._linger_s)
+            if retry_in > 0:
+                await asyncio.sleep(retry_in)
+            else:
+                await self._wake.wait()
+                self._wake.clear()
+                if self._linger_s > 0 and len(self._pending) < self._max_batch:
+                    await asyncio.sleep(self._linger_s)
             async with self._writing:
-                await self._drain()
+                try:
+                    await self._drain()
+                    retry_in = 0.0
+                except StoreBusy:
+                    retry_in = min(max(retry_in * 2, RETRY_FIRST_S), RETRY_MAX_S)
 
     async def _drain(self) -> None:
-        # Called with self._writing held. Rows added while a batch is written join the next one.
+        # Called with self._writing held. Rows added while a batch is written join the next one
+        # (`add` only appends, so the batch is still the head of the queue after its write).
         while self._pending:
             batch = self._pending[: self._max_batch]
-            del self._pending[: self._max_batch]
+            self._in_flight = len(batch)
+            busy = False
             try:
                 await self._write(batch)
+            except StoreBusy:
+                busy = True
+                raise  # the batch stays queued: nothing was written
             except Exception:
                 # Log lines are best effort by design; the error goes to percl's own log.
                 _log.exception("lost %d queued store rows: their batch write failed", len(batch))
+            finally:  # (a cancelled write may have been made: its batch is not written twice)
+                self._in_flight = 0
+                if not busy:
+                    del self._pending[: len(batch)]
 
 
 class GroupCommit:

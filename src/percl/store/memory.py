@@ -256,6 +256,13 @@ class MemoryStore:
         self._require()
         return _oldest_first(self._live.values(), lambda c: (c.date_created, c.call_id))
 
+    async def last_activity(self) -> float | None:
+        """The newest call change or log line (seconds), as SqliteStore."""
+        self._require()
+        found = [c.date_updated for c in self._calls.rows.values()]
+        found += [entry.timestamp / 1_000_000 for entry in self._logs]
+        return max(found, default=None)
+
     # ------------------------------------------------------------------ conferences
 
     async def put_conference(self, conference: Conference) -> None:

@@ -25,6 +25,7 @@ record: `put_call` is awaited until its row is committed.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,13 +34,14 @@ from typing import Any
 import aiosqlite
 from sqlalchemy import ColumnElement, event, func, make_url, select
 from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from percl.domain.enums import CallStatus
 from percl.domain.records import Account, Application, Call, IncomingNumber, LogEntry
 from percl.engine.ports import CallFilter, LogFilter
-from percl.errors import ConfigError, Conflict
+from percl.errors import Conflict, DatabaseUnusable
 from percl.store import schema
 from percl.store.base import StoreClosed
 from percl.store.batch import BatchWriter, GroupCommit, Row
@@ -56,6 +58,7 @@ from percl.store.schema import (
     logs,
     numbers,
 )
+from percl.store.sqlite_file import prepare, unusable
 from percl.store.sqlite_rooms import SqliteRooms
 from percl.store.sqlite_sql import compile_select, delete_by_key, multi_insert, select_by, upsert
 
@@ -82,6 +85,7 @@ _GET_APPLICATION = select_by(APPLICATION_MAP, "application_id")
 _GET_NUMBER = select_by(NUMBER_MAP, "phone_number_id")
 _FIND_NUMBER = select_by(NUMBER_MAP, "phone_number")
 _GET_CALL = select_by(CALL_MAP, "call_id")
+_LAST_ACTIVITY = "SELECT (SELECT max(date_updated) FROM calls), (SELECT max(timestamp) FROM logs)"
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -117,25 +121,41 @@ class SqliteStore(SqliteRooms):
                                  linger_s=_LOG_LINGER_S if self._file else 0.0)
         self._calls = GroupCommit(self._write_calls, max_batch=_CALL_BATCH)
         self._cache = RecordCache()
+        #: True when the last `open()` found no database file and made a new one (sqlite_file.py).
+        self.created = False
 
     @classmethod
     def for_path(cls, path: str | Path) -> SqliteStore:
-        """A store on the file `path` (its parent directories are created), or ":memory:"."""
+        """A store on the file `path` (created by `open()` with its missing parent directories
+        when it does not exist), or ":memory:"."""
         if str(path) == ":memory:":
             return cls("sqlite+aiosqlite:///:memory:")
         file = Path(path).expanduser().resolve()
-        file.parent.mkdir(parents=True, exist_ok=True)
         return cls(f"sqlite+aiosqlite:///{file}")
 
     # ------------------------------------------------------------------ lifecycle
 
     async def open(self) -> None:
-        """Connect, set the pragmas and create missing tables. Idempotent.
+        """Connect, set the pragmas and create missing tables. Idempotent. A missing database
+        file is created private (0600, its missing directories 0700) and sets `created`; an
+        existing one is checked first (sqlite_file.py).
 
-        Raises `percl.errors.ConfigError` when the file was written by a newer schema version.
+        Raises `percl.errors.DatabaseUnusable` (one line naming PERCL_DB) when the file cannot be
+        used: not a database, damaged, empty, unreadable, or written by a newer schema version.
         """
         if self._conn is not None:
             return
+        if self._file is None:
+            await self._connect()
+            return
+        self.created = await asyncio.to_thread(prepare, Path(self._file))
+        try:
+            await self._connect()
+        except (sqlite3.DatabaseError, DBAPIError) as exc:
+            cause = exc.orig if isinstance(exc, DBAPIError) else exc  # without SQLAlchemy's SQL
+            raise unusable(self._file, f"cannot open the database ({cause})") from exc
+
+    async def _connect(self) -> None:
         # A single shared connection for :memory:, or every connection would see its own database.
         pool: dict[str, Any] = {"poolclass": StaticPool} if _is_memory(self.url) else {}
         engine = create_async_engine(self.url, **pool)
@@ -181,9 +201,10 @@ class SqliteStore(SqliteRooms):
         if found is None:
             await conn.execute(insert(schema.schema_version).values(version=schema.SCHEMA_VERSION))
         elif found > schema.SCHEMA_VERSION:
-            raise ConfigError(
-                f"{self.url}: database schema version {found} is newer than this percl "
-                f"supports ({schema.SCHEMA_VERSION}); upgrade percl or use another database file"
+            raise DatabaseUnusable(
+                f"PERCL_DB={self._file or self.url}: database schema version {found} is newer "
+                f"than this percl supports ({schema.SCHEMA_VERSION}); upgrade percl or use "
+                "another database file"
             )
         elif found < schema.SCHEMA_VERSION:
             # Every migration so far only added tables, which create_all has just done.
@@ -364,6 +385,17 @@ class SqliteStore(SqliteRooms):
         stmt = select(*CALL_MAP.columns).where(calls.c.status.in_(_LIVE_STATUSES))
         stmt = stmt.order_by(calls.c.date_created, calls.c.call_id)
         return await self._list(CALL_MAP, stmt)
+
+    async def last_activity(self) -> float | None:
+        """The newest call change or log line (seconds). Two full scans (no index leads with
+        those columns): it runs once, at start-up, before the calls are recovered."""
+        await self._logs.flush()
+        rows = list(await self._fetch(_LAST_ACTIVITY, {}))
+        call_s, log_us = rows[0] if rows else (None, None)
+        found = [float(call_s)] if call_s is not None else []
+        if log_us is not None:
+            found.append(int(log_us) / 1_000_000)
+        return max(found, default=None)
 
     # ------------------------------------------------------------------ logs
 

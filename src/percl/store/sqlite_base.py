@@ -14,8 +14,10 @@ call record before the webhook that reports it, and the trip to aiosqlite's work
 wake-up, the GIL handed over twice) plus the log lines queued on the same connection were most of
 the engine-added latency's tail (docs/BENCHMARKS.md, fix 10). A write is one WAL append without
 fsync (synchronous=NORMAL), ~0.1 ms (one write in `every` of checkpoint.py also syncs the log
-header). Because the loop waits in SQLite's busy handler, another process writing the file (which
-the store does not support: sqlite.py) would stand the server still for up to 1 s per write.
+header). The writer never waits in SQLite's busy handler (busy timeout 0): another process
+holding the file's write lock (which the store does not support: sqlite.py) stood the server
+still for up to 1 s per write. Now such a write fails at once with `StoreBusy` (a 503 for a REST
+request; the engine retries its call records with backoff, engine/durable.py).
 The writer holds the same lock as every aiosqlite read, so the two connections never meet
 SQLite's busy handler, and it never checkpoints: a Checkpointer does that from its own thread,
 mostly without the lock (checkpoint.py). Reads stay on aiosqlite (they may be long: lists, PQL).
@@ -32,6 +34,7 @@ from typing import Any, TypeVar
 import aiosqlite
 from sqlalchemy import Select
 
+from percl.errors import StoreBusy
 from percl.store.base import StoreClosed
 from percl.store.batch import Row
 from percl.store.checkpoint import Checkpointer
@@ -39,6 +42,9 @@ from percl.store.schema import RecordMap
 from percl.store.sqlite_sql import compile_select
 
 R = TypeVar("R")
+
+#: SQLite's primary result codes for "another connection holds the lock".
+_BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
 
 #: Bytes the write-ahead log keeps on disk after it starts over (SQLite's default: no limit).
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -58,7 +64,8 @@ class SqliteBase:
         """Write the database file `path` from the loop's thread from now on (see the module doc).
         Call once the aiosqlite connection has created the tables and set WAL mode."""
         checkpointer = Checkpointer(path, self._lock)
-        writer = sqlite3.connect(path, isolation_level=None, timeout=1.0)  # autocommit
+        # Autocommit, and no busy wait on the loop's thread (see the module doc).
+        writer = sqlite3.connect(path, isolation_level=None, timeout=0.0)
         try:
             writer.execute("PRAGMA synchronous=NORMAL")
             writer.execute("PRAGMA wal_autocheckpoint=0")
@@ -89,17 +96,23 @@ class SqliteBase:
     async def _write(self, sql: str, params: Mapping[str, Any] | Sequence[Any]) -> None:
         """Run one precompiled statement; it commits by itself (autocommit).
 
-        Raises StoreClosed, or sqlite3 errors as they come (e.g. sqlite3.IntegrityError).
+        Raises StoreClosed; StoreBusy at once when another process holds the database's write
+        lock (nothing was written); other sqlite3 errors as they come (sqlite3.IntegrityError).
         """
         async with self._lock:
             driver = self._driver_conn()
-            if self._writer is not None and self._checkpointer is not None:
-                self._writer.execute(sql, params)
-                self._checkpointer.committed()
-                return
-            # The cursor is not closed: a finished DML statement holds nothing, and closing it
-            # would cost another trip to the worker thread.
-            await driver.execute(sql, params)
+            try:
+                if self._writer is not None and self._checkpointer is not None:
+                    self._writer.execute(sql, params)
+                    self._checkpointer.committed()
+                    return
+                # The cursor is not closed: a finished DML statement holds nothing, and closing
+                # it would cost another trip to the worker thread.
+                await driver.execute(sql, params)
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _BUSY_CODES:
+                    raise StoreBusy() from exc
+                raise
 
     async def _fetch(self, sql: str, params: Mapping[str, Any]) -> Iterable[Row]:
         """Run one SELECT on the driver connection (one trip) and return its rows as tuples."""
