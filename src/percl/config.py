@@ -34,6 +34,27 @@ class SeedAccount:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadCaps:
+    """The most percl reads of what an app serves (webhooks/deadline.py); see docs/DECISIONS.md."""
+
+    max_answer_bytes: int = 1024 * 1024  # a webhook's answer (PerCL): PERCL_MAX_ANSWER_BYTES
+    max_grammar_bytes: int = 1024 * 1024  # a GetSpeech grammar file: PERCL_MAX_GRAMMAR_BYTES
+    max_play_bytes: int = 100 * 1000 * 1000  # a Play file's declared size: PERCL_MAX_PLAY_BYTES
+
+
+def _caps(values: Mapping[str, str]) -> ReadCaps:
+    """PERCL_MAX_ANSWER_BYTES (1 KiB..64 MiB), PERCL_MAX_GRAMMAR_BYTES (1 KiB..1 MiB, the grammar
+    parser's own limit), PERCL_MAX_PLAY_BYTES (1 KiB..1 GB)."""
+    c = ReadCaps()
+    bounds = {"max_answer_bytes": ("PERCL_MAX_ANSWER_BYTES", 64 * 1024 * 1024),
+              "max_grammar_bytes": ("PERCL_MAX_GRAMMAR_BYTES", 1024 * 1024),
+              "max_play_bytes": ("PERCL_MAX_PLAY_BYTES", 1000 * 1000 * 1000)}
+    changes = {attr: _int(name, values[name], 1024, hi)
+               for attr, (name, hi) in bounds.items() if name in values}
+    return dataclasses.replace(c, **changes)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8600
@@ -44,6 +65,7 @@ class Settings:
     api_burst: int = 200  # requests an account may send at once before the rate applies
     seed: SeedAccount = field(default_factory=SeedAccount)
     engine: EngineSettings = field(default_factory=EngineSettings)
+    caps: ReadCaps = field(default_factory=ReadCaps)
 
     @property
     def base_url(self) -> str:
@@ -123,6 +145,7 @@ def from_sources(
         api_burst=burst,
         seed=_seed(values),
         engine=_engine(values, s.engine),
+        caps=_caps(values),
     )
 
 
