@@ -37,7 +37,7 @@ class SeedAccount:
 class ReadCaps:
     """The most percl reads of what an app serves (webhooks/deadline.py); see docs/DECISIONS.md."""
 
-    max_answer_bytes: int = 1024 * 1024  # a webhook's answer (PerCL): PERCL_MAX_ANSWER_BYTES
+    max_answer_bytes: int = 256 * 1024  # a webhook's answer (PerCL): PERCL_MAX_ANSWER_BYTES
     max_grammar_bytes: int = 1024 * 1024  # a GetSpeech grammar file: PERCL_MAX_GRAMMAR_BYTES
     max_play_bytes: int = 100 * 1000 * 1000  # a Play file's declared size: PERCL_MAX_PLAY_BYTES
 

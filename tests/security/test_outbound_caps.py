@@ -231,7 +231,7 @@ def test_caps_are_settings() -> None:
     from percl.config import from_sources
     from percl.errors import ConfigError
 
-    assert from_sources({}).caps == ReadCaps(1024 * 1024, 1024 * 1024, 100 * 1000 * 1000)
+    assert from_sources({}).caps == ReadCaps(256 * 1024, 1024 * 1024, 100 * 1000 * 1000)
     caps = from_sources({"PERCL_MAX_ANSWER_BYTES": "65536", "PERCL_MAX_GRAMMAR_BYTES": "4096",
                          "PERCL_MAX_PLAY_BYTES": "5000000"}).caps
     assert caps == ReadCaps(65536, 4096, 5_000_000)

@@ -36,7 +36,7 @@ from percl.webhooks.signing import signature_header
 from percl.webhooks.transport import TransportError, TransportResponse, WebhookTransport
 
 LOGGED_BODY_LIMIT = 4096  # bytes of a response body kept in the log
-MAX_ANSWER_BYTES = 1024 * 1024  # default cap on a webhook's answer (PERCL_MAX_ANSWER_BYTES)
+MAX_ANSWER_BYTES = 256 * 1024  # default cap on a webhook's answer (PERCL_MAX_ANSWER_BYTES)
 
 
 @dataclass(frozen=True, slots=True)
