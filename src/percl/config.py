@@ -94,7 +94,7 @@ def _float(name: str, raw: str, lo: float) -> float:
 
 def _seed(values: Mapping[str, str]) -> SeedAccount:
     account_id = values.get("PERCL_ACCOUNT_ID") or None
-    if account_id is not None and not ACCOUNT_ID_RE.match(account_id):
+    if account_id is not None and not ACCOUNT_ID_RE.fullmatch(account_id):
         raise ConfigError(
             f"PERCL_ACCOUNT_ID={account_id!r}: expected AC followed by 40 hex digits"
         )

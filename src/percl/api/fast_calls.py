@@ -117,7 +117,7 @@ def _parse(body: bytes) -> MakeCallBody | None:
         return None
     try:
         data: Any = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # too deeply nested: FastAPI answers it with a 400
         return None
     if not isinstance(data, dict):
         return None
