@@ -118,6 +118,8 @@ async def test_json_nested_thousands_deep_is_a_400(
         ("/Calls", {"from": "+13125550101", "to": "+13125550102", "applicationId": APP_ID,
                     "sendDigits": "12\n"}, "sendDigits"),
         ("/IncomingPhoneNumbers", {"phoneNumber": "+13125550101\n"}, "phoneNumber"),
+        ("/Applications", {"voiceUrl": URL + "\n"}, "voiceUrl"),
+        ("/Applications", {"statusCallbackUrl": "http://app.test/a b"}, "statusCallbackUrl"),
     ],
 )
 async def test_a_trailing_newline_is_refused(
