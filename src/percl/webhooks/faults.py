@@ -25,7 +25,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from percl.domain.clock import Clock
 from percl.domain.enums import LogLevel
@@ -224,7 +224,7 @@ class FaultInjector:
         if getter is None:
             raise TransportError("this transport cannot fetch files (no GET)")
         fault = await self._fault_for(url, spec, b"")
-        inner: FetchTransport = self._inner  # type: ignore[assignment]  # has `get`: checked above
+        inner = cast(FetchTransport, self._inner)  # it has `get`: checked above
         answer = await self._apply(fault, lambda: inner.get(url, headers, limit=limit))
         return capped(answer, limit)
 
