@@ -96,8 +96,7 @@ class WebhookDispatcher:
             is_fallback=False,
         )
         result = await self._attempt(attempt)
-        # An answer too large is still an answer: like an unparseable one, it has no fallback.
-        if result.ok or result.outcome is WebhookOutcome.TOO_LARGE or not request.fallback_url:
+        if not (_falls_back(result) and request.fallback_url):
             return result
         fallback = _Attempt(
             request, body, attempt.raw, request.fallback_url, attempt.request_id, is_fallback=True
@@ -164,12 +163,7 @@ class WebhookDispatcher:
         """One account log entry per attempt: the cause of a failure and its clock time in ms
         are in the message and in the metadata (`cause`, `error`, `elapsedMs`)."""
         req = attempt.request
-        will_fall_back = (
-            not result.ok
-            and result.outcome is not WebhookOutcome.TOO_LARGE
-            and not attempt.is_fallback
-            and bool(req.fallback_url)
-        )
+        will_fall_back = _falls_back(result) and not attempt.is_fallback and bool(req.fallback_url)
         if result.ok:
             level = LogLevel.INFO
         else:
@@ -202,6 +196,12 @@ class WebhookDispatcher:
             request_id=attempt.request_id,
             metadata=metadata,
         )
+
+
+def _falls_back(result: WebhookResult) -> bool:
+    """Whether a failed attempt is one a fallback URL retries. An answer too large is still an
+    answer: like an unparseable one, it has no fallback."""
+    return not result.ok and result.outcome is not WebhookOutcome.TOO_LARGE
 
 
 def _result(
