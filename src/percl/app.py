@@ -88,17 +88,23 @@ class Platform:
         self.webhooks = WebhookDispatcher(
             self.faults, self.logs, self.clock,
             timeout_s=settings.webhook_timeout_ms / 1000, ids=self.ids,
+            max_answer_bytes=settings.caps.max_answer_bytes,
         )
-        # Play lasts as long as the file really does (fetched by GET); tests use the fixed model.
-        self.media_probe = WavProbe() if probe_media else None
+        # Grammar and media files: the same transport (faults included), timeout and clock.
+        self.fetcher = TransportFetcher(self.faults, self.clock,
+                                        timeout_s=settings.webhook_timeout_ms / 1000,
+                                        max_bytes=settings.caps.max_grammar_bytes)
+        # Play lasts as long as the file really does (its head fetched by GET); tests use the
+        # fixed model.
+        self.media_probe = (WavProbe(self.fetcher, max_play_bytes=settings.caps.max_play_bytes)
+                            if probe_media else None)
         self.sim = SimNetwork(self.clock, self.ids, media_time_scale=settings.media_time_scale,
                               media_duration=self.media_probe, call_owner=self._call_owner)
         # One context for every engine service; services register their PerCL runners in it.
         self.engine = EngineContext(
             store=self.store, clock=self.clock, ids=self.ids, telephony=self.sim,
             webhooks=self.webhooks, logs=self.logs, settings=settings.engine,
-            fetcher=TransportFetcher(self.faults, self.clock,
-                                     timeout_s=settings.webhook_timeout_ms / 1000),
+            fetcher=self.fetcher,
             recognizer=GrammarRecognizer(),  # GetSpeech grammars (engine/grammars.py fetches)
         )
         self.calls = CallService(self.engine)
@@ -153,8 +159,6 @@ class Platform:
             close = getattr(self.transport, "close", None)
             if close is not None:
                 stack.push_async_callback(close)
-            if self.media_probe is not None:
-                stack.push_async_callback(self.media_probe.close)
             self.seed = await ensure_account(self.store, self.clock, self.ids, self.settings.seed)
             self.recovered = await self.calls.recover()
             await self.queues.recover()  # after the calls: members of closed legs go

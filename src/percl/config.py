@@ -43,6 +43,27 @@ class GuardSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadCaps:
+    """The most percl reads of what an app serves (webhooks/deadline.py); see docs/DECISIONS.md."""
+
+    max_answer_bytes: int = 256 * 1024  # a webhook's answer (PerCL): PERCL_MAX_ANSWER_BYTES
+    max_grammar_bytes: int = 1024 * 1024  # a GetSpeech grammar file: PERCL_MAX_GRAMMAR_BYTES
+    max_play_bytes: int = 100 * 1000 * 1000  # a Play file's declared size: PERCL_MAX_PLAY_BYTES
+
+
+def _caps(values: Mapping[str, str]) -> ReadCaps:
+    """PERCL_MAX_ANSWER_BYTES (1 KiB..64 MiB), PERCL_MAX_GRAMMAR_BYTES (1 KiB..1 MiB, the grammar
+    parser's own limit), PERCL_MAX_PLAY_BYTES (1 KiB..1 GB)."""
+    c = ReadCaps()
+    bounds = {"max_answer_bytes": ("PERCL_MAX_ANSWER_BYTES", 64 * 1024 * 1024),
+              "max_grammar_bytes": ("PERCL_MAX_GRAMMAR_BYTES", 1024 * 1024),
+              "max_play_bytes": ("PERCL_MAX_PLAY_BYTES", 1000 * 1000 * 1000)}
+    changes = {attr: _int(name, values[name], 1024, hi)
+               for attr, (name, hi) in bounds.items() if name in values}
+    return dataclasses.replace(c, **changes)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8600
@@ -54,6 +75,7 @@ class Settings:
     seed: SeedAccount = field(default_factory=SeedAccount)
     engine: EngineSettings = field(default_factory=EngineSettings)
     guard: GuardSettings = field(default_factory=GuardSettings)
+    caps: ReadCaps = field(default_factory=ReadCaps)
 
     @property
     def base_url(self) -> str:
@@ -82,7 +104,7 @@ def _float(name: str, raw: str, lo: float) -> float:
 
 def _seed(values: Mapping[str, str]) -> SeedAccount:
     account_id = values.get("PERCL_ACCOUNT_ID") or None
-    if account_id is not None and not ACCOUNT_ID_RE.match(account_id):
+    if account_id is not None and not ACCOUNT_ID_RE.fullmatch(account_id):
         raise ConfigError(
             f"PERCL_ACCOUNT_ID={account_id!r}: expected AC followed by 40 hex digits"
         )
@@ -134,6 +156,7 @@ def from_sources(
         seed=_seed(values),
         engine=_engine(values, s.engine),
         guard=_guard(values, s.guard),
+        caps=_caps(values),
     )
 
 

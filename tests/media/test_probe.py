@@ -9,7 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
+from percl.domain.clock import SystemClock
 from percl.media.probe import WavProbe, wav_duration
+from percl.webhooks.aiohttp_transport import AiohttpTransport
+from percl.webhooks.fetch import TransportFetcher
 
 
 def make_wav(seconds: float, rate: int = 8000, width: int = 2) -> bytes:
@@ -65,7 +68,8 @@ async def files() -> AsyncIterator[tuple[str, list[str]]]:
 
 async def test_probe_fetches_once_and_caches(files: tuple[str, list[str]]) -> None:
     base, hits = files
-    probe = WavProbe()
+    transport = AiohttpTransport()
+    probe = WavProbe(TransportFetcher(transport, SystemClock(), timeout_s=5.0))
     try:
         assert await probe(f"{base}/three.wav") == pytest.approx(3.0)
         assert await probe(f"{base}/three.wav") == pytest.approx(3.0)
@@ -74,4 +78,4 @@ async def test_probe_fetches_once_and_caches(files: tuple[str, list[str]]) -> No
         assert await probe(f"{base}/missing.wav") is None
         assert await probe("http://127.0.0.1:9/refused.wav") is None
     finally:
-        await probe.close()
+        await transport.close()

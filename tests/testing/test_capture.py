@@ -107,7 +107,9 @@ class _Inner:
     def __init__(self, outcome: object) -> None:
         self.outcome = outcome
 
-    async def post(self, url: str, body: bytes, headers: object) -> TransportResponse:
+    async def post(
+        self, url: str, body: bytes, headers: object, *, limit: int | None = None
+    ) -> TransportResponse:
         if isinstance(self.outcome, BaseException):
             raise self.outcome
         assert isinstance(self.outcome, TransportResponse)

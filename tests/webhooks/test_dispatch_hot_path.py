@@ -32,7 +32,9 @@ class Spy:
         self.calls: list[tuple[str, Mapping[str, str]]] = []
         self.tasks_during_post: list[int] = []
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
         self.calls.append((url, headers))
         await asyncio.sleep(0)  # let a timer task start, if one was made
         self.tasks_during_post.append(len(asyncio.all_tasks()))

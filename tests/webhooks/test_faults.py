@@ -47,7 +47,9 @@ class App:
 class PostOnly:
     """A transport that cannot GET."""
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
         return TransportResponse(200, {}, PERCL)
 
 
@@ -57,7 +59,9 @@ class Files(PostOnly):
     def __init__(self) -> None:
         self.urls: list[str] = []
 
-    async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
+    async def get(
+        self, url: str, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
         self.urls.append(url)
         return TransportResponse(200, {}, b"<grammar/>")
 

@@ -14,6 +14,7 @@ from flask import request as flask_request
 
 from percl.testing.clock import FakeClock
 from percl.webhooks.aiohttp_transport import AiohttpTransport
+from percl.webhooks.faults import FaultInjector
 from percl.webhooks.fetch import TransportFetcher
 from percl.webhooks.inprocess import AsgiTransport, FunctionTransport, RoutingTransport, WsgiTransport
 from percl.webhooks.transport import TransportError, TransportResponse
@@ -136,8 +137,13 @@ async def test_fetcher_timeout_http_error_and_refusal_are_results_not_exceptions
 
 async def test_fetcher_over_a_transport_without_get() -> None:
     class PostOnly:
-        async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
+        async def post(
+            self, url: str, body: bytes, headers: Mapping[str, str], *, limit: int | None = None
+        ) -> TransportResponse:
             return TransportResponse(200)
 
-    got = await TransportFetcher(PostOnly(), FakeClock()).fetch("http://app.test/g.xml")
+    # The fetcher takes a FetchTransport (typed); a Platform built over a post-only transport
+    # fetches through its fault injector, which says it cannot.
+    clock = FakeClock()
+    got = await TransportFetcher(FaultInjector(PostOnly(), clock), clock).fetch("http://app.test/g.xml")
     assert not got.ok and "cannot fetch" in (got.error or "")

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
-from pydantic import StrictStr
 
 from percl.api.auth import PathAccount
 from percl.api.deps import deps_of
-from percl.api.fields import WireModel
+from percl.api.fields import Alias, Label, WireModel
 from percl.api.render import envelope
 from percl.domain.records import Account, revised
 
@@ -47,8 +46,8 @@ def render_account(account: Account) -> dict[str, Any]:
 class AccountRequest(WireModel):
     """FreeClimb's AccountRequest: both fields optional; only the ones sent change."""
 
-    alias: StrictStr | None = None
-    label: StrictStr | None = None
+    alias: Alias | None = None
+    label: Label | None = None
 
 
 OptionalAccountBody = Annotated[AccountRequest | None, Body()]

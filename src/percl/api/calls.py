@@ -33,7 +33,7 @@ MAX_APPLICATION_IDS = 16
 
 
 def _send_digits(value: str) -> str:
-    if not SEND_DIGITS_RE.match(value):
+    if not SEND_DIGITS_RE.fullmatch(value):
         raise ValueError("may contain only 0-9, *, # and {n} pauses with n a positive integer")
     return value
 
@@ -165,7 +165,7 @@ def call_filter(
             details={"field": "applicationId"},
         )
     for app_id in application_ids:
-        if not APPLICATION_ID_RE.match(app_id):
+        if not APPLICATION_ID_RE.fullmatch(app_id):
             raise BadRequest(
                 f"applicationId {app_id!r} must be AP followed by 40 hexadecimal digits",
                 details={"field": "applicationId"},

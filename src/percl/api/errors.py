@@ -29,6 +29,7 @@ log = logging.getLogger("percl.api")
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
+_FASTAPI_BODY_ERROR = "There was an error parsing the body"
 
 
 def error_response(exc: ApiError) -> JSONResponse:
@@ -107,6 +108,11 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
             code=3,
             headers={"Allow": allow},
         )
+    elif exc.status_code == 400 and exc.detail == _FASTAPI_BODY_ERROR:
+        # FastAPI's answer when decoding the JSON body raised something other than a JSON error,
+        # e.g. RecursionError for a document nested thousands deep.
+        api_exc = BadRequest("Invalid request body: the JSON document could not be decoded "
+                             "(nested too deeply?)", details={"field": "body"})
     else:
         api_exc = ApiError(
             str(exc.detail), status=exc.status_code, code=3, headers=dict(exc.headers or {})

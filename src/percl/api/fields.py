@@ -3,15 +3,19 @@
 Request models are pydantic models with StrictStr/StrictInt/StrictBool fields: FreeClimb's SDKs
 send JSON types, and a `"timeout": "30"` is a client bug worth a clear 400 rather than a guess.
 Unknown keys are ignored, as FreeClimb ignores them.
+
+Every field of every request body is checked for lone surrogates first: JSON may spell one
+(`"\\ud800"`), Python decodes it into a str that no UTF-8 writer (the store, a webhook body)
+can encode, and the request used to fail with a 500 at the write. It is a 400 naming the field.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from percl.domain.phone import is_e164
 
@@ -20,12 +24,43 @@ CALL_ID_RE = re.compile(r"^CA[0-9a-fA-F]{40}$")
 
 
 class WireModel(BaseModel):
-    """Base of every request body: camelCase aliases, snake_case attributes, extras ignored."""
+    """Base of every request body: camelCase aliases, snake_case attributes, extras ignored,
+    text that is valid Unicode (no lone surrogates) in every field."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _valid_unicode(cls, value: Any) -> Any:
+        if not is_valid_unicode(value):
+            raise ValueError("must be valid Unicode text (it contains a lone surrogate such as "
+                             "\\ud800)")
+        return value
+
+
+def is_valid_unicode(value: Any) -> bool:
+    """False when a string in `value` (itself, or inside its lists and dicts, at any depth) holds a
+    lone surrogate. Iterative, so a deeply nested value cannot overflow the stack."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return True
+
 
 def _absolute_http_url(value: str) -> str:
+    # urlsplit silently drops tabs and newlines, so "https://app/voice\n" would pass and be stored.
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError("must not contain spaces, newlines or other control characters")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("must be an absolute http:// or https:// URL")
@@ -39,13 +74,13 @@ def _e164(value: str) -> str:
 
 
 def _application_id(value: str) -> str:
-    if not APPLICATION_ID_RE.match(value):
+    if not APPLICATION_ID_RE.fullmatch(value):
         raise ValueError("must be AP followed by 40 hexadecimal digits")
     return value
 
 
 def _call_id(value: str) -> str:
-    if not CALL_ID_RE.match(value):
+    if not CALL_ID_RE.fullmatch(value):
         raise ValueError("must be CA followed by 40 hexadecimal digits")
     return value
 
@@ -55,3 +90,6 @@ E164 = Annotated[StrictStr, AfterValidator(_e164)]
 ApplicationId = Annotated[StrictStr, AfterValidator(_application_id)]
 CallId = Annotated[StrictStr, AfterValidator(_call_id)]
 Alias = Annotated[StrictStr, Field(max_length=64)]
+"""FreeClimb's alias: at most 64 characters (applications, numbers, conferences, queues ...)."""
+Label = Annotated[StrictStr, Field(max_length=64)]
+"""An account's label: FreeClimb documents no limit, percl takes the alias's 64 characters."""

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from percl.engine.session import CallSession
 
 log = logging.getLogger("percl.engine.conference")
+WAIT_URL_HEAD_BYTES = 64 * 1024  # what of a waitUrl audio file is read to know it is there
 
 
 class ConferenceService(TaskOwner):
@@ -131,9 +132,10 @@ class ConferenceService(TaskOwner):
         url = conference.wait_url
         if url is None or self.ctx.fetcher is None:
             return
-        fetched = await self.ctx.fetcher.fetch(url)
-        level = LogLevel.INFO if fetched.ok else LogLevel.ERROR
-        outcome = "fetched" if fetched.ok else f"could not be fetched ({fetched.error})"
+        # Its head is enough to know it is there: a long audio file is not read whole.
+        fetched = await self.ctx.fetcher.fetch(url, max_bytes=WAIT_URL_HEAD_BYTES)
+        level = LogLevel.INFO if fetched.reached else LogLevel.ERROR
+        outcome = "fetched" if fetched.reached else f"could not be fetched ({fetched.error})"
         await self.ctx.logs.log(
             level, account.account_id, f"Conference {conference.conference_id} waitUrl {url} "
             f"{outcome}", call_id=call_id, request_id=conference.request_id,

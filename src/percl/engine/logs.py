@@ -1,4 +1,9 @@
-"""The account log: a LogSink that writes LogEntry records to the Store."""
+"""The account log: a LogSink that writes LogEntry records to the Store.
+
+Every entry passes `domain.urls` on its way in: credentials in a URL (`https://user:pw@app/voice`)
+are masked in the message and all through the metadata, whoever wrote the entry (the webhook
+dispatcher, a session, a grammar fetch), so no log reader (GET /Logs, `percl trace`) sees them.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 from percl.domain.clock import Clock
 from percl.domain.enums import LogLevel
 from percl.domain.records import LogEntry
+from percl.domain.urls import mask_credentials, mask_in
 from percl.engine.ports import Store
 
 
@@ -32,9 +38,9 @@ class StoreLogSink:
             timestamp=round(self._clock.now() * 1_000_000),
             level=level,
             account_id=account_id,
-            message=message,
+            message=mask_credentials(message),
             request_id=request_id,
             call_id=call_id,
-            metadata=dict(metadata or {}),
+            metadata=mask_in(metadata) if metadata else {},
         )
         await self._store.add_log(entry)

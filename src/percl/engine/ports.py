@@ -214,6 +214,10 @@ class WebhookOutcome(StrEnum):
     HTTP_ERROR = "httpError"  # status >= 300 (after fallback, if any)
     TIMEOUT = "timeout"
     TRANSPORT_ERROR = "transportError"
+    # A 2xx answer longer than the dispatcher's byte cap: reading stopped there, `body` is cut.
+    # The app did answer, so there is no fallback; a PerCL webhook ends the call with
+    # webhookInvalidResponse, as for any answer that cannot be used.
+    TOO_LARGE = "tooLarge"
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,15 +267,25 @@ class Fetched:
     content_type: str | None = None
     error: str | None = None  # what went wrong, for the log (also set for HTTP errors)
     elapsed_ms: float = 0.0
+    size: int | None = None  # the file's length as the server declared it (Content-Length)
+    truncated: bool = False  # the file is longer than the cap: `body` is its beginning only
 
     @property
     def ok(self) -> bool:
+        """A 2xx answer read whole (a truncated one is not: see `reached`)."""
+        return self.reached and not self.truncated
+
+    @property
+    def reached(self) -> bool:
+        """The server answered 2xx (the body may still be cut at the cap)."""
         return self.status is not None and 200 <= self.status < 300
 
 
 class Fetcher(Protocol):
-    async def fetch(self, url: str) -> Fetched:
-        """GET `url` with the platform's timeout. Never raises for what the remote side does."""
+    async def fetch(self, url: str, *, max_bytes: int | None = None) -> Fetched:
+        """GET `url` with the platform's timeout, reading at most `max_bytes` of the file (None:
+        the fetcher's own cap); a longer file comes back `truncated`, with its first bytes and an
+        `error` saying so. Never raises for what the remote side does."""
         ...
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from percl.domain.enums import CallEndedReason
-from percl.engine.ports import WebhookResult
+from percl.engine.ports import WebhookOutcome, WebhookResult
 from percl.errors import PerclScriptError
 from percl.percl import actions as a
 from percl.percl import events as e
@@ -23,6 +23,11 @@ from percl.percl.serialize import serialize_script
 def script_event(action: a.PostWebhook, result: WebhookResult) -> e.ScriptReceived | e.WebhookBroken:
     """The interpreter's event for the answer `result` to the webhook `action`. Never raises."""
     token = action.token
+    if result.outcome is WebhookOutcome.TOO_LARGE:
+        return e.WebhookBroken(
+            token, CallEndedReason.WEBHOOK_INVALID_RESPONSE,
+            f"the answer of {result.url} cannot be used: {result.error}",
+        )
     if not result.ok:
         why = result.error or f"HTTP {result.status}"
         return e.WebhookBroken(

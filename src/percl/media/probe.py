@@ -1,4 +1,5 @@
-"""How long a Play file lasts: fetch it with GET (as FreeClimb does) and read its WAV header.
+"""How long a Play file lasts: fetch its head with GET (as FreeClimb fetches the file) and read its
+WAV header.
 
 The simulated network plays a file for its real duration when the file can be fetched and is a
 WAV; otherwise it falls back to its documented default. Results are cached per URL, like
@@ -7,12 +8,17 @@ FreeClimb's short media cache, so a looping Play fetches once.
 
 from __future__ import annotations
 
+import logging
 import struct
 from collections import OrderedDict
 
-import aiohttp
+from percl.domain.urls import mask_credentials
+from percl.engine.ports import Fetcher
+
+log = logging.getLogger("percl.media.probe")
 
 HEADER_BYTES = 64 * 1024  # enough for RIFF/fmt/any LIST chunks before "data"
+MAX_PLAY_BYTES = 100 * 1000 * 1000  # FreeClimb's Play limit (100 MB): PERCL_MAX_PLAY_BYTES
 
 
 def wav_duration(head: bytes, total_size: int | None = None) -> float | None:
@@ -40,11 +46,19 @@ def wav_duration(head: bytes, total_size: int | None = None) -> float | None:
 
 
 class WavProbe:
-    """`await probe(url)` -> duration in seconds, or None (unreachable, not a WAV, too slow)."""
+    """`await probe(url)` -> duration in seconds, or None (unreachable, not a WAV, too slow, or
+    declared larger than `max_play_bytes`).
 
-    def __init__(self, timeout_s: float = 5.0, cache_size: int = 1024) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._session: aiohttp.ClientSession | None = None
+    It GETs through the Fetcher port, so the platform's timeout (on its clock), its fault
+    injection and its transport apply, and it reads at most HEADER_BYTES of the file whatever its
+    size. A file whose declared size passes `max_play_bytes` (FreeClimb plays files up to 100 MB)
+    is not measured: the Play lasts the default and a warning names the limit.
+    """
+
+    def __init__(self, fetcher: Fetcher, *, max_play_bytes: int = MAX_PLAY_BYTES,
+                 cache_size: int = 1024) -> None:
+        self._fetcher = fetcher
+        self._max_play_bytes = max_play_bytes
         self._cache: OrderedDict[str, float | None] = OrderedDict()
         self._cache_size = cache_size
 
@@ -59,18 +73,12 @@ class WavProbe:
         return duration
 
     async def _fetch(self, url: str) -> float | None:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        try:
-            async with self._session.get(url) as response:
-                if response.status >= 300:
-                    return None
-                head = await response.content.read(HEADER_BYTES)
-                return wav_duration(head, response.content_length)
-        except (TimeoutError, aiohttp.ClientError, ValueError):
+        fetched = await self._fetcher.fetch(url, max_bytes=HEADER_BYTES)
+        if not fetched.reached:
             return None
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if fetched.size is not None and fetched.size > self._max_play_bytes:
+            log.warning("Play file %s declares %d bytes, more than the %d allowed "
+                        "(PERCL_MAX_PLAY_BYTES); it plays for the default duration",
+                        mask_credentials(url), fetched.size, self._max_play_bytes)
+            return None
+        return wav_duration(fetched.body, fetched.size)

@@ -11,13 +11,19 @@ command are wrong, the one earliest in the document is reported, so a user fixin
 bottom sees them in order. Unknown attributes are ignored with a warning (a typo stays visible in
 the logs without breaking a call), and JSON ``null`` is treated as an omitted attribute, because
 some JSON serializers emit nulls for unset fields.
+
+Why the limits: one webhook answer must not stall every call on the event loop. A script has at
+most MAX_COMMANDS commands (prompts included) and a command (or a nested object such as `engine`)
+at most MAX_ATTRIBUTES attributes, else it is invalid PerCL naming the limit; at most MAX_WARNINGS
+warnings are kept per script (then one line counts the rest), because each becomes a log entry.
+Together with the dispatcher's byte cap on answers, parsing one answer stays a few milliseconds.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +36,12 @@ from percl.percl.commands.base import ERROR_TYPE, describe
 from percl.percl.commands.messaging import SMS_TEXT_LIMIT
 
 _BOM = "\ufeff"
+MAX_COMMANDS = 1000
+"""Commands in one script, nested prompts included (FreeClimb documents no limit)."""
+MAX_ATTRIBUTES = 64
+"""Attributes of one command or nested object (the largest command has about 15)."""
+MAX_WARNINGS = 20
+"""Warnings kept (and logged) per script; the rest are counted in one last line."""
 
 
 class PerclJsonError(PerclScriptError):
@@ -58,12 +70,48 @@ def parse_script(raw: bytes | str | list[Any] | Any) -> Script:
     document = decode_json(raw) if isinstance(raw, bytes | bytearray | str) else raw
     if not isinstance(document, list):
         raise PerclScriptError("", f"expected a JSON array of commands, got {describe(document)}")
-    warnings: list[str] = []
+    notes = Notes()
+    notes.count(len(document), f"[{MAX_COMMANDS}]")
     commands = tuple(
-        parse_element(element, f"[{index}]", warnings, nested=False)
+        parse_element(element, f"[{index}]", notes, nested=False)
         for index, element in enumerate(document)
     )
-    return Script(commands=commands, warnings=tuple(warnings))
+    return Script(commands=commands, warnings=notes.warnings())
+
+
+class Notes:
+    """What one parse accumulates: its warnings (at most MAX_WARNINGS kept) and the number of
+    commands seen (at most MAX_COMMANDS)."""
+
+    def __init__(self) -> None:
+        self._kept: list[str] = []
+        self._dropped = 0
+        self._commands = 0
+
+    def append(self, warning: str) -> None:
+        if len(self._kept) < MAX_WARNINGS:
+            self._kept.append(warning)
+        else:
+            self._dropped += 1
+
+    def extend(self, warnings: Iterable[str]) -> None:
+        for warning in warnings:
+            self.append(warning)
+
+    def count(self, commands: int, path: str) -> None:
+        """Add `commands` to the script's count; PerclScriptError at `path` past MAX_COMMANDS."""
+        self._commands += commands
+        if self._commands > MAX_COMMANDS:
+            raise PerclScriptError(
+                path, f"the script has more than {MAX_COMMANDS} commands (prompts included); "
+                f"at most {MAX_COMMANDS} are allowed per script")
+
+    def warnings(self) -> tuple[str, ...]:
+        if not self._dropped:
+            return tuple(self._kept)
+        more = (f"{self._dropped} more warnings not shown (at most {MAX_WARNINGS} are logged "
+                "per script)")
+        return (*self._kept, more)
 
 
 def decode_json(raw: bytes | bytearray | str) -> Any:
@@ -91,7 +139,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def parse_element(element: Any, path: str, warnings: list[str], *, nested: bool) -> Command:
+def parse_element(element: Any, path: str, warnings: Notes, *, nested: bool) -> Command:
     """Validate one `{"Name": {attributes}}` element found at `path`."""
     if not isinstance(element, dict) or len(element) != 1:
         raise PerclScriptError(
@@ -109,9 +157,16 @@ def parse_element(element: Any, path: str, warnings: list[str], *, nested: bool)
         )
     if not isinstance(attributes, dict):
         raise PerclScriptError(command_path, f"expected object, got {describe(attributes)}")
+    _check_size(attributes, command_path)
     command = _build(cls, attributes, command_path, warnings)
     _advise(command, command_path, warnings)
     return command
+
+
+def _check_size(attributes: dict[str, Any], path: str) -> None:
+    if len(attributes) > MAX_ATTRIBUTES:
+        raise PerclScriptError(
+            path, f"{len(attributes)} attributes; at most {MAX_ATTRIBUTES} are allowed per object")
 
 
 def _shape(element: Any) -> str:
@@ -134,7 +189,7 @@ class _Fault:
 
 
 def _build(
-    cls: type[Command], attributes: dict[str, Any], path: str, warnings: list[str]
+    cls: type[Command], attributes: dict[str, Any], path: str, warnings: Notes
 ) -> Command:
     names = cls.wire_names()
     data: dict[str, Any] = {}
@@ -169,12 +224,13 @@ def _build(
     return command
 
 
-def _note_legacy(cls: type[Command], key: str, value: Any, path: str, warnings: list[str]) -> None:
+def _note_legacy(cls: type[Command], key: str, value: Any, path: str, warnings: Notes) -> None:
     if key in cls.LEGACY:
         warnings.append(f"{path}: legacy attribute")
     elif key in cls.LEGACY_STRING_INTS and isinstance(value, str):
         warnings.append(f"{path}: legacy string number accepted, send an integer")
     elif isinstance(value, dict):
+        _check_size(value, path)
         nested = _nested_model(cls, key)
         if nested is not None:
             known = {info.alias or name for name, info in nested.model_fields.items()}
@@ -191,9 +247,10 @@ def _nested_model(cls: type[Command], key: str) -> type[BaseModel] | None:
     return None
 
 
-def _parse_prompts(value: Any, path: str, warnings: list[str]) -> tuple[Command, ...]:
+def _parse_prompts(value: Any, path: str, warnings: Notes) -> tuple[Command, ...]:
     if not isinstance(value, list):
         raise PerclScriptError(path, f"expected array, got {describe(value)}")
+    warnings.count(len(value), path)
     return tuple(
         parse_element(item, f"{path}[{index}]", warnings, nested=True)
         for index, item in enumerate(value)
@@ -231,7 +288,7 @@ def _problem(err: ErrorDetails) -> str:
     return err["msg"]
 
 
-def _advise(command: Command, path: str, warnings: list[str]) -> None:
+def _advise(command: Command, path: str, warnings: Notes) -> None:
     """Warnings for documents that run but probably do not do what their author meant."""
     if isinstance(command, Sms) and len(command.text) > SMS_TEXT_LIMIT:
         warnings.append(f"{path}.text: longer than {SMS_TEXT_LIMIT} characters")

@@ -30,7 +30,7 @@ from percl.testing.tracked import Tracked
 from percl.testing.workers import WorkerPool
 from percl.webhooks.aiohttp_transport import AiohttpTransport
 from percl.webhooks.inprocess import AsgiTransport, FunctionTransport, RoutingTransport, WsgiTransport
-from percl.webhooks.transport import TransportResponse, WebhookTransport
+from percl.webhooks.transport import Transport, TransportResponse, capped
 
 PerclAnswer = list[dict[str, Any]] | Callable[[dict[str, Any]], Any] | tuple[int, Any]
 
@@ -88,19 +88,24 @@ class ThreadedTransport:
         self._tracker = tracker
         self._workers = workers
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
         """What `call` answers; its exceptions (e.g. TransportError) propagate."""
-        return await self._run("POST", url, body, headers)
+        return await self._run("POST", url, body, headers, limit)
 
-    async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
+    async def get(
+        self, url: str, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
         """GET a file the app serves, like `post`."""
-        return await self._run("GET", url, b"", headers)
+        return await self._run("GET", url, b"", headers, limit)
 
     async def _run(self, method: str, url: str, body: bytes,
-                   headers: Mapping[str, str]) -> TransportResponse:
+                   headers: Mapping[str, str], limit: int | None) -> TransportResponse:
         self._tracker.enter()
         try:
-            return await self._workers.run(self._call, method, url, body, headers)
+            # `call` has no byte limit (it is the kit's public seam): the answer is cut here.
+            return capped(await self._workers.run(self._call, method, url, body, headers), limit)
         finally:
             self._tracker.leave()
 
@@ -129,7 +134,7 @@ class AppMounts:
         """
         if isinstance(app, str):
             base = (base_url or app).rstrip("/")
-            transport: WebhookTransport = Tracked(AiohttpTransport(), self._tracker)
+            transport: Transport = Tracked(AiohttpTransport(), self._tracker)
             self._closers.append(transport)
         elif isinstance(app, ScriptedApp):
             base = (base_url or app.base_url).rstrip("/")

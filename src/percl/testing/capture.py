@@ -203,11 +203,13 @@ class RecordingTransport:
         self._clock = clock
         self._secret_for = secret_for
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
         """Forward to the inner transport. Raises exactly what it raises (after logging it)."""
         started = self._now()
         try:
-            response = await self.inner.post(url, body, headers)
+            response = await self.inner.post(url, body, headers, limit=limit)
         except TransportError as exc:
             self._add(url, body, headers, started, None, error=str(exc) or "connection refused")
             raise
@@ -221,13 +223,15 @@ class RecordingTransport:
         self._add(url, body, headers, started, response)
         return response
 
-    async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
+    async def get(
+        self, url: str, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
         """GET (grammar and media files) through the inner transport, not logged as a webhook.
         Raises TransportError when the inner transport cannot GET, or what its GET raises."""
         getter = getattr(self.inner, "get", None)
         if getter is None:
             raise TransportError("this transport cannot fetch files (no GET)")
-        response: TransportResponse = await getter(url, headers)
+        response: TransportResponse = await getter(url, headers, limit=limit)
         return response
 
     def _now(self) -> float:

@@ -15,6 +15,8 @@ import aiohttp
 
 from percl.webhooks.transport import TransportError, TransportResponse
 
+_CHUNK = 64 * 1024
+
 
 class AiohttpTransport:
     """POSTs webhooks over real HTTP. Call `close()` (or use `async with`) at shutdown."""
@@ -32,8 +34,11 @@ class AiohttpTransport:
             )
         return self._session
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
-        """POST and read the whole answer. Redirects are not followed (a 3xx is the answer).
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
+        """POST and read the answer, at most `limit` bytes of it. Redirects are not followed (a
+        3xx is the answer).
 
         Raises TransportError for anything that prevents an HTTP answer.
         """
@@ -42,23 +47,20 @@ class AiohttpTransport:
             async with session.post(
                 url, data=body, headers=headers, allow_redirects=False
             ) as response:
-                data = await response.read()
-                return TransportResponse(
-                    status=response.status, headers=dict(response.headers), body=data
-                )
+                return await _answer(response, limit)
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
             # ValueError: aiohttp rejects some malformed URLs before InvalidURL can be raised.
             raise TransportError(_describe(exc)) from exc
 
-    async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
-        """GET and read the whole answer (media and grammar files); errors as for `post`."""
+    async def get(
+        self, url: str, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
+        """GET and read the answer (media and grammar files), at most `limit` bytes of it;
+        errors as for `post`."""
         session = self._get_session()
         try:
             async with session.get(url, headers=headers, allow_redirects=True) as response:
-                data = await response.read()
-                return TransportResponse(
-                    status=response.status, headers=dict(response.headers), body=data
-                )
+                return await _answer(response, limit)
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
             raise TransportError(_describe(exc)) from exc
 
@@ -78,6 +80,24 @@ class AiohttpTransport:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+async def _answer(response: aiohttp.ClientResponse, limit: int | None) -> TransportResponse:
+    """The response with at most `limit` bytes of its body, read chunk by chunk so that a huge
+    answer is never buffered: reading stops at the cap (leaving the `async with` then drops the
+    connection instead of draining it)."""
+    headers = dict(response.headers)
+    if limit is None:
+        return TransportResponse(response.status, headers, await response.read())
+    chunks: list[bytes] = []
+    room = limit
+    async for chunk in response.content.iter_chunked(_CHUNK):
+        if len(chunk) > room:
+            chunks.append(chunk[:room])
+            return TransportResponse(response.status, headers, b"".join(chunks), truncated=True)
+        chunks.append(chunk)
+        room -= len(chunk)
+    return TransportResponse(response.status, headers, b"".join(chunks))
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,10 +1,8 @@
 """WebhookDispatcher: build, sign, POST, time out, fall back once, log. The engine's WebhookSender.
 
-Why the timeout is a clock timer and not asyncio.wait_for: wait_for measures time with the event
-loop's clock, which a test cannot move. The POST runs in the caller's task and one timer task
-sleeps `clock.sleep(timeout_s)`, then cancels it (as asyncio.timeout does), so a FakeClock expires a
-10-second webhook in microseconds. A timed-out request is abandoned, a finished one stops its timer.
-One task per attempt, not three (POST, timer, asyncio.wait): webhooks are the hot path.
+Every POST goes through `deadline.bounded`: a clock timer (a FakeClock expires a 10-second webhook
+in microseconds) and a byte cap on the answer (`max_answer_bytes`, PERCL_MAX_ANSWER_BYTES): the
+transport stops reading there, and a 2xx answer that was longer is the outcome `tooLarge`.
 
 Every attempt is one account log entry: info when the app answered 2xx, warning when it failed but
 a fallback URL will be tried, error otherwise. A failed attempt names its cause (timeout, transport
@@ -18,7 +16,6 @@ The fallback is generic: any WebhookRequest with a `fallback_url` gets exactly o
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import json
@@ -32,12 +29,14 @@ from percl.domain.enums import LogLevel
 from percl.domain.ids import REQUEST, IdGenerator
 from percl.engine.ports import LogSink, WebhookOutcome, WebhookRequest, WebhookResult
 from percl.percl.privacy import MASK, mask_private
+from percl.webhooks.deadline import bounded
 from percl.webhooks.faults import FAULT_HEADER
 from percl.webhooks.payloads import build_body, encode, mask, mask_json
 from percl.webhooks.signing import signature_header
 from percl.webhooks.transport import TransportError, TransportResponse, WebhookTransport
 
 LOGGED_BODY_LIMIT = 4096  # bytes of a response body kept in the log
+MAX_ANSWER_BYTES = 256 * 1024  # default cap on a webhook's answer (PERCL_MAX_ANSWER_BYTES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +54,9 @@ class _Attempt:
 class WebhookDispatcher:
     """Sends webhooks through a WebhookTransport; implements engine.ports.WebhookSender.
 
-    `timeout_s` applies to every attempt (primary and fallback alike). `ids` makes Request-Id
-    values when the request carries none (default: "RQ" + sha1 of a uuid4).
+    `timeout_s` applies to every attempt (primary and fallback alike), and so does
+    `max_answer_bytes`, the most of an answer's body that is read. `ids` makes Request-Id values
+    when the request carries none (default: "RQ" + sha1 of a uuid4).
     """
 
     def __init__(
@@ -68,8 +68,10 @@ class WebhookDispatcher:
         user_agent: str = "percl/0.1",
         *,
         ids: IdGenerator | None = None,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
         self._transport = transport
+        self._max_answer_bytes = max_answer_bytes
         self._logs = logs
         self._clock = clock
         self._timeout_s = timeout_s
@@ -94,7 +96,7 @@ class WebhookDispatcher:
             is_fallback=False,
         )
         result = await self._attempt(attempt)
-        if result.ok or not request.fallback_url:
+        if not (_falls_back(result) and request.fallback_url):
             return result
         fallback = _Attempt(
             request, body, attempt.raw, request.fallback_url, attempt.request_id, is_fallback=True
@@ -133,7 +135,8 @@ class WebhookDispatcher:
                 error=str(exc) or type(exc).__name__,
             )
         else:
-            result = _from_response(attempt.url, response, started, self._clock, self._timeout_s)
+            result = _from_response(attempt.url, response, started, self._clock, self._timeout_s,
+                                    self._max_answer_bytes)
             fault = response.headers.get(FAULT_HEADER) if response is not None else None
         await self._log(attempt, headers, result, fault)
         return result
@@ -141,30 +144,14 @@ class WebhookDispatcher:
     async def _race(
         self, url: str, raw: bytes, headers: Mapping[str, str]
     ) -> TransportResponse | None:
-        """The transport's answer, or None when `timeout_s` of clock time passed first.
+        """The transport's answer (at most `max_answer_bytes` of its body), or None when
+        `timeout_s` of clock time passed first.
 
         Raises TransportError from the transport, CancelledError when the caller is cancelled.
         """
-        task = asyncio.current_task()
-        assert task is not None, "send() runs inside a task"
-        expired = False
-
-        async def expire() -> None:
-            nonlocal expired
-            await self._clock.sleep(self._timeout_s)
-            expired = True
-            task.cancel()
-
-        timer = asyncio.create_task(expire())
-        try:
-            return await self._transport.post(url, raw, headers)
-        except asyncio.CancelledError:
-            # Ours only if the timer fired and nobody else cancelled the caller meanwhile.
-            if expired and task.uncancel() == 0:
-                return None
-            raise
-        finally:
-            timer.cancel()  # no-op once it fired; a pending sleep is dropped
+        post = self._transport.post
+        return await bounded(self._clock, self._timeout_s, self._max_answer_bytes,
+                             lambda cap: post(url, raw, headers, limit=cap))
 
     async def _log(
         self,
@@ -176,7 +163,7 @@ class WebhookDispatcher:
         """One account log entry per attempt: the cause of a failure and its clock time in ms
         are in the message and in the metadata (`cause`, `error`, `elapsedMs`)."""
         req = attempt.request
-        will_fall_back = not result.ok and not attempt.is_fallback and bool(req.fallback_url)
+        will_fall_back = _falls_back(result) and not attempt.is_fallback and bool(req.fallback_url)
         if result.ok:
             level = LogLevel.INFO
         else:
@@ -211,6 +198,12 @@ class WebhookDispatcher:
         )
 
 
+def _falls_back(result: WebhookResult) -> bool:
+    """Whether a failed attempt is one a fallback URL retries. An answer too large is still an
+    answer: like an unparseable one, it has no fallback."""
+    return not result.ok and result.outcome is not WebhookOutcome.TOO_LARGE
+
+
 def _result(
     url: str,
     outcome: WebhookOutcome,
@@ -226,7 +219,8 @@ def _result(
 
 
 def _from_response(
-    url: str, response: TransportResponse | None, started: float, clock: Clock, timeout_s: float
+    url: str, response: TransportResponse | None, started: float, clock: Clock, timeout_s: float,
+    max_bytes: int,
 ) -> WebhookResult:
     if response is None:
         return _result(
@@ -235,6 +229,17 @@ def _from_response(
             started,
             clock,
             error=f"timeout after {round(timeout_s * 1000)} ms",
+        )
+    if 200 <= response.status < 300 and response.truncated:
+        return _result(
+            url,
+            WebhookOutcome.TOO_LARGE,
+            started,
+            clock,
+            status=response.status,
+            body=response.body,
+            error=f"the answer is larger than {max_bytes} bytes (PERCL_MAX_ANSWER_BYTES); "
+            "percl stopped reading it there",
         )
     if 200 <= response.status < 300:
         return _result(

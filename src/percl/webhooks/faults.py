@@ -31,12 +31,19 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from percl.domain.clock import Clock
 from percl.domain.enums import LogLevel
+from percl.domain.urls import mask_credentials
 from percl.engine.ports import LogSink
-from percl.webhooks.transport import TransportError, TransportResponse, WebhookTransport
+from percl.webhooks.transport import (
+    FetchTransport,
+    TransportError,
+    TransportResponse,
+    WebhookTransport,
+    capped,
+)
 
 log = logging.getLogger("percl.webhooks.faults")
 
@@ -212,19 +219,24 @@ class FaultInjector:
 
     # ------------------------------------------------------------------ transport
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
         """Apply the fault for `url` (a rule, else its fragment), else forward to the inner
         transport. Raises TransportError for REFUSE and whatever the inner transport raises;
-        TIMEOUT returns only when cancelled."""
+        TIMEOUT returns only when cancelled. A made-up answer is cut at `limit` too."""
         if not self._rules and not self._account_rules and "#" not in url:
             # The usual case: nothing to inject, so no fragment parsing and no extra coroutines.
-            return await self._inner.post(url, body, headers)
+            return await self._inner.post(url, body, headers, limit=limit)
         url, spec = split_fragment(url)
         account_id = _account_of(body) if self._account_rules else None
         fault = await self._fault_for(url, spec, body, account_id)
-        return await self._apply(fault, lambda: self._inner.post(url, body, headers))
+        answer = await self._apply(fault, lambda: self._inner.post(url, body, headers, limit=limit))
+        return capped(answer, limit)
 
-    async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
+    async def get(
+        self, url: str, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
         """GET (grammar and media files) with the same rules and fragments as `post`.
 
         Raises TransportError when the inner transport cannot GET, or as `post` does."""
@@ -233,8 +245,9 @@ class FaultInjector:
         if getter is None:
             raise TransportError("this transport cannot fetch files (no GET)")
         fault = await self._fault_for(url, spec, b"", None)
-        inner_get: Callable[[str, Mapping[str, str]], Awaitable[TransportResponse]] = getter
-        return await self._apply(fault, lambda: inner_get(url, headers))
+        inner = cast(FetchTransport, self._inner)  # it has `get`: checked above
+        answer = await self._apply(fault, lambda: inner.get(url, headers, limit=limit))
+        return capped(answer, limit)
 
     async def _fault_for(self, url: str, spec: str | None, body: bytes,
                          account_id: str | None) -> Fault | None:
@@ -269,7 +282,8 @@ class FaultInjector:
         try:
             return parse_fragment(spec)
         except ValueError as exc:
-            message = f"Ignored #{FRAGMENT_KEY}={spec} on {url}: {exc}; the webhook was sent normally"
+            shown = mask_credentials(url)
+            message = f"Ignored #{FRAGMENT_KEY}={spec} on {shown}: {exc}; the webhook was sent normally"
             log.warning(message)
             await self._warn_account(message, url, body)
             return None
@@ -285,7 +299,7 @@ class FaultInjector:
         await self._logs.log(
             LogLevel.WARNING, account_id, message,
             call_id=call_id if isinstance(call_id, str) else None,
-            metadata={"url": url},
+            metadata={"url": mask_credentials(url)},
         )
 
 

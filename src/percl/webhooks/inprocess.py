@@ -3,7 +3,8 @@
 Used by percl.testing and our own tests: an ASGI app (FastAPI, Starlette), a WSGI app (Flask),
 a plain function, and a router that sends each URL prefix to one of them. Each answers the way a
 real server would: an exception raised by the app becomes an HTTP 500 response, not a crash, and
-a URL no app is mounted at is a refused connection (TransportError).
+a URL no app is mounted at is a refused connection (TransportError). Each stops reading an answer
+at the request's byte `limit` (the ASGI and WSGI callers stop the app's stream there).
 
 Pure Python on purpose (no httpx): the whole exchange is a few dictionaries, and keeping it here
 lets FakeClock.settle() see every step on the event loop.
@@ -18,7 +19,12 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMappi
 from typing import Any
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
-from percl.webhooks.transport import TransportError, TransportResponse, WebhookTransport
+from percl.webhooks.transport import (
+    Transport,
+    TransportError,
+    TransportResponse,
+    capped,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -64,26 +70,31 @@ class AsgiTransport:
     def __init__(self, app: AsgiApp) -> None:
         self._app = app
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
         """Run the app on one POST; an exception from the app (or no response) answers 500.
 
         Raises TransportError when `url` is not an absolute http(s) URL.
         """
-        return await self._call("POST", url, body, headers)
+        return await self._call("POST", url, body, headers, limit)
 
-    async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
+    async def get(
+        self, url: str, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
         """Run the app on one GET (media and grammar files); errors as for `post`."""
-        return await self._call("GET", url, b"", headers)
+        return await self._call("GET", url, b"", headers, limit)
 
     async def _call(
-        self, method: str, url: str, body: bytes, headers: Mapping[str, str]
+        self, method: str, url: str, body: bytes, headers: Mapping[str, str], limit: int | None
     ) -> TransportResponse:
         scope = _asgi_scope(_Url(url), body, headers, method)
-        exchange = _AsgiExchange(body)
+        exchange = _AsgiExchange(body, limit)
         try:
             await self._app(scope, exchange.receive, exchange.send)
         except Exception:
-            return _server_error()
+            if not exchange.truncated:  # else: our own _Enough, raised by send at the cap
+                return _server_error()
         finally:
             exchange.done.set()
         return exchange.response() or _server_error()
@@ -112,16 +123,23 @@ def _asgi_scope(url: _Url, body: bytes, headers: Mapping[str, str], method: str)
     }
 
 
-class _AsgiExchange:
-    """The two ends of one ASGI request: feeds the body, collects the response."""
+class _Enough(Exception):
+    """Raised into the app by `send` once its answer passed the byte limit: stops its stream."""
 
-    def __init__(self, body: bytes) -> None:
+
+class _AsgiExchange:
+    """The two ends of one ASGI request: feeds the body, collects the response (at most `limit`
+    bytes of it: past that, `send` raises into the app, as a closed connection would)."""
+
+    def __init__(self, body: bytes, limit: int | None = None) -> None:
         self._body = body
         self._body_sent = False
         self.done = asyncio.Event()  # set when the response is complete or the app returned
         self._status: int | None = None
         self._headers: dict[str, str] = {}
         self._chunks: list[bytes] = []
+        self._room = limit
+        self.truncated = False
 
     async def receive(self) -> Message:
         if not self._body_sent:
@@ -138,14 +156,24 @@ class _AsgiExchange:
             for name, value in message.get("headers", []):
                 self._headers[bytes(name).decode("latin-1")] = bytes(value).decode("latin-1")
         elif message["type"] == "http.response.body" and self._status is not None:
-            self._chunks.append(bytes(message.get("body", b"")))
+            if self.truncated:
+                raise _Enough
+            chunk = bytes(message.get("body", b""))
+            if self._room is not None:
+                if len(chunk) > self._room:
+                    self._chunks.append(chunk[: self._room])
+                    self.truncated = True
+                    self.done.set()
+                    raise _Enough
+                self._room -= len(chunk)
+            self._chunks.append(chunk)
             if not message.get("more_body", False):
                 self.done.set()
 
     def response(self) -> TransportResponse | None:
         if self._status is None:
             return None
-        return TransportResponse(self._status, self._headers, b"".join(self._chunks))
+        return TransportResponse(self._status, self._headers, b"".join(self._chunks), self.truncated)
 
 
 # --------------------------------------------------------------------------- WSGI
@@ -160,26 +188,32 @@ class WsgiTransport:
         self._app = app
         self._multithread = multithread
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
         """Run the app on one POST; an exception from the app (or no response) answers 500.
 
         Raises TransportError when `url` is not an absolute http(s) URL.
         """
-        return self._call("POST", url, body, headers)
+        return self._call("POST", url, body, headers, limit)
 
-    async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
+    async def get(
+        self, url: str, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
         """Run the app on one GET (media and grammar files); errors as for `post`."""
-        return self._call("GET", url, b"", headers)
+        return self._call("GET", url, b"", headers, limit)
 
     def call(
-        self, method: str, url: str, body: bytes, headers: Mapping[str, str]
+        self, method: str, url: str, body: bytes, headers: Mapping[str, str],
+        limit: int | None = None,
     ) -> TransportResponse:
         """Run the app on one request, blocking: for a caller in a worker thread, which needs no
         event loop for it (percl.testing runs apps so); errors as for `post`."""
-        return self._call(method, url, body, headers)
+        return self._call(method, url, body, headers, limit)
 
     def _call(
-        self, method: str, url: str, body: bytes, headers: Mapping[str, str]
+        self, method: str, url: str, body: bytes, headers: Mapping[str, str],
+        limit: int | None = None,
     ) -> TransportResponse:
         environ = _wsgi_environ(_Url(url), body, headers, method)
         environ["wsgi.multithread"] = self._multithread
@@ -196,7 +230,7 @@ class WsgiTransport:
         try:
             result = self._app(environ, start_response)
             try:
-                chunks.extend(bytes(chunk) for chunk in result)
+                truncated = _read_wsgi(result, chunks, limit)
             finally:
                 close = getattr(result, "close", None)
                 if close is not None:
@@ -205,7 +239,22 @@ class WsgiTransport:
             return _server_error()
         if "status" not in state:
             return _server_error()
-        return TransportResponse(state["status"], state["headers"], b"".join(chunks))
+        body_read = b"".join(chunks)
+        if truncated:
+            body_read = body_read[:limit]
+        return TransportResponse(state["status"], state["headers"], body_read, truncated)
+
+
+def _read_wsgi(result: Iterable[bytes], chunks: list[bytes], limit: int | None) -> bool:
+    """Append the app's body chunks to `chunks`, stopping (True) once they pass `limit` bytes:
+    the rest of the iterable is never produced."""
+    size = sum(len(c) for c in chunks)  # what the app wrote through start_response's write()
+    for chunk in result:
+        chunks.append(bytes(chunk))
+        size += len(chunk)
+        if limit is not None and size > limit:
+            return True
+    return False
 
 
 def _wsgi_environ(
@@ -253,11 +302,15 @@ class FunctionTransport:
     def __init__(self, fn: WebhookFunction) -> None:
         self._fn = fn
 
-    async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
+    async def get(
+        self, url: str, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
         """A GET is `fn(url, b"", headers)`: the function tells it from a POST by the empty body."""
-        return await self.post(url, b"", headers)
+        return await self.post(url, b"", headers, limit=limit)
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
         try:
             result = self._fn(url, body, headers)
             if inspect.isawaitable(result):
@@ -268,17 +321,17 @@ class FunctionTransport:
             return _server_error()
         status, payload = result
         data = payload.encode() if isinstance(payload, str) else bytes(payload)
-        return TransportResponse(status, {}, data)
+        return capped(TransportResponse(status, {}, data), limit)
 
 
 class RoutingTransport:
     """Sends each URL to the transport mounted at its longest matching prefix, else `default`."""
 
-    def __init__(self, default: WebhookTransport | None = None) -> None:
+    def __init__(self, default: Transport | None = None) -> None:
         self._default = default
-        self._mounts: dict[str, WebhookTransport] = {}
+        self._mounts: dict[str, Transport] = {}
 
-    def mount(self, prefix: str, transport: WebhookTransport) -> None:
+    def mount(self, prefix: str, transport: Transport) -> None:
         """Route URLs starting with `prefix` (e.g. "http://app.test/") to `transport`."""
         self._mounts[prefix] = transport
 
@@ -286,25 +339,27 @@ class RoutingTransport:
         """Stop routing `prefix`; its URLs then go to a shorter prefix or the default."""
         self._mounts.pop(prefix, None)
 
-    def route(self, url: str) -> WebhookTransport | None:
+    def route(self, url: str) -> Transport | None:
         """The transport `url` would be sent to, or None (a refused connection)."""
         matches = [prefix for prefix in self._mounts if url.startswith(prefix)]
         if not matches:
             return self._default
         return self._mounts[max(matches, key=len)]
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> TransportResponse:
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
         """Raises TransportError("connection refused") when nothing is mounted for `url`."""
         transport = self.route(url)
         if transport is None:
             raise TransportError("connection refused")
-        return await transport.post(url, body, headers)
+        return await transport.post(url, body, headers, limit=limit)
 
-    async def get(self, url: str, headers: Mapping[str, str]) -> TransportResponse:
-        """GET through the mounted transport; TransportError when it is missing or cannot GET."""
+    async def get(
+        self, url: str, headers: Mapping[str, str], *, limit: int | None = None
+    ) -> TransportResponse:
+        """GET through the mounted transport; TransportError when nothing is mounted."""
         transport = self.route(url)
-        getter = getattr(transport, "get", None)
-        if getter is None:
+        if transport is None:
             raise TransportError("connection refused")
-        response: TransportResponse = await getter(url, headers)
-        return response
+        return await transport.get(url, headers, limit=limit)

@@ -46,11 +46,11 @@ def parse_header(header: str) -> tuple[int, list[str]] | None:
             return None
         key, value = parts
         if key == "t":
-            if t is not None or not _DIGITS.match(value):
+            if t is not None or not _DIGITS.fullmatch(value):
                 return None
             t = int(value)
         elif key == "v1":
-            if not _HEX64.match(value):
+            if not _HEX64.fullmatch(value):
                 return None
             signatures.append(value.lower())
     if t is None or not signatures:

@@ -167,7 +167,7 @@ def check_e164(value: Any) -> str:
 
 def check_destination(value: Any) -> str:
     text = check_str(value)
-    if not (is_e164(text) or re.match(r"^sips?:[^@\s]+@?[^\s]*$", text)):
+    if not (is_e164(text) or re.fullmatch(r"sips?:[^@\s]+@?[^\s]*", text)):
         raise fail(f"expected an E.164 number or a sip: URI, got {describe(text)}")
     return text
 
@@ -189,7 +189,7 @@ def check_key_sequence(value: Any) -> str:
 def dtmf_string(allow_empty: bool) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         text = check_str(value)
-        if (not text and not allow_empty) or not _SEND_DIGITS_RE.match(text):
+        if (not text and not allow_empty) or not _SEND_DIGITS_RE.fullmatch(text):
             raise fail(f"must be 0-9, *, # and {{n}} pauses, got {describe(text)}")
         return text
 
@@ -226,7 +226,7 @@ def check_non_empty(value: Any) -> str:
 
 def check_queue_id(value: Any) -> str:
     text = check_str(value)
-    if not _QUEUE_ID_RE.match(text):
+    if not _QUEUE_ID_RE.fullmatch(text):
         raise fail(f"expected QU followed by 40 hex digits, got {describe(text)}")
     return text
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from percl.domain.clock import Clock
 from percl.domain.simphone import TranscriptEvent
+from percl.domain.urls import mask_credentials
 from percl.engine.ports import Media, MediaKind
 from percl.telephony.sim import bridge
 from percl.telephony.sim.media_model import MediaModel, parse_send_digits
@@ -64,7 +65,8 @@ class MediaPlayer:
         try:
             return await self._probe(url)
         except Exception:
-            log.warning("media_duration probe failed for %s; using the default", url)
+            log.warning("media_duration probe failed for %s; using the default",
+                        mask_credentials(url))
             return None
 
     async def _hold(self, leg: Leg, index: int, seconds: float) -> None:

@@ -1,0 +1,38 @@
+"""Credentials in URLs: `https://user:secret@host/voice` must never reach a log.
+
+An app may put basic-auth credentials in its voiceUrl (FreeClimb accepts any URL), and percl then
+logs that URL in many places: webhook attempts, PerCL it received, grammar and media fetches,
+warnings. `mask_credentials` replaces the user-info part of every URL in a text with `***`, so it
+works on a bare URL, a log message, or a PerCL document as text; `mask_in` does the same through
+a log entry's metadata.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+MASKED_USERINFO = "***"
+# scheme "://" then user-info up to "@": no "/", "?", "#", "@", quote or space inside (RFC 3986
+# user-info has none of them). One pass, no nested repetition: linear in the text.
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)[^/?#@\s\"'<>\\]+@")
+
+
+def mask_credentials(text: str) -> str:
+    """`text` with `user:password@` in each URL replaced by `***@`."""
+    if "@" not in text or "://" not in text:
+        return text  # the usual case, without running the regex
+    return _USERINFO.sub(rf"\g<scheme>{MASKED_USERINFO}@", text)
+
+
+def mask_in(value: Any) -> Any:
+    """`value` (a log entry's metadata: dicts, lists, strings, numbers) with credentials masked in
+    every string inside it. Values without any come back as they are."""
+    if isinstance(value, str):
+        return mask_credentials(value)
+    if isinstance(value, Mapping):
+        return {key: mask_in(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_in(item) for item in value]
+    return value
