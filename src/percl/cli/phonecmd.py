@@ -88,7 +88,7 @@ class Softphone:
         elif isinstance(command, kb.Decline) and oldest is not None:
             self._decline(oldest)
         elif isinstance(command, kb.Help):
-            self.console.print(kb.HELP, style="dim", highlight=False)
+            self.console.print(kb.PHONE_HELP, style="dim", highlight=False)
         else:
             self.console.print("no call in progress: a answers, d declines", style="dim")
 
@@ -132,7 +132,7 @@ class Softphone:
             self.console.print(f"could not answer: {exc.message}", style="yellow", highlight=False)
             return
         self.console.print(f"answered {offer.from_}", style=STYLE["state"], highlight=False)
-        self.call = LiveCall(self.client, self.console, offer.call_id)
+        self.call = LiveCall(self.client, self.console, offer.call_id, kb.PHONE_HELP)
         self.call.refresh()
 
     def _decline(self, offer: Offer) -> None:
