@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
+from percl.cli.live import LiveCall
 from percl.cli.main import cli
 from percl.cli.simcmd import build_script, load_script
 from percl.domain.enums import CallStatus
@@ -185,3 +187,38 @@ def test_unreachable_server_exits_1_with_a_hint() -> None:
     assert result.exit_code == 1
     assert "cannot reach percl at http://127.0.0.1:9" in result.output
     assert "percl serve" in result.output
+
+
+class TwoLegs:
+    """A REST + sim API whose dialled leg's transcript starts before its record's startTime
+    (times are truncated differently): its lines must still follow its header."""
+
+    def sim(self, method: str, path: str, **kwargs: object) -> dict[str, object]:
+        if "CAchild" in path:
+            return {"createdMs": 1_767_225_605_000, "since": 0, "live": False,
+                    "entries": [{"atMs": 0, "type": "ringing"},
+                                {"atMs": 0, "type": "hangup", "by": "platform"}]}
+        return {"createdMs": 1_767_225_600_000, "since": 0, "live": False,
+                "entries": [{"atMs": 0, "type": "answered"}, {"atMs": 9000, "type": "hangup",
+                                                              "by": "farEnd"}]}
+
+    def rest(self, method: str, path: str, **kwargs: object) -> dict[str, object]:
+        return {"callId": "CAroot", "status": "completed",
+                "endTimeISO": "2026-01-01T00:00:09.000Z"}
+
+    def rest_list(self, path: str, key: str, params: dict[str, str]) -> list[dict[str, object]]:
+        if params["parentCallId"] != "CAroot":
+            return []
+        return [{"callId": "CAchild", "to": AGENT, "direction": "outboundDial",
+                 "status": "busy", "startTimeISO": "2026-01-01T00:00:05.001Z",
+                 "endTimeISO": "2026-01-01T00:00:05.001Z"}]
+
+
+def test_a_dialled_legs_header_comes_before_its_lines() -> None:
+    console = Console(record=True, width=200)
+    live = LiveCall(TwoLegs(), console, "CAroot")  # type: ignore[arg-type]
+    live.refresh()
+    out = lines(console.export_text())
+    header = next(i for i, line in enumerate(out) if "┌ dialled" in line)
+    assert out[header] == f"5.00s    ┌ dialled {AGENT} (outboundDial) CAchild"
+    assert out[header + 1:header + 3] == ["5.00s    │ ringing", "5.00s    │ hangup by platform"]

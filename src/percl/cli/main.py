@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from percl.cli.browse import calls_cmd, logs_cmd
 from percl.cli.simcmd import sim
 from percl.cli.trace import trace_cmd
 from percl.config import from_sources
@@ -49,6 +50,8 @@ def serve(host: str | None, port: str | None, db: str | None, webhook_timeout_ms
 
 cli.add_command(sim)
 cli.add_command(trace_cmd)
+cli.add_command(calls_cmd)
+cli.add_command(logs_cmd)
 
 
 def main() -> None:
