@@ -200,9 +200,11 @@ def transcript_cmd(call_id: str, url: str | None, account: str | None, key: str 
 
 
 def _post(url: str | None, account: str | None, key: str | None, path: str,
-          body: dict[str, Any] | None = None) -> None:
+          body: dict[str, Any] | None, done: str) -> None:
+    """One sim request; `done` is printed when it succeeded (errors exit 1 with a message)."""
     with client_from(url, account, key) as client:
         client.sim("POST", path, json=body)
+    click.echo(done)
 
 
 @sim.command("press")
@@ -212,7 +214,8 @@ def _post(url: str | None, account: str | None, key: str | None, path: str,
 def press_cmd(call_id: str, digits: str, url: str | None, account: str | None,
               key: str | None) -> None:
     """The far end of CALL_ID presses DIGITS."""
-    _post(url, account, key, f"/calls/{call_id}/digits", {"digits": digits})
+    _post(url, account, key, f"/calls/{call_id}/digits", {"digits": digits},
+          f"{call_id}: pressed {digits}")
 
 
 @sim.command("say")
@@ -222,7 +225,8 @@ def press_cmd(call_id: str, digits: str, url: str | None, account: str | None,
 def say_cmd(call_id: str, text: str, url: str | None, account: str | None,
             key: str | None) -> None:
     """The far end of CALL_ID says TEXT (the platform hears it as speech)."""
-    _post(url, account, key, f"/calls/{call_id}/speech", {"text": text})
+    _post(url, account, key, f"/calls/{call_id}/speech", {"text": text},
+          f"{call_id}: said {json.dumps(text)}")
 
 
 @sim.command("hangup")
@@ -230,7 +234,7 @@ def say_cmd(call_id: str, text: str, url: str | None, account: str | None,
 @connection_options
 def hangup_cmd(call_id: str, url: str | None, account: str | None, key: str | None) -> None:
     """The far end of CALL_ID hangs up."""
-    _post(url, account, key, f"/calls/{call_id}/hangup")
+    _post(url, account, key, f"/calls/{call_id}/hangup", None, f"{call_id}: hung up")
 
 
 @sim.command("answer")
@@ -238,7 +242,7 @@ def hangup_cmd(call_id: str, url: str | None, account: str | None, key: str | No
 @connection_options
 def answer_cmd(call_id: str, url: str | None, account: str | None, key: str | None) -> None:
     """The ringing phone of CALL_ID picks up (as a human)."""
-    _post(url, account, key, f"/calls/{call_id}/answer")
+    _post(url, account, key, f"/calls/{call_id}/answer", None, f"{call_id}: answered")
 
 
 @sim.command("decline")
@@ -246,7 +250,7 @@ def answer_cmd(call_id: str, url: str | None, account: str | None, key: str | No
 @connection_options
 def decline_cmd(call_id: str, url: str | None, account: str | None, key: str | None) -> None:
     """The ringing phone of CALL_ID declines (the platform hears busy)."""
-    _post(url, account, key, f"/calls/{call_id}/decline")
+    _post(url, account, key, f"/calls/{call_id}/decline", None, f"{call_id}: declined")
 
 
 @sim.command("program")
@@ -261,7 +265,8 @@ def program_cmd(number: str, program_json: str, url: str | None, account: str | 
     except ValueError as exc:
         raise click.BadParameter(f"not JSON: {exc}", param_hint="PROGRAM_JSON") from None
     with client_from(url, account, key) as client:
-        client.sim("PUT", f"/phones/{number}", json=program)
+        saved = client.sim("PUT", f"/phones/{number}", json=program)
+    click.echo(f"{number} programmed: {json.dumps(saved, separators=(',', ':'))}")
 
 
 sim.add_command(phone_cmd)
