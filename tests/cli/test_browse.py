@@ -41,7 +41,8 @@ def test_calls_lists_newest_first_with_filters(bridge: ThreadedHarness) -> None:
     result = invoke(bridge, ["calls"])
     lines = result.output.splitlines()
     assert len(lines) == 3 and lines[1].startswith(str(everything[1]["callId"]))
-    assert f"inbound       {CALLER} -> " in lines[1] and "completed" in lines[1]
+    assert f"  2026-01-01 00:00:00  inbound       {CALLER} -> " in lines[2]
+    assert lines[2].endswith("  completed  8 s")  # the joke: hung up by the app
     assert invoke(bridge, ["calls", "--status", "busy"]).output == "no calls match\n"
 
 

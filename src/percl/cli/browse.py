@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 
 from percl.cli.connection import PerclClient, client_from, connection_options, runtime
-from percl.cli.render import FINAL_STATES
+from percl.cli.render import FINAL_STATES, iso_to_ms
 from percl.cli.signals import Stopped, stop_on_signals
 
 CALL_STATUSES = ("queued", "ringing", "inProgress", *sorted(FINAL_STATES))
@@ -27,11 +27,12 @@ LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": ""}
 
 
 def call_line(call: dict[str, Any]) -> str:
-    """One call record as a line: id, start, direction, numbers, status, duration."""
-    start = str(call.get("startTime") or call.get("dateCreated") or "")
+    """One call record as a line: id, start (UTC), direction, numbers, status, duration."""
+    ms = iso_to_ms(call.get("startTimeISO"))
+    start = f"{datetime.fromtimestamp(ms / 1000, UTC):%Y-%m-%d %H:%M:%S}" if ms is not None else ""
     seconds = call.get("duration")
     took = f"{seconds} s" if seconds is not None else ""
-    return (f"{call.get('callId')}  {start:31}  {call.get('direction', ''):12}  "
+    return (f"{call.get('callId')}  {start:19}  {call.get('direction', ''):12}  "
             f"{call.get('from')} -> {call.get('to')}  {call.get('status')}  {took}").rstrip()
 
 
