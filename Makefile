@@ -38,3 +38,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
+
+# A wheel of percl in dist/ (percl is not on PyPI): pip install "dist/percl-0.1.0-py3-none-any.whl[testing]"
+.PHONY: dist
+dist: $(BIN)/python
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist .

@@ -5,6 +5,7 @@ percl, so the same code runs against FreeClimb itself (with public URLs).
 
     caller --inboundCall--> /voice   : Say welcome, GetDigits "press 1 for an agent, 2 for a joke"
            --getDigits----> /menu    : 1 -> OutDial the agent, 2 -> Say a joke, else repeat
+                                       (at most MAX_TRIES menus, then goodbye and hang up)
     parent --outDialStart-> /dialing : tell the caller the agent is being called
     agent  --outDialConnect> /agent  : tell the agent who called
 """
@@ -19,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 AGENT = "+15550100002"
+MAX_TRIES = 3  # menus a caller hears before the demo says goodbye (no endless loop)
 
 
 def application_urls(base: str) -> dict[str, str]:
@@ -32,10 +34,18 @@ def create_app(base: str) -> Starlette:
     def percl(*commands: dict[str, Any]) -> JSONResponse:
         return JSONResponse(list(commands))
 
+    def attempt(request: Request) -> int:
+        """Which menu this is (the query string counts them: FreeClimb keeps no state)."""
+        raw = request.query_params.get("try", "1")
+        return int(raw) if raw.isdigit() else 1
+
     async def voice(request: Request) -> JSONResponse:
+        tries = attempt(request)
+        welcome = [{"Say": {"text": "Welcome to the percl demo."}}] if tries == 1 else []
         return percl(
-            {"Say": {"text": "Welcome to the percl demo."}},
-            {"GetDigits": {"actionUrl": f"{base}/menu", "maxDigits": 1, "initialTimeoutMs": 8000,
+            *welcome,
+            {"GetDigits": {"actionUrl": f"{base}/menu?try={tries}", "maxDigits": 1,
+                           "initialTimeoutMs": 8000,
                            "prompts": [{"Say": {"text": "Press 1 to call an agent, "
                                                         "or 2 to hear a joke."}}]}},
         )
@@ -53,8 +63,11 @@ def create_app(base: str) -> Starlette:
         if digits == "2":
             return percl({"Say": {"text": "Why did the phone wear glasses? "
                                           "It lost its contacts. Goodbye."}}, {"Hangup": {}})
+        tries = attempt(request)
+        if tries >= MAX_TRIES:
+            return percl({"Say": {"text": "Sorry, I did not get that. Goodbye."}}, {"Hangup": {}})
         return percl({"Say": {"text": "Sorry, I did not get that."}},
-                     {"Redirect": {"actionUrl": f"{base}/voice"}})
+                     {"Redirect": {"actionUrl": f"{base}/voice?try={tries + 1}"}})
 
     async def dialing(request: Request) -> JSONResponse:
         return percl({"Say": {"text": "The agent's phone is ringing. They will hear about your "

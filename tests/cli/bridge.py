@@ -125,6 +125,9 @@ class ScriptedKeyboard:
         self.interactive.append(interactive)
         return self
 
+    def now(self) -> float:
+        return self.bridge.now()
+
     def next_line(self, timeout_s: float) -> str | None:
         if self._start is None:
             self._start = self.bridge.now()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
+from percl.cli.live import LiveCall
 from percl.cli.main import cli
 from percl.cli.simcmd import build_script, load_script
 from percl.domain.enums import CallStatus
@@ -45,6 +49,10 @@ def test_press_runs_unattended_and_follows_the_dialled_leg(bridge: ThreadedHarne
     assert '6.30s    │ heard "Hello agent. A caller on ' + demo + ' asked for you."' in out
     assert out.index("3.00s  pressed 1") < out.index(dialled)
     assert "10.40s  state completed" in out and out[-1] == "call ended: completed"
+    # the menu prompt cut by the key is told once, then the cut; each leg rings once
+    assert sum("Press 1 to call an agent" in line for line in out) == 1
+    assert out.index("3.00s  pressed 1") < out.index("3.00s  (cut after 700 ms)")
+    assert "5.30s    │ ringing" in out and not any("state ringing" in line for line in out)
 
 
 def test_typed_lines_wait_for_the_answer_then_press_and_speak(bridge: ThreadedHarness,
@@ -55,6 +63,7 @@ def test_typed_lines_wait_for_the_answer_then_press_and_speak(bridge: ThreadedHa
     assert keyboard.interactive == [True]
     out = lines(result.output)
     assert any(line.startswith("keys: type digits") for line in out)  # the help, twice
+    assert "a / d to answer" not in result.output  # the softphone's keys
     assert "? 'xyz': type ? for help" in out
     pressed = next(i for i, line in enumerate(out) if line.endswith("pressed 2"))
     said = next(i for i, line in enumerate(out) if line.endswith('said "hello there"'))
@@ -92,8 +101,56 @@ def test_a_call_that_does_not_complete_exits_3(bridge: ThreadedHarness) -> None:
     result = invoke(bridge, ["sim", "call", CALLER, number, "--script", "[]"])
     out = lines(result.output)
     assert "rejected" in " ".join(out)
-    assert result.exit_code == 3 and out[-1].startswith("call ended: ")
-    assert out[-1] != "call ended: completed"
+    call_id = out[0].rsplit(" ", 1)[-1]
+    assert result.exit_code == 3
+    assert out[-2:] == ["call ended: busy (callEndedReason appReject)",
+                        f"the whole flow: percl trace {call_id}"]
+
+
+def test_a_failed_call_says_why(bridge: ThreadedHarness) -> None:
+    h = bridge.h
+    app = h.scripted_app("http://broken.test")
+    app.on("/voice", (500, "boom"))
+    number = bridge.run(h.number_for_app("+13125550178", voice_url=app.url("/voice")))
+    result = invoke(bridge, ["sim", "call", CALLER, number, "--script", "[]"])
+    out = lines(result.output)
+    call_id = out[0].rsplit(" ", 1)[-1]
+    assert result.exit_code == 3
+    assert out[-3:] == ["call ended: failed (callEndedReason webhookFailed)",
+                        "cause: inboundCall webhook to http://broken.test/voice failed: HTTP 500",
+                        f"the whole flow: percl trace {call_id}"]
+
+
+def test_a_wrong_key_ends_after_the_demos_retries(bridge: ThreadedHarness, demo: str) -> None:
+    result = invoke(bridge, ["sim", "call", CALLER, demo, "--press", "3"])
+    out = lines(result.output)
+    assert result.exit_code == 0 and out[-1] == "call ended: completed"
+    assert sum("Press 1 to call an agent" in line for line in out) == 3
+    assert any(line.endswith('heard "Sorry, I did not get that. Goodbye."') for line in out)
+
+
+def test_timeout_hangs_up_and_exits_124(bridge: ThreadedHarness, demo: str) -> None:
+    result = invoke(bridge, ["sim", "call", CALLER, demo, "--script", "[]", "--timeout", "5"])
+    out = lines(result.output)
+    assert result.exit_code == 124, result.output
+    assert "timed out after 5 s: hanging up" in out
+    assert "5.00s  hangup by farEnd" in out and out[-1] == "call ended: completed"
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_and_sighup_hang_up_like_ctrl_c(bridge: ThreadedHarness, demo: str,
+                                                signum: signal.Signals, code: int) -> None:
+    before = signal.getsignal(signum)
+    keyboard = ScriptedKeyboard(bridge, steps=[(1.0, lambda: os.kill(os.getpid(), signum))])
+    result = invoke(bridge, ["sim", "call", CALLER, demo], keyboard)
+    out = lines(result.output)
+    assert result.exit_code == code
+    assert out[-1] == f"hung up ({signum.name})"
+    assert signal.getsignal(signum) == before  # the command's handler is gone
+    call_id = out[0].rsplit(" ", 1)[-1]
+    bridge.run(bridge.h.clock.settle())
+    assert bridge.run(bridge.h.call(call_id)).status is CallStatus.COMPLETED
+    assert bridge.h.transcript(call_id).entries[-1].by == "farEnd"
 
 
 def test_script_from_json_text_and_file(tmp_path: Path) -> None:
@@ -130,3 +187,38 @@ def test_unreachable_server_exits_1_with_a_hint() -> None:
     assert result.exit_code == 1
     assert "cannot reach percl at http://127.0.0.1:9" in result.output
     assert "percl serve" in result.output
+
+
+class TwoLegs:
+    """A REST + sim API whose dialled leg's transcript starts before its record's startTime
+    (times are truncated differently): its lines must still follow its header."""
+
+    def sim(self, method: str, path: str, **kwargs: object) -> dict[str, object]:
+        if "CAchild" in path:
+            return {"createdMs": 1_767_225_605_000, "since": 0, "live": False,
+                    "entries": [{"atMs": 0, "type": "ringing"},
+                                {"atMs": 0, "type": "hangup", "by": "platform"}]}
+        return {"createdMs": 1_767_225_600_000, "since": 0, "live": False,
+                "entries": [{"atMs": 0, "type": "answered"}, {"atMs": 9000, "type": "hangup",
+                                                              "by": "farEnd"}]}
+
+    def rest(self, method: str, path: str, **kwargs: object) -> dict[str, object]:
+        return {"callId": "CAroot", "status": "completed",
+                "endTimeISO": "2026-01-01T00:00:09.000Z"}
+
+    def rest_list(self, path: str, key: str, params: dict[str, str]) -> list[dict[str, object]]:
+        if params["parentCallId"] != "CAroot":
+            return []
+        return [{"callId": "CAchild", "to": AGENT, "direction": "outboundDial",
+                 "status": "busy", "startTimeISO": "2026-01-01T00:00:05.001Z",
+                 "endTimeISO": "2026-01-01T00:00:05.001Z"}]
+
+
+def test_a_dialled_legs_header_comes_before_its_lines() -> None:
+    console = Console(record=True, width=200)
+    live = LiveCall(TwoLegs(), console, "CAroot")  # type: ignore[arg-type]
+    live.refresh()
+    out = lines(console.export_text())
+    header = next(i for i, line in enumerate(out) if "┌ dialled" in line)
+    assert out[header] == f"5.00s    ┌ dialled {AGENT} (outboundDial) CAchild"
+    assert out[header + 1:header + 3] == ["5.00s    │ ringing", "5.00s    │ hangup by platform"]

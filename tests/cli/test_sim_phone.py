@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -78,6 +80,24 @@ def test_auto_answer_and_ctrl_c_in_a_call_hangs_up(bridge: ThreadedHarness) -> N
     call = bridge.run(h.call(ring.rsplit(" ", 1)[-1]))
     bridge.run(h.clock.settle())
     assert bridge.run(h.call(call.call_id)).status is CallStatus.COMPLETED
+
+
+def test_sigterm_in_a_call_hangs_up_and_resets_the_number(bridge: ThreadedHarness) -> None:
+    h = bridge.h
+    app = h.scripted_app("http://app.test")
+    app.on("/connect", [{"Pause": {"length": 60_000}}])
+    keyboard = ScriptedKeyboard(bridge, steps=[
+        (0.2, lambda: bridge.run(h.rest.post(
+            f"/Accounts/{h.account.account_id}/Calls",
+            json={"from": "+13125550100", "to": AGENT, "callConnectUrl": app.url("/connect")}))),
+        (5.0, lambda: os.kill(os.getpid(), signal.SIGTERM))])
+    result = invoke(bridge, ["sim", "phone", AGENT, "--auto-answer"], keyboard)
+    out = lines(result.output)
+    assert result.exit_code == 0
+    assert out[-2:] == ["hung up", f"{AGENT} is back to the default program"]
+    ring = next(line for line in out if line.startswith("RING"))
+    bridge.run(h.clock.settle())
+    assert bridge.run(h.call(ring.rsplit(" ", 1)[-1])).status is CallStatus.COMPLETED
 
 
 def test_a_caller_giving_up_is_a_missed_call(bridge: ThreadedHarness) -> None:

@@ -38,7 +38,7 @@ def test_tree_shows_legs_states_webhooks_and_percl_in_time_order(
         '+0.000s PerCL Say "Welcome to the percl demo." | GetDigits',
         "+0.000s state inProgress",
         "+3.000s far end pressed 1",
-        "+3.000s webhook getDigits POST http://127.0.0.1:8600/demo/menu -> 200",
+        "+3.000s webhook getDigits POST http://127.0.0.1:8600/demo/menu?try=1 -> 200",
         f"OutDial destination={AGENT}",
         "+5.300s dialled: outboundDial call",
         "+6.300s webhook outDialConnect",

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import click
 import httpx
 
+from percl.cli.flags import normal_url
 from percl.cli.keyboard import Keyboard, for_terminal
 from percl.config import IN_MEMORY_DBS, from_sources
 from percl.errors import ConfigError
@@ -88,7 +89,7 @@ def resolve_target(url: str | None, account: str | None, key: str | None,
             f"or start `percl serve` first (it writes {path})"
         )
     base = url or saved.get("url") or DEFAULT_URL
-    return Target(url=str(base).rstrip("/"), account_id=str(account), api_key=str(key))
+    return Target(url=normal_url(str(base)), account_id=str(account), api_key=str(key))
 
 
 def connection_options(command: F) -> F:

@@ -6,7 +6,7 @@ wait: a line typed by the user is acted on at once, and nothing is read from a t
 thread stuck in a read of stdin can abort the interpreter at exit). On a terminal the input is
 line-buffered by the tty: a command is sent when the user presses Enter.
 
-Lines (see HELP): `12#` presses keys, `"words` or `say words` speaks, `h` hangs up, `a` / `d`
+Lines (see CALL_HELP, PHONE_HELP): `12#` presses keys, `"words` or `say words` speaks, `h` hangs up, `a` / `d`
 answer or decline a ringing softphone, `?` prints the help.
 """
 
@@ -22,8 +22,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import IO, Protocol
 
-HELP = ('keys: type digits 0-9 * # and Enter to press them; "words or say words to speak; '
-        "h to hang up; a / d to answer / decline a ringing phone; Ctrl-C to quit")
+CALL_HELP = ('keys: type digits 0-9 * # and Enter to press them; "words or say words to speak; '
+             "h to hang up; Ctrl-C to hang up and quit")
+PHONE_HELP = ('keys: type digits 0-9 * # and Enter to press them; "words or say words to speak; '
+              "h to hang up; a / d to answer / decline a ringing phone; Ctrl-C to quit")
 _KEYS = re.compile(r"[0-9*#]+")
 
 
@@ -31,6 +33,10 @@ class Keyboard(Protocol):
     def next_line(self, timeout_s: float) -> str | None:
         """Wait up to `timeout_s` for one line the user typed (without its newline); None when
         none came in time. The live commands call it once per refresh."""
+        ...
+
+    def now(self) -> float:
+        """Seconds on the clock the waits run on (`--timeout` counts on it)."""
         ...
 
 
@@ -96,6 +102,9 @@ def parse_line(line: str) -> Command | None:
 class Unattended:
     """No input at all (a scripted call): every call just waits."""
 
+    def now(self) -> float:
+        return time.monotonic()
+
     def next_line(self, timeout_s: float) -> str | None:
         time.sleep(timeout_s)
         return None
@@ -109,6 +118,9 @@ class FdKeyboard:
         self._pending = b""
         self._lines: deque[str] = deque()
         self._eof = False
+
+    def now(self) -> float:
+        return time.monotonic()
 
     def next_line(self, timeout_s: float) -> str | None:
         if not self._lines and self._eof:
@@ -133,6 +145,9 @@ class StreamKeyboard:
 
     def __init__(self, stream: IO[str]) -> None:
         self._stream = stream
+
+    def now(self) -> float:
+        return time.monotonic()
 
     def next_line(self, timeout_s: float) -> str | None:
         line = self._stream.readline()

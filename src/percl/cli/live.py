@@ -23,6 +23,10 @@ from percl.cli.render import FINAL_ENTRIES, FINAL_STATES, STYLE, at, entry_text,
 POLL_S = 0.2
 WINDOW = 16
 STATE_TIME = {"ringing": "startTimeISO", "inProgress": "connectTimeISO"}
+UNSHOWN_STATES = {"queued", "ringing"}  # the transcript's "ringing" line says it already
+CUT_FIELDS = ("interrupted", "heardMs")
+PHONE_ACTS = {"digitsPressed", "said"}
+ACT, CUT, MEDIA = 0, 1, 2  # Line.rank
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +35,12 @@ class Line:
     text: str
     style: str | None
     state: bool = False
+    rank: int = MEDIA  # order at equal times: what the phone did, a cut it caused, the rest
 
-    def sort_key(self) -> tuple[int, bool]:
+    def sort_key(self) -> tuple[int, int]:
         # A record's times are truncated to the millisecond and written after the network's
         # event: a state shown one millisecond later keeps "answered" before "state inProgress".
-        return (self.at_ms + 1, True) if self.state else (self.at_ms, False)
+        return (self.at_ms + 1, MEDIA) if self.state else (self.at_ms, self.rank)
 
 
 class LegFollower:
@@ -68,25 +73,38 @@ class LegFollower:
             if index < len(self.entries) and entry == self.entries[index]:
                 continue
             if index < len(self.entries):
-                self.entries[index] = entry
+                old, self.entries[index] = self.entries[index], entry
+                lines.append(self._amended(old, entry))
             else:
                 self.entries.append(entry)
-            lines.append(self._line(entry))
+                lines.append(self._line(entry))
         ended = any(e.get("type") in FINAL_ENTRIES for e in self.entries)
         self.live = bool(data.get("live", True)) and not ended
         return lines
 
+    def _amended(self, old: dict[str, Any], entry: dict[str, Any]) -> Line:
+        """A prompt cut short is told as the cut, at its time, not printed again."""
+        heard = entry.get("heardMs")
+        rest = {k: v for k, v in entry.items() if k not in CUT_FIELDS}
+        if entry.get("interrupted") and not old.get("interrupted") and rest == old and heard:
+            return Line((self.created_ms or 0) + int(entry.get("atMs", 0)) + int(heard),
+                        f"{self.prefix}(cut after {heard} ms)", STYLE["warning"], rank=CUT)
+        return self._line(entry)
+
     def _line(self, entry: dict[str, Any]) -> Line:
         kind = str(entry.get("type", ""))
         return Line((self.created_ms or 0) + int(entry.get("atMs", 0)),
-                    self.prefix + entry_text(entry), STYLE.get(kind))
+                    self.prefix + entry_text(entry), STYLE.get(kind),
+                    rank=ACT if kind in PHONE_ACTS or entry.get("by") == "farEnd" else MEDIA)
 
 
 class LiveCall:
     """Follows `call_id` and the legs it dials; sends what the user types to its far end."""
 
-    def __init__(self, client: PerclClient, console: Console, call_id: str) -> None:
+    def __init__(self, client: PerclClient, console: Console, call_id: str,
+                 help_text: str = kb.CALL_HELP) -> None:
         self.client, self.console, self.call_id = client, console, call_id
+        self.help_text = help_text
         self.root = LegFollower(client, call_id)
         self.legs: dict[str, LegFollower] = {call_id: self.root}
         self.states: dict[str, str] = {}
@@ -147,7 +165,7 @@ class LiveCall:
                 case kb.Hangup():
                     self.hang_up()
                 case kb.Help():
-                    self.console.print(kb.HELP, style="dim", highlight=False)
+                    self.console.print(self.help_text, style="dim", highlight=False)
                 case kb.Answer() | kb.Decline():
                     self.console.print("nothing is ringing", style="dim")
                 case kb.Unknown(line=text):
@@ -185,9 +203,11 @@ class LiveCall:
             return []
         follower = LegFollower(self.client, call_id, parent_prefix + "  │ ")
         self.legs[call_id] = follower
+        first = follower.poll()
         when = iso_to_ms(child.get("startTimeISO")) or self._latest_ms()
+        when = min([when, *(line.at_ms for line in first)])  # the header before its lines
         text = f"{parent_prefix}  ┌ dialled {child.get('to')} ({child.get('direction')}) {call_id}"
-        return [Line(when, text, STYLE["leg"]), *follower.poll()]
+        return [Line(when, text, STYLE["leg"]), *first]
 
     def _state(self, record: dict[str, Any]) -> list[Line]:
         call_id, status = str(record["callId"]), str(record.get("status"))
@@ -197,6 +217,8 @@ class LiveCall:
         field = STATE_TIME.get(status, "endTimeISO" if status in FINAL_STATES else "")
         when = iso_to_ms(record.get(field)) or self._latest_ms()
         prefix = self.legs[call_id].prefix if call_id in self.legs else ""
+        if status in UNSHOWN_STATES:
+            return []
         return [Line(when, f"{prefix}state {status}", STYLE["state"], state=True)]
 
     def _latest_ms(self) -> int:

@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from percl.cli.browse import calls_cmd, logs_cmd
+from percl.cli.flags import SERVE_FLAGS, flag_named
 from percl.cli.simcmd import sim
 from percl.cli.trace import trace_cmd
 from percl.config import from_sources
@@ -41,7 +43,7 @@ def serve(host: str | None, port: str | None, db: str | None, webhook_timeout_ms
     try:
         settings = from_sources(os.environ, overrides)
     except ConfigError as exc:
-        raise click.UsageError(f"configuration: {exc}") from None
+        raise click.UsageError(f"configuration: {flag_named(str(exc), SERVE_FLAGS, overrides)}") from None
     from percl.cli.serve import run_server
 
     run_server(settings, demo_app=Path(demo_app) if demo else None, console=Console())
@@ -49,6 +51,8 @@ def serve(host: str | None, port: str | None, db: str | None, webhook_timeout_ms
 
 cli.add_command(sim)
 cli.add_command(trace_cmd)
+cli.add_command(calls_cmd)
+cli.add_command(logs_cmd)
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 It programs NUMBER to answer `manual`ly, so calls to it (REST calls, OutDial) ring until the
 user answers (`a`) or declines (`d`, heard as busy), and watches `GET /phones/{number}/calls`.
 An answered call is followed like `sim call` (prompts as text; keys, speech, hang up). After a
-call it waits for the next. Ctrl-C hangs up a call in progress, puts the number back to the
+call it waits for the next. Ctrl-C (SIGTERM, SIGHUP) hangs up a call in progress, puts the number back to the
 default program and quits (exit 0).
 """
 
@@ -20,6 +20,7 @@ from percl.cli import keyboard as kb
 from percl.cli.connection import HttpError, PerclClient, client_from, connection_options, runtime
 from percl.cli.live import POLL_S, LiveCall
 from percl.cli.render import STYLE, live_console
+from percl.cli.signals import Stopped, stop_on_signals
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,7 @@ class Softphone:
         elif isinstance(command, kb.Decline) and oldest is not None:
             self._decline(oldest)
         elif isinstance(command, kb.Help):
-            self.console.print(kb.HELP, style="dim", highlight=False)
+            self.console.print(kb.PHONE_HELP, style="dim", highlight=False)
         else:
             self.console.print("no call in progress: a answers, d declines", style="dim")
 
@@ -132,7 +133,7 @@ class Softphone:
             self.console.print(f"could not answer: {exc.message}", style="yellow", highlight=False)
             return
         self.console.print(f"answered {offer.from_}", style=STYLE["state"], highlight=False)
-        self.call = LiveCall(self.client, self.console, offer.call_id)
+        self.call = LiveCall(self.client, self.console, offer.call_id, kb.PHONE_HELP)
         self.call.refresh()
 
     def _decline(self, offer: Offer) -> None:
@@ -161,13 +162,15 @@ class Softphone:
 def phone_cmd(number: str, auto_answer: bool, url: str | None, account: str | None,
               key: str | None) -> None:
     """A softphone for the virtual number NUMBER: it rings, you answer (a) or decline (d), hear
-    the prompts as text, press keys, speak, hang up (h). Ctrl-C resets NUMBER and quits."""
+    the prompts as text, press keys, speak, hang up (h). Ctrl-C (or SIGTERM, SIGHUP) hangs up a
+    call in progress, resets NUMBER and quits."""
     console = live_console()
     with client_from(url, account, key) as client:
         phone = Softphone(client, console, number, auto_answer)
         phone.start()
         try:
-            phone.run(runtime().keyboard(True))
-        except KeyboardInterrupt:
+            with stop_on_signals():
+                phone.run(runtime().keyboard(True))
+        except (KeyboardInterrupt, Stopped):
             phone.stop()
     sys.exit(0)

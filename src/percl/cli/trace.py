@@ -13,11 +13,13 @@ import json
 import click
 from rich.console import Console
 
+from percl.cli.browse import newest_call_id
 from percl.cli.connection import HttpError, PerclClient, client_from, connection_options
 from percl.cli.traceview import LegTrace, to_json, to_tree
 
 MAX_DEPTH = 16
 MAX_LEGS = 500
+PIPED_WIDTH = 10_000
 
 
 def fetch_flow(client: PerclClient, call_id: str) -> LegTrace:
@@ -55,14 +57,22 @@ def _leg(client: PerclClient, call: dict[str, object]) -> LegTrace:
 
 
 @click.command("trace")
-@click.argument("call_id")
+@click.argument("call_id", required=False)
+@click.option("--last", is_flag=True, help="Trace the newest call (instead of CALL_ID).")
 @click.option("--json", "as_json", is_flag=True, help="Print the flow as JSON.")
 @connection_options
-def trace_cmd(call_id: str, as_json: bool, url: str | None, account: str | None,
-              key: str | None) -> None:
+def trace_cmd(call_id: str | None, last: bool, as_json: bool, url: str | None,
+              account: str | None, key: str | None) -> None:
     """Print CALL_ID's whole flow: legs, state changes, webhooks (requestType, URL, status,
-    latency), PerCL received, what the phones heard, errors in red -- in time order."""
+    latency), PerCL received, what the phones heard, errors in red -- in time order.
+    `percl calls` lists call ids; --last takes the newest."""
+    if bool(call_id) == last:
+        raise click.UsageError("give a CALL_ID or --last (not both)")
     with client_from(url, account, key) as client:
+        if call_id is None:
+            call_id = newest_call_id(client)
+            if call_id is None:
+                raise click.ClickException("no calls in this account yet")
         try:
             flow = fetch_flow(client, call_id)
         except HttpError as exc:
@@ -72,4 +82,7 @@ def trace_cmd(call_id: str, as_json: bool, url: str | None, account: str | None,
     if as_json:
         click.echo(json.dumps(to_json(flow), indent=2))
     else:
-        Console().print(to_tree(flow), highlight=False)  # wrapped, not cropped, when narrow
+        console = Console()
+        if not console.is_terminal:  # piped: whole lines (rich would wrap them at 80 columns)
+            console = Console(width=PIPED_WIDTH)
+        console.print(to_tree(flow), highlight=False)  # wrapped, not cropped, when narrow

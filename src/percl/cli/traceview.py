@@ -26,7 +26,7 @@ from rich.tree import Tree
 
 from percl.cli.render import STYLE, entry_text, iso_to_ms, summarize_percl
 
-_ENDED = re.compile(r"^Call ended: (?P<status>\w+) \((?P<reason>\w+)\)$")
+ENDED = re.compile(r"^Call ended: (?P<status>\w+) \((?P<reason>\w+)\)$")
 RINGING, PHONE, LOGS, PLATFORM = 0, 1, 2, 3  # ranks at equal times, see above
 _STATE_FIELDS = (("ringing", "startTimeISO", RINGING), ("inProgress", "connectTimeISO", PLATFORM))
 _PLATFORM_MEDIA = {"say", "play", "pause", "digitsSent"}
@@ -112,7 +112,7 @@ def _from_log(log: dict[str, Any], seq: int) -> Event:
         return Event(at_us, LOGS, seq, "state", level, f"state {meta['status']}", dict(meta))
     if "dialCallId" in meta:
         return Event(at_us, LOGS, seq, "dial", level, message, dict(meta))
-    ended = _ENDED.match(message)
+    ended = ENDED.match(message)
     if ended:
         text = f"state {ended['status']} (callEndedReason {ended['reason']})"
         return Event(at_us, LOGS, seq, "state", level, text, dict(ended.groupdict()))

@@ -274,6 +274,7 @@ class Harness:
         """Advance the clock from timer to timer until `predicate()` is truthy. Raises
         AssertionError (with `message` and the webhook log) when `within` seconds pass or
         nothing is left to happen first."""
+        __tracebackhide__ = True  # a failing expectation points at the test, not the kit
         started = self.clock.now()
         if await self.run_until(predicate, within):
             return

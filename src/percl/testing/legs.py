@@ -77,30 +77,36 @@ class AsyncPhoneCall:
     async def press(self, digits: str) -> None:
         """The phone presses `digits` now (100 ms apart as the clock advances). Fails when the
         call is ringing or over."""
+        __tracebackhide__ = True
         self._act(lambda sim: sim.press(self.call_id, digits), f"press {digits!r}")
         await self._h.clock.settle()
 
     async def say(self, text: str) -> None:
         """The phone says `text` (caller speech: a `said` entry, heard by GetSpeech)."""
+        __tracebackhide__ = True
         self._act(lambda sim: sim.say(self.call_id, text), f"say {text!r}")
         await self._h.clock.settle()
 
     async def hang_up(self) -> None:
         """The phone hangs up now (a ringing outbound leg is declined, heard as busy)."""
+        __tracebackhide__ = True
         self._act(lambda sim: sim.far_end_hangup(self.call_id), "hang up")
         await self._h.clock.settle()
 
     async def answer(self) -> None:
         """Pick up a ringing call to this phone now (any answer mode; `manual` waits for it)."""
+        __tracebackhide__ = True
         self._act(lambda sim: sim.pick_up(self.call_id), "answer")
         await self._h.clock.settle()
 
     async def decline(self) -> None:
         """Decline a ringing call to this phone now; percl hears busy."""
+        __tracebackhide__ = True
         self._act(lambda sim: sim.decline(self.call_id), "decline")
         await self._h.clock.settle()
 
     def _act(self, action: Callable[[SimNetwork], None], what: str) -> None:
+        __tracebackhide__ = True  # a failing expectation points at the test, not the kit
         try:
             action(self._h.platform.sim)
         except KeyError:
@@ -119,6 +125,7 @@ class AsyncPhoneCall:
         Returns when the prompt has been heard to its end (or was cut short), as a person would
         answer a menu; `barge_in=True` returns as soon as it starts, so a `press` interrupts it.
         """
+        __tracebackhide__ = True
         matcher = text_matcher(TranscriptEvent.SAY, "hear", text, contains, regex)
         return await self.expect(matcher, within=within, barge_in=barge_in)
 
@@ -126,6 +133,7 @@ class AsyncPhoneCall:
                           within: float = 30.0, barge_in: bool = False) -> TranscriptEntry:
         """Wait until the phone has heard a Play of `url` (or of a URL containing `contains`);
         `barge_in` as for expect_say."""
+        __tracebackhide__ = True
         if contains is not None:
             needle = contains
             matcher = Matcher(lambda e: e.type is TranscriptEvent.PLAY and needle in (e.url or ""),
@@ -138,6 +146,7 @@ class AsyncPhoneCall:
     async def expect_tones(self, digits: str | None = None, *,
                            within: float = 30.0) -> TranscriptEntry:
         """Wait until percl plays DTMF tones to the phone (OutDial sendDigits, SendDigits)."""
+        __tracebackhide__ = True
         matcher = field_matcher(TranscriptEvent.DIGITS_SENT, f"hear tones {digits or ''}".strip(),
                                 digits=digits)
         return await self.expect(matcher, within=within)
@@ -148,6 +157,7 @@ class AsyncPhoneCall:
         Without `barge_in`, a media entry (say, play, pause, tones) is also waited out to its
         end. Raises AssertionError (with the transcript) when the leg ends, `within` seconds of
         clock time pass, or nothing is left to happen first."""
+        __tracebackhide__ = True
         started = self._h.clock.now()
 
         def settled() -> bool:
@@ -185,6 +195,7 @@ class AsyncPhoneCall:
     async def expect_status(self, status: CallStatus | str, *, within: float = 60.0) -> Call:
         """Wait until the call has *reached* `status` ("ringing", CallStatus.IN_PROGRESS ...),
         even if it has moved on since; returns the call as stored now."""
+        __tracebackhide__ = True
         wanted = CallStatus(status)
         started = self._h.clock.now()
         reached = await self._h.run_until(
@@ -202,6 +213,7 @@ class AsyncPhoneCall:
                             within: float = 60.0) -> Call:
         """Wait until percl holds the call as over; with `reason`, also check callEndedReason.
         Returns the final call record."""
+        __tracebackhide__ = True
         started = self._h.clock.now()
         await self._h.run_until(lambda: self.ended, within)
         record = self.record

@@ -92,6 +92,7 @@ class AsyncPhone:
     async def expect_ring(self, *, within: float = 60.0) -> AsyncPhoneCall:
         """Wait until percl calls this phone (OutDial, REST) again; returns that leg. Each call
         to this phone is returned once, in order."""
+        __tracebackhide__ = True  # a failing expectation points at the test, not the kit
         started = self._h.clock.now()
         await self._h.run_until(lambda: len(self._rang()) > self._rung, within)
         rang = self._rang()

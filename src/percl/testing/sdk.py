@@ -46,21 +46,38 @@ class LoopBridge:
 
         Raises RuntimeError when called on the loop's thread while the loop is running.
         """
-        if not self.loop.is_running():
-            return self.loop.run_until_complete(self._settled(coro))
+        __tracebackhide__ = True  # a failing expectation points at the test, not the kit
         if _running_loop() is self.loop:
             coro.close()
             raise RuntimeError(
                 "a blocking call (e.g. the FreeClimb SDK) was made on the event loop's thread while "
                 "it runs: from async code use `await asyncio.to_thread(...)`, and mount a WSGI "
                 "app with threaded=True (the default)")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+        try:
+            if not self.loop.is_running():
+                return self.loop.run_until_complete(self._settled(coro))
+            return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+        except AssertionError as exc:
+            if not _from_kit(exc):
+                raise
+            # The kit's message says it all; asyncio's frames (no __tracebackhide__) would not
+            raise exc.with_traceback(None) from None
 
     async def _settled(self, coro: Coroutine[Any, Any, T]) -> T:
+        __tracebackhide__ = True
         result = await coro
         if self._settle is not None:
             await self._settle()
         return result
+
+
+def _from_kit(exc: BaseException) -> bool:
+    """Whether `exc` was raised by the test kit itself (a failed expectation)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and str(tb.tb_frame.f_globals.get("__name__", "")).startswith(
+        "percl.testing.")
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

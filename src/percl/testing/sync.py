@@ -75,6 +75,7 @@ class Percl:
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run one of the Harness's coroutines to completion, then let the clock settle.
         Raises RuntimeError when this Percl is closed or its platform stopped."""
+        __tracebackhide__ = True  # a failing expectation points at the test, not the kit
         if self._closed or self._host is None or self._host.done():
             coro.close()
             raise RuntimeError("this Percl is closed (or its platform crashed)")
@@ -156,6 +157,7 @@ class Percl:
     def wait_for(self, predicate: Callable[[], object], *, within: float = 30.0,
                  message: str | None = None) -> None:
         """Advance the clock until `predicate()` is truthy; AssertionError after `within` s."""
+        __tracebackhide__ = True
         self.run(self.harness.wait_for(predicate, within=within, message=message))
 
     # ------------------------------------------------------------------ observing
@@ -232,6 +234,7 @@ class Phone:
         return None if leg is None else PhoneCall(self._p, leg)
 
     def expect_ring(self, *, within: float = 60.0) -> PhoneCall:
+        __tracebackhide__ = True
         return PhoneCall(self._p, self._p.run(self.aphone.expect_ring(within=within)))
 
 
@@ -270,43 +273,54 @@ class PhoneCall:
         return self.acall.webhooks
 
     def press(self, digits: str) -> None:
+        __tracebackhide__ = True
         self._p.run(self.acall.press(digits))
 
     def say(self, text: str) -> None:
+        __tracebackhide__ = True
         self._p.run(self.acall.say(text))
 
     def hang_up(self) -> None:
+        __tracebackhide__ = True
         self._p.run(self.acall.hang_up())
 
     def answer(self) -> None:
+        __tracebackhide__ = True
         self._p.run(self.acall.answer())
 
     def decline(self) -> None:
+        __tracebackhide__ = True
         self._p.run(self.acall.decline())
 
     def expect_say(self, text: str | None = None, *, contains: str | None = None,
                    regex: str | None = None, within: float = 30.0,
                    barge_in: bool = False) -> TranscriptEntry:
+        __tracebackhide__ = True
         return self._p.run(self.acall.expect_say(text, contains=contains, regex=regex,
                                                  within=within, barge_in=barge_in))
 
     def expect_play(self, url: str | None = None, *, contains: str | None = None,
                     within: float = 30.0, barge_in: bool = False) -> TranscriptEntry:
+        __tracebackhide__ = True
         return self._p.run(self.acall.expect_play(url, contains=contains, within=within,
                                                   barge_in=barge_in))
 
     def expect_tones(self, digits: str | None = None, *, within: float = 30.0) -> TranscriptEntry:
+        __tracebackhide__ = True
         return self._p.run(self.acall.expect_tones(digits, within=within))
 
     def expect(self, matcher: Matcher, *, within: float = 30.0,
                barge_in: bool = True) -> TranscriptEntry:
+        __tracebackhide__ = True
         return self._p.run(self.acall.expect(matcher, within=within, barge_in=barge_in))
 
     def expect_status(self, status: CallStatus | str, *, within: float = 60.0) -> Call:
+        __tracebackhide__ = True
         return self._p.run(self.acall.expect_status(status, within=within))
 
     def expect_hangup(self, *, reason: CallEndedReason | str | None = None,
                       within: float = 60.0) -> Call:
+        __tracebackhide__ = True
         return self._p.run(self.acall.expect_hangup(reason=reason, within=within))
 
     def explain(self, headline: str) -> str:

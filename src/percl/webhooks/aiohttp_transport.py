@@ -101,7 +101,13 @@ async def _answer(response: aiohttp.ClientResponse, limit: int | None) -> Transp
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, aiohttp.ClientConnectorError):
+    if isinstance(exc, aiohttp.ClientSSLError):
         return f"connection failed: {exc}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        # aiohttp's own text names "ssl:default" even for an http URL: say only what failed
+        os_error = exc.os_error
+        why = ("connection refused" if isinstance(os_error, ConnectionRefusedError)
+               else os_error.strerror or str(os_error) or type(os_error).__name__)
+        return f"connection failed: cannot connect to {exc.host}:{exc.port} ({why})"
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
