@@ -7,6 +7,7 @@ ending calls can still send their final webhooks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from types import TracebackType
@@ -18,6 +19,7 @@ from starlette.routing import Mount
 from percl.api import ApiDeps, create_api
 from percl.api.ratelimit import RateLimitMiddleware
 from percl.config import MEMORY_DB, SeedAccount, Settings
+from percl.console.home import HomeInfo, home_routes
 from percl.domain import ids as idmod
 from percl.domain.clock import Clock, SystemClock
 from percl.domain.ids import IdGenerator, RandomIds
@@ -28,7 +30,7 @@ from percl.engine.context import EngineContext
 from percl.engine.logs import StoreLogSink
 from percl.engine.messaging import MessagingService
 from percl.engine.park import ParkService
-from percl.engine.ports import Store
+from percl.engine.ports import LogObserver, Store
 from percl.engine.queues import QueueService
 from percl.media.grammar.port import GrammarRecognizer
 from percl.media.probe import WavProbe
@@ -58,8 +60,9 @@ class SeedResult:
 class Platform:
     """One running percl: store, simulated network, webhook dispatcher, call engine, ASGI apps.
 
-    Use as `async with Platform(settings) as p:`; `p.asgi` serves /apiserver and /sim/v1.
-    Tests pass their own clock, ids, store and transport (see percl.testing).
+    Use as `async with Platform(settings) as p:`; `p.asgi` serves /apiserver and /sim/v1 (and
+    / and /healthz). Tests pass their own clock, ids, store and transport (see percl.testing);
+    `log_observers` see every account log line (`percl serve`'s console).
     """
 
     def __init__(
@@ -71,13 +74,16 @@ class Platform:
         store: Store | None = None,
         transport: WebhookTransport | None = None,
         probe_media: bool = True,
+        log_observers: Sequence[LogObserver] = (),
+        credentials_hint: str | None = None,
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.ids: IdGenerator = ids or RandomIds()
         self.store: Store = store or store_for(settings.db)
-        self.transport: WebhookTransport = transport or AiohttpTransport()
-        self.logs = StoreLogSink(self.store, self.clock)
+        self.transport: WebhookTransport = transport or AiohttpTransport(
+            ca_file=settings.webhook_ca_file)
+        self.logs = StoreLogSink(self.store, self.clock, log_observers)
         # Every webhook passes the fault injector (a no-op without rules or #percl-fault=...).
         self.faults = FaultInjector(self.transport, self.clock, logs=self.logs)
         self.webhooks = WebhookDispatcher(
@@ -111,7 +117,8 @@ class Platform:
                                                     messages=self.messages))
         self.rate_limit = RateLimitMiddleware(self.api, self.clock, rate=settings.api_rate_per_s,
                                               burst=settings.api_burst)
-        self.asgi = Starlette(routes=[Mount("/apiserver", self.rate_limit),
+        home = home_routes(HomeInfo(settings.base_url, credentials_hint))  # / and /healthz
+        self.asgi = Starlette(routes=[*home, Mount("/apiserver", self.rate_limit),
                                       Mount("/sim/v1", self.sim_api)])
         self.seed: SeedResult | None = None
         self.recovered = 0

@@ -1,22 +1,28 @@
-"""The account log: a LogSink that writes LogEntry records to the Store."""
+"""The account log: a LogSink that writes LogEntry records to the Store, then shows each to its
+observers (LogObserver: `percl serve`'s console lines subscribe here, so the engine needs no
+knowledge of the terminal)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from percl.domain.clock import Clock
 from percl.domain.enums import LogLevel
 from percl.domain.records import LogEntry
-from percl.engine.ports import Store
+from percl.engine.ports import LogObserver, Store
+
+_log = logging.getLogger(__name__)
 
 
 class StoreLogSink:
     """Writes one LogEntry per call, stamped with the clock in integer microseconds."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, observers: Sequence[LogObserver] = ()) -> None:
         self._store = store
         self._clock = clock
+        self._observers = tuple(observers)
 
     async def log(
         self,
@@ -38,3 +44,8 @@ class StoreLogSink:
             metadata=dict(metadata or {}),
         )
         await self._store.add_log(entry)
+        for observer in self._observers:
+            try:
+                observer.observe(entry)
+            except Exception:  # a console that cannot print must not end the call
+                _log.exception("log observer %r failed", observer)
