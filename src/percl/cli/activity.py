@@ -109,7 +109,8 @@ class ActivityPrinter:
         return line.event or line.level is not LogLevel.INFO
 
     def _render(self, line: ConsoleLine) -> Text:
-        out = Text(time.strftime("%H:%M:%S ", time.localtime(line.at)), style="dim")
+        out = Text()
+        out.append(time.strftime("%H:%M:%S ", time.localtime(line.at)), style="dim")
         if line.call_id is not None:
             out.append(line.call_id, style="cyan")
             numbers = self._numbers.get(line.call_id)

@@ -55,6 +55,7 @@ def run_server(settings: Settings, options: ServeOptions, console: Console) -> N
     Raises PerclError (StartRefused, ConfigError...) before writing anything when the port or the
     database is taken or a setting is wrong; the caller prints it as one line.
     """
+    _check_tls_files(settings)
     claim = startup.claim(settings.host, settings.port, settings.db)
     try:
         settings, ca_file = _with_tls(dataclasses.replace(settings, port=claim.port), options)
@@ -70,20 +71,24 @@ def run_server(settings: Settings, options: ServeOptions, console: Console) -> N
         claim.release()
 
 
-def _with_tls(settings: Settings, options: ServeOptions) -> tuple[Settings, str | None]:
-    """Settings with the certificate to serve (made under PERCL_HOME/tls for --tls-self-signed),
-    and the CA file clients must trust for a local certificate (None otherwise)."""
-    if options.tls_self_signed:
-        files = tls.self_signed(options.home / "tls", settings.host)
-        # percl trusts its own CA too: the demo app it serves is reached over https.
-        settings = dataclasses.replace(settings, tls_cert=str(files.cert), tls_key=str(files.key),
-                                       webhook_ca_file=settings.webhook_ca_file or str(files.ca))
-        return settings, str(files.ca)
+def _check_tls_files(settings: Settings) -> None:
+    """Refuse unusable certificate files before anything is claimed or written."""
     if settings.tls_cert and settings.tls_key:
         tls.check(settings.tls_cert, settings.tls_key)
     if settings.webhook_ca_file:
         tls.check_ca(settings.webhook_ca_file)
-    return settings, None
+
+
+def _with_tls(settings: Settings, options: ServeOptions) -> tuple[Settings, str | None]:
+    """Settings with the certificate made under PERCL_HOME/tls for --tls-self-signed, and the
+    CA file clients must trust for it (None when not asked)."""
+    if not options.tls_self_signed:
+        return settings, None
+    files = tls.self_signed(options.home / "tls", settings.host)
+    # percl trusts its own CA too: the demo app it serves is reached over https.
+    settings = dataclasses.replace(settings, tls_cert=str(files.cert), tls_key=str(files.key),
+                                   webhook_ca_file=settings.webhook_ca_file or str(files.ca))
+    return settings, str(files.ca)
 
 
 async def _serve(settings: Settings, options: ServeOptions, console: Console,

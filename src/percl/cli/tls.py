@@ -39,21 +39,22 @@ class TlsFiles:
 
 def check(cert: str, key: str) -> None:
     """Raise StartRefused (one line) unless `cert` and `key` load as a TLS server pair."""
+    for name in (cert, key):
+        if not Path(name).is_file():
+            raise StartRefused(f"TLS: {name} not found")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
         context.load_cert_chain(cert, key)
-    except FileNotFoundError as exc:
-        raise StartRefused(f"TLS: {exc.filename} not found") from None
     except (ssl.SSLError, OSError) as exc:
         raise StartRefused(f"TLS: cannot use certificate {cert} with key {key}: {exc}") from None
 
 
 def check_ca(ca_file: str) -> None:
     """Raise StartRefused (one line) unless `ca_file` loads as PEM CA certificates."""
+    if not Path(ca_file).is_file():
+        raise StartRefused(f"PERCL_WEBHOOK_CA_FILE: {ca_file} not found")
     try:
         ssl.create_default_context().load_verify_locations(cafile=ca_file)
-    except FileNotFoundError:
-        raise StartRefused(f"PERCL_WEBHOOK_CA_FILE: {ca_file} not found") from None
     except (ssl.SSLError, OSError) as exc:
         raise StartRefused(f"PERCL_WEBHOOK_CA_FILE: {ca_file} is no PEM CA file: {exc}") from None
 
