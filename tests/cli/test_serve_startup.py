@@ -79,7 +79,7 @@ def test_secrets_are_printed_only_when_the_account_is_created(tmp_path: Path) ->
     # The snippet printed instead reads the key from that file: it is runnable as printed.
     snippet = out[out.index("import freeclimb"):out.index("print(api.list_calls())")]
     scope: dict[str, object] = {}
-    exec(snippet, scope)  # noqa: S102 - the banner's own Python, run as a user would
+    exec(snippet, scope)  # the banner's own Python, run as a user would
     assert scope["api_key"] == entry.api_key
     assert json.loads(path.read_text())["servers"][first.url]["pid"] == (again.process.pid
                                                                          if again.process else 0)
