@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -46,10 +47,13 @@ class Served:
         scheme = "https" if any(a.startswith("--tls") for a in self.args) else "http"
         return f"{scheme}://127.0.0.1:{self.port}"
 
-    def start(self, verify: str | bool = True) -> Served:
+    def start(self, verify: str | bool | ssl.SSLContext = True) -> Served:
+        """Launch; ready when /healthz answers (`verify`: a CA file for https, or False)."""
         with self.log.open("wb") as log:
             self.process = subprocess.Popen([percl_executable(), "serve", *self.args], env=self.env,
                                             cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
+        if isinstance(verify, str):
+            verify = ssl.create_default_context(cafile=verify)
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:  # readiness polling, bounded; not a timing assertion
             if self.process.poll() is not None:
@@ -78,7 +82,7 @@ class Served:
         return self.process.returncode
 
     def __enter__(self) -> Served:
-        return self.start()
+        return self if self.process is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

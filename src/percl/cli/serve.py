@@ -193,14 +193,16 @@ def _banner(console: Console, platform: Platform, demo_number: str | None, path:
     ]
     if created:  # the only time the secrets are printed
         lines += [f"  apiKey         {acc.api_key}", f"  signingSecret  {acc.signing_secret}"]
-    lines.append(f"credentials file (0600): {path}")
-    if ca_file:
-        lines.append(f"local TLS CA (trust it in clients): {ca_file}  (docs/TLS.md)")
     if platform.recovered:
         lines.append(f"[yellow]{platform.recovered} call(s) left live by a previous run were "
                      "closed with internalError[/]")
     console.print(Panel("\n".join(lines), title="percl", expand=False))
-    # Printed outside the panel so that it can be copied and pasted as it is.
+    # Printed outside the panel so that paths and code can be copied and pasted as they are.
+    console.print(f"credentials file (0600): {path}", soft_wrap=True, highlight=False,
+                  markup=False)
+    if ca_file:
+        console.print(f"local TLS CA (trust it in clients, docs/TLS.md): {ca_file}",
+                      soft_wrap=True, highlight=False, markup=False)
     console.print("official SDK (pip install freeclimb):", style="bold")
     console.print(_snippet(s.base_url, acc.account_id, acc.api_key if created else None, path,
                            ca_file), soft_wrap=True, highlight=False, markup=False)
