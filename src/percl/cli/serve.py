@@ -174,10 +174,14 @@ def _ok(response: httpx.Response) -> Any:
 def _write_credentials(path: Path, platform: Platform, ca_file: str | None) -> None:
     db = platform.settings.db
     acc = platform.account
-    write_entry(path, ServerEntry(
-        url=platform.settings.base_url, account_id=acc.account_id, api_key=acc.api_key,
-        db=db if db in IN_MEMORY_DBS else str(Path(db).expanduser().resolve()),
-        pid=os.getpid(), started_at=time.time(), ca_file=ca_file))
+    try:
+        write_entry(path, ServerEntry(
+            url=platform.settings.base_url, account_id=acc.account_id, api_key=acc.api_key,
+            db=db if db in IN_MEMORY_DBS else str(Path(db).expanduser().resolve()),
+            pid=os.getpid(), started_at=time.time(), ca_file=ca_file))
+    except OSError as exc:
+        raise startup.StartRefused(f"cannot write the credentials file {path}: {exc.strerror} "
+                                   "(PERCL_HOME names its folder)") from None
 
 
 def _banner(console: Console, platform: Platform, demo_number: str | None, path: Path,
