@@ -78,7 +78,7 @@ def test_the_url_picks_its_own_entry_else_the_newest_running_server(tmp_path: Pa
 
 
 def test_the_file_is_private_from_its_creation(tmp_path: Path) -> None:
-    home = tmp_path / "new-home"
+    home = tmp_path / "config" / "new-home"
     path = home / "credentials.json"
     old_umask = os.umask(0o022)
     try:
@@ -86,7 +86,7 @@ def test_the_file_is_private_from_its_creation(tmp_path: Path) -> None:
         write_entry(path, entry("http://127.0.0.1:8601"))
     finally:
         os.umask(old_umask)
-    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert stat.S_IMODE(home.stat().st_mode) == stat.S_IMODE(home.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len(read_entries(path)) == 2 and list(home.iterdir()) == [path]  # no temp left
 

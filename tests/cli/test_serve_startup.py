@@ -68,6 +68,9 @@ def test_secrets_are_printed_only_when_the_account_is_created(tmp_path: Path) ->
     assert entry.url == first.url and entry.db == str(tmp_path / "var" / "percl.db")
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    lock = tmp_path / "var" / "percl.db.lock"  # the database lock: private, naming its owner
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o600 and stat.S_IMODE(lock.parent.stat().st_mode) == 0o700
+    assert first.process is not None and lock.read_text() == f"{first.process.pid}\n"
     assert "account (created)" in first.output() and entry.api_key in first.output()
     secret = first.output().split("signingSecret")[1].split()[0]
     with Served(tmp_path, env) as again:

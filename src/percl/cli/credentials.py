@@ -87,9 +87,17 @@ def find_entry(path: Path, url: str | None) -> ServerEntry | None:
     return newest[0] if newest else None
 
 
+def make_private_dir(folder: Path) -> None:
+    """Create `folder` and each missing parent 0700 (mkdir(parents=True) would make the parents
+    with the umask's mode); folders that exist keep theirs."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for each in reversed(missing):
+        each.mkdir(mode=0o700, exist_ok=True)
+
+
 def write_entry(path: Path, entry: ServerEntry) -> None:
     """Add or replace the entry for `entry.url`. Creates the directory 0700 and the file 0600."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     with _locked(path.parent):
         entries = {e.url: e for e in read_entries(path)}
         entries[entry.url] = entry

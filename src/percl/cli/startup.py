@@ -21,6 +21,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from percl.cli.credentials import make_private_dir
 from percl.config import IN_MEMORY_DBS
 from percl.errors import PerclError
 
@@ -119,7 +120,7 @@ def _lock_existing(path: Path, db: str) -> int | None:
 
 def _lock_new(path: Path, db: str) -> int:
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dir(path.parent)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         raise StartRefused(f"{db}: cannot create its lock file {path}: {exc.strerror}") from None

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from percl.cli.credentials import make_private_dir
 from percl.cli.startup import StartRefused
 
 CA_DAYS = 3650
@@ -62,7 +63,7 @@ def check_ca(ca_file: str) -> None:
 def self_signed(folder: Path, host: str) -> TlsFiles:
     """The local CA (made if missing) and a new server certificate for `host`, localhost,
     127.0.0.1 and ::1, all under `folder` (0700; keys 0600)."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dir(folder)
     ca_cert_path, ca_key_path = folder / "ca.pem", folder / "ca-key.pem"
     if ca_cert_path.exists() and ca_key_path.exists():
         ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
