@@ -43,10 +43,10 @@ GEN0_THRESHOLD = 20_000
 class ServeOptions:
     """What `percl serve` was asked for besides Settings."""
 
+    home: Path  # PERCL_HOME: the credentials file and the local TLS files
     demo_app: Path | None = None
     verbosity: Verbosity = Verbosity.NORMAL
     tls_self_signed: bool = False
-    home: Path = Path("var")  # PERCL_HOME: the credentials file and the local TLS files
 
 
 def run_server(settings: Settings, options: ServeOptions, console: Console) -> None:
