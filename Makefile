@@ -6,12 +6,16 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint typecheck bench clean
 
+# The first run installs about 60 packages (1-2 minutes): pip's own progress is shown, not hidden.
 $(BIN)/python:
+	@echo "percl: creating the virtualenv $(VENV) (first run only)"
 	$(PYTHON) -m venv $(VENV) || { apt-get update && apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV); }
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --upgrade --progress-bar on pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	@echo "percl: installing percl and its dependencies into $(VENV) (first run: 1-2 minutes)"
+	$(BIN)/pip install --progress-bar on -e '.[test]'
+	@echo "percl: installed; next runs start at once"
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -34,5 +34,7 @@ async def test_a_platform_on_memory_seeds_its_account_there() -> None:
         assert account == platform.account
 
 
-def test_a_memory_server_writes_its_credentials_under_var() -> None:
-    assert credentials_file({"PERCL_DB": "memory://"}) == Path("var") / "percl-credentials.json"
+def test_credentials_live_in_percl_home_whatever_the_database() -> None:
+    env = {"PERCL_HOME": "/srv/percl-home", "PERCL_DB": "memory://"}
+    assert credentials_file(env) == Path("/srv/percl-home/credentials.json")
+    assert credentials_file({**env, "PERCL_DB": "a/b.db"}) == credentials_file(env)

@@ -7,6 +7,7 @@ ending calls can still send their final webhooks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from types import TracebackType
@@ -20,6 +21,7 @@ from percl.api.auth import authenticate
 from percl.api.guard import FailureLimiter, RequestGuard
 from percl.api.ratelimit import RateLimitMiddleware
 from percl.config import MEMORY_DB, SeedAccount, Settings
+from percl.console.home import HomeInfo, home_routes
 from percl.domain import ids as idmod
 from percl.domain.clock import Clock, SystemClock
 from percl.domain.ids import IdGenerator, RandomIds
@@ -30,7 +32,7 @@ from percl.engine.context import EngineContext
 from percl.engine.logs import StoreLogSink
 from percl.engine.messaging import MessagingService
 from percl.engine.park import ParkService
-from percl.engine.ports import Store
+from percl.engine.ports import LogObserver, Store
 from percl.engine.queues import QueueService
 from percl.media.grammar.port import GrammarRecognizer
 from percl.media.probe import WavProbe
@@ -63,8 +65,9 @@ class SeedResult:
 class Platform:
     """One running percl: store, simulated network, webhook dispatcher, call engine, ASGI apps.
 
-    Use as `async with Platform(settings) as p:`; `p.asgi` serves /apiserver and /sim/v1.
-    Tests pass their own clock, ids, store and transport (see percl.testing).
+    Use as `async with Platform(settings) as p:`; `p.asgi` serves /apiserver and /sim/v1 (and
+    / and /healthz). Tests pass their own clock, ids, store and transport (see percl.testing);
+    `log_observers` see every account log line (`percl serve`'s console).
     """
 
     def __init__(
@@ -76,13 +79,16 @@ class Platform:
         store: Store | None = None,
         transport: WebhookTransport | None = None,
         probe_media: bool = True,
+        log_observers: Sequence[LogObserver] = (),
+        credentials_hint: str | None = None,
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.ids: IdGenerator = ids or RandomIds()
         self.store: Store = store or store_for(settings.db)
-        self.transport: WebhookTransport = transport or AiohttpTransport()
-        self.logs = StoreLogSink(self.store, self.clock)
+        self.transport: WebhookTransport = transport or AiohttpTransport(
+            ca_file=settings.webhook_ca_file)
+        self.logs = StoreLogSink(self.store, self.clock, log_observers)
         # Every webhook passes the fault injector (a no-op without rules or #percl-fault=...).
         self.faults = FaultInjector(self.transport, self.clock, logs=self.logs)
         self.webhooks = WebhookDispatcher(
@@ -120,7 +126,7 @@ class Platform:
         ))
         self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=self.sim, faults=self.faults,
                                                     messages=self.messages))
-        self.asgi = self._guarded_apps(settings)
+        self.asgi = self._guarded_apps(settings, credentials_hint)
         self.seed: SeedResult | None = None
         self.recovered = 0
         self.db_created = False
@@ -131,9 +137,10 @@ class Platform:
         call = await self.store.get_call(call_id)
         return call.account_id if call is not None else None
 
-    def _guarded_apps(self, settings: Settings) -> Starlette:
+    def _guarded_apps(self, settings: Settings, credentials_hint: str | None) -> Starlette:
         """/apiserver and /sim/v1 behind one rate limit and one door (api/guard.py): the limit
-        first (a flood costs no lookup), then authentication, then a bounded body."""
+        first (a flood costs no lookup), then authentication, then a bounded body. The start page
+        (/ and /healthz) is public and shows no secret."""
         g = settings.guard
         self.auth_failures = FailureLimiter(self.clock, rate=g.auth_fail_rate,
                                             burst=g.auth_fail_burst)
@@ -148,7 +155,8 @@ class Platform:
         self.rate_limit = RateLimitMiddleware(guarded(self.api), self.clock,
                                               rate=settings.api_rate_per_s, burst=settings.api_burst)
         sim = self.rate_limit.sharing(guarded(self.sim_api, SIM_PUBLIC_PATHS))
-        return Starlette(routes=[Mount("/apiserver", self.rate_limit), Mount("/sim/v1", sim)])
+        home = home_routes(HomeInfo(settings.base_url, credentials_hint))  # / and /healthz
+        return Starlette(routes=[*home, Mount("/apiserver", self.rate_limit), Mount("/sim/v1", sim)])
 
     async def __aenter__(self) -> Platform:
         async with AsyncExitStack() as stack:  # a failed start closes what it opened

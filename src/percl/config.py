@@ -76,10 +76,14 @@ class Settings:
     engine: EngineSettings = field(default_factory=EngineSettings)
     guard: GuardSettings = field(default_factory=GuardSettings)
     caps: ReadCaps = field(default_factory=ReadCaps)
+    tls_cert: str | None = None  # PEM certificate (chain) file: serve HTTPS instead of HTTP
+    tls_key: str | None = None  # its PEM private key file
+    webhook_ca_file: str | None = None  # a PEM CA trusted for webhooks besides the system's
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.tls_cert else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
 
 def _int(name: str, raw: str, lo: int, hi: int) -> int:
@@ -145,6 +149,7 @@ def from_sources(
     if "PERCL_MEDIA_TIME_SCALE" in values:
         scale = _float("PERCL_MEDIA_TIME_SCALE", values["PERCL_MEDIA_TIME_SCALE"], 0.0)
     rate, burst = _api_limit(values, s)
+    tls_cert, tls_key = _tls(values)
     return Settings(
         host=host,
         port=port,
@@ -157,6 +162,9 @@ def from_sources(
         engine=_engine(values, s.engine),
         guard=_guard(values, s.guard),
         caps=_caps(values),
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        webhook_ca_file=values.get("PERCL_WEBHOOK_CA_FILE", "").strip() or None,
     )
 
 
@@ -171,6 +179,15 @@ def _guard(values: Mapping[str, str], g: GuardSettings) -> GuardSettings:
     if "PERCL_AUTH_FAIL_BURST" in values:
         burst = _int("PERCL_AUTH_FAIL_BURST", values["PERCL_AUTH_FAIL_BURST"], 1, 1_000_000)
     return GuardSettings(body, rate, burst)
+
+
+def _tls(values: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """PERCL_TLS_CERT and PERCL_TLS_KEY: both (HTTPS) or neither (HTTP)."""
+    cert = values.get("PERCL_TLS_CERT", "").strip() or None
+    key = values.get("PERCL_TLS_KEY", "").strip() or None
+    if (cert is None) != (key is None):
+        raise ConfigError("PERCL_TLS_CERT and PERCL_TLS_KEY: set both (HTTPS) or neither (HTTP)")
+    return cert, key
 
 
 def _rate(name: str, raw: str) -> float:

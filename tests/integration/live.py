@@ -75,7 +75,7 @@ def serve_env(db: Path, port: int | str, creds: Credentials, **extra: str) -> di
         PERCL_DB=str(db), PERCL_PORT=str(port), PERCL_HOST="127.0.0.1",
         PERCL_MEDIA_TIME_SCALE="0", PERCL_ACCOUNT_ID=creds.account_id,
         PERCL_API_KEY=creds.api_key, PERCL_SIGNING_SECRET=creds.signing_secret,
-        PERCL_WEBHOOK_TIMEOUT_MS="5000",
+        PERCL_WEBHOOK_TIMEOUT_MS="5000", PERCL_HOME=str(db.parent / "percl-home"),
     )
     env.update(extra)
     return env

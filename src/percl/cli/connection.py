@@ -1,9 +1,10 @@
 """How the terminal commands reach a running `percl serve`: where, as whom, and through what.
 
 Where and as whom (`Target`): `--url` / `--account` / `--key` flags win; then the environment
-(PERCL_ACCOUNT_ID, PERCL_API_KEY); then the credentials file `percl serve` writes next to its
-database (var/percl-credentials.json), which also names the server's URL; the URL defaults to
-http://127.0.0.1:8600.
+(PERCL_ACCOUNT_ID, PERCL_API_KEY); then the per-user credentials file `percl serve` writes
+(cli/credentials.py: $PERCL_HOME/credentials.json, default ~/.config/percl), the same from any
+folder, which also names each server's URL; the URL defaults to http://127.0.0.1:8600.
+`Target.source` says where the credentials came from, for messages.
 
 Through what (`Runtime`, click's `ctx.obj`): production uses real HTTP and the real terminal.
 Tests hand in an httpx transport into an in-process platform and a scripted keyboard, the way
@@ -15,23 +16,22 @@ code 1): server not reachable, credentials refused. Other HTTP errors raise `Htt
 
 from __future__ import annotations
 
-import json
 import os
+import ssl
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 import httpx
 
+from percl.cli.credentials import CREDENTIALS_NAME, credentials_path, find_entry
 from percl.cli.flags import normal_url
 from percl.cli.keyboard import Keyboard, for_terminal
-from percl.config import IN_MEMORY_DBS, from_sources
-from percl.errors import ConfigError
 
 DEFAULT_URL = "http://127.0.0.1:8600"
-CREDENTIALS_FILE = "percl-credentials.json"
+CREDENTIALS_FILE = CREDENTIALS_NAME
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -42,6 +42,12 @@ class Target:
     url: str
     account_id: str
     api_key: str
+    source: str = field(default="", compare=False)  # "flags", "environment" or the file
+    ca_file: str | None = field(default=None, compare=False)  # extra CA for a local https server
+
+    def describe(self) -> str:
+        """One line naming the server and the account, e.g. for `percl status` and errors."""
+        return f"percl at {self.url} as {self.account_id} (credentials from {self.source})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,35 +67,31 @@ class HttpError(click.ClickException):
 
 
 def credentials_file(environ: Mapping[str, str]) -> Path:
-    """Where `percl serve` (with the same PERCL_DB) wrote its credentials."""
-    only_db = {k: v for k, v in environ.items() if k == "PERCL_DB"}  # a client is no server
-    try:
-        db = from_sources(only_db).db
-    except ConfigError as exc:
-        raise click.UsageError(f"configuration: {exc}") from None
-    return (Path(db).parent if db not in IN_MEMORY_DBS else Path("var")) / CREDENTIALS_FILE
+    """Where `percl serve` writes its credentials: $PERCL_HOME/credentials.json (any folder)."""
+    return credentials_path(environ)
 
 
 def resolve_target(url: str | None, account: str | None, key: str | None,
                    environ: Mapping[str, str]) -> Target:
-    """Flags, then environment, then the credentials file. Raises ClickException when no
-    credentials are found anywhere."""
-    saved: dict[str, Any] = {}
+    """Flags, then environment, then the credentials file (the entry for `url`, else the newest
+    running server). Raises ClickException when no credentials are found anywhere."""
     path = credentials_file(environ)
-    if path.exists():
-        try:
-            saved = json.loads(path.read_text())
-        except (OSError, ValueError):
-            saved = {}
-    account = account or environ.get("PERCL_ACCOUNT_ID") or saved.get("accountId")
-    key = key or environ.get("PERCL_API_KEY") or saved.get("apiKey")
+    saved = find_entry(path, url)
+    sources = [("flags", account, key),
+               ("environment", environ.get("PERCL_ACCOUNT_ID"), environ.get("PERCL_API_KEY")),
+               (str(path), saved.account_id if saved else None, saved.api_key if saved else None)]
+    account = next((a for _, a, _k in sources if a), None)
+    key = next((k for _, _a, k in sources if k), None)
     if not account or not key:
         raise click.ClickException(
             "no credentials: pass --account and --key, set PERCL_ACCOUNT_ID and PERCL_API_KEY, "
-            f"or start `percl serve` first (it writes {path})"
+            f"or start `percl serve` first (it writes {path}; PERCL_HOME moves it)"
         )
-    base = url or saved.get("url") or DEFAULT_URL
-    return Target(url=normal_url(str(base)), account_id=str(account), api_key=str(key))
+    source = next(name for name, a, _k in sources if a)
+    base = normal_url(str(url or (saved.url if saved else None) or DEFAULT_URL))
+    ca_file = saved.ca_file if saved is not None and saved.url == base else None
+    return Target(url=base, account_id=str(account), api_key=str(key),
+                  source=source, ca_file=ca_file)
 
 
 def connection_options(command: F) -> F:
@@ -118,8 +120,10 @@ class PerclClient:
     def __init__(self, target: Target, transport: httpx.BaseTransport | None = None,
                  timeout_s: float = 10.0) -> None:
         self.target = target
+        ca = target.ca_file
+        verify = ssl.create_default_context(cafile=ca) if ca and os.path.exists(ca) else True
         self._http = httpx.Client(base_url=target.url, transport=transport, timeout=timeout_s,
-                                  auth=(target.account_id, target.api_key))
+                                  auth=(target.account_id, target.api_key), verify=verify)
 
     def __enter__(self) -> PerclClient:
         return self
@@ -135,6 +139,10 @@ class PerclClient:
         """A REST request, `path` under /apiserver/Accounts/{accountId}."""
         return self._request(method, f"/apiserver/Accounts/{self.target.account_id}{path}",
                              **kwargs)
+
+    def get_json(self, path: str) -> Any:
+        """A GET of one of percl's own pages (e.g. /healthz), authenticated like the rest."""
+        return self._request("GET", path)
 
     def rest_list(self, path: str, key: str, params: Mapping[str, str] | None = None,
                   limit: int = 1000) -> list[dict[str, Any]]:
@@ -152,12 +160,14 @@ class PerclClient:
         except httpx.TransportError as exc:
             raise click.ClickException(
                 f"cannot reach percl at {self.target.url} ({exc.__class__.__name__}: {exc}). "
-                "Is `percl serve` running? Point at it with --url."
+                "Is `percl serve` running? Point at it with --url "
+                f"(credentials from {self.target.source or 'flags'})."
             ) from None
         if response.status_code == 401:
             raise click.ClickException(
-                f"percl at {self.target.url} refused account {self.target.account_id}: check "
-                "--account/--key, PERCL_ACCOUNT_ID/PERCL_API_KEY or the credentials file."
+                f"percl at {self.target.url} refused account {self.target.account_id} (credentials "
+                f"from {self.target.source or 'flags'}): check --account/--key, "
+                "PERCL_ACCOUNT_ID/PERCL_API_KEY or the credentials file."
             )
         if response.status_code >= 400:
             raise HttpError(response.status_code, _message(response))

@@ -9,12 +9,15 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from percl.cli.activity import Verbosity
 from percl.cli.browse import calls_cmd, logs_cmd
+from percl.cli.connection import client_from, connection_options
+from percl.cli.credentials import percl_home
 from percl.cli.flags import SERVE_FLAGS, flag_named
 from percl.cli.simcmd import sim
 from percl.cli.trace import trace_cmd
 from percl.config import from_sources
-from percl.errors import ConfigError
+from percl.errors import ConfigError, PerclError
 
 
 @click.group()
@@ -34,19 +37,48 @@ def cli() -> None:
               help="Also serve the bundled example app and wire a number to it.")
 @click.option("--demo-app", default="examples/demo_app.py", show_default=True,
               type=click.Path(dir_okay=False), help="The example app file used by --demo.")
+@click.option("--quiet", "-q", "verbosity", flag_value=Verbosity.QUIET,
+              help="After the banner, print only errors.")
+@click.option("--verbose", "-v", "verbosity", flag_value=Verbosity.VERBOSE,
+              help="Print every account log line, not only calls and webhooks.")
+@click.option("--tls-cert", help="Serve HTTPS with this PEM certificate [env PERCL_TLS_CERT].")
+@click.option("--tls-key", help="The certificate's PEM private key [env PERCL_TLS_KEY].")
+@click.option("--tls-self-signed", is_flag=True,
+              help="Serve HTTPS with a certificate signed by a local CA made in PERCL_HOME/tls.")
 def serve(host: str | None, port: str | None, db: str | None, webhook_timeout_ms: str | None,
-          media_time_scale: str | None, demo: bool, demo_app: str) -> None:
-    """Start percl: REST API at /apiserver, sim control API at /sim/v1."""
+          media_time_scale: str | None, demo: bool, demo_app: str, verbosity: Verbosity | None,
+          tls_cert: str | None, tls_key: str | None, tls_self_signed: bool) -> None:
+    """Start percl: REST API at /apiserver, sim control API at /sim/v1, a start page at /."""
     overrides = {"PERCL_HOST": host, "PERCL_PORT": port, "PERCL_DB": db,
                  "PERCL_WEBHOOK_TIMEOUT_MS": webhook_timeout_ms,
-                 "PERCL_MEDIA_TIME_SCALE": media_time_scale}
+                 "PERCL_MEDIA_TIME_SCALE": media_time_scale,
+                 "PERCL_TLS_CERT": tls_cert, "PERCL_TLS_KEY": tls_key}
     try:
         settings = from_sources(os.environ, overrides)
     except ConfigError as exc:
         raise click.UsageError(f"configuration: {flag_named(str(exc), SERVE_FLAGS, overrides)}") from None
-    from percl.cli.serve import run_server
+    if tls_self_signed and settings.tls_cert:
+        raise click.UsageError("--tls-self-signed makes its own certificate: drop --tls-cert/--tls-key")
+    from percl.cli.serve import ServeOptions, run_server
 
-    run_server(settings, demo_app=Path(demo_app) if demo else None, console=Console())
+    options = ServeOptions(demo_app=Path(demo_app) if demo else None,
+                           verbosity=Verbosity.NORMAL if verbosity is None else Verbosity(verbosity),
+                           tls_self_signed=tls_self_signed, home=percl_home(os.environ))
+    try:
+        run_server(settings, options, console=Console())
+    except PerclError as exc:  # refused before serving: one line, nothing written
+        click.echo(f"percl: {exc}", err=True)
+        sys.exit(1)
+
+
+@cli.command()
+@connection_options
+def status(url: str | None, account: str | None, key: str | None) -> None:
+    """Say which percl and account the other commands talk to, and whether it answers."""
+    with client_from(url, account, key) as client:
+        click.echo(client.target.describe())
+        health = client.get_json("/healthz")
+        click.echo(f"up: percl {health.get('version', '?')} answers at {client.target.url}")
 
 
 cli.add_command(sim)

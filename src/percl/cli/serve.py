@@ -1,14 +1,21 @@
-"""`percl serve`: run the Platform under uvicorn (uvloop + httptools), optionally with the demo app."""
+"""`percl serve`: run the Platform under uvicorn (uvloop + httptools), optionally with the demo app.
+
+Start-up order (why: a start that fails must write nothing): claim the port and the database lock
+(cli/startup.py), make the TLS files if asked, open the platform (store, seeding, crash
+recovery), wire the demo, write the credentials file, print the banner, then serve on the socket
+claimed first.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import importlib.util
-import json
 import os
-import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +26,10 @@ from rich.panel import Panel
 from starlette.routing import Mount
 
 from percl.app import Platform
+from percl.cli import startup, tls
+from percl.cli.activity import ActivityPrinter, Verbosity
+from percl.cli.credentials import CREDENTIALS_NAME, ServerEntry, write_entry
 from percl.config import IN_MEMORY_DBS, Settings
-from percl.errors import DatabaseUnusable
 
 DEMO_ALIAS = "percl demo"
 DEMO_CALLER = "+15550100001"
@@ -30,35 +39,77 @@ DEMO_CALLER = "+15550100001"
 GEN0_THRESHOLD = 20_000
 
 
-def run_server(settings: Settings, *, demo_app: Path | None, console: Console) -> None:
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """What `percl serve` was asked for besides Settings."""
+
+    home: Path  # PERCL_HOME: the credentials file and the local TLS files
+    demo_app: Path | None = None
+    verbosity: Verbosity = Verbosity.NORMAL
+    tls_self_signed: bool = False
+
+
+def run_server(settings: Settings, options: ServeOptions, console: Console) -> None:
+    """Claim the port and the database, then serve until interrupted.
+
+    Raises PerclError (StartRefused, ConfigError...) before writing anything when the port or the
+    database is taken or a setting is wrong; the caller prints it as one line.
+    """
+    _check_tls_files(settings)
+    claim = startup.claim(settings.host, settings.port, settings.db)
     try:
-        import uvloop
-
-        runner: Any = uvloop.run
-    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
-        runner = asyncio.run
-    with contextlib.suppress(KeyboardInterrupt):
+        settings, ca_file = _with_tls(dataclasses.replace(settings, port=claim.port), options)
         try:
-            runner(_serve(settings, demo_app, console))
-        except DatabaseUnusable as exc:  # one line, no traceback: it names PERCL_DB
-            print(f"percl: {exc}", file=sys.stderr)
-            raise SystemExit(1) from None
+            import uvloop
+
+            runner: Any = uvloop.run
+        except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
+            runner = asyncio.run
+        with contextlib.suppress(KeyboardInterrupt):
+            runner(_serve(settings, options, console, claim, ca_file))
+    finally:
+        claim.release()
 
 
-async def _serve(settings: Settings, demo_app: Path | None, console: Console) -> None:
-    async with Platform(settings) as platform:
+def _check_tls_files(settings: Settings) -> None:
+    """Refuse unusable certificate files before anything is claimed or written."""
+    if settings.tls_cert and settings.tls_key:
+        tls.check(settings.tls_cert, settings.tls_key)
+    if settings.webhook_ca_file:
+        tls.check_ca(settings.webhook_ca_file)
+
+
+def _with_tls(settings: Settings, options: ServeOptions) -> tuple[Settings, str | None]:
+    """Settings with the certificate made under PERCL_HOME/tls for --tls-self-signed, and the
+    CA file clients must trust for it (None when not asked)."""
+    if not options.tls_self_signed:
+        return settings, None
+    files = tls.self_signed(options.home / "tls", settings.host)
+    # percl trusts its own CA too: the demo app it serves is reached over https.
+    settings = dataclasses.replace(settings, tls_cert=str(files.cert), tls_key=str(files.key),
+                                   webhook_ca_file=settings.webhook_ca_file or str(files.ca))
+    return settings, str(files.ca)
+
+
+async def _serve(settings: Settings, options: ServeOptions, console: Console,
+                 claim: startup.Claim, ca_file: str | None) -> None:
+    printer = ActivityPrinter(console, options.verbosity)
+    path = options.home / CREDENTIALS_NAME
+    async with Platform(settings, log_observers=[printer],
+                        credentials_hint=str(path)) as platform:
         if platform.db_created:
             console.print(f"percl: no database at PERCL_DB={settings.db}: created a new one")
         demo_number = None
-        if demo_app is not None:
-            demo_number = await _wire_demo(platform, demo_app)
-        _write_credentials(platform)
-        _banner(console, platform, demo_number)
+        if options.demo_app is not None:
+            demo_number = await _wire_demo(platform, options.demo_app)
+        _write_credentials(path, platform, ca_file)
+        _banner(console, platform, demo_number, path, ca_file)
+        printer.active = True
         tune_gc()
-        config = uvicorn.Config(platform.asgi, host=settings.host, port=settings.port,
-                                lifespan="off", log_level="warning", http="httptools",
-                                access_log=False)
-        await uvicorn.Server(config).serve()
+        config = uvicorn.Config(platform.asgi, lifespan="off", log_level="warning",
+                                http="httptools", access_log=False,
+                                ssl_certfile=settings.tls_cert, ssl_keyfile=settings.tls_key)
+        await uvicorn.Server(config).serve(sockets=[claim.sock])
         console.print("percl: shutting down, ending live calls")
 
 
@@ -88,7 +139,7 @@ def _load_demo(path: Path) -> Any:
 
 async def _wire_demo(platform: Platform, path: Path) -> str:
     """Serve the demo app at /demo and wire a number to it through the REST API (idempotent)."""
-    base = f"http://{platform.settings.host}:{platform.settings.port}/demo"
+    base = f"{platform.settings.base_url}/demo"
     module = _load_demo(path)
     platform.asgi.routes.append(Mount("/demo", module.create_app(base)))
     acc = platform.account
@@ -122,46 +173,68 @@ def _ok(response: httpx.Response) -> Any:
     return response.json()
 
 
-def _write_credentials(platform: Platform) -> None:
+def _write_credentials(path: Path, platform: Platform, ca_file: str | None) -> None:
     db = platform.settings.db
-    folder = Path(db).parent if db not in IN_MEMORY_DBS else Path("var")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "percl-credentials.json"
     acc = platform.account
-    path.write_text(json.dumps({"accountId": acc.account_id, "apiKey": acc.api_key,
-                                "url": platform.settings.base_url}))
-    os.chmod(path, 0o600)
+    try:
+        write_entry(path, ServerEntry(
+            url=platform.settings.base_url, account_id=acc.account_id, api_key=acc.api_key,
+            db=db if db in IN_MEMORY_DBS else str(Path(db).expanduser().resolve()),
+            pid=os.getpid(), started_at=time.time(), ca_file=ca_file))
+    except OSError as exc:
+        raise startup.StartRefused(f"cannot write the credentials file {path}: {exc.strerror} "
+                                   "(PERCL_HOME names its folder)") from None
 
 
-def _banner(console: Console, platform: Platform, demo_number: str | None) -> None:
+def _banner(console: Console, platform: Platform, demo_number: str | None, path: Path,
+            ca_file: str | None) -> None:
     s, acc = platform.settings, platform.account
-    seed = platform.seed
-    state = "created" if seed is not None and seed.created else "existing"
+    created = platform.seed is not None and platform.seed.created
     lines = [
         f"[bold]percl[/] on {s.base_url}  (REST {s.base_url}/apiserver, sim {s.base_url}/sim/v1)",
         f"database {s.db}, simulated phone network, media time scale {s.media_time_scale}",
         "",
-        f"account ({state}):",
+        f"account ({'created' if created else 'existing'}):",
         f"  accountId      {acc.account_id}",
-        f"  apiKey         {acc.api_key}",
-        f"  signingSecret  {acc.signing_secret}",
     ]
+    if created:  # the only time the secrets are printed
+        lines += [f"  apiKey         {acc.api_key}", f"  signingSecret  {acc.signing_secret}"]
     if platform.recovered:
         lines.append(f"[yellow]{platform.recovered} call(s) left live by a previous run were "
                      "closed with internalError[/]")
     console.print(Panel("\n".join(lines), title="percl", expand=False))
-    # Printed outside the panel so that it can be copied and pasted as it is.
+    # Printed outside the panel so that paths and code can be copied and pasted as they are.
+    console.print(f"credentials file (0600): {path}", soft_wrap=True, highlight=False,
+                  markup=False)
+    if ca_file:
+        console.print(f"local TLS CA (trust it in clients, docs/TLS.md): {ca_file}",
+                      soft_wrap=True, highlight=False, markup=False)
     console.print("official SDK (pip install freeclimb):", style="bold")
-    snippet = (
-        "import freeclimb\n"
-        f'cfg = freeclimb.Configuration(host="{s.base_url}/apiserver", '
-        f'username="{acc.account_id}", password="{acc.api_key}")\n'
-        "api = freeclimb.DefaultApi(freeclimb.ApiClient(cfg))\n"
-        "print(api.list_calls())"
-    )
-    console.print(snippet, soft_wrap=True, highlight=False, markup=False)
+    console.print(_snippet(s.base_url, acc.account_id, acc.api_key if created else None, path,
+                           ca_file), soft_wrap=True, highlight=False, markup=False)
     if demo_number:
         console.print(f"demo app at {s.base_url}/demo is wired to {demo_number}; call it with:",
                       style="bold")
         console.print(f"  .venv/bin/percl sim call {DEMO_CALLER} {demo_number} --press 1",
                       soft_wrap=True, highlight=False)
+    console.print("calls and webhooks appear below (percl serve --quiet / --verbose)", style="dim")
+
+
+def _snippet(base_url: str, account_id: str, api_key: str | None, path: Path,
+             ca_file: str | None) -> str:
+    """Python that talks to this server: with the key itself when it was just created, else
+    reading it from the credentials file (secrets are printed once)."""
+    lines = ["import freeclimb"]
+    if api_key is None:
+        lines += ["import json, pathlib",
+                  f'api_key = json.loads(pathlib.Path("{path}").read_text())'
+                  f'["servers"]["{base_url}"]["apiKey"]']
+        password = "api_key"
+    else:
+        password = f'"{api_key}"'
+    ca = f', ssl_ca_cert="{ca_file}"' if ca_file else ""
+    lines += [f'cfg = freeclimb.Configuration(host="{base_url}/apiserver", '
+              f'username="{account_id}", password={password}{ca})',
+              "api = freeclimb.DefaultApi(freeclimb.ApiClient(cfg))",
+              "print(api.list_calls())"]
+    return "\n".join(lines)

@@ -3,26 +3,32 @@
 Every entry passes `domain.urls` on its way in: credentials in a URL (`https://user:pw@app/voice`)
 are masked in the message and all through the metadata, whoever wrote the entry (the webhook
 dispatcher, a session, a grammar fetch), so no log reader (GET /Logs, `percl trace`) sees them.
+Then each entry is shown to the observers (LogObserver: `percl serve`'s console lines subscribe
+here, so the engine needs no knowledge of the terminal).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from percl.domain.clock import Clock
 from percl.domain.enums import LogLevel
 from percl.domain.records import LogEntry
 from percl.domain.urls import mask_credentials, mask_in
-from percl.engine.ports import Store
+from percl.engine.ports import LogObserver, Store
+
+_log = logging.getLogger(__name__)
 
 
 class StoreLogSink:
     """Writes one LogEntry per call, stamped with the clock in integer microseconds."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, observers: Sequence[LogObserver] = ()) -> None:
         self._store = store
         self._clock = clock
+        self._observers = tuple(observers)
 
     async def log(
         self,
@@ -44,3 +50,8 @@ class StoreLogSink:
             metadata=mask_in(metadata) if metadata else {},
         )
         await self._store.add_log(entry)
+        for observer in self._observers:
+            try:
+                observer.observe(entry)
+            except Exception:  # a console that cannot print must not end the call
+                _log.exception("log observer %r failed", observer)

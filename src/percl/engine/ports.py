@@ -254,6 +254,16 @@ class LogSink(Protocol):
     ) -> None: ...
 
 
+class LogObserver(Protocol):
+    """Sees every account log line after it is stored (e.g. `percl serve`'s console lines).
+
+    Runs on the event loop, inside the call that logged: return quickly. An observer's error is
+    reported and dropped by the sink; it never reaches the call.
+    """
+
+    def observe(self, entry: LogEntry) -> None: ...
+
+
 # --------------------------------------------------------------------------- fetching files
 
 

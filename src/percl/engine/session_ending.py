@@ -83,7 +83,8 @@ async def close_leg(
     if hang_up and reason is not CallEndedReason.FAR_END_HANGUP:
         await s.ctx.telephony.hangup(s.call.call_id)
     await s.update(status=status, call_ended_reason=reason, end_time=s.ctx.clock.now())
-    await s.log(LogLevel.INFO, f"Call ended: {status.value} ({reason.value})")
+    await s.log(LogLevel.INFO, f"Call ended: {status.value} ({reason.value})",
+                {"status": status.value, "callEndedReason": reason.value})
     await _release_membership(s)
     for notice in notices:  # e.g. the getSpeech `hangup` of a GetSpeech the end cut short
         await s.send_webhook(notice.request_type, notice.url, notice.fields,

@@ -8,6 +8,7 @@ because aiohttp binds a session to the event loop that is running when it is mad
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from types import TracebackType
 
@@ -21,13 +22,18 @@ _CHUNK = 64 * 1024
 class AiohttpTransport:
     """POSTs webhooks over real HTTP. Call `close()` (or use `async with`) at shutdown."""
 
-    def __init__(self, limit: int = 1000) -> None:
+    def __init__(self, limit: int = 1000, ca_file: str | None = None) -> None:
+        """`ca_file`: a PEM CA trusted besides the system's (an app with a local certificate)."""
         self._limit = limit
+        self._ssl: ssl.SSLContext | bool = True
+        if ca_file is not None:
+            self._ssl = ssl.create_default_context()
+            self._ssl.load_verify_locations(cafile=ca_file)
         self._session: aiohttp.ClientSession | None = None
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._limit, ttl_dns_cache=300)
+            connector = aiohttp.TCPConnector(limit=self._limit, ttl_dns_cache=300, ssl=self._ssl)
             # No client-side timeout: the dispatcher races the request against its Clock.
             self._session = aiohttp.ClientSession(
                 connector=connector, timeout=aiohttp.ClientTimeout(total=None)
