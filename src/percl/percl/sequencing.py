@@ -36,6 +36,7 @@ class Sequencer:
         self._reject_allowed = False
         self._script: list[Command] = []
         self._pc = 0
+        self._scripts_loaded = 0
         # The latest PerCL webhook, and the one that brought the running script (see the module doc).
         self._last_post: Posted | None = None
         self._origin: Posted | None = None
@@ -57,7 +58,10 @@ class Sequencer:
         self._reject_allowed, self._may_reject = self._may_reject, False
         self._script, self._pc = list(script.commands), 0
         self._origin = self._last_post
-        if not self._script and self.hold is None:
+        self._scripts_loaded += 1
+        if not self._script and self.hold is None and self._scripts_loaded == 1:
+            # FreeClimb keeps appNoPercl for a leg whose first script is empty; a later empty
+            # script is one that runs out at once, which hangs up (appHangup) like any other.
             self._end(out, CallEndedReason.APP_NO_PERCL)
             return
         self._advance(out)
