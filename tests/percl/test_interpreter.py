@@ -143,6 +143,14 @@ def test_an_empty_getdigits_answer_hangs_up_with_app_hangup() -> None:
     assert reply(it, post, []) == [a.EndCall(CallEndedReason.APP_HANGUP)]
 
 
+def test_waits_for_engine_while_a_runner_has_the_command() -> None:
+    it, out = start([{"AddToConference": {"conferenceId": "CF" + "1" * 40}}])
+    (invoke,) = out
+    assert isinstance(invoke, a.Invoke) and it.waits_for_engine
+    it.handle(e.Invoked(invoke.token, e.Proceed()))
+    assert not it.waits_for_engine
+
+
 def test_hangup_stops_the_script() -> None:
     _, out = start([{"Hangup": {"reason": "done"}}, say("never")])
     # (the reason is logged first: tests/percl/test_speech.py)

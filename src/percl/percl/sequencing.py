@@ -19,7 +19,7 @@ from percl.percl import actions as a
 from percl.percl import events as e
 from percl.percl.commands import Command
 from percl.percl.parse import Script
-from percl.percl.waiting import AwaitScript, Held, Out, Waiting, stop_actions
+from percl.percl.waiting import AwaitScript, AwaitService, Held, Out, Waiting, stop_actions
 
 #: (requestType, fields, privacyMode) of a PerCL webhook.
 Posted = tuple[RequestType, dict[str, object], bool]
@@ -45,6 +45,12 @@ class Sequencer:
 
     def _execute(self, out: Out, command: Command) -> None:
         raise NotImplementedError
+
+    @property
+    def waits_for_engine(self) -> bool:
+        """True while a command of another family runs in the engine (an Invoke awaits its
+        Outcome): the script has not yet got past it."""
+        return isinstance(self._waiting, AwaitService)
 
     def _token(self) -> int:
         return next(self._tokens)
