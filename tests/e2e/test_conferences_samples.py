@@ -136,10 +136,9 @@ async def test_agent_not_reached_app_terminates_conference(
 ) -> None:
     app, seen = another_party(h)
     h.platform.sim.program(AGENT, PhoneProgram(answer=answer))
-    # The sim fails a dial at once, so without this the app's terminate (from callConnectUrl)
-    # races the caller's AddToConference at the same clock instant; a real failure takes
-    # network time, during which the caller joins.
-    h.fault(app.url("/callConnected"), "slow", delay_ms=100)
+    # The sim fails a dial at once (busy, failed); the agent's outDialConnect still waits for the
+    # caller's outDialStart to be answered, as on FreeClimb, so the caller joins before the app
+    # terminates the conference from callConnectUrl (no made-up delay needed).
     caller = await h.sim_call(CALLER, await _number(h, app))
     caller_call = await h.run_until_ended(caller, limit_s=120)
     agent = _agent_leg(h, caller)

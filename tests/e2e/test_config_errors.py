@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from freeclimb.models.get_digits_webhook import GetDigitsWebhook
+from freeclimb.models.webhook import Webhook
+
 from percl.domain import ids as idmod
 from percl.domain.enums import CallEndedReason, CallStatus, PhoneAnswer
 from percl.domain.records import IncomingNumber
@@ -70,7 +73,7 @@ async def test_rest_call_timeout_send_digits_and_machine_hangup(h: Harness) -> N
     assert [e.digits for e in sent] == ["12"]  # tones; the {2} is a 1 s pause
 
 
-async def test_privacy_mode_masks_logs_not_the_app(h: Harness) -> None:
+async def test_privacy_mode_masks_the_digits_in_the_webhook_and_the_logs(h: Harness) -> None:
     app = h.scripted_app()
     app.on("/voice", [{"GetDigits": {"actionUrl": app.url("/pin"), "maxDigits": 4,
                                      "privacyMode": True}}])
@@ -79,7 +82,9 @@ async def test_privacy_mode_masks_logs_not_the_app(h: Harness) -> None:
     call_id = await h.sim_call(CALLER, number, [PhoneStep(after_ms=500, digits="4321")])
     await h.run_until_ended(call_id)
     pin = next(w for w in h.webhooks if w.request_type == "getDigits")
-    assert pin.body["digits"] == "4321"  # the app gets the real digits
+    assert pin.body["digits"] == "xxxxx"  # FreeClimb's GetDigitsWebhook under privacyMode
+    parsed = Webhook.from_json(pin.raw.decode())
+    assert isinstance(parsed, GetDigitsWebhook) and parsed.digits == "xxxxx"
     logs = await h.store.list_logs(h.account.account_id, LogFilter(call_id=call_id))
     logged = [e.metadata for e in logs if e.metadata.get("requestType") == "getDigits"]
     assert logged and all("4321" not in str(m) for m in logged)

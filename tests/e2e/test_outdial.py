@@ -195,3 +195,65 @@ async def test_parent_hangup_does_not_end_child(h: Harness) -> None:
     c = await h.run_until_ended(child)
     assert c.status is CallStatus.COMPLETED and c.connect_time is not None
     assert said(h.transcript(child)) == ["still here"]
+
+
+@pytest.mark.parametrize(
+    ("program", "destination", "status"),
+    [
+        (PhoneProgram(answer=PhoneAnswer.BUSY, answer_after_ms=0), AGENT, CallStatus.BUSY),
+        (PhoneProgram(answer=PhoneAnswer.FAILED), AGENT, CallStatus.FAILED),
+        (None, "sip:agent@example.com", CallStatus.FAILED),  # the sim cannot reach it: fails at once
+    ],
+)
+async def test_a_child_that_fails_at_once_reports_after_the_parents_outdial_start(
+    h: Harness, program: PhoneProgram | None, destination: str, status: CallStatus
+) -> None:
+    """On FreeClimb the carrier always takes longer than outDialStart, and apps rely on it: the
+    parent joins a conference from outDialStart, the child's failed outDialConnect terminates it.
+    The sim fails such a dial in no time, so the child's outDialConnect must wait for the
+    parent's outDialStart to be answered (here the app takes 2 s)."""
+    if program is not None:
+        h.phone(AGENT).program(program.answer, after_ms=program.answer_after_ms)
+    h.fault("http://app.test/dialed", "slow", delay_ms=2000)
+    _, parent = await _parent_dials(h, destination=destination)
+    await h.advance(5.0)
+    (start,) = h.webhooks(call_id=parent, request_type="outDialStart")
+    child = start.body["dialCallId"]
+    call = await h.run_until_ended(child)
+    assert call.status is status and call.end_time == pytest.approx(call.date_created, abs=0.05)
+    connect, child_status = h.webhooks_for(child)
+    assert connect.request_type == "outDialConnect" and connect.body["callStatus"] == status.value
+    answered_at = start.sent_at + start.latency_ms / 1000
+    assert start.latency_ms == pytest.approx(2000, abs=50)
+    assert connect.sent_at >= answered_at  # outDialStart answered first, then outDialConnect
+    assert child_status.request_type == "callStatus" and child_status.sent_at >= connect.sent_at
+    assert said(h.transcript(parent))[-1] == "Please hold"  # the parent's script went on
+    _sdk_parses(h)
+
+
+async def test_a_child_answered_at_once_connects_after_the_parents_outdial_start(h: Harness) -> None:
+    h.phone(AGENT).program(PhoneAnswer.HUMAN, after_ms=0)
+    h.fault("http://app.test/dialed", "slow", delay_ms=3000)
+    _, parent = await _parent_dials(h)
+    await h.advance(5.0)
+    (start,) = h.webhooks(call_id=parent, request_type="outDialStart")
+    (connect,) = h.webhooks(call_id=start.body["dialCallId"], request_type="outDialConnect")
+    assert connect.body["callStatus"] == "inProgress"
+    assert connect.sent_at >= start.sent_at + start.latency_ms / 1000
+
+
+async def test_a_parent_that_hangs_up_before_outdial_start_is_answered_frees_its_child(
+    h: Harness,
+) -> None:
+    h.phone(AGENT).program(PhoneAnswer.FAILED)
+    h.fault("http://app.test/dialed", "timeout")  # the outDialStart never answers ...
+    _, parent = await _parent_dials(h)
+    await h.advance(1.0)
+    r = await h.rest.post(f"/Accounts/{h.account.account_id}/Calls/{parent}",
+                          json={"status": "completed"})  # ... and the parent is hung up
+    assert r.status_code == 202
+    await h.run_until_ended(parent)
+    await h.advance(1.0)
+    (start,) = h.webhooks(call_id=parent, request_type="outDialStart")
+    (connect,) = h.webhooks(call_id=start.body["dialCallId"], request_type="outDialConnect")
+    assert connect.body["callStatus"] == "failed"

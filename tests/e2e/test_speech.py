@@ -232,10 +232,12 @@ async def test_caller_hangs_up_during_get_speech(h: Harness) -> None:
     assert said(h.transcript(call_id)) == [PROMPT]  # its PerCL is ignored
 
 
-async def test_privacy_mode_masks_the_result_in_the_log_only(h: Harness) -> None:
+async def test_privacy_mode_masks_the_result_in_the_webhook_and_the_log(h: Harness) -> None:
     _, call_id = await _call(h, [PhoneStep(after_ms=500, say="sales")], privacyMode=True)
     hook = await _heard(h, call_id)
-    assert hook.body["recognitionResult"] == "SALES"  # the app gets it
+    assert hook.body["recognitionResult"] == "xxxxx"  # FreeClimb's GetSpeechWebhook
+    assert hook.body["reason"] == "recognition"
+    assert isinstance(Webhook.from_json(hook.raw.decode()), GetSpeechWebhook)
     logs = await h.logs(call_id)
     text = repr([(x.message, x.metadata) for x in logs])
     assert "SALES" not in text and "'sales'" not in text

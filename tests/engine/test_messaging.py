@@ -241,7 +241,7 @@ async def test_to_another_account_it_arrives_there_with_its_own_request_id(w: Wo
         ({"from_": "+1312"}, 9, "from"),
         ({"text": ""}, 3, "text"),
         ({"text": "x" * 161}, 3, "text"),
-        ({"text": "naïve"}, 3, "text"),
+        ({"text": "bad \ud800"}, 3, "text"),  # a lone surrogate is no character
         ({"from_": B}, 46, "from"),
         ({"from_": C}, 10, "from"),
         ({"media_urls": ("ftp://cdn.test/a.png",)}, 3, "mediaUrls[0]"),
@@ -367,9 +367,22 @@ async def test_sms_runner_queues_and_proceeds_at_once(w: World) -> None:
     assert w.webhooks.statuses() == ["sending", "sent"]
 
 
+async def test_sms_with_non_ascii_text_is_sent_as_ucs2(w: World) -> None:
+    await w.number(A)
+    session = Session(w.account)
+    text = "Wait\u00a0for it\u2026 5\u20ac"  # a no-break space, an ellipsis, a euro sign
+    assert await w.service.run_sms(session, _sms(text=text)) == Proceed()  # type: ignore[arg-type]
+    ((level, _text, meta),) = session.logged
+    assert level is LogLevel.INFO
+    await w.clock.advance(2)
+    message = await w.get(meta["messageId"])
+    assert message.status is MessageStatus.SENT and message.text == text
+    assert message.segment_count == 1  # UCS-2: up to 70 characters in one message
+
+
 @pytest.mark.parametrize(
     ("attrs", "field_name", "code"),
-    [({"from": B}, "from", 46), ({"text": "x" * 161}, "text", 3), ({"text": "€5"}, "text", 3)],
+    [({"from": B}, "from", 46), ({"text": "x" * 161}, "text", 3), ({"text": "\udc00"}, "text", 3)],
 )
 async def test_sms_runner_refusal_is_a_log_and_the_call_goes_on(
     w: World, attrs: dict[str, Any], field_name: str, code: int

@@ -44,6 +44,12 @@ def _number(account_id: str = ACCOUNT, sms: bool = True) -> IncomingNumber:
         ("é" * 160, 1),  # é is in the GSM basic table
         ("😀" * 35, 1),  # surrogate pairs count two UCS-2 units
         ("😀" * 36, 2),
+        ("Wait\u00a0for it\u2026", 1),  # no-break space and ellipsis: UCS-2
+        ("\u2026" * 70, 1),
+        ("\u2026" * 71, 2),
+        ("\u2026" * 134, 2),  # two parts of 67
+        ("\u2026" * 135, 3),
+        ("\u2026" * 160, 3),  # the longest text a message may carry
     ],
 )
 def test_segment_count(text: str, segments: int) -> None:
@@ -80,7 +86,7 @@ def test_numbers_must_be_e164_naming_the_field() -> None:
     [
         ("", (), "must not be empty"),
         ("a" * 161, (), "161 characters long"),
-        ("café", (), "only ASCII characters, found 'é' at 3"),
+        ("ab\ud800", (), "lone UTF-16 surrogate ('\\ud800') at 2"),
     ],
 )
 def test_text_refusals(text: str, media: tuple[str, ...], problem: str) -> None:
@@ -91,6 +97,9 @@ def test_text_refusals(text: str, media: tuple[str, ...], problem: str) -> None:
 
 def test_text_that_passes() -> None:
     assert check_text("a" * 160) is None
+    # FreeClimb sends what GSM 7-bit cannot carry as UCS-2: a no-break space, an ellipsis, emoji
+    assert check_text("Wait\u00a0for it\u2026 \U0001f600") is None
+    assert check_text("\u2026" * 160) is None  # the limit counts characters, not segments
     assert check_text("", ["https://cdn.test/cat.jpg"]) is None  # an MMS may have no text
 
 

@@ -42,6 +42,22 @@ def test_prompt_then_initial_timeout_then_timeout() -> None:
     assert r.fields == {"digits": "", "reason": "timeout"} and r.privacy
 
 
+def test_privacy_mode_reports_entered_digits_as_xxxxx() -> None:
+    """FreeClimb's GetDigitsWebhook: the digits are "replaced by 'xxxxx' when privacyMode is set"."""
+    r = run(maxDigits=4, privacyMode=True)
+    r.start("")
+    r.press("4321")
+    assert r.fields == {"digits": "xxxxx", "reason": "maxDigits"}
+    r = run(privacyMode=True)
+    r.start("")
+    r.press("12#")
+    assert r.fields == {"digits": "xxxxx", "reason": "finishKey"}
+    r = run(maxDigits=4, privacyMode=False)
+    r.start("")
+    r.press("4321")
+    assert r.fields == {"digits": "4321", "reason": "maxDigits"}
+
+
 def test_cancel_stops_prompt_and_timer() -> None:
     r = run(prompts=[{"Say": {"text": "Menu"}}])
     (play,), _ = r.start("")

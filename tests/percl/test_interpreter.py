@@ -126,6 +126,31 @@ def test_empty_script_ends_with_app_no_percl() -> None:
     assert it.ended
 
 
+def test_a_later_empty_script_hangs_up_with_app_hangup() -> None:
+    """FreeClimb keeps appNoPercl for an empty *first* script; a later `[]` is a script that runs
+    out at once, and a script that runs out hangs up."""
+    it, out = start([{"Redirect": {"actionUrl": NEXT}}])
+    (post,) = out
+    assert reply(it, post, []) == [a.EndCall(CallEndedReason.APP_HANGUP)]
+    assert it.ended
+
+
+def test_an_empty_getdigits_answer_hangs_up_with_app_hangup() -> None:
+    it, out = start([{"GetDigits": {"actionUrl": NEXT}}])
+    (timer,) = out
+    assert isinstance(timer, a.StartTimer)
+    (post,) = it.handle(e.TimerFired(timer.token))
+    assert reply(it, post, []) == [a.EndCall(CallEndedReason.APP_HANGUP)]
+
+
+def test_waits_for_engine_while_a_runner_has_the_command() -> None:
+    it, out = start([{"AddToConference": {"conferenceId": "CF" + "1" * 40}}])
+    (invoke,) = out
+    assert isinstance(invoke, a.Invoke) and it.waits_for_engine
+    it.handle(e.Invoked(invoke.token, e.Proceed()))
+    assert not it.waits_for_engine
+
+
 def test_hangup_stops_the_script() -> None:
     _, out = start([{"Hangup": {"reason": "done"}}, say("never")])
     # (the reason is logged first: tests/percl/test_speech.py)

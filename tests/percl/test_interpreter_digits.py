@@ -1,8 +1,9 @@
 """The Interpreter's DTMF handling: the type-ahead buffer, GetDigits, and a random-event property.
 
-Buffer semantics pinned here (FreeClimb: "Say command always flushes the DTMF buffer"): a
-standalone Say empties the buffer when it *starts*, so digits pressed before it are lost, while
-digits pressed *during* it are kept for the next GetDigits (type-ahead over a welcome message).
+Buffer semantics pinned here (FreeClimb: "every Say flushes the buffer"): a standalone Say leaves
+the buffer empty, so digits pressed before it *and while it speaks* never reach the next GetDigits
+(which plays its prompts); a Say that is a GetDigits prompt flushes nothing, so digits typed ahead
+(during a Play, a Pause, a webhook, or left over from a GetDigits) still barge in.
 """
 
 from __future__ import annotations
@@ -80,16 +81,37 @@ def test_digits_pressed_before_a_say_are_lost() -> None:
     assert out == [a.StartTimer(tok(out[0]), 5000)]
 
 
-def test_digits_pressed_during_a_say_are_kept_for_the_next_getdigits() -> None:
+def test_digits_pressed_during_a_say_are_flushed_before_the_next_getdigits() -> None:
     it, out = start([say("welcome", loop=2), getdigits(say("menu"), maxDigits=2)])
     first = one(out, a.PlayMedia).token
     assert it.handle(e.DigitsPressed("3")) == []  # standalone Say never barges in
     out = it.handle(e.MediaDone(first))
-    assert one(out, a.PlayMedia).text == "welcome"  # its second iteration does not flush
+    assert one(out, a.PlayMedia).text == "welcome"
     assert it.handle(e.DigitsPressed("4")) == []
     out = it.handle(e.MediaDone(one(out, a.PlayMedia).token))
-    assert result(out) == ("34", GetDigitsReason.MAX_DIGITS.value)
-    assert not any(isinstance(x, a.PlayMedia) for x in out)  # prompts never started
+    # the GetDigits starts with an empty buffer: its prompt plays, nothing is posted
+    assert one(out, a.PlayMedia).text == "menu"
+    assert not any(isinstance(x, a.PostWebhook) for x in out)
+    out = it.handle(e.DigitsPressed("56"))
+    assert result(out) == ("56", GetDigitsReason.MAX_DIGITS.value)
+
+
+def test_a_say_prompt_keeps_type_ahead_from_before_its_getdigits() -> None:
+    it, out = start([getdigits(maxDigits=1)])
+    out = it.handle(e.DigitsPressed("12"))  # "2" is typed ahead of the next GetDigits
+    assert result(out) == ("1", GetDigitsReason.MAX_DIGITS.value)
+    post = one(out, a.PostWebhook)
+    out = it.handle(e.ScriptReceived(post.token, parse_script([getdigits(say("menu"), maxDigits=1)])))
+    assert result(out) == ("2", GetDigitsReason.MAX_DIGITS.value)  # barged in before the prompt
+    assert not any(isinstance(x, a.PlayMedia) for x in out)
+
+
+def test_digits_pressed_during_a_say_prompt_barge_in_and_count() -> None:
+    it, out = start([getdigits(say("menu"), maxDigits=2)])
+    prompt = one(out, a.PlayMedia)
+    out = it.handle(e.DigitsPressed("7"))
+    assert a.StopMedia(prompt.token) in out
+    assert result(it.handle(e.DigitsPressed("8"))) == ("78", GetDigitsReason.MAX_DIGITS.value)
 
 
 def test_play_does_not_flush_the_buffer() -> None:

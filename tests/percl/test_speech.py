@@ -244,14 +244,23 @@ def test_an_interrupt_cancels_it_without_a_webhook() -> None:
     assert one(out2, a.PostWebhook).request_type is RequestType.REDIRECT
 
 
-def test_privacy_mode_masks_the_logged_result_not_the_webhook() -> None:
+def test_privacy_mode_masks_the_result_in_the_webhook_and_the_log() -> None:
+    """FreeClimb's GetSpeechWebhook: recognitionResult is "replaced by 'xxxxx' when privacyMode
+    is set to true"."""
     it, out = start([speech(privacyMode=True)])
     loaded(it, out)
     rec = one(it.handle(e.SpeechHeard("1234")), a.Recognize)
     out2 = it.handle(e.Recognized(rec.token, True, "1234", 100))
-    assert posted(out2)["recognitionResult"] == "1234"
+    assert posted(out2) == {"reason": "recognition", "recognitionResult": "xxxxx", "confidence": 100}
     assert one(out2, a.PostWebhook).privacy_mode
-    assert "1234" not in repr(of(out2, a.Log))
+    assert "1234" not in repr(out2)
+
+
+def test_privacy_mode_masks_a_digit_result() -> None:
+    it, _ = start([speech(privacyMode=True)])
+    out2 = it.handle(e.DigitsPressed("7"))
+    assert posted(out2) == {"reason": "digit", "recognitionResult": "xxxxx"}
+    assert "7" not in repr([x for x in out2 if isinstance(x, a.Log)])
 
 
 def test_stale_grammar_and_recognition_events_are_ignored() -> None:

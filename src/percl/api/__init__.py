@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from percl.api import accounts, applications, calls, conferences, logs, messages, numbers, queues
+from percl.api import (
+    accounts,
+    applications,
+    calls,
+    conferences,
+    logs,
+    messages,
+    numbers,
+    queues,
+    recordings,
+)
 from percl.api.deps import ApiDeps
 from percl.api.errors import install_error_handlers
 from percl.api.middleware import CatchAllMiddleware, RequestIdMiddleware
@@ -20,7 +30,7 @@ __all__ = ["ApiDeps", "create_api"]
 
 # Order matters only where paths overlap: /Calls/{id}/Logs is more specific than /Calls/{id}.
 _ROUTERS = (accounts.router, applications.router, numbers.router, calls.router, logs.router,
-            queues.router, messages.router, conferences.router)
+            queues.router, messages.router, conferences.router, recordings.router)
 
 
 def create_api(deps: ApiDeps) -> FastAPI:

@@ -103,6 +103,8 @@ def render_call(call: Call) -> dict[str, Any]:
         "endTimeISO": iso(call.end_time),
         "duration": call.duration,
         "connectDuration": call.connect_duration,
+        # percl has no AudioStream: no call ever used one (the OpenAPI: "empty or zero" then).
+        "audioStreamDuration": 0,
         "direction": call.direction.value,
         "answeredBy": call.answered_by.value if call.answered_by is not None else None,
         "callerName": call.caller_name,

@@ -231,6 +231,21 @@ class Message:
     revision: int = 1
 
 
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """A recording (RecordingResult): of one call (`call_id`) or of a conference (`conference_id`,
+    `call_id` None). percl cannot record yet; the REST API already lists and renders these."""
+
+    recording_id: str
+    account_id: str
+    call_id: str | None = None
+    conference_id: str | None = None
+    duration_sec: int = 0
+    date_created: float = 0.0
+    date_updated: float = 0.0
+    revision: int = 1
+
+
 Revisable = TypeVar(
     "Revisable", Account, Application, IncomingNumber, Call, Conference, Participant, Queue, Message
 )

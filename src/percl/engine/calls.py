@@ -165,7 +165,8 @@ class CallService(TaskOwner):
 
     # ---------------------------------------------------------------- OutDial children
 
-    async def _dial_child(self, parent: CallSession, command: OutDial) -> str:
+    async def _dial_child(self, parent: CallSession, command: OutDial,
+                          parent_started: asyncio.Event) -> str:
         p = parent.call
         now = self.ctx.clock.now()
         phone_number_id = await self._own_number_id(p.account_id, command.calling_number)
@@ -192,7 +193,7 @@ class CallService(TaskOwner):
         )
         await durable.put_call(self.ctx, child)
         session = CallSession(self.ctx, child, parent.account, dial_child=self._dial_child,
-                              on_end=self._forget)
+                              on_end=self._forget, parent_started=parent_started)
         if self.live.has_room(p.account_id, self._live_count):
             self._start(session)
         else:  # in the background: the parent must not wait for the child's failure webhooks

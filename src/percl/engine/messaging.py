@@ -9,7 +9,7 @@ stores those messages as `failed` (percl stopped before it could send them).
 
 `Sms` refusals never end the call: the command is fire-and-forget, so a `from` that is not an
 SMS-enabled number of the account, or a text that is empty, longer than 160 characters or not
-ASCII, is an error log entry naming `Sms.<field>`, and the script goes on.
+valid Unicode, is an error log entry naming `Sms.<field>`, and the script goes on.
 """
 
 from __future__ import annotations

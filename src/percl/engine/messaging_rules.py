@@ -5,7 +5,9 @@ accept messages from three doors; each door reports a refusal its own way (a 400
 naming the command's field, a 400 of the sim API), but the rules themselves must not drift apart.
 A `Refusal` carries FreeClimb's error code and the wire name of the offending field.
 
-Segments: a carrier sends text in GSM 03.38 7-bit encoding when every character has a code there
+Text: any Unicode, at most 160 characters (FreeClimb accepts any script in practice and sends
+what GSM 7-bit cannot carry as UCS-2). Segments: a carrier sends text in GSM 03.38 7-bit encoding
+when every character has a code there
 (160 septets per single message, 153 per part of a concatenated one; `[ ] { } \\ ^ ~ | €` take two
 septets each) and in UCS-2 otherwise (70 characters single, 67 per part). An MMS is one message
 however long its text.
@@ -83,7 +85,9 @@ def check_numbers(from_: str, to: str) -> Refusal | None:
 
 
 def check_text(text: str, media_urls: Sequence[str] = ()) -> Refusal | None:
-    """A sent message's text: ASCII only, at most 160 characters, not empty unless it is an MMS."""
+    """A sent message's text: at most 160 characters, not empty unless it is an MMS. Any Unicode
+    character a carrier can encode is accepted (FreeClimb sends UCS-2 in practice; the segments
+    say what it costs); a lone surrogate, which no encoding can carry, is refused."""
     if not text and not media_urls:
         return Refusal(CODE_BAD_REQUEST, "text", "text must not be empty")
     if len(text) > SMS_TEXT_LIMIT:
@@ -91,11 +95,16 @@ def check_text(text: str, media_urls: Sequence[str] = ()) -> Refusal | None:
             CODE_BAD_REQUEST, "text",
             f"text is {len(text)} characters long; a message may carry at most {SMS_TEXT_LIMIT}",
         )
-    bad = next((c for c in text if not c.isascii()), None)
+    return check_encodable(text)
+
+
+def check_encodable(text: str) -> Refusal | None:
+    """`text` must be valid Unicode (no lone surrogate from a JSON `\\ud800` escape)."""
+    bad = next((i for i, c in enumerate(text) if "\ud800" <= c <= "\udfff"), None)
     if bad is not None:
         return Refusal(
             CODE_BAD_REQUEST, "text",
-            f"text may contain only ASCII characters, found {bad!r} at {text.index(bad)}",
+            f"text has a lone UTF-16 surrogate ({text[bad]!r}) at {bad}: it is not a character",
         )
     return None
 
@@ -126,7 +135,7 @@ def check_phone_text(text: str, media_urls: Sequence[str] = ()) -> Refusal | Non
             CODE_BAD_REQUEST, "text",
             f"text is {len(text)} characters long; a phone may send at most {PHONE_TEXT_LIMIT}",
         )
-    return None
+    return check_encodable(text)
 
 
 def check_sender(number: IncomingNumber | None, account_id: str, from_: str) -> Refusal | None:

@@ -60,7 +60,7 @@ class MessageControl(Protocol):
         """Store the message as `queued` and start carrying it; returns the stored record.
 
         Raises BadRequest with FreeClimb's code naming the field: 9 (a number is not E.164),
-        3 (text empty, too long or not ASCII; bad mediaUrls), 46 (`from` not a number of the
+        3 (text empty, too long or not valid Unicode; bad mediaUrls), 46 (`from` not a number of the
         account), 10 (`from` not SMS-enabled)."""
         ...
 

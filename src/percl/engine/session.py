@@ -60,8 +60,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ApiUpdate", "CallSession", "ChildDialer", "ParentEnded", "Shutdown"]
 
-#: Called with a parent session and an OutDial; returns the child's call id.
-ChildDialer = Callable[["CallSession", "OutDial"], Awaitable[str]]
+#: Called with a parent session, an OutDial and the gate the parent opens once its outDialStart
+#: has been answered and its script started (the child's connect webhook waits for it); returns
+#: the child's call id.
+ChildDialer = Callable[["CallSession", "OutDial", asyncio.Event], Awaitable[str]]
 
 
 class CallSession:
@@ -79,8 +81,12 @@ class CallSession:
         voice_urls: tuple[str | None, str | None] = (None, None),
         dial_child: ChildDialer | None = None,
         on_end: Callable[[CallSession], None] | None = None,
+        parent_started: asyncio.Event | None = None,
     ) -> None:
         self.ctx = ctx
+        #: An OutDial child's: set once the parent's outDialStart has been answered and its script
+        #: started (or the parent will send none); the connect webhook waits for it.
+        self.parent_started = parent_started
         self.call = call
         self.account = account
         self._voice_url, voice_fallback_url = voice_urls
@@ -146,6 +152,7 @@ class CallSession:
         except Exception as exc:  # a bug must end this leg, never the server
             await self._crash(exc)
         finally:
+            self._performer.release_children()  # a child must never wait on an ended parent
             if self._on_end is not None:
                 self._on_end(self)
 
@@ -179,6 +186,8 @@ class CallSession:
                 await self.finish(CallEndedReason.NO_ANSWER, CallEvent.NO_ANSWER)
             case MachineDetected(machine_type=mt):
                 await self._dialing.machine(mt)
+            case e.DialStarted() if self.interp is not None:
+                await self._performer.dial_started(event, self.interp.handle(event))
             case ApiUpdate(status=status):
                 await ending.api_update(self, status)
             case MaxDuration():
@@ -200,6 +209,7 @@ class CallSession:
                 pass
             case _ if self.interp is not None:
                 await self.perform(self.interp.handle(event))
+                self._performer.after_event(event, self.interp.waits_for_engine)
             case _:
                 pass
 
@@ -273,6 +283,7 @@ class CallSession:
             return
         self.done = True
         self._tasks.cancel_all()
+        self._performer.release_children()  # no outDialStart will be sent now
         if self.interp is not None:
             self.interp.ended = True
         await ending.close_leg(self, reason, event, hang_up=hang_up, notices=notices)

@@ -9,6 +9,7 @@ runner here (`Invoke`): the session itself holds no command-specific code.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from percl.domain.enums import CallEndedReason, LogLevel, RequestType
@@ -37,6 +38,11 @@ class ActionPerformer:
         self._tasks = tasks
         self._voice_fallback_url = voice_fallback_url
         self._dial_child = dial_child
+        # OutDial children whose connect webhook waits for this leg's outDialStart, by call id,
+        # and those whose outDialStart answered with a script, by that webhook's token.
+        self._started_gates: dict[str, asyncio.Event] = {}
+        self._start_scripts: dict[int, str] = {}
+        self._starting: set[str] = set()
 
     async def perform(self, actions: list[a.Action]) -> None:
         """Perform `actions` in order (call from the session's loop only)."""
@@ -90,7 +96,9 @@ class ActionPerformer:
         if self._dial_child is None:
             await s.finish(CallEndedReason.INTERNAL_ERROR)
             return
-        child_id = await self._dial_child(s, command)
+        gate = asyncio.Event()
+        child_id = await self._dial_child(s, command, gate)
+        self._started_gates[child_id] = gate
         await s.log(LogLevel.INFO, f"OutDial: dialing {command.destination} as leg {child_id}",
                     {"dialCallId": child_id, "destination": command.destination})
         s.post(e.DialStarted(token, child_id))
@@ -141,17 +149,68 @@ class ActionPerformer:
                 )
         s.post(e.Invoked(token, outcome))
 
+    # ------------------------------------------------------------- OutDial children's gates
+    #
+    # A child's connect webhook waits until this leg's outDialStart was answered and the script
+    # it returned has started: run up to its first command that takes time. A command the engine
+    # runs (AddToConference, Enqueue ...) has started once its runner is done, so the caller is
+    # in the conference before the app hears that the agent's phone was busy.
+
+    async def dial_started(self, event: e.DialStarted, actions: list[a.Action]) -> None:
+        """Perform what the interpreter made of a child's DialStarted: normally the outDialStart
+        webhook; if the dial was superseded meanwhile (the leg was interrupted), no outDialStart
+        will come, so the child goes on at once."""
+        await self.perform(actions)
+        if not any(isinstance(x, a.PostWebhook) and x.request_type is RequestType.OUT_DIAL_START
+                   for x in actions):
+            self._release(event.child_call_id)
+
+    def after_event(self, event: object, waits_for_engine: bool) -> None:
+        """Call after the session handled `event`: the script an outDialStart returned is taken
+        up with its ScriptReceived; once the leg no longer waits for an engine runner
+        (`waits_for_engine`), that script has started and its children may go on."""
+        if isinstance(event, e.ScriptReceived) and event.token in self._start_scripts:
+            self._starting.add(self._start_scripts.pop(event.token))
+        if self._starting and not waits_for_engine:
+            for child_id in list(self._starting):
+                self._release(child_id)
+
+    def release_children(self) -> None:
+        """Open every child's gate (this leg ends: it will send no more outDialStart)."""
+        for child_id in list(self._started_gates):
+            self._release(child_id)
+
+    def _release(self, child_id: object) -> None:
+        self._starting.discard(str(child_id))
+        gate = self._started_gates.pop(str(child_id), None)
+        if gate is not None:
+            gate.set()
+
+    # ------------------------------------------------------------- webhooks
+
     async def _webhook(self, action: a.PostWebhook) -> None:
         s = self._session
         fallback = (
             self._voice_fallback_url if action.request_type is RequestType.INBOUND_CALL else None
         )
-        result = await s.send_webhook(
-            action.request_type, action.url, action.fields, fallback, action.privacy_mode
-        )
+        child = action.fields.get("dialCallId")
+        try:
+            result = await s.send_webhook(
+                action.request_type, action.url, action.fields, fallback, action.privacy_mode
+            )
+        except BaseException:
+            if action.request_type is RequestType.OUT_DIAL_START:
+                self._release(child)  # abandoned: the leg ends, the child must not wait
+            raise
         if not action.expects_percl:
             return
         event = script_event(action, result)
+        if action.request_type is RequestType.OUT_DIAL_START and isinstance(event, e.ScriptReceived):
+            # FreeClimb's carrier always takes time: the app has the parent's outDialStart, and
+            # the parent runs what it answered, before the child's outDialConnect, however fast
+            # the child fails (a busy or invalid destination). A failed outDialStart ends the
+            # parent, which releases the child then.
+            self._start_scripts[action.token] = str(child)
         if isinstance(event, e.ScriptReceived):
             await s.log(LogLevel.INFO, f"PerCL received from {result.url}",
                         received_metadata(event.script, action.privacy_mode))

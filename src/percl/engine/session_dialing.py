@@ -6,6 +6,13 @@ until it is answered (sendDigits are played first, then the connect webhook asks
 script) or fails (busy, failed, noAnswer). With `ifMachine` set, a machine detected after the
 answer either ends the leg (`hangup`) or interrupts its script with a machineDetected webhook to
 ifMachineUrl (`redirect`).
+
+An OutDial child's connect webhook (outDialConnect, answered or not) waits until its parent's
+outDialStart has been answered and the script it returned has started: on FreeClimb the carrier
+always takes longer than that, so apps rely on the order (the parent joins a conference from
+outDialStart; the child's failure terminates it). The simulated network can fail a dial in no
+time, so the order is kept here, by a gate the parent opens (session_actions.py), not by a
+made-up delay.
 """
 
 from __future__ import annotations
@@ -38,6 +45,14 @@ DIAL_FAILURES = {
     DialResult.FAILED: (CallEvent.FAIL, CallEndedReason.FAILED),
     DialResult.NO_ANSWER: (CallEvent.NO_ANSWER, CallEndedReason.NO_ANSWER),
 }
+
+
+async def parent_started(session: CallSession) -> None:
+    """Wait, if `session` is an OutDial child, until its parent's outDialStart was answered and
+    its script started (or the parent will send none). Call right before the connect webhook."""
+    gate = session.parent_started
+    if gate is not None and not gate.is_set():
+        await gate.wait()
 
 
 def connect_type(call: Call) -> RequestType:
@@ -93,6 +108,7 @@ class DialProgress:
         if url is None:  # cannot happen for API calls (validated) or OutDial (required attribute)
             await s.finish(CallEndedReason.INTERNAL_ERROR)
             return
+        await parent_started(s)
         await s.perform(s.interp.request(connect_type(s.call), url))
 
     async def machine(self, machine_type: MachineType) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from percl.domain.enums import CallDirection, CallEndedReason, CallStatus, LogLevel, RequestType
-from percl.engine.session_dialing import connect_type
+from percl.engine.session_dialing import connect_type, parent_started
 from percl.engine.session_events import MaxDuration
 from percl.engine.state import CallEvent, apply
 from percl.percl import actions as a
@@ -120,4 +120,5 @@ async def _notify_connect_failure(session: CallSession) -> None:
     url = session.call.call_connect_url
     if url is None:
         return
+    await parent_started(session)  # an OutDial child: after its parent's outDialStart
     await session.send_webhook(connect_type(session.call), url)  # dialCallStatus mirrors callStatus

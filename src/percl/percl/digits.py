@@ -9,7 +9,9 @@ docs/DECISIONS.md):
   `initialTimeoutMs` waits for the first key; every key restarts `digitTimeoutMs`.
 * It finishes on `finishOnKey` (not reported), on `maxDigits`, or when a timer runs out; keys
   pressed after the one that finished it go back to the buffer. Input shorter than `minDigits`
-  is reported as `digits: ""` with the same reason.
+  is reported as `digits: ""` with the same reason. With `privacyMode` the digits entered are
+  reported as `xxxxx` (FreeClimb's GetDigitsWebhook), to the app and so in every log; no input
+  stays `""`.
 
 The interpreter owns one DigitsRun while the GetDigits runs and feeds it the events; when
 `fields` is set the run is over and the interpreter posts getDigits with them.
@@ -25,6 +27,7 @@ from percl.percl import actions as a
 from percl.percl import events as e
 from percl.percl.commands import GetDigits
 from percl.percl.playback import MediaFor, Prompt, PromptQueue, prompt_entries
+from percl.percl.privacy import MASK
 
 
 class DigitsDefaults(Protocol):
@@ -151,5 +154,7 @@ class DigitsRun:
         # minDigits: input shorter than the minimum is not returned (the app sees digits "").
         min_digits = self.command.min_digits or 0
         digits = self.digits if len(self.digits) >= min_digits else ""
+        if digits and self.privacy:  # FreeClimb: "replaced by 'xxxxx' when privacyMode is true"
+            digits = MASK
         self.fields = {"digits": digits, "reason": reason.value}
 

@@ -9,8 +9,10 @@ How FreeClimb runs PerCL, and so how this runs it:
   shell posts them and comes back with ScriptReceived or WebhookBroken.
 * An inbound leg rings until its first script answers it: Reject as the very first command refuses
   the call, Pause as a first command delays answering; any other command answers first.
-* Digits the far end presses while nothing collects them wait in a buffer. A standalone Say empties
-  the buffer, GetDigits consumes it unless flushBuffer is set. Prompts of a GetDigits stop at the
+* Digits the far end presses while nothing collects them wait in a buffer. Every standalone Say
+  flushes it (FreeClimb: "every Say flushes the buffer"): keys pressed before or while it speaks
+  are gone once it ends. GetDigits consumes the buffer unless flushBuffer is set; a Say among its
+  prompts flushes nothing, so keys typed ahead still barge in. Prompts of a GetDigits stop at the
   first digit (barge-in); standalone Say and Play never do.
 * Commands of the other families (conferences, queues, Park, Sms ...) are the engine's: the
   interpreter hands them over as an Invoke and continues as the engine's Outcome says (go on, post
@@ -290,6 +292,8 @@ class Interpreter(Sequencer):
             actions, rest = w.press(digits)
             self._buffer += rest
             self._input_step(out, w, actions)
+        elif isinstance(w, MediaLoop) and isinstance(w.command, Say):
+            pass  # every Say flushes the buffer: keys pressed while one speaks are gone after it
         else:
             self._buffer += digits
 

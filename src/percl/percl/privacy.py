@@ -1,9 +1,11 @@
 """privacyMode for logs: what a PerCL document looks like once its private values are masked.
 
 FreeClimb's privacyMode is set per command ("not inherited by prompts") and keeps sensitive values
-out of the logs: what a Say with privacyMode speaks, the digits a SendDigits plays. The app still
-gets everything; only what percl writes to the account log is masked. This works on the JSON form
-(the app's raw answer as the dispatcher logs it, or a serialized script), so it serves both.
+out of the logs: what a Say with privacyMode speaks, the digits a SendDigits plays. This works on
+the JSON form (the app's raw answer as the dispatcher logs it, or a serialized script), so it
+serves both. What the caller enters is masked at its source instead: a private GetDigits reports
+its digits, a private GetSpeech its recognitionResult, as MASK in the webhook itself (FreeClimb's
+webhook reference), so neither the app nor any log sees them (digits.py, speech.py).
 """
 
 from __future__ import annotations

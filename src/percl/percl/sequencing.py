@@ -19,7 +19,7 @@ from percl.percl import actions as a
 from percl.percl import events as e
 from percl.percl.commands import Command
 from percl.percl.parse import Script
-from percl.percl.waiting import AwaitScript, Held, Out, Waiting, stop_actions
+from percl.percl.waiting import AwaitScript, AwaitService, Held, Out, Waiting, stop_actions
 
 #: (requestType, fields, privacyMode) of a PerCL webhook.
 Posted = tuple[RequestType, dict[str, object], bool]
@@ -36,6 +36,7 @@ class Sequencer:
         self._reject_allowed = False
         self._script: list[Command] = []
         self._pc = 0
+        self._scripts_loaded = 0
         # The latest PerCL webhook, and the one that brought the running script (see the module doc).
         self._last_post: Posted | None = None
         self._origin: Posted | None = None
@@ -44,6 +45,12 @@ class Sequencer:
 
     def _execute(self, out: Out, command: Command) -> None:
         raise NotImplementedError
+
+    @property
+    def waits_for_engine(self) -> bool:
+        """True while a command of another family runs in the engine (an Invoke awaits its
+        Outcome): the script has not yet got past it."""
+        return isinstance(self._waiting, AwaitService)
 
     def _token(self) -> int:
         return next(self._tokens)
@@ -57,7 +64,10 @@ class Sequencer:
         self._reject_allowed, self._may_reject = self._may_reject, False
         self._script, self._pc = list(script.commands), 0
         self._origin = self._last_post
-        if not self._script and self.hold is None:
+        self._scripts_loaded += 1
+        if not self._script and self.hold is None and self._scripts_loaded == 1:
+            # FreeClimb keeps appNoPercl for a leg whose first script is empty; a later empty
+            # script is one that runs out at once, which hangs up (appHangup) like any other.
             self._end(out, CallEndedReason.APP_NO_PERCL)
             return
         self._advance(out)

@@ -15,6 +15,8 @@ choices are listed in docs/DECISIONS.md):
   utterances of the same GetSpeech are ignored (one utterance, one result).
 * A key ends it at once with `digit`; `recognitionResult` is that key (FreeClimb: "the digit
   (0-9,*,#)"). Further keys of the same press stay in the DTMF buffer, as after a GetDigits.
+* With `privacyMode`, `recognitionResult` is `xxxxx` (FreeClimb's GetSpeechWebhook): in the
+  webhook, and so in the logs, which also never quote what was heard.
 * A grammar that cannot be fetched or compiled ends it at once with `error` (prompts stop), with
   an error log entry naming the URL and the problem and the MRCP completion cause in the webhook.
 * A leg that ends meanwhile still tells actionUrl: `hangup` (PerCL ignored).
@@ -132,7 +134,7 @@ class SpeechRun:
         """Keys pressed: the first ends the run (`digit`); returns the actions and the keys left
         over for the DTMF buffer."""
         out: list[a.Action] = []
-        self._finish(out, GetSpeechReason.DIGIT, {"recognitionResult": digits[0]})
+        self._finish(out, GetSpeechReason.DIGIT, {"recognitionResult": self._shown(digits[0])})
         return out, digits[1:]
 
     def speech(self, text: str) -> list[a.Action]:
@@ -225,7 +227,7 @@ class SpeechRun:
             threshold = self._defaults.confidence_threshold
         if matched and confidence >= round(threshold * 100):
             self._finish(out, GetSpeechReason.RECOGNITION,
-                         {"recognitionResult": result, "confidence": confidence})
+                         {"recognitionResult": self._shown(result), "confidence": confidence})
             return
         why = "no match" if not matched else f"confidence {confidence} below the threshold {threshold:g}"
         self._finish(out, GetSpeechReason.NO_MATCH, note=why)
@@ -234,20 +236,15 @@ class SpeechRun:
                 extra: dict[str, Any] | None = None, note: str | None = None) -> None:
         self._stop(out)
         self.fields = {"reason": reason.value, **(extra or {})}
-        out.append(a.Log(LogLevel.INFO, self._summary(reason, note), self._logged_fields()))
+        out.append(a.Log(LogLevel.INFO, self._summary(reason, note), dict(self.fields)))
 
     def _summary(self, reason: GetSpeechReason, note: str | None) -> str:
         said = "" if self.heard is None else f" after hearing {self._shown(self.heard)!r}"
         return f"GetSpeech ended: {reason.value}{said}" + (f" ({note})" if note else "")
 
-    def _logged_fields(self) -> dict[str, Any]:
-        assert self.fields is not None
-        fields = dict(self.fields)
-        if "recognitionResult" in fields:
-            fields["recognitionResult"] = self._shown(str(fields["recognitionResult"]))
-        return fields
-
     def _shown(self, text: str) -> str:
+        """`text` as the webhook and the logs may show it: FreeClimb replaces recognitionResult
+        with "xxxxx" under privacyMode (its GetSpeechWebhook), and so does percl everywhere."""
         return MASK if self.privacy else text
 
 

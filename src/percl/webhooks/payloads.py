@@ -132,7 +132,9 @@ _FIXED = frozenset({"recognitionResult", "text", "transcript"})
 
 def mask(body: Mapping[str, Any], privacy: bool) -> dict[str, Any]:
     """A copy of `body` for LOGGING: with `privacy`, digits become x's of the same length and
-    recognitionResult/text/transcript become "xxxxx". The app always receives the real body."""
+    recognitionResult/text/transcript become "xxxxx". The app receives the body as built: what
+    FreeClimb masks in the webhook itself (a private GetDigits' digits, a private GetSpeech's
+    recognitionResult) is already "xxxxx" there (percl/digits.py, percl/speech.py)."""
     if not privacy:
         return dict(body)
     masked = mask_json(body)
