@@ -75,8 +75,11 @@ def store_of(request: Request) -> Store:
 
 
 async def current_account(request: Request) -> Account:
-    """FastAPI dependency: the authenticated account of this request (raises Unauthorized)."""
-    return await authenticate(store_of(request), request.headers.get("authorization"))
+    """FastAPI dependency: the authenticated account of this request (raises Unauthorized).
+    Its id stays on the request's state, where list cursors are checked against it."""
+    account = await authenticate(store_of(request), request.headers.get("authorization"))
+    request.scope.setdefault("state", {})["account_id"] = account.account_id
+    return account
 
 
 async def path_account(

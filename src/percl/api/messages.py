@@ -145,6 +145,7 @@ async def list_messages(
     return paginate(
         request, messages, "messages", render_message,
         page_size=deps.page_size, max_list=deps.max_list,
+        sort_key=lambda m: (m.date_created, m.message_id), descending=True,
     )
 
 

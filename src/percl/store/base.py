@@ -7,5 +7,9 @@ from percl.errors import PerclError
 __all__ = ["CallFilter", "LogFilter", "Store", "StoreClosed"]
 
 
+#: How many of the oldest log lines one `prune_logs` call looks at: a bounded write (a few ms).
+PRUNE_BATCH = 5_000
+
+
 class StoreClosed(PerclError):
     """A store method was called before `open()` or after `close()` (a wiring bug in app.py)."""
