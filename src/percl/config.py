@@ -44,6 +44,9 @@ class Settings:
     api_burst: int = 200  # requests an account may send at once before the rate applies
     seed: SeedAccount = field(default_factory=SeedAccount)
     engine: EngineSettings = field(default_factory=EngineSettings)
+    log_max_age_days: float = 30.0  # account log lines older than this are deleted; 0 = keep
+    log_max_lines: int = 1_000_000  # at most this many log lines (all accounts); 0 = no cap
+    cursor_secret: str | None = None  # keys list cursors; None: random per start
 
     @property
     def base_url(self) -> str:
@@ -123,7 +126,22 @@ def from_sources(
         api_burst=burst,
         seed=_seed(values),
         engine=_engine(values, s.engine),
+        **_lists(values, s),
     )
+
+
+def _lists(values: Mapping[str, str], s: Settings) -> dict[str, Any]:
+    """Account log retention and the list cursors' secret."""
+    age = s.log_max_age_days
+    if "PERCL_LOG_MAX_AGE_DAYS" in values:
+        age = _float("PERCL_LOG_MAX_AGE_DAYS", values["PERCL_LOG_MAX_AGE_DAYS"], 0.0)
+    lines = s.log_max_lines
+    if "PERCL_LOG_MAX_LINES" in values:
+        lines = _int("PERCL_LOG_MAX_LINES", values["PERCL_LOG_MAX_LINES"], 0, 10**12)
+    secret = values.get("PERCL_CURSOR_SECRET") or None
+    if secret is not None and len(secret) < 16:
+        raise ConfigError("PERCL_CURSOR_SECRET: expected at least 16 characters")
+    return {"log_max_age_days": age, "log_max_lines": lines, "cursor_secret": secret}
 
 
 def _rate(name: str, raw: str) -> float:

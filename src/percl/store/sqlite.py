@@ -56,7 +56,7 @@ from percl.store.schema import (
     logs,
     numbers,
 )
-from percl.store.sqlite_logs import count_select, log_conditions, page_select, prune_statements
+from percl.store.sqlite_logs import count_select, log_conditions, page_select, prune_statement
 from percl.store.sqlite_rooms import SqliteRooms
 from percl.store.sqlite_sql import (
     SQLITE,
@@ -194,7 +194,10 @@ class SqliteStore(SqliteRooms):
                 f"supports ({schema.SCHEMA_VERSION}); upgrade percl or use another database file"
             )
         elif found < schema.SCHEMA_VERSION:
-            # Every migration so far only added tables, which create_all has just done.
+            # New tables came with create_all; anything else is in schema.MIGRATIONS.
+            for version in range(found, schema.SCHEMA_VERSION):
+                for statement in schema.MIGRATIONS.get(version, ()):
+                    await conn.exec_driver_sql(statement)
             await conn.execute(schema.schema_version.update().values(version=schema.SCHEMA_VERSION))
 
     # ------------------------------------------------------------------ plumbing
@@ -429,13 +432,11 @@ class SqliteStore(SqliteRooms):
 
     async def prune_logs(self, *, older_than: int, keep: int) -> int:
         """Delete lines older than `older_than` and beyond the newest `keep`, among the oldest
-        PRUNE_BATCH lines (two bounded DELETEs). Returns how many went."""
+        PRUNE_BATCH lines (one bounded DELETE). Returns how many went."""
         await self._logs.flush()
-        gone = 0
-        for stmt in prune_statements(older_than, keep):
-            done = stmt.compile(dialect=SQLITE, compile_kwargs={"render_postcompile": True})
-            gone += await self._write_counted(done.string, dict(done.params))
-        return gone
+        done = prune_statement(older_than, keep).compile(
+            dialect=SQLITE, compile_kwargs={"render_postcompile": True})
+        return await self._write_counted(done.string, dict(done.params))
 
     async def _write_counted(self, sql: str, params: dict[str, Any]) -> int:
         """`_write`, returning how many rows the statement changed."""

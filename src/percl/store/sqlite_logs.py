@@ -97,14 +97,12 @@ def count_select(account_id: str, flt: LogFilter, cap: int) -> Select[Any]:
     return select(func.count()).select_from(capped.subquery())
 
 
-def prune_statements(older_than: int, keep: int) -> list[Delete]:
-    """DELETEs that each touch at most the oldest PRUNE_BATCH lines: those older than
-    `older_than`, and those beyond the newest `keep` (log ids grow by one per line, and only the
-    oldest are ever deleted)."""
+def prune_statement(older_than: int, keep: int) -> Delete:
+    """A DELETE of those among the oldest PRUNE_BATCH lines (a rowid walk) that are older than
+    `older_than` or beyond the newest `keep` (log ids grow by one per line, and only the oldest
+    are ever deleted, so the newest `keep` have ids above max(log_id) - keep)."""
     oldest = select(_C.log_id, _C.timestamp).order_by(_C.log_id).limit(PRUNE_BATCH).subquery()
-    by_age = delete(logs).where(
-        _C.log_id.in_(select(oldest.c.log_id).where(oldest.c.timestamp < older_than)))
     newest = select(func.max(_C.log_id)).scalar_subquery()
-    first = select(func.min(_C.log_id)).scalar_subquery()
-    by_count = delete(logs).where(_C.log_id <= newest - keep, _C.log_id < first + PRUNE_BATCH)
-    return [by_age, by_count]
+    doomed = select(oldest.c.log_id).where(
+        or_(oldest.c.timestamp < older_than, oldest.c.log_id <= newest - keep))
+    return delete(logs).where(_C.log_id.in_(doomed))
