@@ -122,3 +122,14 @@ async def test_validator_messages_do_not_leak_pydantic_wording(
     ):
         got = (await client.post(path, json=body)).json()
         assert got["code"] == 3 and "Value error" not in str(got), got
+
+
+async def test_a_trailing_slash_is_served_directly_not_redirected(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    acc = world.account.account_id
+    for path in (f"/Accounts/{acc}/Calls/", f"/Accounts/{acc}/Applications//", f"/Accounts/{acc}/"):
+        r = await client.get(path, follow_redirects=False)
+        assert r.status_code == 200, (path, r.status_code, r.headers.get("location"))
+    listed = (await client.get(f"/Accounts/{acc}/Calls/")).json()
+    assert listed["calls"] == [] and listed["total"] == 0

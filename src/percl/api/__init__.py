@@ -14,7 +14,7 @@ from percl.api import accounts, applications, calls, conferences, logs, messages
 from percl.api.deps import ApiDeps
 from percl.api.errors import install_error_handlers
 from percl.api.fast_calls import MakeCallFastPath
-from percl.api.middleware import CatchAllMiddleware, RequestIdMiddleware
+from percl.api.middleware import CatchAllMiddleware, RequestIdMiddleware, TrailingSlashMiddleware
 from percl.api.pagination import CursorCodec, CursorMiddleware
 
 __all__ = ["ApiDeps", "create_api"]
@@ -43,6 +43,7 @@ def create_api(deps: ApiDeps) -> FastAPI:
     # add_middleware wraps outward: the request id is outermost so a 500 carries it too.
     # Innermost: a GET's cursor puts its list's filters back into the query string before routing.
     app.add_middleware(CursorMiddleware, secret=deps.cursor_secret)
+    app.add_middleware(TrailingSlashMiddleware)  # `.../Calls/` is `.../Calls`, no 307
     app.add_middleware(MakeCallFastPath, deps=deps)  # see fast_calls.py
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(RequestIdMiddleware, ids=deps.ids)
