@@ -459,3 +459,16 @@ async def test_the_last_page_has_no_next_page_uri_and_empty_lists_say_start_0(en
     assert one["nextPageUri"] is None and one["total"] == 2 == len(one["applications"])
     assert (none["start"], none["end"], none["page"], none["numPages"], none["nextPageUri"]) == (
         0, 0, 0, 0, None)
+
+
+async def test_the_longest_pql_fits_in_a_cursor(env: Env) -> None:
+    pql = 'message != "' + "\U0001f4de" * 1_980 + '"'  # 4 UTF-8 bytes a character, all distinct
+    assert len(pql) <= 2_000
+    logs = f"/Accounts/{env.acc}/Logs"
+    async with env.client() as c:
+        first = (await c.post(logs, json={"pql": pql})).json()
+        cursor = _cli_cursor(first)
+        assert cursor is not None
+        second = await c.get(logs, params={"cursor": cursor})
+    assert second.status_code == 200, second.text
+    assert second.json()["page"] == 1 and second.json()["total"] == first["total"] == 13

@@ -51,7 +51,7 @@ SortKey = tuple[KeyPart, ...]
 
 CURSOR_PARAM = "cursor"
 CURSOR_TTL_S = 24 * 3600.0  # a walk that pauses longer starts over
-MAX_CURSOR_LENGTH = 8_000  # characters; a PQL of 2,000 characters compresses well under it
+MAX_CURSOR_LENGTH = 16_000  # characters: room for a 2,000-character PQL of 4-byte characters
 _VERSION = 1
 _TAG_BYTES = 16
 _SCOPE_KEY = "percl.cursor"
@@ -130,7 +130,7 @@ class CursorCodec:
             "k": None if cursor.after is None else list(cursor.after), "t": cursor.issued,
         }
         body = bytes([_VERSION]) + zlib.compress(
-            json.dumps(payload, separators=(",", ":")).encode(), 9)
+            json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode(), 9)
         return b62encode(self._tag(body) + body)
 
     def open(self, text: str) -> Cursor:
@@ -220,7 +220,9 @@ class CursorMiddleware:
         if cursor.path != relative_path(scope) or Counter(_filters(query)) - Counter(cursor.filters):
             return scope
         params = [*cursor.filters, (CURSOR_PARAM, text)]
-        return {**scope, "query_string": urlencode(params).encode("latin-1")}
+        # open_page reuses the verified cursor instead of opening it again.
+        return {**scope, "query_string": urlencode(params).encode("latin-1"),
+                _SCOPE_KEY: (text, cursor)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +275,8 @@ def open_page(
     if text is None:
         return PageRequest(account_id, path, own, 0, 0, None, None, page_size,
                            min(page_size, max_list), max_list, now)
-    cursor = codec_of(request).open(text)
+    opened = request.scope.get(_SCOPE_KEY)
+    cursor = opened[1] if opened is not None and opened[0] == text else codec_of(request).open(text)
     if cursor.account_id != account_id or cursor.path != path:
         raise _bad_cursor("cursor belongs to another list: use it only with the list it came from")
     if Counter(own) != Counter(cursor.filters):
