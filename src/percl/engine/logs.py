@@ -27,7 +27,7 @@ class LogRetention:
 
     max_age_days: float = 30.0
     max_lines: int = 1_000_000
-    every: int = 1_000
+    every: int = 250
 
     @property
     def enabled(self) -> bool:
