@@ -1,4 +1,5 @@
-"""The account log's pages, PQL filter and retention, on every Store kind (issue 17, item 5).
+"""Keyset pages of the account log and of messages, the log's PQL filter and retention, on
+every Store kind (issue 17, item 5; issue 21).
 
 SqliteStore evaluates a parsed PQL tree in SQL; MemoryStore with `percl.domain.logquery.matches`.
 The property test holds the SQL translation to the Python meaning for random queries.
@@ -6,17 +7,19 @@ The property test holds the SQL translation to the Python meaning for random que
 
 from __future__ import annotations
 
+import dataclasses
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from percl.api.pql import parse_pql
-from percl.domain.enums import LogLevel
+from percl.domain.enums import LogLevel, MessageDirection
 from percl.domain.logquery import matches
 from percl.domain.records import LogEntry
-from percl.engine.ports import LogFilter, Store
+from percl.engine.ports import LogFilter, MessageFilter, Store
 from percl.store.base import PRUNE_BATCH
 from tests.store.conftest import KINDS, new_store
-from tests.store.samples import AC1, AC2, call_id
+from tests.store.samples import AC1, AC2, MESSAGE, call_id
 
 LEVELS = list(LogLevel)
 
@@ -148,3 +151,25 @@ async def test_every_store_answers_a_query_as_its_python_meaning(pql: str) -> No
     for kind in ("sqlite", "memory"):
         got = await (await _filled(kind)).list_logs(AC1, LogFilter(query=node))
         assert sorted(got, key=repr) == sorted(expected, key=repr), (kind, pql)
+
+
+# --------------------------------------------------------------------------- message pages
+
+
+async def test_message_pages_walk_list_messages_after_a_position(store: Store) -> None:
+    for n in range(9):
+        direction = MessageDirection.OUTBOUND if n % 3 else MessageDirection.INBOUND
+        await store.put_message(dataclasses.replace(
+            MESSAGE, message_id=f"SM{n:040x}", direction=direction, date_created=float(n // 2)))
+    flt = MessageFilter(direction=MessageDirection.OUTBOUND)
+    everything = list(await store.list_messages(AC1, flt))
+    walked, before = [], None
+    while True:
+        page = await store.list_messages(AC1, flt, before=before, limit=2)
+        walked += page
+        if len(page) < 2:
+            break
+        before = (page[-1].date_created, page[-1].message_id)
+    assert walked == everything and len(everything) == 6
+    assert await store.count_messages(AC1, flt, cap=100) == 6
+    assert await store.count_messages(AC1, flt, cap=4) == 4

@@ -183,8 +183,20 @@ class Store(Protocol):
 
     async def put_message(self, message: Message) -> None: ...
     async def get_message(self, message_id: str) -> Message | None: ...
-    async def list_messages(self, account_id: str, flt: MessageFilter) -> Sequence[Message]:
-        """Matching messages, newest first."""
+    async def list_messages(
+        self,
+        account_id: str,
+        flt: MessageFilter,
+        *,
+        before: tuple[float, str] | None = None,
+        limit: int | None = None,
+    ) -> Sequence[Message]:
+        """Matching messages, newest first (date_created, then message_id, both descending);
+        with `before` (a keyset position) only those after it in that order; at most `limit`."""
+        ...
+
+    async def count_messages(self, account_id: str, flt: MessageFilter, *, cap: int) -> int:
+        """How many messages list_messages returns without a limit, counting no further than `cap`."""
         ...
 
     async def unsent_messages(self) -> Sequence[Message]:

@@ -354,11 +354,25 @@ class MemoryStore:
         self._require()
         return self._messages.rows.get(message_id)
 
-    async def list_messages(self, account_id: str, flt: MessageFilter) -> Sequence[Message]:
-        """Matching messages, newest first."""
+    async def list_messages(
+        self,
+        account_id: str,
+        flt: MessageFilter,
+        *,
+        before: tuple[float, str] | None = None,
+        limit: int | None = None,
+    ) -> Sequence[Message]:
+        """Matching messages, newest first, after the keyset position `before`, at most `limit`."""
         self._require()
-        found = (m for m in self._messages.of(account_id) if _message_matches(m, flt))
-        return _newest_first(found, lambda m: (m.date_created, m.message_id))
+        found = (m for m in self._messages.of(account_id) if _message_matches(m, flt)
+                 and (before is None or (m.date_created, m.message_id) < before))
+        ordered = _newest_first(found, lambda m: (m.date_created, m.message_id))
+        return ordered if limit is None else ordered[: max(limit, 0)]
+
+    async def count_messages(self, account_id: str, flt: MessageFilter, *, cap: int) -> int:
+        """How many messages list_messages returns without a limit, up to `cap`."""
+        self._require()
+        return min(cap, sum(1 for m in self._messages.of(account_id) if _message_matches(m, flt)))
 
     async def unsent_messages(self) -> Sequence[Message]:
         """Every message of any account still `queued` or `sending`, oldest first."""
