@@ -138,3 +138,23 @@ async def test_version_2_file_gets_the_call_log_index_and_keeps_its_lines(tmp_pa
         assert raw.execute("SELECT version FROM schema_version").fetchall() == [(schema.SCHEMA_VERSION,)]
         indexes = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert "ix_logs_call_timestamp" in indexes and "ix_logs_call" not in indexes
+
+
+async def test_a_prune_while_another_process_holds_the_lock_deletes_nothing(tmp_path: Path) -> None:
+    # Retention is best effort: a locked database must not fail the log line that triggered it.
+    path = tmp_path / "locked.db"
+    store = SqliteStore.for_path(path)
+    await store.open()
+    try:
+        await store.add_log(LogEntry(1, LogLevel.INFO, AC1, "old"))
+        await store.flush_logs()
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            assert await store.prune_logs(older_than=10, keep=0) == 0
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert await store.prune_logs(older_than=10, keep=0) == 1
+    finally:
+        await store.close()

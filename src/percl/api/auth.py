@@ -25,6 +25,7 @@ from percl.engine.ports import Store
 from percl.errors import NotFound, Unauthorized
 
 REALM = 'Basic realm="percl"'
+ACCOUNT_STATE_KEY = "percl.account"
 
 
 def _unauthorized(message: str) -> Unauthorized:
@@ -76,9 +77,9 @@ def store_of(request: Request) -> Store:
 
 async def current_account(request: Request) -> Account:
     """FastAPI dependency: the authenticated account of this request (raises Unauthorized).
-    Its id stays on the request's state, where list cursors are checked against it."""
+    It stays on the request's state (ACCOUNT_STATE_KEY), where list cursors are checked."""
     account = await authenticate(store_of(request), request.headers.get("authorization"))
-    request.scope.setdefault("state", {})["account_id"] = account.account_id
+    request.scope.setdefault("state", {})[ACCOUNT_STATE_KEY] = account
     return account
 
 

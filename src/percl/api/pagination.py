@@ -40,7 +40,9 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from percl.api.auth import ACCOUNT_STATE_KEY
 from percl.api.deps import deps_of
+from percl.domain.records import Account
 from percl.errors import ApiError, BadRequest
 
 T = TypeVar("T")
@@ -251,9 +253,11 @@ def codec_of(request: Request) -> CursorCodec:
 
 
 def authenticated_account(request: Request) -> str:
-    """The account id `auth.current_account` left on the request (every list authenticates)."""
-    account_id: str = request.scope["state"]["account_id"]
-    return account_id
+    """The id of the account authentication left on the request (every list authenticates)."""
+    account = request.scope.get("state", {}).get(ACCOUNT_STATE_KEY)
+    if not isinstance(account, Account):  # a wiring bug: a list route without PathAccount
+        raise ApiError("Internal Failure", code=0, status=500)
+    return account.account_id
 
 
 def open_page(

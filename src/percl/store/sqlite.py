@@ -432,11 +432,17 @@ class SqliteStore(SqliteRooms):
 
     async def prune_logs(self, *, older_than: int, keep: int) -> int:
         """Delete lines older than `older_than` and beyond the newest `keep`, among the oldest
-        PRUNE_BATCH lines (one bounded DELETE). Returns how many went."""
+        PRUNE_BATCH lines (one bounded DELETE). Returns how many went: 0 when another process
+        holds the database locked (retention is best effort; the next prune catches up)."""
         await self._logs.flush()
         done = prune_statement(older_than, keep).compile(
             dialect=SQLITE, compile_kwargs={"render_postcompile": True})
-        return await self._write_counted(done.string, dict(done.params))
+        try:
+            return await self._write_counted(done.string, dict(done.params))
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                return 0
+            raise
 
     async def _write_counted(self, sql: str, params: dict[str, Any]) -> int:
         """`_write`, returning how many rows the statement changed."""
