@@ -53,3 +53,15 @@ def test_bad_values_name_the_variable(name: str, value: str, words: str) -> None
     with pytest.raises(ConfigError, match=name) as info:
         from_sources({name: value})
     assert words in str(info.value)
+
+
+def test_log_retention_and_cursor_secret_settings() -> None:
+    s = from_sources({})
+    assert (s.log_max_age_days, s.log_max_lines, s.cursor_secret) == (30.0, 1_000_000, None)
+    s = from_sources({"PERCL_LOG_MAX_AGE_DAYS": "0.5", "PERCL_LOG_MAX_LINES": "0",
+                      "PERCL_CURSOR_SECRET": "s" * 16})
+    assert (s.log_max_age_days, s.log_max_lines, s.cursor_secret) == (0.5, 0, "s" * 16)
+    for name, bad in (("PERCL_LOG_MAX_AGE_DAYS", "-1"), ("PERCL_LOG_MAX_LINES", "x"),
+                      ("PERCL_CURSOR_SECRET", "short")):
+        with pytest.raises(ConfigError, match=name):
+            from_sources({name: bad})

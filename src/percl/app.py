@@ -7,6 +7,7 @@ ending calls can still send their final webhooks.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from percl.domain.records import Account, revised
 from percl.engine.calls import CallService
 from percl.engine.conference import ConferenceService
 from percl.engine.context import EngineContext
-from percl.engine.logs import StoreLogSink
+from percl.engine.logs import LogRetention, StoreLogSink
 from percl.engine.messaging import MessagingService
 from percl.engine.park import ParkService
 from percl.engine.ports import LogObserver, Store
@@ -88,7 +89,8 @@ class Platform:
         self.store: Store = store or store_for(settings.db)
         self.transport: WebhookTransport = transport or AiohttpTransport(
             ca_file=settings.webhook_ca_file)
-        self.logs = StoreLogSink(self.store, self.clock, log_observers)
+        self.logs = StoreLogSink(self.store, self.clock, log_observers, retention=LogRetention(
+            max_age_days=settings.log_max_age_days, max_lines=settings.log_max_lines))
         # Every webhook passes the fault injector (a no-op without rules or #percl-fault=...).
         self.faults = FaultInjector(self.transport, self.clock, logs=self.logs)
         self.webhooks = WebhookDispatcher(
@@ -122,7 +124,7 @@ class Platform:
         self.api = create_api(ApiDeps(
             store=self.store, clock=self.clock, ids=self.ids, calls=self.calls,
             inventory=self.sim, queues=self.queues, messages=self.messages,
-            conferences=self.conferences,
+            conferences=self.conferences, cursor_secret=_cursor_secret(settings),
         ))
         self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=self.sim, faults=self.faults,
                                                     messages=self.messages))
@@ -228,3 +230,9 @@ async def ensure_account(
     )
     await store.put_account(account)
     return SeedResult(account, True)
+
+
+def _cursor_secret(settings: Settings) -> bytes:
+    """The key of list cursors: PERCL_CURSOR_SECRET, else random (cursors die with the process)."""
+    secret = settings.cursor_secret
+    return secrets.token_bytes(32) if secret is None else secret.encode()

@@ -79,6 +79,9 @@ class Settings:
     tls_cert: str | None = None  # PEM certificate (chain) file: serve HTTPS instead of HTTP
     tls_key: str | None = None  # its PEM private key file
     webhook_ca_file: str | None = None  # a PEM CA trusted for webhooks besides the system's
+    log_max_age_days: float = 30.0  # account log lines older than this are deleted; 0 = keep
+    log_max_lines: int = 1_000_000  # at most this many log lines (all accounts); 0 = no cap
+    cursor_secret: str | None = None  # keys list cursors; None: random per start
 
     @property
     def base_url(self) -> str:
@@ -165,6 +168,7 @@ def from_sources(
         tls_cert=tls_cert,
         tls_key=tls_key,
         webhook_ca_file=values.get("PERCL_WEBHOOK_CA_FILE", "").strip() or None,
+        **_lists(values, s),
     )
 
 
@@ -188,6 +192,20 @@ def _tls(values: Mapping[str, str]) -> tuple[str | None, str | None]:
     if (cert is None) != (key is None):
         raise ConfigError("PERCL_TLS_CERT and PERCL_TLS_KEY: set both (HTTPS) or neither (HTTP)")
     return cert, key
+
+
+def _lists(values: Mapping[str, str], s: Settings) -> dict[str, Any]:
+    """Account log retention and the list cursors' secret."""
+    age = s.log_max_age_days
+    if "PERCL_LOG_MAX_AGE_DAYS" in values:
+        age = _float("PERCL_LOG_MAX_AGE_DAYS", values["PERCL_LOG_MAX_AGE_DAYS"], 0.0)
+    lines = s.log_max_lines
+    if "PERCL_LOG_MAX_LINES" in values:
+        lines = _int("PERCL_LOG_MAX_LINES", values["PERCL_LOG_MAX_LINES"], 0, 10**12)
+    secret = values.get("PERCL_CURSOR_SECRET") or None
+    if secret is not None and len(secret) < 16:
+        raise ConfigError("PERCL_CURSOR_SECRET: expected at least 16 characters")
+    return {"log_max_age_days": age, "log_max_lines": lines, "cursor_secret": secret}
 
 
 def _rate(name: str, raw: str) -> float:

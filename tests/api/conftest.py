@@ -31,8 +31,9 @@ from percl.domain.ids import (
     new_api_key,
     new_signing_secret,
 )
+from percl.domain.logquery import matches
 from percl.domain.records import Account, Application, Call, IncomingNumber, LogEntry
-from percl.engine.ports import AvailableNumber, CallFilter, LogFilter, Store
+from percl.engine.ports import AvailableNumber, CallFilter, LogFilter, LogPosition, Store
 from percl.engine.service import MakeCallRequest
 from percl.errors import NotFound
 from percl.testing import FakeClock
@@ -73,11 +74,12 @@ class FakeStore:
     async def list_applications(
         self, account_id: str, alias: str | None = None
     ) -> Sequence[Application]:
-        return [
+        found = [
             a
             for a in self.applications.values()
             if a.account_id == account_id and (alias is None or a.alias == alias)
         ]
+        return sorted(found, key=lambda a: (a.date_created, a.application_id))  # as SQL sorts
 
     async def delete_application(self, application_id: str) -> None:
         self.applications.pop(application_id, None)
@@ -92,7 +94,8 @@ class FakeStore:
         return next((n for n in self.numbers.values() if n.phone_number == phone_number), None)
 
     async def list_numbers(self, account_id: str) -> Sequence[IncomingNumber]:
-        return [n for n in self.numbers.values() if n.account_id == account_id]
+        found = [n for n in self.numbers.values() if n.account_id == account_id]
+        return sorted(found, key=lambda n: (n.date_created, n.phone_number_id))  # as SQL sorts
 
     async def delete_number(self, phone_number_id: str) -> None:
         self.numbers.pop(phone_number_id, None)
@@ -104,9 +107,16 @@ class FakeStore:
         return self.calls.get(call_id)
 
     async def list_calls(
-        self, account_id: str, flt: CallFilter, *, offset: int = 0, limit: int | None = None
+        self,
+        account_id: str,
+        flt: CallFilter,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        before: tuple[float, str] | None = None,
     ) -> Sequence[Call]:
-        found = [c for c in self.calls.values() if c.account_id == account_id and _keeps(flt, c)]
+        found = [c for c in self.calls.values() if c.account_id == account_id and _keeps(flt, c)
+                 and (before is None or (c.date_created, c.call_id) < before)]
         ordered = sorted(found, key=lambda c: (c.date_created, c.call_id), reverse=True)
         return ordered[offset:] if limit is None else ordered[offset : offset + limit]
 
@@ -120,15 +130,34 @@ class FakeStore:
         self.logs.append((next(self._seq), entry))
 
     async def list_logs(self, account_id: str, flt: LogFilter) -> Sequence[LogEntry]:
+        return [e for _, e in self._matching_logs(account_id, flt)]
+
+    async def page_logs(
+        self, account_id: str, flt: LogFilter, *, before: LogPosition | None = None, limit: int
+    ) -> Sequence[tuple[LogPosition, LogEntry]]:
+        found = self._matching_logs(account_id, flt)
+        return [row for row in found if before is None or row[0] < before][:limit]
+
+    async def count_logs(self, account_id: str, flt: LogFilter, *, cap: int) -> int:
+        return min(cap, len(self._matching_logs(account_id, flt)))
+
+    async def prune_logs(self, *, older_than: int, keep: int) -> int:
+        kept = [row for row in self.logs[-keep:] if row[1].timestamp >= older_than] if keep else []
+        gone = len(self.logs) - len(kept)
+        self.logs = kept
+        return gone
+
+    def _matching_logs(self, account_id: str, flt: LogFilter) -> list[tuple[LogPosition, LogEntry]]:
         found = [
-            (seq, e)
+            ((e.timestamp, seq), e)
             for seq, e in self.logs
             if e.account_id == account_id
             and (flt.call_id is None or e.call_id == flt.call_id)
             and (flt.level is None or e.level == flt.level)
+            and (flt.query is None or matches(flt.query, e))
         ]
-        found.sort(key=lambda pair: (pair[1].timestamp, pair[0]), reverse=True)
-        return [e for _, e in found]
+        found.sort(key=lambda row: row[0], reverse=True)
+        return found
 
 
 def _keeps(flt: CallFilter, call: Call) -> bool:

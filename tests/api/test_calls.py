@@ -52,8 +52,8 @@ async def test_make_call_is_202_queued_and_forwards_the_request(
 @pytest.mark.parametrize(
     ("extra", "field", "code"),
     [
-        ({"to": "3125550102"}, "to", 3),
-        ({"from": "+0123"}, "from", 3),
+        ({"to": "3125550102"}, "to", 9),  # a number that is not E.164: code 9, as /Messages
+        ({"from": "+0123"}, "from", 9),
         ({"ifMachine": "voicemail"}, "ifMachine", 3),
         ({"ifMachine": "redirect"}, "ifMachineUrl", 80),
         ({"ifMachine": "hangup", "ifMachineUrl": "http://m.test/"}, "ifMachineUrl", 3),

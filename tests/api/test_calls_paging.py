@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from percl.api import ApiDeps
-from percl.api.pagination import encode_cursor
+from percl.api.pagination import Cursor, CursorCodec
 from percl.domain.enums import CallDirection, CallStatus
 from percl.domain.ids import SequentialIds
 from percl.domain.records import Call
@@ -21,6 +21,7 @@ from percl.testing import FakeClock
 from .conftest import BASE, INVENTORY, FakeCallControl, make_account, mounted
 
 Client = tuple[httpx.AsyncClient, SqliteStore, str]
+SECRET = b"calls paging secret"
 
 
 def _call(account_id: str, n: int, status: CallStatus) -> Call:
@@ -33,7 +34,7 @@ async def _client(max_list: int) -> AsyncIterator[Client]:
     await store.open()
     clock, ids = FakeClock(), SequentialIds("paging")
     deps = ApiDeps(store=store, clock=clock, ids=ids, calls=FakeCallControl(store, clock, ids),
-                   inventory=INVENTORY, page_size=2, max_list=max_list)
+                   inventory=INVENTORY, page_size=2, max_list=max_list, cursor_secret=SECRET)
     account = make_account(ids, clock.now())
     await store.put_account(account)
     for n in range(1, 8):  # odd calls completed, even ones queued
@@ -98,12 +99,17 @@ async def test_a_full_last_page_still_reports_the_total(paged: Client) -> None:
     assert all(p["total"] == 3 for p in pages)
 
 
-async def test_cursor_past_the_end_is_an_empty_page(paged: Client) -> None:
+async def test_cursor_past_the_end_is_an_empty_page_at_start_0(paged: Client) -> None:
+    # Keyset cursors only name rows that existed, so "past the end" means every row after the
+    # position went away; the empty page reports start 0 and end 0 like an empty list.
     client, _, acc = paged
-    r = await client.get(f"/Accounts/{acc}/Calls", params={"cursor": encode_cursor(9)})
+    path = f"/Accounts/{acc}/Calls"
+    stale = Cursor(acc, path, (), 2, 9, 18, 7, (0.5, "CA0"), FakeClock().now())
+    r = await client.get(path, params={"cursor": CursorCodec(SECRET).seal(stale)})
     body = r.json()
     assert r.status_code == 200
     assert body["calls"] == [] and body["total"] == 7 and body["nextPageUri"] is None
+    assert (body["start"], body["end"], body["page"]) == (0, 0, 9)
 
 
 async def test_the_list_is_capped_at_max_list(capped: Client) -> None:

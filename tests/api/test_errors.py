@@ -97,3 +97,39 @@ async def test_every_post_gets_a_request_id(client: httpx.AsyncClient, world: Wo
     assert "request-id" not in get.headers
     (_, request), *_ = world.calls.made
     assert request.request_id == ok.headers["request-id"]
+
+
+async def test_non_e164_numbers_are_code_9_everywhere(client: httpx.AsyncClient, world: World) -> None:
+    acc = world.account.account_id
+    for path, body, field in (
+        (f"/Accounts/{acc}/Calls", {"from": "+13125550100", "to": "3125550102"}, "to"),
+        (f"/Accounts/{acc}/Calls", {"from": "+0123", "to": "+13125550102"}, "from"),
+        (f"/Accounts/{acc}/IncomingPhoneNumbers", {"phoneNumber": "555-0100"}, "phoneNumber"),
+    ):
+        r = await client.post(path, json=body)
+        got = r.json()
+        assert (r.status_code, got["code"], got["details"]["field"]) == (400, 9, field), path
+        assert "is not an E.164 phone number" in got["message"] and repr(body[field]) in got["message"]
+
+
+async def test_validator_messages_do_not_leak_pydantic_wording(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    acc = world.account.account_id
+    for path, body in (
+        (f"/Accounts/{acc}/Calls", {"from": "+13125550100", "to": "+13125550102", "sendDigits": "1a"}),
+        (f"/Accounts/{acc}/Applications", {"voiceUrl": "ftp://x"}),
+    ):
+        got = (await client.post(path, json=body)).json()
+        assert got["code"] == 3 and "Value error" not in str(got), got
+
+
+async def test_a_trailing_slash_is_served_directly_not_redirected(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    acc = world.account.account_id
+    for path in (f"/Accounts/{acc}/Calls/", f"/Accounts/{acc}/Applications//", f"/Accounts/{acc}/"):
+        r = await client.get(path, follow_redirects=False)
+        assert r.status_code == 200, (path, r.status_code, r.headers.get("location"))
+    listed = (await client.get(f"/Accounts/{acc}/Calls/")).json()
+    assert listed["calls"] == [] and listed["total"] == 0

@@ -9,11 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from percl.api.logs import store_filter, with_pql
-from percl.api.pql import parse_pql
 from percl.domain.enums import CallDirection, LogLevel
 from percl.domain.records import Call, LogEntry
-from percl.engine.ports import LogFilter
 
 from .conftest import BASE, World, build_world, mounted
 
@@ -139,31 +136,11 @@ async def test_filtered_pages_keep_the_filter() -> None:
         first = (await c.post(logs_path(world) + "?pql=junk", json={"pql": 'level = "info"'})).json()
         second = (await c.get(first["nextPageUri"])).json()
     assert first["total"] == 2 and second["nextPageUri"] is None
-    assert first["nextPageUri"].count("pql=") == 1
+    assert "pql=" not in first["nextPageUri"]  # the cursor carries the body's PQL
     assert [first["logs"][0]["message"], second["logs"][0]["message"]] == [
         "call 2 started",
         "call 1 started",
     ]
-
-
-def test_with_pql_replaces_the_filter_and_keeps_the_rest() -> None:
-    uri = with_pql("/Accounts/AC1/Logs?pql=old&cursor=cGFnZT0x", 'level = "a b"')
-    assert uri == "/Accounts/AC1/Logs?cursor=cGFnZT0x&pql=level+%3D+%22a+b%22"
-
-
-@pytest.mark.parametrize(
-    ("pql", "expected"),
-    [
-        (f'callId = "{CALL_1}"', LogFilter(call_id=CALL_1)),
-        (f'level = "Error" AND timestamp > 5 AND callId = "{CALL_2}"', LogFilter(CALL_2, LogLevel.ERROR)),
-        (f'level = "error" OR callId = "{CALL_2}"', LogFilter()),
-        ('level >= "warning"', LogFilter()),
-        (f'callId != "{CALL_1}"', LogFilter()),
-        (f'(callId = "{CALL_1}" OR level = "info") AND message = "x"', LogFilter()),
-    ],
-)
-def test_store_filter_pushes_down_only_what_every_match_satisfies(pql: str, expected: LogFilter) -> None:
-    assert store_filter(parse_pql(pql)) == expected
 
 
 # --------------------------------------------------------------------------- never a 500

@@ -81,7 +81,7 @@ async def test_file_database_uses_wal_and_records_schema_version(tmp_path: Path)
         "ix_calls_status",
         "ux_numbers_phone_number",
         "ix_logs_account_timestamp",
-        "ix_logs_call",
+        "ix_logs_call_timestamp",
         "ix_applications_account",
     } <= indexes
 
@@ -113,3 +113,48 @@ async def test_version_1_file_is_migrated_and_keeps_its_rows(tmp_path: Path) -> 
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT version FROM schema_version").fetchall() == [(schema.SCHEMA_VERSION,)]
         assert raw.execute("SELECT x FROM keepme").fetchall() == [(42,)]
+
+
+async def test_version_2_file_gets_the_call_log_index_and_keeps_its_lines(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    with sqlite3.connect(path) as raw:  # what a version-2 percl left: logs indexed by call_id only
+        raw.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        raw.execute("INSERT INTO schema_version VALUES (2)")
+        raw.execute(
+            "CREATE TABLE logs (log_id INTEGER PRIMARY KEY, timestamp BIGINT NOT NULL, level VARCHAR"
+            " NOT NULL, account_id VARCHAR NOT NULL, message TEXT NOT NULL, request_id VARCHAR,"
+            " call_id VARCHAR, metadata TEXT NOT NULL)"
+        )
+        raw.execute("CREATE INDEX ix_logs_call ON logs (call_id)")
+        raw.execute("INSERT INTO logs VALUES (1, 5, 'info', ?, 'kept', NULL, 'CA1', '{}')", (AC1,))
+    store = SqliteStore.for_path(path)
+    await store.open()
+    try:
+        (kept,) = await store.list_logs(AC1, LogFilter(call_id="CA1"))
+        assert kept.message == "kept"
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT version FROM schema_version").fetchall() == [(schema.SCHEMA_VERSION,)]
+        indexes = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "ix_logs_call_timestamp" in indexes and "ix_logs_call" not in indexes
+
+
+async def test_a_prune_while_another_process_holds_the_lock_deletes_nothing(tmp_path: Path) -> None:
+    # Retention is best effort: a locked database must not fail the log line that triggered it.
+    path = tmp_path / "locked.db"
+    store = SqliteStore.for_path(path)
+    await store.open()
+    try:
+        await store.add_log(LogEntry(1, LogLevel.INFO, AC1, "old"))
+        await store.flush_logs()
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            assert await store.prune_logs(older_than=10, keep=0) == 0
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert await store.prune_logs(older_than=10, keep=0) == 1
+    finally:
+        await store.close()

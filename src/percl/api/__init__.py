@@ -24,7 +24,8 @@ from percl.api import (
 )
 from percl.api.deps import ApiDeps
 from percl.api.errors import install_error_handlers
-from percl.api.middleware import CatchAllMiddleware, RequestIdMiddleware
+from percl.api.middleware import CatchAllMiddleware, RequestIdMiddleware, TrailingSlashMiddleware
+from percl.api.pagination import CursorCodec, CursorMiddleware
 
 __all__ = ["ApiDeps", "create_api"]
 
@@ -45,10 +46,14 @@ def create_api(deps: ApiDeps) -> FastAPI:
         strict_content_type=False,
     )
     app.state.deps = deps
+    app.state.cursor_codec = CursorCodec(deps.cursor_secret)
     for router in _ROUTERS:
         app.include_router(router)
     install_error_handlers(app)
     # add_middleware wraps outward: the request id is outermost so a 500 carries it too.
+    # Innermost: a GET's cursor puts its list's filters back into the query string before routing.
+    app.add_middleware(CursorMiddleware, secret=deps.cursor_secret)
+    app.add_middleware(TrailingSlashMiddleware)  # `.../Calls/` is `.../Calls`, no 307
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(RequestIdMiddleware, ids=deps.ids)
     return app

@@ -99,6 +99,7 @@ async def list_applications(
         render_application,
         page_size=deps.page_size,
         max_list=deps.max_list,
+        sort_key=lambda a: (a.date_created, a.application_id),
     )
 
 

@@ -159,7 +159,8 @@ async def list_conferences(
                            created_to=created[1], updated_from=updated[0], updated_to=updated[1])
     found = await deps.store.list_conferences(account.account_id, flt)
     return paginate(request, found, "conferences", render_conference,
-                    page_size=deps.page_size, max_list=deps.max_list)
+                    page_size=deps.page_size, max_list=deps.max_list,
+                    sort_key=lambda c: (c.date_created, c.conference_id), descending=True)
 
 
 @router.get("/Accounts/{account_id}/Conferences/{conference_id}")
@@ -196,7 +197,8 @@ async def list_participants(
     flt = ParticipantFilter(talk=talk, listen=listen, dtmf_pass_through=dtmf_pass_through)
     found = await deps.store.list_participants(conference_id, flt)
     return paginate(request, found, "participants", render_participant,
-                    page_size=deps.page_size, max_list=deps.max_list)
+                    page_size=deps.page_size, max_list=deps.max_list,
+                    sort_key=lambda p: (p.date_created, p.call_id))
 
 
 @router.get("/Accounts/{account_id}/Conferences/{conference_id}/Participants/{call_id}")

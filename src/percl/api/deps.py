@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
@@ -17,7 +18,9 @@ class ApiDeps:
     """Everything the routes use; `create_api` puts it on `app.state.deps`.
 
     `max_list` caps how many items any list reports (FreeClimb caps lists at 10 000);
-    `page_size` is how many items each page of a list carries.
+    `page_size` is how many items each page of a list carries. `cursor_secret` keys the
+    list cursors' authentication tags (random per process unless configured: cursors then last
+    until a restart; see api/pagination.py).
     """
 
     store: Store
@@ -30,6 +33,7 @@ class ApiDeps:
     queues: QueueControl | None = None
     messages: MessageControl | None = None
     conferences: ConferenceControl | None = None
+    cursor_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
 
 def deps_of(request: Request) -> ApiDeps:

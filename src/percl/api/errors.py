@@ -1,7 +1,8 @@
 """Every failed REST request gets FreeClimb's error body `{code, message, call, url, details}`:
 
     percl.errors.ApiError            its own status and code (raised by routes and the engine)
-    request validation error         400, code 80 when a required field is missing, else code 3
+    request validation error         400, code 80 when a required field is missing, code 9 for a
+                                     number that is not E.164 (as FreeClimb and /Messages), else 3
     body that is not JSON            422, code 9 "Invalid JSON"
     unknown route                    404, code 1
     wrong method on a known route    405, code 3 (with an Allow header)
@@ -23,6 +24,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
+from percl.api.fields import E164_ERROR
 from percl.errors import ApiError, BadRequest, InvalidJson, NotFound
 
 log = logging.getLogger("percl.api")
@@ -50,7 +52,7 @@ def validation_to_api_error(errors: Sequence[Any]) -> ApiError:
     if any(err.get("type") == "json_invalid" for err in errors):
         return InvalidJson("Invalid JSON: the request body is not a valid JSON document")
     problems = [
-        {"field": field_name(e.get("loc", ())), "type": e.get("type"), "message": e.get("msg")}
+        {"field": field_name(e.get("loc", ())), "type": e.get("type"), "message": _plain(e.get("msg"))}
         for e in errors
     ]
     missing = [p["field"] for p in problems if p["type"] == "missing"]
@@ -68,10 +70,20 @@ def validation_to_api_error(errors: Sequence[Any]) -> ApiError:
             details={"field": missing[0], "errors": problems},
         )
     first = problems[0] if problems else {"field": "body", "message": "invalid request"}
+    if first.get("type") == E164_ERROR:
+        value = errors[0].get("input")
+        return BadRequest(f"{first['field']} {value!r} {first['message']}", code=9,
+                          details={"field": first["field"], "errors": problems})
     message = f"Invalid value for {first['field']}: {first['message']}"
     if first["field"] == "body":
         message = "Invalid request body: send a JSON object with Content-Type: application/json"
     return BadRequest(message, code=3, details={"field": first["field"], "errors": problems})
+
+
+def _plain(message: Any) -> Any:
+    """A validator's message without pydantic's "Value error, " prefix (FreeClimb's messages
+    do not speak of Python exceptions)."""
+    return message.removeprefix("Value error, ") if isinstance(message, str) else message
 
 
 def allowed_methods(request: Request) -> list[str]:

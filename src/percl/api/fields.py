@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic_core import PydanticCustomError
 
 from percl.domain.phone import is_e164
 
@@ -67,9 +68,13 @@ def _absolute_http_url(value: str) -> str:
     return value
 
 
+#: The validation error type of a non-E.164 number: FreeClimb answers it with code 9 (errors.py).
+E164_ERROR = "e164"
+
+
 def _e164(value: str) -> str:
     if not is_e164(value):
-        raise ValueError("must be an E.164 phone number such as +13125550100")
+        raise PydanticCustomError(E164_ERROR, "is not an E.164 phone number (e.g. +13125550100)")
     return value
 
 

@@ -1,16 +1,16 @@
 """Account logs: GET and POST /Accounts/{accountId}/Logs, GET /Accounts/{a}/Calls/{callId}/Logs.
 
 POST /Logs filters with PQL (the language lives in percl.api.pql; a bad query is 400, code 5).
-The filter also travels as a `pql` query parameter of GET /Logs, which is how a filtered list's
-nextPageUri (always fetched with GET) keeps its filter. The store is asked only for what a query
-pins down for certain (one callId, one level in a top-level AND); PQL decides the rest.
+The whole parsed query goes to the store, which evaluates it in SQL (store/sqlite_logs.py), and a
+page is one keyset walk of an index: the cursor holds the PQL, the position of the last line
+shown and the total counted on the first page (counted no further than the list cap), so a page
+costs the same however long the log is. `pql` is also accepted as a query parameter of GET
+/Logs (a percl extension); that is how a cursor's PQL reaches the GET that fetches a next page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Request
 from pydantic import StrictStr
@@ -19,34 +19,14 @@ from percl.api.auth import PathAccount
 from percl.api.calls import owned_call
 from percl.api.deps import deps_of
 from percl.api.fields import WireModel
-from percl.api.pagination import paginate
-from percl.api.pql import And, Comparison, Node, Op, matches, parse_pql
-from percl.domain.enums import LogLevel
+from percl.api.pagination import SortKey, open_page, page_envelope
+from percl.api.pql import parse_pql
 from percl.domain.records import LogEntry
-from percl.engine.ports import LogFilter
+from percl.engine.ports import LogFilter, LogPosition
 
 router = APIRouter()
 
 PQL_PARAM = "pql"
-
-
-def store_filter(node: Node) -> LogFilter:
-    """The LogFilter every match of `node` satisfies, so the store can narrow before PQL runs.
-
-    Only `callId = "..."` and `level = "..."` that must hold (the whole query, or a term of a
-    top-level AND) are pushed down; anything else leaves the store filter open.
-    """
-    terms = node.terms if isinstance(node, And) else (node,)
-    call_id: str | None = None
-    level: LogLevel | None = None
-    for term in terms:
-        if not isinstance(term, Comparison) or term.op is not Op.EQ:
-            continue
-        if term.field == "callId" and isinstance(term.value, str):
-            call_id = term.value
-        elif term.field == "level" and isinstance(term.value, LogLevel):
-            level = term.value
-    return LogFilter(call_id=call_id, level=level)
 
 
 def render_log(entry: LogEntry) -> dict[str, Any]:
@@ -68,24 +48,40 @@ class FilterLogsBody(WireModel):
     pql: StrictStr
 
 
-def _log_page(request: Request, entries: Sequence[LogEntry]) -> dict[str, Any]:
+async def _log_page(
+    request: Request, account_id: str, flt: LogFilter, pql: str | None = None
+) -> dict[str, Any]:
+    """The page of the account's matching lines the request names. With `pql` (POST /Logs) the
+    cursor of the next page carries it and nextPageUri shows only the cursor."""
     deps = deps_of(request)
-    return paginate(
-        request, entries, "logs", render_log, page_size=deps.page_size, max_list=deps.max_list
-    )
+    store = deps.store
+    filters = None if pql is None else [(PQL_PARAM, pql)]
+    page = open_page(request, page_size=deps.page_size, max_list=deps.max_list, filters=filters)
+    rows = await store.page_logs(account_id, flt, before=_position(page.after),
+                                 limit=page.limit + 1)
+    more = len(rows) > page.limit
+    if page.total is not None:
+        matched = page.total
+    elif not more:
+        matched = len(rows)
+    else:
+        matched = await store.count_logs(account_id, flt, cap=deps.max_list)
+    return page_envelope(request, page, matched, rows, more, "logs", lambda row: render_log(row[1]),
+                         lambda row: row[0], query_filters=pql is None)
 
 
-async def _filtered(request: Request, account_id: str, pql: str | None) -> dict[str, Any]:
-    """The page of the account's log entries that match `pql` (all entries when None).
+def _position(after: SortKey | None) -> LogPosition | None:
+    """The store's keyset position from a (verified) cursor's sort key."""
+    if after is None:
+        return None
+    timestamp, seq = after
+    return int(timestamp), int(seq)
 
-    Raises PqlError (400, code 5) before touching the store when `pql` is not valid PQL.
-    """
-    store = deps_of(request).store
-    if pql is None:
-        return _log_page(request, await store.list_logs(account_id, LogFilter()))
-    node = parse_pql(pql)
-    entries = await store.list_logs(account_id, store_filter(node))
-    return _log_page(request, [e for e in entries if matches(node, e)])
+
+def _filter(pql: str | None) -> LogFilter:
+    """The store filter of `pql` (everything when None). Raises PqlError (400, code 5) before
+    the store is touched when `pql` is not valid PQL."""
+    return LogFilter() if pql is None else LogFilter(query=parse_pql(pql))
 
 
 @router.get("/Accounts/{account_id}/Logs")
@@ -93,27 +89,16 @@ async def list_logs(
     request: Request, account: PathAccount, pql: str | None = None
 ) -> dict[str, Any]:
     """list-all-account-logs: 200 LogList, newest first. `pql` (percl extension) filters."""
-    return await _filtered(request, account.account_id, pql)
+    return await _log_page(request, account.account_id, _filter(pql))
 
 
 @router.post("/Accounts/{account_id}/Logs")
 async def filter_logs(
     request: Request, account: PathAccount, body: FilterLogsBody
 ) -> dict[str, Any]:
-    """filter-logs: 200 LogList of the entries matching `pql`. Bad PQL: 400, code 5."""
-    page = await _filtered(request, account.account_id, body.pql)
-    if page["nextPageUri"] is not None:
-        # The next page is fetched with GET, so the filter rides along in the query string.
-        page["nextPageUri"] = with_pql(page["nextPageUri"], body.pql)
-    return page
-
-
-def with_pql(uri: str, pql: str) -> str:
-    """`uri` with its `pql` query parameter set to `pql` (replacing any the request carried)."""
-    parts = urlsplit(uri)
-    params = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != PQL_PARAM]
-    params.append((PQL_PARAM, pql))
-    return f"{parts.path}?{urlencode(params)}"
+    """filter-logs: 200 LogList of the entries matching `pql`. Bad PQL: 400, code 5. The next
+    page is `GET nextPageUri`, whose cursor carries the PQL."""
+    return await _log_page(request, account.account_id, _filter(body.pql), body.pql)
 
 
 @router.get("/Accounts/{account_id}/Calls/{call_id}/Logs")
@@ -121,5 +106,4 @@ async def list_call_logs(request: Request, account: PathAccount, call_id: str) -
     """list-call-logs: 200 LogList of one call's entries. 404 when the call is unknown."""
     deps = deps_of(request)
     await owned_call(deps.store, account, call_id)
-    entries = await deps.store.list_logs(account.account_id, LogFilter(call_id=call_id))
-    return _log_page(request, entries)
+    return await _log_page(request, account.account_id, LogFilter(call_id=call_id))

@@ -24,7 +24,7 @@ from percl.api.auth import PathAccount
 from percl.api.deps import deps_of, request_id_of
 from percl.api.fields import HttpUrl, WireModel
 from percl.api.owned import of_account
-from percl.api.pagination import paginate
+from percl.api.pagination import SortKey, open_page, page_envelope
 from percl.api.render import envelope
 from percl.domain.enums import MessageDirection
 from percl.domain.records import Account, Message
@@ -141,11 +141,29 @@ async def list_messages(
         direction=direction,
     )
     no_campaigns = campaign_id is not None or brand_id is not None or is_10dlc is True
-    messages = [] if no_campaigns else await deps.store.list_messages(account.account_id, flt)
-    return paginate(
-        request, messages, "messages", render_message,
-        page_size=deps.page_size, max_list=deps.max_list,
-    )
+    page = open_page(request, page_size=deps.page_size, max_list=deps.max_list)
+    if no_campaigns:
+        return page_envelope(request, page, 0, [], False, "messages", render_message)
+    # Paged in the store like GET /Calls: the page's rows and one more; one count per walk.
+    store, acc = deps.store, account.account_id
+    found = await store.list_messages(acc, flt, before=_position(page.after), limit=page.limit + 1)
+    more = len(found) > page.limit
+    if page.total is not None:
+        matched = page.total
+    elif not more:
+        matched = len(found)
+    else:
+        matched = await store.count_messages(acc, flt, cap=deps.max_list)
+    return page_envelope(request, page, matched, found, more, "messages", render_message,
+                         lambda m: (m.date_created, m.message_id))
+
+
+def _position(after: SortKey | None) -> tuple[float, str] | None:
+    """The store's keyset position from a (verified) cursor's sort key."""
+    if after is None:
+        return None
+    created, message_id = after
+    return float(created), str(message_id)
 
 
 @router.get("/Accounts/{account_id}/Messages/{message_id}")

@@ -1,4 +1,9 @@
-"""Two small ASGI wrappers around the REST app.
+"""Three small ASGI wrappers around the REST app.
+
+TrailingSlashMiddleware: `GET .../Calls/` is served as `GET .../Calls`. Starlette would answer a
+307 to an absolute URL built from the Host header, which a client behind a proxy or port mapping
+cannot follow, and which FreeClimb's SDKs and CLI do not expect; FreeClimb clients never need the
+redirect, so the route answers directly.
 
 RequestIdMiddleware: every POST gets a fresh `RQ...` id, announced in the `X-Pulse-Request-Id`
 (FreeClimb's historic name) and `Request-Id` headers, and left in `scope["state"]` so the route
@@ -45,6 +50,21 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+class TrailingSlashMiddleware:
+    """Route a path with trailing slashes as the same path without them (see module docstring)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            stripped = path.rstrip("/")
+            if len(stripped) > len(scope.get("root_path", "")):
+                scope = {**scope, "path": stripped, "raw_path": stripped.encode()}
+        await self.app(scope, receive, send)
 
 
 class CatchAllMiddleware:

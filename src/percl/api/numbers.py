@@ -91,16 +91,21 @@ async def list_available_numbers(
     deps = deps_of(request)
     test = flt.predicate()
     owned = await owned_numbers(deps.store)
+    # Keyed by the position in the network's stable inventory, so a number bought meanwhile
+    # shifts nothing on later pages.
     numbers = [
-        n for n in deps.inventory.available_numbers() if n.phone_number not in owned and test(n)
+        (i, n)
+        for i, n in enumerate(deps.inventory.available_numbers())
+        if n.phone_number not in owned and test(n)
     ]
     return paginate(
         request,
         numbers,
         "availablePhoneNumbers",
-        render_available,
+        lambda slot: render_available(slot[1]),
         page_size=deps.page_size,
         max_list=deps.max_list,
+        sort_key=lambda slot: (slot[0],),
     )
 
 
@@ -210,6 +215,7 @@ async def list_incoming_numbers(
         render_incoming,
         page_size=deps.page_size,
         max_list=deps.max_list,
+        sort_key=lambda n: (n.date_created, n.phone_number_id),
     )
 
 

@@ -25,23 +25,26 @@ entry is read:
                                            operators, ordered by severity info < warning < error
     requestId, accountId, callId, message  strings, exact and case-sensitive; = and != only
 
-A field that is null on an entry (callId and requestId can be) satisfies only `!=`.
+A field that is null on an entry (callId and requestId can be) satisfies only `!=`. The tree
+and its meaning live in percl.domain.logquery (the stores evaluate it, in SQL where they can).
 Every problem raises PqlError: HTTP 400 with FreeClimb's PQL error code 5.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum, StrEnum
-from typing import Any, NoReturn
+from enum import Enum
+from typing import NoReturn
 
 from percl.domain.enums import LogLevel
+from percl.domain.logquery import And, Comparison, LogQuery, Op, Or, matches
 from percl.domain.records import LogEntry
 from percl.errors import BadRequest
+
+__all__ = ["FIELDS", "And", "Comparison", "Node", "Op", "Or", "PqlError", "matches", "parse_pql",
+           "predicate", "tokenize"]
 
 PQL_ERROR_CODE = 5
 MAX_LENGTH = 2_000  # keeps a filtered list's nextPageUri (query string) well under server limits
@@ -194,15 +197,6 @@ def _string(pql: str, start: int) -> Token:
 # --------------------------------------------------------------------------- the tree
 
 
-class Op(StrEnum):
-    EQ = "="
-    NE = "!="
-    LT = "<"
-    LE = "<="
-    GT = ">"
-    GE = ">="
-
-
 class FieldType(Enum):
     INTEGER = "integer"
     LEVEL = "level"
@@ -211,44 +205,22 @@ class FieldType(Enum):
 
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
-    """How a LogResult property is typed and read from an entry."""
+    """How a LogResult property is typed (how it is read: percl.domain.logquery.READERS)."""
 
     type: FieldType
-    read: Callable[[LogEntry], int | str | None]
 
 
 # The searchable LogResult properties, keyed by their wire names. `metadata` is left out on purpose.
 FIELDS: dict[str, FieldSpec] = {
-    "timestamp": FieldSpec(FieldType.INTEGER, lambda e: e.timestamp),
-    "level": FieldSpec(FieldType.LEVEL, lambda e: e.level),
-    "requestId": FieldSpec(FieldType.STRING, lambda e: e.request_id),
-    "accountId": FieldSpec(FieldType.STRING, lambda e: e.account_id),
-    "callId": FieldSpec(FieldType.STRING, lambda e: e.call_id),
-    "message": FieldSpec(FieldType.STRING, lambda e: e.message),
+    "timestamp": FieldSpec(FieldType.INTEGER),
+    "level": FieldSpec(FieldType.LEVEL),
+    "requestId": FieldSpec(FieldType.STRING),
+    "accountId": FieldSpec(FieldType.STRING),
+    "callId": FieldSpec(FieldType.STRING),
+    "message": FieldSpec(FieldType.STRING),
 }
 
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    """`field op value`; `value` is an int, a str, or a LogLevel for `level`."""
-
-    field: str
-    op: Op
-    value: int | str
-    offset: int = dataclasses.field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class And:
-    terms: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Or:
-    terms: tuple[Node, ...]
-
-
-Node = Comparison | And | Or
+Node = LogQuery
 
 
 # --------------------------------------------------------------------------- parsing
@@ -374,33 +346,6 @@ def _typed(pql: str, name: str, spec: FieldSpec, op: Token, value: Token) -> int
 
 
 # --------------------------------------------------------------------------- evaluation
-
-_SEVERITY = {LogLevel.INFO: 0, LogLevel.WARNING: 1, LogLevel.ERROR: 2}
-_OPS: dict[Op, Callable[[Any, Any], bool]] = {
-    Op.EQ: operator.eq,
-    Op.NE: operator.ne,
-    Op.LT: operator.lt,
-    Op.LE: operator.le,
-    Op.GT: operator.gt,
-    Op.GE: operator.ge,
-}
-
-
-def matches(node: Node, entry: LogEntry) -> bool:
-    """Whether `entry` satisfies the parsed query `node`. Never raises for a parsed tree."""
-    if isinstance(node, And):
-        return all(matches(term, entry) for term in node.terms)
-    if isinstance(node, Or):
-        return any(matches(term, entry) for term in node.terms)
-    actual = FIELDS[node.field].read(entry)
-    if actual is None:  # a null field is unequal to every value and has no order
-        return node.op is Op.NE
-    return _OPS[node.op](_key(actual), _key(node.value))
-
-
-def _key(value: int | str) -> int | str:
-    """What comparisons see: levels by severity, everything else as is."""
-    return _SEVERITY[value] if isinstance(value, LogLevel) else value
 
 
 def predicate(pql: str) -> Callable[[LogEntry], bool]:

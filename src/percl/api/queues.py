@@ -17,7 +17,7 @@ from percl.api.auth import PathAccount
 from percl.api.deps import ApiDeps, deps_of
 from percl.api.fields import Alias, WireModel
 from percl.api.owned import of_account
-from percl.api.pagination import paginate
+from percl.api.pagination import SortKey, open_page, page_envelope, paginate
 from percl.api.render import envelope, rfc1123
 from percl.domain.records import Account, Queue
 from percl.engine.ports import Store
@@ -115,13 +115,20 @@ async def list_queues(
     """list-active-queues: 200 QueueList, oldest first; `alias` matches exactly. Queues persist
     (FreeClimb has no delete), so every queue of the account is listed."""
     deps = deps_of(request)
+    page = open_page(request, page_size=deps.page_size, max_list=deps.max_list)
     queues = await deps.store.list_queues(account.account_id, alias)
+    after = page.after
+    rest = queues if after is None else [q for q in queues if _queue_key(q) > after]
     now = deps.clock.now()
-    # Rendering needs each queue's members (an await), so render first, then page; an account
-    # has few queues.
-    rendered = [await render_queue(deps.store, q, now) for q in queues[: deps.max_list]]
-    return paginate(request, rendered, "queues", dict,
-                    page_size=deps.page_size, max_list=deps.max_list)
+    # Rendering needs each queue's members (an await), so only the page's queues are rendered.
+    chunk = [(q, await render_queue(deps.store, q, now)) for q in rest[: page.limit]]
+    return page_envelope(request, page, len(queues), chunk, len(rest) > page.limit, "queues",
+                         lambda slot: slot[1], lambda slot: _queue_key(slot[0]))
+
+
+def _queue_key(queue: Queue) -> SortKey:
+    """The queue list's order: oldest first."""
+    return (queue.date_created, queue.queue_id)
 
 
 @router.get("/Accounts/{account_id}/Queues/{queue_id}")
@@ -149,7 +156,8 @@ async def list_members(request: Request, account: PathAccount, queue_id: str) ->
     deps = deps_of(request)
     views = await _views(deps, account, queue_id)
     return paginate(request, views, "queueMembers", render_member,
-                    page_size=deps.page_size, max_list=deps.max_list)
+                    page_size=deps.page_size, max_list=deps.max_list,
+                    sort_key=lambda v: (v.member.date_enqueued, v.member.seq, v.member.call_id))
 
 
 # "Front" must be routed before {call_id}: it would match that pattern too.

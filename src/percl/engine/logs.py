@@ -5,12 +5,19 @@ are masked in the message and all through the metadata, whoever wrote the entry 
 dispatcher, a session, a grammar fetch), so no log reader (GET /Logs, `percl trace`) sees them.
 Then each entry is shown to the observers (LogObserver: `percl serve`'s console lines subscribe
 here, so the engine needs no knowledge of the terminal).
+
+The sink also keeps the log bounded. Why retention lives here: every line comes through this
+sink, so after every `every` lines it asks the store to drop what is too old or too many
+(`Store.prune_logs`, a bounded DELETE each time). A log that was over its limits (a lowered
+setting, an old database) shrinks by up to `PRUNE_BATCH` lines per prune until it fits, without
+one long write on the loop.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from percl.domain.clock import Clock
@@ -21,14 +28,33 @@ from percl.engine.ports import LogObserver, Store
 
 _log = logging.getLogger(__name__)
 
+_DAY_US = 86_400 * 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class LogRetention:
+    """How much account log to keep: lines younger than `max_age_days` and at most `max_lines`
+    lines over all accounts (0 turns either limit off); checked every `every` lines."""
+
+    max_age_days: float = 30.0
+    max_lines: int = 1_000_000
+    every: int = 250
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_age_days > 0 or self.max_lines > 0
+
 
 class StoreLogSink:
     """Writes one LogEntry per call, stamped with the clock in integer microseconds."""
 
-    def __init__(self, store: Store, clock: Clock, observers: Sequence[LogObserver] = ()) -> None:
+    def __init__(self, store: Store, clock: Clock, observers: Sequence[LogObserver] = (), *,
+                 retention: LogRetention | None = None) -> None:
         self._store = store
         self._clock = clock
         self._observers = tuple(observers)
+        self._retention = retention or LogRetention()
+        self._since_prune = 0
 
     async def log(
         self,
@@ -55,3 +81,14 @@ class StoreLogSink:
                 observer.observe(entry)
             except Exception:  # a console that cannot print must not end the call
                 _log.exception("log observer %r failed", observer)
+        self._since_prune += 1
+        if self._since_prune >= self._retention.every and self._retention.enabled:
+            self._since_prune = 0
+            await self.prune(entry.timestamp)
+
+    async def prune(self, now_us: int) -> int:
+        """One bounded prune by the retention limits, as of `now_us`; how many lines went."""
+        r = self._retention
+        older_than = now_us - round(r.max_age_days * _DAY_US) if r.max_age_days > 0 else -(2**63)
+        keep = r.max_lines if r.max_lines > 0 else 2**62
+        return await self._store.prune_logs(older_than=older_than, keep=keep)

@@ -20,6 +20,7 @@ from percl.domain.enums import (
     MessageDirection,
     RequestType,
 )
+from percl.domain.logquery import LogQuery
 from percl.domain.records import (
     Account,
     Application,
@@ -52,8 +53,15 @@ class CallFilter:
 
 @dataclass(frozen=True, slots=True)
 class LogFilter:
+    """Filters of the account log: one call, one level, and a parsed PQL query (all must hold)."""
+
     call_id: str | None = None
     level: LogLevel | None = None
+    query: LogQuery | None = None
+
+
+#: Where a log line sits in newest-first order: (timestamp, the store's insertion sequence).
+LogPosition = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +130,17 @@ class Store(Protocol):
     async def put_call(self, call: Call) -> None: ...
     async def get_call(self, call_id: str) -> Call | None: ...
     async def list_calls(
-        self, account_id: str, flt: CallFilter, *, offset: int = 0, limit: int | None = None
+        self,
+        account_id: str,
+        flt: CallFilter,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        before: tuple[float, str] | None = None,
     ) -> Sequence[Call]:
         """Matching calls, newest first (date_created descending, then call_id descending);
-        with `limit`, at most that many from position `offset` (one page of GET /Calls)."""
+        with `before` (a keyset position: date_created, call_id) only those after it in that
+        order; with `limit`, at most that many from position `offset` (one page of GET /Calls)."""
         ...
 
     async def count_calls(self, account_id: str, flt: CallFilter) -> int:
@@ -173,8 +188,20 @@ class Store(Protocol):
 
     async def put_message(self, message: Message) -> None: ...
     async def get_message(self, message_id: str) -> Message | None: ...
-    async def list_messages(self, account_id: str, flt: MessageFilter) -> Sequence[Message]:
-        """Matching messages, newest first."""
+    async def list_messages(
+        self,
+        account_id: str,
+        flt: MessageFilter,
+        *,
+        before: tuple[float, str] | None = None,
+        limit: int | None = None,
+    ) -> Sequence[Message]:
+        """Matching messages, newest first (date_created, then message_id, both descending);
+        with `before` (a keyset position) only those after it in that order; at most `limit`."""
+        ...
+
+    async def count_messages(self, account_id: str, flt: MessageFilter, *, cap: int) -> int:
+        """How many messages list_messages returns without a limit, counting no further than `cap`."""
         ...
 
     async def unsent_messages(self) -> Sequence[Message]:
@@ -184,6 +211,24 @@ class Store(Protocol):
     async def add_log(self, entry: LogEntry) -> None: ...
     async def list_logs(self, account_id: str, flt: LogFilter) -> Sequence[LogEntry]:
         """Matching entries, newest first (timestamp descending, then insertion order descending)."""
+        ...
+
+    async def page_logs(
+        self, account_id: str, flt: LogFilter, *, before: LogPosition | None = None, limit: int
+    ) -> Sequence[tuple[LogPosition, LogEntry]]:
+        """At most `limit` matching entries in list_logs' order, each with its position, from
+        just after `before` (a position an earlier page returned) or from the newest. Reads
+        only what the page needs (an index walk), however long the log is."""
+        ...
+
+    async def count_logs(self, account_id: str, flt: LogFilter, *, cap: int) -> int:
+        """How many entries list_logs would return, counting no further than `cap`."""
+        ...
+
+    async def prune_logs(self, *, older_than: int, keep: int) -> int:
+        """Delete log lines (of every account) with a timestamp below `older_than`, and the
+        oldest lines beyond the newest `keep`; a bounded amount per call (call again while it
+        returns a positive count). Returns how many lines went."""
         ...
 
 

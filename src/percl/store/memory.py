@@ -25,6 +25,7 @@ order concurrent work (a test that did must settle the clock instead).
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 from collections.abc import Callable, Iterable, Sequence
@@ -33,6 +34,7 @@ from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
 from percl.domain.enums import CallStatus, MessageStatus
+from percl.domain.logquery import matches
 from percl.domain.records import (
     Account,
     Application,
@@ -49,11 +51,12 @@ from percl.engine.ports import (
     CallFilter,
     ConferenceFilter,
     LogFilter,
+    LogPosition,
     MessageFilter,
     ParticipantFilter,
 )
 from percl.errors import Conflict
-from percl.store.base import StoreClosed
+from percl.store.base import PRUNE_BATCH, StoreClosed
 from percl.store.schema import dump_json
 
 __all__ = ["MemoryStore", "StoreClosed"]
@@ -120,8 +123,10 @@ class MemoryStore:
             lambda slot: slot[1].call_id, lambda slot: slot[1].queue_id)
         self._rowids = itertools.count(1)
         self._messages = _Table[Message](attrgetter("message_id"), _ACCOUNT)
-        # Every log line, in insertion order (the position is its log_id); indexes hold positions.
-        self._logs: list[LogEntry] = []
+        # Every log line, in insertion order (the position is its log_id; None once pruned);
+        # indexes hold positions.
+        self._logs: list[LogEntry | None] = []
+        self._logs_first = 0  # positions below this were all pruned
         self._logs_by_account: dict[str, list[int]] = {}
         self._logs_by_call: dict[str, list[int]] = {}
         self._raw_logs: set[int] = set()  # positions whose metadata is not normalised yet
@@ -233,13 +238,21 @@ class MemoryStore:
         return self._calls.rows.get(call_id)
 
     async def list_calls(
-        self, account_id: str, flt: CallFilter, *, offset: int = 0, limit: int | None = None
+        self,
+        account_id: str,
+        flt: CallFilter,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        before: tuple[float, str] | None = None,
     ) -> Sequence[Call]:
-        """Matching calls, newest first (date_created descending, then call_id descending);
-        with `limit`, at most that many from position `offset`. As in SQL, a negative offset
-        counts as 0 and a negative limit as no limit."""
+        """Matching calls, newest first (date_created descending, then call_id descending),
+        after the keyset position `before` when given; with `limit`, at most that many from
+        position `offset`. As in SQL, a negative offset counts as 0 and a negative limit as no
+        limit."""
         self._require()
-        found = (c for c in self._calls.of(account_id) if _call_matches(c, flt))
+        found = (c for c in self._calls.of(account_id) if _call_matches(c, flt)
+                 and (before is None or (c.date_created, c.call_id) < before))
         ordered = _newest_first(found, lambda c: (c.date_created, c.call_id))
         start = max(offset, 0)
         if limit is None or limit < 0:
@@ -260,7 +273,7 @@ class MemoryStore:
         """The newest call change or log line (seconds), as SqliteStore."""
         self._require()
         found = [c.date_updated for c in self._calls.rows.values()]
-        found += [entry.timestamp / 1_000_000 for entry in self._logs]
+        found += [entry.timestamp / 1_000_000 for entry in self._logs if entry is not None]
         return max(found, default=None)
 
     # ------------------------------------------------------------------ conferences
@@ -348,11 +361,25 @@ class MemoryStore:
         self._require()
         return self._messages.rows.get(message_id)
 
-    async def list_messages(self, account_id: str, flt: MessageFilter) -> Sequence[Message]:
-        """Matching messages, newest first."""
+    async def list_messages(
+        self,
+        account_id: str,
+        flt: MessageFilter,
+        *,
+        before: tuple[float, str] | None = None,
+        limit: int | None = None,
+    ) -> Sequence[Message]:
+        """Matching messages, newest first, after the keyset position `before`, at most `limit`."""
         self._require()
-        found = (m for m in self._messages.of(account_id) if _message_matches(m, flt))
-        return _newest_first(found, lambda m: (m.date_created, m.message_id))
+        found = (m for m in self._messages.of(account_id) if _message_matches(m, flt)
+                 and (before is None or (m.date_created, m.message_id) < before))
+        ordered = _newest_first(found, lambda m: (m.date_created, m.message_id))
+        return ordered if limit is None else ordered[: max(limit, 0)]
+
+    async def count_messages(self, account_id: str, flt: MessageFilter, *, cap: int) -> int:
+        """How many messages list_messages returns without a limit, up to `cap`."""
+        self._require()
+        return min(cap, sum(1 for m in self._messages.of(account_id) if _message_matches(m, flt)))
 
     async def unsent_messages(self) -> Sequence[Message]:
         """Every message of any account still `queued` or `sending`, oldest first."""
@@ -375,20 +402,64 @@ class MemoryStore:
     async def list_logs(self, account_id: str, flt: LogFilter) -> Sequence[LogEntry]:
         """Matching entries, newest first: timestamp descending, then insertion order descending."""
         self._require()
+        return [entry for _, entry in self._matching_logs(account_id, flt)]
+
+    async def page_logs(
+        self, account_id: str, flt: LogFilter, *, before: LogPosition | None = None, limit: int
+    ) -> Sequence[tuple[LogPosition, LogEntry]]:
+        """At most `limit` matching entries after `before`, newest first, with their positions."""
+        self._require()
+        found = self._matching_logs(account_id, flt)
+        if before is not None:
+            found = [(pos, e) for pos, e in found if pos < before]
+        return found[: max(limit, 0)]
+
+    async def count_logs(self, account_id: str, flt: LogFilter, *, cap: int) -> int:
+        """How many entries list_logs would return, up to `cap`."""
+        self._require()
+        return min(len(self._matching_logs(account_id, flt)), cap)
+
+    async def prune_logs(self, *, older_than: int, keep: int) -> int:
+        """Delete lines older than `older_than` and beyond the newest `keep`, among the oldest
+        PRUNE_BATCH lines (as SqliteStore does)."""
+        self._require()
+        end = min(len(self._logs), self._logs_first + PRUNE_BATCH)
+        over = max(0, len(self._logs) - keep)
+        gone = 0
+        for position in range(self._logs_first, end):
+            entry = self._logs[position]
+            if entry is not None and (position < over or entry.timestamp < older_than):
+                self._logs[position] = None
+                self._raw_logs.discard(position)
+                gone += 1
+        while self._logs_first < len(self._logs) and self._logs[self._logs_first] is None:
+            self._logs_first += 1
+        for index in (self._logs_by_account, self._logs_by_call):
+            for key in [k for k, positions in index.items() if positions[0] < self._logs_first]:
+                positions = index[key]
+                del positions[: bisect.bisect_left(positions, self._logs_first)]
+                if not positions:
+                    del index[key]
+        return gone
+
+    def _matching_logs(self, account_id: str, flt: LogFilter) -> list[tuple[LogPosition, LogEntry]]:
         if flt.call_id is not None:
             positions = self._logs_by_call.get(flt.call_id, [])
         else:
             positions = self._logs_by_account.get(account_id, [])
-        level = flt.level
-        found = [e for e in map(self._read_log, reversed(positions))
-                 if e.account_id == account_id and (level is None or e.level == level)]
-        # The input is newest insertion first and sorted() is stable, so timestamp ties keep that.
-        return sorted(found, key=lambda e: e.timestamp, reverse=True)
+        level, query = flt.level, flt.query
+        found = [((e.timestamp, p), e) for p, e in ((p, self._read_log(p)) for p in positions)
+                 if e is not None and e.account_id == account_id
+                 and (level is None or e.level == level)
+                 and (query is None or matches(query, e))]
+        found.sort(key=lambda pair: pair[0], reverse=True)
+        return found
 
-    def _read_log(self, position: int) -> LogEntry:
-        """The log line at `position`, its metadata normalised as SQLite's JSON column would."""
+    def _read_log(self, position: int) -> LogEntry | None:
+        """The log line at `position` (None once pruned), its metadata normalised as SQLite's
+        JSON column would."""
         entry = self._logs[position]
-        if position in self._raw_logs:
+        if entry is not None and position in self._raw_logs:
             entry = replace(entry, metadata=json.loads(dump_json(entry.metadata)))
             self._logs[position] = entry
             self._raw_logs.discard(position)

@@ -59,7 +59,10 @@ from percl.domain.records import (
 
 # 1: accounts, applications, numbers, calls, logs. 2: + conferences, participants, queues,
 # queue_members, messages (new tables only, so create_all migrates a version-1 file).
-SCHEMA_VERSION = 2
+# 3: logs' ix_logs_call (call_id) becomes ix_logs_call_timestamp (call_id, timestamp), so a call's
+# log pages walk an index in order (MIGRATIONS below; create_all adds no index to a table that
+# exists).
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -169,9 +172,18 @@ logs = Table(
     Column("request_id", String),
     Column("call_id", String),
     Column("metadata", Text, nullable=False),
+    # Both end in the rowid (log_id), so either is the whole newest-first keyset order.
     Index("ix_logs_account_timestamp", "account_id", "timestamp"),
-    Index("ix_logs_call", "call_id"),
+    Index("ix_logs_call_timestamp", "call_id", "timestamp"),
 )
+
+#: SQL that brings a file of each older version up to the next (idempotent statements).
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (
+        "DROP INDEX IF EXISTS ix_logs_call",
+        "CREATE INDEX IF NOT EXISTS ix_logs_call_timestamp ON logs (call_id, timestamp)",
+    ),
+}
 
 conferences = Table(
     "conferences",

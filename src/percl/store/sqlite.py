@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import ColumnElement, event, func, make_url, select
+from sqlalchemy import ColumnElement, event, func, make_url, select, tuple_
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -40,7 +40,7 @@ from sqlalchemy.pool import StaticPool
 
 from percl.domain.enums import CallStatus
 from percl.domain.records import Account, Application, Call, IncomingNumber, LogEntry
-from percl.engine.ports import CallFilter, LogFilter
+from percl.engine.ports import CallFilter, LogFilter, LogPosition
 from percl.errors import Conflict, DatabaseUnusable
 from percl.store import schema
 from percl.store.base import StoreClosed
@@ -59,8 +59,16 @@ from percl.store.schema import (
     numbers,
 )
 from percl.store.sqlite_file import prepare, unusable
+from percl.store.sqlite_logs import count_select, log_conditions, page_select, prune_statement
 from percl.store.sqlite_rooms import SqliteRooms
-from percl.store.sqlite_sql import compile_select, delete_by_key, multi_insert, select_by, upsert
+from percl.store.sqlite_sql import (
+    SQLITE,
+    compile_select,
+    delete_by_key,
+    multi_insert,
+    select_by,
+    upsert,
+)
 
 __all__ = ["SqliteStore", "StoreClosed"]
 
@@ -207,7 +215,10 @@ class SqliteStore(SqliteRooms):
                 "another database file"
             )
         elif found < schema.SCHEMA_VERSION:
-            # Every migration so far only added tables, which create_all has just done.
+            # New tables came with create_all; anything else is in schema.MIGRATIONS.
+            for version in range(found, schema.SCHEMA_VERSION):
+                for statement in schema.MIGRATIONS.get(version, ()):
+                    await conn.exec_driver_sql(statement)
             await conn.execute(schema.schema_version.update().values(version=schema.SCHEMA_VERSION))
 
     # ------------------------------------------------------------------ plumbing
@@ -361,11 +372,20 @@ class SqliteStore(SqliteRooms):
         return await self._get(CALL_MAP, _GET_CALL, {"call_id": call_id})
 
     async def list_calls(
-        self, account_id: str, flt: CallFilter, *, offset: int = 0, limit: int | None = None
+        self,
+        account_id: str,
+        flt: CallFilter,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        before: tuple[float, str] | None = None,
     ) -> Sequence[Call]:
-        """Matching calls, newest first (date_created descending, then call_id descending);
-        only `limit` of them from position `offset` when given (the page GET /Calls shows)."""
+        """Matching calls, newest first (date_created descending, then call_id descending),
+        after the keyset position `before` when given; only `limit` of them from position
+        `offset` when given (the page GET /Calls shows)."""
         stmt = select(*CALL_MAP.columns).where(*_call_conditions(account_id, flt))
+        if before is not None:
+            stmt = stmt.where(tuple_(calls.c.date_created, calls.c.call_id) < tuple_(*before))
         stmt = stmt.order_by(calls.c.date_created.desc(), calls.c.call_id.desc())
         if limit is not None:
             stmt = stmt.limit(limit).offset(offset)
@@ -421,13 +441,51 @@ class SqliteStore(SqliteRooms):
         Flushes the queued lines first, so every line added before the call is seen."""
         await self._logs.flush()
         c = logs.c
-        stmt = select(*LOG_MAP.columns).where(c.account_id == account_id)
-        if flt.call_id is not None:
-            stmt = stmt.where(c.call_id == flt.call_id)
-        if flt.level is not None:
-            stmt = stmt.where(c.level == flt.level.value)
+        stmt = select(*LOG_MAP.columns).where(*log_conditions(account_id, flt))
         stmt = stmt.order_by(c.timestamp.desc(), c.log_id.desc())
         return await self._list(LOG_MAP, stmt)
+
+    async def page_logs(
+        self, account_id: str, flt: LogFilter, *, before: LogPosition | None = None, limit: int
+    ) -> Sequence[tuple[LogPosition, LogEntry]]:
+        """At most `limit` matching entries after `before`, newest first, with their positions
+        (timestamp, log_id): one index walk that stops after `limit` rows (sqlite_logs.py)."""
+        await self._logs.flush()
+        sql, params = compile_select(page_select(account_id, flt, before, limit))
+        return [((row[1], row[0]), LOG_MAP.from_values(row[1:]))
+                for row in await self._fetch(sql, params)]
+
+    async def count_logs(self, account_id: str, flt: LogFilter, *, cap: int) -> int:
+        """How many entries list_logs would return, reading at most `cap` of them."""
+        await self._logs.flush()
+        sql, params = compile_select(count_select(account_id, flt, cap))
+        rows = list(await self._fetch(sql, params))
+        return int(rows[0][0])
+
+    async def prune_logs(self, *, older_than: int, keep: int) -> int:
+        """Delete lines older than `older_than` and beyond the newest `keep`, among the oldest
+        PRUNE_BATCH lines (one bounded DELETE). Returns how many went: 0 when another process
+        holds the database locked (retention is best effort; the next prune catches up)."""
+        await self._logs.flush()
+        done = prune_statement(older_than, keep).compile(
+            dialect=SQLITE, compile_kwargs={"render_postcompile": True})
+        try:
+            return await self._write_counted(done.string, dict(done.params))
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                return 0
+            raise
+
+    async def _write_counted(self, sql: str, params: dict[str, Any]) -> int:
+        """`_write`, returning how many rows the statement changed."""
+        async with self._lock:
+            driver = self._driver_conn()
+            if self._writer is not None and self._checkpointer is not None:
+                count = self._writer.execute(sql, params).rowcount
+                self._checkpointer.committed()
+                return count
+            cursor = await driver.execute(sql, params)
+            return cursor.rowcount
 
 
 def _call_conditions(account_id: str, flt: CallFilter) -> list[ColumnElement[bool]]:

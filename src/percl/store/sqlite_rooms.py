@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, literal, select, tuple_
 
 from percl.domain.enums import MessageStatus
 from percl.domain.records import Conference, Message, Participant, Queue, QueueMember
@@ -23,7 +23,7 @@ from percl.store.schema import (
     queues,
 )
 from percl.store.sqlite_base import SqliteBase
-from percl.store.sqlite_sql import between, delete_by_key, select_by, upsert
+from percl.store.sqlite_sql import between, compile_select, delete_by_key, select_by, upsert
 
 _PUT_CONFERENCE = upsert(conferences)
 _PUT_PARTICIPANT = upsert(participants)
@@ -129,22 +129,31 @@ class SqliteRooms(SqliteBase):
     async def get_message(self, message_id: str) -> Message | None:
         return await self._get(MESSAGE_MAP, _GET_MESSAGE, {"message_id": message_id})
 
-    async def list_messages(self, account_id: str, flt: MessageFilter) -> Sequence[Message]:
-        """Matching messages, newest first."""
+    async def list_messages(
+        self,
+        account_id: str,
+        flt: MessageFilter,
+        *,
+        before: tuple[float, str] | None = None,
+        limit: int | None = None,
+    ) -> Sequence[Message]:
+        """Matching messages, newest first, after the keyset position `before`, at most `limit`
+        (an index walk of `ix_messages_account_created` that stops there)."""
         c = messages.c
-        conds: list[ColumnElement[bool]] = [c.account_id == account_id]
-        if flt.to is not None:
-            conds.append(c.to_number == flt.to)
-        if flt.from_ is not None:
-            conds.append(c.from_number == flt.from_)
-        if flt.direction is not None:
-            conds.append(c.direction == flt.direction.value)
-        if flt.begin is not None:
-            conds.append(c.date_created >= flt.begin)
-        if flt.end is not None:
-            conds.append(c.date_created <= flt.end)
-        stmt = select(*MESSAGE_MAP.columns).where(*conds).order_by(c.date_created.desc(), c.message_id.desc())
+        stmt = select(*MESSAGE_MAP.columns).where(*_message_conditions(account_id, flt))
+        if before is not None:
+            stmt = stmt.where(tuple_(c.date_created, c.message_id) < tuple_(*before))
+        stmt = stmt.order_by(c.date_created.desc(), c.message_id.desc())
+        if limit is not None:
+            stmt = stmt.limit(max(limit, 0))
         return await self._list(MESSAGE_MAP, stmt)
+
+    async def count_messages(self, account_id: str, flt: MessageFilter, *, cap: int) -> int:
+        """How many messages match, reading no more than `cap` of them."""
+        capped = select(literal(1)).where(*_message_conditions(account_id, flt)).limit(max(cap, 0))
+        sql, params = compile_select(select(func.count()).select_from(capped.subquery()))
+        rows = list(await self._fetch(sql, params))
+        return int(rows[0][0])
 
     async def unsent_messages(self) -> Sequence[Message]:
         """Every message of any account still `queued` or `sending`, oldest first."""
@@ -152,3 +161,20 @@ class SqliteRooms(SqliteBase):
         stmt = select(*MESSAGE_MAP.columns).where(c.status.in_(_UNSENT)).order_by(
             c.date_created, c.message_id)
         return await self._list(MESSAGE_MAP, stmt)
+
+
+def _message_conditions(account_id: str, flt: MessageFilter) -> list[ColumnElement[bool]]:
+    """One WHERE condition per MessageFilter field that is set."""
+    c = messages.c
+    conds: list[ColumnElement[bool]] = [c.account_id == account_id]
+    if flt.to is not None:
+        conds.append(c.to_number == flt.to)
+    if flt.from_ is not None:
+        conds.append(c.from_number == flt.from_)
+    if flt.direction is not None:
+        conds.append(c.direction == flt.direction.value)
+    if flt.begin is not None:
+        conds.append(c.date_created >= flt.begin)
+    if flt.end is not None:
+        conds.append(c.date_created <= flt.end)
+    return conds

@@ -19,12 +19,12 @@ from sqlalchemy.dialects.sqlite import Insert, insert
 
 from percl.store.schema import RecordMap
 
-_SQLITE = sqlite.dialect(paramstyle="named")
+SQLITE = sqlite.dialect(paramstyle="named")
 
 
 def compiled(stmt: Insert | Delete | Select[Any], columns: Sequence[str] = ()) -> str:
     """The SQL text of `stmt` with `:name` parameters, for the driver connection."""
-    return str(stmt.compile(dialect=_SQLITE, column_keys=list(columns)))
+    return str(stmt.compile(dialect=SQLITE, column_keys=list(columns)))
 
 
 def compile_select(stmt: Select[Any]) -> tuple[str, dict[str, Any]]:
@@ -32,7 +32,7 @@ def compile_select(stmt: Select[Any]) -> tuple[str, dict[str, Any]]:
 
     `IN (...)` lists are rendered as one parameter per element, which sqlite3 accepts.
     """
-    done = stmt.compile(dialect=_SQLITE, compile_kwargs={"render_postcompile": True})
+    done = stmt.compile(dialect=SQLITE, compile_kwargs={"render_postcompile": True})
     return done.string, dict(done.params)
 
 
