@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from percl.api import accounts, applications, calls, conferences, logs, messages, numbers, queues
+from percl.api import accounts, applications, calls, conferences, logs, messages, numbers, queues, webrtc
 from percl.api.deps import ApiDeps
 from percl.api.errors import install_error_handlers
 from percl.api.fast_calls import MakeCallFastPath
@@ -37,6 +37,7 @@ def create_api(deps: ApiDeps) -> FastAPI:
     app.state.deps = deps
     for router in _ROUTERS:
         app.include_router(router)
+    app.include_router(webrtc.router)
     install_error_handlers(app)
     # add_middleware wraps outward: the request id is outermost so a 500 carries it too.
     app.add_middleware(MakeCallFastPath, deps=deps)  # innermost: see fast_calls.py
