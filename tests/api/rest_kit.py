@@ -9,6 +9,7 @@ spelt wrongly).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import json
@@ -81,6 +82,10 @@ class KitWorld:
         account = make_account(self.ids, self.clock.now())
         run_sync(self.store.put_account(account))
         return account
+
+    def advance(self, seconds: float) -> None:
+        """Move the FakeClock on from a synchronous test (nothing may be sleeping on it)."""
+        asyncio.run(self.clock.advance(seconds))
 
     def client(self, account: Account) -> httpx.AsyncClient:
         return httpx.AsyncClient(

@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from percl.api import accounts, applications, calls, conferences, logs, messages, numbers, queues, webrtc
+from percl.api import (
+    accounts,
+    applications,
+    blobs,
+    calls,
+    conferences,
+    logs,
+    messages,
+    numbers,
+    queues,
+    webrtc,
+)
 from percl.api.deps import ApiDeps
 from percl.api.errors import install_error_handlers
 from percl.api.fast_calls import MakeCallFastPath
@@ -38,6 +49,7 @@ def create_api(deps: ApiDeps) -> FastAPI:
     for router in _ROUTERS:
         app.include_router(router)
     app.include_router(webrtc.router)
+    app.include_router(blobs.router)
     install_error_handlers(app)
     # add_middleware wraps outward: the request id is outermost so a 500 carries it too.
     app.add_middleware(MakeCallFastPath, deps=deps)  # innermost: see fast_calls.py

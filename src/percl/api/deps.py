@@ -18,6 +18,7 @@ class ApiDeps:
 
     `max_list` caps how many items any list reports (FreeClimb caps lists at 10 000);
     `page_size` is how many items each page of a list carries.
+    `blob_max_bytes` caps a blob's JSON text (413 beyond it).
     """
 
     store: Store
@@ -30,6 +31,7 @@ class ApiDeps:
     queues: QueueControl | None = None
     messages: MessageControl | None = None
     conferences: ConferenceControl | None = None
+    blob_max_bytes: int = 64 * 1024
 
 
 def deps_of(request: Request) -> ApiDeps:

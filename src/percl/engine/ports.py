@@ -15,6 +15,7 @@ from percl.domain.enums import (
     AnsweredBy,
     CallStatus,
     ConferenceStatus,
+    ExportStatus,
     LogLevel,
     MachineType,
     MessageDirection,
@@ -23,8 +24,10 @@ from percl.domain.enums import (
 from percl.domain.records import (
     Account,
     Application,
+    Blob,
     Call,
     Conference,
+    Export,
     IncomingNumber,
     LogEntry,
     Message,
@@ -179,6 +182,29 @@ class Store(Protocol):
     async def add_log(self, entry: LogEntry) -> None: ...
     async def list_logs(self, account_id: str, flt: LogFilter) -> Sequence[LogEntry]:
         """Matching entries, newest first (timestamp descending, then insertion order descending)."""
+        ...
+
+    async def put_blob(self, blob: Blob) -> None:
+        """Insert or replace by blob_id. Raises `percl.errors.Conflict` when another blob of the
+        account already has `blob.alias`."""
+        ...
+
+    async def get_blob(self, blob_id: str) -> Blob | None: ...
+    async def list_blobs(self, account_id: str, alias: str | None = None) -> Sequence[Blob]:
+        """The account's blobs (only the one with exactly `alias`, if given), oldest first."""
+        ...
+
+    async def delete_blob(self, blob_id: str) -> None: ...
+    async def delete_expired_blobs(self, now: float) -> int:
+        """Delete every blob of any account whose expires_at <= `now`; returns how many."""
+        ...
+
+    async def put_export(self, export: Export) -> None: ...
+    async def get_export(self, export_id: str) -> Export | None: ...
+    async def list_exports(
+        self, account_id: str, status: ExportStatus | None = None
+    ) -> Sequence[Export]:
+        """The account's exports (only those in `status`, if given), newest first."""
         ...
 
 

@@ -32,12 +32,14 @@ from dataclasses import replace
 from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
-from percl.domain.enums import CallStatus, MessageStatus
+from percl.domain.enums import CallStatus, ExportStatus, MessageStatus
 from percl.domain.records import (
     Account,
     Application,
+    Blob,
     Call,
     Conference,
+    Export,
     IncomingNumber,
     LogEntry,
     Message,
@@ -53,7 +55,7 @@ from percl.engine.ports import (
     ParticipantFilter,
 )
 from percl.errors import Conflict
-from percl.store.base import StoreClosed
+from percl.store.base import StoreClosed, alias_taken
 from percl.store.schema import dump_json
 
 __all__ = ["MemoryStore", "StoreClosed"]
@@ -120,6 +122,8 @@ class MemoryStore:
             lambda slot: slot[1].call_id, lambda slot: slot[1].queue_id)
         self._rowids = itertools.count(1)
         self._messages = _Table[Message](attrgetter("message_id"), _ACCOUNT)
+        self._blobs = _Table[Blob](attrgetter("blob_id"), _ACCOUNT)
+        self._exports = _Table[Export](attrgetter("export_id"), _ACCOUNT)
         # Every log line, in insertion order (the position is its log_id); indexes hold positions.
         self._logs: list[LogEntry] = []
         self._logs_by_account: dict[str, list[int]] = {}
@@ -377,6 +381,56 @@ class MemoryStore:
                  if e.account_id == account_id and (level is None or e.level == level)]
         # The input is newest insertion first and sorted() is stable, so timestamp ties keep that.
         return sorted(found, key=lambda e: e.timestamp, reverse=True)
+
+    # ------------------------------------------------------------------ blobs
+
+    async def put_blob(self, blob: Blob) -> None:
+        """Insert or replace by blob_id. Raises Conflict when the account's alias is taken."""
+        self._require()
+        if any(b.alias == blob.alias and b.blob_id != blob.blob_id
+               for b in self._blobs.of(blob.account_id)):
+            raise alias_taken(blob)
+        self._blobs.put(blob)
+
+    async def get_blob(self, blob_id: str) -> Blob | None:
+        self._require()
+        return self._blobs.rows.get(blob_id)
+
+    async def list_blobs(self, account_id: str, alias: str | None = None) -> Sequence[Blob]:
+        """The account's blobs (only the one with exactly `alias`, if given), oldest first."""
+        self._require()
+        found = (b for b in self._blobs.of(account_id) if alias is None or b.alias == alias)
+        return _oldest_first(found, lambda b: (b.date_created, b.blob_id))
+
+    async def delete_blob(self, blob_id: str) -> None:
+        self._require()
+        self._blobs.pop(blob_id)
+
+    async def delete_expired_blobs(self, now: float) -> int:
+        """Delete every blob whose expires_at <= `now`; returns how many there were."""
+        self._require()
+        expired = [key for key, b in self._blobs.rows.items() if b.expires_at <= now]
+        for key in expired:
+            self._blobs.pop(key)
+        return len(expired)
+
+    # ------------------------------------------------------------------ exports
+
+    async def put_export(self, export: Export) -> None:
+        self._require()
+        self._exports.put(export)
+
+    async def get_export(self, export_id: str) -> Export | None:
+        self._require()
+        return self._exports.rows.get(export_id)
+
+    async def list_exports(
+        self, account_id: str, status: ExportStatus | None = None
+    ) -> Sequence[Export]:
+        """The account's exports (only those in `status`, if given), newest first."""
+        self._require()
+        found = (e for e in self._exports.of(account_id) if status is None or e.status == status)
+        return _newest_first(found, lambda e: (e.date_created, e.export_id))
 
     def _read_log(self, position: int) -> LogEntry:
         """The log line at `position`, its metadata normalised as SQLite's JSON column would."""

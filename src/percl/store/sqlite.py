@@ -56,6 +56,7 @@ from percl.store.schema import (
     logs,
     numbers,
 )
+from percl.store.sqlite_resources import SqliteResources
 from percl.store.sqlite_rooms import SqliteRooms
 from percl.store.sqlite_sql import compile_select, delete_by_key, multi_insert, select_by, upsert
 
@@ -98,7 +99,7 @@ def _is_memory(url: str) -> bool:
     return bare or ":memory:" in url or "mode=memory" in url
 
 
-class SqliteStore(SqliteRooms):
+class SqliteStore(SqliteRooms, SqliteResources):
     """`percl.engine.ports.Store` over SQLite. Call `open()` once, before use; `close()` at exit.
 
     Conferences, queues and messages are in SqliteRooms (sqlite_rooms.py), the connection
