@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -16,8 +17,9 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from percl.api import ApiDeps, create_api
+from percl.api.export_jobs import ExportJobs
 from percl.api.ratelimit import RateLimitMiddleware
-from percl.config import MEMORY_DB, SeedAccount, Settings
+from percl.config import IN_MEMORY_DBS, MEMORY_DB, SeedAccount, Settings
 from percl.domain import ids as idmod
 from percl.domain.clock import Clock, SystemClock
 from percl.domain.ids import IdGenerator, RandomIds
@@ -33,6 +35,7 @@ from percl.engine.queues import QueueService
 from percl.media.grammar.port import GrammarRecognizer
 from percl.media.probe import WavProbe
 from percl.simapi import SimApiDeps, create_sim_api
+from percl.store.export_files import DirectoryExportFiles
 from percl.store.memory import MemoryStore
 from percl.store.sqlite import SqliteStore
 from percl.telephony.sim.network import SimNetwork
@@ -41,6 +44,16 @@ from percl.webhooks.dispatcher import WebhookDispatcher
 from percl.webhooks.faults import FaultInjector
 from percl.webhooks.fetch import TransportFetcher
 from percl.webhooks.transport import WebhookTransport
+
+
+def export_files_for(settings: Settings, *, store_given: bool) -> DirectoryExportFiles:
+    """Where exports are written: PERCL_EXPORTS_DIR, else `exports/` beside the database file;
+    a temporary folder when the database is in memory or the caller brought its own store."""
+    if settings.exports_dir:
+        return DirectoryExportFiles(Path(settings.exports_dir).expanduser())
+    if store_given or settings.db in IN_MEMORY_DBS:
+        return DirectoryExportFiles(None)
+    return DirectoryExportFiles(Path(settings.db).expanduser().resolve().parent / "exports")
 
 
 def store_for(db: str) -> Store:
@@ -102,10 +115,13 @@ class Platform:
         self.conferences = ConferenceService(self.engine, self.calls.sessions)
         self.messages = MessagingService(self.engine)  # registers the Sms runner
         self.parking = ParkService(self.engine)  # registers Park, Unpark
+        self.export_files = export_files_for(settings, store_given=store is not None)
+        self.exports = ExportJobs(self.store, self.clock, self.export_files)
         self.api = create_api(ApiDeps(
             store=self.store, clock=self.clock, ids=self.ids, calls=self.calls,
             inventory=self.sim, queues=self.queues, messages=self.messages,
             conferences=self.conferences,
+            exports=self.exports,
         ))
         self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=self.sim, faults=self.faults,
                                                     messages=self.messages))
@@ -131,6 +147,9 @@ class Platform:
             await self.queues.recover()  # after the calls: members of closed legs go
             await self.conferences.recover()  # likewise for conference participants
             await self.messages.recover()  # messages a crash stopped carrying: failed
+            await self.exports.recover()  # exports a stop interrupted: failed
+            stack.callback(self.export_files.close)
+            await stack.enter_async_context(self.exports)
             await stack.enter_async_context(self.sim)
             # Before the calls, so it closes after them: an ending leg's Sms still finds it open.
             await stack.enter_async_context(self.messages)

@@ -42,6 +42,7 @@ class Settings:
     media_time_scale: float = 1.0
     api_rate_per_s: float = 100.0  # REST requests per second per account; 0 = no limit
     api_burst: int = 200  # requests an account may send at once before the rate applies
+    exports_dir: str = ""  # export CSVs; "" = `exports` beside the database file (app.py)
     seed: SeedAccount = field(default_factory=SeedAccount)
     engine: EngineSettings = field(default_factory=EngineSettings)
 
@@ -123,6 +124,7 @@ def from_sources(
         api_burst=burst,
         seed=_seed(values),
         engine=_engine(values, s.engine),
+        exports_dir=values.get("PERCL_EXPORTS_DIR", s.exports_dir).strip(),
     )
 
 

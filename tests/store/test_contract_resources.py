@@ -11,11 +11,11 @@ import pytest
 
 from percl.domain.enums import ExportResourceType, ExportStatus
 from percl.domain.records import Blob, Export
-from percl.engine.ports import Store
+from percl.engine.ports import CallFilter, MessageFilter, Store
 from percl.errors import Conflict
 from percl.store import schema
 from percl.store.sqlite import SqliteStore
-from tests.store.samples import AC1, AC2, ACCOUNT
+from tests.store.samples import AC1, AC2, ACCOUNT, MESSAGE, call_id, mk_call
 
 BL1, BL2, BL3 = ("BL" + d * 40 for d in "123")
 EX1, EX2, EX3 = ("EX" + d * 40 for d in "123")
@@ -100,3 +100,23 @@ async def test_a_version_2_file_gains_the_blob_and_export_tables(tmp_path: Path)
         await store.close()
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT version FROM schema_version").fetchall() == [(schema.SCHEMA_VERSION,)]
+
+
+async def test_messages_page_by_offset_and_limit_newest_first(store: Store) -> None:
+    for n in range(5):
+        await store.put_message(dataclasses.replace(MESSAGE, message_id=f"SM{n:040x}",
+                                                    date_created=float(n)))
+    everything = [m.message_id for m in await store.list_messages(AC1, MessageFilter())]
+    assert everything == [f"SM{n:040x}" for n in reversed(range(5))]
+    pages = [[m.message_id for m in await store.list_messages(AC1, MessageFilter(), offset=o, limit=2)]
+             for o in (0, 2, 4, 6)]
+    assert pages == [everything[0:2], everything[2:4], everything[4:], []]
+    assert [m.message_id for m in await store.list_messages(AC1, MessageFilter(), offset=3)] == everything[3:]
+
+
+async def test_calls_created_to_bounds_date_created(store: Store) -> None:
+    for n in (1, 2, 3):
+        await store.put_call(mk_call(n))
+    kept = await store.list_calls(AC1, CallFilter(created_to=2.0))
+    assert [c.call_id for c in kept] == [call_id(2), call_id(1)]
+    assert await store.count_calls(AC1, CallFilter(created_to=2.0)) == 2

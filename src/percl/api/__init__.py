@@ -16,6 +16,7 @@ from percl.api import (
     blobs,
     calls,
     conferences,
+    exports,
     logs,
     messages,
     numbers,
@@ -50,6 +51,7 @@ def create_api(deps: ApiDeps) -> FastAPI:
         app.include_router(router)
     app.include_router(webrtc.router)
     app.include_router(blobs.router)
+    app.include_router(exports.router)
     install_error_handlers(app)
     # add_middleware wraps outward: the request id is outermost so a 500 carries it too.
     app.add_middleware(MakeCallFastPath, deps=deps)  # innermost: see fast_calls.py

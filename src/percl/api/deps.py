@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from percl.api.export_jobs import ExportJobs
 from percl.domain.clock import Clock
 from percl.domain.ids import IdGenerator
 from percl.engine.ports import NumberInventory, Store
@@ -32,6 +33,7 @@ class ApiDeps:
     messages: MessageControl | None = None
     conferences: ConferenceControl | None = None
     blob_max_bytes: int = 64 * 1024
+    exports: ExportJobs | None = None
 
 
 def deps_of(request: Request) -> ApiDeps:

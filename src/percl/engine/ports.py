@@ -6,7 +6,7 @@ domain/. The engine never imports an adapter; app.py wires them together.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -51,6 +51,7 @@ class CallFilter:
     end_time_to: float | None = None  # endTime <= this (API filter `endTime`)
     parent_call_id: str | None = None
     application_ids: tuple[str, ...] = ()
+    created_to: float | None = None  # date_created <= this (an export's snapshot bound)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +172,11 @@ class Store(Protocol):
 
     async def put_message(self, message: Message) -> None: ...
     async def get_message(self, message_id: str) -> Message | None: ...
-    async def list_messages(self, account_id: str, flt: MessageFilter) -> Sequence[Message]:
-        """Matching messages, newest first."""
+    async def list_messages(
+        self, account_id: str, flt: MessageFilter, *, offset: int = 0, limit: int | None = None
+    ) -> Sequence[Message]:
+        """Matching messages, newest first (date_created, then message_id, descending); with
+        `limit`, at most that many from position `offset`."""
         ...
 
     async def unsent_messages(self) -> Sequence[Message]:
@@ -453,4 +457,37 @@ class NumberInventory(Protocol):
 
     def lookup(self, phone_number: str) -> AvailableNumber | None:
         """The inventory entry for `phone_number`, or None when the network cannot sell it."""
+        ...
+
+
+# --------------------------------------------------------------------------- export files
+
+
+class ExportSink(Protocol):
+    """One export's CSV file being written. Exactly one of `finish` or `abandon` ends it."""
+
+    def write(self, text: str) -> None: ...
+
+    def finish(self) -> int:
+        """Close the file and make it the export's; returns its size in bytes."""
+        ...
+
+    def abandon(self) -> None:
+        """Close and delete the unfinished file."""
+        ...
+
+
+class ExportFiles(Protocol):
+    """Where export CSVs live: private files, written and read in pieces, never whole."""
+
+    def create(self, export_id: str) -> ExportSink:
+        """A new, empty, private file for `export_id` (a previous unfinished one is replaced)."""
+        ...
+
+    def chunks(self, export_id: str) -> Iterator[bytes] | None:
+        """The finished file's bytes in pieces, or None when there is none."""
+        ...
+
+    def remove(self, export_id: str) -> None:
+        """Delete the export's file, finished or not; absent is fine."""
         ...

@@ -345,11 +345,14 @@ class MemoryStore:
         self._require()
         return self._messages.rows.get(message_id)
 
-    async def list_messages(self, account_id: str, flt: MessageFilter) -> Sequence[Message]:
-        """Matching messages, newest first."""
+    async def list_messages(
+        self, account_id: str, flt: MessageFilter, *, offset: int = 0, limit: int | None = None
+    ) -> Sequence[Message]:
+        """Matching messages, newest first; with `limit`, at most that many from `offset`."""
         self._require()
         found = (m for m in self._messages.of(account_id) if _message_matches(m, flt))
-        return _newest_first(found, lambda m: (m.date_created, m.message_id))
+        ordered = _newest_first(found, lambda m: (m.date_created, m.message_id))
+        return ordered[offset:] if limit is None else ordered[offset : offset + limit]
 
     async def unsent_messages(self) -> Sequence[Message]:
         """Every message of any account still `queued` or `sending`, oldest first."""
@@ -454,6 +457,7 @@ def _call_matches(call: Call, flt: CallFilter) -> bool:
         and (flt.end_time_to is None or (call.end_time is not None and call.end_time <= flt.end_time_to))
         and (flt.parent_call_id is None or call.parent_call_id == flt.parent_call_id)
         and (not flt.application_ids or call.application_id in flt.application_ids)
+        and (flt.created_to is None or call.date_created <= flt.created_to)
     )
 
 

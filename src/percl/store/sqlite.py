@@ -419,6 +419,8 @@ def _call_conditions(account_id: str, flt: CallFilter) -> list[ColumnElement[boo
         conds.append(c.parent_call_id == flt.parent_call_id)
     if flt.application_ids:
         conds.append(c.application_id.in_(flt.application_ids))
+    if flt.created_to is not None:
+        conds.append(c.date_created <= flt.created_to)
     return conds
 
 

@@ -129,8 +129,10 @@ class SqliteRooms(SqliteBase):
     async def get_message(self, message_id: str) -> Message | None:
         return await self._get(MESSAGE_MAP, _GET_MESSAGE, {"message_id": message_id})
 
-    async def list_messages(self, account_id: str, flt: MessageFilter) -> Sequence[Message]:
-        """Matching messages, newest first."""
+    async def list_messages(
+        self, account_id: str, flt: MessageFilter, *, offset: int = 0, limit: int | None = None
+    ) -> Sequence[Message]:
+        """Matching messages, newest first; with `limit`, at most that many from `offset`."""
         c = messages.c
         conds: list[ColumnElement[bool]] = [c.account_id == account_id]
         if flt.to is not None:
@@ -144,6 +146,10 @@ class SqliteRooms(SqliteBase):
         if flt.end is not None:
             conds.append(c.date_created <= flt.end)
         stmt = select(*MESSAGE_MAP.columns).where(*conds).order_by(c.date_created.desc(), c.message_id.desc())
+        if limit is not None:
+            stmt = stmt.limit(limit).offset(offset)
+        elif offset:
+            stmt = stmt.offset(offset)
         return await self._list(MESSAGE_MAP, stmt)
 
     async def unsent_messages(self) -> Sequence[Message]:
