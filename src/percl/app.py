@@ -27,6 +27,7 @@ from percl.domain.records import Account, revised
 from percl.engine.calls import CallService
 from percl.engine.conference import ConferenceService
 from percl.engine.context import EngineContext
+from percl.engine.knowledge import KnowledgeBases
 from percl.engine.logs import StoreLogSink
 from percl.engine.messaging import MessagingService
 from percl.engine.park import ParkService
@@ -36,6 +37,7 @@ from percl.media.grammar.port import GrammarRecognizer
 from percl.media.probe import WavProbe
 from percl.simapi import SimApiDeps, create_sim_api
 from percl.store.export_files import DirectoryExportFiles
+from percl.store.knowledge_files import FolderKnowledge
 from percl.store.memory import MemoryStore
 from percl.store.sqlite import SqliteStore
 from percl.telephony.sim.network import SimNetwork
@@ -122,6 +124,8 @@ class Platform:
             inventory=self.sim, queues=self.queues, messages=self.messages,
             conferences=self.conferences,
             exports=self.exports,
+            knowledge=KnowledgeBases(FolderKnowledge(
+                Path(settings.knowledge_dir).expanduser() if settings.knowledge_dir else None)),
         ))
         self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=self.sim, faults=self.faults,
                                                     messages=self.messages))

@@ -43,6 +43,7 @@ class Settings:
     api_rate_per_s: float = 100.0  # REST requests per second per account; 0 = no limit
     api_burst: int = 200  # requests an account may send at once before the rate applies
     exports_dir: str = ""  # export CSVs; "" = `exports` beside the database file (app.py)
+    knowledge_dir: str = ""  # knowledge bases, one folder each; "" = none
     seed: SeedAccount = field(default_factory=SeedAccount)
     engine: EngineSettings = field(default_factory=EngineSettings)
 
@@ -125,6 +126,7 @@ def from_sources(
         seed=_seed(values),
         engine=_engine(values, s.engine),
         exports_dir=values.get("PERCL_EXPORTS_DIR", s.exports_dir).strip(),
+        knowledge_dir=values.get("PERCL_KNOWLEDGE_DIR", s.knowledge_dir).strip(),
     )
 
 

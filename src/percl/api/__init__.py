@@ -17,6 +17,7 @@ from percl.api import (
     calls,
     conferences,
     exports,
+    knowledge,
     logs,
     messages,
     numbers,
@@ -52,6 +53,7 @@ def create_api(deps: ApiDeps) -> FastAPI:
     app.include_router(webrtc.router)
     app.include_router(blobs.router)
     app.include_router(exports.router)
+    app.include_router(knowledge.router)
     install_error_handlers(app)
     # add_middleware wraps outward: the request id is outermost so a 500 carries it too.
     app.add_middleware(MakeCallFastPath, deps=deps)  # innermost: see fast_calls.py

@@ -9,6 +9,7 @@ from fastapi import Request
 from percl.api.export_jobs import ExportJobs
 from percl.domain.clock import Clock
 from percl.domain.ids import IdGenerator
+from percl.engine.knowledge import KnowledgeBases
 from percl.engine.ports import NumberInventory, Store
 from percl.engine.service import CallControl, ConferenceControl, MessageControl, QueueControl
 
@@ -34,6 +35,7 @@ class ApiDeps:
     conferences: ConferenceControl | None = None
     blob_max_bytes: int = 64 * 1024
     exports: ExportJobs | None = None
+    knowledge: KnowledgeBases | None = None
 
 
 def deps_of(request: Request) -> ApiDeps:

@@ -6,7 +6,7 @@ domain/. The engine never imports an adapter; app.py wires them together.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -490,4 +490,21 @@ class ExportFiles(Protocol):
 
     def remove(self, export_id: str) -> None:
         """Delete the export's file, finished or not; absent is fine."""
+        ...
+
+
+# --------------------------------------------------------------------------- knowledge bases
+
+
+class KnowledgeSource(Protocol):
+    """Where knowledge bases' documents come from (a folder: store/knowledge_files.py); read by
+    engine/knowledge.py."""
+
+    def version(self, knowledge_base_id: str) -> Hashable | None:
+        """A value that changes whenever the knowledge base's documents do; None when there is
+        no such knowledge base."""
+        ...
+
+    def documents(self, knowledge_base_id: str) -> Sequence[tuple[str, str]]:
+        """The knowledge base's documents as (name, text), in name order."""
         ...
