@@ -7,6 +7,7 @@ ending calls can still send their final webhooks.
 
 from __future__ import annotations
 
+import json
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from percl.api import ApiDeps, create_api
+from percl.api.campaign_registry import CampaignRegistry
 from percl.api.export_jobs import ExportJobs
 from percl.api.ratelimit import RateLimitMiddleware
 from percl.config import IN_MEMORY_DBS, MEMORY_DB, SeedAccount, Settings
@@ -33,6 +35,7 @@ from percl.engine.messaging import MessagingService
 from percl.engine.park import ParkService
 from percl.engine.ports import Store
 from percl.engine.queues import QueueService
+from percl.errors import ConfigError
 from percl.media.grammar.port import GrammarRecognizer
 from percl.media.probe import WavProbe
 from percl.simapi import SimApiDeps, create_sim_api
@@ -56,6 +59,22 @@ def export_files_for(settings: Settings, *, store_given: bool) -> DirectoryExpor
     if store_given or settings.db in IN_MEMORY_DBS:
         return DirectoryExportFiles(None)
     return DirectoryExportFiles(Path(settings.db).expanduser().resolve().parent / "exports")
+
+
+def campaigns_from(path: str, now: float) -> CampaignRegistry:
+    """The campaign registry in the JSON file `path` (empty when ""). Raises ConfigError naming
+    the file and what is wrong with it."""
+    if not path:
+        return CampaignRegistry.empty()
+    file = Path(path).expanduser()
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"PERCL_CAMPAIGNS_FILE={path!r}: cannot read it as JSON: {exc}") from None
+    try:
+        return CampaignRegistry.from_document(document, loaded_at=now)
+    except ConfigError as exc:
+        raise ConfigError(f"PERCL_CAMPAIGNS_FILE={path!r}: {exc}") from None
 
 
 def store_for(db: str) -> Store:
@@ -118,6 +137,7 @@ class Platform:
         self.messages = MessagingService(self.engine)  # registers the Sms runner
         self.parking = ParkService(self.engine)  # registers Park, Unpark
         self.export_files = export_files_for(settings, store_given=store is not None)
+        self.campaigns = campaigns_from(settings.campaigns_file, self.clock.now())
         self.exports = ExportJobs(self.store, self.clock, self.export_files)
         self.api = create_api(ApiDeps(
             store=self.store, clock=self.clock, ids=self.ids, calls=self.calls,
@@ -126,6 +146,7 @@ class Platform:
             exports=self.exports,
             knowledge=KnowledgeBases(FolderKnowledge(
                 Path(settings.knowledge_dir).expanduser() if settings.knowledge_dir else None)),
+            campaigns=self.campaigns,
         ))
         self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=self.sim, faults=self.faults,
                                                     messages=self.messages))

@@ -44,6 +44,7 @@ class Settings:
     api_burst: int = 200  # requests an account may send at once before the rate applies
     exports_dir: str = ""  # export CSVs; "" = `exports` beside the database file (app.py)
     knowledge_dir: str = ""  # knowledge bases, one folder each; "" = none
+    campaigns_file: str = ""  # JSON registry of 10DLC brands/campaigns, toll-free campaigns; "" = none
     seed: SeedAccount = field(default_factory=SeedAccount)
     engine: EngineSettings = field(default_factory=EngineSettings)
 
@@ -127,6 +128,7 @@ def from_sources(
         engine=_engine(values, s.engine),
         exports_dir=values.get("PERCL_EXPORTS_DIR", s.exports_dir).strip(),
         knowledge_dir=values.get("PERCL_KNOWLEDGE_DIR", s.knowledge_dir).strip(),
+        campaigns_file=values.get("PERCL_CAMPAIGNS_FILE", s.campaigns_file).strip(),
     )
 
 

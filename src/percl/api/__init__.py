@@ -15,6 +15,7 @@ from percl.api import (
     applications,
     blobs,
     calls,
+    campaigns,
     conferences,
     exports,
     knowledge,
@@ -54,6 +55,7 @@ def create_api(deps: ApiDeps) -> FastAPI:
     app.include_router(blobs.router)
     app.include_router(exports.router)
     app.include_router(knowledge.router)
+    app.include_router(campaigns.router)
     install_error_handlers(app)
     # add_middleware wraps outward: the request id is outermost so a 500 carries it too.
     app.add_middleware(MakeCallFastPath, deps=deps)  # innermost: see fast_calls.py

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from percl.api.campaign_registry import CampaignRegistry
 from percl.api.export_jobs import ExportJobs
 from percl.domain.clock import Clock
 from percl.domain.ids import IdGenerator
@@ -36,6 +37,7 @@ class ApiDeps:
     blob_max_bytes: int = 64 * 1024
     exports: ExportJobs | None = None
     knowledge: KnowledgeBases | None = None
+    campaigns: CampaignRegistry | None = None
 
 
 def deps_of(request: Request) -> ApiDeps:
