@@ -28,11 +28,18 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, Valida
 
 from percl.api.auth import PathAccount
 from percl.api.calls import call_filter, render_call
+from percl.api.campaign_registry import CampaignRegistry
 from percl.api.deps import ApiDeps, deps_of
 from percl.api.errors import validation_to_api_error
 from percl.api.export_jobs import PAGE_ROWS, ExportJobs, RowPages
 from percl.api.fields import WireModel
-from percl.api.messages import filter_time, render_message
+from percl.api.messages import (
+    CampaignMessageFilter,
+    filter_time,
+    message_campaign,
+    message_renderer,
+    render_message,
+)
 from percl.api.owned import of_account
 from percl.api.pagination import paginate
 from percl.api.render import envelope
@@ -141,17 +148,18 @@ def _fields(resource: ExportResourceType, wanted: list[str] | None) -> tuple[str
     return tuple(wanted) if wanted else known
 
 
-async def _pages(read: Callable[[int], Awaitable[Sequence[T]]],
+async def _pages(read: Callable[[int], Awaitable[tuple[int, Sequence[T]]]],
                  render: Callable[[T], dict[str, Any]]) -> AsyncIterator[list[dict[str, Any]]]:
-    """Rendered pages of PAGE_ROWS rows, `read(offset)` fetching each."""
+    """Rendered pages, `read(offset)` fetching each: how many rows the store gave (PAGE_ROWS
+    but for the last page) and those a filter kept."""
     offset = 0
     while True:
-        rows = await read(offset)
+        fetched, rows = await read(offset)
         if rows:
             yield [render(row) for row in rows]
-        if len(rows) < PAGE_ROWS:
+        if fetched < PAGE_ROWS:
             return
-        offset += len(rows)
+        offset += fetched
 
 
 def _call_pages(store: Store, account_id: str, query: Mapping[str, Any], now: float) -> RowPages:
@@ -160,31 +168,31 @@ def _call_pages(store: Store, account_id: str, query: Mapping[str, Any], now: fl
     flt = call_filter(q.active, q.to, q.from_, q.status, q.start_time, q.end_time,
                       q.parent_call_id, ids)
     flt = dataclasses.replace(flt, created_to=now)
-    return lambda: _pages(
-        lambda offset: store.list_calls(account_id, flt, offset=offset, limit=PAGE_ROWS), render_call)
+
+    async def read(offset: int) -> tuple[int, Sequence[Call]]:
+        rows = await store.list_calls(account_id, flt, offset=offset, limit=PAGE_ROWS)
+        return len(rows), rows
+
+    return lambda: _pages(read, render_call)
 
 
-def _message_pages(store: Store, account_id: str, query: Mapping[str, Any], now: float) -> RowPages:
+def _message_pages(store: Store, account_id: str, query: Mapping[str, Any], now: float,
+                   registry: CampaignRegistry) -> RowPages:
     q: MessagesQuery = _query(MessagesQuery, query)
     end = filter_time(q.end_time, "query.endTime", end=True) if q.end_time else now
     flt = MessageFilter(
         to=q.to, from_=q.from_, direction=q.direction, end=min(end, now),
         begin=filter_time(q.begin_time, "query.beginTime", end=False) if q.begin_time else None,
     )
-    if q.campaign_id is not None or q.brand_id is not None or q.is_10dlc is True:
-        return _no_rows  # as GET /Messages: percl's messages carry no campaign
-    return lambda: _pages(
-        lambda offset: store.list_messages(account_id, flt, offset=offset, limit=PAGE_ROWS),
-        render_message)
+    by_campaign = CampaignMessageFilter(q.campaign_id, q.brand_id, q.is_10dlc)
 
+    async def read(offset: int) -> tuple[int, Sequence[Message]]:
+        rows = await store.list_messages(account_id, flt, offset=offset, limit=PAGE_ROWS)
+        if not by_campaign.active:
+            return len(rows), rows
+        return len(rows), [m for m in rows if by_campaign.keeps(message_campaign(registry, m))]
 
-async def _nothing() -> AsyncIterator[list[dict[str, Any]]]:
-    return
-    yield
-
-
-def _no_rows() -> AsyncIterator[list[dict[str, Any]]]:
-    return _nothing()
+    return lambda: _pages(read, message_renderer(registry))
 
 
 def _jobs(deps: ApiDeps) -> ExportJobs:
@@ -206,8 +214,11 @@ async def create_export(request: Request, account: PathAccount, body: ExportRequ
     now = deps.clock.now()
     query = body.query or {}
     fields = _fields(body.resource_type, body.format)
-    make = _call_pages if body.resource_type is ExportResourceType.CALLS else _message_pages
-    pages = make(deps.store, account.account_id, query, now)
+    if body.resource_type is ExportResourceType.CALLS:
+        pages = _call_pages(deps.store, account.account_id, query, now)
+    else:
+        registry = deps.campaigns or CampaignRegistry.empty()
+        pages = _message_pages(deps.store, account.account_id, query, now, registry)
     export = Export(
         export_id=deps.ids.new(EXPORT), account_id=account.account_id,
         resource_type=body.resource_type, fields=fields,
