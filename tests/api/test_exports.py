@@ -215,3 +215,20 @@ async def test_sdk_errors_name_the_status(h: Harness) -> None:
     with pytest.raises(ApiException) as err:
         await _sdk(api.get_an_export, "EX" + "0" * 40)
     assert err.value.status == 404
+
+
+async def test_deleting_a_running_export_stops_it_for_good(h: Harness) -> None:
+    for n in range(PAGE_ROWS * 3):
+        await h.store.put_message(message(h, n, MessageDirection.OUTBOUND, h.now - n))
+    path = f"/Accounts/{h.account.account_id}/Exports"
+    export_id = (await h.rest.post(path, json={"resourceType": "Messages",
+                                               "output": {"type": "csv"}})).json()["exportId"]
+    for _ in range(3):  # let the job start and write a page
+        await asyncio.sleep(0)
+    running = await h.store.get_export(export_id)
+    assert running is not None and running.status is ExportStatus.IN_PROGRESS
+    assert (await h.rest.delete(f"{path}/{export_id}")).status_code == 204
+    await h.clock.settle()
+    export = await h.store.get_export(export_id)
+    assert export is not None and export.status is ExportStatus.DELETED
+    assert list(h.platform.export_files.root.glob(f"{export_id}*")) == []
