@@ -7,10 +7,12 @@ ending calls can still send their final webhooks.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -19,9 +21,11 @@ from starlette.routing import Mount
 
 from percl.api import ApiDeps, create_api
 from percl.api.auth import authenticate
+from percl.api.campaign_registry import CampaignRegistry
+from percl.api.export_jobs import ExportJobs
 from percl.api.guard import FailureLimiter, RequestGuard
 from percl.api.ratelimit import RateLimitMiddleware
-from percl.config import MEMORY_DB, SeedAccount, Settings
+from percl.config import IN_MEMORY_DBS, MEMORY_DB, SeedAccount, Settings
 from percl.console.home import HomeInfo, home_routes
 from percl.domain import ids as idmod
 from percl.domain.clock import Clock, SystemClock
@@ -30,14 +34,18 @@ from percl.domain.records import Account, revised
 from percl.engine.calls import CallService
 from percl.engine.conference import ConferenceService
 from percl.engine.context import EngineContext
+from percl.engine.knowledge import KnowledgeBases
 from percl.engine.logs import LogRetention, StoreLogSink
 from percl.engine.messaging import MessagingService
 from percl.engine.park import ParkService
 from percl.engine.ports import LogObserver, Store
 from percl.engine.queues import QueueService
+from percl.errors import ConfigError
 from percl.media.grammar.port import GrammarRecognizer
 from percl.media.probe import WavProbe
 from percl.simapi import SimApiDeps, create_sim_api
+from percl.store.export_files import DirectoryExportFiles
+from percl.store.knowledge_files import FolderKnowledge
 from percl.store.memory import MemoryStore
 from percl.store.sqlite import SqliteStore
 from percl.telephony.sim.network import SimNetwork
@@ -49,6 +57,32 @@ from percl.webhooks.transport import WebhookTransport
 
 #: The sim API's own documentation stays public (docs/DECISIONS.md): it describes routes only.
 SIM_PUBLIC_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
+
+
+def export_files_for(settings: Settings, *, store_given: bool) -> DirectoryExportFiles:
+    """Where exports are written: PERCL_EXPORTS_DIR, else `exports/` beside the database file;
+    a temporary folder when the database is in memory or the caller brought its own store."""
+    if settings.exports_dir:
+        return DirectoryExportFiles(Path(settings.exports_dir).expanduser())
+    if store_given or settings.db in IN_MEMORY_DBS:
+        return DirectoryExportFiles(None)
+    return DirectoryExportFiles(Path(settings.db).expanduser().resolve().parent / "exports")
+
+
+def campaigns_from(path: str, now: float) -> CampaignRegistry:
+    """The campaign registry in the JSON file `path` (empty when ""). Raises ConfigError naming
+    the file and what is wrong with it."""
+    if not path:
+        return CampaignRegistry.empty()
+    file = Path(path).expanduser()
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"PERCL_CAMPAIGNS_FILE={path!r}: cannot read it as JSON: {exc}") from None
+    try:
+        return CampaignRegistry.from_document(document, loaded_at=now)
+    except ConfigError as exc:
+        raise ConfigError(f"PERCL_CAMPAIGNS_FILE={path!r}: {exc}") from None
 
 
 def store_for(db: str) -> Store:
@@ -121,10 +155,17 @@ class Platform:
         self.conferences = ConferenceService(self.engine, self.calls.sessions)
         self.messages = MessagingService(self.engine)  # registers the Sms runner
         self.parking = ParkService(self.engine)  # registers Park, Unpark
+        self.export_files = export_files_for(settings, store_given=store is not None)
+        self.campaigns = campaigns_from(settings.campaigns_file, self.clock.now())
+        self.exports = ExportJobs(self.store, self.clock, self.export_files)
         self.api = create_api(ApiDeps(
             store=self.store, clock=self.clock, ids=self.ids, calls=self.calls,
             inventory=self.sim, queues=self.queues, messages=self.messages,
             conferences=self.conferences, cursor_secret=_cursor_secret(settings),
+            exports=self.exports,
+            knowledge=KnowledgeBases(FolderKnowledge(
+                Path(settings.knowledge_dir).expanduser() if settings.knowledge_dir else None)),
+            campaigns=self.campaigns,
         ))
         self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=self.sim, faults=self.faults,
                                                     messages=self.messages))
@@ -174,6 +215,9 @@ class Platform:
             await self.queues.recover()  # after the calls: members of closed legs go
             await self.conferences.recover()  # likewise for conference participants
             await self.messages.recover()  # messages a crash stopped carrying: failed
+            await self.exports.recover()  # exports a stop interrupted: failed
+            stack.callback(self.export_files.close)
+            await stack.enter_async_context(self.exports)
             await stack.enter_async_context(self.sim)
             # Before the calls, so it closes after them: an ending leg's Sms still finds it open.
             await stack.enter_async_context(self.messages)

@@ -72,6 +72,9 @@ class Settings:
     media_time_scale: float = 1.0
     api_rate_per_s: float = 100.0  # REST requests per second per account; 0 = no limit
     api_burst: int = 200  # requests an account may send at once before the rate applies
+    exports_dir: str = ""  # export CSVs; "" = `exports` beside the database file (app.py)
+    knowledge_dir: str = ""  # knowledge bases, one folder each; "" = none
+    campaigns_file: str = ""  # JSON registry of 10DLC brands/campaigns, toll-free campaigns; "" = none
     seed: SeedAccount = field(default_factory=SeedAccount)
     engine: EngineSettings = field(default_factory=EngineSettings)
     guard: GuardSettings = field(default_factory=GuardSettings)
@@ -169,6 +172,9 @@ def from_sources(
         tls_key=tls_key,
         webhook_ca_file=values.get("PERCL_WEBHOOK_CA_FILE", "").strip() or None,
         **_lists(values, s),
+        exports_dir=values.get("PERCL_EXPORTS_DIR", s.exports_dir).strip(),
+        knowledge_dir=values.get("PERCL_KNOWLEDGE_DIR", s.knowledge_dir).strip(),
+        campaigns_file=values.get("PERCL_CAMPAIGNS_FILE", s.campaigns_file).strip(),
     )
 
 

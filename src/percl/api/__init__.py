@@ -14,13 +14,18 @@ from fastapi import FastAPI
 from percl.api import (
     accounts,
     applications,
+    blobs,
     calls,
+    campaigns,
     conferences,
+    exports,
+    knowledge,
     logs,
     messages,
     numbers,
     queues,
     recordings,
+    webrtc,
 )
 from percl.api.deps import ApiDeps
 from percl.api.errors import install_error_handlers
@@ -49,6 +54,11 @@ def create_api(deps: ApiDeps) -> FastAPI:
     app.state.cursor_codec = CursorCodec(deps.cursor_secret)
     for router in _ROUTERS:
         app.include_router(router)
+    app.include_router(webrtc.router)
+    app.include_router(blobs.router)
+    app.include_router(exports.router)
+    app.include_router(knowledge.router)
+    app.include_router(campaigns.router)
     install_error_handlers(app)
     # add_middleware wraps outward: the request id is outermost so a 500 carries it too.
     # Innermost: a GET's cursor puts its list's filters back into the query string before routing.

@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from percl.api.campaign_registry import CampaignRegistry
+from percl.api.export_jobs import ExportJobs
 from percl.domain.clock import Clock
 from percl.domain.ids import IdGenerator
+from percl.engine.knowledge import KnowledgeBases
 from percl.engine.ports import NumberInventory, Store
 from percl.engine.service import CallControl, ConferenceControl, MessageControl, QueueControl
 
@@ -21,6 +24,7 @@ class ApiDeps:
     `page_size` is how many items each page of a list carries. `cursor_secret` keys the
     list cursors' authentication tags (random per process unless configured: cursors then last
     until a restart; see api/pagination.py).
+    `blob_max_bytes` caps a blob's JSON text (413 beyond it).
     """
 
     store: Store
@@ -34,6 +38,10 @@ class ApiDeps:
     messages: MessageControl | None = None
     conferences: ConferenceControl | None = None
     cursor_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    blob_max_bytes: int = 64 * 1024
+    exports: ExportJobs | None = None
+    knowledge: KnowledgeBases | None = None
+    campaigns: CampaignRegistry | None = None
 
 
 def deps_of(request: Request) -> ApiDeps:

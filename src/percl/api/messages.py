@@ -7,24 +7,32 @@ characters; mediaUrls) and raises the error bodies itself. The 202 answer shows 
 
 List filters: `to`, `from` (exact), `direction`, and `beginTime`/`endTime` in GMT, written
 `YYYY-MM-DD hh:mm:ss`, `YYYY-MM-DD hh:mm` or `YYYY-MM-DD`; both bounds are inclusive at the
-precision given (`endTime=2026-01-01` keeps the whole day). percl has no 10DLC or toll-free
-campaigns, so a `campaignId`, `brandId` or `is10DLC=true` filter matches no message.
+precision given (`endTime=2026-01-01` keeps the whole day).
+
+Campaigns: an outbound message belongs to the campaign the registry (PERCL_CAMPAIGNS_FILE) ties
+its `from` number to, looked up when the message is read (percl records no campaign at send
+time); an inbound message to none. That gives `brandId`, `campaignId` (10DLC) and `tfn` in the
+result, and the `campaignId` (10DLC or toll-free), `brandId` and `is10DLC=true` filters
+(`is10DLC=false` does not filter).
 """
 
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import Field, StrictStr
 
 from percl.api.auth import PathAccount
+from percl.api.campaign_registry import CampaignRegistry, NumberCampaign
 from percl.api.deps import deps_of, request_id_of
 from percl.api.fields import HttpUrl, WireModel
 from percl.api.owned import of_account
-from percl.api.pagination import SortKey, open_page, page_envelope
+from percl.api.pagination import SortKey, open_page, page_envelope, paginate
 from percl.api.render import envelope
 from percl.domain.enums import MessageDirection
 from percl.domain.records import Account, Message
@@ -49,8 +57,16 @@ class MessageBody(WireModel):
     media_urls: list[StrictStr] | None = Field(default=None, alias="mediaUrls")
 
 
-def render_message(message: Message) -> dict[str, Any]:
+def message_campaign(registry: CampaignRegistry, message: Message) -> NumberCampaign | None:
+    """The campaign `message` was sent under: its `from` number's, for outbound messages."""
+    if message.direction is MessageDirection.INBOUND:
+        return None
+    return registry.campaign_of(message.from_)
+
+
+def render_message(message: Message, campaign: NumberCampaign | None = None) -> dict[str, Any]:
     """MessageResult: every documented field, null when percl has no value for it."""
+    ten_dlc = campaign if campaign is not None and not campaign.toll_free else None
     return {
         **envelope(message_uri(message), message.date_created, message.date_updated,
                    message.revision),
@@ -62,11 +78,11 @@ def render_message(message: Message) -> dict[str, Any]:
         "text": message.text,
         "direction": message.direction.value,
         "notificationUrl": message.notification_url,
-        "brandId": None,
-        "campaignId": None,
+        "brandId": ten_dlc.brand_id if ten_dlc else None,
+        "campaignId": ten_dlc.campaign_id if ten_dlc else None,
         "segmentCount": message.segment_count,
         "mediaUrls": list(message.media_urls),
-        "tfn": None,
+        "tfn": {"campaignId": campaign.campaign_id} if campaign and campaign.toll_free else None,
         "phoneNumberId": message.phone_number_id,
         "applicationId": message.application_id,
     }
@@ -75,6 +91,32 @@ def render_message(message: Message) -> dict[str, Any]:
 async def owned_message(store: Store, account: Account, message_id: str) -> Message:
     """The account's message `message_id`. Raises NotFound for unknown or foreign ids."""
     return of_account(await store.get_message(message_id), account, f"Message {message_id}")
+
+
+def message_renderer(registry: CampaignRegistry | None) -> Callable[[Message], dict[str, Any]]:
+    """render_message with each message's campaign from `registry`."""
+    found = registry or CampaignRegistry.empty()
+    return lambda message: render_message(message, message_campaign(found, message))
+
+
+@dataclasses.dataclass(frozen=True)
+class CampaignMessageFilter:
+    """The campaign filters of GET /Messages (see the module docstring)."""
+
+    campaign_id: str | None = None
+    brand_id: str | None = None
+    is_10dlc: bool | None = None
+
+    def keeps(self, campaign: NumberCampaign | None) -> bool:
+        if self.campaign_id is not None and (campaign is None or campaign.campaign_id != self.campaign_id):
+            return False
+        if self.brand_id is not None and (campaign is None or campaign.brand_id != self.brand_id):
+            return False
+        return not (self.is_10dlc is True and (campaign is None or campaign.toll_free))
+
+    @property
+    def active(self) -> bool:
+        return self.campaign_id is not None or self.brand_id is not None or self.is_10dlc is True
 
 
 def _service(request: Request) -> MessageControl:
@@ -98,7 +140,7 @@ async def send_message(request: Request, account: PathAccount, body: MessageBody
             request_id=request_id_of(request),
         ),
     )
-    return render_message(message)
+    return message_renderer(deps_of(request).campaigns)(message)
 
 
 def filter_time(value: str, field: str, *, end: bool) -> float:
@@ -140,10 +182,18 @@ async def list_messages(
         end=filter_time(end_time, "endTime", end=True) if end_time else None,
         direction=direction,
     )
-    no_campaigns = campaign_id is not None or brand_id is not None or is_10dlc is True
+    render = message_renderer(deps.campaigns)
+    newest_first = lambda m: (m.date_created, m.message_id)  # noqa: E731 - the list's order
+    by_campaign = CampaignMessageFilter(campaign_id, brand_id, is_10dlc)
+    if by_campaign.active:
+        # A message's campaign is its number's in the registry now (read time), so these
+        # filters run here, over the rows the store's own filters kept.
+        registry = deps.campaigns or CampaignRegistry.empty()
+        kept = [m for m in await deps.store.list_messages(account.account_id, flt)
+                if by_campaign.keeps(message_campaign(registry, m))]
+        return paginate(request, kept, "messages", render, page_size=deps.page_size,
+                        max_list=deps.max_list, sort_key=newest_first, descending=True)
     page = open_page(request, page_size=deps.page_size, max_list=deps.max_list)
-    if no_campaigns:
-        return page_envelope(request, page, 0, [], False, "messages", render_message)
     # Paged in the store like GET /Calls: the page's rows and one more; one count per walk.
     store, acc = deps.store, account.account_id
     found = await store.list_messages(acc, flt, before=_position(page.after), limit=page.limit + 1)
@@ -154,8 +204,7 @@ async def list_messages(
         matched = len(found)
     else:
         matched = await store.count_messages(acc, flt, cap=deps.max_list)
-    return page_envelope(request, page, matched, found, more, "messages", render_message,
-                         lambda m: (m.date_created, m.message_id))
+    return page_envelope(request, page, matched, found, more, "messages", render, newest_first)
 
 
 def _position(after: SortKey | None) -> tuple[float, str] | None:
@@ -169,4 +218,5 @@ def _position(after: SortKey | None) -> tuple[float, str] | None:
 @router.get("/Accounts/{account_id}/Messages/{message_id}")
 async def get_message(request: Request, account: PathAccount, message_id: str) -> dict[str, Any]:
     """get-an-sms-message: 200 MessageResult."""
-    return render_message(await owned_message(deps_of(request).store, account, message_id))
+    deps = deps_of(request)
+    return message_renderer(deps.campaigns)(await owned_message(deps.store, account, message_id))

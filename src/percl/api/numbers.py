@@ -7,6 +7,7 @@ do: availability is computed, never stored).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from pydantic import Field
 
 from percl.api.applications import owned_application
 from percl.api.auth import CurrentAccount, PathAccount
+from percl.api.campaign_registry import CampaignRegistry, NumberCampaign
 from percl.api.deps import deps_of
 from percl.api.fields import E164, Alias, ApplicationId, WireModel
 from percl.api.number_filters import Filters, NumberFilter, capabilities
@@ -51,13 +53,14 @@ def render_available(number: AvailableNumber) -> dict[str, Any]:
     }
 
 
-def render_incoming(number: IncomingNumber) -> dict[str, Any]:
-    """IncomingNumberResult."""
+def render_incoming(number: IncomingNumber, campaign: NumberCampaign | None = None) -> dict[str, Any]:
+    """IncomingNumberResult; `campaign` is the registry's campaign of the number (10DLC:
+    `campaignId`, toll-free: `tfn.campaignId`)."""
     uri = f"/Accounts/{number.account_id}/IncomingPhoneNumbers/{number.phone_number_id}"
     return {
         **envelope(uri, number.date_created, number.date_updated, number.revision),
         "capabilities": capabilities(number),
-        "campaignId": None,
+        "campaignId": campaign.campaign_id if campaign and not campaign.toll_free else None,
         "phoneNumberId": number.phone_number_id,
         "accountId": number.account_id,
         "applicationId": number.application_id,
@@ -68,8 +71,19 @@ def render_incoming(number: IncomingNumber) -> dict[str, Any]:
         "voiceEnabled": number.voice_enabled,
         "smsEnabled": number.sms_enabled,
         "offnet": False,
-        "tfn": None,
+        "tfn": {"campaignId": campaign.campaign_id} if campaign and campaign.toll_free else None,
     }
+
+
+def campaign_registry(request: Request) -> CampaignRegistry:
+    """The campaign registry of the app serving `request` (empty when none was configured)."""
+    return deps_of(request).campaigns or CampaignRegistry.empty()
+
+
+def incoming_renderer(request: Request) -> Callable[[IncomingNumber], dict[str, Any]]:
+    """render_incoming with each number's campaign from the registry."""
+    registry = campaign_registry(request)
+    return lambda number: render_incoming(number, registry.campaign_of(number.phone_number))
 
 
 async def owned_numbers(store: Store) -> set[str]:
@@ -121,7 +135,8 @@ class BuyIncomingNumberRequest(WireModel):
 
 
 class IncomingNumberRequest(WireModel):
-    """FreeClimb's IncomingNumberRequest; `campaignId` is accepted and ignored (no SMS yet)."""
+    """FreeClimb's IncomingNumberRequest; `campaignId` is accepted and ignored (a number's
+    campaign comes from the registry file, PERCL_CAMPAIGNS_FILE)."""
 
     application_id: ApplicationId | None = Field(default=None, alias="applicationId")
     alias: Alias | None = None
@@ -172,15 +187,37 @@ async def buy_number(
         date_updated=now,
     )
     await deps.store.put_number(number)
-    return render_incoming(number)
+    return incoming_renderer(request)(number)
+
+
+@dataclasses.dataclass(frozen=True)
+class CampaignFilter:
+    """`hasCampaign` (true: with a 10DLC or toll-free campaign, false: without) and
+    `tfn.campaignId` (exactly that toll-free campaign), over the registry's numbers."""
+
+    registry: CampaignRegistry
+    has_campaign: bool | None = None
+    tfn_campaign_id: str | None = None
+
+    def keeps(self, number: IncomingNumber) -> bool:
+        campaign = self.registry.campaign_of(number.phone_number)
+        if self.has_campaign is not None and (campaign is not None) != self.has_campaign:
+            return False
+        if self.tfn_campaign_id is not None:
+            return campaign is not None and campaign.toll_free and (
+                campaign.campaign_id == self.tfn_campaign_id)
+        return True
 
 
 def _incoming_predicate(
-    flt: NumberFilter, alias: str | None, application_id: str | None, has_application: bool
+    flt: NumberFilter, alias: str | None, application_id: str | None, has_application: bool,
+    campaigns: CampaignFilter,
 ) -> Callable[[IncomingNumber], bool]:
     shared = flt.predicate()
 
     def test(number: IncomingNumber) -> bool:
+        if not campaigns.keeps(number):
+            return False
         if alias is not None and number.alias != alias:
             return False
         if application_id is not None and number.application_id != application_id:
@@ -200,11 +237,15 @@ async def list_incoming_numbers(
     alias: str | None = None,
     application_id: Annotated[str | None, Query(alias="applicationId")] = None,
     has_application: Annotated[bool, Query(alias="hasApplication")] = False,
+    has_campaign: Annotated[bool | None, Query(alias="hasCampaign")] = None,
+    tfn_campaign_id: Annotated[str | None, Query(alias="tfn.campaignId")] = None,
 ) -> dict[str, Any]:
     """list-incoming-numbers: 200 IncomingNumberList. `hasApplication=true` keeps only numbers
-    linked to an application; false (the default) does not filter."""
+    linked to an application; false (the default) does not filter. `hasCampaign` and
+    `tfn.campaignId` filter on the registry's campaigns (CampaignFilter)."""
     deps = deps_of(request)
-    test = _incoming_predicate(flt, alias, application_id, has_application)
+    campaigns = CampaignFilter(campaign_registry(request), has_campaign, tfn_campaign_id)
+    test = _incoming_predicate(flt, alias, application_id, has_application, campaigns)
     numbers: Sequence[IncomingNumber] = [
         n for n in await deps.store.list_numbers(account.account_id) if test(n)
     ]
@@ -212,7 +253,7 @@ async def list_incoming_numbers(
         request,
         numbers,
         "incomingPhoneNumbers",
-        render_incoming,
+        incoming_renderer(request),
         page_size=deps.page_size,
         max_list=deps.max_list,
         sort_key=lambda n: (n.date_created, n.phone_number_id),
@@ -224,7 +265,8 @@ async def get_incoming_number(
     request: Request, account: PathAccount, phone_number_id: str
 ) -> dict[str, Any]:
     """get-an-incoming-number: 200 IncomingNumberResult."""
-    return render_incoming(await owned_number(deps_of(request).store, account, phone_number_id))
+    number = await owned_number(deps_of(request).store, account, phone_number_id)
+    return incoming_renderer(request)(number)
 
 
 @router.post("/Accounts/{account_id}/IncomingPhoneNumbers/{phone_number_id}")
@@ -238,7 +280,7 @@ async def update_incoming_number(
     if changes.get("application_id") is not None:
         await owned_application(deps.store, account, changes["application_id"])
     number = await revise(number, changes, deps.clock.now(), deps.store.put_number)
-    return render_incoming(number)
+    return incoming_renderer(request)(number)
 
 
 @router.delete("/Accounts/{account_id}/IncomingPhoneNumbers/{phone_number_id}", status_code=204)

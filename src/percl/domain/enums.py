@@ -189,3 +189,20 @@ class PhoneAnswer(StrEnum):
     NO_ANSWER = "noAnswer"
     FAILED = "failed"
     MANUAL = "manual"  # rings until the sim API answers or declines it (a terminal softphone)
+
+
+class ExportStatus(StrEnum):
+    """FreeClimb's ExportStatus; percl's exports go queued -> inProgress -> completed | failed,
+    and deleted on DELETE (`intaking` is never used)."""
+
+    INTAKING = "intaking"
+    QUEUED = "queued"
+    IN_PROGRESS = "inProgress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    DELETED = "deleted"
+
+
+class ExportResourceType(StrEnum):
+    MESSAGES = "Messages"
+    CALLS = "Calls"

@@ -17,6 +17,8 @@ RECORDING = "RE"
 PHONE_NUMBER = "PN"
 MESSAGE = "SM"
 REQUEST = "RQ"
+BLOB = "BL"
+EXPORT = "EX"
 
 ID_RE = re.compile(r"^(?P<prefix>[A-Z]{2})[0-9a-fA-F]{40}$")
 

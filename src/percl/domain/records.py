@@ -19,6 +19,8 @@ from percl.domain.enums import (
     CallEndedReason,
     CallStatus,
     ConferenceStatus,
+    ExportResourceType,
+    ExportStatus,
     LogLevel,
     MessageDirection,
     MessageStatus,
@@ -241,6 +243,38 @@ class Recording:
     call_id: str | None = None
     conference_id: str | None = None
     duration_sec: int = 0
+    date_created: float = 0.0
+    date_updated: float = 0.0
+    revision: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """An account's JSON key/value document (FreeClimb's Blobs). `content` is the document as
+    compact JSON text: the record stays immutable and its size is what the limit counts."""
+
+    blob_id: str
+    account_id: str
+    alias: str
+    content: str
+    expires_at: float
+    date_created: float = 0.0
+    date_updated: float = 0.0
+    revision: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """A CSV export of an account's calls or messages (FreeClimb's Exports). `query` is the
+    request's filter object as compact JSON text; `size` the CSV file's bytes once completed."""
+
+    export_id: str
+    account_id: str
+    resource_type: ExportResourceType
+    fields: tuple[str, ...]
+    query: str
+    status: ExportStatus = ExportStatus.QUEUED
+    size: int = 0
     date_created: float = 0.0
     date_updated: float = 0.0
     revision: int = 1

@@ -6,7 +6,7 @@ domain/. The engine never imports an adapter; app.py wires them together.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -15,6 +15,7 @@ from percl.domain.enums import (
     AnsweredBy,
     CallStatus,
     ConferenceStatus,
+    ExportStatus,
     LogLevel,
     MachineType,
     MessageDirection,
@@ -24,8 +25,10 @@ from percl.domain.logquery import LogQuery
 from percl.domain.records import (
     Account,
     Application,
+    Blob,
     Call,
     Conference,
+    Export,
     IncomingNumber,
     LogEntry,
     Message,
@@ -49,6 +52,7 @@ class CallFilter:
     end_time_to: float | None = None  # endTime <= this (API filter `endTime`)
     parent_call_id: str | None = None
     application_ids: tuple[str, ...] = ()
+    created_to: float | None = None  # date_created <= this (an export's snapshot bound)
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +233,27 @@ class Store(Protocol):
         """Delete log lines (of every account) with a timestamp below `older_than`, and the
         oldest lines beyond the newest `keep`; a bounded amount per call (call again while it
         returns a positive count). Returns how many lines went."""
+    async def put_blob(self, blob: Blob) -> None:
+        """Insert or replace by blob_id. Raises `percl.errors.Conflict` when another blob of the
+        account already has `blob.alias`."""
+        ...
+
+    async def get_blob(self, blob_id: str) -> Blob | None: ...
+    async def list_blobs(self, account_id: str, alias: str | None = None) -> Sequence[Blob]:
+        """The account's blobs (only the one with exactly `alias`, if given), oldest first."""
+        ...
+
+    async def delete_blob(self, blob_id: str) -> None: ...
+    async def delete_expired_blobs(self, now: float) -> int:
+        """Delete every blob of any account whose expires_at <= `now`; returns how many."""
+        ...
+
+    async def put_export(self, export: Export) -> None: ...
+    async def get_export(self, export_id: str) -> Export | None: ...
+    async def list_exports(
+        self, account_id: str, status: ExportStatus | None = None
+    ) -> Sequence[Export]:
+        """The account's exports (only those in `status`, if given), newest first."""
         ...
 
 
@@ -501,4 +526,54 @@ class NumberInventory(Protocol):
 
     def lookup(self, phone_number: str) -> AvailableNumber | None:
         """The inventory entry for `phone_number`, or None when the network cannot sell it."""
+        ...
+
+
+# --------------------------------------------------------------------------- export files
+
+
+class ExportSink(Protocol):
+    """One export's CSV file being written. Exactly one of `finish` or `abandon` ends it."""
+
+    def write(self, text: str) -> None: ...
+
+    def finish(self) -> int:
+        """Close the file and make it the export's; returns its size in bytes."""
+        ...
+
+    def abandon(self) -> None:
+        """Close and delete the unfinished file."""
+        ...
+
+
+class ExportFiles(Protocol):
+    """Where export CSVs live: private files, written and read in pieces, never whole."""
+
+    def create(self, export_id: str) -> ExportSink:
+        """A new, empty, private file for `export_id` (a previous unfinished one is replaced)."""
+        ...
+
+    def chunks(self, export_id: str) -> Iterator[bytes] | None:
+        """The finished file's bytes in pieces, or None when there is none."""
+        ...
+
+    def remove(self, export_id: str) -> None:
+        """Delete the export's file, finished or not; absent is fine."""
+        ...
+
+
+# --------------------------------------------------------------------------- knowledge bases
+
+
+class KnowledgeSource(Protocol):
+    """Where knowledge bases' documents come from (a folder: store/knowledge_files.py); read by
+    engine/knowledge.py."""
+
+    def version(self, knowledge_base_id: str) -> Hashable | None:
+        """A value that changes whenever the knowledge base's documents do; None when there is
+        no such knowledge base."""
+        ...
+
+    def documents(self, knowledge_base_id: str) -> Sequence[tuple[str, str]]:
+        """The knowledge base's documents as (name, text), in name order."""
         ...

@@ -33,13 +33,15 @@ from dataclasses import replace
 from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
-from percl.domain.enums import CallStatus, MessageStatus
+from percl.domain.enums import CallStatus, ExportStatus, MessageStatus
 from percl.domain.logquery import matches
 from percl.domain.records import (
     Account,
     Application,
+    Blob,
     Call,
     Conference,
+    Export,
     IncomingNumber,
     LogEntry,
     Message,
@@ -56,7 +58,7 @@ from percl.engine.ports import (
     ParticipantFilter,
 )
 from percl.errors import Conflict
-from percl.store.base import PRUNE_BATCH, StoreClosed
+from percl.store.base import PRUNE_BATCH, StoreClosed, alias_taken
 from percl.store.schema import dump_json
 
 __all__ = ["MemoryStore", "StoreClosed"]
@@ -127,6 +129,8 @@ class MemoryStore:
         # indexes hold positions.
         self._logs: list[LogEntry | None] = []
         self._logs_first = 0  # positions below this were all pruned
+        self._blobs = _Table[Blob](attrgetter("blob_id"), _ACCOUNT)
+        self._exports = _Table[Export](attrgetter("export_id"), _ACCOUNT)
         self._logs_by_account: dict[str, list[int]] = {}
         self._logs_by_call: dict[str, list[int]] = {}
         self._raw_logs: set[int] = set()  # positions whose metadata is not normalised yet
@@ -455,6 +459,56 @@ class MemoryStore:
         found.sort(key=lambda pair: pair[0], reverse=True)
         return found
 
+    # ------------------------------------------------------------------ blobs
+
+    async def put_blob(self, blob: Blob) -> None:
+        """Insert or replace by blob_id. Raises Conflict when the account's alias is taken."""
+        self._require()
+        if any(b.alias == blob.alias and b.blob_id != blob.blob_id
+               for b in self._blobs.of(blob.account_id)):
+            raise alias_taken(blob)
+        self._blobs.put(blob)
+
+    async def get_blob(self, blob_id: str) -> Blob | None:
+        self._require()
+        return self._blobs.rows.get(blob_id)
+
+    async def list_blobs(self, account_id: str, alias: str | None = None) -> Sequence[Blob]:
+        """The account's blobs (only the one with exactly `alias`, if given), oldest first."""
+        self._require()
+        found = (b for b in self._blobs.of(account_id) if alias is None or b.alias == alias)
+        return _oldest_first(found, lambda b: (b.date_created, b.blob_id))
+
+    async def delete_blob(self, blob_id: str) -> None:
+        self._require()
+        self._blobs.pop(blob_id)
+
+    async def delete_expired_blobs(self, now: float) -> int:
+        """Delete every blob whose expires_at <= `now`; returns how many there were."""
+        self._require()
+        expired = [key for key, b in self._blobs.rows.items() if b.expires_at <= now]
+        for key in expired:
+            self._blobs.pop(key)
+        return len(expired)
+
+    # ------------------------------------------------------------------ exports
+
+    async def put_export(self, export: Export) -> None:
+        self._require()
+        self._exports.put(export)
+
+    async def get_export(self, export_id: str) -> Export | None:
+        self._require()
+        return self._exports.rows.get(export_id)
+
+    async def list_exports(
+        self, account_id: str, status: ExportStatus | None = None
+    ) -> Sequence[Export]:
+        """The account's exports (only those in `status`, if given), newest first."""
+        self._require()
+        found = (e for e in self._exports.of(account_id) if status is None or e.status == status)
+        return _newest_first(found, lambda e: (e.date_created, e.export_id))
+
     def _read_log(self, position: int) -> LogEntry | None:
         """The log line at `position` (None once pruned), its metadata normalised as SQLite's
         JSON column would."""
@@ -478,6 +532,7 @@ def _call_matches(call: Call, flt: CallFilter) -> bool:
         and (flt.end_time_to is None or (call.end_time is not None and call.end_time <= flt.end_time_to))
         and (flt.parent_call_id is None or call.parent_call_id == flt.parent_call_id)
         and (not flt.application_ids or call.application_id in flt.application_ids)
+        and (flt.created_to is None or call.date_created <= flt.created_to)
     )
 
 

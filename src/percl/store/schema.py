@@ -39,6 +39,8 @@ from percl.domain.enums import (
     CallEndedReason,
     CallStatus,
     ConferenceStatus,
+    ExportResourceType,
+    ExportStatus,
     LogLevel,
     MessageDirection,
     MessageStatus,
@@ -47,8 +49,10 @@ from percl.domain.enums import (
 from percl.domain.records import (
     Account,
     Application,
+    Blob,
     Call,
     Conference,
+    Export,
     IncomingNumber,
     LogEntry,
     Message,
@@ -62,7 +66,8 @@ from percl.domain.records import (
 # 3: logs' ix_logs_call (call_id) becomes ix_logs_call_timestamp (call_id, timestamp), so a call's
 # log pages walk an index in order (MIGRATIONS below; create_all adds no index to a table that
 # exists).
-SCHEMA_VERSION = 3
+# 4: + blobs, exports (new tables only).
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -279,6 +284,37 @@ messages = Table(
     Index("ix_messages_account_created", "account_id", "date_created"),
 )
 
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("blob_id", String, primary_key=True),
+    Column("account_id", String, nullable=False),
+    Column("alias", String, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("date_created", Float, nullable=False),
+    Column("date_updated", Float, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Index("ux_blobs_account_alias", "account_id", "alias", unique=True),
+    Index("ix_blobs_expires_at", "expires_at"),
+)
+
+exports = Table(
+    "exports",
+    metadata,
+    Column("export_id", String, primary_key=True),
+    Column("account_id", String, nullable=False),
+    Column("resource_type", String, nullable=False),
+    Column("fields", Text, nullable=False),  # JSON list
+    Column("query", Text, nullable=False),  # JSON object
+    Column("status", String, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("date_created", Float, nullable=False),
+    Column("date_updated", Float, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Index("ix_exports_account_created", "account_id", "date_created"),
+)
+
 
 # --------------------------------------------------------------------------- row <-> record
 
@@ -437,5 +473,18 @@ MESSAGE_MAP: RecordMap[Message] = RecordMap(
         direction=Field("direction", "direction", MessageDirection),
         status=Field("status", "status", MessageStatus),
         media_urls=Field("media_urls", "media_urls", json=True, as_tuple=True),
+    ),
+)
+
+BLOB_MAP: RecordMap[Blob] = RecordMap(blobs, Blob, _plain(blobs))
+
+EXPORT_MAP: RecordMap[Export] = RecordMap(
+    exports,
+    Export,
+    _plain(
+        exports,
+        resource_type=Field("resource_type", "resource_type", ExportResourceType),
+        status=Field("status", "status", ExportStatus),
+        fields=Field("fields", "fields", json=True, as_tuple=True),
     ),
 )

@@ -60,6 +60,7 @@ from percl.store.schema import (
 )
 from percl.store.sqlite_file import prepare, unusable
 from percl.store.sqlite_logs import count_select, log_conditions, page_select, prune_statement
+from percl.store.sqlite_resources import SqliteResources
 from percl.store.sqlite_rooms import SqliteRooms
 from percl.store.sqlite_sql import (
     SQLITE,
@@ -110,7 +111,7 @@ def _is_memory(url: str) -> bool:
     return bare or ":memory:" in url or "mode=memory" in url
 
 
-class SqliteStore(SqliteRooms):
+class SqliteStore(SqliteRooms, SqliteResources):
     """`percl.engine.ports.Store` over SQLite. Call `open()` once, before use; `close()` at exit.
 
     Conferences, queues and messages are in SqliteRooms (sqlite_rooms.py), the connection
@@ -508,6 +509,8 @@ def _call_conditions(account_id: str, flt: CallFilter) -> list[ColumnElement[boo
         conds.append(c.parent_call_id == flt.parent_call_id)
     if flt.application_ids:
         conds.append(c.application_id.in_(flt.application_ids))
+    if flt.created_to is not None:
+        conds.append(c.date_created <= flt.created_to)
     return conds
 
 
