@@ -56,7 +56,7 @@ def test_every_relative_link_resolves(path: Path) -> None:
 def test_the_readme_shows_the_host_change_of_every_official_sdk() -> None:
     for needle in ('Configuration(host="http://127.0.0.1:8600/apiserver"',            # Python
                    "baseServer: new ServerConfiguration('http://127.0.0.1:8600/apiserver', {})",  # Node 3/4
-                   "freeclimb.api.setApiUrl('http://127.0.0.1:8600/apiserver')",      # Node 1.x
+                   "freeclimb.api.setApiUrl('https://127.0.0.1:8600/apiserver')",      # Node 1.x
                    'client.setBasePath("http://127.0.0.1:8600/apiserver")',           # Java
                    'config.BasePath = "http://127.0.0.1:8600/apiserver"',             # C#
                    'config.host = "127.0.0.1:8600"; config.base_path = "/apiserver"',  # Ruby
