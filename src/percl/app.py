@@ -36,7 +36,7 @@ from percl.engine.conference import ConferenceService
 from percl.engine.context import EngineContext
 from percl.engine.knowledge import KnowledgeBases
 from percl.engine.logs import LogRetention, StoreLogSink
-from percl.engine.messaging import MessagingService
+from percl.engine.messaging import MessagingService, MessagingSettings
 from percl.engine.park import ParkService
 from percl.engine.ports import LogObserver, Store
 from percl.engine.queues import QueueService
@@ -153,10 +153,12 @@ class Platform:
         self.sim.set_inbound_handler(self.calls)
         self.queues = QueueService(self.engine, self.calls.sessions)
         self.conferences = ConferenceService(self.engine, self.calls.sessions)
-        self.messages = MessagingService(self.engine)  # registers the Sms runner
+        self.campaigns = campaigns_from(settings.campaigns_file, self.clock.now())
+        self.messages = MessagingService(  # registers the Sms runner
+            self.engine, MessagingSettings(campaign_required=settings.sms_require_campaign),
+            has_campaign=lambda number: self.campaigns.campaign_of(number) is not None)
         self.parking = ParkService(self.engine)  # registers Park, Unpark
         self.export_files = export_files_for(settings, store_given=store is not None)
-        self.campaigns = campaigns_from(settings.campaigns_file, self.clock.now())
         self.exports = ExportJobs(self.store, self.clock, self.export_files)
         self.api = create_api(ApiDeps(
             store=self.store, clock=self.clock, ids=self.ids, calls=self.calls,

@@ -74,6 +74,7 @@ class Settings:
     api_burst: int = 200  # requests an account may send at once before the rate applies
     exports_dir: str = ""  # export CSVs; "" = `exports` beside the database file (app.py)
     knowledge_dir: str = ""  # knowledge bases, one folder each; "" = none
+    sms_require_campaign: bool = False  # SMS only from numbers with a campaign, as FreeClimb
     campaigns_file: str = ""  # JSON registry of 10DLC brands/campaigns, toll-free campaigns; "" = none
     seed: SeedAccount = field(default_factory=SeedAccount)
     engine: EngineSettings = field(default_factory=EngineSettings)
@@ -100,6 +101,16 @@ def _int(name: str, raw: str, lo: int, hi: int) -> int:
     if not lo <= value <= hi:
         raise ConfigError(f"{name}={raw!r}: must be between {lo} and {hi}")
     return value
+
+
+def _flag(name: str, raw: str) -> bool:
+    """A yes/no setting: 1/true/yes/on or 0/false/no/off (empty: no)."""
+    value = raw.strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name}={raw!r}: expected 1 or 0 (true or false)")
 
 
 def _float(name: str, raw: str, lo: float) -> float:
@@ -175,6 +186,8 @@ def from_sources(
         exports_dir=values.get("PERCL_EXPORTS_DIR", s.exports_dir).strip(),
         knowledge_dir=values.get("PERCL_KNOWLEDGE_DIR", s.knowledge_dir).strip(),
         campaigns_file=values.get("PERCL_CAMPAIGNS_FILE", s.campaigns_file).strip(),
+        sms_require_campaign=_flag("PERCL_SMS_REQUIRE_CAMPAIGN",
+                                   values.get("PERCL_SMS_REQUIRE_CAMPAIGN", "")),
     )
 
 

@@ -10,12 +10,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
 
-from percl.config import Settings
+from percl.config import Settings, from_sources
 from percl.domain.enums import MessageDirection, MessageStatus
 from percl.domain.ids import PHONE_NUMBER
 from percl.domain.records import IncomingNumber, Message
+from percl.errors import ConfigError
 from percl.testing.harness import Harness
 
 from .campaign_samples import TOLL_FREE, registry_document
@@ -95,3 +97,39 @@ async def test_a_messages_export_filters_by_campaign(h: Harness) -> None:
     await h.clock.settle()
     csv_text = (await h.rest.get(f"/Accounts/{h.account.account_id}/Exports/{export_id}/Download")).text
     assert csv_text.splitlines() == ["from,brandId", f"{OTHER_10DLC},BOTHER1", f"{TEN_DLC},BZ3KQ0P"]
+
+
+async def _send_from(h: Harness, phone: str) -> Any:
+    return await h.rest.post(f"/Accounts/{h.account.account_id}/Messages",
+                             json={"from": phone, "to": FAR, "text": "hi"})
+
+
+async def test_numbers_without_a_campaign_send_unless_campaigns_are_required(h: Harness) -> None:
+    # Locally a number without a campaign may send (the default) ...
+    assert (await _send_from(h, PLAIN)).status_code == 202
+
+
+async def test_with_campaigns_required_only_numbers_with_one_send(tmp_path: Path) -> None:
+    file = tmp_path / "campaigns.json"
+    file.write_text(json.dumps(registry_document(**{TEN_DLC: "CX4RT8A", TOLL: TOLL_FREE["campaignId"]})))
+    settings = Settings(db=":memory:", campaigns_file=str(file), sms_require_campaign=True)
+    async with Harness(settings=settings) as h:
+        for n, phone in enumerate((TEN_DLC, TOLL, PLAIN)):
+            await h.store.put_number(IncomingNumber(
+                h.ids.new(PHONE_NUMBER), h.account.account_id, phone,
+                toll_free=phone == TOLL, date_created=float(n)))
+        assert (await _send_from(h, TEN_DLC)).status_code == 202
+        assert (await _send_from(h, TOLL)).status_code == 202
+        refused = await _send_from(h, PLAIN)
+        assert refused.status_code == 400
+        body = refused.json()
+        assert body["code"] == 10 and "campaign" in body["message"]
+        assert body["details"]["field"] == "from"
+
+
+def test_the_setting_reads_yes_and_no() -> None:
+    assert from_sources({"PERCL_SMS_REQUIRE_CAMPAIGN": "1"}).sms_require_campaign is True
+    assert from_sources({"PERCL_SMS_REQUIRE_CAMPAIGN": "off"}).sms_require_campaign is False
+    assert from_sources({}).sms_require_campaign is False
+    with pytest.raises(ConfigError, match="PERCL_SMS_REQUIRE_CAMPAIGN"):
+        from_sources({"PERCL_SMS_REQUIRE_CAMPAIGN": "maybe"})

@@ -14,7 +14,7 @@ valid Unicode, is an error log entry naming `Sms.<field>`, and the script goes o
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from percl.domain.tasks import OwnedTaskGroup, TaskOwner
 from percl.engine.context import EngineContext
 from percl.engine.messaging_delivery import Carrier, inbound_message
 from percl.engine.messaging_rules import (
+    CODE_NOT_SMS_ENABLED,
     Refusal,
     check_media,
     check_numbers,
@@ -47,6 +48,9 @@ class MessagingSettings:
     """How the simulated carrier behaves (see docs/DECISIONS.md)."""
 
     carrier_delay_ms: int = 1000  # from `sending` to the final status
+    # FreeClimb's carriers refuse SMS from a number with no 10DLC or toll-free campaign; locally
+    # that is allowed unless asked for (PERCL_SMS_REQUIRE_CAMPAIGN).
+    campaign_required: bool = False
 
 
 class MessagingService(TaskOwner):
@@ -55,7 +59,11 @@ class MessagingService(TaskOwner):
     Constructing it registers the `Sms` runner in `ctx.runners`.
     """
 
-    def __init__(self, ctx: EngineContext, settings: MessagingSettings | None = None) -> None:
+    def __init__(self, ctx: EngineContext, settings: MessagingSettings | None = None, *,
+                 has_campaign: Callable[[str], bool] = lambda _number: False) -> None:
+        """`has_campaign(number)` says whether an incoming number sends under a campaign (the
+        registry of PERCL_CAMPAIGNS_FILE); asked only when `settings.campaign_required`."""
+        self._has_campaign = has_campaign
         self.ctx = ctx
         self.settings = settings or MessagingSettings()
         self.carrier = Carrier(ctx, self.settings.carrier_delay_ms / 1000)
@@ -156,6 +164,11 @@ class MessagingService(TaskOwner):
         refusal = check_sender(number, account_id, from_)
         if refusal is not None or number is None:
             return refusal or Refusal(46, "from", f"from {from_} is not a number of this account")
+        if self.settings.campaign_required and not self._has_campaign(from_):
+            return Refusal(CODE_NOT_SMS_ENABLED, "from",
+                           f"from {from_} has no 10DLC or toll-free campaign, so carriers refuse "
+                           "its messages (PERCL_SMS_REQUIRE_CAMPAIGN; campaigns come from "
+                           "PERCL_CAMPAIGNS_FILE)")
         return number
 
     def _outbound(
