@@ -52,8 +52,8 @@ async def _serve(settings: Settings, demo_app: Path | None, console: Console) ->
         demo_number = None
         if demo_app is not None:
             demo_number = await _wire_demo(platform, demo_app)
-        credentials = _write_credentials(platform)
-        _banner(console, platform, demo_number, credentials)
+        _write_credentials(platform)
+        _banner(console, platform, demo_number)
         tune_gc()
         config = uvicorn.Config(platform.asgi, host=settings.host, port=settings.port,
                                 lifespan="off", log_level="warning", http="httptools",
@@ -122,57 +122,40 @@ def _ok(response: httpx.Response) -> Any:
     return response.json()
 
 
-def _write_credentials(platform: Platform) -> Path:
-    """Write the seed account's credentials (and the server's URL) for the CLI; returns the path.
-
-    Why os.open with mode 0600 and not write_text then chmod: the file holds the API key and the
-    signing secret, and a file created with the umask's mode (0644) is readable by every local
-    user until the chmod. A file an older percl left more open is narrowed before it is written.
-    """
+def _write_credentials(platform: Platform) -> None:
     db = platform.settings.db
     folder = Path(db).parent if db not in IN_MEMORY_DBS else Path("var")
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "percl-credentials.json"
     acc = platform.account
-    text = json.dumps({"accountId": acc.account_id, "apiKey": acc.api_key,
-                       "signingSecret": acc.signing_secret, "url": platform.settings.base_url})
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        os.fchmod(out.fileno(), 0o600)
-        out.write(text)
-    return path
+    path.write_text(json.dumps({"accountId": acc.account_id, "apiKey": acc.api_key,
+                                "url": platform.settings.base_url}))
+    os.chmod(path, 0o600)
 
 
-def _banner(console: Console, platform: Platform, demo_number: str | None,
-            credentials: Path) -> None:
-    """The secrets are shown once, when the account is created; on later starts the banner says
-    where they are (the 0600 credentials file), so a console log or a shared screen holds them
-    at most once."""
+def _banner(console: Console, platform: Platform, demo_number: str | None) -> None:
     s, acc = platform.settings, platform.account
     seed = platform.seed
-    created = seed is not None and seed.created
+    state = "created" if seed is not None and seed.created else "existing"
     lines = [
         f"[bold]percl[/] on {s.base_url}  (REST {s.base_url}/apiserver, sim {s.base_url}/sim/v1)",
         f"database {s.db}, simulated phone network, media time scale {s.media_time_scale}",
         "",
-        f"account ({'created' if created else 'existing'}):",
+        f"account ({state}):",
         f"  accountId      {acc.account_id}",
+        f"  apiKey         {acc.api_key}",
+        f"  signingSecret  {acc.signing_secret}",
     ]
-    if created:
-        lines += [f"  apiKey         {acc.api_key}", f"  signingSecret  {acc.signing_secret}"]
-    else:
-        lines.append(f"  apiKey, signingSecret: in {credentials.resolve()} (shown when created)")
     if platform.recovered:
         lines.append(f"[yellow]{platform.recovered} call(s) left live by a previous run were "
                      "closed with internalError[/]")
     console.print(Panel("\n".join(lines), title="percl", expand=False))
     # Printed outside the panel so that it can be copied and pasted as it is.
     console.print("official SDK (pip install freeclimb):", style="bold")
-    key = f'"{acc.api_key}"' if created else f'json.load(open("{credentials.resolve()}"))["apiKey"]'
     snippet = (
-        "import freeclimb, json\n"
+        "import freeclimb\n"
         f'cfg = freeclimb.Configuration(host="{s.base_url}/apiserver", '
-        f'username="{acc.account_id}", password={key})\n'
+        f'username="{acc.account_id}", password="{acc.api_key}")\n'
         "api = freeclimb.DefaultApi(freeclimb.ApiClient(cfg))\n"
         "print(api.list_calls())"
     )
