@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 
 import pytest
 
@@ -220,3 +221,19 @@ def test_division_by_zero_follows_ecmascript() -> None:
     assert result("a<tag>out = 0 / 0;</tag>", "a") == "NaN"
     assert result('a<tag>out = "x" * 2;</tag>', "a") == "NaN"
     assert result('a<tag>out = " 4 " * 2 + "";</tag>', "a") == "8"
+
+
+def test_a_tag_with_a_long_trailing_space_compiles_in_linear_time() -> None:
+    # A fetched grammar is the app's to write and compiles on the event loop: 200,000 spaces
+    # after a tag's script took hours when the tokenizer retried its `\s*` from every space.
+    def expired(signum: int, frame: object) -> None:
+        raise AssertionError("the tag script tokenizer is quadratic again (still running after 10 s)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(10)
+    try:
+        body = '<item>yes<tag>out = "Y";' + " " * 200_000 + "</tag></item>"
+        assert result(body, "yes") == "Y"
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
