@@ -12,12 +12,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
+class NotLinear(BaseException):
+    """Raised into the block that ran too long. A BaseException so that no `except Exception`
+    (nor pydantic, which turns a validator's AssertionError into a validation error) hides it."""
+
+
 @contextmanager
 def watchdog(what: str, seconds: int = 10) -> Iterator[None]:
-    """Raise AssertionError naming `what` when the block runs longer than `seconds`."""
+    """Raise NotLinear naming `what` when the block runs longer than `seconds`."""
 
     def expired(signum: int, frame: object) -> None:
-        raise AssertionError(f"{what} still running after {seconds} s: not linear")
+        raise NotLinear(f"{what} still running after {seconds} s: not linear")
 
     previous = signal.signal(signal.SIGALRM, expired)
     signal.alarm(seconds)
