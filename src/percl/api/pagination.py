@@ -28,7 +28,7 @@ from percl.errors import BadRequest
 T = TypeVar("T")
 
 CURSOR_PARAM = "cursor"
-_CURSOR_RE = re.compile(r"page=(0|[1-9][0-9]{0,8})")  # fullmatch: `$` lets "\n" through
+_CURSOR_RE = re.compile(r"^page=(0|[1-9][0-9]{0,8})$")
 
 
 def encode_cursor(page: int) -> str:
@@ -48,7 +48,7 @@ def decode_cursor(cursor: str | None) -> int:
         text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
     except (binascii.Error, UnicodeError, ValueError):
         text = ""
-    match = _CURSOR_RE.fullmatch(text)
+    match = _CURSOR_RE.match(text)
     if match is None:
         raise BadRequest(
             "cursor is not valid: use the nextPageUri of the previous page as given",
