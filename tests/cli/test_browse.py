@@ -125,8 +125,12 @@ def test_logs_follow_outlives_a_busy_database(bridge: ThreadedHarness,
     def place_call() -> None:
         started.append(bridge.run(h.sim_call(CALLER, number)))
 
+    def lock() -> None:  # GET /Logs answers 503 (whichever read the store pages the log with)
+        for read in ("list_logs", "page_logs"):
+            monkeypatch.setattr(store, read, busy, raising=False)
+
     steps: list[tuple[float, Step]] = [
-        (1.0, lambda: monkeypatch.setattr(store, "list_logs", busy)),  # GET /Logs answers 503
+        (1.0, lock),
         (3.0, lambda: monkeypatch.undo()),
         (4.0, place_call),
     ]
