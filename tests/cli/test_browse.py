@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from percl.domain.simphone import PhoneStep
-from tests.cli.bridge import CALLER, ScriptedKeyboard, ThreadedHarness, invoke
+from percl.errors import StoreBusy
+from tests.cli.bridge import CALLER, ScriptedKeyboard, Step, ThreadedHarness, invoke
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +108,36 @@ def test_logs_follow_prints_each_new_entry_once_until_interrupted(bridge: Thread
     assert len({json.dumps(e, sort_keys=True) for e in entries}) == len(entries)  # no repeats
     assert new[-1]["message"] == "Call ended: completed (appHangup)"
     assert [e["timestamp"] for e in new] == sorted(e["timestamp"] for e in new)
+
+
+def test_logs_follow_outlives_a_busy_database(bridge: ThreadedHarness,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    h = bridge.h
+    app = h.scripted_app("http://busy.test")
+    app.on("/voice", [{"Say": {"text": "hi"}}, {"Hangup": {}}])
+    number = bridge.run(h.number_for_app("+13125550167", voice_url=app.url("/voice")))
+    store = h.platform.store
+    started: list[str] = []
+
+    async def busy(*_a: object, **_k: object) -> object:
+        raise StoreBusy()
+
+    def place_call() -> None:
+        started.append(bridge.run(h.sim_call(CALLER, number)))
+
+    def lock() -> None:  # GET /Logs answers 503 (whichever read the store pages the log with)
+        for read in ("list_logs", "page_logs"):
+            monkeypatch.setattr(store, read, busy, raising=False)
+
+    steps: list[tuple[float, Step]] = [
+        (1.0, lock),
+        (3.0, lambda: monkeypatch.undo()),
+        (4.0, place_call),
+    ]
+    keyboard = ScriptedKeyboard(bridge, steps=steps, interrupt_at=30.0)
+    result = invoke(bridge, ["logs", "-f", "--json", "--limit", "1"], keyboard)
+    assert result.exit_code == 0, result.output
+    assert "retrying" in result.stderr
+    entries = [json.loads(line) for line in result.stdout.splitlines()]
+    assert entries[-1]["callId"] == started[0]
+    assert entries[-1]["message"] == "Call ended: completed (appHangup)"

@@ -223,3 +223,22 @@ def test_a_dialled_legs_header_comes_before_its_lines() -> None:
     header = next(i for i, line in enumerate(out) if "┌ dialled" in line)
     assert out[header] == f"5.00s    ┌ dialled {AGENT} (outboundDial) CAchild"
     assert out[header + 1:header + 3] == ["5.00s    │ ringing", "5.00s    │ hangup by platform"]
+
+
+def test_timeout_also_hangs_up_the_legs_the_call_dialled(bridge: ThreadedHarness) -> None:
+    # A parent's end does not end its children: a dialled leg whose app loops forever must not
+    # keep `sim call --timeout` following it forever.
+    app = bridge.h.scripted_app("http://forever.test")
+    again = {"Redirect": {"actionUrl": app.url("/agent")}}
+    app.on("/voice", [{"OutDial": {"destination": "+15550100077", "callingNumber": CALLER,
+                                   "actionUrl": app.url("/dialing"),
+                                   "callConnectUrl": app.url("/agent")}}])
+    app.on("/dialing", [{"Pause": {"length": 60_000}}, {"Redirect": {"actionUrl": app.url("/dialing")}}])
+    app.on("/agent", [{"Pause": {"length": 60_000}}, again])
+    number = bridge.run(bridge.h.number_for(app, voice_path="/voice"))
+    result = invoke(bridge, ["sim", "call", CALLER, number, "--script", "[]", "--timeout", "5"])
+    out = lines(result.output)
+    assert result.exit_code == 124, result.output
+    dialled = next(line for line in out if "┌ dialled" in line).rsplit(" ", 1)[-1]
+    bridge.run(bridge.h.clock.settle())
+    assert bridge.run(bridge.h.call(dialled)).status is CallStatus.COMPLETED

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import freeclimb
+import httpx
 import pytest_asyncio
+from starlette.types import Receive, Scope, Send
 
+from percl.api.guard import FailureLimiter, RequestGuard
 from percl.config import GuardSettings, Settings
+from percl.domain.records import Account
+from percl.errors import Unauthorized
+from percl.testing import FakeClock
 from percl.testing.harness import Harness
 from tests.security._accounts import REST, SIM, auth_of, basic, client, second_account
 
@@ -80,3 +87,32 @@ async def test_requests_without_credentials_are_401_and_not_counted(h: Harness) 
         assert statuses == {401}
         ok = await c.get(f"/Accounts/{h.account.account_id}", headers=auth_of(h.account))
     assert ok.status_code == 200
+
+
+async def test_concurrent_guesses_are_counted_before_their_keys_are_compared() -> None:
+    # The account lookup may suspend (a database read): guesses arriving meanwhile must not all
+    # pass the limit before the first of them has failed.
+    async def lookup_then_refuse(authorization: str | None) -> Account:
+        await asyncio.sleep(0)
+        raise Unauthorized("Invalid accountId or apiKey")
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise AssertionError("no guess gets in")
+
+    limiter = FailureLimiter(FakeClock(), rate=0.5, burst=BURST)
+    guard = RequestGuard(app, lookup_then_refuse, limiter, max_body=1024)
+    transport = httpx.ASGITransport(app=guard, client=("10.9.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://percl.test") as c:
+        answers = await asyncio.gather(*(c.get("/x", headers=basic("AC" + "1" * 40, f"g{i}"))
+                                         for i in range(20)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [401] * BURST + [429] * (20 - BURST)
+
+
+async def test_successful_requests_give_their_charge_back(h: Harness) -> None:
+    async with client(h, REST, address="10.4.0.1", headers=auth_of(h.account)) as c:
+        statuses = {(await c.get(f"/Accounts/{h.account.account_id}")).status_code
+                    for _ in range(3 * BURST)}
+    assert statuses == {200}
+    assert await guesses(h, h.account.account_id, BURST + 1, address="10.4.0.1") == (
+        [401] * BURST + [429])

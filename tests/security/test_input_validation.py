@@ -5,7 +5,6 @@ silently accepted values)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -18,22 +17,11 @@ from percl.config import from_sources
 from percl.domain.phone import is_e164
 from percl.errors import ConfigError, PerclScriptError
 from percl.percl.parse import parse_script
-from tests.api.conftest import World, build_world
+from tests.api.conftest import World
 
 LONE = "\ud800"
 APP_ID = "AP" + "a" * 40
 URL = "http://app.test/x"
-
-
-@pytest.fixture
-def world() -> World:
-    return build_world()
-
-
-@pytest.fixture
-async def client(world: World) -> AsyncIterator[httpx.AsyncClient]:
-    async with world.client() as c:
-        yield c
 
 
 def raw_json(body: dict[str, Any]) -> bytes:

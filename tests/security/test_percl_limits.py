@@ -15,6 +15,7 @@ from percl.engine.ports import LogFilter
 from percl.errors import PerclScriptError
 from percl.percl.parse import MAX_ATTRIBUTES, MAX_COMMANDS, MAX_WARNINGS, parse_script
 from percl.testing.harness import Harness
+from tests.watchdog import watchdog
 
 PAUSE = {"Pause": {"length": 1}}
 
@@ -86,3 +87,28 @@ async def test_a_call_logs_at_most_the_capped_warnings() -> None:
     assert call.call_ended_reason is CallEndedReason.APP_HANGUP
     warnings = [e for e in entries if e.level is LogLevel.WARNING and "PerCL:" in e.message]
     assert len(warnings) == MAX_WARNINGS + 1
+
+
+def out_dial(destination: str) -> list[dict[str, Any]]:
+    return [{"OutDial": {"destination": destination, "callingNumber": "+13125550100",
+                         "actionUrl": "http://app.test/a", "callConnectUrl": "http://app.test/c"}}]
+
+
+@pytest.mark.parametrize(
+    ("destination", "valid"),
+    [("sip:alice@example.com", True), ("sips:bob@host:5061;transport=tls", True),
+     ("sip:host", True), ("sip:a@b@c", True), ("sip:@host", False), ("sip:", False),
+     ("sip:a b", False), ("tel:+13125550100", False)],
+)
+def test_sip_destinations(destination: str, valid: bool) -> None:
+    if valid:
+        parse_script(out_dial(destination))
+    else:
+        with pytest.raises(PerclScriptError):
+            parse_script(out_dial(destination))
+
+
+def test_a_sip_destination_is_checked_in_linear_time() -> None:
+    # A long value that fails at its end backtracked over every split of it (quadratic).
+    with watchdog("the SIP destination check"), pytest.raises(PerclScriptError):
+        parse_script(out_dial("sip:" + "a" * 200_000 + " "))

@@ -8,8 +8,7 @@ bounded in length; what RE2 cannot run in linear time (backreferences, lookaroun
 from __future__ import annotations
 
 import re
-import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -18,35 +17,16 @@ from hypothesis import strategies as st
 
 from percl.api.number_filters import MAX_PATTERN_CHARS, compile_number_pattern
 from percl.errors import BadRequest
-from tests.api.conftest import INVENTORY, World, build_world
-
-
-@pytest.fixture
-def world() -> World:
-    return build_world()
-
-
-@pytest.fixture
-async def client(world: World) -> AsyncIterator[httpx.AsyncClient]:
-    async with world.client() as c:
-        yield c
+from tests.api.conftest import INVENTORY, World
+from tests.watchdog import watchdog as watchdog_for
 
 
 @pytest.fixture
 def watchdog() -> Iterator[None]:
     """Fails the test instead of hanging the suite if a backtracking engine is back (RE2 takes
     microseconds here; `re` takes longer than the age of the universe on the last pattern)."""
-
-    def expired(signum: int, frame: object) -> None:
-        raise AssertionError("the phoneNumber filter backtracked (still running after 20 s)")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(20)
-    try:
+    with watchdog_for("the phoneNumber filter", seconds=20):
         yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 EVIL = [r"(\d*){6}y", r"(\d+)+y", r"(\+?\d*)*\d*\d*\d*\d*x", r"((\d|\d\d)+)+z"]

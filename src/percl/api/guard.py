@@ -1,9 +1,10 @@
 """The door of the REST and sim APIs: authenticate from the headers, then read a bounded body.
 
     1. A Content-Length over the limit is a 413 at once (nothing read, nobody authenticated).
-    2. Too many failed authentications from this address or for this account id: 429.
-    3. The Basic credentials are checked (api/auth.authenticate); a failure is a 401 and counts
-       against the address and the claimed account id.
+    2. Too many failed authentications from this address or for this account id: 429. Else
+       the attempt is counted against both now, before the key is compared.
+    3. The Basic credentials are checked (api/auth.authenticate); a failure is a 401 (its count
+       stays), a success gives the count back.
     4. The body is read, counting bytes as they arrive (chunked bodies too); past the limit it is
        a 413 and the rest is never read. The app then gets the body replayed as one message, and
        the authenticated account in `scope["state"]` so its routes do not look it up again.
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -53,6 +55,15 @@ class PayloadTooLarge(ApiError):
     code = 3
 
 
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """One authentication attempt, charged in advance (FailureLimiter.charge): refused when
+    `wait` > 0 (whole seconds; nothing charged), else `keys` names the buckets charged."""
+
+    wait: int = 0
+    keys: tuple[str, ...] = ()
+
+
 class FailureLimiter:
     """Token buckets of failed authentications, keyed by address and by claimed account id.
 
@@ -70,32 +81,46 @@ class FailureLimiter:
     def enabled(self) -> bool:
         return self.rate > 0
 
-    def wait(self, address: str, account_id: str) -> int:
-        """0 when this address may try to authenticate as `account_id`, else whole seconds."""
-        if not self.enabled:
-            return 0
-        now = self.clock.now()
-        waits = [self._wait(f"addr:{address}", now)]
-        if self._recent.get((address, account_id), -math.inf) < now:
-            waits.append(self._wait(f"acct:{account_id}", now))
-        longest = max(waits)
-        return 0 if longest <= 0 else max(1, math.ceil(longest - 1e-9))
+    def charge(self, address: str, account_id: str) -> Charge:
+        """Charge one authentication attempt to this address and (unless the address used the
+        account recently) `account_id`, before the key is compared; refused (`wait` > 0, nothing
+        charged) when either is out of attempts.
 
-    def failed(self, address: str, account_id: str) -> None:
-        """Count one failed authentication against the address and the account id."""
+        Why in advance: checking and counting only after the comparison let every request that
+        arrived while another was being looked up (the store may suspend) pass the check, so a
+        burst of concurrent guesses was never limited. `succeeded` (or `refund`) gives it back.
+        """
         if not self.enabled:
-            return
+            return Charge()
         now = self.clock.now()
-        for key in (f"addr:{address}", f"acct:{account_id}"):
+        keys = [f"addr:{address}"]
+        if self._recent.get((address, account_id), -math.inf) < now:
+            keys.append(f"acct:{account_id}")
+        longest = max(self._wait(key, now) for key in keys)
+        if longest > 0:
+            return Charge(wait=max(1, math.ceil(longest - 1e-9)))
+        for key in keys:
             bucket = self._buckets.get(key)
             if bucket is None:
                 self._sweep_buckets(now)
                 bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, now)
             bucket.take(now)
+        return Charge(keys=tuple(keys))
 
-    def succeeded(self, address: str, account_id: str) -> None:
+    def refund(self, charge: Charge) -> None:
+        """Give back what `charge` took (the attempt did not fail authentication)."""
+        now = self.clock.now()
+        for key in charge.keys:
+            bucket = self._buckets.get(key)
+            if bucket is not None:
+                bucket.refund(now)
+
+    def succeeded(self, charge: Charge, address: str, account_id: str) -> None:
+        """The attempt authenticated: its charge is given back and the address may pass the
+        account's limit for RECENT_S."""
         if not self.enabled:
             return
+        self.refund(charge)
         now = self.clock.now()
         if (address, account_id) not in self._recent:
             self._sweep_recent(now)
@@ -166,19 +191,21 @@ class RequestGuard:
         except Unauthorized:
             raise  # no credentials at all: nothing was guessed
         address = _address(scope)
-        wait = self.failures.wait(address, claimed)
-        if wait:
+        charge = self.failures.charge(address, claimed)
+        if charge.wait:
             raise RateLimited(
                 f"Too many failed authentications from this address or for this account; "
-                f"retry after {wait} s",
-                details={"retryAfter": wait}, headers={"Retry-After": str(wait)},
+                f"retry after {charge.wait} s",
+                details={"retryAfter": charge.wait}, headers={"Retry-After": str(charge.wait)},
             )
         try:
             account = await self.authenticator(authorization)
         except Unauthorized:
-            self.failures.failed(address, claimed)
+            raise  # the charge stays: one failed authentication
+        except BaseException:
+            self.failures.refund(charge)  # e.g. a busy database: nothing was guessed
             raise
-        self.failures.succeeded(address, account.account_id)
+        self.failures.succeeded(charge, address, account.account_id)
         return account
 
     async def _read_body(self, scope: Scope, receive: Receive) -> list[Message] | None:

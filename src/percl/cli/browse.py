@@ -16,13 +16,14 @@ from typing import Any
 import click
 from rich.console import Console
 
-from percl.cli.connection import PerclClient, client_from, connection_options, runtime
+from percl.cli.connection import HttpError, PerclClient, client_from, connection_options, runtime
 from percl.cli.render import FINAL_STATES, iso_to_ms
 from percl.cli.signals import Stopped, stop_on_signals
 
 CALL_STATUSES = ("queued", "ringing", "inProgress", *sorted(FINAL_STATES))
 FOLLOW_POLL_S = 1.0
 MAX_PAGES = 20  # a poll reads at most this many pages of new entries
+RETRIED_STATUSES = (429, 503)  # `logs -f` polls again after these
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": ""}
 
 
@@ -151,9 +152,22 @@ def logs_cmd(pql: str | None, follow: bool, limit: int, as_json: bool, url: str 
             with stop_on_signals():
                 while True:
                     keyboard.next_line(FOLLOW_POLL_S)
-                    show(reader.new())
+                    show(_poll(reader))
         except (KeyboardInterrupt, Stopped):
             pass
+
+
+def _poll(reader: LogReader) -> list[dict[str, Any]]:
+    """The new entries; none this time when percl answers "try again" (503: its database is
+    busy; 429: the rate limit), since following must outlive a moment's refusal (a note
+    says so on stderr); any other error ends the command."""
+    try:
+        return reader.new()
+    except HttpError as exc:
+        if exc.status not in RETRIED_STATUSES:
+            raise
+        click.echo(f"percl: {exc.message}; retrying", err=True)
+        return []
 
 
 def newest_call_id(client: PerclClient) -> str | None:

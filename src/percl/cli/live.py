@@ -109,6 +109,7 @@ class LiveCall:
         self.legs: dict[str, LegFollower] = {call_id: self.root}
         self.states: dict[str, str] = {}
         self.waiting: list[kb.Command] = []  # typed before the leg was answered
+        self._hung_up: set[str] = set()  # legs hang_up_all asked to end
 
     @property
     def ended(self) -> bool:
@@ -181,6 +182,19 @@ class LiveCall:
         except HttpError as exc:
             if exc.status != 404:
                 raise
+
+    def hang_up_all(self) -> None:
+        """The far end of every leg still live hangs up, the followed one first. Why not only the
+        followed leg: a parent's end does not end the legs it dialled (docs/DECISIONS.md), so a
+        command that stops (--timeout, a signal) would leave them running, or wait for them
+        forever. A leg that ended meanwhile (404) or cannot be hung up now (400) is skipped."""
+        for call_id in [c for c, leg in self.legs.items() if leg.live and c not in self._hung_up]:
+            self._hung_up.add(call_id)
+            try:
+                self.client.sim("POST", f"/calls/{call_id}/hangup")
+            except HttpError as exc:
+                if exc.status not in (400, 404):
+                    raise
 
     def _states_and_dialled(self) -> list[Line]:
         """State changes of every leg, and the legs dialled since the last refresh."""

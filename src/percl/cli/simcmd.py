@@ -91,7 +91,7 @@ def run_call(client: PerclClient, console: Console, keyboard: Keyboard, from_: s
             timed_out = follow(live, keyboard, timeout_s)
             status = live.settle_status(keyboard)
     except (KeyboardInterrupt, Stopped) as exc:
-        live.hang_up()
+        live.hang_up_all()
         why = exc.name if isinstance(exc, Stopped) else "Ctrl-C"
         console.print(f"hung up ({why})", style="red")
         return exc.exit_code if isinstance(exc, Stopped) else EXIT_INTERRUPTED
@@ -114,7 +114,8 @@ def follow(live: LiveCall, keyboard: Keyboard, timeout_s: float | None) -> bool:
         if deadline is not None and not timed_out and keyboard.now() >= deadline:
             timed_out = True
             live.console.print(f"timed out after {timeout_s:g} s: hanging up", style="red")
-            live.hang_up()
+        if timed_out:  # every leg, those dialled since included
+            live.hang_up_all()
         live.refresh()
     return timed_out
 

@@ -58,6 +58,11 @@ class TokenBucket:
         self._tokens = max(0.0, self._tokens - 1)
         return True
 
+    def refund(self, now: float) -> None:
+        """Give back one token `take` spent (never past `burst`)."""
+        self._refill(now)
+        self._tokens = min(self.burst, self._tokens + 1)
+
     def wait_s(self, now: float) -> float:
         """Seconds until a token is available (0 when one is)."""
         self._refill(now)

@@ -10,6 +10,7 @@ import pytest
 from percl.media.grammar import GrammarError, compile_grxml
 from percl.media.grammar.semantics import render, to_js_string
 from tests.media.grammar.support import grxml, one_rule, rule
+from tests.watchdog import watchdog
 
 
 def result(body: str, utterance: str, *, tag_format: str | None = "semantics/1.0", extra: str = "") -> str:
@@ -220,3 +221,11 @@ def test_division_by_zero_follows_ecmascript() -> None:
     assert result("a<tag>out = 0 / 0;</tag>", "a") == "NaN"
     assert result('a<tag>out = "x" * 2;</tag>', "a") == "NaN"
     assert result('a<tag>out = " 4 " * 2 + "";</tag>', "a") == "8"
+
+
+def test_a_tag_with_a_long_trailing_space_compiles_in_linear_time() -> None:
+    # A fetched grammar is the app's to write and compiles on the event loop: 200,000 spaces
+    # after a tag's script took hours when the tokenizer retried its `\s*` from every space.
+    body = '<item>yes<tag>out = "Y";' + " " * 200_000 + "</tag></item>"
+    with watchdog("the tag script tokenizer"):
+        assert result(body, "yes") == "Y"
