@@ -28,7 +28,7 @@ from percl.api.ratelimit import RateLimitMiddleware
 from percl.config import IN_MEMORY_DBS, MEMORY_DB, SeedAccount, Settings
 from percl.console.home import HomeInfo, home_routes
 from percl.domain import ids as idmod
-from percl.domain.clock import Clock, SystemClock
+from percl.domain.clock import Clock
 from percl.domain.ids import IdGenerator, RandomIds
 from percl.domain.records import Account, revised
 from percl.engine.calls import CallService
@@ -43,6 +43,7 @@ from percl.engine.queues import QueueService
 from percl.errors import ConfigError
 from percl.media.grammar.port import GrammarRecognizer
 from percl.media.probe import WavProbe
+from percl.runtime.clock import SystemClock
 from percl.simapi import SimApiDeps, create_sim_api
 from percl.store.export_files import DirectoryExportFiles
 from percl.store.knowledge_files import FolderKnowledge

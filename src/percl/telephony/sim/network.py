@@ -45,8 +45,8 @@ from percl.domain.simphone import (
     Transcript,
     TranscriptEvent,
 )
-from percl.domain.tasks import OwnedTaskGroup, TaskOwner
 from percl.engine.ports import AvailableNumber, InboundHandler, LegListener, Media
+from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 from percl.telephony.sim import bridge
 from percl.telephony.sim.inventory import SimInventory
 from percl.telephony.sim.legbook import LegBook
