@@ -22,7 +22,8 @@ ALLOWED: dict[str, set[str]] = {
     "media": {"engine.ports", "domain", "percl", "errors", "runtime"},
     "telephony": {"engine.ports", "domain", "percl", "errors", "media", "runtime"},
     "api": {"engine", "store.base", "domain", "percl", "errors", "runtime"},
-    "simapi": {"engine", "store.base", "domain", "percl", "errors", "api.auth"},
+    # simapi mounts the network's control surface, never the network itself
+    "simapi": {"engine", "store.base", "domain", "percl", "errors", "api.auth", "telephony.sim.control"},
     "console": {"engine", "store.base", "domain", "percl", "errors", "runtime"},
     "config": {"engine", "domain", "errors"},
     "app": {"api", "simapi", "console", "config", "domain", "engine", "store", "telephony", "webhooks",
@@ -80,3 +81,14 @@ def test_rules_cover_every_package() -> None:
     packages = {_package(p) for p in MODULES}
     assert packages <= set(ALLOWED)
     assert {"engine", "percl", "api", "webhooks", "telephony", "store", "domain", "runtime"} <= packages
+
+
+def test_the_table_says_what_the_layout_means() -> None:
+    """The sim API reaches the network only through its control surface; domain and the PerCL
+    language do no I/O (task ownership and the real clock live in runtime)."""
+    assert _allowed("simapi", "telephony.sim.control.wire")
+    assert not _allowed("simapi", "telephony.sim.network")
+    assert not _allowed("simapi", "telephony.sim")
+    assert {"engine", "telephony"} <= {pkg for pkg, rules in ALLOWED.items() if "runtime" in rules}
+    assert not {"domain", "percl"} & {pkg for pkg, rules in ALLOWED.items() if "runtime" in rules}
+    assert {"percl", "domain"} <= PURE and "asyncio" in NO_IO

@@ -49,6 +49,7 @@ from percl.store.export_files import DirectoryExportFiles
 from percl.store.knowledge_files import FolderKnowledge
 from percl.store.memory import MemoryStore
 from percl.store.sqlite import SqliteStore
+from percl.telephony.sim.control import NetworkControl
 from percl.telephony.sim.network import SimNetwork
 from percl.webhooks.aiohttp_transport import AiohttpTransport
 from percl.webhooks.dispatcher import WebhookDispatcher
@@ -168,7 +169,8 @@ class Platform:
                 Path(settings.knowledge_dir).expanduser() if settings.knowledge_dir else None)),
             campaigns=self.campaigns,
         ))
-        self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=self.sim, faults=self.faults,
+        self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=NetworkControl(self.sim, self.store),
+                                                    faults=self.faults,
                                                     messages=self.messages))
         self.asgi = self._guarded_apps(settings, credentials_hint)
         self.seed: SeedResult | None = None

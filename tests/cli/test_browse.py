@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from percl.domain.simphone import PhoneStep
+from percl.telephony.sim.model import PhoneStep
 from tests.cli.bridge import CALLER, ScriptedKeyboard, ThreadedHarness, invoke
 
 
