@@ -14,23 +14,27 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "percl"
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "domain": {"errors"},
+    "runtime": set(),  # asyncio task ownership and the real clock: I/O kept out of domain
     "percl": {"domain", "errors"},
-    "engine": {"percl", "domain", "errors"},
-    "webhooks": {"engine.ports", "domain", "percl", "errors"},
-    "store": {"engine.ports", "domain", "percl", "errors"},
-    "media": {"engine.ports", "domain", "percl", "errors"},
-    "telephony": {"engine.ports", "domain", "percl", "errors", "media"},
-    "api": {"engine", "store.base", "domain", "percl", "errors"},
-    "simapi": {"engine", "store.base", "domain", "percl", "errors", "api.auth"},
-    "console": {"engine", "store.base", "domain", "percl", "errors"},
+    "engine": {"percl", "domain", "errors", "runtime"},
+    "webhooks": {"engine.ports", "domain", "percl", "errors", "runtime"},
+    "store": {"engine.ports", "domain", "percl", "errors", "runtime"},
+    "media": {"engine.ports", "domain", "percl", "errors", "runtime"},
+    "telephony": {"engine.ports", "domain", "percl", "errors", "media", "runtime"},
+    "api": {"engine", "store.base", "domain", "percl", "errors", "runtime"},
+    # simapi mounts the network's control surface, never the network itself
+    "simapi": {"engine", "store.base", "domain", "percl", "errors", "api.auth", "telephony.sim.control"},
+    "console": {"engine", "store.base", "domain", "percl", "errors", "runtime"},
     "config": {"engine", "domain", "errors"},
     "app": {"api", "simapi", "console", "config", "domain", "engine", "store", "telephony", "webhooks",
-            "media", "percl", "errors"},
-    "cli": {"app", "config", "domain", "errors", "engine", "api", "percl"},
+            "media", "percl", "errors", "runtime"},
+    "cli": {"app", "config", "domain", "errors", "engine", "api", "percl", "runtime"},
     "testing": {"app", "config", "domain", "engine", "store", "telephony", "webhooks", "media",
-                "percl", "errors", "api", "simapi"},
+                "percl", "errors", "api", "simapi", "runtime"},
 }
-NO_IO_IN_LANGUAGE = {"asyncio", "httpx", "aiohttp", "time"}
+NO_IO = {"asyncio", "httpx", "aiohttp", "time"}
+#: Packages that do no I/O: the PerCL language and the shared vocabulary (its clock is a Protocol).
+PURE = {"percl", "domain"}
 
 
 def _package(path: Path) -> str:
@@ -68,7 +72,7 @@ def test_module_respects_layering(path: Path) -> None:
             target = name.removeprefix("percl.")
             if not _allowed(importer, target):
                 bad.append(name)
-        elif importer == "percl" and name.split(".")[0] in NO_IO_IN_LANGUAGE:
+        elif importer in PURE and name.split(".")[0] in NO_IO:
             bad.append(name)
     assert not bad, f"{path.relative_to(SRC)} ({importer}) must not import {bad}"
 
@@ -76,4 +80,15 @@ def test_module_respects_layering(path: Path) -> None:
 def test_rules_cover_every_package() -> None:
     packages = {_package(p) for p in MODULES}
     assert packages <= set(ALLOWED)
-    assert {"engine", "percl", "api", "webhooks", "telephony", "store"} <= packages
+    assert {"engine", "percl", "api", "webhooks", "telephony", "store", "domain", "runtime"} <= packages
+
+
+def test_the_table_says_what_the_layout_means() -> None:
+    """The sim API reaches the network only through its control surface; domain and the PerCL
+    language do no I/O (task ownership and the real clock live in runtime)."""
+    assert _allowed("simapi", "telephony.sim.control.wire")
+    assert not _allowed("simapi", "telephony.sim.network")
+    assert not _allowed("simapi", "telephony.sim")
+    assert {"engine", "telephony"} <= {pkg for pkg, rules in ALLOWED.items() if "runtime" in rules}
+    assert not {"domain", "percl"} & {pkg for pkg, rules in ALLOWED.items() if "runtime" in rules}
+    assert {"percl", "domain"} <= PURE and "asyncio" in NO_IO

@@ -28,7 +28,7 @@ from percl.api.ratelimit import RateLimitMiddleware
 from percl.config import IN_MEMORY_DBS, MEMORY_DB, SeedAccount, Settings
 from percl.console.home import HomeInfo, home_routes
 from percl.domain import ids as idmod
-from percl.domain.clock import Clock, SystemClock
+from percl.domain.clock import Clock
 from percl.domain.ids import IdGenerator, RandomIds
 from percl.domain.records import Account, revised
 from percl.engine.calls import CallService
@@ -43,11 +43,13 @@ from percl.engine.queues import QueueService
 from percl.errors import ConfigError
 from percl.media.grammar.port import GrammarRecognizer
 from percl.media.probe import WavProbe
+from percl.runtime.clock import SystemClock
 from percl.simapi import SimApiDeps, create_sim_api
 from percl.store.export_files import DirectoryExportFiles
 from percl.store.knowledge_files import FolderKnowledge
 from percl.store.memory import MemoryStore
 from percl.store.sqlite import SqliteStore
+from percl.telephony.sim.control import NetworkControl
 from percl.telephony.sim.network import SimNetwork
 from percl.webhooks.aiohttp_transport import AiohttpTransport
 from percl.webhooks.dispatcher import WebhookDispatcher
@@ -169,7 +171,8 @@ class Platform:
                 Path(settings.knowledge_dir).expanduser() if settings.knowledge_dir else None)),
             campaigns=self.campaigns,
         ))
-        self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=self.sim, faults=self.faults,
+        self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=NetworkControl(self.sim, self.store),
+                                                    faults=self.faults,
                                                     messages=self.messages))
         self.asgi = self._guarded_apps(settings, credentials_hint)
         self.seed: SeedResult | None = None

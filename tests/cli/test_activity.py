@@ -8,11 +8,11 @@ import io
 from rich.console import Console
 
 from percl.cli.activity import ActivityPrinter, Verbosity
-from percl.domain.clock import SystemClock
 from percl.domain.enums import LogLevel
 from percl.domain.records import LogEntry
 from percl.engine.logs import StoreLogSink
 from percl.engine.ports import LogFilter
+from percl.runtime.clock import SystemClock
 from percl.store.memory import MemoryStore
 from percl.testing.harness import Harness
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from percl.domain.simphone import PhoneStep
 from percl.errors import StoreBusy
+from percl.telephony.sim.model import PhoneStep
 from tests.cli.bridge import CALLER, ScriptedKeyboard, Step, ThreadedHarness, invoke
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from percl.cli.serve import _wire_demo
-from percl.domain.simphone import PhoneStep
+from percl.telephony.sim.model import PhoneStep
 from percl.testing.harness import Harness
 from tests.e2e.conftest import CALLER, said
 

@@ -105,7 +105,7 @@ def test_the_console_prints_a_line_per_webhook_and_state_change(tmp_path: Path) 
             auth = (entry.account_id, entry.api_key)
             number = _demo_number(server, *auth)
             call = httpx.post(f"{server.url}/sim/v1/calls", auth=auth, json={
-                "from": CALLER, "to": number, "script": [{"afterMs": 0, "digits": "2"}]}).json()
+                "from": CALLER, "to": number, "script": [{"afterMs": 500, "digits": "2"}]}).json()
             calls = f"{server.url}/apiserver/Accounts/{auth[0]}/Calls/{call['callId']}"
             for _ in range(100):  # until the call ended and its last webhook is printed, bounded
                 ended = httpx.get(calls, auth=auth).json()["status"] == "completed"

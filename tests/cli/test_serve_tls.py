@@ -41,7 +41,7 @@ def test_the_official_sdk_talks_to_a_self_signed_percl(tmp_path: Path) -> None:
         number = api.list_incoming_numbers(alias="percl demo").incoming_phone_numbers[0].phone_number
         call = httpx.post(f"{server.url}/sim/v1/calls", verify=ssl.create_default_context(
             cafile=str(ca)), auth=(entry.account_id, entry.api_key), json={
-            "from": CALLER, "to": number, "script": [{"afterMs": 0, "digits": "2"}]}).json()
+            "from": CALLER, "to": number, "script": [{"afterMs": 500, "digits": "2"}]}).json()
         for _ in range(100):  # bounded wait for the call to end
             result = api.get_a_call(call["callId"])
             if result.status == "completed":

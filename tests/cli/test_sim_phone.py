@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from percl.domain.enums import CallStatus, PhoneAnswer
-from percl.domain.simphone import PhoneProgram, PhoneStep
+from percl.telephony.sim.model import PhoneProgram, PhoneStep
 from tests.cli.bridge import AGENT, CALLER, ScriptedKeyboard, ThreadedHarness, invoke
 
 

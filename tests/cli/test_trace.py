@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from percl.cli.traceview import LegTrace, events, to_tree
-from percl.domain.simphone import PhoneStep
+from percl.telephony.sim.model import PhoneStep
 from tests.cli.bridge import AGENT, CALLER, ThreadedHarness, invoke
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from freeclimb.models.webhook import Webhook
 
-from percl.domain.simphone import TranscriptEvent
+from percl.telephony.sim.model import TranscriptEvent
 from percl.testing.harness import Harness
 from percl.webhooks.inprocess import FunctionTransport
 

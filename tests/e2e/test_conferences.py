@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from percl.domain.enums import CallEndedReason, CallStatus, ConferenceStatus
-from percl.domain.simphone import PhoneStep, TranscriptEvent
+from percl.telephony.sim.model import PhoneStep, TranscriptEvent
 from percl.testing.harness import Harness
 from tests.e2e.conference_kit import AsyncApp, count, heard, sdk_parses_all, statuses
 

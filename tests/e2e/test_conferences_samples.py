@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from percl.domain.enums import CallEndedReason, CallStatus, ConferenceStatus, PhoneAnswer
-from percl.domain.simphone import PhoneProgram, PhoneStep, TranscriptEvent
+from percl.telephony.sim.model import PhoneProgram, PhoneStep, TranscriptEvent
 from percl.testing.harness import Harness
 from tests.e2e.conference_kit import AsyncApp, count, heard, sdk_parses_all, statuses
 from tests.e2e.conftest import AGENT, CALLER, said

@@ -8,8 +8,8 @@ from freeclimb.models.webhook import Webhook
 from percl.domain import ids as idmod
 from percl.domain.enums import CallEndedReason, CallStatus, PhoneAnswer
 from percl.domain.records import IncomingNumber
-from percl.domain.simphone import PhoneProgram, PhoneStep
 from percl.engine.ports import LogFilter
+from percl.telephony.sim.model import PhoneProgram, PhoneStep
 from percl.testing.harness import Harness
 from tests.e2e.conftest import AGENT, CALLER, kinds
 

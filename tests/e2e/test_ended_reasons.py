@@ -23,9 +23,9 @@ from percl.config import Settings
 from percl.domain import ids as idmod
 from percl.domain.enums import CallEndedReason, CallStatus, LogLevel, PhoneAnswer
 from percl.domain.records import IncomingNumber
-from percl.domain.simphone import PhoneProgram, PhoneStep
 from percl.engine.context import EngineSettings
 from percl.engine.session import Shutdown
+from percl.telephony.sim.model import PhoneProgram, PhoneStep
 from percl.testing.harness import Harness, ScriptedApp
 from tests.e2e.conftest import AGENT, CALLER, said
 

@@ -13,7 +13,7 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from percl.domain.enums import CallEndedReason, CallStatus
-from percl.domain.simphone import PhoneStep
+from percl.telephony.sim.model import PhoneStep
 from percl.testing.harness import Harness
 from percl.webhooks.faults import Fault, FaultKind
 from tests.e2e.conftest import AGENT, CALLER, said

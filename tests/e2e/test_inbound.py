@@ -6,7 +6,7 @@ import freeclimb
 import pytest
 
 from percl.domain.enums import CallDirection, CallEndedReason, CallStatus, LogLevel
-from percl.domain.simphone import PhoneStep
+from percl.telephony.sim.model import PhoneStep
 from percl.testing.harness import Harness
 from tests.e2e.conftest import CALLER, kinds, said
 

@@ -14,7 +14,7 @@ from percl.domain.enums import (
     CallStatus,
     PhoneAnswer,
 )
-from percl.domain.simphone import PhoneProgram
+from percl.telephony.sim.model import PhoneProgram
 from percl.testing.harness import Harness, ScriptedApp
 from tests.e2e.conftest import AGENT, CALLER, kinds, said
 

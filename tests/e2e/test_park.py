@@ -10,7 +10,7 @@ from freeclimb.models.redirect_webhook import RedirectWebhook
 from freeclimb.models.webhook import Webhook
 
 from percl.domain.enums import CallEndedReason, CallStatus
-from percl.domain.simphone import PhoneStep
+from percl.telephony.sim.model import PhoneStep
 from percl.testing.harness import Harness, ScriptedApp
 from tests.e2e.conftest import CALLER, said
 

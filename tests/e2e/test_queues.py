@@ -17,7 +17,7 @@ from flask import Flask, Response, request, url_for
 from freeclimb.models.webhook import Webhook
 
 from percl.domain.enums import CallEndedReason, CallStatus
-from percl.domain.simphone import PhoneStep
+from percl.telephony.sim.model import PhoneStep
 from percl.testing.harness import Harness, ScriptedApp
 from tests.e2e.conftest import AGENT, CALLER, kinds, said
 

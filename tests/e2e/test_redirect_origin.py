@@ -5,7 +5,7 @@ from __future__ import annotations
 from freeclimb.models.redirect_webhook import RedirectWebhook
 from freeclimb.models.webhook import Webhook
 
-from percl.domain.simphone import PhoneStep
+from percl.telephony.sim.model import PhoneStep
 from percl.testing.harness import Harness
 from tests.e2e.conftest import CALLER
 

@@ -12,7 +12,7 @@ from freeclimb.models.get_speech_webhook import GetSpeechWebhook
 from freeclimb.models.webhook import Webhook
 
 from percl.domain.enums import CallEndedReason, LogLevel
-from percl.domain.simphone import PhoneStep
+from percl.telephony.sim.model import PhoneStep
 from percl.testing.harness import CapturedWebhook, Harness, ScriptedApp
 from tests.e2e.conftest import CALLER, kinds, said
 

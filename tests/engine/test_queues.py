@@ -14,8 +14,8 @@ from freeclimb.models.webhook import Webhook
 
 from percl.domain.enums import CallEndedReason, CallStatus
 from percl.domain.records import Queue
-from percl.domain.simphone import PhoneStep
 from percl.engine.queues import MIN_WAIT_INTERVAL_S
+from percl.telephony.sim.model import PhoneStep
 from percl.testing.harness import Harness, ScriptedApp
 
 CALLER, OTHER, THIRD = "+15550100001", "+15550100003", "+15550100004"

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from percl.domain.clock import SystemClock
 from percl.media.probe import WavProbe, wav_duration
+from percl.runtime.clock import SystemClock
 from percl.webhooks.aiohttp_transport import AiohttpTransport
 from percl.webhooks.fetch import TransportFetcher
 

@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
-from percl.simapi.app import MAX_PROGRAMS
 from percl.simapi.faults import MAX_BODY, MAX_RULES
-from percl.simapi.wire import MAX_SAY, MAX_STEPS
+from percl.telephony.sim.control import MAX_PROGRAMS
+from percl.telephony.sim.control.wire import MAX_SAY, MAX_STEPS
 from percl.testing.harness import Harness
 
 APP = "http://app.test"

@@ -15,6 +15,7 @@ from percl.domain.enums import MessageDirection, MessageStatus
 from percl.domain.ids import PHONE_NUMBER
 from percl.domain.records import Account, IncomingNumber, Message
 from percl.simapi import SimApiDeps, create_sim_api
+from percl.telephony.sim.control import NetworkControl
 from percl.testing.harness import Harness
 
 A, NO_SMS, FOREIGN = "+13125550100", "+13125550102", "+13125550103"
@@ -96,7 +97,7 @@ async def test_without_credentials_it_is_401(h: Harness) -> None:
 
 
 async def test_without_a_messaging_service_it_is_503(h: Harness) -> None:
-    bare = create_sim_api(SimApiDeps(store=h.store, sim=h.platform.sim))
+    bare = create_sim_api(SimApiDeps(store=h.store, sim=NetworkControl(h.platform.sim, h.store)))
     auth = (h.account.account_id, h.account.api_key)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=bare),
                                  base_url="http://percl.test", auth=auth) as client:

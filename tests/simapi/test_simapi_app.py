@@ -13,7 +13,8 @@ import pytest
 from percl.domain.enums import CallDirection
 from percl.domain.ids import SequentialIds
 from percl.domain.records import Account, Call, IncomingNumber
-from percl.simapi import SimApiDeps, SimControl, create_sim_api
+from percl.simapi import SimApiDeps, create_sim_api
+from percl.telephony.sim.control import NetworkControl
 from percl.telephony.sim.network import SimNetwork
 from percl.testing.clock import FakeClock
 
@@ -80,7 +81,7 @@ async def env() -> AsyncIterator[Env]:
     sim = SimNetwork(clock, SequentialIds("api"), call_owner=store.owner_of)
     engine = Engine()
     sim.set_inbound_handler(engine)
-    control: SimControl = sim  # the network satisfies the API's port
+    control = NetworkControl(sim, store)  # type: ignore[arg-type]
     app = create_sim_api(SimApiDeps(store=store, sim=control))  # type: ignore[arg-type]
     transport = httpx.ASGITransport(app=app)
     async with sim, httpx.AsyncClient(transport=transport, base_url="http://sim") as client:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from percl.domain.simphone import HangupBy, Transcript, TranscriptEntry, TranscriptEvent
+from percl.telephony.sim.model import HangupBy, Transcript, TranscriptEntry, TranscriptEvent
 from percl.testing.transcripts import TranscriptView, describe_entry, field_matcher, text_matcher
 
 E = TranscriptEvent

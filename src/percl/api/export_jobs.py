@@ -28,8 +28,8 @@ from typing import Any
 from percl.domain.clock import Clock
 from percl.domain.enums import ExportStatus
 from percl.domain.records import Export
-from percl.domain.tasks import OwnedTaskGroup, TaskOwner
 from percl.engine.ports import ExportFiles, ExportSink, Store
+from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 
 log = logging.getLogger("percl.api.exports")
 

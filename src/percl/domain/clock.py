@@ -1,9 +1,11 @@
-"""Time is passed in. The engine never reads the wall clock or calls asyncio.sleep directly."""
+"""Time is passed in. The engine never reads the wall clock or calls asyncio.sleep directly.
+
+The real clock is percl.runtime.clock.SystemClock (domain does no I/O); tests use
+percl.testing.FakeClock.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Protocol
 
 
@@ -16,12 +18,3 @@ class Clock(Protocol):
         """Suspend the calling task for `seconds` of this clock's time. Cancellable."""
         ...
 
-
-class SystemClock:
-    """The real clock, used by `percl serve`."""
-
-    def now(self) -> float:
-        return time.time()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds))

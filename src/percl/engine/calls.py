@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 from percl.domain import ids
 from percl.domain.enums import CallDirection, CallEndedReason, CallStatus, LogLevel
 from percl.domain.records import Account, Application, Call, revised
-from percl.domain.tasks import OwnedTaskGroup, TaskOwner
 from percl.engine import durable
 from percl.engine.admission import DialAdmission, LiveCallLimit, too_many_live_calls
 from percl.engine.context import EngineContext
 from percl.engine.service import MakeCallRequest
 from percl.engine.session import ApiUpdate, CallSession, ParentEnded, Shutdown
 from percl.errors import BadRequest, NotFound
+from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 
 if TYPE_CHECKING:
     from percl.percl.commands import OutDial

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from percl.domain import ids
 from percl.domain.enums import ConferenceStatus, LogLevel, PlayBeep
 from percl.domain.records import Account, Conference, Participant, revised
-from percl.domain.tasks import OwnedTaskGroup, TaskOwner
 from percl.engine import conference_commands
 from percl.engine.conference_member import Member, ParticipantHold
 from percl.engine.conference_room import ConferenceRoom
@@ -33,6 +32,7 @@ from percl.engine.context import EngineContext
 from percl.engine.ports import ConferenceFilter, ParticipantFilter
 from percl.engine.service import ConferenceUpdate, NewConference, ParticipantUpdate
 from percl.errors import NotFound
+from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 
 if TYPE_CHECKING:
     from percl.engine.session import CallSession

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from percl.domain.enums import LogLevel, MessageDirection, MessageStatus
 from percl.domain.ids import MESSAGE, REQUEST
 from percl.domain.records import Account, IncomingNumber, Message, revised
-from percl.domain.tasks import OwnedTaskGroup, TaskOwner
 from percl.engine.context import EngineContext
 from percl.engine.messaging_delivery import Carrier, inbound_message
 from percl.engine.messaging_rules import (
@@ -38,6 +37,7 @@ from percl.engine.service import SendMessageRequest
 from percl.errors import BadRequest, NotFound
 from percl.percl.commands import Command, Sms
 from percl.percl.events import Outcome, Proceed
+from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 
 if TYPE_CHECKING:
     from percl.engine.session import CallSession

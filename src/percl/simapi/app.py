@@ -17,37 +17,34 @@ all accounts, but a phone program is the caller's own: it applies to the caller'
 number only, and only the caller reads, replaces or resets it (an account programs at most
 MAX_PROGRAMS numbers). A call that the store records for another account is invisible (404), as
 in the REST API. Errors use FreeClimb's error body.
+
+This module is the HTTP edge only: the operations and their scoping are
+percl.telephony.sim.control's (NetworkControl), the JSON models and renderers its `wire`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from percl.domain.phone import is_e164
-from percl.domain.records import Account
-from percl.errors import ApiError, BadRequest, NotFound
+from percl.errors import ApiError, BadRequest
 from percl.simapi.auth import Caller
 from percl.simapi.faults import router as faults_router
 from percl.simapi.messages import router as messages_router
 from percl.simapi.ports import SimApiDeps
-from percl.simapi.wire import (
+from percl.telephony.sim.control import (
     DigitsIn,
     PlaceCallIn,
     ProgramIn,
     SpeechIn,
+    check_number,
     parse,
     render_leg,
     render_program,
     render_transcript,
 )
-
-MAX_LISTED_LEGS = 50
-#: Numbers one account may program at once (each program holds at most wire.MAX_STEPS steps).
-MAX_PROGRAMS = 100
 
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
@@ -56,136 +53,82 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 def create_sim_api(deps: SimApiDeps) -> FastAPI:
-    """Build the sim control ASGI app over a Store (auth, ownership) and the network."""
+    """Build the sim control ASGI app over a Store (auth) and the network's control operations."""
     app = FastAPI(title="percl simulated network control", version="1")
     app.add_exception_handler(ApiError, _api_error)
     app.state.sim_deps = deps
     app.include_router(faults_router)  # /faults: webhook fault injection (simapi/faults.py)
     app.include_router(messages_router)  # /messages, /phones/{n}/messages (simapi/messages.py)
-    store, sim = deps.store, deps.sim
-
-    async def visible_call(call_id: str, caller: Account) -> None:
-        """Raise NotFound when the store says the call belongs to another account."""
-        record = await store.get_call(call_id)
-        if record is not None and record.account_id != caller.account_id:
-            raise NotFound(f"Call {call_id} not found")
+    sim = deps.sim
 
     @app.put("/phones/{number}")
     async def put_phone(number: str, request: Request, caller: Caller) -> dict[str, Any]:
-        _check_number(number, "number")
+        check_number(number, "number")
         program = parse(ProgramIn, await request.body(), "phone program").to_program()
-        mine = caller.account_id
-        programmed = sim.programmed_by(mine)
-        if number not in programmed and len(programmed) >= MAX_PROGRAMS:
-            raise BadRequest(
-                f"At most {MAX_PROGRAMS} programmed phones per account: DELETE one first",
-                details={"field": "number", "maxPrograms": MAX_PROGRAMS},
-            )
-        sim.program(number, program, account_id=mine)
-        return render_program(sim.get_program(number, account_id=mine))
+        return render_program(sim.program(caller.account_id, number, program))
 
     @app.get("/phones/{number}")
     async def get_phone(number: str, caller: Caller) -> dict[str, Any]:
-        _check_number(number, "number")
-        return render_program(sim.get_program(number, account_id=caller.account_id))
+        check_number(number, "number")
+        return render_program(sim.get_program(caller.account_id, number))
 
     @app.delete("/phones/{number}", status_code=204)
     async def delete_phone(number: str, caller: Caller) -> Response:
-        _check_number(number, "number")
-        sim.reset(number, account_id=caller.account_id)
+        check_number(number, "number")
+        sim.reset(caller.account_id, number)
         return Response(status_code=204)
 
     @app.get("/phones/{number}/calls")
     async def phone_calls(number: str, caller: Caller) -> dict[str, Any]:
         """The newest legs from or to `number` that this account may see (at most 50)."""
-        _check_number(number, "number")
-        listed: list[dict[str, Any]] = []
-        for leg in sim.legs_of(number):
-            record = await store.get_call(leg.call_id)
-            if record is not None and record.account_id != caller.account_id:
-                continue
-            listed.append(render_leg(leg))
-            if len(listed) == MAX_LISTED_LEGS:
-                break
-        return {"number": number, "calls": listed}
+        check_number(number, "number")
+        legs = await sim.legs(caller.account_id, number)
+        return {"number": number, "calls": [render_leg(leg) for leg in legs]}
 
     @app.post("/calls", status_code=201)
     async def place_call(request: Request, caller: Caller) -> JSONResponse:
         body = parse(PlaceCallIn, await request.body(), "call")
-        _check_number(body.from_, "from")
-        _check_number(body.to, "to")
-        owned = await store.find_number(body.to)
-        if owned is None or owned.account_id != caller.account_id:
-            raise NotFound(
-                f"{body.to} is not an incoming number of this account: buy it first "
-                "(POST /IncomingPhoneNumbers), then call it",
-                details={"field": "to"},
-            )
-        try:
-            call_id = await sim.place_call(body.from_, body.to, [s.to_step() for s in body.script])
-        except ValueError as exc:
-            raise BadRequest(str(exc)) from None
+        check_number(body.from_, "from")
+        check_number(body.to, "to")
+        script = [s.to_step() for s in body.script]
+        call_id = await sim.place_call(caller.account_id, body.from_, body.to, script)
         return JSONResponse({"callId": call_id}, status_code=201)
 
     @app.post("/calls/{call_id}/digits", status_code=204)
     async def press(call_id: str, request: Request, caller: Caller) -> Response:
         body = parse(DigitsIn, await request.body(), "digits request")
-        await visible_call(call_id, caller)
-        return _control(call_id, lambda: sim.press(call_id, body.digits))
+        await sim.press(caller.account_id, call_id, body.digits)
+        return Response(status_code=204)
 
     @app.post("/calls/{call_id}/speech", status_code=204)
     async def speech(call_id: str, request: Request, caller: Caller) -> Response:
         body = parse(SpeechIn, await request.body(), "speech request")
-        await visible_call(call_id, caller)
-        return _control(call_id, lambda: sim.say(call_id, body.text))
+        await sim.say(caller.account_id, call_id, body.text)
+        return Response(status_code=204)
 
     @app.post("/calls/{call_id}/hangup", status_code=204)
     async def hangup(call_id: str, caller: Caller) -> Response:
-        await visible_call(call_id, caller)
-        return _control(call_id, lambda: sim.far_end_hangup(call_id))
+        await sim.hang_up(caller.account_id, call_id)
+        return Response(status_code=204)
 
     @app.post("/calls/{call_id}/answer", status_code=204)
     async def answer(call_id: str, caller: Caller) -> Response:
-        await visible_call(call_id, caller)
-        return _control(call_id, lambda: sim.pick_up(call_id))
+        await sim.answer(caller.account_id, call_id)
+        return Response(status_code=204)
 
     @app.post("/calls/{call_id}/decline", status_code=204)
     async def decline(call_id: str, caller: Caller) -> Response:
-        await visible_call(call_id, caller)
-        return _control(call_id, lambda: sim.decline(call_id))
+        await sim.decline(caller.account_id, call_id)
+        return Response(status_code=204)
 
     @app.get("/calls/{call_id}/transcript")
     async def transcript(
         call_id: str, caller: Caller, since: Annotated[str | None, Query()] = None
     ) -> dict[str, Any]:
         start = _since(since)
-        await visible_call(call_id, caller)
-        found = sim.transcript(call_id)
-        if found is None:
-            raise NotFound(f"No transcript for call {call_id} (unknown, or too old to be kept)")
-        return render_transcript(found, start)
+        return render_transcript(await sim.transcript(caller.account_id, call_id), start)
 
     return app
-
-
-def _check_number(number: str, field: str) -> None:
-    if not is_e164(number):
-        raise BadRequest(
-            f"{field} {number!r} is not an E.164 phone number (e.g. +13125550100)",
-            details={"field": field},
-        )
-
-
-def _control(call_id: str, action: Callable[[], None]) -> Response:
-    """Run one far-end control: KeyError means no such live leg (404), ValueError a request
-    the leg cannot take in its state (400)."""
-    try:
-        action()
-    except KeyError:
-        raise _no_live_call(call_id) from None
-    except ValueError as exc:
-        raise BadRequest(str(exc)) from None
-    return Response(status_code=204)
 
 
 def _since(raw: str | None) -> int:
@@ -196,7 +139,3 @@ def _since(raw: str | None) -> int:
         raise BadRequest(f"since must be a non-negative integer, got {raw!r}",
                          details={"field": "since"})
     return int(raw)
-
-
-def _no_live_call(call_id: str) -> NotFound:
-    return NotFound(f"Call {call_id} is not a live call on the simulated network")

@@ -28,7 +28,7 @@ from percl.domain.records import Account
 from percl.errors import BadRequest, NotFound
 from percl.simapi.auth import Caller
 from percl.simapi.ports import FaultControl, FaultView, SimApiDeps
-from percl.simapi.wire import parse
+from percl.telephony.sim.control import parse
 
 router = APIRouter()
 

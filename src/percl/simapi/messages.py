@@ -33,7 +33,7 @@ from percl.engine.ports import MessageFilter
 from percl.errors import ApiError, BadRequest, NotFound
 from percl.simapi.auth import Caller
 from percl.simapi.ports import SimApiDeps, SimMessaging
-from percl.simapi.wire import parse
+from percl.telephony.sim.control import parse
 
 router = APIRouter()
 

@@ -1,7 +1,8 @@
-"""What the sim control API needs: the Store (auth, number ownership) and the network's controls.
+"""What the sim control API needs: the Store (auth, application URLs, messages), the network's
+control operations (telephony.sim.control.NetworkControl), and two services of other layers.
 
-`SimControl` lists the few SimNetwork methods the API drives; simapi may not import telephony/,
-so app.py hands the network in through this Protocol.
+`FaultControl` is a port because simapi may not import webhooks/ (where the fault injector is);
+`SimMessaging` names the one method of the messaging service the message routes use.
 """
 
 from __future__ import annotations
@@ -11,54 +12,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from percl.domain.records import Message
-from percl.domain.simphone import LegSummary, PhoneProgram, PhoneStep, Transcript
 from percl.engine.ports import Store
-
-
-class SimControl(Protocol):
-    """Programs are the account's own: `account_id` scopes each to the caller's calls."""
-
-    def program(self, number: str, program: PhoneProgram, *, account_id: str | None = None) -> None:
-        """Raises ValueError for a number that is not E.164."""
-        ...
-
-    def get_program(self, number: str, *, account_id: str | None = None) -> PhoneProgram: ...
-    def reset(self, number: str, *, account_id: str | None = None) -> None: ...
-
-    def programmed_by(self, account_id: str) -> Sequence[str]:
-        """The numbers the account has programmed."""
-        ...
-
-    async def place_call(self, from_: str, to: str, script: Sequence[PhoneStep] = ()) -> str:
-        """Returns the new inbound leg's call id. Raises ValueError for bad numbers."""
-        ...
-
-    def press(self, call_id: str, digits: str) -> None:
-        """Raises KeyError for unknown or ended legs, ValueError for bad keys or a ringing leg."""
-        ...
-
-    def say(self, call_id: str, text: str) -> None:
-        """Raises KeyError for unknown or ended legs, ValueError for blank text or a ringing leg."""
-        ...
-
-    def far_end_hangup(self, call_id: str) -> None:
-        """Raises KeyError for unknown or ended legs."""
-        ...
-
-    def pick_up(self, call_id: str) -> None:
-        """Raises KeyError for unknown or ended legs, ValueError unless a ringing outbound leg."""
-        ...
-
-    def decline(self, call_id: str) -> None:
-        """Raises like `pick_up`."""
-        ...
-
-    def legs_of(self, number: str) -> Sequence[LegSummary]:
-        """Legs from or to `number`, newest first."""
-        ...
-
-    def transcript(self, call_id: str) -> Transcript | None: ...
-    def is_live(self, call_id: str) -> bool: ...
+from percl.telephony.sim.control import NetworkControl
 
 
 class FaultView(Protocol):
@@ -113,6 +68,6 @@ class SimMessaging(Protocol):
 @dataclass(frozen=True, slots=True)
 class SimApiDeps:
     store: Store
-    sim: SimControl
+    sim: NetworkControl
     faults: FaultControl | None = None  # None: the /faults routes answer 404
     messages: SimMessaging | None = None  # None: POST /messages answers 503

@@ -31,9 +31,9 @@ from percl.config import Settings
 from percl.domain import ids as idmod
 from percl.domain.ids import SequentialIds
 from percl.domain.records import Application, Call, IncomingNumber, LogEntry
-from percl.domain.simphone import PhoneStep
 from percl.engine.ports import LogFilter, Store
 from percl.store.memory import MemoryStore
+from percl.telephony.sim.model import PhoneStep
 from percl.testing.apps import AppMounts, PerclAnswer, ScriptedApp
 from percl.testing.book import ObservedStore, RecordBook
 from percl.testing.capture import CapturedWebhook, RecordingTransport, WebhookLog

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from percl.domain.enums import CallEndedReason, CallStatus
 from percl.domain.records import Call
-from percl.domain.simphone import TranscriptEntry, TranscriptEvent
+from percl.telephony.sim.model import TranscriptEntry, TranscriptEvent
 from percl.telephony.sim.network import SimNetwork
 from percl.testing.capture import CapturedWebhook
 from percl.testing.transcripts import (

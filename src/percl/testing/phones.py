@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from percl.domain.enums import CallDirection, PhoneAnswer
 from percl.domain.phone import is_e164
 from percl.domain.records import Call
-from percl.domain.simphone import PhoneProgram, PhoneStep
+from percl.telephony.sim.model import PhoneProgram, PhoneStep
 from percl.testing.legs import AsyncPhoneCall
 
 if TYPE_CHECKING:

@@ -27,8 +27,8 @@ import httpx
 from percl.config import Settings
 from percl.domain.enums import CallEndedReason, CallStatus, PhoneAnswer
 from percl.domain.records import Call, LogEntry
-from percl.domain.simphone import PhoneStep, TranscriptEntry
 from percl.engine.ports import Store
+from percl.telephony.sim.model import PhoneStep, TranscriptEntry
 from percl.testing.apps import ScriptedApp
 from percl.testing.capture import CapturedWebhook, WebhookLog
 from percl.testing.harness import Harness

@@ -1,7 +1,7 @@
 """Reading a virtual phone's transcript, and the matchers that `expect_*` waits use.
 
 A transcript is what the *phone* at the far end of a leg heard and did (see
-percl.domain.simphone). `TranscriptView` renders it the way `percl sim call` prints it, one line an
+percl.telephony.sim.model). `TranscriptView` renders it the way `percl sim call` prints it, one line an
 entry, because that is what a developer wants to see when an expectation fails:
 
        0.00s  ringing
@@ -16,8 +16,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from percl.domain.simphone import Transcript, TranscriptEntry, TranscriptEvent
 from percl.telephony.sim.media_model import DIGIT_MS, MediaModel
+from percl.telephony.sim.model import Transcript, TranscriptEntry, TranscriptEvent
 
 _TEMPLATES = {
     TranscriptEvent.SAY: 'heard "{text}"',

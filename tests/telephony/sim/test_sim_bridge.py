@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from sim_helpers import RecordingListener, running
 
-from percl.domain.simphone import PhoneProgram, TranscriptEvent
 from percl.engine.ports import Media, MediaKind
+from percl.telephony.sim.model import PhoneProgram, TranscriptEvent
 from percl.telephony.sim.network import SimNetwork
 from percl.testing.clock import FakeClock
 
@@ -75,8 +75,8 @@ async def test_beep_is_played_as_media(clock: FakeClock) -> None:
 
 
 def test_the_sim_api_renders_who_was_heard() -> None:
-    from percl.domain.simphone import TranscriptEntry
-    from percl.simapi.wire import render_entry
+    from percl.telephony.sim.control.wire import render_entry
+    from percl.telephony.sim.model import TranscriptEntry
 
     entry = TranscriptEntry(at_ms=1500, type=TranscriptEvent.HEARD, text="hi", speaker=CALLER,
                             speaker_call_id=LEG_B)

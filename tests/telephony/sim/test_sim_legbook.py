@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from percl.domain.simphone import LegState, PhoneProgram, TranscriptEvent
 from percl.telephony.sim.legbook import LegBook
+from percl.telephony.sim.model import LegState, PhoneProgram, TranscriptEvent
 from percl.telephony.sim.phones import Leg
 from percl.testing.clock import FakeClock
 

@@ -8,8 +8,8 @@ import pytest
 from sim_helpers import RecordingHandler, RecordingListener, running
 
 from percl.domain.ids import SequentialIds
-from percl.domain.simphone import PhoneStep
 from percl.engine.ports import Media, MediaKind
+from percl.telephony.sim.model import PhoneStep
 from percl.telephony.sim.network import SimNetwork
 from percl.testing.clock import FakeClock
 
@@ -214,7 +214,7 @@ async def test_transcripts_are_bounded_keeping_the_newest_ended_legs(clock: Fake
 
 
 async def test_programs_per_number_and_reset(clock: FakeClock) -> None:
-    from percl.domain.simphone import PhoneProgram
+    from percl.telephony.sim.model import PhoneProgram
 
     async with running(clock) as net:
         assert net.get_program(TO) == PhoneProgram()
@@ -230,7 +230,7 @@ async def test_an_accounts_program_covers_its_calls_only(clock: FakeClock) -> No
     """Issue 17.7: programs set for an account apply to that account's legs; the network's own
     program covers the rest."""
     from percl.domain.enums import PhoneAnswer
-    from percl.domain.simphone import PhoneProgram
+    from percl.telephony.sim.model import PhoneProgram
 
     owners = {"CA" + "a" * 40: "ACalice", "CA" + "b" * 40: "ACbob"}
 

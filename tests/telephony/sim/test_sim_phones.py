@@ -5,8 +5,8 @@ from __future__ import annotations
 from sim_helpers import RecordingListener, running
 
 from percl.domain.enums import AnsweredBy, MachineType, PhoneAnswer
-from percl.domain.simphone import HangupBy, PhoneProgram, PhoneStep, TranscriptEvent
 from percl.engine.ports import DialResult
+from percl.telephony.sim.model import HangupBy, PhoneProgram, PhoneStep, TranscriptEvent
 from percl.testing.clock import FakeClock
 
 TO = "+13125550142"

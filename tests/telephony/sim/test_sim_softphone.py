@@ -7,8 +7,8 @@ import pytest
 from sim_helpers import RecordingHandler, RecordingListener, running
 
 from percl.domain.enums import AnsweredBy, PhoneAnswer
-from percl.domain.simphone import LegState, PhoneProgram, PhoneStep
 from percl.engine.ports import DialResult
+from percl.telephony.sim.model import LegState, PhoneProgram, PhoneStep
 from percl.testing.clock import FakeClock
 
 TO = "+13125550142"

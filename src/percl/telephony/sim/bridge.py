@@ -16,7 +16,7 @@ entries gather a phone's own keys.
 
 from __future__ import annotations
 
-from percl.domain.simphone import TranscriptEvent
+from percl.telephony.sim.model import TranscriptEvent
 from percl.telephony.sim.phones import Leg, LegState
 
 BEEP_MS = 300  # one conference beep, before media_time_scale

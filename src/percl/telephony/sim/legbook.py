@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from percl.domain.clock import Clock
-from percl.domain.simphone import LegSummary, PhoneProgram, Transcript, TranscriptEvent
 from percl.engine.ports import LegListener
+from percl.telephony.sim.model import LegSummary, PhoneProgram, Transcript, TranscriptEvent
 from percl.telephony.sim.phones import Leg, LegState
 
 

@@ -37,16 +37,8 @@ from percl.domain.clock import Clock
 from percl.domain.enums import PhoneAnswer
 from percl.domain.ids import CALL, IdGenerator
 from percl.domain.phone import is_e164
-from percl.domain.simphone import (
-    HangupBy,
-    LegSummary,
-    PhoneProgram,
-    PhoneStep,
-    Transcript,
-    TranscriptEvent,
-)
-from percl.domain.tasks import OwnedTaskGroup, TaskOwner
 from percl.engine.ports import AvailableNumber, InboundHandler, LegListener, Media
+from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 from percl.telephony.sim import bridge
 from percl.telephony.sim.inventory import SimInventory
 from percl.telephony.sim.legbook import LegBook
@@ -55,6 +47,14 @@ from percl.telephony.sim.media_model import (
     MediaModel,
     check_keys,
     parse_send_digits,
+)
+from percl.telephony.sim.model import (
+    HangupBy,
+    LegSummary,
+    PhoneProgram,
+    PhoneStep,
+    Transcript,
+    TranscriptEvent,
 )
 from percl.telephony.sim.phones import Leg, LegState, PhoneRunner
 from percl.telephony.sim.playout import MediaPlayer, MediaProbe

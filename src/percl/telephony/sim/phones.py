@@ -21,9 +21,9 @@ from typing import Any
 
 from percl.domain.clock import Clock
 from percl.domain.enums import AnsweredBy, MachineType, PhoneAnswer
-from percl.domain.simphone import HangupBy, LegState, LegSummary, PhoneProgram, TranscriptEvent
 from percl.engine.ports import DialResult, LegListener
 from percl.telephony.sim.media_model import DIGIT_MS
+from percl.telephony.sim.model import HangupBy, LegState, LegSummary, PhoneProgram, TranscriptEvent
 from percl.telephony.sim.transcript import TranscriptLog
 
 log = logging.getLogger(__name__)

@@ -13,11 +13,11 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from percl.domain.clock import Clock
-from percl.domain.simphone import TranscriptEvent
 from percl.domain.urls import mask_credentials
 from percl.engine.ports import Media, MediaKind
 from percl.telephony.sim import bridge
 from percl.telephony.sim.media_model import MediaModel, parse_send_digits
+from percl.telephony.sim.model import TranscriptEvent
 from percl.telephony.sim.phones import Leg
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ import dataclasses
 from typing import Any
 
 from percl.domain.clock import Clock
-from percl.domain.simphone import Transcript, TranscriptEntry, TranscriptEvent
+from percl.telephony.sim.model import Transcript, TranscriptEntry, TranscriptEvent
 
 
 class TranscriptLog:

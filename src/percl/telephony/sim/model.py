@@ -1,7 +1,7 @@
-"""Value types of the simulated phone network, shared by `telephony.sim` and `simapi`.
+"""Value types of the simulated phone network: phone programs, transcripts, leg summaries.
 
-They live in domain/ because the control API (simapi) may not import telephony/ (architecture
-rule), yet both must speak of the same phone programs and transcripts.
+The network (network.py, phones.py, legbook.py) produces them and its control surface
+(control/, which simapi mounts at /sim/v1) speaks them; the test kit reads them too.
 """
 
 from __future__ import annotations

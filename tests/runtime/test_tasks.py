@@ -1,4 +1,4 @@
-"""domain/tasks.py: the TaskGroup of a long-lived owner and the `async with` lifecycle."""
+"""runtime/tasks.py: the TaskGroup of a long-lived owner and the `async with` lifecycle."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from percl.domain.tasks import OwnedTaskGroup, TaskOwner
+from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 from percl.testing.clock import FakeClock
 
 

@@ -10,7 +10,8 @@ runs: messages, rooms, phones; the default) or `drain`s it (let the tasks end by
 that were told to end and still send their final webhooks). No fire-and-forget
 tasks and no module-level loops: this is the only way percl's long-lived objects run tasks.
 
-It lives in `domain` because every layer that owns tasks (engine, telephony) may import it.
+It lives in `runtime`, outside `domain` (which does no I/O), so that every layer owning tasks
+(engine, telephony, api) may import it.
 """
 
 from __future__ import annotations

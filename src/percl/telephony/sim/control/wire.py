@@ -1,5 +1,8 @@
 """The sim control API's JSON: strict request models and renderers, camelCase on the wire.
 
+percl.simapi serves these at /sim/v1 over the operations of control/operations.py; its fault and
+message routes share `parse`.
+
 Validation is strict on purpose: a typo in a phone program (`answerAfter`, `"digits": 5`) would
 otherwise silently give a phone that behaves differently from what the test author meant. Unknown
 keys, wrong types (no string-to-int coercion, no booleans as numbers), negative times and keys
@@ -13,7 +16,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from percl.domain.enums import PhoneAnswer
-from percl.domain.simphone import (
+from percl.domain.phone import is_e164
+from percl.errors import BadRequest, InvalidJson
+from percl.telephony.sim.model import (
     DEFAULT_ANSWER_AFTER_MS,
     LegSummary,
     PhoneProgram,
@@ -21,7 +26,6 @@ from percl.domain.simphone import (
     Transcript,
     TranscriptEntry,
 )
-from percl.errors import BadRequest, InvalidJson
 
 KEYS_PATTERN = r"^[0-9*#]+$"
 #: Caps on what one phone program or placed call may hold (issue 17.8; docs/DECISIONS.md).
@@ -110,6 +114,15 @@ def parse(model: type[M], raw: bytes, what: str) -> M:
             f"Invalid {what}: {first['field']}: {first['problem']}",
             details={"errors": problems},
         ) from None
+
+
+def check_number(number: str, field: str) -> None:
+    """Raise BadRequest naming `field` unless `number` is an E.164 phone number."""
+    if not is_e164(number):
+        raise BadRequest(
+            f"{field} {number!r} is not an E.164 phone number (e.g. +13125550100)",
+            details={"field": field},
+        )
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

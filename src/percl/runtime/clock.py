@@ -1,0 +1,16 @@
+"""The real clock (domain/clock.py holds the `Clock` protocol the engine is given)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+
+class SystemClock:
+    """The real clock, used by `percl serve`."""
+
+    def now(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
