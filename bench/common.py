@@ -272,7 +272,9 @@ class PerclProcess(_Server):
             "PERCL_SIGNING_SECRET": SIGNING_SECRET,
             **(extra_env or {}),
         }
-        argv = [str(VENV_BIN / "percl"), "serve", "--port", str(port)]
+        # --quiet: errors only. A console line per webhook costs ~25% of percl's CPU per call
+        # (docs/BENCHMARKS.md); the figures measure the platform, as before the lines existed.
+        argv = [str(VENV_BIN / "percl"), "serve", "--port", str(port), "--quiet"]
         if cprofile:  # the same command under cProfile (bench/cprofile_percl.py)
             argv = [sys.executable, str(ROOT / "bench" / "cprofile_percl.py"), cprofile, *argv[1:]]
         elif gcwatch:  # the same command, timing every GC pause (bench/gcwatch_percl.py)
