@@ -50,9 +50,12 @@ from percl.store.base import StoreClosed
 from percl.store.checkpoint import Checkpointer
 from percl.store.sql.executor import Duplicate, Params, Row, Statement
 from percl.store.sql.schema_setup import ensure_schema
+from percl.store.sql.statements import RowValues
 from percl.store.sqlite_file import prepare, unusable
 
 _SQLITE = sqlite.dialect(paramstyle="named")
+#: Reusable statements are compiled with `?` parameters: binding by position is cheaper.
+_SQLITE_POSITIONAL = sqlite.dialect(paramstyle="qmark")
 #: SQLite's primary result codes for "another connection holds the lock".
 _BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
 #: Extended result codes of a broken UNIQUE or PRIMARY KEY constraint.
@@ -101,7 +104,8 @@ class SqliteExecutor:
         self.conn: AsyncConnection | None = None  # SQLAlchemy's, on the driver connection
         self._engine: AsyncEngine | None = None
         self._driver: aiosqlite.Connection | None = None
-        self._compiled: dict[int, tuple[Statement, str]] = {}
+        # id(statement) -> (the statement, its SQL, its parameter names in `?` order)
+        self._compiled: dict[int, tuple[Statement, str, tuple[str, ...]]] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -194,7 +198,7 @@ class SqliteExecutor:
 
     # ------------------------------------------------------------------ statements
 
-    def _sql(self, stmt: Statement, params: Params | None) -> tuple[str, Params]:
+    def _sql(self, stmt: Statement, params: Params | None) -> tuple[str, Params | Sequence[Any]]:
         """The SQL text of `stmt` and its parameters (see executor.py on reusable statements)."""
         if params is None:
             done = stmt.compile(dialect=_SQLITE, compile_kwargs={"render_postcompile": True})
@@ -203,9 +207,13 @@ class SqliteExecutor:
         if kept is None or kept[0] is not stmt:
             if len(self._compiled) >= _COMPILED_MAX:
                 self._compiled.clear()
-            kept = (stmt, str(stmt.compile(dialect=_SQLITE)))
+            done = stmt.compile(dialect=_SQLITE_POSITIONAL)
+            kept = (stmt, done.string, tuple(done.positiontup or ()))
             self._compiled[id(stmt)] = kept
-        return kept[1], params
+        _, sql, names = kept
+        if isinstance(params, RowValues) and params.names == names:
+            return sql, params.flat  # already in order: no per-row dict
+        return sql, [params[name] for name in names]
 
     async def write(self, stmt: Statement, params: Params | None = None) -> int:
         sql, values = self._sql(stmt, params)

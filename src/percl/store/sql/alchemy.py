@@ -37,7 +37,7 @@ class AlchemyExecutor:
     async def open(self) -> None:
         if self._engine is not None:
             return
-        engine = create_async_engine(self.url, **self._options)
+        engine = self.create_engine()
         try:
             async with engine.begin() as conn:
                 await ensure_schema(conn, self.url)
@@ -45,6 +45,10 @@ class AlchemyExecutor:
             await engine.dispose()
             raise
         self._engine = engine
+
+    def create_engine(self) -> AsyncEngine:
+        """The engine `open()` uses (a subclass may add connect-time settings)."""
+        return create_async_engine(self.url, **self._options)
 
     async def close(self) -> None:
         engine, self._engine = self._engine, None

@@ -43,7 +43,7 @@ class Calls:
         """The GroupCommit's write: one multi-row upsert. A batch may hold a call twice; only its
         last row is written (the later row wins, as it would one statement later; PostgreSQL
         refuses to update one row twice in a statement)."""
-        latest = list({row[_KEY]: row for row in rows}.values())
+        latest = list({row[_KEY]: row for row in rows}.values()) if len(rows) > 1 else rows
         stmt = self._statements.multi_upsert(calls, _COLUMNS, len(latest))
         await self._db.write(stmt, multi_params(_COLUMNS, latest))
 

@@ -11,8 +11,9 @@ columns (`executor.py`: a statement passed with `params`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import ColumnElement, Delete, Insert, Select, Table, bindparam, delete, select
@@ -37,7 +38,9 @@ class Statements:
             raise ValueError(f"no upsert for the {dialect_name!r} dialect "
                              f"(supported: {', '.join(_UPSERT_INSERTS)})") from None
         self.dialect_name = dialect_name
-        self._multi = lru_cache(maxsize=64)(self._build_multi)
+        # Every batch size of calls (32) and log lines (100) stays built: a rebuilt statement is
+        # compiled again.
+        self._multi = lru_cache(maxsize=256)(self._build_multi)
 
     def upsert(self, table: Table) -> Insert:
         """INSERT one row (parameters named after the columns) or, when its primary key exists,
@@ -71,9 +74,34 @@ class Statements:
         return done
 
 
-def multi_params(columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
+class RowValues(Mapping[str, Any]):
+    """The parameters of a multi-row statement, kept flat (`flat[i]` is `names[i]`'s): a
+    Mapping like any parameters, which an executor may also pass on positionally as they are
+    (the SQLite one does: a dict of 28 names per call record cost more than the write)."""
+
+    __slots__ = ("_index", "flat", "names")
+
+    def __init__(self, names: tuple[str, ...], flat: tuple[Any, ...]) -> None:
+        self.names = names
+        self.flat = flat
+        self._index: dict[str, int] | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        if self._index is None:
+            self._index = {name: i for i, name in enumerate(self.names)}
+        return self.flat[self._index[key]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def multi_params(columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> RowValues:
     """The parameters of `multi_upsert`/`multi_insert` for `rows` (values in `columns` order)."""
-    return dict(zip(_param_names(columns, len(rows)), (v for row in rows for v in row), strict=True))
+    flat = tuple(rows[0]) if len(rows) == 1 else tuple(chain.from_iterable(rows))
+    return RowValues(_param_names(columns, len(rows)), flat)
 
 
 @lru_cache(maxsize=256)
