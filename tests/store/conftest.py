@@ -44,7 +44,7 @@ def _no_sync(dbapi_connection: Any, _record: Any) -> None:
 def new_store(kind: str, folder: Path | None = None) -> Store:
     """A fresh, unopened store of `kind`: "sqlite" is an in-memory SQLite database (writes go
     through aiosqlite), "sqlite-file" a database file in `folder` (writes on the loop's thread,
-    checkpoints on their own: sqlite_base.py); a temporary folder when none is given."""
+    checkpoints on their own: sqlite_executor.py); a temporary folder when none is given."""
     if kind == "sqlite":
         return SqliteStore.for_path(":memory:")
     if kind == "sqlite-file":
