@@ -283,3 +283,19 @@ def test_nothing_sqlite_only_outside_the_sqlite_strategy(module: str) -> None:
     assert ("text(" not in source and "exec_driver_sql" not in source) or module == "schema_setup.py"
     if module != "statements.py":
         assert "sqlalchemy.dialects" not in source
+
+
+def test_the_schema_and_its_migrations_are_postgresql_ddl_too() -> None:
+    """What ensure_schema runs besides the statements: create_all's DDL and the migrations."""
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from percl.store import schema
+
+    for table in schema.metadata.sorted_tables:
+        ddl = [str(CreateTable(table).compile(dialect=POSTGRESQL))]
+        ddl += [str(CreateIndex(index).compile(dialect=POSTGRESQL)) for index in table.indexes]
+        for sql in ddl:
+            assert not SQLITE_ONLY.search(sql), sql
+    for statements in schema.MIGRATIONS.values():
+        for sql in statements:
+            assert not SQLITE_ONLY.search(sql), sql
