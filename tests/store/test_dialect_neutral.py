@@ -110,6 +110,10 @@ class PortabilityCheck(SqliteExecutor):
         self._check(stmt, params)
         return await super().write(stmt, params)
 
+    async def write_many(self, stmt: Statement, rows: Sequence[Params]) -> int:
+        self._check(stmt, rows[0])
+        return await super().write_many(stmt, rows)
+
     async def fetch(self, stmt: Statement, params: Params | None = None) -> Sequence[Row]:
         self._check(stmt, params)
         return await super().fetch(stmt, params)
@@ -153,7 +157,7 @@ async def workload(s: Any) -> None:
     await s.delete_application(APPLICATION.application_id)
 
     calls = [mk_call(n) for n in range(1, 40)]
-    await asyncio.gather(*(s.put_call(c) for c in calls))  # group commit: multi-row upserts
+    await asyncio.gather(*(s.put_call(c) for c in calls))  # group commit: batched upserts
     await asyncio.gather(*(s.put_call(dataclasses.replace(calls[0], revision=r)) for r in range(5)))
     await s.get_call(calls[0].call_id)
     every = CallFilter(active=True, to="+1555", from_="+1666", status=CallStatus.QUEUED,

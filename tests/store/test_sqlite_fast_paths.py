@@ -45,6 +45,10 @@ class CountingExecutor(SqliteExecutor):
         self.writes.append(stmt)
         return await super().write(stmt, params)
 
+    async def write_many(self, stmt: Statement, rows: Sequence[Params]) -> int:
+        self.writes.append(stmt)
+        return await super().write_many(stmt, rows)
+
     async def fetch(self, stmt: Statement, params: Params | None = None) -> Sequence[Row]:
         self.reads += 1
         return await super().fetch(stmt, params)
@@ -174,7 +178,7 @@ async def test_queued_lines_are_written_in_one_statement(counting: CountingStore
     for n in range(150):
         await counting.add_log(line(n))
     await counting.flush_logs()
-    assert len(counting.writes) == 2  # batches of 100: two multi-row INSERTs, not 150 writes
+    assert len(counting.writes) == 2  # batches of 100: two transactions, not 150 writes
     assert len(await counting.list_logs(AC1, LogFilter())) == 150
 
 

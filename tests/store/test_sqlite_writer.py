@@ -13,7 +13,8 @@ import pytest
 
 from percl.domain.enums import CallStatus, LogLevel
 from percl.domain.records import LogEntry
-from percl.errors import DatabaseUnusable
+from percl.engine.ports import LogFilter
+from percl.errors import DatabaseUnusable, StoreBusy
 from percl.store.checkpoint import Checkpointer
 from percl.store.sqlite import SqliteStore
 from tests.store.samples import ACCOUNT, CALL
@@ -164,4 +165,33 @@ async def test_a_line_logged_while_the_store_closes_is_written_at_once(tmp_path:
         assert other.execute("SELECT message FROM logs").fetchall() == [("late line",)]
     finally:
         other.close()
+        await store.close()
+
+
+async def test_a_batch_that_finds_the_file_locked_writes_nothing_and_is_written_later(
+        tmp_path: Path) -> None:
+    # A batch is one transaction (BEGIN IMMEDIATE on the loop thread's writer): a locked file
+    # is StoreBusy at once with none of its rows written, and the rows stay queued.
+    from tests.security.test_db_locked import write_locked
+
+    path = tmp_path / "percl.db"
+    store = SqliteStore.for_path(path)
+    await store.open()
+    try:
+        lines = [LogEntry(timestamp=n, level=LogLevel.INFO, account_id=ACCOUNT.account_id,
+                          message=f"line {n}") for n in range(3)]
+        with write_locked(path):
+            for entry in lines:
+                await store.add_log(entry)
+            with pytest.raises(StoreBusy):
+                await store.flush_logs()
+            other = sqlite3.connect(path)
+            try:
+                assert other.execute("SELECT count(*) FROM logs").fetchone() == (0,)
+            finally:
+                other.close()
+        await store.flush_logs()
+        found = await store.list_logs(ACCOUNT.account_id, LogFilter())
+        assert [e.message for e in found] == ["line 2", "line 1", "line 0"]
+    finally:
         await store.close()

@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +52,6 @@ from percl.store.base import StoreClosed
 from percl.store.checkpoint import Checkpointer
 from percl.store.sql.executor import Duplicate, Params, Row, Statement
 from percl.store.sql.schema_setup import ensure_schema
-from percl.store.sql.statements import RowValues
 from percl.store.sqlite_file import prepare, unusable
 
 _SQLITE = sqlite.dialect(paramstyle="named")
@@ -84,6 +85,34 @@ def is_memory(url: str) -> bool:
     return bare or ":memory:" in url or "mode=memory" in url
 
 
+#: Picks a reusable statement's parameters, in `?` order, out of a mapping.
+_Getter = Callable[[Params], Sequence[Any]]
+
+
+def _getter(names: tuple[str, ...]) -> _Getter:
+    if len(names) == 1:
+        name = names[0]
+        return lambda params: (params[name],)
+    picked: _Getter = itemgetter(*names) if names else (lambda _params: ())
+    return picked
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """sqlite3's errors as the executor contract's (executor.py): a broken unique constraint is
+    `Duplicate`, a database locked by another connection `StoreBusy`."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        if getattr(exc, "sqlite_errorcode", 0) in _DUPLICATE_CODES:
+            raise Duplicate(str(exc)) from exc
+        raise
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _BUSY_CODES:
+            raise StoreBusy() from exc
+        raise
+
+
 class SqliteExecutor:
     """`percl.store.sql.executor.Executor` for SQLite (see the module doc)."""
 
@@ -104,8 +133,8 @@ class SqliteExecutor:
         self.conn: AsyncConnection | None = None  # SQLAlchemy's, on the driver connection
         self._engine: AsyncEngine | None = None
         self._driver: aiosqlite.Connection | None = None
-        # id(statement) -> (the statement, its SQL, its parameter names in `?` order)
-        self._compiled: dict[int, tuple[Statement, str, tuple[str, ...]]] = {}
+        # id(statement) -> (the statement, its SQL, its parameters in `?` order from a mapping)
+        self._compiled: dict[int, tuple[Statement, str, _Getter]] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -203,23 +232,28 @@ class SqliteExecutor:
         if params is None:
             done = stmt.compile(dialect=_SQLITE, compile_kwargs={"render_postcompile": True})
             return done.string, dict(done.params)
+        sql, values = self._reusable(stmt)
+        return sql, values(params)
+
+    def _reusable(self, stmt: Statement) -> tuple[str, _Getter]:
+        """A reusable statement's SQL with `?` parameters (binding by position is cheaper than
+        by name), compiled once, and what picks its parameters out of a mapping."""
         kept = self._compiled.get(id(stmt))
         if kept is None or kept[0] is not stmt:
             if len(self._compiled) >= _COMPILED_MAX:
                 self._compiled.clear()
             done = stmt.compile(dialect=_SQLITE_POSITIONAL)
-            kept = (stmt, done.string, tuple(done.positiontup or ()))
+            kept = (stmt, done.string, _getter(tuple(done.positiontup or ())))
             self._compiled[id(stmt)] = kept
-        _, sql, names = kept
-        if isinstance(params, RowValues) and params.names == names:
-            return sql, params.flat  # already in order: no per-row dict
-        return sql, [params[name] for name in names]
+        return kept[1], kept[2]
 
     async def write(self, stmt: Statement, params: Params | None = None) -> int:
-        sql, values = self._sql(stmt, params)
+        return await self._write_one(*self._sql(stmt, params))
+
+    async def _write_one(self, sql: str, values: Params | Sequence[Any]) -> int:
         async with self.lock:
             driver = self.driver()
-            try:
+            with _translated():
                 if self.writer is not None and self.checkpointer is not None:
                     count = self.writer.execute(sql, values).rowcount
                     self.checkpointer.committed()
@@ -227,14 +261,40 @@ class SqliteExecutor:
                 # The cursor is not closed: a finished DML statement holds nothing, and closing
                 # it would cost another trip to the worker thread.
                 return (await driver.execute(sql, values)).rowcount
-            except sqlite3.IntegrityError as exc:
-                if getattr(exc, "sqlite_errorcode", 0) in _DUPLICATE_CODES:
-                    raise Duplicate(str(exc)) from exc
-                raise
-            except sqlite3.OperationalError as exc:
-                if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _BUSY_CODES:
-                    raise StoreBusy() from exc
-                raise
+
+    async def write_many(self, stmt: Statement, rows: Sequence[Params]) -> int:
+        """One transaction (BEGIN IMMEDIATE: the write lock at once, or StoreBusy with nothing
+        written); a single row is a plain `write`."""
+        sql, values = self._reusable(stmt)
+        if len(rows) == 1:
+            return await self._write_one(sql, values(rows[0]))
+        seq = [values(row) for row in rows]
+        async with self.lock:
+            driver = self.driver()
+            with _translated():
+                if self.writer is not None and self.checkpointer is not None:
+                    return self._write_many_here(self.writer, sql, seq)
+                await driver.execute("BEGIN IMMEDIATE")
+                try:
+                    count = (await driver.executemany(sql, seq)).rowcount
+                    await driver.execute("COMMIT")
+                except BaseException:
+                    await driver.rollback()
+                    raise
+                return count
+
+    def _write_many_here(self, writer: sqlite3.Connection, sql: str, seq: list[Any]) -> int:
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            count = writer.executemany(sql, seq).rowcount
+            writer.execute("COMMIT")
+        except BaseException:
+            if writer.in_transaction:
+                writer.execute("ROLLBACK")
+            raise
+        if self.checkpointer is not None:
+            self.checkpointer.committed()
+        return count
 
     async def fetch(self, stmt: Statement, params: Params | None = None) -> Sequence[Row]:
         sql, values = self._sql(stmt, params)

@@ -71,6 +71,14 @@ class AlchemyExecutor:
             raise Duplicate(str(exc.orig)) from exc
         return int(result.rowcount)
 
+    async def write_many(self, stmt: Statement, rows: Sequence[Params]) -> int:
+        try:
+            async with self._require().begin() as conn:
+                result = await conn.execute(stmt, list(rows))  # executemany
+        except IntegrityError as exc:
+            raise Duplicate(str(exc.orig)) from exc
+        return int(result.rowcount)
+
     async def fetch(self, stmt: Statement, params: Params | None = None) -> Sequence[Row]:
         async with self._require().connect() as conn:
             result = await conn.execute(stmt, params)

@@ -1,5 +1,6 @@
 """The calls table: a call record is written on every state change, so writes are group-committed
-(batch.py) and awaited until committed; call records are never cached."""
+(batch.py: records stored concurrently share one transaction) and awaited until committed; call
+records are never cached."""
 
 from __future__ import annotations
 
@@ -13,39 +14,33 @@ from percl.engine.ports import CallFilter
 from percl.store.schema import CALL_MAP, calls
 from percl.store.sql.batch import GroupCommit, Row
 from percl.store.sql.executor import Executor
-from percl.store.sql.statements import Statements, multi_params, select_by
+from percl.store.sql.statements import Statements, select_by
 
 _LIVE_STATUSES = tuple(s.value for s in CallStatus if s.is_live)
-_COLUMNS = tuple(f.column for f in CALL_MAP.fields)
-_KEY = _COLUMNS.index("call_id")
-_BATCH = 32  # 28 parameters a row: 896, under SQLite's oldest limit of 999 per statement
+_BATCH = 32
 _GET = select_by(CALL_MAP, "call_id")
 
 
 class Calls:
     def __init__(self, db: Executor, statements: Statements) -> None:
         self._db = db
-        self._statements = statements
+        self._put = statements.upsert(calls)
         self._group = GroupCommit(self._write, max_batch=_BATCH)
 
     async def put(self, call: Call) -> None:
         """Insert or replace the call; returns once the row is committed (group commit: calls
         stored concurrently share one statement). Raises StoreClosed when the store is not open."""
         self._db.check_open()
-        row = CALL_MAP.to_row(call)
-        await self._group.submit(tuple(row[c] for c in _COLUMNS))
+        await self._group.submit(CALL_MAP.to_row(call))
 
     async def idle(self) -> None:
         """Return once every submitted call record is written (before the store closes)."""
         await self._group.idle()
 
     async def _write(self, rows: Sequence[Row]) -> None:
-        """The GroupCommit's write: one multi-row upsert. A batch may hold a call twice; only its
-        last row is written (the later row wins, as it would one statement later; PostgreSQL
-        refuses to update one row twice in a statement)."""
-        latest = list({row[_KEY]: row for row in rows}.values()) if len(rows) > 1 else rows
-        stmt = self._statements.multi_upsert(calls, _COLUMNS, len(latest))
-        await self._db.write(stmt, multi_params(_COLUMNS, latest))
+        """The GroupCommit's write: the upsert once per row, in order, in one transaction (a
+        later row of the same call wins)."""
+        await self._db.write_many(self._put, rows)
 
     async def get(self, call_id: str) -> Call | None:
         rows = await self._db.fetch(_GET, {"call_id": call_id})

@@ -65,6 +65,12 @@ class Executor(Protocol):
         changed. Raises StoreClosed, StoreBusy, Duplicate (see the module doc)."""
         ...
 
+    async def write_many(self, stmt: Statement, rows: Sequence[Params]) -> int:
+        """Run the reusable `stmt` once per parameter set of `rows`, all in one transaction
+        (a batch of call records or log lines); return how many rows changed. Raises as `write`;
+        nothing is written when it raises."""
+        ...
+
     async def fetch(self, stmt: Statement, params: Params | None = None) -> Sequence[Row]:
         """Run one SELECT; return its rows. Raises StoreClosed."""
         ...

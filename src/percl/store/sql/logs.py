@@ -1,5 +1,5 @@
 """The account log: written behind (batch.py: `add` queues the line and returns; a task writes
-queued lines in multi-row INSERTs, after letting more lines queue for the executor's linger);
+queued lines in one transaction, after letting more lines queue for the executor's linger);
 every read flushes first. A crash may lose the last few ms of log lines, never a call record."""
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from percl.store.schema import LOG_MAP, logs
 from percl.store.sql.batch import BatchWriter, Row
 from percl.store.sql.executor import Executor
 from percl.store.sql.log_query import count_select, log_conditions, page_select, prune_statement
-from percl.store.sql.statements import Statements, multi_params
+from percl.store.sql.statements import insert_row
 
-_COLUMNS = tuple(f.column for f in LOG_MAP.fields)
-_BATCH = 100  # 7 parameters a row: 700, under SQLite's oldest limit of 999 per statement
+_BATCH = 100
+#: log_id is the database's (the insertion order): every other column.
+_INSERT = insert_row(logs, [f.column for f in LOG_MAP.fields])
 
 
 class Logs:
-    def __init__(self, db: Executor, statements: Statements) -> None:
+    def __init__(self, db: Executor) -> None:
         self._db = db
-        self._statements = statements
         self._writer = BatchWriter(self._write, max_batch=_BATCH, linger_s=db.linger_s)
 
     def start(self) -> None:
@@ -39,9 +39,8 @@ class Logs:
         await self._writer.flush()
 
     async def _write(self, rows: Sequence[Row]) -> None:
-        """The BatchWriter's write: one multi-row INSERT, so the batch is one transaction."""
-        stmt = self._statements.multi_insert(logs, _COLUMNS, len(rows))
-        await self._db.write(stmt, multi_params(_COLUMNS, rows))
+        """The BatchWriter's write: the INSERT once per line, all in one transaction."""
+        await self._db.write_many(_INSERT, rows)
 
     async def add(self, entry: LogEntry) -> None:
         """Queue the line for the log writer and return at once. While the store is closing (the
@@ -49,11 +48,10 @@ class Logs:
         close() returns is lost. Raises StoreClosed when the store is not open."""
         self._db.check_open()
         row = LOG_MAP.to_row(entry)
-        values = tuple(row[c] for c in _COLUMNS)
         if self._writer.running:
-            self._writer.add(values)
+            self._writer.add(row)
         else:
-            await self._write([values])
+            await self._write([row])
 
     async def list(self, account_id: str, flt: LogFilter) -> Sequence[LogEntry]:
         """Matching entries, newest first: timestamp descending, then insertion order descending."""

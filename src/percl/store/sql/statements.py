@@ -11,9 +11,7 @@ columns (`executor.py`: a statement passed with `params`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from functools import lru_cache
-from itertools import chain
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Delete, Insert, Select, Table, bindparam, delete, select
@@ -38,33 +36,12 @@ class Statements:
             raise ValueError(f"no upsert for the {dialect_name!r} dialect "
                              f"(supported: {', '.join(_UPSERT_INSERTS)})") from None
         self.dialect_name = dialect_name
-        # Every batch size of calls (32) and log lines (100) stays built: a rebuilt statement is
-        # compiled again.
-        self._multi = lru_cache(maxsize=256)(self._build_multi)
 
     def upsert(self, table: Table) -> Insert:
         """INSERT one row (parameters named after the columns) or, when its primary key exists,
         UPDATE every other column."""
         values: dict[str, Any] = {c.name: bindparam(c.name) for c in table.columns}
         return self._on_conflict(table, self._insert(table).values(values))
-
-    def multi_upsert(self, table: Table, columns: tuple[str, ...], rows: int) -> Insert:
-        """One upsert of `rows` rows, parameters `<column>_<row>`. The rows must have distinct
-        keys (PostgreSQL refuses to update one row twice in a statement). Cached per size."""
-        stmt: Insert = self._multi(table, columns, rows, True)
-        return stmt
-
-    def multi_insert(self, table: Table, columns: tuple[str, ...], rows: int) -> Insert:
-        """One plain INSERT of `rows` rows, parameters `<column>_<row>`. Cached per size."""
-        stmt: Insert = self._multi(table, columns, rows, False)
-        return stmt
-
-    def _build_multi(self, table: Table, columns: tuple[str, ...], rows: int, upsert: bool) -> Insert:
-        values: list[dict[str, Any]] = [
-            {c: bindparam(f"{c}_{i}") for c in columns} for i in range(rows)]
-        if upsert:
-            return self._on_conflict(table, self._insert(table).values(values))
-        return table.insert().values(values)
 
     @staticmethod
     def _on_conflict(table: Table, stmt: Any) -> Insert:
@@ -74,39 +51,9 @@ class Statements:
         return done
 
 
-class RowValues(Mapping[str, Any]):
-    """The parameters of a multi-row statement, kept flat (`flat[i]` is `names[i]`'s): a
-    Mapping like any parameters, which an executor may also pass on positionally as they are
-    (the SQLite one does: a dict of 28 names per call record cost more than the write)."""
-
-    __slots__ = ("_index", "flat", "names")
-
-    def __init__(self, names: tuple[str, ...], flat: tuple[Any, ...]) -> None:
-        self.names = names
-        self.flat = flat
-        self._index: dict[str, int] | None = None
-
-    def __getitem__(self, key: str) -> Any:
-        if self._index is None:
-            self._index = {name: i for i, name in enumerate(self.names)}
-        return self.flat[self._index[key]]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.names)
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-
-def multi_params(columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> RowValues:
-    """The parameters of `multi_upsert`/`multi_insert` for `rows` (values in `columns` order)."""
-    flat = tuple(rows[0]) if len(rows) == 1 else tuple(chain.from_iterable(rows))
-    return RowValues(_param_names(columns, len(rows)), flat)
-
-
-@lru_cache(maxsize=256)
-def _param_names(columns: tuple[str, ...], rows: int) -> tuple[str, ...]:
-    return tuple(f"{c}_{i}" for i in range(rows) for c in columns)
+def insert_row(table: Table, columns: Sequence[str]) -> Insert:
+    """A plain INSERT of one row of `columns` (parameters named after them)."""
+    return table.insert().values({c: bindparam(c) for c in columns})
 
 
 def delete_by_key(table: Table) -> Delete:

@@ -81,7 +81,7 @@ class SqlStore:
         self._applications = Applications(executor, statements, self._cache)
         self._numbers = Numbers(executor, statements, self._cache)
         self._calls = Calls(executor, statements)
-        self._logs = Logs(executor, statements)
+        self._logs = Logs(executor)
         self._conferences = Conferences(executor, statements)
         self._queues = Queues(executor, statements)
         self._messages = Messages(executor, statements)
