@@ -17,7 +17,7 @@ from percl.store.sql.executor import Executor
 from percl.store.sql.statements import Statements, select_by
 
 _LIVE_STATUSES = tuple(s.value for s in CallStatus if s.is_live)
-_BATCH = 32
+_BATCH = 32  # records per transaction: bounds one write's time on the loop's thread
 _GET = select_by(CALL_MAP, "call_id")
 
 

@@ -17,7 +17,7 @@ from percl.store.sql.executor import Executor
 from percl.store.sql.log_query import count_select, log_conditions, page_select, prune_statement
 from percl.store.sql.statements import insert_row
 
-_BATCH = 100
+_BATCH = 100  # lines per transaction: bounds one write's time on the loop's thread
 #: log_id is the database's (the insertion order): every other column.
 _INSERT = insert_row(logs, [f.column for f in LOG_MAP.fields])
 
