@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from percl.store.batch import BatchWriter, GroupCommit, Row
+from percl.store.sql.batch import BatchWriter, GroupCommit, Row
 
 
 class Gate:

@@ -16,7 +16,12 @@ from percl.domain.enums import CallStatus, LogLevel
 from percl.domain.records import LogEntry
 from percl.engine.ports import CallFilter, LogFilter, Store
 from percl.errors import Conflict
+from percl.store.sql.calls import Calls
+from percl.store.sql.executor import Params, Row, Statement
+from percl.store.sql.logs import Logs
+from percl.store.sql.store import SqlStore
 from percl.store.sqlite import SqliteStore, StoreClosed
+from percl.store.sqlite_executor import SqliteExecutor
 from tests.store.samples import AC1, ACCOUNT, APPLICATION, CALL, NUMBER, mk_call
 
 
@@ -28,24 +33,41 @@ async def sqlite_store() -> AsyncIterator[SqliteStore]:
     await s.close()
 
 
-class CountingStore(SqliteStore):
+class CountingExecutor(SqliteExecutor):
     """Counts the statements that reach the driver (writes and reads)."""
-
-    writes: list[str]
-    reads: int
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
-        self.writes = []
+        self.writes: list[Statement] = []
         self.reads = 0
 
-    async def _write(self, sql: str, params: Any) -> None:
-        self.writes.append(sql)
-        await super()._write(sql, params)
+    async def write(self, stmt: Statement, params: Params | None = None) -> int:
+        self.writes.append(stmt)
+        return await super().write(stmt, params)
 
-    async def _fetch(self, sql: str, params: Any) -> Any:
+    async def write_many(self, stmt: Statement, rows: Sequence[Params]) -> int:
+        self.writes.append(stmt)
+        return await super().write_many(stmt, rows)
+
+    async def fetch(self, stmt: Statement, params: Params | None = None) -> Sequence[Row]:
         self.reads += 1
-        return await super()._fetch(sql, params)
+        return await super().fetch(stmt, params)
+
+
+class CountingStore(SqlStore):
+    """The SQL store on SQLite, counting what reaches the driver (CountingExecutor)."""
+
+    def __init__(self, url: str) -> None:
+        self.counter = CountingExecutor(url)
+        super().__init__(self.counter)
+
+    @property
+    def writes(self) -> list[Statement]:
+        return self.counter.writes
+
+    @property
+    def reads(self) -> int:
+        return self.counter.reads
 
 
 @pytest.fixture
@@ -156,7 +178,7 @@ async def test_queued_lines_are_written_in_one_statement(counting: CountingStore
     for n in range(150):
         await counting.add_log(line(n))
     await counting.flush_logs()
-    assert len(counting.writes) == 2  # batches of 100: two multi-row INSERTs, not 150 writes
+    assert len(counting.writes) == 2  # batches of 100: two transactions, not 150 writes
     assert len(await counting.list_logs(AC1, LogFilter())) == 150
 
 
@@ -191,17 +213,17 @@ async def test_add_log_on_a_closed_store_raises() -> None:
 async def test_a_failing_batch_is_dropped_and_later_lines_still_land(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    original = SqliteStore._write_logs
+    original = Logs._write
     calls = 0
 
-    async def flaky(self: SqliteStore, rows: Sequence[Any]) -> None:
+    async def flaky(self: Logs, rows: Sequence[Any]) -> None:
         nonlocal calls
         calls += 1
         if calls == 1:
             raise OSError("disk full")
         await original(self, rows)
 
-    monkeypatch.setattr(SqliteStore, "_write_logs", flaky)  # before the store binds it
+    monkeypatch.setattr(Logs, "_write", flaky)  # before the store binds it
     sqlite_store = SqliteStore.for_path(":memory:")
     await sqlite_store.open()
     try:
@@ -246,11 +268,11 @@ async def test_each_put_call_returns_only_once_its_row_is_committed(counting: Co
 
 
 async def test_a_failed_batch_raises_in_every_submitter(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def broken(self: SqliteStore, rows: Sequence[Any]) -> None:
+    async def broken(self: Calls, rows: Sequence[Any]) -> None:
         await asyncio.sleep(0)  # let the others queue behind the first write
         raise OSError("disk full")
 
-    monkeypatch.setattr(SqliteStore, "_write_calls", broken)  # before the store binds it
+    monkeypatch.setattr(Calls, "_write", broken)  # before the store binds it
     store = SqliteStore.for_path(":memory:")
     await store.open()
     try:

@@ -1,4 +1,4 @@
-"""A file database is written on the loop's thread and checkpointed from another (sqlite_base.py,
+"""A file database is written on the loop's thread and checkpointed from another (sqlite_executor.py,
 checkpoint.py); an in-memory one keeps writing through aiosqlite."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import pytest
 
 from percl.domain.enums import CallStatus, LogLevel
 from percl.domain.records import LogEntry
-from percl.errors import DatabaseUnusable
+from percl.engine.ports import LogFilter
+from percl.errors import DatabaseUnusable, StoreBusy
 from percl.store.checkpoint import Checkpointer
 from percl.store.sqlite import SqliteStore
 from tests.store.samples import ACCOUNT, CALL
@@ -26,7 +27,8 @@ async def test_file_store_writes_on_the_loop_thread_and_never_checkpoints_there(
         writer = store._writer  # white-box: nothing public tells which connection writes
         assert writer is not None
         # The checkpointer's second pass must take the store's own lock (test below).
-        assert store._checkpointer is not None and store._checkpointer._lock is store._lock
+        checkpointer = store.executor.checkpointer
+        assert checkpointer is not None and checkpointer._lock is store.executor.lock
         assert writer.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
         await store.put_account(ACCOUNT)
         await store.put_call(CALL)
@@ -34,7 +36,7 @@ async def test_file_store_writes_on_the_loop_thread_and_never_checkpoints_there(
         assert await store.get_call(CALL.call_id) == CALL
     finally:
         await store.close()
-    assert store._writer is None and store._checkpointer is None
+    assert store._writer is None and store.executor.checkpointer is None
 
 
 async def test_memory_store_has_no_second_connection() -> None:
@@ -70,7 +72,7 @@ async def test_checkpoints_run_every_so_many_commits(tmp_path: Path) -> None:
     store = SqliteStore.for_path(path)
     await store.open()
     try:
-        checkpointer = store._checkpointer
+        checkpointer = store.executor.checkpointer
         assert isinstance(checkpointer, Checkpointer)
         checkpointer._every = 5  # (256 by default)
         frames = []
@@ -122,7 +124,7 @@ async def test_closing_while_a_checkpoint_runs_waits_for_it(tmp_path: Path) -> N
     # The checkpoint's second pass takes the store's lock: close() must not hold it meanwhile.
     store = SqliteStore.for_path(tmp_path / "percl.db")
     await store.open()
-    checkpointer = store._checkpointer
+    checkpointer = store.executor.checkpointer
     assert checkpointer is not None
     checkpointer._every = 1
     await store.put_call(CALL)  # starts a checkpoint task
@@ -140,7 +142,7 @@ async def test_a_writer_that_cannot_open_leaves_the_store_closed(
     store = SqliteStore.for_path(tmp_path / "percl.db")
     with pytest.raises(DatabaseUnusable, match="unable to open database file"):
         await store.open()
-    assert store._conn is None and store._writer is None  # not half open
+    assert store.executor.conn is None and store._writer is None  # not half open
     monkeypatch.undo()
     await store.open()  # and it can still be opened properly
     await store.put_call(CALL)
@@ -163,4 +165,33 @@ async def test_a_line_logged_while_the_store_closes_is_written_at_once(tmp_path:
         assert other.execute("SELECT message FROM logs").fetchall() == [("late line",)]
     finally:
         other.close()
+        await store.close()
+
+
+async def test_a_batch_that_finds_the_file_locked_writes_nothing_and_is_written_later(
+        tmp_path: Path) -> None:
+    # A batch is one transaction (BEGIN IMMEDIATE on the loop thread's writer): a locked file
+    # is StoreBusy at once with none of its rows written, and the rows stay queued.
+    from tests.security.test_db_locked import write_locked
+
+    path = tmp_path / "percl.db"
+    store = SqliteStore.for_path(path)
+    await store.open()
+    try:
+        lines = [LogEntry(timestamp=n, level=LogLevel.INFO, account_id=ACCOUNT.account_id,
+                          message=f"line {n}") for n in range(3)]
+        with write_locked(path):
+            for entry in lines:
+                await store.add_log(entry)
+            with pytest.raises(StoreBusy):
+                await store.flush_logs()
+            other = sqlite3.connect(path)
+            try:
+                assert other.execute("SELECT count(*) FROM logs").fetchone() == (0,)
+            finally:
+                other.close()
+        await store.flush_logs()
+        found = await store.list_logs(ACCOUNT.account_id, LogFilter())
+        assert [e.message for e in found] == ["line 2", "line 1", "line 0"]
+    finally:
         await store.close()

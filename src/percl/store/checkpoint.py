@@ -1,6 +1,6 @@
 """WAL checkpoints of a file database, off the event loop's thread.
 
-Why: the store writes on the event loop's thread (sqlite_base.py), and a checkpoint -- copying the
+Why: the store writes on the event loop's thread (sqlite_executor.py), and a checkpoint -- copying the
 write-ahead log back into the database file, with an fsync -- takes milliseconds; run by the
 writing connection (SQLite's automatic checkpoint) it stood the loop still for every call. So the
 writing connection never checkpoints, and this class does it from a connection of its own

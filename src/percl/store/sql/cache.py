@@ -1,7 +1,7 @@
-"""The exact cache of accounts, applications and numbers that SqliteStore keeps.
+"""The exact cache of accounts, applications and numbers that SqlStore keeps.
 
-Exact because this process is the only writer of its SQLite file (see store/sqlite.py): every change
-goes through the store, which updates or drops the cached copy.
+Exact because this process is the only writer of its database (see store/sql/store.py): every
+change goes through the store, which updates or drops the cached copy.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The account log's SQL: a LogFilter (its PQL tree included) as a WHERE clause, keyset pages,
+"""The account log's queries: a LogFilter (its PQL tree included) as a WHERE clause, keyset pages,
 capped counts and bounded pruning.
 
 Why PQL runs in SQL: GET /Logs on a long log read every line of the account into Python per page

@@ -1,9 +1,9 @@
-"""Batched writes for the SQLite store: write-behind (BatchWriter) and group commit (GroupCommit).
+"""Batched writes for the SQL store: write-behind (BatchWriter) and group commit (GroupCommit).
 
 Why: every store write is a commit (and, for an in-memory database, a trip to aiosqlite's worker
 thread). The account log is written 8 times per three-webhook call and nobody reads a line back
 until someone lists the logs, so `SqliteStore.add_log` hands its row to a `BatchWriter` and returns
-at once; the writer's task writes whatever has queued in one statement (one transaction).
+at once; the writer's task writes whatever has queued in one transaction.
 `flush()` is the barrier that reads take: every row submitted before it is written when it returns.
 
 The price, documented in docs/DECISIONS.md: a crash (not a clean `close()`) loses the rows still
@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from percl.errors import StoreBusy
@@ -34,13 +34,14 @@ RETRY_MAX_S = 1.0
 #: How long `stop()` keeps retrying a busy database before it drops the queued rows.
 STOP_RETRY_S = 10.0
 
-Row = tuple[Any, ...]
+#: One row to write: its statement's parameters.
+Row = Mapping[str, Any]
 
 
 class BatchWriter:
     """Queues rows and writes them in batches of at most `max_batch` from one background task.
 
-    `write(rows)` must write every row of the batch atomically (e.g. one multi-row INSERT); it is
+    `write(rows)` must write every row of the batch atomically (one transaction); it is
     never called concurrently with itself. Call `start()` inside the running loop before `add`,
     and `stop()` before the connection closes.
     """

@@ -1,0 +1,31 @@
+"""Create and migrate SqlStore's schema on any database SQLAlchemy speaks to."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from percl.errors import DatabaseUnusable
+from percl.store import schema
+
+
+async def ensure_schema(conn: AsyncConnection, where: str) -> None:
+    """Create missing tables, then check the stored schema version: record it on a new database,
+    migrate an older one (schema.MIGRATIONS: standard DDL), refuse a newer one. `where` names the
+    database in the error (PERCL_DB=...). The caller commits."""
+    await conn.run_sync(schema.metadata.create_all)
+    found = (await conn.execute(select(schema.schema_version.c.version))).scalar()
+    if found is None:
+        await conn.execute(insert(schema.schema_version).values(version=schema.SCHEMA_VERSION))
+    elif found > schema.SCHEMA_VERSION:
+        raise DatabaseUnusable(
+            f"PERCL_DB={where}: database schema version {found} is newer "
+            f"than this percl supports ({schema.SCHEMA_VERSION}); upgrade percl or use "
+            "another database file"
+        )
+    elif found < schema.SCHEMA_VERSION:
+        # New tables came with create_all; anything else is in schema.MIGRATIONS.
+        for version in range(found, schema.SCHEMA_VERSION):
+            for statement in schema.MIGRATIONS.get(version, ()):
+                await conn.exec_driver_sql(statement)
+        await conn.execute(schema.schema_version.update().values(version=schema.SCHEMA_VERSION))
