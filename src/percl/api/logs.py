@@ -1,7 +1,7 @@
 """Account logs: GET and POST /Accounts/{accountId}/Logs, GET /Accounts/{a}/Calls/{callId}/Logs.
 
 POST /Logs filters with PQL (the language lives in percl.api.pql; a bad query is 400, code 5).
-The whole parsed query goes to the store, which evaluates it in SQL (store/sqlite_logs.py), and a
+The whole parsed query goes to the store, which evaluates it in SQL (store/sql/log_query.py), and a
 page is one keyset walk of an index: the cursor holds the PQL, the position of the last line
 shown and the total counted on the first page (counted no further than the list cap), so a page
 costs the same however long the log is. `pql` is also accepted as a query parameter of GET
