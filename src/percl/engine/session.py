@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from percl.domain.enums import (
     AnsweredBy,
@@ -47,6 +47,7 @@ from percl.engine.session_events import (
     ParentEnded,
     Ringing,
     RingTimeout,
+    SessionEvent,
     Shutdown,
 )
 from percl.engine.session_tasks import LegTasks
@@ -64,6 +65,19 @@ __all__ = ["ApiUpdate", "CallSession", "ChildDialer", "ParentEnded", "Shutdown"]
 #: has been answered and its script started (the child's connect webhook waits for it); returns
 #: the child's call id.
 ChildDialer = Callable[["CallSession", "OutDial", asyncio.Event], Awaitable[str]]
+
+
+class CallChanges(TypedDict, total=False):
+    """What the session's own loop and the services holding a leg change on its record."""
+
+    status: CallStatus
+    call_ended_reason: CallEndedReason
+    start_time: float
+    connect_time: float
+    end_time: float
+    answered_by: AnsweredBy | None
+    conference_id: str | None
+    queue_id: str | None
 
 
 class CallSession:
@@ -91,7 +105,7 @@ class CallSession:
         self.account = account
         self._voice_url, voice_fallback_url = voice_urls
         self._on_end = on_end
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._queue: asyncio.Queue[SessionEvent] = asyncio.Queue()
         self._tasks = LegTasks()
         self._dialing = DialProgress(self, self._tasks)
         self._performer = ActionPerformer(
@@ -124,7 +138,7 @@ class CallSession:
     def on_far_end_hangup(self) -> None:
         self._queue.put_nowait(e.FarEndHangup())
 
-    def post(self, event: Any) -> None:
+    def post(self, event: SessionEvent) -> None:
         """Deliver an event to this leg's loop: from the services (ApiUpdate, ParentEnded,
         Terminate, Interrupt) and from the leg's own child tasks."""
         self._queue.put_nowait(event)
@@ -173,7 +187,7 @@ class CallSession:
         )
         await self.perform(self.interp.request(RequestType.INBOUND_CALL, self._voice_url))
 
-    async def _dispatch(self, event: Any) -> None:
+    async def _dispatch(self, event: SessionEvent) -> None:
         match event:
             case Ringing():
                 await self._dialing.ringing()
@@ -207,7 +221,7 @@ class CallSession:
                 self.membership is not None and self.membership.on_speech(self, text)
             ):
                 pass
-            case _ if self.interp is not None:
+            case _ if self.interp is not None and isinstance(event, e.Event):
                 await self.perform(self.interp.handle(event))
                 self._performer.after_event(event, self.interp.waits_for_engine)
             case _:
@@ -250,7 +264,7 @@ class CallSession:
 
     # ------------------------------------------------------------- state changes
 
-    async def update(self, **changes: Any) -> None:
+    async def update(self, **changes: Unpack[CallChanges]) -> None:
         """Change the call record (a new revision), stored before anything reports it."""
         previous = self.call.status
         self.call = revised(self.call, self.ctx.clock.now(), **changes)
