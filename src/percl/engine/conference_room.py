@@ -18,6 +18,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from percl.domain import payloads as p
 from percl.domain.enums import CallEndedReason, ConferenceStatus, RequestType
 from percl.domain.records import Account, Call, Conference, Participant, revised
 from percl.engine.conference_member import ControlKeys, Member, ParticipantHold
@@ -148,7 +149,7 @@ class ConferenceRoom:
         if url:
             if not session.done:
                 await session.update(conference_id=None)
-            session.post(e.Interrupt(RequestType.LEAVE_CONFERENCE, url, self._fields(),
+            session.post(e.Interrupt(url, p.LeaveConference(self.conference_id),
                                      release=True))
         else:
             session.post(e.Terminate(CallEndedReason.REMOVED_FROM_CONFERENCE))
@@ -164,7 +165,7 @@ class ConferenceRoom:
         if url is None:
             return e.Finish(CallEndedReason.REMOVED_FROM_CONFERENCE)
         await session.update(conference_id=None)
-        return e.Fetch(RequestType.LEAVE_CONFERENCE, url, self._fields(), release=True)
+        return e.Fetch(url, p.LeaveConference(self.conference_id), release=True)
 
     async def detach(self, member: Member) -> None:
         """Take a participant out without moving its leg on (it is about to join elsewhere)."""
@@ -226,9 +227,8 @@ class ConferenceRoom:
             self._hear(member, digits=released)
         if fired and member.record.call_control_url:
             member.control_active = True
-            member.session.post(e.Interrupt(
-                RequestType.CALL_CONTROL, member.record.call_control_url,
-                self._fields(digits=member.record.call_control_sequence or "")))
+            member.session.post(e.Interrupt(member.record.call_control_url, p.CallControl(
+                self.conference_id, member.record.call_control_sequence or "")))
 
     def spoke(self, member: Member, text: str) -> None:
         self._hear(member, text=text)

@@ -18,9 +18,10 @@ a script (session_script.py), how a leg ends (session_ending.py), the children b
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
+from percl.domain import payloads as p
 from percl.domain.enums import (
     AnsweredBy,
     CallDirection,
@@ -28,8 +29,8 @@ from percl.domain.enums import (
     CallStatus,
     LogLevel,
     MachineType,
-    RequestType,
 )
+from percl.domain.payloads import wire_fields
 from percl.domain.records import Account, Call, revised
 from percl.engine import durable
 from percl.engine import session_ending as ending
@@ -185,7 +186,7 @@ class CallSession:
         self.interp = Interpreter(
             answered=False, inbound=True, settings=self.ctx.settings.interpreter
         )
-        await self.perform(self.interp.request(RequestType.INBOUND_CALL, self._voice_url))
+        await self.perform(self.interp.request(self._voice_url, p.InboundCall()))
 
     async def _dispatch(self, event: SessionEvent) -> None:
         match event:
@@ -235,19 +236,18 @@ class CallSession:
 
     async def send_webhook(
         self,
-        request_type: RequestType,
         url: str,
-        fields: dict[str, Any] | None = None,
+        payload: p.Payload,
         fallback_url: str | None = None,
         privacy_mode: bool = False,
     ) -> WebhookResult:
-        """POST a webhook about this leg with its current record as the standard fields."""
+        """POST `payload` about this leg, with its current record as the standard fields."""
         request = WebhookRequest(
-            request_type=request_type,
+            request_type=payload.REQUEST_TYPE,
             url=url,
             account=self.account,
             call=self.call,
-            fields=dict(fields or {}),
+            fields=wire_fields(payload),
             fallback_url=fallback_url,
             privacy_mode=privacy_mode or self.call.privacy_mode,
             request_id=self.call.request_id,
@@ -255,7 +255,7 @@ class CallSession:
         return await self.ctx.webhooks.send(request)
 
     async def log(
-        self, level: LogLevel, message: str, metadata: dict[str, Any] | None = None
+        self, level: LogLevel, message: str, metadata: Mapping[str, object] | None = None
     ) -> None:
         await self.ctx.logs.log(
             level, self.account.account_id, message,
