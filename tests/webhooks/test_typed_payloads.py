@@ -59,7 +59,7 @@ SAMPLES: list[p.Payload] = [
     p.AddToConferenceNotification(CONFERENCE_ID, ConferenceStatus.IN_PROGRESS),
     p.LeaveConference(CONFERENCE_ID),
     p.CallControl(CONFERENCE_ID, "*9"),
-    p.MessageDelivery(SM_ID, "+13121000109", "+13121000096", "hi", AP_ID, PN_ID),
+    p.MessageDelivery(SM_ID, "+13121000109", "+13121000096", "hi", AP_ID, PN_ID, "/uri"),
     p.MessageStatus(SM_ID, None, "+13121000096", "+13121000109", "hi", None, PN_ID,
                     MessageStatus.SENT),
     p.Redirect(p.GetDigits("12", GetDigitsReason.FINISH_KEY)),

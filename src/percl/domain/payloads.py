@@ -239,13 +239,13 @@ class MessageDelivery:
     """messageDelivery (direction inbound and status received are derived)."""
 
     REQUEST_TYPE: ClassVar[RequestType] = RequestType.MESSAGE_DELIVERY
-    message_id: str | None
+    message_id: str
     from_: str
     to: str
     text: str
     application_id: str | None = field(metadata=NULL_KEPT)
     phone_number_id: str | None = field(metadata=NULL_KEPT)
-    uri: str | None = None
+    uri: str
 
 
 @dataclass(frozen=True, slots=True)

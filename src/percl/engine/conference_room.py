@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from percl.domain import payloads as p
-from percl.domain.enums import CallEndedReason, ConferenceStatus, RequestType
+from percl.domain.enums import CallEndedReason, ConferenceStatus
 from percl.domain.records import Account, Call, Conference, Participant, revised
 from percl.engine.conference_member import ControlKeys, Member, ParticipantHold
 from percl.engine.conference_outbox import Notice, Outbox
@@ -73,8 +73,8 @@ class ConferenceRoom:
         """Tell statusCallbackUrl the conference exists (createConference, status empty)."""
         url = self.conference.status_callback_url
         if url:
-            self.outbox.put(Notice(RequestType.CREATE_CONFERENCE, url, call,
-                                   self._fields(status=ConferenceStatus.EMPTY.value),
+            self.outbox.put(Notice(url, call,
+                                   p.CreateConference(self.conference_id, ConferenceStatus.EMPTY),
                                    self.conference.request_id))
 
     # ------------------------------------------------------------------ joining and leaving
@@ -116,9 +116,9 @@ class ConferenceRoom:
             await self._move(on_join(self.status, command.start_conf_on_enter), session.call)
             self._place(member)
             if record.notification_url:
-                self.outbox.put(Notice(RequestType.ADD_TO_CONFERENCE_NOTIFICATION,
-                                       record.notification_url, session.call,
-                                       self._fields(status=self.status.value)))
+                self.outbox.put(Notice(record.notification_url, session.call,
+                                       p.AddToConferenceNotification(self.conference_id,
+                                                                     self.status)))
         self._beep(entering=True)
         return member
 
@@ -129,7 +129,7 @@ class ConferenceRoom:
         async with self.lock:
             url = member.record.leave_conference_url
             if url and member.live:
-                self.outbox.put(Notice(RequestType.LEAVE_CONFERENCE, url, call, self._fields()))
+                self.outbox.put(Notice(url, call, p.LeaveConference(self.conference_id)))
             departed = await self._depart(member, call)
         if departed:
             self._beep(entering=False)
@@ -271,8 +271,8 @@ class ConferenceRoom:
             await self.ctx.store.put_conference(self.conference)
             url = self.conference.status_callback_url
             if url:
-                self.outbox.put(Notice(RequestType.CONFERENCE_STATUS, url, call,
-                                       self._fields(status=status.value),
+                self.outbox.put(Notice(url, call, p.ConferenceStatusChanged(self.conference_id,
+                                                                            status),
                                        self.conference.request_id if call is None else None))
             if status is ConferenceStatus.IN_PROGRESS:
                 for member in self.members.values():
@@ -312,6 +312,3 @@ class ConferenceRoom:
         """Let the leg go, if the room still holds it."""
         if member.session.membership is member.hold:
             member.session.leave()
-
-    def _fields(self, **extra: Any) -> dict[str, Any]:
-        return {"conferenceId": self.conference_id, **extra}
