@@ -227,8 +227,9 @@ class ConferenceRoom:
             self._hear(member, digits=released)
         if fired and member.record.call_control_url:
             member.control_active = True
-            member.session.post(e.Interrupt(member.record.call_control_url, p.CallControl(
-                self.conference_id, member.record.call_control_sequence or "")))
+            member.session.post(e.Interrupt(
+                member.record.call_control_url,
+                p.CallControl(self.conference_id, member.record.call_control_sequence or "")))
 
     def spoke(self, member: Member, text: str) -> None:
         self._hear(member, text=text)
