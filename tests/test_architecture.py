@@ -77,29 +77,3 @@ def test_rules_cover_every_package() -> None:
     packages = {_package(p) for p in MODULES}
     assert packages <= set(ALLOWED)
     assert {"engine", "percl", "api", "webhooks", "telephony", "store"} <= packages
-
-
-#: Modules whose types are the contract between layers: precise unions and dataclasses, never Any
-#: (STYLE.md). engine/ports joins this list once it is free of Any.
-NO_ANY = ("percl/actions.py", "percl/events.py", "domain/payloads.py")
-
-
-def _mentions_any(path: Path) -> list[str]:
-    """Where `path` imports or names typing.Any (an attribute `typing.Any` included)."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    found: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module == "typing":
-            found += [f"line {node.lineno}: import Any" for a in node.names if a.name == "Any"]
-        elif isinstance(node, ast.Name) and node.id == "Any":
-            found.append(f"line {node.lineno}: Any")
-        elif isinstance(node, ast.Attribute) and node.attr == "Any":
-            found.append(f"line {node.lineno}: .Any")
-    return found
-
-
-@pytest.mark.parametrize("module", NO_ANY)
-def test_contract_modules_have_no_any(module: str) -> None:
-    path = SRC / module
-    assert path.exists(), f"{module} moved: update NO_ANY"
-    assert not _mentions_any(path), f"{module} uses Any: {_mentions_any(path)}"
