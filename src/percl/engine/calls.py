@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Coroutine
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from percl.domain import ids
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from percl.percl.commands import OutDial
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Dialing:
     """What an outbound leg's dial asks for, from POST /Calls or an OutDial."""
 
@@ -174,8 +175,8 @@ class CallService(TaskOwner):
             date_created=now, date_updated=now, status_callback_url=status_callback_url,
         )
         if dialing is None:
-            return dataclasses.replace(call, status=CallStatus.RINGING, start_time=now)
-        return dataclasses.replace(
+            return replace(call, status=CallStatus.RINGING, start_time=now)
+        return replace(
             call, status=CallStatus.QUEUED, call_connect_url=dialing.call_connect_url,
             if_machine=dialing.if_machine, if_machine_url=dialing.if_machine_url,
             send_digits=dialing.send_digits, timeout_s=self._ring_timeout(dialing.timeout),

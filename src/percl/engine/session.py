@@ -30,6 +30,7 @@ from percl.domain.enums import (
     LogLevel,
     MachineType,
 )
+from percl.domain.json import JsonValue
 from percl.domain.payloads import wire_fields
 from percl.domain.records import Account, Call, revised
 from percl.engine import durable
@@ -255,7 +256,7 @@ class CallSession:
         return await self.ctx.webhooks.send(request)
 
     async def log(
-        self, level: LogLevel, message: str, metadata: Mapping[str, object] | None = None
+        self, level: LogLevel, message: str, metadata: Mapping[str, JsonValue] | None = None
     ) -> None:
         await self.ctx.logs.log(
             level, self.account.account_id, message,

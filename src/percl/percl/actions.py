@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from percl.domain.enums import CallEndedReason, LogLevel, RequestType
+from percl.domain.json import JsonValue
 from percl.domain.payloads import Payload
 from percl.percl.commands import Command, OutDial
 
 #: What a PlayMedia plays: a Say, a Play, a Pause, or the conference entry/exit tone.
 MediaKind = Literal["say", "play", "pause", "beep"]
 
-#: What a log line carries besides its message (JSON-encodable values).
-Metadata = Mapping[str, object]
+#: What a log line carries besides its message.
+Metadata = Mapping[str, JsonValue]
 
 
 class Heard(Protocol):
