@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from percl.domain.enums import ConferenceStatus, LogLevel, PlayBeep, RequestType
+from percl.domain import payloads as p
+from percl.domain.enums import ConferenceStatus, LogLevel, PlayBeep
 from percl.domain.records import Account, Participant
 from percl.engine.conference_outbox import Notice, Outbox
 from percl.engine.ports import ParticipantFilter, WebhookOutcome, WebhookRequest, WebhookResult
@@ -103,9 +104,9 @@ async def test_outbox_sends_in_order_one_at_a_time(urls: list[str]) -> None:
     sender, logs = GatedSender(), ListLogs()
     outbox = Outbox(Account("AC" + "1" * 40, "key", "secret"), sender, logs)
     for url in urls:
-        outbox.put(Notice(RequestType.CONFERENCE_STATUS, url, None, {"status": "empty"}))
+        outbox.put(Notice(url, None, p.ConferenceStatusChanged("CF1", ConferenceStatus.EMPTY)))
     outbox.close()
-    outbox.put(Notice(RequestType.CONFERENCE_STATUS, "late", None))  # ignored once closed
+    outbox.put(Notice("late", None, p.ConferenceStatusChanged("CF1", ConferenceStatus.EMPTY)))  # closed
     runner = asyncio.ensure_future(outbox.run())
     await asyncio.sleep(0)
     assert sender.sent == ["a"]  # the next waits for the first to be answered

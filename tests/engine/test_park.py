@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from percl.domain import payloads as p
 from percl.domain.enums import CallEndedReason, RequestType
 from percl.engine.context import EngineContext
 from percl.engine.park import PARK_COMMANDS, Parking, ParkService
@@ -47,9 +48,9 @@ class FakeSession:
     async def log(self, level: Any, message: str, metadata: Any = None) -> None:
         self.logged.append(message)
 
-    async def send_webhook(self, request_type: RequestType, url: str, fields: Any = None) -> None:
+    async def send_webhook(self, url: str, payload: p.Payload) -> None:
         assert self.membership is not None or self.done  # told while still held, or after the end
-        self.sent.append((request_type, url))
+        self.sent.append((payload.REQUEST_TYPE, url))
 
 
 def service(clock: FakeClock | None = None) -> ParkService:
@@ -91,7 +92,7 @@ async def test_unpark_resumes_at_action_url() -> None:
     await svc.run_park(s, park())  # type: ignore[arg-type]
     parking = s.membership
     outcome = await svc.run_unpark(s, Unpark())  # type: ignore[arg-type]
-    assert outcome == e.Fetch(RequestType.REDIRECT, ACTION, {}, release=True)
+    assert outcome == e.Fetch(ACTION, p.Redirect(), release=True)
     assert s.membership is None and parking.resumed and svc.parked == {}
     await parking.on_leg_ended(s)  # the leg ends later: actionUrl was already asked
     assert s.sent == [(RequestType.REDIRECT, NOTE)]
@@ -108,7 +109,7 @@ async def test_wait_url_is_asked_again_no_sooner_than_a_second_later() -> None:
     await svc.run_park(s, park())  # type: ignore[arg-type]
     parking = s.membership
     await parking.on_idle(s)
-    assert s.posted == [e.Interrupt(RequestType.REDIRECT, WAIT, {})]
+    assert s.posted == [e.Interrupt(WAIT, p.Redirect())]
     second = asyncio.ensure_future(parking.on_idle(s))
     await clock.advance(0.5)
     assert len(s.posted) == 1 and not second.done()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 
-from percl.domain.enums import CallEndedReason, RequestType
+from percl.domain import payloads as p
+from percl.domain.enums import CallEndedReason
 from percl.engine.ports import WebhookOutcome, WebhookResult
 from percl.engine.session_script import received_metadata, script_event
 from percl.percl import actions as a
 from percl.percl import events as e
 
 URL = "https://app.example.com/voice"
-POST = a.PostWebhook(7, RequestType.INBOUND_CALL, URL)
+POST = a.PostWebhook(7, URL, p.InboundCall())
 
 
 def answer(body: bytes, outcome: WebhookOutcome = WebhookOutcome.OK) -> WebhookResult:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import itertools
 
+from percl.domain import payloads as p
 from percl.domain.enums import RequestType
+from percl.domain.payloads import wire_fields
 from percl.percl import actions as a
 from percl.percl import events as e
 from percl.percl import parse_script
@@ -27,9 +29,10 @@ def run(**attrs: object) -> DigitsRun:
 def test_typed_ahead_keys_finish_at_once_and_the_rest_is_left_over() -> None:
     r = run(maxDigits=2)
     actions, rest = r.start("123")
-    assert r.fields == {"digits": "12", "reason": "maxDigits"} and rest == "3"
+    assert wire_fields(r.payload) == {"digits": "12", "reason": "maxDigits"} and rest == "3"
     assert actions == []  # nothing was started, so nothing to stop
-    assert (r.REQUEST_TYPE, r.action_url, r.privacy) == (RequestType.GET_DIGITS, MENU, False)
+    assert isinstance(r.payload, p.GetDigits)
+    assert (r.payload.REQUEST_TYPE, r.action_url, r.privacy) == (RequestType.GET_DIGITS, MENU, False)
 
 
 def test_prompt_then_initial_timeout_then_timeout() -> None:
@@ -39,7 +42,7 @@ def test_prompt_then_initial_timeout_then_timeout() -> None:
     (timer,) = r.handle(e.MediaDone(play.token))
     assert timer == a.StartTimer(timer.token, 1200) and not r.owns(e.MediaDone(play.token))
     assert r.handle(e.TimerFired(timer.token)) == []
-    assert r.fields == {"digits": "", "reason": "timeout"} and r.privacy
+    assert wire_fields(r.payload) == {"digits": "", "reason": "timeout"} and r.privacy
 
 
 def test_privacy_mode_reports_entered_digits_as_xxxxx() -> None:
@@ -47,21 +50,21 @@ def test_privacy_mode_reports_entered_digits_as_xxxxx() -> None:
     r = run(maxDigits=4, privacyMode=True)
     r.start("")
     r.press("4321")
-    assert r.fields == {"digits": "xxxxx", "reason": "maxDigits"}
+    assert wire_fields(r.payload) == {"digits": "xxxxx", "reason": "maxDigits"}
     r = run(privacyMode=True)
     r.start("")
     r.press("12#")
-    assert r.fields == {"digits": "xxxxx", "reason": "finishKey"}
+    assert wire_fields(r.payload) == {"digits": "xxxxx", "reason": "finishKey"}
     r = run(maxDigits=4, privacyMode=False)
     r.start("")
     r.press("4321")
-    assert r.fields == {"digits": "4321", "reason": "maxDigits"}
+    assert wire_fields(r.payload) == {"digits": "4321", "reason": "maxDigits"}
 
 
 def test_cancel_stops_prompt_and_timer() -> None:
     r = run(prompts=[{"Say": {"text": "Menu"}}])
     (play,), _ = r.start("")
-    assert r.cancel() == [a.StopMedia(play.token)]
+    assert r.cancel() == [a.Cancel(play.token)]
     assert r.cancel() == []
 
 
@@ -69,7 +72,7 @@ def test_finish_key_is_not_reported() -> None:
     r = run()
     r.start("")
     _, rest = r.press("42#9")
-    assert r.fields == {"digits": "42", "reason": "finishKey"} and rest == "9"
+    assert wire_fields(r.payload) == {"digits": "42", "reason": "finishKey"} and rest == "9"
 
 
 def test_news_of_another_kind_under_a_run_token_is_stale() -> None:
@@ -80,4 +83,4 @@ def test_news_of_another_kind_under_a_run_token_is_stale() -> None:
     assert not r.owns(e.TimerFired(play.token)) and not r.owns(e.DigitsSent(play.token))
     (timer,) = r.handle(e.MediaDone(play.token))
     assert isinstance(timer, a.StartTimer) and not r.owns(e.MediaDone(timer.token))
-    assert r.owns(e.TimerFired(timer.token)) and r.fields is None
+    assert r.owns(e.TimerFired(timer.token)) and r.payload is None

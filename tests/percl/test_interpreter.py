@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from percl.domain.enums import CallEndedReason, LogLevel, RequestType
+from percl.domain import payloads as p
+from percl.domain.enums import CallEndedReason, LogLevel, MachineType, QueueResult, RequestType
+from percl.domain.payloads import wire_fields
 from percl.percl import COMMANDS, OutDial, parse_script
 from percl.percl import actions as a
 from percl.percl import events as e
@@ -27,7 +29,7 @@ DIAL = {
 }
 
 
-_LONG = a.PlayMedia | a.StopMedia | a.StartTimer | a.CancelTimer | a.PostWebhook | a.SendDigitsOut
+_LONG = a.PlayMedia | a.Cancel | a.StartTimer | a.PostWebhook | a.SendDigitsOut
 _LONG_OR_DIAL = _LONG | a.Dial
 
 
@@ -46,7 +48,7 @@ def start(
 ) -> tuple[Interpreter, list[a.Action]]:
     """Request the first script and answer it with `script`; returns the interpreter and actions."""
     it = Interpreter(answered=answered, inbound=inbound, settings=settings)
-    (post,) = it.request(RequestType.INBOUND_CALL, VOICE, {"from": "+1"})
+    (post,) = it.request(VOICE, p.InboundCall())
     assert isinstance(post, a.PostWebhook)
     return it, reply(it, post, script)
 
@@ -75,15 +77,14 @@ def finish_media(it: Interpreter, actions: list[a.Action]) -> list[a.Action]:
 
 def test_request_posts_a_percl_webhook_with_the_given_fields() -> None:
     it = Interpreter(answered=True)
-    (post,) = it.request(RequestType.OUT_DIAL_CONNECT, VOICE, {"callStatus": "inProgress"})
-    assert post == a.PostWebhook(
-        tok(post), RequestType.OUT_DIAL_CONNECT, VOICE, {"callStatus": "inProgress"}, True, False
-    )
+    (post,) = it.request(VOICE, p.OutDialConnect())
+    assert post == a.PostWebhook(tok(post), VOICE, p.OutDialConnect(), True, False)
+    assert post.request_type is RequestType.OUT_DIAL_CONNECT
 
 
 def test_stale_script_token_is_ignored() -> None:
     it = Interpreter(answered=True)
-    (post,) = it.request(RequestType.INBOUND_CALL, VOICE)
+    (post,) = it.request(VOICE, p.InboundCall())
     assert isinstance(post, a.PostWebhook)
     assert it.handle(e.ScriptReceived(post.token + 100, parse_script([]))) == []
     assert reply(it, post, []) == [a.EndCall(CallEndedReason.APP_NO_PERCL)]
@@ -91,7 +92,7 @@ def test_stale_script_token_is_ignored() -> None:
 
 def test_broken_webhook_logs_and_ends_with_its_reason() -> None:
     it = Interpreter(answered=True)
-    (post,) = it.request(RequestType.INBOUND_CALL, VOICE)
+    (post,) = it.request(VOICE, p.InboundCall())
     assert isinstance(post, a.PostWebhook)
     out = it.handle(e.WebhookBroken(post.token, CallEndedReason.WEBHOOK_FAILED, "HTTP 500"))
     assert len(out) == 2
@@ -161,7 +162,7 @@ def test_redirect_stops_the_script_and_its_answer_replaces_the_rest() -> None:
     it, out = start([{"Redirect": {"actionUrl": NEXT}}, say("old")])
     (post,) = out  # first in the inboundCall's answer: it says so (see tests/percl/test_speech.py)
     assert isinstance(post, a.PostWebhook) and (post.request_type, post.url) == (RequestType.REDIRECT, NEXT)
-    assert post.fields["originalRequestType"] == "inboundCall"
+    assert wire_fields(post.payload)["originalRequestType"] == "inboundCall"
     out = reply(it, out[0], [say("new")])
     assert media(out).text == "new"
     assert finish_media(it, out) == [a.EndCall(CallEndedReason.APP_HANGUP)]
@@ -280,7 +281,7 @@ def test_say_loop_zero_repeats_until_hangup() -> None:
         assert media(out).text == "hold"
     token = media(out).token
     assert it.handle(e.FarEndHangup()) == [
-        a.StopMedia(token), a.EndCall(CallEndedReason.FAR_END_HANGUP)
+        a.Cancel(token), a.EndCall(CallEndedReason.FAR_END_HANGUP)
     ]
 
 
@@ -382,9 +383,8 @@ def test_outdial_dials_then_posts_out_dial_start_and_parent_script_stops() -> No
     assert dial.command.destination == "+18475550100"
     assert it.handle(e.DialStarted(dial.token + 1, "CAother")) == []
     (post,) = it.handle(e.DialStarted(dial.token, "CAchild"))
-    assert post == a.PostWebhook(
-        tok(post), RequestType.OUT_DIAL_START, DIAL["actionUrl"], {"dialCallId": "CAchild"}
-    )
+    assert post == a.PostWebhook(tok(post), DIAL["actionUrl"], p.OutDialStart("CAchild"))
+    assert wire_fields(post.payload) == {"dialCallId": "CAchild"}
     assert it.handle(e.DialStarted(dial.token, "CAchild")) == []  # duplicate news
     out = reply(it, post, [say("please wait")])
     assert media(out).text == "please wait"
@@ -402,7 +402,7 @@ def test_outdial_on_a_ringing_inbound_leg_answers_it_first() -> None:
 def test_far_end_hangup_during_say_stops_media() -> None:
     it, out = start([say("hi")])
     assert it.handle(e.FarEndHangup()) == [
-        a.StopMedia(media(out).token), a.EndCall(CallEndedReason.FAR_END_HANGUP)
+        a.Cancel(media(out).token), a.EndCall(CallEndedReason.FAR_END_HANGUP)
     ]
     assert it.handle(e.MediaDone(media(out).token)) == []
 
@@ -412,7 +412,7 @@ def test_far_end_hangup_during_leading_pause_cancels_timer() -> None:
     (timer,) = out
     assert isinstance(timer, a.StartTimer)
     assert it.handle(e.FarEndHangup()) == [
-        a.CancelTimer(timer.token), a.EndCall(CallEndedReason.FAR_END_HANGUP)
+        a.Cancel(timer.token), a.EndCall(CallEndedReason.FAR_END_HANGUP)
     ]
     assert it.handle(e.TimerFired(timer.token)) == []
 
@@ -422,7 +422,7 @@ def test_far_end_hangup_during_send_digits_stops_them() -> None:
     (send,) = out
     assert isinstance(send, a.SendDigitsOut)
     assert it.handle(e.FarEndHangup()) == [
-        a.StopMedia(send.token), a.EndCall(CallEndedReason.FAR_END_HANGUP)
+        a.Cancel(send.token), a.EndCall(CallEndedReason.FAR_END_HANGUP)
     ]
 
 
@@ -441,11 +441,10 @@ def test_far_end_hangup_while_dialing() -> None:
 def test_interrupt_cancels_and_posts_new_request() -> None:
     it, out = start([say("hi"), say("old")])
     old = media(out).token
-    out = it.handle(e.Interrupt(RequestType.MACHINE_DETECTED, NEXT, {"machineType": "fax"}))
-    assert out[0] == a.StopMedia(old)
-    assert out[1] == a.PostWebhook(
-        tok(out[1]), RequestType.MACHINE_DETECTED, NEXT, {"machineType": "fax"}
-    )
+    out = it.handle(e.Interrupt(NEXT, p.MachineDetected(MachineType.FAX_MODEM)))
+    assert out[0] == a.Cancel(old)
+    assert out[1] == a.PostWebhook(tok(out[1]), NEXT, p.MachineDetected(MachineType.FAX_MODEM))
+    assert wire_fields(p.MachineDetected(MachineType.FAX_MODEM)) == {"machineType": "fax modem"}
     assert it.handle(e.MediaDone(old)) == []
     out = reply(it, out[1], [say("new")])
     assert media(out).text == "new"
@@ -454,15 +453,15 @@ def test_interrupt_cancels_and_posts_new_request() -> None:
 
 def test_interrupt_during_leading_pause_cancels_the_timer() -> None:
     it, out = start([{"Pause": {"length": 1}}], answered=False, inbound=True)
-    out2 = it.handle(e.Interrupt(RequestType.REDIRECT, NEXT, {}))
-    assert out2[0] == a.CancelTimer(tok(out[0]))
+    out2 = it.handle(e.Interrupt(NEXT, p.Redirect()))
+    assert out2[0] == a.Cancel(tok(out[0]))
     assert isinstance(out2[1], a.PostWebhook)
 
 
 def test_terminate_ends_with_the_given_reason() -> None:
     it, out = start([say("hi")])
     assert it.handle(e.Terminate(CallEndedReason.MAX_DURATION)) == [
-        a.StopMedia(media(out).token), a.EndCall(CallEndedReason.MAX_DURATION)
+        a.Cancel(media(out).token), a.EndCall(CallEndedReason.MAX_DURATION)
     ]
     assert it.ended
 
@@ -471,7 +470,7 @@ AFTER_END_EVENTS: list[e.Event] = [
     e.ScriptReceived(1, parse_script([say("x")])),
     e.WebhookBroken(1, CallEndedReason.WEBHOOK_FAILED, "x"),
     e.MediaDone(1), e.MediaDone(2), e.TimerFired(2), e.DigitsSent(2), e.DialStarted(2, "CA"),
-    e.DigitsPressed("1#"), e.FarEndHangup(), e.Interrupt(RequestType.REDIRECT, NEXT, {}),
+    e.DigitsPressed("1#"), e.FarEndHangup(), e.Interrupt(NEXT, p.Redirect()),
     e.Terminate(CallEndedReason.INTERNAL_ERROR),
 ]
 
@@ -535,9 +534,9 @@ def test_proceed_runs_the_next_command() -> None:
 def test_fetch_posts_and_runs_the_answer() -> None:
     it, out = start([{"CreateConference": {"actionUrl": NEXT}}, say("never")])
     out = it.handle(e.Invoked(invoke_of(out).token, e.Fetch(
-        RequestType.CREATE_CONFERENCE, NEXT, {"conferenceId": "CF1"})))
+        NEXT, p.CreateConference("CF1"))))
     (post,) = out
-    assert post == a.PostWebhook(tok(post), RequestType.CREATE_CONFERENCE, NEXT, {"conferenceId": "CF1"})
+    assert post == a.PostWebhook(tok(post), NEXT, p.CreateConference("CF1"))
     assert media(reply(it, post, [say("next")])).text == "next"
 
 
@@ -566,19 +565,19 @@ def test_hold_wait_keeps_the_leg_when_scripts_run_out() -> None:
     it, out = start([{"AddToConference": {"conferenceId": "CF1"}}])
     assert it.handle(e.Invoked(invoke_of(out).token, e.Hold(e.Idle.WAIT))) == []
     # a callControl script that runs out leaves the leg in the conference
-    (post,) = it.handle(e.Interrupt(RequestType.CALL_CONTROL, NEXT, {"digits": "*9"}))
+    (post,) = it.handle(e.Interrupt(NEXT, p.CallControl("CF1", "*9")))
     out = reply(it, post, [{"Play": {"file": AUDIO}}])
     assert finish_media(it, out) == []
-    assert it.handle(e.Interrupt(RequestType.CALL_CONTROL, NEXT, {})) != []
+    assert it.handle(e.Interrupt(NEXT, p.CallControl("CF1", ""))) != []
     assert not it.ended
 
 
 def test_hold_notify_asks_the_holder_whenever_the_script_runs_out() -> None:
     it, out = start([{"Enqueue": UNSUPPORTED["Enqueue"]}])
     assert it.handle(e.Invoked(invoke_of(out).token, e.Hold(e.Idle.NOTIFY))) == [a.LegIdle()]
-    (post,) = it.handle(e.Interrupt(RequestType.QUEUE_WAIT, NEXT, {"queuePosition": "1"}))
+    (post,) = it.handle(e.Interrupt(NEXT, p.QueueWait("QU1", "1", 0, 1)))
     assert reply(it, post, []) == [a.LegIdle()]  # an empty wait script is not appNoPercl here
-    (post,) = it.handle(e.Interrupt(RequestType.QUEUE_WAIT, NEXT, {}))
+    (post,) = it.handle(e.Interrupt(NEXT, p.QueueWait("QU1", "1", 0, 1)))
     out = reply(it, post, [say("please hold")])
     assert finish_media(it, out) == [a.LegIdle()]
 
@@ -586,7 +585,7 @@ def test_hold_notify_asks_the_holder_whenever_the_script_runs_out() -> None:
 def test_held_leg_may_run_only_allowed_commands() -> None:
     it, out = start([{"Enqueue": UNSUPPORTED["Enqueue"]}])
     it.handle(e.Invoked(invoke_of(out).token, e.Hold(e.Idle.NOTIFY, frozenset({"Say", "Dequeue"}))))
-    (post,) = it.handle(e.Interrupt(RequestType.QUEUE_WAIT, NEXT, {}))
+    (post,) = it.handle(e.Interrupt(NEXT, p.QueueWait("QU1", "1", 0, 1)))
     out = reply(it, post, [{"OutDial": DIAL}])
     log, end = out
     assert isinstance(log, a.Log) and "OutDial" in log.message and log.metadata == {"command": "OutDial"}
@@ -596,16 +595,16 @@ def test_held_leg_may_run_only_allowed_commands() -> None:
 def test_release_restores_the_ordinary_rules() -> None:
     it, out = start([{"Enqueue": UNSUPPORTED["Enqueue"]}])
     it.handle(e.Invoked(invoke_of(out).token, e.Hold(e.Idle.NOTIFY, frozenset({"Say"}))))
-    (post,) = it.handle(e.Interrupt(RequestType.DEQUEUE, NEXT, {}, release=True))
+    (post,) = it.handle(e.Interrupt(NEXT, p.Dequeue("QU1", QueueResult.DEQUEUED, 0), release=True))
     assert it.hold is None
     out = reply(it, post, [{"OutDial": DIAL}])  # allowed again
     assert any(isinstance(x, a.Dial) for x in out)
     it2, out2 = start([{"Dequeue": {}}])
     it2.handle(e.Invoked(invoke_of(out2).token, e.Hold(e.Idle.WAIT)))
-    (post2,) = [x for x in it2.handle(e.Interrupt(RequestType.QUEUE_WAIT, NEXT, {}))
+    (post2,) = [x for x in it2.handle(e.Interrupt(NEXT, p.QueueWait("QU1", "1", 0, 1)))
                 if isinstance(x, a.PostWebhook)]
     out2 = reply(it2, post2, [{"Dequeue": {}}])
     (post3,) = it2.handle(e.Invoked(invoke_of(out2).token, e.Fetch(
-        RequestType.DEQUEUE, NEXT, {"queueResult": "dequeued"}, release=True)))
+        NEXT, p.Dequeue("QU1", QueueResult.DEQUEUED, 0), release=True)))
     assert isinstance(post3, a.PostWebhook) and it2.hold is None
     assert reply(it2, post3, [say("x")]) != [a.LegIdle()]

@@ -14,7 +14,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from percl.domain import payloads as p
 from percl.domain.enums import CallEndedReason, GetDigitsReason, RequestType
+from percl.domain.payloads import wire_fields
 from percl.percl import actions as a
 from percl.percl import events as e
 from percl.percl import parse_script
@@ -25,7 +27,7 @@ MENU = "https://app.example.com/menu"
 AUDIO = "https://app.example.com/a.wav"
 
 
-_LONG = a.PlayMedia | a.StopMedia | a.StartTimer | a.CancelTimer | a.PostWebhook | a.SendDigitsOut
+_LONG = a.PlayMedia | a.Cancel | a.StartTimer | a.PostWebhook | a.SendDigitsOut
 _LONG_OR_DIAL = _LONG | a.Dial
 
 
@@ -39,7 +41,7 @@ def start(
     script: list[Any], *, settings: InterpreterSettings | None = None
 ) -> tuple[Interpreter, list[a.Action]]:
     it = Interpreter(answered=True, settings=settings)
-    (post,) = it.request(RequestType.INBOUND_CALL, VOICE)
+    (post,) = it.request(VOICE, p.InboundCall())
     assert isinstance(post, a.PostWebhook)
     return it, it.handle(e.ScriptReceived(post.token, parse_script(script)))
 
@@ -65,8 +67,8 @@ def result(actions: list[a.Action]) -> tuple[str, str]:
     """(digits, reason) of the getDigits webhook in `actions`."""
     post = one(actions, a.PostWebhook)
     assert post.request_type is RequestType.GET_DIGITS and post.url == MENU
-    assert post.expects_percl and set(post.fields) == {"digits", "reason"}
-    return post.fields["digits"], post.fields["reason"]
+    assert post.expects_percl and set(wire_fields(post.payload)) == {"digits", "reason"}
+    return wire_fields(post.payload)["digits"], wire_fields(post.payload)["reason"]
 
 
 # ---- the buffer ------------------------------------------------------------------------------
@@ -110,7 +112,7 @@ def test_digits_pressed_during_a_say_prompt_barge_in_and_count() -> None:
     it, out = start([getdigits(say("menu"), maxDigits=2)])
     prompt = one(out, a.PlayMedia)
     out = it.handle(e.DigitsPressed("7"))
-    assert a.StopMedia(prompt.token) in out
+    assert a.Cancel(prompt.token) in out
     assert result(it.handle(e.DigitsPressed("8"))) == ("78", GetDigitsReason.MAX_DIGITS.value)
 
 
@@ -186,10 +188,10 @@ def test_first_digit_barges_in_and_starts_digit_timeout() -> None:
     it, out = start([getdigits(say("a"), say("b"), digitTimeoutMs=1500)])
     token = one(out, a.PlayMedia).token
     out = it.handle(e.DigitsPressed("1"))
-    assert out == [a.StopMedia(token), a.StartTimer(tok(out[1]), 1500)]
+    assert out == [a.Cancel(token), a.StartTimer(tok(out[1]), 1500)]
     assert it.handle(e.MediaDone(token)) == []  # stale: prompt "b" never plays
     assert it.handle(e.DigitsPressed("2")) == [
-        a.CancelTimer(tok(out[1])), a.StartTimer(tok(out[1]) + 1, 1500)
+        a.Cancel(tok(out[1])), a.StartTimer(tok(out[1]) + 1, 1500)
     ]
 
 
@@ -199,7 +201,7 @@ def test_barge_in_stops_a_looping_prompt() -> None:
         out = it.handle(e.MediaDone(one(out, a.PlayMedia).token))
     token = one(out, a.PlayMedia).token
     out = it.handle(e.DigitsPressed("4#"))
-    assert out[0] == a.StopMedia(token)
+    assert out[0] == a.Cancel(token)
     assert result(out) == ("4", "finishKey")
 
 
@@ -208,17 +210,17 @@ def test_digit_timeout_restarts_per_digit_and_old_timers_are_stale() -> None:
     initial = one(out, a.StartTimer)
     assert initial.ms == 5000
     out = it.handle(e.DigitsPressed("1"))
-    assert out[0] == a.CancelTimer(initial.token)
+    assert out[0] == a.Cancel(initial.token)
     t1 = out[1]
     assert isinstance(t1, a.StartTimer) and t1.ms == 3000
     out = it.handle(e.DigitsPressed("2"))
     t2 = out[1]
-    assert out[0] == a.CancelTimer(t1.token) and isinstance(t2, a.StartTimer)
+    assert out[0] == a.Cancel(t1.token) and isinstance(t2, a.StartTimer)
     assert it.handle(e.TimerFired(initial.token)) == []
     assert it.handle(e.TimerFired(t1.token)) == []
     out = it.handle(e.TimerFired(t2.token))
     assert result(out) == ("12", "timeout")
-    assert not any(isinstance(x, a.CancelTimer) for x in out)  # the fired timer is not cancelled
+    assert not any(isinstance(x, a.Cancel) for x in out)  # the fired timer is not cancelled
 
 
 def test_timeout_without_digits_reports_empty_digits() -> None:
@@ -232,7 +234,7 @@ def test_finish_on_key_default_is_hash_and_is_excluded() -> None:
     it, out = start([getdigits()])
     timer = one(out, a.StartTimer).token
     out = it.handle(e.DigitsPressed("12#"))
-    assert out[0] == a.CancelTimer(timer)
+    assert out[0] == a.Cancel(timer)
     assert result(out) == ("12", "finishKey")
 
 
@@ -293,12 +295,12 @@ def test_far_end_hangup_during_prompt_and_during_wait() -> None:
     it, out = start([getdigits(say("menu"))])
     token = one(out, a.PlayMedia).token
     assert it.handle(e.FarEndHangup()) == [
-        a.StopMedia(token), a.EndCall(CallEndedReason.FAR_END_HANGUP)
+        a.Cancel(token), a.EndCall(CallEndedReason.FAR_END_HANGUP)
     ]
     it, out = start([getdigits()])
     timer = one(out, a.StartTimer).token
     assert it.handle(e.FarEndHangup()) == [
-        a.CancelTimer(timer), a.EndCall(CallEndedReason.FAR_END_HANGUP)
+        a.Cancel(timer), a.EndCall(CallEndedReason.FAR_END_HANGUP)
     ]
 
 
@@ -306,10 +308,10 @@ def test_interrupt_during_getdigits_cancels_and_forgets_digits() -> None:
     it, out = start([getdigits()])
     timer = one(out, a.StartTimer).token
     it.handle(e.DigitsPressed("1"))
-    out = it.handle(e.Interrupt(RequestType.REDIRECT, VOICE, {}))
-    assert out[0] == a.CancelTimer(timer + 1)
+    out = it.handle(e.Interrupt(VOICE, p.Redirect()))
+    assert out[0] == a.Cancel(timer + 1)
     post = one(out, a.PostWebhook)
-    assert post.request_type is RequestType.REDIRECT and post.fields == {}
+    assert post.request_type is RequestType.REDIRECT and wire_fields(post.payload) == {}
 
 
 # ---- property: random events against GetDigits scripts -------------------------------------
@@ -337,7 +339,7 @@ _EVENTS = st.one_of(
     TOKEN.map(e.DigitsSent),
     TOKEN.map(lambda t: e.DialStarted(t, "CAchild")),
     st.just(e.FarEndHangup()),
-    st.just(e.Interrupt(RequestType.REDIRECT, VOICE, {})),
+    st.just(e.Interrupt(VOICE, p.Redirect())),
     st.just("done"),  # the running media, timer, SendDigits or dial completes
     st.sampled_from(range(len(SCRIPTS))),  # answer the pending webhook with SCRIPTS[i]
 )
@@ -362,11 +364,9 @@ class _Shell:
                     self.running[t] = e.TimerFired(t)
                 case a.Dial(token=t):
                     self.running[t] = e.DialStarted(t, "CAchild")
-                case a.StopMedia(token=t):
+                case a.Cancel(token=t):
                     # KeyError = stopping something never started or already finished
-                    assert isinstance(self.running.pop(t), e.MediaDone | e.DigitsSent)
-                case a.CancelTimer(token=t):
-                    assert isinstance(self.running.pop(t), e.TimerFired)
+                    assert isinstance(self.running.pop(t), e.MediaDone | e.DigitsSent | e.TimerFired)
                 case a.PostWebhook(token=t):
                     assert not self._audible(), "posted while media/timers run"
                     self.pending = t
@@ -399,7 +399,7 @@ class _Shell:
 def test_random_events_never_break_the_interpreter(events: list[Any]) -> None:
     it = Interpreter(answered=False, inbound=True)
     shell = _Shell()
-    shell.apply(it.request(RequestType.INBOUND_CALL, VOICE))
+    shell.apply(it.request(VOICE, p.InboundCall()))
     for item in events:
         if isinstance(item, int):
             if shell.pending is None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from percl.domain.enums import RequestType
+from percl.domain import payloads as p
+from percl.domain.payloads import wire_fields
 from percl.percl import actions as a
 from percl.percl import events as e
 from percl.percl import parse_script
@@ -25,7 +26,7 @@ def answer(it: Interpreter, post: a.Action, script: list[Any]) -> a.PostWebhook:
 
 def digits_answered(privacy: bool = False) -> tuple[Interpreter, a.PostWebhook]:
     it = Interpreter(answered=True)
-    (post,) = it.request(RequestType.INBOUND_CALL, VOICE)
+    (post,) = it.request(VOICE, p.InboundCall())
     script = [{"GetDigits": {"actionUrl": MENU, "maxDigits": 2, "privacyMode": privacy}}]
     assert it.handle(e.ScriptReceived(post.token, parse_script(script))) != []
     assert it.handle(e.DigitsPressed("1")) != []
@@ -36,7 +37,8 @@ def digits_answered(privacy: bool = False) -> tuple[Interpreter, a.PostWebhook]:
 def test_first_in_a_get_digits_answer() -> None:
     it, menu = digits_answered()
     redirect = answer(it, menu, [{"Redirect": {"actionUrl": NEXT}}])
-    assert redirect.fields == {"originalRequestType": "getDigits", "digits": "12", "reason": "maxDigits"}
+    assert wire_fields(redirect.payload) == {"originalRequestType": "getDigits", "digits": "12",
+                                             "reason": "maxDigits"}
     assert not redirect.privacy_mode
 
 
@@ -52,21 +54,23 @@ def test_not_first_carries_nothing() -> None:
     (send,) = out
     assert isinstance(send, a.SendDigitsOut)
     (redirect,) = it.handle(e.DigitsSent(send.token))
-    assert isinstance(redirect, a.PostWebhook) and redirect.fields == {}
+    assert isinstance(redirect, a.PostWebhook) and wire_fields(redirect.payload) == {}
 
 
 def test_a_chain_of_redirects_passes_the_original_on() -> None:
     it, menu = digits_answered()
     first = answer(it, menu, [{"Redirect": {"actionUrl": NEXT}}])
     second = answer(it, first, [{"Redirect": {"actionUrl": VOICE}}])
-    assert second.fields == first.fields
+    assert wire_fields(second.payload) == wire_fields(first.payload)
 
 
 def test_interrupt_webhooks_count_too() -> None:
     it = Interpreter(answered=True)
-    (post,) = it.request(RequestType.INBOUND_CALL, VOICE)
+    (post,) = it.request(VOICE, p.InboundCall())
     it.handle(e.ScriptReceived(post.token, parse_script([{"Pause": {"length": 5000}}])))
-    out = it.handle(e.Interrupt(RequestType.QUEUE_WAIT, MENU, {"queueId": "QU1", "queueTime": 3}))
+    out = it.handle(e.Interrupt(MENU, p.QueueWait("QU1", "1", 3, 1)))
     (wait,) = [x for x in out if isinstance(x, a.PostWebhook)]
     redirect = answer(it, wait, [{"Redirect": {"actionUrl": NEXT}}])
-    assert redirect.fields == {"originalRequestType": "queueWait", "queueId": "QU1", "queueTime": 3}
+    assert wire_fields(redirect.payload) == {"originalRequestType": "queueWait", "queueId": "QU1",
+                                               "queuePosition": "1", "queueTime": 3,
+                                               "currentQueueSize": 1}

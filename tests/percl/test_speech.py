@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from percl.domain import payloads as p
 from percl.domain.enums import CallEndedReason, LogLevel, RequestType
+from percl.domain.payloads import wire_fields
 from percl.percl import actions as a
 from percl.percl import events as e
 from percl.percl import parse_script
@@ -23,7 +25,7 @@ GRAMMAR_OBJ = object()  # what the shell's LoadGrammar delivers: opaque to the i
 def start(script: list[Any], *, answered: bool = True, inbound: bool = False,
           settings: InterpreterSettings | None = None) -> tuple[Interpreter, list[a.Action]]:
     it = Interpreter(answered=answered, inbound=inbound, settings=settings)
-    (post,) = it.request(RequestType.INBOUND_CALL, VOICE)
+    (post,) = it.request(VOICE, p.InboundCall())
     assert isinstance(post, a.PostWebhook)
     return it, it.handle(e.ScriptReceived(post.token, parse_script(script)))
 
@@ -48,7 +50,7 @@ def one(actions: list[a.Action], kind: type[Any]) -> Any:
 def posted(actions: list[a.Action]) -> dict[str, Any]:
     post = one(actions, a.PostWebhook)
     assert post.request_type is RequestType.GET_SPEECH and post.url == HEARD and post.expects_percl
-    return dict(post.fields)
+    return dict(wire_fields(post.payload))
 
 
 def loaded(it: Interpreter, out: list[a.Action], grammar: object = GRAMMAR_OBJ) -> list[a.Action]:
@@ -107,14 +109,14 @@ def test_speech_barges_in_and_is_recognised_once_the_grammar_is_ready() -> None:
     it, out = start([speech(say("Menu"))])
     play = one(out, a.PlayMedia)
     out2 = it.handle(e.SpeechHeard("sales please"))
-    assert a.StopMedia(play.token) in out2 and len(timers(out2)) == 2
+    assert a.Cancel(play.token) in out2 and len(timers(out2)) == 2
     assert of(out2, a.Recognize) == []  # the grammar is not there yet
     out3 = loaded(it, out)
     rec = one(out3, a.Recognize)
     assert rec.grammar is GRAMMAR_OBJ and rec.utterance == "sales please"
     out4 = it.handle(e.Recognized(rec.token, True, "SALES", 90))
     assert posted(out4) == {"reason": "recognition", "recognitionResult": "SALES", "confidence": 90}
-    cancelled = {x.token for x in of(out4, a.CancelTimer)}
+    cancelled = {x.token for x in of(out4, a.Cancel)}
     assert cancelled == {t.token for t in timers(out2)}
 
 
@@ -161,7 +163,7 @@ def test_silence_ends_with_no_input() -> None:
     no_input, recognition = timers(out)
     out = it.handle(e.TimerFired(no_input.token))
     assert posted(out) == {"reason": "noInput"}
-    assert a.CancelTimer(recognition.token) in out
+    assert a.Cancel(recognition.token) in out
     assert it.handle(e.TimerFired(recognition.token)) == []  # stale
 
 
@@ -192,13 +194,13 @@ def test_the_fetch_is_abandoned_when_it_ends_before_the_grammar_arrived() -> Non
 def test_a_key_ends_it_with_digit_and_the_rest_is_buffered() -> None:
     it, out = start([speech(say("Menu")), {"GetDigits": {"actionUrl": VOICE}}])
     out2 = it.handle(e.DigitsPressed("42#"))
-    assert a.StopMedia(one(out, a.PlayMedia).token) in out2
+    assert a.Cancel(one(out, a.PlayMedia).token) in out2
     assert posted(out2) == {"reason": "digit", "recognitionResult": "4"}
     assert a.Cancel(one(out, a.LoadGrammar).token) in out2
     post = one(out2, a.PostWebhook)
     out3 = it.handle(e.ScriptReceived(post.token, parse_script([{"GetDigits": {"actionUrl": VOICE}}])))
     get_digits = one(out3, a.PostWebhook)  # the buffered "2#" completes it at once
-    assert get_digits.fields == {"digits": "2", "reason": "finishKey"}
+    assert wire_fields(get_digits.payload) == {"digits": "2", "reason": "finishKey"}
 
 
 def test_an_empty_key_event_is_not_input() -> None:
@@ -213,7 +215,7 @@ def test_a_grammar_that_cannot_be_used_is_an_error_with_a_log_entry() -> None:
     it, out = start([speech(say("Menu"))])
     out2 = it.handle(e.GrammarLoaded(one(out, a.LoadGrammar).token, None,
                                      "GET https://app.example.com/g.grxml failed: HTTP 404", "uri-failure"))
-    assert a.StopMedia(one(out, a.PlayMedia).token) in out2
+    assert a.Cancel(one(out, a.PlayMedia).token) in out2
     fields = posted(out2)
     assert fields["reason"] == "error" and fields["completionCause"] == "uri-failure"
     assert "HTTP 404" in fields["completionReason"]
@@ -228,8 +230,9 @@ def test_the_end_of_the_leg_owes_action_url_a_hangup_notice(ending: e.Event) -> 
     end = one(out2, a.EndCall)
     (notice,) = end.notices
     assert notice.request_type is RequestType.GET_SPEECH and notice.url == HEARD
-    assert notice.fields == {"reason": "hangup"} and not notice.expects_percl and notice.privacy_mode
-    assert a.StopMedia(one(out, a.PlayMedia).token) in out2
+    assert wire_fields(notice.payload) == {"reason": "hangup"}
+    assert not notice.expects_percl and notice.privacy_mode
+    assert a.Cancel(one(out, a.PlayMedia).token) in out2
 
 
 def test_no_notice_when_nothing_was_pending() -> None:
@@ -239,8 +242,8 @@ def test_no_notice_when_nothing_was_pending() -> None:
 
 def test_an_interrupt_cancels_it_without_a_webhook() -> None:
     it, out = start([speech(say("Menu"))])
-    out2 = it.handle(e.Interrupt(RequestType.REDIRECT, VOICE, {}))
-    assert a.StopMedia(one(out, a.PlayMedia).token) in out2
+    out2 = it.handle(e.Interrupt(VOICE, p.Redirect()))
+    assert a.Cancel(one(out, a.PlayMedia).token) in out2
     assert one(out2, a.PostWebhook).request_type is RequestType.REDIRECT
 
 

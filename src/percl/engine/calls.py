@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Coroutine
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from percl.domain import ids
@@ -26,6 +27,18 @@ from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 
 if TYPE_CHECKING:
     from percl.percl.commands import OutDial
+
+
+@dataclass(frozen=True, slots=True)
+class Dialing:
+    """What an outbound leg's dial asks for, from POST /Calls or an OutDial."""
+
+    call_connect_url: str | None
+    if_machine: str | None
+    if_machine_url: str | None
+    send_digits: str | None
+    timeout: int | None
+    privacy_mode: bool | None
 
 
 class CallService(TaskOwner):
@@ -95,28 +108,17 @@ class CallService(TaskOwner):
             )
         if request.if_machine is not None and request.if_machine not in ("redirect", "hangup"):
             raise BadRequest("ifMachine must be redirect or hangup", details={"field": "ifMachine"})
-        now = self.ctx.clock.now()
         phone_number_id = await self._own_number_id(account.account_id, request.from_)
-        call = Call(
+        call = self._new_leg(
+            account.account_id, request.from_, request.to, CallDirection.OUTBOUND_API,
             call_id=self.ctx.ids.new(ids.CALL),
-            account_id=account.account_id,
-            from_=request.from_,
-            to=request.to,
-            direction=CallDirection.OUTBOUND_API,
-            status=CallStatus.QUEUED,
             application_id=app.application_id if app else None,
             parent_call_id=parent.call_id if parent else None,
             phone_number_id=phone_number_id,
             request_id=request.request_id or self.ctx.ids.new(ids.REQUEST),
-            date_created=now,
-            date_updated=now,
-            call_connect_url=connect_url,
             status_callback_url=app.status_callback_url if app else None,
-            if_machine=request.if_machine,
-            if_machine_url=request.if_machine_url,
-            send_digits=request.send_digits,
-            timeout_s=self._ring_timeout(request.timeout),
-            privacy_mode=bool(request.privacy_mode),
+            dialing=Dialing(connect_url, request.if_machine, request.if_machine_url,
+                            request.send_digits, request.timeout, request.privacy_mode),
         )
         await self.ctx.store.put_call(call)
         # REST legs dial through the account's calls-per-second queue (admission.py).
@@ -157,6 +159,30 @@ class CallService(TaskOwner):
         owned = await self.ctx.store.find_number(number)
         return owned.phone_number_id if owned is not None and owned.account_id == account_id else None
 
+    def _new_leg(
+        self, account_id: str, from_: str, to: str, direction: CallDirection, *, call_id: str,
+        application_id: str | None, phone_number_id: str | None, request_id: str | None,
+        status_callback_url: str | None, parent_call_id: str | None = None,
+        dialing: Dialing | None = None,
+    ) -> Call:
+        """The first record of a new leg: the one place a Call is made. An inbound leg rings
+        from now on; an outbound one (with its `dialing`) waits to be dialed."""
+        now = self.ctx.clock.now()
+        call = Call(
+            call_id=call_id, account_id=account_id, from_=from_, to=to, direction=direction,
+            application_id=application_id, parent_call_id=parent_call_id,
+            phone_number_id=phone_number_id, request_id=request_id,
+            date_created=now, date_updated=now, status_callback_url=status_callback_url,
+        )
+        if dialing is None:
+            return replace(call, status=CallStatus.RINGING, start_time=now)
+        return replace(
+            call, status=CallStatus.QUEUED, call_connect_url=dialing.call_connect_url,
+            if_machine=dialing.if_machine, if_machine_url=dialing.if_machine_url,
+            send_digits=dialing.send_digits, timeout_s=self._ring_timeout(dialing.timeout),
+            privacy_mode=bool(dialing.privacy_mode),
+        )
+
     def _ring_timeout(self, timeout: int | None) -> int:
         s = self.ctx.settings
         if timeout is None:
@@ -168,28 +194,17 @@ class CallService(TaskOwner):
     async def _dial_child(self, parent: CallSession, command: OutDial,
                           parent_started: asyncio.Event) -> str:
         p = parent.call
-        now = self.ctx.clock.now()
         phone_number_id = await self._own_number_id(p.account_id, command.calling_number)
-        child = Call(
+        child = self._new_leg(
+            p.account_id, command.calling_number, command.destination, CallDirection.OUTBOUND_DIAL,
             call_id=self.ctx.ids.new(ids.CALL),
-            account_id=p.account_id,
-            from_=command.calling_number,
-            to=command.destination,
-            direction=CallDirection.OUTBOUND_DIAL,
-            status=CallStatus.QUEUED,
             application_id=p.application_id,
             parent_call_id=p.call_id,
             phone_number_id=phone_number_id,
             request_id=p.request_id,
-            date_created=now,
-            date_updated=now,
-            call_connect_url=command.call_connect_url,
             status_callback_url=command.status_callback_url,
-            if_machine=command.if_machine,
-            if_machine_url=command.if_machine_url,
-            send_digits=command.send_digits,
-            timeout_s=self._ring_timeout(command.timeout),
-            privacy_mode=bool(command.privacy_mode),
+            dialing=Dialing(command.call_connect_url, command.if_machine, command.if_machine_url,
+                            command.send_digits, command.timeout, command.privacy_mode),
         )
         await durable.put_call(self.ctx, child)
         session = CallSession(self.ctx, child, parent.account, dial_child=self._dial_child,
@@ -211,20 +226,12 @@ class CallService(TaskOwner):
         if account is None:
             raise NotFound(f"account of {to} not found")
         app = await store.get_application(number.application_id) if number.application_id else None
-        now = self.ctx.clock.now()
-        call = Call(
+        call = self._new_leg(
+            account.account_id, from_, to, CallDirection.INBOUND,
             call_id=call_id,
-            account_id=account.account_id,
-            from_=from_,
-            to=to,
-            direction=CallDirection.INBOUND,
-            status=CallStatus.RINGING,
             application_id=app.application_id if app else None,
             phone_number_id=number.phone_number_id,
             request_id=self.ctx.ids.new(ids.REQUEST),
-            start_time=now,
-            date_created=now,
-            date_updated=now,
             status_callback_url=app.status_callback_url if app else None,
         )
         await durable.put_call(self.ctx, call)  # the caller rings on while the database is busy

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from percl.domain.enums import CallEndedReason, CallStatus, LogLevel, PlayBeep, RequestType
+from percl.domain import payloads as p
+from percl.domain.enums import CallEndedReason, CallStatus, LogLevel, PlayBeep
 from percl.engine.conference_member import PARTICIPANT_COMMANDS
 from percl.percl import events as e
 from percl.percl.commands import (
@@ -59,8 +60,7 @@ async def create_conference(
         request_id=session.call.request_id,
         creator=session,
     )
-    return e.Fetch(RequestType.CREATE_CONFERENCE, command.action_url,
-                   {"conferenceId": room.conference_id})
+    return e.Fetch(command.action_url, p.CreateConference(room.conference_id))
 
 
 async def add_to_conference(

@@ -12,10 +12,11 @@ conference posts the queue in order. The PerCL of these notifications is ignored
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
+from percl.domain import payloads as p
 from percl.domain.enums import LogLevel, RequestType
+from percl.domain.payloads import wire_fields
 from percl.domain.records import Account, Call
 from percl.engine.ports import LogSink, WebhookRequest, WebhookSender
 
@@ -25,11 +26,14 @@ class Notice:
     """One notification: `call` is the leg it is about, as it was then (None: no leg, e.g. a
     conference created or terminated over REST)."""
 
-    request_type: RequestType
     url: str
     call: Call | None
-    fields: dict[str, Any] = field(default_factory=dict)
+    payload: p.Payload
     request_id: str | None = None
+
+    @property
+    def request_type(self) -> RequestType:
+        return self.payload.REQUEST_TYPE
 
 
 class Outbox:
@@ -61,7 +65,7 @@ class Outbox:
     async def _send(self, notice: Notice) -> None:
         request = WebhookRequest(
             request_type=notice.request_type, url=notice.url, account=self._account,
-            call=notice.call, fields=notice.fields,
+            call=notice.call, fields=wire_fields(notice.payload),
             privacy_mode=notice.call.privacy_mode if notice.call else False,
             request_id=notice.request_id or (notice.call.request_id if notice.call else None),
         )

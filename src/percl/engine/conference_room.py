@@ -18,7 +18,8 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from percl.domain.enums import CallEndedReason, ConferenceStatus, RequestType
+from percl.domain import payloads as p
+from percl.domain.enums import CallEndedReason, ConferenceStatus
 from percl.domain.records import Account, Call, Conference, Participant, revised
 from percl.engine.conference_member import ControlKeys, Member, ParticipantHold
 from percl.engine.conference_outbox import Notice, Outbox
@@ -72,8 +73,8 @@ class ConferenceRoom:
         """Tell statusCallbackUrl the conference exists (createConference, status empty)."""
         url = self.conference.status_callback_url
         if url:
-            self.outbox.put(Notice(RequestType.CREATE_CONFERENCE, url, call,
-                                   self._fields(status=ConferenceStatus.EMPTY.value),
+            self.outbox.put(Notice(url, call,
+                                   p.CreateConference(self.conference_id, ConferenceStatus.EMPTY),
                                    self.conference.request_id))
 
     # ------------------------------------------------------------------ joining and leaving
@@ -115,9 +116,9 @@ class ConferenceRoom:
             await self._move(on_join(self.status, command.start_conf_on_enter), session.call)
             self._place(member)
             if record.notification_url:
-                self.outbox.put(Notice(RequestType.ADD_TO_CONFERENCE_NOTIFICATION,
-                                       record.notification_url, session.call,
-                                       self._fields(status=self.status.value)))
+                self.outbox.put(Notice(record.notification_url, session.call,
+                                       p.AddToConferenceNotification(self.conference_id,
+                                                                     self.status)))
         self._beep(entering=True)
         return member
 
@@ -128,7 +129,7 @@ class ConferenceRoom:
         async with self.lock:
             url = member.record.leave_conference_url
             if url and member.live:
-                self.outbox.put(Notice(RequestType.LEAVE_CONFERENCE, url, call, self._fields()))
+                self.outbox.put(Notice(url, call, p.LeaveConference(self.conference_id)))
             departed = await self._depart(member, call)
         if departed:
             self._beep(entering=False)
@@ -148,7 +149,7 @@ class ConferenceRoom:
         if url:
             if not session.done:
                 await session.update(conference_id=None)
-            session.post(e.Interrupt(RequestType.LEAVE_CONFERENCE, url, self._fields(),
+            session.post(e.Interrupt(url, p.LeaveConference(self.conference_id),
                                      release=True))
         else:
             session.post(e.Terminate(CallEndedReason.REMOVED_FROM_CONFERENCE))
@@ -164,7 +165,7 @@ class ConferenceRoom:
         if url is None:
             return e.Finish(CallEndedReason.REMOVED_FROM_CONFERENCE)
         await session.update(conference_id=None)
-        return e.Fetch(RequestType.LEAVE_CONFERENCE, url, self._fields(), release=True)
+        return e.Fetch(url, p.LeaveConference(self.conference_id), release=True)
 
     async def detach(self, member: Member) -> None:
         """Take a participant out without moving its leg on (it is about to join elsewhere)."""
@@ -227,8 +228,8 @@ class ConferenceRoom:
         if fired and member.record.call_control_url:
             member.control_active = True
             member.session.post(e.Interrupt(
-                RequestType.CALL_CONTROL, member.record.call_control_url,
-                self._fields(digits=member.record.call_control_sequence or "")))
+                member.record.call_control_url,
+                p.CallControl(self.conference_id, member.record.call_control_sequence or "")))
 
     def spoke(self, member: Member, text: str) -> None:
         self._hear(member, text=text)
@@ -271,8 +272,8 @@ class ConferenceRoom:
             await self.ctx.store.put_conference(self.conference)
             url = self.conference.status_callback_url
             if url:
-                self.outbox.put(Notice(RequestType.CONFERENCE_STATUS, url, call,
-                                       self._fields(status=status.value),
+                self.outbox.put(Notice(url, call, p.ConferenceStatusChanged(self.conference_id,
+                                                                            status),
                                        self.conference.request_id if call is None else None))
             if status is ConferenceStatus.IN_PROGRESS:
                 for member in self.members.values():
@@ -312,6 +313,3 @@ class ConferenceRoom:
         """Let the leg go, if the room still holds it."""
         if member.session.membership is member.hold:
             member.session.leave()
-
-    def _fields(self, **extra: Any) -> dict[str, Any]:
-        return {"conferenceId": self.conference_id, **extra}

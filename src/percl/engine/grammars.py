@@ -118,6 +118,5 @@ async def _load_url(ctx: EngineContext, action: a.LoadGrammar, key: _Key) -> e.G
 
 def recognize(action: a.Recognize) -> e.Recognized:
     """Perform Recognize with the grammar LoadGrammar delivered (a SpeechGrammar)."""
-    grammar: SpeechGrammar = action.grammar
-    heard = grammar.recognize(action.utterance)
+    heard = action.grammar.recognize(action.utterance)
     return e.Recognized(action.token, heard.matched, heard.result, heard.confidence)

@@ -22,10 +22,10 @@ the dispatcher falls back once to smsFallbackUrl on timeout, transport error or 
 
 from __future__ import annotations
 
-from typing import Any
-
+from percl.domain import payloads as p
 from percl.domain.enums import LogLevel, MessageDirection, MessageStatus, RequestType
 from percl.domain.ids import MESSAGE, REQUEST
+from percl.domain.payloads import wire_fields
 from percl.domain.records import Account, IncomingNumber, Message, revised
 from percl.engine.context import EngineContext
 from percl.engine.messaging_rules import check_sender, segment_count
@@ -108,7 +108,7 @@ class Carrier:
                 url=message.notification_url,
                 account=account,
                 call=None,
-                fields=status_fields(message),
+                fields=wire_fields(status_payload(message)),
                 request_id=message.request_id,
             ))
         return message
@@ -162,7 +162,7 @@ class Carrier:
             url=app.sms_url,
             account=account,
             call=None,
-            fields=delivery_fields(arrival),
+            fields=wire_fields(delivery_payload(arrival)),
             fallback_url=app.sms_fallback_url,
             request_id=arrival.request_id,
         ))
@@ -175,28 +175,28 @@ class Carrier:
         )
 
 
-def status_fields(message: Message) -> dict[str, Any]:
-    """The requestType-specific fields of `messageStatus` (direction is derived: outbound)."""
-    return {
-        "messageId": message.message_id,
-        "callId": message.call_id,
-        "from": message.from_,
-        "to": message.to,
-        "text": message.text,
-        "applicationId": message.application_id,
-        "phoneNumberId": message.phone_number_id,
-        "status": message.status.value,
-    }
+def status_payload(message: Message) -> p.MessageStatus:
+    """The `messageStatus` webhook of `message` (direction is derived: outbound)."""
+    return p.MessageStatus(
+        message_id=message.message_id,
+        call_id=message.call_id,
+        from_=message.from_,
+        to=message.to,
+        text=message.text,
+        application_id=message.application_id,
+        phone_number_id=message.phone_number_id,
+        status=message.status,
+    )
 
 
-def delivery_fields(message: Message) -> dict[str, Any]:
-    """The fields of `messageDelivery` (direction inbound and status received are derived)."""
-    return {
-        "messageId": message.message_id,
-        "from": message.from_,
-        "to": message.to,
-        "text": message.text,
-        "applicationId": message.application_id,
-        "phoneNumberId": message.phone_number_id,
-        "uri": message_uri(message),
-    }
+def delivery_payload(message: Message) -> p.MessageDelivery:
+    """The `messageDelivery` webhook (direction inbound and status received are derived)."""
+    return p.MessageDelivery(
+        message_id=message.message_id,
+        from_=message.from_,
+        to=message.to,
+        text=message.text,
+        application_id=message.application_id,
+        phone_number_id=message.phone_number_id,
+        uri=message_uri(message),
+    )

@@ -26,6 +26,7 @@ leg is gone anyway.
 
 from __future__ import annotations
 
+from percl.domain import payloads as p
 from percl.domain.enums import CallEndedReason, LogLevel, RequestType
 from percl.engine.context import EngineContext
 from percl.engine.session import CallSession
@@ -89,7 +90,7 @@ class ParkService:
         await session.log(LogLevel.INFO, "Call parked", {"waitUrl": parking.wait_url,
                                                          "actionUrl": parking.action_url})
         if parking.notification_url:
-            await session.send_webhook(PARK_REQUEST_TYPE, parking.notification_url)
+            await session.send_webhook(parking.notification_url, p.Redirect())
         return e.Hold(e.Idle.NOTIFY, PARK_COMMANDS)
 
     async def run_unpark(self, session: CallSession, command: Command) -> e.Outcome:
@@ -104,7 +105,7 @@ class ParkService:
         parking.resumed = True
         self.parked.pop(parking.call_id, None)
         session.leave()
-        return e.Fetch(PARK_REQUEST_TYPE, parking.action_url, {}, release=True)
+        return e.Fetch(parking.action_url, p.Redirect(), release=True)
 
     async def wait_again(self, parking: Parking, session: CallSession) -> None:
         """The wait script ran out: ask waitUrl again, no sooner than `min_wait_interval_s` after
@@ -117,7 +118,7 @@ class ParkService:
         if not parking.holds(session):
             return
         parking.last_wait_at = clock.now()
-        session.post(e.Interrupt(PARK_REQUEST_TYPE, parking.wait_url, {}))
+        session.post(e.Interrupt(parking.wait_url, p.Redirect()))
 
     async def leg_ended(self, parking: Parking, session: CallSession) -> None:
         """The parked leg ended: forget it and tell actionUrl (its PerCL is ignored)."""
@@ -125,4 +126,4 @@ class ParkService:
         if parking.resumed:
             return
         parking.resumed = True
-        await session.send_webhook(PARK_REQUEST_TYPE, parking.action_url)
+        await session.send_webhook(parking.action_url, p.Redirect())

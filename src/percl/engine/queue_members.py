@@ -9,8 +9,10 @@ QueueService, which owns the queues' locks and the store writes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
+from percl.domain import payloads as p
 from percl.domain.enums import LogLevel, QueueResult
 from percl.domain.records import revised
 from percl.engine.context import EngineContext
@@ -58,9 +60,19 @@ class QueueMembership:
         await self.service.leg_ended(self, session)
 
 
-def exit_fields(queue_id: str, result: QueueResult, queue_time: int) -> dict[str, Any]:
-    """The requestType fields of a dequeue / removeFromQueueNotification webhook."""
-    return {"queueId": queue_id, "queueResult": result.value, "queueTime": queue_time}
+@dataclass(frozen=True, slots=True)
+class QueueExit:
+    """How a leg left its queue: what its dequeue / removeFromQueueNotification webhook says."""
+
+    queue_id: str
+    result: QueueResult
+    queue_time: int
+
+    def dequeue(self) -> p.Dequeue:
+        return p.Dequeue(self.queue_id, self.result, self.queue_time)
+
+    def removed(self) -> p.RemoveFromQueueNotification:
+        return p.RemoveFromQueueNotification(self.queue_id, self.result, self.queue_time)
 
 
 async def remove_stale_members(ctx: EngineContext, live: Mapping[str, object]) -> int:

@@ -29,10 +29,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from percl.domain import ids
-from percl.domain.enums import CallEndedReason, LogLevel, RequestType
+from percl.domain import payloads as p
+from percl.domain.enums import CallEndedReason, LogLevel
 from percl.domain.records import Account, Queue, QueueMember, revised
 from percl.engine.context import EngineContext
-from percl.engine.queue_members import QueueMembership, exit_fields, remove_stale_members
+from percl.engine.queue_members import QueueExit, QueueMembership, remove_stale_members
 from percl.engine.queue_state import (
     DEFAULT_MAX_SIZE,
     RESULTS,
@@ -108,8 +109,8 @@ class QueueService:
         await session.log(LogLevel.INFO, f"Call added to queue {member.queue_id} at position "
                           f"{len(members) + 1}", {"queueId": member.queue_id})
         if member.notification_url:
-            await session.send_webhook(RequestType.ADD_TO_QUEUE_NOTIFICATION,
-                                       member.notification_url, {"queueId": member.queue_id})
+            await session.send_webhook(member.notification_url,
+                                       p.AddToQueueNotification(member.queue_id))
         return e.Hold(e.Idle.NOTIFY, WAIT_COMMANDS)
 
     async def _queue_for_enqueue(self, session: CallSession, queue_id: str) -> Queue | None:
@@ -132,9 +133,8 @@ class QueueService:
     def _refuse(self, session: CallSession, member: QueueMembership, event: MemberEvent) -> e.Fetch:
         member.state = apply(member.state, event)
         session.leave()
-        fields = exit_fields(member.queue_id, RESULTS[member.state], 0)
-        return e.Fetch(RequestType.REMOVE_FROM_QUEUE_NOTIFICATION, member.action_url, fields,
-                       release=True)
+        left = QueueExit(member.queue_id, RESULTS[member.state], 0)
+        return e.Fetch(member.action_url, left.removed(), release=True)
 
     async def run_dequeue(self, session: CallSession, command: Command) -> e.Outcome:
         """Dequeue: leave the queue; the Enqueue actionUrl gets `dequeue` and its PerCL runs."""
@@ -150,9 +150,9 @@ class QueueService:
                 # A REST dequeue won the race: its Interrupt was posted before this lock was
                 # free, so it reaches the leg first and makes this outcome stale.
                 return e.Proceed()
-            fields = await self._left(session, member, await self._remove_record(member))
+            left = await self._left(session, member, await self._remove_record(member))
             session.leave()  # last: a hangup until here still reaches leg_ended
-        return e.Fetch(RequestType.DEQUEUE, member.action_url, fields, release=True)
+        return e.Fetch(member.action_url, left.dequeue(), release=True)
 
     # ---------------------------------------------------------------- membership hooks
 
@@ -171,12 +171,12 @@ class QueueService:
         if not mine or not member.holds(session):  # left while we read
             return
         member.last_wait_at = clock.now()
-        session.post(e.Interrupt(RequestType.QUEUE_WAIT, member.wait_url, {
-            "queueId": member.queue_id,
-            "queuePosition": str(mine[0].position),  # a JSON string: the SDK insists
-            "queueTime": mine[0].wait_time_s,
-            "currentQueueSize": len(members),
-        }))
+        session.post(e.Interrupt(member.wait_url, p.QueueWait(
+            queue_id=member.queue_id,
+            queue_position=str(mine[0].position),  # a JSON string: the SDK insists
+            queue_time=mine[0].wait_time_s,
+            current_queue_size=len(members),
+        )))
 
     async def leg_ended(self, member: QueueMembership, session: CallSession) -> None:
         """The queued leg ended: remove it and tell actionUrl (hangup or systemError; PerCL
@@ -195,9 +195,8 @@ class QueueService:
             if waited is None:
                 self.members.pop(member.call_id, None)
                 return
-            fields = await self._left(session, member, waited)
-        await session.send_webhook(RequestType.REMOVE_FROM_QUEUE_NOTIFICATION, member.action_url,
-                                   fields)
+            left = await self._left(session, member, waited)
+        await session.send_webhook(member.action_url, left.removed())
 
     # ---------------------------------------------------------------- REST
 
@@ -231,11 +230,11 @@ class QueueService:
                 what = f"Call {call_id} is not" if call_id else "There is no call"
                 raise NotFound(f"{what} waiting in queue {queue_id}")
             view, member, session = picked
-            fields = await self._left(session, member, await self._remove_record(member))
+            left = await self._left(session, member, await self._remove_record(member))
             # Released and told in one step, under the lock: a Dequeue command the leg runs
             # meanwhile finds the member dequeued and this Interrupt already on its way.
             session.leave()
-            session.post(e.Interrupt(RequestType.DEQUEUE, member.action_url, fields, release=True))
+            session.post(e.Interrupt(member.action_url, left.dequeue(), release=True))
         return view
 
     async def _dequeue_waiting(
@@ -286,14 +285,13 @@ class QueueService:
         return waited
 
     async def _left(self, session: CallSession, member: QueueMembership,
-                    waited: float | None) -> dict[str, Any]:
-        """After the member left: forget it, clear the call's queueId, log; the exit webhook's
-        fields."""
+                    waited: float | None) -> QueueExit:
+        """After the member left: forget it, clear the call's queueId, log; how it left."""
         self.members.pop(member.call_id, None)
         result = RESULTS[member.state]
         queue_time = whole_seconds(waited or 0.0)
         await session.update(queue_id=None)
         await session.log(LogLevel.INFO, f"Call left queue {member.queue_id}: {result.value} after "
                           f"{queue_time} s", {"queueId": member.queue_id})
-        return exit_fields(member.queue_id, result, queue_time)
+        return QueueExit(member.queue_id, result, queue_time)
 

@@ -6,7 +6,7 @@ in the `Runners` registry (one table keyed by the PerCL command name, filled by 
 app.py) and feeds the runner's Outcome back to the interpreter:
 
     Proceed()                       go on with the next command (SetTalk, Sms ...)
-    Fetch(requestType, url, ...)    post it and run the answer (CreateConference -> createConference)
+    Fetch(url, payload, ...)        post it and run the answer (CreateConference -> createConference)
     Hold(idle, allowed)             the leg now waits inside a service (AddToConference, Enqueue, Park)
     Finish(reason, message)         end the leg
 

@@ -18,9 +18,10 @@ a script (session_script.py), how a leg ends (session_ending.py), the children b
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
+from percl.domain import payloads as p
 from percl.domain.enums import (
     AnsweredBy,
     CallDirection,
@@ -28,8 +29,9 @@ from percl.domain.enums import (
     CallStatus,
     LogLevel,
     MachineType,
-    RequestType,
 )
+from percl.domain.json import JsonValue
+from percl.domain.payloads import wire_fields
 from percl.domain.records import Account, Call, revised
 from percl.engine import durable
 from percl.engine import session_ending as ending
@@ -47,6 +49,7 @@ from percl.engine.session_events import (
     ParentEnded,
     Ringing,
     RingTimeout,
+    SessionEvent,
     Shutdown,
 )
 from percl.engine.session_tasks import LegTasks
@@ -64,6 +67,19 @@ __all__ = ["ApiUpdate", "CallSession", "ChildDialer", "ParentEnded", "Shutdown"]
 #: has been answered and its script started (the child's connect webhook waits for it); returns
 #: the child's call id.
 ChildDialer = Callable[["CallSession", "OutDial", asyncio.Event], Awaitable[str]]
+
+
+class CallChanges(TypedDict, total=False):
+    """What the session's own loop and the services holding a leg change on its record."""
+
+    status: CallStatus
+    call_ended_reason: CallEndedReason
+    start_time: float
+    connect_time: float
+    end_time: float
+    answered_by: AnsweredBy | None
+    conference_id: str | None
+    queue_id: str | None
 
 
 class CallSession:
@@ -91,7 +107,7 @@ class CallSession:
         self.account = account
         self._voice_url, voice_fallback_url = voice_urls
         self._on_end = on_end
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._queue: asyncio.Queue[SessionEvent] = asyncio.Queue()
         self._tasks = LegTasks()
         self._dialing = DialProgress(self, self._tasks)
         self._performer = ActionPerformer(
@@ -124,7 +140,7 @@ class CallSession:
     def on_far_end_hangup(self) -> None:
         self._queue.put_nowait(e.FarEndHangup())
 
-    def post(self, event: Any) -> None:
+    def post(self, event: SessionEvent) -> None:
         """Deliver an event to this leg's loop: from the services (ApiUpdate, ParentEnded,
         Terminate, Interrupt) and from the leg's own child tasks."""
         self._queue.put_nowait(event)
@@ -171,9 +187,9 @@ class CallSession:
         self.interp = Interpreter(
             answered=False, inbound=True, settings=self.ctx.settings.interpreter
         )
-        await self.perform(self.interp.request(RequestType.INBOUND_CALL, self._voice_url))
+        await self.perform(self.interp.request(self._voice_url, p.InboundCall()))
 
-    async def _dispatch(self, event: Any) -> None:
+    async def _dispatch(self, event: SessionEvent) -> None:
         match event:
             case Ringing():
                 await self._dialing.ringing()
@@ -207,7 +223,7 @@ class CallSession:
                 self.membership is not None and self.membership.on_speech(self, text)
             ):
                 pass
-            case _ if self.interp is not None:
+            case _ if self.interp is not None and isinstance(event, e.Event):
                 await self.perform(self.interp.handle(event))
                 self._performer.after_event(event, self.interp.waits_for_engine)
             case _:
@@ -221,19 +237,18 @@ class CallSession:
 
     async def send_webhook(
         self,
-        request_type: RequestType,
         url: str,
-        fields: dict[str, Any] | None = None,
+        payload: p.Payload,
         fallback_url: str | None = None,
         privacy_mode: bool = False,
     ) -> WebhookResult:
-        """POST a webhook about this leg with its current record as the standard fields."""
+        """POST `payload` about this leg, with its current record as the standard fields."""
         request = WebhookRequest(
-            request_type=request_type,
+            request_type=payload.REQUEST_TYPE,
             url=url,
             account=self.account,
             call=self.call,
-            fields=dict(fields or {}),
+            fields=wire_fields(payload),
             fallback_url=fallback_url,
             privacy_mode=privacy_mode or self.call.privacy_mode,
             request_id=self.call.request_id,
@@ -241,7 +256,7 @@ class CallSession:
         return await self.ctx.webhooks.send(request)
 
     async def log(
-        self, level: LogLevel, message: str, metadata: dict[str, Any] | None = None
+        self, level: LogLevel, message: str, metadata: Mapping[str, JsonValue] | None = None
     ) -> None:
         await self.ctx.logs.log(
             level, self.account.account_id, message,
@@ -250,7 +265,7 @@ class CallSession:
 
     # ------------------------------------------------------------- state changes
 
-    async def update(self, **changes: Any) -> None:
+    async def update(self, **changes: Unpack[CallChanges]) -> None:
         """Change the call record (a new revision), stored before anything reports it."""
         previous = self.call.status
         self.call = revised(self.call, self.ctx.clock.now(), **changes)

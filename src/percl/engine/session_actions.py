@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from percl.domain import payloads as p
 from percl.domain.enums import CallEndedReason, LogLevel, RequestType
 from percl.engine.grammars import load_grammar, recognize
 from percl.engine.ports import Media, MediaKind
@@ -58,7 +59,7 @@ class ActionPerformer:
                 await self._reject(reason)
             case a.PlayMedia():
                 spawn(action.token, self._play(action))
-            case a.StopMedia(token=t) | a.CancelTimer(token=t) | a.Cancel(token=t):
+            case a.Cancel(token=t):
                 self._tasks.cancel(t)
             case a.StartTimer(token=t, ms=ms):
                 spawn(t, self._timer(t, ms))
@@ -193,11 +194,9 @@ class ActionPerformer:
         fallback = (
             self._voice_fallback_url if action.request_type is RequestType.INBOUND_CALL else None
         )
-        child = action.fields.get("dialCallId")
+        child = action.payload.dial_call_id if isinstance(action.payload, p.OutDialStart) else None
         try:
-            result = await s.send_webhook(
-                action.request_type, action.url, action.fields, fallback, action.privacy_mode
-            )
+            result = await s.send_webhook(action.url, action.payload, fallback, action.privacy_mode)
         except BaseException:
             if action.request_type is RequestType.OUT_DIAL_START:
                 self._release(child)  # abandoned: the leg ends, the child must not wait

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from percl.domain import payloads as p
 from percl.domain.enums import (
     AnsweredBy,
     CallDirection,
@@ -55,11 +56,16 @@ async def parent_started(session: CallSession) -> None:
         await gate.wait()
 
 
-def connect_type(call: Call) -> RequestType:
-    """The requestType of an outbound leg's connect webhook (OutDial child or REST call)."""
+def connect_payload(call: Call) -> p.OutDialConnect | p.OutDialApiConnect:
+    """An outbound leg's connect webhook (OutDial child or REST call)."""
     if call.direction is CallDirection.OUTBOUND_DIAL:
-        return RequestType.OUT_DIAL_CONNECT
-    return RequestType.OUT_DIAL_API_CONNECT
+        return p.OutDialConnect()
+    return p.OutDialApiConnect()
+
+
+def connect_type(call: Call) -> RequestType:
+    """The requestType of an outbound leg's connect webhook."""
+    return connect_payload(call).REQUEST_TYPE
 
 
 class DialProgress:
@@ -109,7 +115,7 @@ class DialProgress:
             await s.finish(CallEndedReason.INTERNAL_ERROR)
             return
         await parent_started(s)
-        await s.perform(s.interp.request(connect_type(s.call), url))
+        await s.perform(s.interp.request(url, connect_payload(s.call)))
 
     async def machine(self, machine_type: MachineType) -> None:
         """A machine answered: `ifMachine` says whether the leg ends or is redirected."""
@@ -120,9 +126,5 @@ class DialProgress:
         if s.call.if_machine == IfMachine.HANGUP.value:
             await s.perform(s.interp.handle(e.Terminate(CallEndedReason.MACHINE_DETECTED)))
         elif s.call.if_machine_url is not None:
-            interrupt = e.Interrupt(
-                RequestType.MACHINE_DETECTED,
-                s.call.if_machine_url,
-                {"machineType": machine_type.value},
-            )
+            interrupt = e.Interrupt(s.call.if_machine_url, p.MachineDetected(machine_type))
             await s.perform(s.interp.handle(interrupt))

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from percl.domain.enums import CallDirection, CallEndedReason, CallStatus, LogLevel, RequestType
-from percl.engine.session_dialing import connect_type, parent_started
+from percl.domain import payloads as p
+from percl.domain.enums import CallDirection, CallEndedReason, CallStatus, LogLevel
+from percl.engine.session_dialing import connect_payload, parent_started
 from percl.engine.session_events import MaxDuration
 from percl.engine.state import CallEvent, apply
 from percl.percl import actions as a
@@ -87,12 +88,12 @@ async def close_leg(
                 {"status": status.value, "callEndedReason": reason.value})
     await _release_membership(s)
     for notice in notices:  # e.g. the getSpeech `hangup` of a GetSpeech the end cut short
-        await s.send_webhook(notice.request_type, notice.url, notice.fields,
+        await s.send_webhook(notice.url, notice.payload,
                              privacy_mode=notice.privacy_mode)
     if not was_answered and s.call.direction is not CallDirection.INBOUND:
         await _notify_connect_failure(s)
     if s.call.status_callback_url:  # callEndedReason and callDuration come from the record
-        await s.send_webhook(RequestType.CALL_STATUS, s.call.status_callback_url)
+        await s.send_webhook(s.call.status_callback_url, p.CallStatus())
 
 
 def end_event(status: CallStatus, reason: CallEndedReason) -> CallEvent:
@@ -121,4 +122,4 @@ async def _notify_connect_failure(session: CallSession) -> None:
     if url is None:
         return
     await parent_started(session)  # an OutDial child: after its parent's outDialStart
-    await session.send_webhook(connect_type(session.call), url)  # dialCallStatus mirrors callStatus
+    await session.send_webhook(url, connect_payload(session.call))  # dialCallStatus mirrors callStatus

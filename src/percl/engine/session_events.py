@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from percl.domain.enums import AnsweredBy, MachineType
 from percl.engine.ports import DialResult
+from percl.percl.events import Event
 
 # ----------------------------------------------------------------- from the network
 
@@ -67,3 +68,19 @@ class ParentEnded:
 @dataclass(frozen=True, slots=True)
 class Shutdown:
     """percl is stopping: end the leg now (internalError)."""
+
+
+#: Everything a CallSession's queue carries: the interpreter's events (from the leg's child tasks,
+#: the network and the services) and the session's own.
+SessionEvent = (
+    Event
+    | Ringing
+    | Answered
+    | DialFailed
+    | MachineDetected
+    | RingTimeout
+    | MaxDuration
+    | ApiUpdate
+    | ParentEnded
+    | Shutdown
+)

@@ -1,16 +1,45 @@
 """What the Interpreter asks its shell to do. Frozen, I/O-free values.
 
-The shell performs actions in the order given. Instant ones (Answer, Reject, EndCall, Log, cancels)
-complete before the next action; long ones (PlayMedia, StartTimer, PostWebhook, SendDigitsOut, Dial)
-run concurrently and report back with an event carrying the same token.
+The shell performs actions in the order given. Instant ones (Answer, Reject, EndCall, Log, Cancel)
+complete before the next action; long ones (PlayMedia, StartTimer, PostWebhook, SendDigitsOut, Dial,
+Invoke, LoadGrammar) run concurrently and report back with an event carrying the same token; one
+Cancel(token) abandons any of them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal, Protocol
 
 from percl.domain.enums import CallEndedReason, LogLevel, RequestType
+from percl.domain.json import JsonValue
+from percl.domain.payloads import Payload
+from percl.percl.commands import Command, OutDial
+
+#: What a PlayMedia plays: a Say, a Play, a Pause, or the conference entry/exit tone.
+MediaKind = Literal["say", "play", "pause", "beep"]
+
+#: What a log line carries besides its message.
+Metadata = Mapping[str, JsonValue]
+
+
+class Heard(Protocol):
+    """What a grammar made of one utterance (the engine's ports.Heard has this shape)."""
+
+    @property
+    def matched(self) -> bool: ...
+    @property
+    def result(self) -> str: ...
+    @property
+    def confidence(self) -> int: ...
+
+
+class Grammar(Protocol):
+    """A compiled grammar, as the engine's recognizer made it (ports.SpeechGrammar): the
+    interpreter only carries it from GrammarLoaded to Recognize."""
+
+    def recognize(self, utterance: str) -> Heard: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,17 +57,12 @@ class PlayMedia:
     """Play one iteration of a Say ("say"), Play ("play") or Pause ("pause") -> MediaDone(token)."""
 
     token: int
-    kind: str
+    kind: MediaKind
     text: str | None = None
     language: str | None = None
     url: str | None = None
     length_ms: int | None = None
     privacy_mode: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class StopMedia:
-    token: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,20 +74,19 @@ class StartTimer:
 
 
 @dataclass(frozen=True, slots=True)
-class CancelTimer:
-    token: int
-
-
-@dataclass(frozen=True, slots=True)
 class PostWebhook:
-    """POST a webhook. With `expects_percl`, the answer comes back as ScriptReceived/WebhookBroken."""
+    """POST `payload` (its requestType's webhook) to `url`. With `expects_percl`, the answer comes
+    back as ScriptReceived/WebhookBroken."""
 
     token: int
-    request_type: RequestType
     url: str
-    fields: dict[str, Any] = field(default_factory=dict)
+    payload: Payload
     expects_percl: bool = True
     privacy_mode: bool = False
+
+    @property
+    def request_type(self) -> RequestType:
+        return self.payload.REQUEST_TYPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +104,7 @@ class Dial:
     """Create the child leg of an OutDial -> DialStarted(token, child_call_id). `command` is the OutDial."""
 
     token: int
-    command: Any
+    command: OutDial
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +112,13 @@ class Invoke:
     """Run a command the engine implements (conference, queue, Park, Sms ...) -> Invoked(token, outcome)."""
 
     token: int
-    command: Any
+    command: Command
 
 
 @dataclass(frozen=True, slots=True)
 class Cancel:
-    """Abandon the Invoke with this token (the leg ended or was interrupted)."""
+    """Abandon the long action with this token: stop its media, timer, digits, runner or grammar
+    fetch (it was superseded: barge-in, hangup, an Interrupt). Its late news is ignored."""
 
     token: int
 
@@ -122,7 +146,7 @@ class Recognize:
     """Match `utterance` against `grammar` (what GrammarLoaded carried) -> Recognized(token, ...)."""
 
     token: int
-    grammar: Any
+    grammar: Grammar
     utterance: str
 
 
@@ -141,16 +165,14 @@ class EndCall:
 class Log:
     level: LogLevel
     message: str
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: Metadata = field(default_factory=dict)
 
 
 Action = (
     Answer
     | RejectCall
     | PlayMedia
-    | StopMedia
     | StartTimer
-    | CancelTimer
     | PostWebhook
     | SendDigitsOut
     | Dial

@@ -14,7 +14,7 @@ docs/DECISIONS.md):
   stays `""`.
 
 The interpreter owns one DigitsRun while the GetDigits runs and feeds it the events; when
-`fields` is set the run is over and the interpreter posts getDigits with them.
+`payload` is set the run is over and the interpreter posts it (getDigits).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from percl.domain.enums import GetDigitsReason, RequestType
+from percl.domain import payloads as p
+from percl.domain.enums import GetDigitsReason
 from percl.percl import actions as a
 from percl.percl import events as e
 from percl.percl.commands import GetDigits
@@ -46,9 +47,7 @@ class DigitsDefaults(Protocol):
 class DigitsRun:
     """One running GetDigits. Call `start()` once, then `handle()` the events it `owns` and
     `press()` keys; each returns the actions to perform (and `press`/`start` the keys left over
-    for the buffer). When `fields` is not None the run has finished: post getDigits with them."""
-
-    REQUEST_TYPE = RequestType.GET_DIGITS
+    for the buffer). When `payload` is not None the run has finished: post it (getDigits)."""
 
     def __init__(self, command: GetDigits, defaults: DigitsDefaults, next_token: Callable[[], int],
                  media_for: MediaFor) -> None:
@@ -66,7 +65,7 @@ class DigitsRun:
         self.digits = ""
         self._media: int | None = None
         self._timer: int | None = None
-        self.fields: dict[str, str] | None = None
+        self.payload: p.GetDigits | None = None
 
     @property
     def action_url(self) -> str:
@@ -110,7 +109,7 @@ class DigitsRun:
         out: list[a.Action] = []
         for i, d in enumerate(digits):
             if self._media is not None:  # barge-in
-                out.append(a.StopMedia(self._media))
+                out.append(a.Cancel(self._media))
                 self._media = None
                 self._prompts.clear()
             if d == self._finish_key:
@@ -127,9 +126,9 @@ class DigitsRun:
         """Stop what still runs (the leg ends or is interrupted)."""
         out: list[a.Action] = []
         if self._media is not None:
-            out.append(a.StopMedia(self._media))
+            out.append(a.Cancel(self._media))
         if self._timer is not None:
-            out.append(a.CancelTimer(self._timer))
+            out.append(a.Cancel(self._timer))
         self._media = self._timer = None
         return out
 
@@ -143,18 +142,18 @@ class DigitsRun:
 
     def _restart_timer(self, out: list[a.Action], ms: int) -> None:
         if self._timer is not None:
-            out.append(a.CancelTimer(self._timer))
+            out.append(a.Cancel(self._timer))
         self._timer = self._next()
         out.append(a.StartTimer(self._timer, ms))
 
     def _finish(self, out: list[a.Action], reason: GetDigitsReason) -> None:
         if self._timer is not None:
-            out.append(a.CancelTimer(self._timer))
+            out.append(a.Cancel(self._timer))
             self._timer = None
         # minDigits: input shorter than the minimum is not returned (the app sees digits "").
         min_digits = self.command.min_digits or 0
         digits = self.digits if len(self.digits) >= min_digits else ""
         if digits and self.privacy:  # FreeClimb: "replaced by 'xxxxx' when privacyMode is true"
             digits = MASK
-        self.fields = {"digits": digits, "reason": reason.value}
+        self.payload = p.GetDigits(digits, reason)
 

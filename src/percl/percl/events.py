@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 from percl.domain.enums import CallEndedReason, RequestType
+from percl.domain.payloads import Payload
+from percl.percl.actions import Grammar, Metadata
 from percl.percl.parse import Script
 
 
@@ -29,7 +30,7 @@ class WebhookBroken:
     token: int
     reason: CallEndedReason
     detail: str
-    metadata: dict[str, Any] | None = None  # logged with the detail (e.g. the invalid PerCL's path)
+    metadata: Metadata | None = None  # logged with the detail (e.g. the invalid PerCL's path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +72,12 @@ class SpeechHeard:
 
 @dataclass(frozen=True, slots=True)
 class GrammarLoaded:
-    """The grammar of LoadGrammar(token) is ready (`grammar`, opaque to the interpreter) or cannot
+    """The grammar of LoadGrammar(token) is ready (`grammar`, carried as is to Recognize) or cannot
     be used: then `problem` says why (naming the URL) and `cause` is the MRCP completion cause
     (`uri-failure`, `grammar-compilation-failure`, ...)."""
 
     token: int
-    grammar: Any = None
+    grammar: Grammar | None = None
     problem: str | None = None
     cause: str | None = None
 
@@ -101,13 +102,16 @@ class Interrupt:
     """Abort whatever runs and ask `url` for a new script (ifMachine redirect, leaveConference,
     queueWait, dequeue, callControl ...).
 
-    `fields` are the requestType-specific webhook fields. With `release`, the leg leaves the
-    service that held it (see Hold): the new script runs with the ordinary rules again."""
+    `payload` is the webhook to post (its requestType's fields). With `release`, the leg leaves
+    the service that held it (see Hold): the new script runs with the ordinary rules again."""
 
-    request_type: RequestType
     url: str
-    fields: dict[str, Any]
+    payload: Payload
     release: bool = False
+
+    @property
+    def request_type(self) -> RequestType:
+        return self.payload.REQUEST_TYPE
 
 
 # ----------------------------------------------------------------- service commands
@@ -122,15 +126,18 @@ class Proceed:
 
 @dataclass(frozen=True, slots=True)
 class Fetch:
-    """Post `request_type` to `url` and run what it answers (terminal commands with an actionUrl).
+    """Post `payload` to `url` and run what it answers (terminal commands with an actionUrl).
 
     `release` ends a Hold first (Dequeue, RemoveFromConference with leaveConferenceUrl)."""
 
-    request_type: RequestType
     url: str
-    fields: dict[str, Any]
+    payload: Payload
     privacy_mode: bool = False
     release: bool = False
+
+    @property
+    def request_type(self) -> RequestType:
+        return self.payload.REQUEST_TYPE
 
 
 class Idle(Enum):

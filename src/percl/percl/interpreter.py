@@ -34,7 +34,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from percl.domain.enums import CallEndedReason, LogLevel, RequestType
+from percl.domain import payloads as p
+from percl.domain.enums import CallEndedReason, LogLevel
 from percl.percl import actions as a
 from percl.percl import events as e
 from percl.percl.commands import (
@@ -99,12 +100,10 @@ class Interpreter(Sequencer):
 
     # ------------------------------------------------------------------ entry points
 
-    def request(
-        self, request_type: RequestType, url: str, fields: dict[str, object] | None = None
-    ) -> list[a.Action]:
+    def request(self, url: str, payload: p.Payload) -> list[a.Action]:
         """Ask `url` for a script (the leg's first webhook, or a connect/redirect webhook)."""
         out = Out()
-        self._post(out, request_type, url, dict(fields or {}))
+        self._post(out, url, payload)
         return out.actions
 
     def handle(self, event: e.Event) -> list[a.Action]:
@@ -125,12 +124,12 @@ class Interpreter(Sequencer):
                 self._end(out, reason, notices)
             case e.SpeechHeard(text=text) if isinstance(self._waiting, SpeechRun):
                 self._input_step(out, self._waiting, self._waiting.speech(text))
-            case e.Interrupt(request_type=rt, url=url, fields=fields, release=release):
+            case e.Interrupt(url=url, payload=payload, release=release):
                 self._cancel_pending(out)
                 self._script, self._pc = [], 0
                 if release:
                     self.hold = None
-                self._post(out, rt, url, dict(fields))
+                self._post(out, url, payload)
             case _:
                 self._on_token_event(out, event)
         return out.actions
@@ -156,9 +155,7 @@ class Interpreter(Sequencer):
                 self._waiting = None
                 self._advance(out)
             case e.DialStarted(token=t, child_call_id=child) if isinstance(w, AwaitDial) and w.token == t:
-                self._post(
-                    out, RequestType.OUT_DIAL_START, w.command.action_url, {"dialCallId": child}
-                )
+                self._post(out, w.command.action_url, p.OutDialStart(child))
             case e.Invoked(token=t, outcome=outcome) if isinstance(w, AwaitService) and w.token == t:
                 self._waiting = None
                 self._on_outcome(out, w.command, outcome)
@@ -246,8 +243,8 @@ class Interpreter(Sequencer):
                           "call exceeded", {"code": 14}))
             self._end(out, CallEndedReason.MAX_REDIRECTS_ERROR)
             return
-        fields, privacy = self._redirect_fields()
-        self._post(out, RequestType.REDIRECT, command.action_url, fields, privacy_mode=privacy)
+        payload, privacy = self._redirect_payload()
+        self._post(out, command.action_url, payload, privacy_mode=privacy)
 
     def _send_digits(self, out: Out, command: SendDigits) -> None:
         pause = command.pause_ms if command.pause_ms is not None else self.settings.send_digits_pause_ms
@@ -300,8 +297,8 @@ class Interpreter(Sequencer):
     def _input_step(self, out: Out, run: Input, actions: list[a.Action]) -> None:
         """Perform a step of a GetDigits / GetSpeech; once it has its result, post it."""
         out.add(*actions)
-        if run.fields is not None and self._waiting is run:
-            self._post(out, run.REQUEST_TYPE, run.action_url, dict(run.fields), privacy_mode=run.privacy)
+        if run.payload is not None and self._waiting is run:
+            self._post(out, run.action_url, run.payload, privacy_mode=run.privacy)
 
     def _hangup_notices(self) -> tuple[a.PostWebhook, ...]:
         """What the command the leg's end cuts short still owes its actionUrl (GetSpeech: hangup)."""

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import itertools
 
-from percl.domain.enums import CallEndedReason, LogLevel, RequestType
+from percl.domain import payloads as p
+from percl.domain.enums import CallEndedReason, LogLevel
 from percl.percl import actions as a
 from percl.percl import events as e
 from percl.percl.commands import Command
 from percl.percl.parse import Script
 from percl.percl.waiting import AwaitScript, AwaitService, Held, Out, Waiting, stop_actions
 
-#: (requestType, fields, privacyMode) of a PerCL webhook.
-Posted = tuple[RequestType, dict[str, object], bool]
+#: (payload, privacyMode) of a PerCL webhook.
+Posted = tuple[p.Payload, bool]
 
 
 class Sequencer:
@@ -101,10 +102,10 @@ class Sequencer:
         match outcome:
             case e.Proceed():
                 self._advance(out)
-            case e.Fetch(request_type=rt, url=url, fields=fields, privacy_mode=privacy, release=release):
+            case e.Fetch(url=url, payload=payload, privacy_mode=privacy, release=release):
                 if release:
                     self.hold = None
-                self._post(out, rt, url, dict(fields), privacy_mode=privacy)
+                self._post(out, url, payload, privacy_mode=privacy)
             case e.Hold():
                 self.hold = outcome
                 self._script, self._pc = [], 0
@@ -125,25 +126,22 @@ class Sequencer:
         self._waiting = None
         out.add(a.EndCall(reason, notices))
 
-    def _post(
-        self, out: Out, request_type: RequestType, url: str, fields: dict[str, object],
-        privacy_mode: bool = False,
-    ) -> None:
+    def _post(self, out: Out, url: str, payload: p.Payload, privacy_mode: bool = False) -> None:
         token = self._token()
         self._waiting = AwaitScript(token)
-        self._last_post = (request_type, dict(fields), privacy_mode)
-        out.add(a.PostWebhook(token, request_type, url, dict(fields), True, privacy_mode))
+        self._last_post = (payload, privacy_mode)
+        out.add(a.PostWebhook(token, url, payload, True, privacy_mode))
 
     def _cancel_pending(self, out: Out) -> None:
         out.add(*stop_actions(self._waiting))
         self._waiting = None
 
-    def _redirect_fields(self) -> tuple[dict[str, object], bool]:
+    def _redirect_payload(self) -> tuple[p.Redirect, bool]:
         """FreeClimb: a Redirect first in a webhook's answer carries that webhook's requestType
         (originalRequestType) and fields; first in a redirect's answer, what that one carried."""
         if self._pc != 1 or self._origin is None:
-            return {}, False
-        rt, original, privacy = self._origin
-        if rt is RequestType.REDIRECT:
-            return dict(original), privacy
-        return {"originalRequestType": rt.value, **original}, privacy
+            return p.Redirect(), False
+        original, privacy = self._origin
+        if isinstance(original, p.Redirect):
+            return original, privacy
+        return p.Redirect(original), privacy

@@ -22,16 +22,17 @@ choices are listed in docs/DECISIONS.md):
 * A leg that ends meanwhile still tells actionUrl: `hangup` (PerCL ignored).
 
 The interpreter owns one SpeechRun while the GetSpeech runs and feeds it the events; when
-`fields` is set the run is over and the interpreter posts getSpeech with them.
+`payload` is set the run is over and the interpreter posts it (getSpeech).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from percl.domain.enums import GetSpeechReason, LogLevel, RequestType
+from percl.domain import payloads as p
+from percl.domain.enums import GetSpeechReason, LogLevel
+from percl.domain.payloads import wire_fields
 from percl.percl import actions as a
 from percl.percl import events as e
 from percl.percl.commands import GetSpeech
@@ -54,10 +55,8 @@ class _Beep:
 
 class SpeechRun:
     """One running GetSpeech. Call `start()` once, then `handle()` the events it `owns`, `press()`
-    keys and `speech()` utterances; each returns the actions to perform. When `fields` is not None
-    the run has finished: post getSpeech to `action_url` with them."""
-
-    REQUEST_TYPE = RequestType.GET_SPEECH
+    keys and `speech()` utterances; each returns the actions to perform. When `payload` is not None
+    the run has finished: post it (getSpeech) to `action_url`."""
 
     def __init__(self, command: GetSpeech, defaults: SpeechDefaults, next_token: Callable[[], int],
                  media_for: MediaFor) -> None:
@@ -67,14 +66,14 @@ class SpeechRun:
         self._media_for = media_for
         self._prompts: PromptQueue[Prompt | _Beep] = PromptQueue(_prompt_entries(command))
         self.grammar_token = next_token()
-        self._grammar: Any = None
+        self._grammar: a.Grammar | None = None
         self._media: int | None = None
         self._no_input: int | None = None
         self._recognition: int | None = None
         self._recognizing: int | None = None
         self._listening = False
         self.heard: str | None = None
-        self.fields: dict[str, Any] | None = None
+        self.payload: p.GetSpeech | None = None
 
     @property
     def action_url(self) -> str:
@@ -124,17 +123,19 @@ class SpeechRun:
             case e.TimerFired(token=t) if t == self._no_input:
                 self._no_input = None
                 if self.heard is None:
-                    self._finish(out, GetSpeechReason.NO_INPUT)
+                    self._finish(out, p.GetSpeech(GetSpeechReason.NO_INPUT))
             case e.TimerFired():
                 self._recognition = None
-                self._finish(out, GetSpeechReason.NO_MATCH if self.heard else GetSpeechReason.NO_INPUT)
+                self._finish(out, p.GetSpeech(
+                    GetSpeechReason.NO_MATCH if self.heard else GetSpeechReason.NO_INPUT))
         return out
 
     def press(self, digits: str) -> tuple[list[a.Action], str]:
         """Keys pressed: the first ends the run (`digit`); returns the actions and the keys left
         over for the DTMF buffer."""
         out: list[a.Action] = []
-        self._finish(out, GetSpeechReason.DIGIT, {"recognitionResult": self._shown(digits[0])})
+        self._finish(out, p.GetSpeech(GetSpeechReason.DIGIT,
+                                      recognition_result=self._shown(digits[0])))
         return out, digits[1:]
 
     def speech(self, text: str) -> list[a.Action]:
@@ -156,8 +157,8 @@ class SpeechRun:
 
     def hangup_notice(self) -> a.PostWebhook:
         """The getSpeech `hangup` notification for a run the end of the leg cut short."""
-        return a.PostWebhook(self._next(), RequestType.GET_SPEECH, self.command.action_url,
-                             {"reason": GetSpeechReason.HANGUP.value}, False, self.privacy)
+        return a.PostWebhook(self._next(), self.command.action_url,
+                             p.GetSpeech(GetSpeechReason.HANGUP), False, self.privacy)
 
     # ------------------------------------------------------------------ prompts and timers
 
@@ -174,7 +175,7 @@ class SpeechRun:
 
     def _barge_in(self, out: list[a.Action]) -> None:
         if self._media is not None:
-            out.append(a.StopMedia(self._media))
+            out.append(a.Cancel(self._media))
             self._media = None
         self._prompts.clear()
         self._listen(out)
@@ -193,10 +194,10 @@ class SpeechRun:
 
     def _stop(self, out: list[a.Action]) -> None:
         if self._media is not None:
-            out.append(a.StopMedia(self._media))
+            out.append(a.Cancel(self._media))
         for timer in (self._no_input, self._recognition):
             if timer is not None:
-                out.append(a.CancelTimer(timer))
+                out.append(a.Cancel(timer))
         if self._grammar is None:
             out.append(a.Cancel(self.grammar_token))  # a fetch may still be under way
         self._media = self._no_input = self._recognition = self._recognizing = None
@@ -204,20 +205,21 @@ class SpeechRun:
 
     # ------------------------------------------------------------------ grammar and results
 
-    def _loaded(self, out: list[a.Action], grammar: Any, problem: str | None, cause: str | None) -> None:
+    def _loaded(self, out: list[a.Action], grammar: a.Grammar | None, problem: str | None,
+                cause: str | None) -> None:
         if problem is not None or grammar is None:
             why = problem or "the grammar could not be loaded"
             out.append(a.Log(LogLevel.ERROR, f"GetSpeech cannot recognise: {why}; actionUrl gets "
                              "reason error", {"grammarFile": self.command.grammar_file}))
-            extra = {"completionCause": cause or "error", "completionReason": why}
-            self._finish(out, GetSpeechReason.ERROR, extra)
+            self._finish(out, p.GetSpeech(GetSpeechReason.ERROR, completion_cause=cause or "error",
+                                          completion_reason=why))
             return
         self._grammar = grammar
         if self.heard is not None:
             self._recognize(out)
 
     def _recognize(self, out: list[a.Action]) -> None:
-        assert self.heard is not None
+        assert self.heard is not None and self._grammar is not None
         self._recognizing = self._next()
         out.append(a.Recognize(self._recognizing, self._grammar, self.heard))
 
@@ -226,17 +228,17 @@ class SpeechRun:
         if threshold is None:
             threshold = self._defaults.confidence_threshold
         if matched and confidence >= round(threshold * 100):
-            self._finish(out, GetSpeechReason.RECOGNITION,
-                         {"recognitionResult": self._shown(result), "confidence": confidence})
+            self._finish(out, p.GetSpeech(GetSpeechReason.RECOGNITION,
+                                          recognition_result=self._shown(result),
+                                          confidence=confidence))
             return
         why = "no match" if not matched else f"confidence {confidence} below the threshold {threshold:g}"
-        self._finish(out, GetSpeechReason.NO_MATCH, note=why)
+        self._finish(out, p.GetSpeech(GetSpeechReason.NO_MATCH), note=why)
 
-    def _finish(self, out: list[a.Action], reason: GetSpeechReason,
-                extra: dict[str, Any] | None = None, note: str | None = None) -> None:
+    def _finish(self, out: list[a.Action], payload: p.GetSpeech, note: str | None = None) -> None:
         self._stop(out)
-        self.fields = {"reason": reason.value, **(extra or {})}
-        out.append(a.Log(LogLevel.INFO, self._summary(reason, note), dict(self.fields)))
+        self.payload = payload
+        out.append(a.Log(LogLevel.INFO, self._summary(payload.reason, note), wire_fields(payload)))
 
     def _summary(self, reason: GetSpeechReason, note: str | None) -> str:
         said = "" if self.heard is None else f" after hearing {self._shown(self.heard)!r}"

@@ -65,12 +65,8 @@ Waiting = (
 
 def stop_actions(waiting: Waiting | None) -> list[a.Action]:
     """What stops the action `waiting` waits on (nothing for a webhook, a dial or a hold)."""
-    if isinstance(waiting, AwaitService):
+    if isinstance(waiting, AwaitService | MediaLoop | AwaitDigitsSent | AwaitTimer):
         return [a.Cancel(waiting.token)]
-    if isinstance(waiting, MediaLoop | AwaitDigitsSent):
-        return [a.StopMedia(waiting.token)]
-    if isinstance(waiting, AwaitTimer):
-        return [a.CancelTimer(waiting.token)]
     if isinstance(waiting, Input):
         return waiting.cancel()
     return []

@@ -1,7 +1,8 @@
 """Webhook bodies: build the JSON object for a WebhookRequest, encode it, mask it for logs.
 
 `build_body` applies the requestType's entry in specs.SPECS: the standard fields come from the
-Call, the type-specific ones from `request.fields`, checked the way the official SDK parses them.
+Call, the type-specific ones from `request.fields` (what domain/payloads.wire_fields made of the
+engine's typed payload), checked the way the official SDK parses them.
 A field the engine forgot, misspelt or typed wrongly fails here, in one place, with one
 ValueError naming it. Such an error is an engine bug, never something the customer's app did.
 

@@ -4,7 +4,9 @@ Why a declarative table: every requestType differs from the others only in which
 carries and what type each must have (the SDK's models are strict: `queuePosition` and the record
 webhook's `recordingSize` must be JSON strings, durations integers, enums their exact spellings).
 One `Spec` per requestType states that once, and payloads.build_body applies it. `pause` has no
-webhook (the SDK has no model for it) and so no entry.
+webhook (the SDK has no model for it) and so no entry. The engine builds every webhook as a typed
+payload (domain/payloads.py, one dataclass per requestType here); this table is the run-time check
+that its encoding is what the SDK accepts (tests/webhooks/test_typed_payloads.py ties the two).
 """
 
 from __future__ import annotations
