@@ -291,8 +291,9 @@ def open_page(
     if now - cursor.issued > CURSOR_TTL_S or now < cursor.issued - 60.0:
         raise _bad_cursor("cursor has expired: start the list again without a cursor")
     limit = max(0, min(cursor.page_size, max_list - cursor.start))
+    # The next cursor is issued now: CURSOR_TTL_S bounds a pause between pages, not the walk.
     return PageRequest(account_id, path, cursor.filters, cursor.page, cursor.start, cursor.after,
-                       cursor.total, cursor.page_size, limit, max_list, cursor.issued)
+                       cursor.total, cursor.page_size, limit, max_list, now)
 
 
 def page_envelope(
