@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -162,23 +163,25 @@ class Platform:
         self.parking = ParkService(self.engine)  # registers Park, Unpark
         self.export_files = export_files_for(settings, store_given=store is not None)
         self.exports = ExportJobs(self.store, self.clock, self.export_files)
-        self.api = create_api(ApiDeps(
-            store=self.store, clock=self.clock, ids=self.ids, calls=self.calls,
-            inventory=self.sim, queues=self.queues, messages=self.messages,
-            conferences=self.conferences, cursor_secret=_cursor_secret(settings),
-            exports=self.exports,
-            knowledge=KnowledgeBases(FolderKnowledge(
-                Path(settings.knowledge_dir).expanduser() if settings.knowledge_dir else None)),
-            campaigns=self.campaigns,
-        ))
+        self.api = self._rest_api(settings)
         self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=NetworkControl(self.sim, self.store),
-                                                    faults=self.faults,
-                                                    messages=self.messages))
+                                                    faults=self.faults, messages=self.messages))
         self.asgi = self._guarded_apps(settings, credentials_hint)
         self.seed: SeedResult | None = None
         self.recovered = 0
         self.db_created = False
         self._stack: AsyncExitStack | None = None
+
+    def _rest_api(self, settings: Settings) -> FastAPI:
+        """The FreeClimb REST app over this platform's services (mounted at /apiserver)."""
+        knowledge_dir = Path(settings.knowledge_dir).expanduser() if settings.knowledge_dir else None
+        return create_api(ApiDeps(
+            store=self.store, clock=self.clock, ids=self.ids, calls=self.calls,
+            inventory=self.sim, queues=self.queues, messages=self.messages,
+            conferences=self.conferences, cursor_secret=_cursor_secret(settings),
+            exports=self.exports, knowledge=KnowledgeBases(FolderKnowledge(knowledge_dir)),
+            campaigns=self.campaigns,
+        ))
 
     async def _call_owner(self, call_id: str) -> str | None:
         """Whose call `call_id` is (the sim network scopes phone programs by account)."""

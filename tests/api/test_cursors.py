@@ -407,6 +407,20 @@ async def test_a_stale_cursor_is_400(env: Env) -> None:
         _is_cursor_400(await c.get(path, params={"cursor": cursor}), "expired")
 
 
+async def test_a_walk_may_last_longer_than_a_cursor_lives(env: Env) -> None:
+    # The 24 h count from when each cursor was issued (its page was served), not from the walk's
+    # first page: a client that reads a page a day never has a fresh cursor refused.
+    path = f"/Accounts/{env.acc}/Calls"
+    async with env.client() as c:
+        cursor = await _second_page_cursor(c, path)
+        for _ in range(2):
+            await env.clock.advance(23 * 3600)
+            page = await c.get(path, params={"cursor": cursor})
+            assert page.status_code == 200, page.text
+            cursor = _cli_cursor(page.json()) or ""
+            assert cursor
+
+
 async def test_another_accounts_cursor_is_400_and_reveals_nothing(env: Env) -> None:
     async with env.client() as c:
         cursor = await _second_page_cursor(c, f"/Accounts/{env.acc}/Calls")

@@ -113,3 +113,14 @@ async def test_the_log_sink_shows_every_stored_line_to_its_observers() -> None:
     await sink.log(LogLevel.ERROR, "AC1", "two")  # a failing observer neither raises nor stops others
     assert keep.seen == ["one", "two"]
     assert [e.message for e in await store.list_logs("AC1", LogFilter())] == ["two", "one"]
+
+
+def test_a_line_with_some_other_status_is_not_a_call_state_change() -> None:
+    # The conference's waitUrl line carries the HTTP status of its fetch; it is no "ended ..."
+    # of the call that created the conference.
+    p, out = printer()
+    p.observe(LogEntry(0, LogLevel.INFO, "AC1", "Conference CF1 waitUrl http://a/wait fetched",
+                       call_id="CA1", metadata={"conferenceId": "CF1", "status": 200}))
+    p.observe(LogEntry(0, LogLevel.INFO, "AC1", "Call ended: completed (hangup)", call_id="CA1",
+                       metadata={"status": "completed", "callEndedReason": "hangup"}))
+    assert _lines(out) == ["CA1  ended completed (hangup)"]

@@ -112,3 +112,15 @@ def test_commands_read_the_file_percl_serve_wrote(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["sim", "press", "CA" + "0" * 40, "1"], env=env)
     assert result.exit_code == 1
     assert "cannot reach percl at http://127.0.0.1:9" in result.output
+
+
+def test_a_remote_url_never_gets_a_local_servers_key(tmp_path: Path) -> None:
+    # `--url` naming another machine must not send it the key of the server running here; a
+    # loopback URL spelt differently (localhost for 127.0.0.1) still finds the local server.
+    path = tmp_path / "credentials.json"
+    write_entry(path, entry("http://127.0.0.1:8600", key="local-key-1", pid=os.getpid(), at=1.0))
+    env = {"PERCL_HOME": str(tmp_path)}
+    with pytest.raises(click.ClickException, match="no credentials"):
+        resolve_target("http://percl.example.com:8600", None, None, env)
+    assert resolve_target("http://localhost:8600", None, None, env).api_key == "local-key-1"
+    assert resolve_target("http://[::1]:8600", None, None, env).api_key == "local-key-1"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from percl.engine.knowledge import MAX_PASSAGE_WORDS, Bm25Index, KnowledgeBases, passages, terms
 from percl.store.knowledge_files import FolderKnowledge
 
@@ -54,3 +56,22 @@ def test_folder_knowledge_answers_and_sees_edits(tmp_path: Path) -> None:
     assert bases.complete("elsewhere", "hours") is None
     assert bases.complete("../shop", "hours") is None
     assert KnowledgeBases(FolderKnowledge(None)).complete("shop", "hours") is None
+
+
+def test_a_document_removed_while_it_is_read_is_left_out(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # A file deleted (or replaced) between listing the folder and reading it must not turn the
+    # completion into a 500: the knowledge base is what is left.
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "hours.txt").write_text(HOURS)
+    (tmp_path / "kb" / "returns.txt").write_text(RETURNS)
+    listed = FolderKnowledge._files
+
+    def list_then_lose(self: FolderKnowledge, folder: Path) -> list[Path]:
+        files = listed(self, folder)
+        (folder / "returns.txt").unlink(missing_ok=True)
+        return files
+
+    monkeypatch.setattr(FolderKnowledge, "_files", list_then_lose)
+    completion = KnowledgeBases(FolderKnowledge(tmp_path)).complete("kb", "business hours")
+    assert completion is not None and completion.response == HOURS

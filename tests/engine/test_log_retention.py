@@ -6,6 +6,7 @@ from percl.domain.enums import LogLevel
 from percl.engine.logs import LogRetention, StoreLogSink
 from percl.engine.ports import LogFilter
 from percl.store.memory import MemoryStore
+from percl.store.sqlite import SqliteStore
 from percl.testing import FakeClock
 
 AC = "AC" + "1" * 40
@@ -46,3 +47,20 @@ async def test_zero_limits_keep_everything() -> None:
         await sink.log(LogLevel.INFO, AC, f"line {n}")
         await clock.advance(10**9)
     assert len(await _messages(store)) == 5
+
+
+async def test_an_age_limit_too_large_to_reach_keeps_everything_and_never_raises() -> None:
+    # PERCL_LOG_MAX_AGE_DAYS accepts any number >= 0: "inf" or 1e12 days mean "keep them all",
+    # not an OverflowError out of the log line that happened to trigger a prune (which ended the
+    # call writing it).
+    for days in (float("inf"), 1e12):
+        store = SqliteStore("sqlite+aiosqlite:///:memory:")
+        await store.open()
+        try:
+            sink = StoreLogSink(store, FakeClock(),
+                                retention=LogRetention(max_age_days=days, max_lines=0, every=1))
+            for n in range(3):
+                await sink.log(LogLevel.INFO, AC, f"line {n}")
+            assert len(await store.list_logs(AC, LogFilter())) == 3
+        finally:
+            await store.close()

@@ -140,7 +140,8 @@ async def list_blobs(request: Request, account: PathAccount, alias: str | None =
     await deps.store.delete_expired_blobs(deps.clock.now())
     found = await deps.store.list_blobs(account.account_id, alias)
     return paginate(request, found, "blobs", render_blob,
-                    page_size=deps.page_size, max_list=deps.max_list)
+                    page_size=deps.page_size, max_list=deps.max_list,
+                    sort_key=lambda b: (b.date_created, b.blob_id))
 
 
 @router.get("/Accounts/{account_id}/Blobs/{blob_id}")

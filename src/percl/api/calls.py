@@ -17,7 +17,7 @@ from percl.api.auth import PathAccount
 from percl.api.deps import ApiDeps, deps_of, request_id_of
 from percl.api.fields import APPLICATION_ID_RE, E164, ApplicationId, CallId, HttpUrl, WireModel
 from percl.api.owned import of_account
-from percl.api.pagination import SortKey, open_page, page_envelope
+from percl.api.pagination import SortKey, matched_count, open_page, page_envelope
 from percl.api.render import envelope, iso, parse_filter_time, rfc1123
 from percl.domain.enums import CallStatus
 from percl.domain.records import Account, Call
@@ -209,12 +209,8 @@ async def list_calls(
         account.account_id, flt, limit=page.limit + 1, before=_call_position(page.after)
     )
     more = len(calls) > page.limit
-    if page.total is not None:
-        matched = page.total
-    elif not more:
-        matched = len(calls)  # a first page that holds everything: no count needed
-    else:
-        matched = await deps.store.count_calls(account.account_id, flt)
+    matched = await matched_count(page, len(calls), more,
+                                  lambda: deps.store.count_calls(account.account_id, flt))
     return page_envelope(request, page, matched, calls, more, "calls", render_call, _call_key)
 
 

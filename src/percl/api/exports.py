@@ -243,7 +243,8 @@ async def list_exports(
     deps = deps_of(request)
     found = await deps.store.list_exports(account.account_id, status)
     return paginate(request, found, "exports", render_export,
-                    page_size=deps.page_size, max_list=deps.max_list)
+                    page_size=deps.page_size, max_list=deps.max_list,
+                    sort_key=lambda e: (e.date_created, e.export_id), descending=True)
 
 
 @router.get("/Accounts/{account_id}/Exports/{export_id}")

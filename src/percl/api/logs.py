@@ -19,7 +19,7 @@ from percl.api.auth import PathAccount
 from percl.api.calls import owned_call
 from percl.api.deps import deps_of
 from percl.api.fields import WireModel
-from percl.api.pagination import SortKey, open_page, page_envelope
+from percl.api.pagination import SortKey, matched_count, open_page, page_envelope
 from percl.api.pql import parse_pql
 from percl.domain.records import LogEntry
 from percl.engine.ports import LogFilter, LogPosition
@@ -60,12 +60,8 @@ async def _log_page(
     rows = await store.page_logs(account_id, flt, before=_position(page.after),
                                  limit=page.limit + 1)
     more = len(rows) > page.limit
-    if page.total is not None:
-        matched = page.total
-    elif not more:
-        matched = len(rows)
-    else:
-        matched = await store.count_logs(account_id, flt, cap=deps.max_list)
+    matched = await matched_count(page, len(rows), more,
+                                  lambda: store.count_logs(account_id, flt, cap=deps.max_list))
     return page_envelope(request, page, matched, rows, more, "logs", lambda row: render_log(row[1]),
                          lambda row: row[0], query_filters=pql is None)
 

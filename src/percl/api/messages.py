@@ -32,7 +32,7 @@ from percl.api.campaign_registry import CampaignRegistry, NumberCampaign
 from percl.api.deps import deps_of, request_id_of
 from percl.api.fields import HttpUrl, WireModel
 from percl.api.owned import of_account
-from percl.api.pagination import SortKey, open_page, page_envelope, paginate
+from percl.api.pagination import SortKey, matched_count, open_page, page_envelope, paginate
 from percl.api.render import envelope
 from percl.domain.enums import MessageDirection
 from percl.domain.records import Account, Message
@@ -198,12 +198,8 @@ async def list_messages(
     store, acc = deps.store, account.account_id
     found = await store.list_messages(acc, flt, before=_position(page.after), limit=page.limit + 1)
     more = len(found) > page.limit
-    if page.total is not None:
-        matched = page.total
-    elif not more:
-        matched = len(found)
-    else:
-        matched = await store.count_messages(acc, flt, cap=deps.max_list)
+    matched = await matched_count(page, len(found), more,
+                                  lambda: store.count_messages(acc, flt, cap=deps.max_list))
     return page_envelope(request, page, matched, found, more, "messages", render, newest_first)
 
 

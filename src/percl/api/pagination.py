@@ -32,7 +32,7 @@ import json
 import math
 import zlib
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode
@@ -291,8 +291,21 @@ def open_page(
     if now - cursor.issued > CURSOR_TTL_S or now < cursor.issued - 60.0:
         raise _bad_cursor("cursor has expired: start the list again without a cursor")
     limit = max(0, min(cursor.page_size, max_list - cursor.start))
+    # The next cursor is issued now: CURSOR_TTL_S bounds a pause between pages, not the walk.
     return PageRequest(account_id, path, cursor.filters, cursor.page, cursor.start, cursor.after,
-                       cursor.total, cursor.page_size, limit, max_list, cursor.issued)
+                       cursor.total, cursor.page_size, limit, max_list, now)
+
+
+async def matched_count(page: PageRequest, fetched: int, more: bool,
+                        count: Callable[[], Awaitable[int]]) -> int:
+    """How many rows a list paged in the store matches: the count its cursor carries after the
+    first page; on a first page the rows fetched when no more follow, else `count()` (so a
+    walk counts once, and a list that fits one page never)."""
+    if page.total is not None:
+        return page.total
+    if not more:
+        return fetched
+    return await count()
 
 
 def page_envelope(

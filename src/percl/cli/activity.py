@@ -55,12 +55,14 @@ def decode(entry: LogEntry) -> ConsoleLine:
     if "requestType" in meta and "elapsedMs" in meta:
         return ConsoleLine(at, entry.call_id, _webhook_text(meta), _webhook_style(entry), entry.level,
                            True)
-    if "status" in meta:
+    # A call's state lines carry `previous` (a change) or `callEndedReason` (its end) beside
+    # `status`; other lines may have a `status` of their own (a waitUrl fetch's HTTP status).
+    if "status" in meta and ("previous" in meta or "callEndedReason" in meta):
         status = str(meta["status"])
         if "previous" in meta:
             text = f"{meta['previous']} -> {status}"
         else:
-            text = f"ended {status} ({meta.get('callEndedReason', '?')})"
+            text = f"ended {status} ({meta['callEndedReason']})"
         return ConsoleLine(at, entry.call_id, text, "magenta", entry.level, True)
     return ConsoleLine(at, entry.call_id, entry.message, _LEVEL_STYLE[entry.level], entry.level, False)
 

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import ipaddress
 import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 CREDENTIALS_NAME = "credentials.json"
 
@@ -74,17 +76,30 @@ def read_entries(path: Path) -> list[ServerEntry]:
 
 
 def find_entry(path: Path, url: str | None) -> ServerEntry | None:
-    """The entry for `url` (with or without a trailing slash); else -- no URL, or none of its
-    own -- the newest entry whose process still runs, else the newest entry."""
+    """The entry for `url` (with or without a trailing slash); else -- no URL, or a loopback URL
+    with none of its own -- the newest entry whose process still runs, else the newest entry.
+    A URL of another host with no entry of its own gets none: a key goes only where it was made.
+    """
     entries = read_entries(path)
     if url is not None:
         wanted = url.rstrip("/")
         own = next((e for e in entries if e.url == wanted), None)
-        if own is not None:
+        if own is not None or not _is_loopback(wanted):
             return own
     running = [e for e in entries if pid_alive(e.pid)]
     newest = running or entries
     return newest[0] if newest else None
+
+
+def _is_loopback(url: str) -> bool:
+    """Whether `url` names this machine (localhost, 127.0.0.0/8, ::1)."""
+    host = urlsplit(url if "//" in url else f"//{url}").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def make_private_dir(folder: Path) -> None:

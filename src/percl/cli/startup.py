@@ -67,17 +67,20 @@ def claim(host: str, port: int, db: str) -> Claim:
     """
     path = lock_path(db)
     fd = _lock_existing(path, db) if path is not None else None
+    sock: socket.socket | None = None
     try:
         sock = bind(host, port)
         if path is not None and fd is None:
             fd = _lock_new(path, db)
-    except BaseException:
+        if fd is not None:  # ours now: name us in it, for the message a second server prints
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except BaseException:  # give back whatever was taken: the port too
+        if sock is not None:
+            sock.close()
         if fd is not None:
             os.close(fd)
         raise
-    if fd is not None:  # ours now: name us in it, for the message a second server prints
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return Claim(sock, fd, path)
 
 

@@ -89,6 +89,9 @@ class StoreLogSink:
     async def prune(self, now_us: int) -> int:
         """One bounded prune by the retention limits, as of `now_us`; how many lines went."""
         r = self._retention
-        older_than = now_us - round(r.max_age_days * _DAY_US) if r.max_age_days > 0 else -(2**63)
+        # An age past the 64-bit range (inf, 1e12 days) keeps everything; unclamped it was an
+        # OverflowError (here, or binding it in SQLite) out of the log line that triggered this.
+        age_us = min(r.max_age_days * _DAY_US, float(2**63))
+        older_than = max(now_us - round(age_us), -(2**63)) if r.max_age_days > 0 else -(2**63)
         keep = r.max_lines if r.max_lines > 0 else 2**62
         return await self._store.prune_logs(older_than=older_than, keep=keep)

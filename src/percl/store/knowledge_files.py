@@ -4,6 +4,7 @@ names, sizes and modification times of its files, so an edit is seen at the next
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Hashable, Sequence
 from pathlib import Path
@@ -31,11 +32,30 @@ class FolderKnowledge:
         folder = self._folder(knowledge_base_id)
         if folder is None:
             return None
-        stats = ((p.name, p.stat()) for p in self._files(folder))
-        return tuple((name, st.st_size, st.st_mtime_ns) for name, st in stats)
+        stats = ((p.name, _stat(p)) for p in self._files(folder))
+        return tuple((name, st.st_size, st.st_mtime_ns) for name, st in stats if st is not None)
 
     def documents(self, knowledge_base_id: str) -> Sequence[tuple[str, str]]:
         folder = self._folder(knowledge_base_id)
         if folder is None:
             return ()
-        return [(p.name, p.read_text(encoding="utf-8", errors="replace")) for p in self._files(folder)]
+        texts = ((p.name, _read(p)) for p in self._files(folder))
+        return [(name, text) for name, text in texts if text is not None]
+
+
+# A file can go between listing the folder and reading it (an editor replacing it, a user
+# removing it): the knowledge base is then the files that are left, not an error.
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
