@@ -115,10 +115,13 @@ class CallSession:
     def on_machine_detected(self, machine_type: MachineType) -> None:
         self._queue.put_nowait(MachineDetected(machine_type))
 
-    def on_digits(self, digits: str) -> None:
+    def on_dtmf(self, digits: str) -> None:
         self._queue.put_nowait(e.DigitsPressed(digits))
 
-    def on_speech(self, text: str) -> None:
+    def on_speech_started(self) -> None:
+        pass  # the interpreter acts on whole utterances (speech ended); nothing starts before
+
+    def on_speech_ended(self, text: str) -> None:
         self._queue.put_nowait(e.SpeechHeard(text))
 
     def on_far_end_hangup(self) -> None:

@@ -102,7 +102,7 @@ class DialProgress:
         )
         if s.call.send_digits:
             pause = s.ctx.settings.interpreter.send_digits_pause_ms
-            await s.ctx.telephony.send_digits(s.call.call_id, s.call.send_digits, pause)
+            await s.ctx.telephony.media(s.call.call_id).send_dtmf(s.call.send_digits, pause)
         s.interp = Interpreter(answered=True, settings=s.ctx.settings.interpreter)
         url = s.call.call_connect_url
         if url is None:  # cannot happen for API calls (validated) or OutDial (required attribute)
