@@ -55,7 +55,6 @@ from percl.engine.ports import (
     LegListener,
     Media,
     MediaSession,
-    Mixer,
 )
 from percl.telephony.sim import bridge
 from percl.telephony.sim.inventory import SimInventory
@@ -218,7 +217,7 @@ class SimNetwork(TaskOwner):
         return SimMediaSession(self._player, self._legs.get(call_id))
 
     @property
-    def mixer(self) -> Mixer:
+    def mixer(self) -> SymbolicMixer:
         """The symbolic mixer (mixer.py): conferences' legs hear each other as transcript entries."""
         return self._mixer
 
