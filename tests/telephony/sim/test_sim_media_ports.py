@@ -97,7 +97,7 @@ async def test_mixer_carries_speech_and_keys_by_path(clock: FakeClock) -> None:
         net.say(LEG_A, "gone")
         await clock.advance(0.5)
         assert len(heard(net, LEG_B)) == 1 and net.mixer.paths(MIX) == {LEG_B: MixPath(talk=False)}
-        net.mixer.remove(MIX, LEG_B)
+        await net.hangup(LEG_B)  # an ended leg leaves every mix
         assert net.mixer.paths(MIX) == {}
 
 

@@ -43,6 +43,11 @@ class SymbolicMixer:
             if not mixes:
                 del self._mixes_of[call_id]
 
+    def forget(self, call_id: str) -> None:
+        """The leg ended: out of every mix it was in."""
+        for mix_id in list(self._mixes_of.get(call_id, ())):
+            self.remove(mix_id, call_id)
+
     def pass_dtmf(self, mix_id: str, call_id: str, digits: str) -> None:
         if call_id in self._mixes.get(mix_id, {}):
             self._deliver(mix_id, call_id, DtmfTone(digits))

@@ -103,10 +103,10 @@ class SimNetwork(TaskOwner):
         self._programs: dict[str, PhoneProgram] = {}  # the network's own, by number
         self._account_programs: dict[str, dict[str, PhoneProgram]] = {}  # number -> account -> it
         self._call_owner = call_owner
-        self._legs = LegBook(clock, max_transcripts)
+        self._legs = LegBook(clock, max_transcripts, on_end=self._leg_ended)
         self._handler: InboundHandler | None = None
         self._group = OwnedTaskGroup("SimNetwork")
-        self._mixer = SymbolicMixer(self._legs.get)
+        self._mixer = SymbolicMixer(self._legs.get)  # before any leg can end
         self._runner = PhoneRunner(clock, self._spawn, machine_detect_ms=machine_detect_ms,
                                    recognizer=SymbolicRecognizer(), carry=self._mixer.carry)
 
@@ -322,6 +322,9 @@ class SimNetwork(TaskOwner):
         return self._legs.is_live(call_id)
 
     # ------------------------------------------------------------------ internals
+
+    def _leg_ended(self, call_id: str) -> None:
+        self._mixer.forget(call_id)
 
     def _new_leg(
         self, call_id: str, from_: str, to: str, *, outbound: bool, program: PhoneProgram,
