@@ -10,7 +10,6 @@ import pytest
 
 from percl.domain.enums import CallEndedReason, CallStatus, ConferenceStatus
 from percl.domain.simphone import PhoneStep, TranscriptEvent
-from percl.engine.ports import MixPath
 from percl.testing.harness import Harness
 from tests.e2e.conference_kit import AsyncApp, count, heard, sdk_parses_all, statuses
 
@@ -151,6 +150,7 @@ async def test_rest_update_participant_mutes_and_unmutes(h: Harness, room: Room)
 async def test_the_room_configures_the_networks_mixer(h: Harness, room: Room) -> None:
     """Bridged participants are mixed by the network (one mix per conference, a path per leg from
     its privileges); the room changes paths and takes legs out, it relays nothing itself."""
+    from percl.engine.ports import MixPath  # here: the imports above are being moved elsewhere
     await room.create(playBeep="never")
     a = await room.call(A, talk=False)
     b = await room.call(B, dtmfPassThrough=False)

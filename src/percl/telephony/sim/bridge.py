@@ -1,7 +1,7 @@
 """Audio paths between simulated legs: what a conference makes one phone hear of another.
 
 The engine mixes nothing itself: it configures the network's Mixer (who talks, listens and passes
-keys in each conference), and plays beeps as media (`Tone`). The symbolic mixer (mixer.py) delivers
+keys in each conference), and plays beeps as media (`Tone`). The symbolic mixer (symbolic_mixer.py) delivers
 what one phone says or presses to the others here. On the simulated network, hearing is a
 transcript entry on the listening leg, so a test can prove that two legs were bridged and that a
 muted leg was not heard:

@@ -25,7 +25,7 @@ every call no account program covers. To tell whose call a dialled leg is, the n
 `call_owner` (app.py: the store's call record), and only for numbers an account has programmed.
 
 The pieces: the legs it remembers (legbook.py), each far end's behaviour (phones.py), the media it
-plays to them (playout.py), bridged conference audio (mixer.py, bridge.py), speech to text
+plays to them (playout.py), bridged conference audio (symbolic_mixer.py, bridge.py), speech to text
 (recognizer.py), numbers on sale (inventory.py). Media is symbolic: words and keys, with modelled
 durations, written to transcripts; no audio frame flows (the media issue adds that fidelity).
 """
@@ -49,13 +49,7 @@ from percl.domain.simphone import (
     TranscriptEvent,
 )
 from percl.domain.tasks import OwnedTaskGroup, TaskOwner
-from percl.engine.ports import (
-    AvailableNumber,
-    InboundHandler,
-    LegListener,
-    Media,
-    MediaSession,
-)
+from percl.engine.ports import AvailableNumber, InboundHandler, LegListener, Media
 from percl.telephony.sim import bridge
 from percl.telephony.sim.inventory import SimInventory
 from percl.telephony.sim.legbook import LegBook
@@ -64,10 +58,10 @@ from percl.telephony.sim.media_model import (
     MediaModel,
     check_keys,
 )
-from percl.telephony.sim.mixer import SymbolicMixer
 from percl.telephony.sim.phones import Leg, LegState, PhoneRunner
 from percl.telephony.sim.playout import MediaPlayer, MediaProbe, SimMediaSession
 from percl.telephony.sim.recognizer import SymbolicRecognizer
+from percl.telephony.sim.symbolic_mixer import SymbolicMixer
 
 __all__ = ["MediaProbe", "SimNetwork"]
 
@@ -210,7 +204,7 @@ class SimNetwork(TaskOwner):
 
     # ------------------------------------------------------------------ Telephony: media
 
-    def media(self, call_id: str) -> MediaSession:
+    def media(self, call_id: str) -> SimMediaSession:
         """The symbolic MediaSession of `call_id` (playout.py): media takes its modelled time and
         leaves transcript entries; cut short (barge-in, the leg ended) the entry gets
         `interrupted` and `heard_ms`. Media sent to an unknown or ended leg is dropped."""
@@ -218,7 +212,7 @@ class SimNetwork(TaskOwner):
 
     @property
     def mixer(self) -> SymbolicMixer:
-        """The symbolic mixer (mixer.py): conferences' legs hear each other as transcript entries."""
+        """The symbolic mixer (symbolic_mixer.py): conferences' legs hear each other as transcript entries."""
         return self._mixer
 
     async def play(self, call_id: str, media: Media) -> None:

@@ -23,15 +23,9 @@ from typing import Any
 from percl.domain.clock import Clock
 from percl.domain.enums import AnsweredBy, MachineType, PhoneAnswer
 from percl.domain.simphone import HangupBy, LegState, LegSummary, PhoneProgram, TranscriptEvent
-from percl.engine.ports import (
-    Audio,
-    DialResult,
-    DtmfTone,
-    LegListener,
-    RecordingSink,
-    SpeechRecognizer,
-    SpokenText,
-)
+from percl.engine.ports import DialResult, LegListener
+from percl.engine.ports.media import Audio, DtmfTone, RecordingSink, SpokenText
+from percl.engine.ports.recognizer import SpeechRecognizer
 from percl.telephony.sim.media_model import DIGIT_MS
 from percl.telephony.sim.transcript import TranscriptLog
 
