@@ -147,6 +147,24 @@ async def test_rest_update_participant_mutes_and_unmutes(h: Harness, room: Room)
     assert r.status_code == 400
 
 
+async def test_the_room_configures_the_networks_mixer(h: Harness, room: Room) -> None:
+    """Bridged participants are mixed by the network (one mix per conference, a path per leg from
+    its privileges); the room changes paths and takes legs out, it relays nothing itself."""
+    from percl.engine.ports import MixPath  # here: the imports above are being moved elsewhere
+    await room.create(playBeep="never")
+    a = await room.call(A, talk=False)
+    b = await room.call(B, dtmfPassThrough=False)
+    await h.advance(1)
+    mixer = h.platform.sim.mixer
+    assert mixer.paths(room.cf) == {a: MixPath(talk=False), b: MixPath(dtmf_pass=False)}
+    r = await h.rest.post(f"{room.base}/{room.cf}/Participants/{a}", json={"talk": True})
+    assert r.status_code == 200
+    assert mixer.paths(room.cf)[a] == MixPath()
+    assert (await h.rest.delete(f"{room.base}/{room.cf}/Participants/{b}")).status_code == 204
+    await h.advance(1)
+    assert mixer.paths(room.cf) == {a: MixPath()}
+
+
 # --------------------------------------------------------------------------- call control
 
 

@@ -16,7 +16,7 @@ from percl.engine.admission import (
     TokenBucket,
     too_many_live_calls,
 )
-from percl.engine.ports import DialResult, LegListener, Telephony
+from percl.engine.ports import DialResult, LegListener
 from percl.testing.clock import FakeClock
 
 ACCOUNT = "AC" + "1" * 40
@@ -149,16 +149,28 @@ class Leg:
 
 @dataclass
 class Rig:
+    """Dials and hangs up as a CallSession does (session_dialing.py, CallSession.finish)."""
+
     clock: FakeClock
     network: Network
     admission: DialAdmission
-
-    def paced(self, account_id: str = ACCOUNT) -> Telephony:
-        return self.admission.paced(self.network, account_id)  # type: ignore[arg-type]
+    tg: asyncio.TaskGroup
 
     async def dial(self, call_id: str, account_id: str = ACCOUNT, leg: Leg | None = None) -> None:
         listener: Any = leg or Leg()
-        await self.paced(account_id).dial(call_id, "+1", "+2", listener, detect_machine=False)
+
+        async def start() -> None:
+            await self.network.dial(call_id, "+1", "+2", listener, detect_machine=False)
+
+        if self.admission.admit_now(account_id):
+            await start()
+        else:
+            self.tg.create_task(self.admission.dial_in_turn(account_id, call_id, start, listener))
+            await asyncio.sleep(0)  # the task queues its dial
+
+    async def hangup(self, call_id: str) -> None:
+        if not self.admission.withdraw(call_id):
+            await self.network.hangup(call_id)
 
 
 @pytest_asyncio.fixture
@@ -166,15 +178,14 @@ async def rig() -> AsyncIterator[Rig]:
     clock = FakeClock(start=0)
     async with asyncio.TaskGroup() as tg:
         admission = DialAdmission(clock, 2, tg.create_task)
-        yield Rig(clock, Network(clock), admission)
+        yield Rig(clock, Network(clock), admission, tg)
         admission.close()  # a driver still waiting for a token must not keep the group open
 
 
-def test_pacing_off_returns_the_network_itself() -> None:
-    network = Network(FakeClock())
+def test_pacing_off_admits_every_dial_at_once() -> None:
     admission = DialAdmission(FakeClock(), 0, lambda coro: None)
     assert not admission.enabled
-    assert admission.paced(network, ACCOUNT) is network  # type: ignore[arg-type]
+    assert all(admission.admit_now(ACCOUNT) for _ in range(100))
 
 
 async def test_dials_within_the_rate_start_at_once(rig: Rig) -> None:
@@ -205,18 +216,18 @@ async def test_accounts_are_paced_separately(rig: Rig) -> None:
 async def test_hangup_withdraws_a_waiting_dial(rig: Rig) -> None:
     for n in range(1, 5):
         await rig.dial(f"CA{n}")
-    await rig.paced().hangup("CA3")
+    await rig.hangup("CA3")
     assert rig.admission.waiting(ACCOUNT) == ["CA4"] and rig.network.hangups == []
     await rig.clock.advance(1)
     assert [c for c, _ in rig.network.dials] == ["CA1", "CA2", "CA4"]
-    await rig.paced().hangup("CA1")  # already dialed: the network hangs it up
+    await rig.hangup("CA1")  # already dialed: the network hangs it up
     assert rig.network.hangups == ["CA1"]
 
 
 async def test_withdrawing_the_last_waiting_dial_stops_the_driver(rig: Rig) -> None:
     for n in range(1, 4):
         await rig.dial(f"CA{n}")
-    await rig.paced().hangup("CA3")
+    await rig.hangup("CA3")
     assert rig.clock.next_deadline() is None  # nobody sleeps: shutdown cannot hang on it
     await rig.dial("CA4")  # the next one still waits for its token
     assert rig.admission.waiting(ACCOUNT) == ["CA4"]
@@ -245,8 +256,14 @@ async def test_a_queued_dial_that_fails_fails_its_leg_only(rig: Rig) -> None:
     assert [c for c, _ in rig.network.dials] == ["CA1", "CA2", "CA4"]
 
 
-async def test_other_port_methods_pass_through(rig: Rig) -> None:
-    paced = rig.paced()
-    assert paced.is_reachable("+1")
-    paced.attach("CA9", Leg())  # type: ignore[arg-type]
-    assert rig.network.attached == "CA9"
+async def test_a_cancelled_wait_withdraws_its_dial(rig: Rig) -> None:
+    for n in (1, 2):
+        await rig.dial(f"CA{n}")
+    waiter = asyncio.ensure_future(rig.admission.dial_in_turn(ACCOUNT, "CA3", rig.network.hangup,
+                                                              Leg()))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    assert rig.admission.waiting(ACCOUNT) == ["CA3"]
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert rig.admission.waiting(ACCOUNT) == [] and rig.clock.next_deadline() is None

@@ -4,7 +4,7 @@
     22:14:03 CA1f...  +15550100001 -> +12015550100  ringing -> inProgress
     22:14:04 CA1f...  +15550100001 -> +12015550100  getDigits POST http://app/menu failed: ...
 
-The printer is a LogObserver (engine/ports.py): it reads the account log lines the engine writes
+The printer is a LogObserver (engine/ports/logs.py): it reads the account log lines the engine writes
 anyway, so the engine knows nothing of the terminal and `percl trace` and the console tell the
 same story. Each line is decoded once, at this edge, into a `ConsoleLine`.
 

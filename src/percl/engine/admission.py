@@ -6,10 +6,11 @@ Two limits, both per account and both off when set to 0:
   refused with HTTP 429 / code 16 (`too_many_live_calls`); the CallService rejects inbound calls and
   fails OutDial children past it.
 - **calls per second** (`DialAdmission`): REST-originated legs past the rate stay `queued` and start
-  dialing in FIFO order when a token frees up, as a carrier paces a trunk. The pacing sits in front of
-  the Telephony port (`DialAdmission.paced`), so the session code does not know about it: its `dial`
-  returns at once (as the port promises), a queued leg can be cancelled (`hangup` withdraws it), and
-  the ring timeout starts only when the phone really rings.
+  dialing in FIFO order when a token frees up, as a carrier paces a trunk. Admission is a step the
+  session takes before dialing (session_dialing.py): `admit_now` says whether the leg may dial at
+  once; if not, the session awaits `dial_in_turn` in a task of its own, so its loop goes on (a queued
+  leg can be cancelled: ending it `withdraw`s the dial), and the ring timeout starts only when the
+  phone really rings. The Telephony port is the network's, unwrapped.
 
 Why a token bucket for both this and the REST rate limit: it is the standard carrier and API model,
 it needs no timers while under the limit, and "when is the next token" is one division, so a waiting
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from percl.domain.clock import Clock
-from percl.engine.ports import DialResult, LegListener, Telephony
+from percl.engine.ports import DialResult, SignallingListener
 from percl.errors import ApiError
 
 log = logging.getLogger("percl.engine.admission")
@@ -142,8 +143,7 @@ Spawn = Callable[[Coroutine[Any, Any, None]], Any]
 @dataclass(slots=True)
 class _Pending:
     call_id: str
-    start: Callable[[], Awaitable[None]]
-    listener: LegListener
+    turn: asyncio.Future[None]  # resolved when the leg may dial; cancelled when withdrawn
 
 
 @dataclass(slots=True)
@@ -174,43 +174,61 @@ class DialAdmission:
     def enabled(self) -> bool:
         return self._rate > 0
 
-    def paced(self, telephony: Telephony, account_id: str) -> Telephony:
-        """`telephony` with `dial` paced for `account_id` (itself when pacing is off)."""
-        if not self.enabled:
-            return telephony
-        return PacedTelephony(telephony, self, account_id)
-
     def waiting(self, account_id: str) -> list[str]:
         """Call ids of the account's dials still waiting for their turn, first first."""
         lane = self._lanes.get(account_id)
         return [p.call_id for p in lane.waiting] if lane else []
 
-    async def dial(
-        self, account_id: str, call_id: str, listener: LegListener,
-        start: Callable[[], Awaitable[None]],
-    ) -> None:
-        """Run `start` now if the account has a token and nobody waits, else queue it (FIFO).
+    def admit_now(self, account_id: str) -> bool:
+        """True (a token is spent) when the account may dial now: pacing is off, or nobody waits
+        and a token is free. False: await `dial_in_turn`."""
+        if not self.enabled:
+            return True
+        lane = self._lane(account_id)
+        return not lane.waiting and lane.bucket.take(self._clock.now())
 
-        Raises what `start` raises only when it runs now; a queued start that raises fails its
-        leg through `listener.on_dial_failed`.
-        """
+    async def dial_in_turn(
+        self, account_id: str, call_id: str, dial: Callable[[], Awaitable[None]],
+        listener: SignallingListener,
+    ) -> None:
+        """Wait for the account's turn (FIFO), then `dial`. A dial that raises fails its leg
+        through `listener.on_dial_failed`. Cancelling the caller, `withdraw` or `close` before
+        the turn comes drops the dial (it never runs)."""
+        await self._turn(account_id, call_id)
+        try:
+            await dial()
+        except Exception:  # a failed dial must fail its leg, never the task group it runs in
+            log.exception("queued dial of %s failed", call_id)
+            listener.on_dial_failed(DialResult.FAILED)
+
+    async def _turn(self, account_id: str, call_id: str) -> None:
+        lane = self._lane(account_id)
+        pending = _Pending(call_id, asyncio.get_running_loop().create_future())
+        lane.waiting.append(pending)
+        self._lane_of[call_id] = lane
+        if lane.driver is None:
+            lane.driver = self._spawn(self._drive(lane))
+        try:
+            await pending.turn
+        except asyncio.CancelledError:
+            self.withdraw(call_id)
+            raise
+
+    def _lane(self, account_id: str) -> _Lane:
         lane = self._lanes.get(account_id)
         if lane is None:
             lane = _Lane(TokenBucket(self._rate, max(1.0, self._rate), self._clock.now()))
             self._lanes[account_id] = lane
-        if not lane.waiting and lane.bucket.take(self._clock.now()):
-            await start()
-            return
-        lane.waiting.append(_Pending(call_id, start, listener))
-        self._lane_of[call_id] = lane
-        if lane.driver is None:
-            lane.driver = self._spawn(self._drive(lane))
+        return lane
 
     def withdraw(self, call_id: str) -> bool:
         """Drop a dial that has not started (the leg was cancelled). False if it is not waiting."""
         lane = self._lane_of.pop(call_id, None)
         if lane is None:
             return False
+        for pending in lane.waiting:
+            if pending.call_id == call_id:
+                pending.turn.cancel()
         lane.waiting = deque(p for p in lane.waiting if p.call_id != call_id)
         if not lane.waiting and lane.sleeping and lane.driver is not None:
             lane.driver.cancel()  # nothing left to wait for (and shutdown must not hang on it)
@@ -220,6 +238,8 @@ class DialAdmission:
     def close(self) -> None:
         """Forget every waiting dial and stop the drivers (the service is shutting down)."""
         for lane in self._lanes.values():
+            for pending in lane.waiting:
+                pending.turn.cancel()
             lane.waiting.clear()
             if lane.driver is not None:
                 lane.driver.cancel()
@@ -241,43 +261,8 @@ class DialAdmission:
                 lane.bucket.take(self._clock.now())
                 pending = lane.waiting.popleft()
                 self._lane_of.pop(pending.call_id, None)
-                await self._start(pending)
+                if not pending.turn.done():
+                    pending.turn.set_result(None)
         finally:
             if lane.driver is me:
                 lane.driver = None
-
-    async def _start(self, pending: _Pending) -> None:
-        try:
-            await pending.start()
-        except Exception:  # a failed dial must fail its leg, never the service's TaskGroup
-            log.exception("queued dial of %s failed", pending.call_id)
-            pending.listener.on_dial_failed(DialResult.FAILED)
-
-
-class PacedTelephony:
-    """A Telephony whose `dial` waits for the account's turn and whose `hangup` withdraws a leg
-    still waiting. Every other port method passes straight to the inner network (through
-    `__getattr__`, so methods the port gains later keep working)."""
-
-    def __init__(self, inner: Telephony, admission: DialAdmission, account_id: str) -> None:
-        self._inner = inner
-        self._admission = admission
-        self._account_id = account_id
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    async def dial(
-        self, call_id: str, from_: str, to: str, listener: LegListener, *, detect_machine: bool
-    ) -> None:
-        """Returns at once; the leg stays queued until its turn, then the inner network dials."""
-
-        async def start() -> None:
-            await self._inner.dial(call_id, from_, to, listener, detect_machine=detect_machine)
-
-        await self._admission.dial(self._account_id, call_id, listener, start)
-
-    async def hangup(self, call_id: str) -> None:
-        """A leg still waiting is withdrawn (it never rings); a dialed one is hung up."""
-        if not self._admission.withdraw(call_id):
-            await self._inner.hangup(call_id)

@@ -9,7 +9,6 @@ internalError), so one broken call cannot take the others down.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -122,10 +121,9 @@ class CallService(TaskOwner):
         )
         await self.ctx.store.put_call(call)
         # REST legs dial through the account's calls-per-second queue (admission.py).
-        paced = dataclasses.replace(
-            self.ctx, telephony=self.admission.paced(self.ctx.telephony, account.account_id))
-        self._start(CallSession(paced, call, account, dial_child=self._dial_child,
-                                on_end=self._forget))
+        admission = self.admission if self.admission.enabled else None
+        self._start(CallSession(self.ctx, call, account, dial_child=self._dial_child,
+                                on_end=self._forget, admission=admission))
         return call
 
     async def _application(self, account: Account, application_id: str | None) -> Application | None:

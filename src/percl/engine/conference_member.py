@@ -4,8 +4,9 @@ While a leg is a participant, its session offers every key and every utterance t
 (`ParticipantHold`, the leg's Membership): keys may complete the participant's callControlSequence
 (then `callControl` is posted and the script it answers runs on the leg, which stays in the
 conference), the rest are passed through to the others per dtmfPassThrough, and speech reaches
-every other participant who listens. While a callControl script runs, the keys and speech are the
-script's (its GetDigits-free commands may still want them: the interpreter buffers them).
+every other participant who listens (the network's Mixer carries both; the room configures it).
+While a callControl script runs, the keys and speech are the script's (its GetDigits-free
+commands may still want them: the interpreter buffers them).
 
 What a participant's callControl script may run (FREECLIMB.md §3.2: Say, GetDigits and GetSpeech
 only outside a conference; Play on a participant after its call-control sequence fired):
@@ -106,15 +107,13 @@ class ParticipantHold:
         return True
 
     def on_speech(self, session: CallSession, text: str) -> bool:
-        if self.member.control_active or not self.member.live:
-            return False
-        self.room.spoke(self.member, text)
-        return True
+        # The conference's own: the network's mixer carried it to the others who listen.
+        return not self.member.control_active and self.member.live
 
     async def on_idle(self, session: CallSession) -> None:
         # The leg has no script left (just joined, or its callControl script ran out): it stays
         # in the conference, and its keys are watched again.
-        self.member.control_active = False
+        self.room.set_control(self.member, False)
 
     async def on_leg_ended(self, session: CallSession) -> None:
         await self.room.leg_ended(self.member)

@@ -3,12 +3,14 @@
 The room keeps the conference's live participants, moves the conference and each participant
 through the tables of engine.conference_state, and makes the changes heard: status notifications
 (through the room's Outbox, in order), beeps (playBeep), the wait audio of participants waiting
-for the conference to start, and the audio paths between bridged participants.
+for the conference to start, and the audio paths between bridged participants: the room keeps the
+network's Mixer configured (one mix per conference, a path per bridged participant from its talk,
+listen and dtmfPassThrough) and the network carries what they say and press.
 
 Concurrency: the room is touched by every participant's session task and by REST requests. Every
 change of membership or status runs under the room's lock; no webhook is awaited under it (they
 go to the outbox) and no other session's loop is awaited (legs are moved on by posting events to
-them). Speech and keys are relayed without the lock: that is plain reading, with no await.
+them). The mixer is configured without awaits, next to the state change it follows.
 Everything a change reports is stored before it is queued.
 """
 
@@ -36,7 +38,7 @@ from percl.engine.conference_state import (
     placement,
 )
 from percl.engine.context import EngineContext
-from percl.engine.ports import Media, MediaKind
+from percl.engine.ports import File, MixPath, Tone
 from percl.percl import events as e
 
 if TYPE_CHECKING:
@@ -190,6 +192,7 @@ class ConferenceRoom:
             members = list(self.members.values())
             for member in members:
                 member.state = apply_participant(member.state, ParticipantEvent.LEAVE)
+                self._unmix(member)
                 self._stop_wait(member)
                 self._release(member)
             self.members.clear()
@@ -216,40 +219,55 @@ class ConferenceRoom:
             if member.live and changes:
                 member.record = revised(member.record, self.ctx.clock.now(), **changes)
                 await self.ctx.store.put_participant(member.record)
+                self._remix(member)
             return member.record
+
+    def set_control(self, member: Member, active: bool) -> None:
+        """A callControl script starts (True) or ended (False) on the participant's leg: while
+        it runs, the leg's speech and keys are the script's, not the conference's."""
+        member.control_active = active
+        self._remix(member)
 
     # ------------------------------------------------------------------ audio paths
 
     def keys_pressed(self, member: Member, digits: str) -> None:
-        """A participant pressed keys: its call-control sequence, or DTMF for the others."""
+        """A participant pressed keys: its call-control sequence, or DTMF for the others. Keys
+        of a participant without a sequence reach the others through its mix path; with one,
+        the keys it held back are passed on here once they turn out not to be the sequence."""
         released, fired = member.keys.feed(digits)
-        if released:
-            self._hear(member, digits=released)
+        if released and member.keys.sequence and self._passes_dtmf(member):
+            self.ctx.telephony.mixer.pass_dtmf(self.conference_id, member.call_id, released)
         if fired and member.record.call_control_url:
-            member.control_active = True
+            self.set_control(member, True)
             member.session.post(e.Interrupt(
                 member.record.call_control_url,
                 p.CallControl(self.conference_id, member.record.call_control_sequence or "")))
 
-    def spoke(self, member: Member, text: str) -> None:
-        self._hear(member, text=text)
+    @staticmethod
+    def _passes_dtmf(member: Member) -> bool:
+        return (member.state is ParticipantState.BRIDGED and member.record.dtmf_pass_through
+                and not member.control_active)
 
-    def _hear(self, speaker: Member, *, text: str | None = None, digits: str | None = None) -> None:
-        rec = speaker.record
-        if speaker.state is not ParticipantState.BRIDGED:
-            return
-        if (text is not None and not rec.talk) or (digits is not None and not rec.dtmf_pass_through):
-            return
-        for other in list(self.members.values()):
-            if other is not speaker and other.state is ParticipantState.BRIDGED and other.record.listen:
-                self.ctx.telephony.relay(other.call_id, speaker.call_id, text=text, digits=digits)
+    def _path(self, member: Member) -> MixPath:
+        """How the member is mixed: keys held back for a call-control sequence are not passed
+        by the mixer but by `keys_pressed`; a running callControl script takes the leg's audio."""
+        own = not member.control_active
+        return MixPath(talk=member.record.talk and own, listen=member.record.listen,
+                       dtmf_pass=self._passes_dtmf(member) and not member.keys.sequence)
+
+    def _remix(self, member: Member) -> None:
+        if member.state is ParticipantState.BRIDGED:
+            self.ctx.telephony.mixer.update(self.conference_id, member.call_id, self._path(member))
+
+    def _unmix(self, member: Member) -> None:
+        self.ctx.telephony.mixer.remove(self.conference_id, member.call_id)
 
     def _beep(self, *, entering: bool) -> None:
         if not beeps(self.conference.play_beep, entering):
             return
         for member in list(self.members.values()):
             if member.live and member.record.listen:
-                self._spawn(self.ctx.telephony.play(member.call_id, Media(MediaKind.BEEP)))
+                self._spawn(self._play(member, Tone()))
 
     # ------------------------------------------------------------------ internals
 
@@ -258,6 +276,7 @@ class ConferenceRoom:
         if not member.live:
             return False
         member.state = apply_participant(member.state, ParticipantEvent.LEAVE)
+        self._unmix(member)
         self._stop_wait(member)
         self.members.pop(member.call_id, None)
         await self.ctx.store.delete_participant(self.conference_id, member.call_id)
@@ -287,6 +306,10 @@ class ConferenceRoom:
             self._start_wait(member)
         else:
             self._stop_wait(member)
+            self.ctx.telephony.mixer.add(self.conference_id, member.call_id, self._path(member))
+
+    async def _play(self, member: Member, source: Tone | File) -> None:
+        await self.ctx.telephony.media(member.call_id).play(source)
 
     def _start_wait(self, member: Member) -> None:
         url = self.conference.wait_url
@@ -298,7 +321,7 @@ class ConferenceRoom:
         clock = self.ctx.clock
         while member.state is ParticipantState.WAITING and not member.session.done:
             started = clock.now()
-            await self.ctx.telephony.play(member.call_id, Media(MediaKind.PLAY, url=url))
+            await self._play(member, File(url))
             if clock.now() <= started:
                 return  # the leg is gone, or media takes no time here: never spin
 

@@ -35,6 +35,7 @@ from percl.domain.payloads import wire_fields
 from percl.domain.records import Account, Call, revised
 from percl.engine import durable
 from percl.engine import session_ending as ending
+from percl.engine.admission import DialAdmission
 from percl.engine.context import EngineContext
 from percl.engine.ports import DialResult, WebhookRequest, WebhookResult
 from percl.engine.runners import Membership
@@ -98,8 +99,11 @@ class CallSession:
         dial_child: ChildDialer | None = None,
         on_end: Callable[[CallSession], None] | None = None,
         parent_started: asyncio.Event | None = None,
+        admission: DialAdmission | None = None,
     ) -> None:
         self.ctx = ctx
+        #: Paces this leg's dial (REST legs; None: it dials at once). See session_dialing.py.
+        self.admission = admission
         #: An OutDial child's: set once the parent's outDialStart has been answered and its script
         #: started (or the parent will send none); the connect webhook waits for it.
         self.parent_started = parent_started
@@ -131,10 +135,13 @@ class CallSession:
     def on_machine_detected(self, machine_type: MachineType) -> None:
         self._queue.put_nowait(MachineDetected(machine_type))
 
-    def on_digits(self, digits: str) -> None:
+    def on_dtmf(self, digits: str) -> None:
         self._queue.put_nowait(e.DigitsPressed(digits))
 
-    def on_speech(self, text: str) -> None:
+    def on_speech_started(self) -> None:
+        pass  # the interpreter acts on whole utterances (speech ended); nothing starts before
+
+    def on_speech_ended(self, text: str) -> None:
         self._queue.put_nowait(e.SpeechHeard(text))
 
     def on_far_end_hangup(self) -> None:
@@ -297,6 +304,7 @@ class CallSession:
         if self.done:
             return
         self.done = True
+        self._dialing.withdraw()
         self._tasks.cancel_all()
         self._performer.release_children()  # no outDialStart will be sent now
         if self.interp is not None:

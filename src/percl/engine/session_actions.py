@@ -116,7 +116,7 @@ class ActionPerformer:
             length_ms=action.length_ms,
             privacy_mode=action.privacy_mode,
         )
-        await s.ctx.telephony.play(s.call.call_id, media)
+        await s.ctx.telephony.media(s.call.call_id).play(media.source())
         s.post(e.MediaDone(action.token))
 
     async def _timer(self, token: int, ms: int) -> None:
@@ -125,7 +125,7 @@ class ActionPerformer:
 
     async def _send_digits(self, action: a.SendDigitsOut) -> None:
         s = self._session
-        await s.ctx.telephony.send_digits(s.call.call_id, action.digits, action.pause_ms)
+        await s.ctx.telephony.media(s.call.call_id).send_dtmf(action.digits, action.pause_ms)
         s.post(e.DigitsSent(action.token))
 
     async def _load_grammar(self, action: a.LoadGrammar) -> None:

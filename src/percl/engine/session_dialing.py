@@ -1,6 +1,8 @@
 """An outbound leg until it is answered: dialing, ringing, the ring timeout, the answer, and
 answering-machine detection.
 
+A REST leg first passes call admission (engine/admission.py): it dials at once, or waits for its
+account's turn in a task of its own while the session's loop goes on; ending the leg withdraws it.
 The leg is `queued` until the network reports ringing (then its ring timeout starts), `ringing`
 until it is answered (sendDigits are played first, then the connect webhook asks for the first
 script) or fails (busy, failed, noAnswer). With `ifMachine` set, a machine detected after the
@@ -77,7 +79,23 @@ class DialProgress:
         self._ring_timer: int | None = None
 
     async def dial(self) -> None:
-        """Ask the network to dial the leg; its progress comes back through the session."""
+        """Dial the leg once admitted (now, or in turn); its progress comes back through the
+        session."""
+        s = self._session
+        admission = s.admission
+        if admission is None or admission.admit_now(s.call.account_id):
+            await self._dial_now()
+        else:
+            self._tasks.spawn(None, admission.dial_in_turn(
+                s.call.account_id, s.call.call_id, self._dial_now, s))
+
+    def withdraw(self) -> None:
+        """The leg ends: a dial still waiting for admission never happens."""
+        s = self._session
+        if s.admission is not None:
+            s.admission.withdraw(s.call.call_id)
+
+    async def _dial_now(self) -> None:
         s = self._session
         detect = s.call.if_machine is not None
         await s.ctx.telephony.dial(s.call.call_id, s.call.from_, s.call.to, s, detect_machine=detect)
@@ -108,7 +126,7 @@ class DialProgress:
         )
         if s.call.send_digits:
             pause = s.ctx.settings.interpreter.send_digits_pause_ms
-            await s.ctx.telephony.send_digits(s.call.call_id, s.call.send_digits, pause)
+            await s.ctx.telephony.media(s.call.call_id).send_dtmf(s.call.send_digits, pause)
         s.interp = Interpreter(answered=True, settings=s.ctx.settings.interpreter)
         url = s.call.call_connect_url
         if url is None:  # cannot happen for API calls (validated) or OutDial (required attribute)

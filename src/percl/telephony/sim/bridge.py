@@ -1,9 +1,10 @@
 """Audio paths between simulated legs: what a conference makes one phone hear of another.
 
-The engine mixes nothing itself: it tells the network "the far end of leg A hears what the far end
-of leg B said or pressed" (`Telephony.relay`), and plays beeps as media (`MediaKind.BEEP`). On the
-simulated network, hearing is a transcript entry on the listening leg, so a test can prove that
-two legs were bridged and that a muted leg was not heard:
+The engine mixes nothing itself: it configures the network's Mixer (who talks, listens and passes
+keys in each conference), and plays beeps as media (`Tone`). The symbolic mixer (symbolic_mixer.py) delivers
+what one phone says or presses to the others here. On the simulated network, hearing is a
+transcript entry on the listening leg, so a test can prove that two legs were bridged and that a
+muted leg was not heard:
 
     heard  text="Hello agent"   speaker=+15550100001  speakerCallId=CA...
     heard  digits="12"          speaker=+15550100001  speakerCallId=CA...

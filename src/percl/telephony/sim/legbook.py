@@ -41,8 +41,11 @@ class _BookedLeg(Leg):
 class LegBook:
     """Legs by call id, oldest first. Legs are made on `clock` (inside the running loop)."""
 
-    def __init__(self, clock: Clock, max_transcripts: int) -> None:
+    def __init__(
+        self, clock: Clock, max_transcripts: int, on_end: Callable[[str], None] | None = None,
+    ) -> None:
         self._clock = clock
+        self._on_end = on_end  # told of every leg that ends, at once
         self._legs: OrderedDict[str, Leg] = OrderedDict()
         self._ended: OrderedDict[str, None] = OrderedDict()  # ended legs still held, in end order
         self._max = max_transcripts
@@ -115,6 +118,8 @@ class LegBook:
 
     def _ended_now(self, call_id: str) -> None:
         self._ended[call_id] = None
+        if self._on_end is not None:
+            self._on_end(call_id)
 
     def _evict(self) -> None:
         """Forget the earliest-ended legs beyond `max_transcripts` (live legs are never dropped).

@@ -1,6 +1,7 @@
 """The simulated phone network: every E.164 number no account owns is a virtual phone.
 
-`SimNetwork` implements the engine's `Telephony` and `NumberInventory` ports, and the control
+`SimNetwork` implements the engine's `Telephony` (Signalling, a MediaSession per leg, a Mixer; its
+far ends' speech goes through a SpeechRecognizer) and `NumberInventory` ports, and the control
 surface the sim API drives (`program`, `place_call`, `press`, `say`, `far_end_hangup`, `pick_up`,
 `decline`, `transcript`, `legs_of`).
 
@@ -24,7 +25,9 @@ every call no account program covers. To tell whose call a dialled leg is, the n
 `call_owner` (app.py: the store's call record), and only for numbers an account has programmed.
 
 The pieces: the legs it remembers (legbook.py), each far end's behaviour (phones.py), the media it
-plays to them (playout.py), bridged conference audio (bridge.py), numbers on sale (inventory.py).
+plays to them (playout.py), bridged conference audio (symbolic_mixer.py, bridge.py), speech to text
+(recognizer.py), numbers on sale (inventory.py). Media is symbolic: words and keys, with modelled
+durations, written to transcripts; no audio frame flows (the media issue adds that fidelity).
 """
 
 from __future__ import annotations
@@ -46,7 +49,6 @@ from percl.telephony.sim.media_model import (
     PLAY_DEFAULT_MS,
     MediaModel,
     check_keys,
-    parse_send_digits,
 )
 from percl.telephony.sim.model import (
     HangupBy,
@@ -57,7 +59,9 @@ from percl.telephony.sim.model import (
     TranscriptEvent,
 )
 from percl.telephony.sim.phones import Leg, LegState, PhoneRunner
-from percl.telephony.sim.playout import MediaPlayer, MediaProbe
+from percl.telephony.sim.playout import MediaPlayer, MediaProbe, SimMediaSession
+from percl.telephony.sim.recognizer import SymbolicRecognizer
+from percl.telephony.sim.symbolic_mixer import SymbolicMixer
 
 __all__ = ["MediaProbe", "SimNetwork"]
 
@@ -93,10 +97,12 @@ class SimNetwork(TaskOwner):
         self._programs: dict[str, PhoneProgram] = {}  # the network's own, by number
         self._account_programs: dict[str, dict[str, PhoneProgram]] = {}  # number -> account -> it
         self._call_owner = call_owner
-        self._legs = LegBook(clock, max_transcripts)
+        self._legs = LegBook(clock, max_transcripts, on_end=self._leg_ended)
         self._handler: InboundHandler | None = None
         self._group = OwnedTaskGroup("SimNetwork")
-        self._runner = PhoneRunner(clock, self._spawn, machine_detect_ms=machine_detect_ms)
+        self._mixer = SymbolicMixer(self._legs.get)  # before any leg can end
+        self._runner = PhoneRunner(clock, self._spawn, machine_detect_ms=machine_detect_ms,
+                                   recognizer=SymbolicRecognizer(), carry=self._mixer.carry)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -198,28 +204,32 @@ class SimNetwork(TaskOwner):
 
     # ------------------------------------------------------------------ Telephony: media
 
+    def media(self, call_id: str) -> SimMediaSession:
+        """The symbolic MediaSession of `call_id` (playout.py): media takes its modelled time and
+        leaves transcript entries; cut short (barge-in, the leg ended) the entry gets
+        `interrupted` and `heard_ms`. Media sent to an unknown or ended leg is dropped."""
+        return SimMediaSession(self._player, self._legs.get(call_id))
+
+    @property
+    def mixer(self) -> SymbolicMixer:
+        """The symbolic mixer (symbolic_mixer.py): conferences' legs hear each other as transcript entries."""
+        return self._mixer
+
     async def play(self, call_id: str, media: Media) -> None:
-        """Play one media item to the far end; returns when its modelled duration has passed or
-        the leg ended. Cancelling the caller stops it (barge-in): the transcript entry gets
-        `interrupted` and `heard_ms`, and CancelledError propagates. Media sent to an unknown or
-        ended leg is dropped."""
-        leg = self._legs.get(call_id)
-        if leg is not None and leg.live:
-            await self._player.play(leg, media)
+        """`media(call_id).play(media.source())`, for tests and scripts that speak in Media."""
+        await self.media(call_id).play(media.source())
 
     async def send_digits(self, call_id: str, digits: str, pause_ms: int) -> None:
-        """Play DTMF to the far end (100 ms a tone, `pause_ms` per `{n}` unit); returns when done.
-        Raises ValueError for characters other than 0-9*# and `{n}`. Cancellable like `play`."""
-        parse_send_digits(digits)  # a bad character raises even for an unknown or ended leg
-        leg = self._legs.get(call_id)
-        if leg is not None and leg.live:
-            await self._player.send_digits(leg, digits, pause_ms)
+        """`media(call_id).send_dtmf(digits, pause_ms)`: 100 ms a tone, `pause_ms` per `{n}`
+        unit. Raises ValueError for characters other than 0-9*# and `{n}`."""
+        await self.media(call_id).send_dtmf(digits, pause_ms)
 
     def relay(
         self, to_call_id: str, from_call_id: str, *, text: str | None = None,
         digits: str | None = None,
     ) -> None:
-        """Bridged audio (conferences): see telephony.sim.bridge. Unknown legs are ignored."""
+        """One delivery of the symbolic mixer, by hand: the far end of `to_call_id` hears `text`
+        or `digits` from that of `from_call_id` (bridge.py). Unknown legs are ignored."""
         bridge.relay(self._legs.get(to_call_id), self._legs.get(from_call_id), text=text,
                      digits=digits)
 
@@ -274,7 +284,7 @@ class SimNetwork(TaskOwner):
 
     def say(self, call_id: str, text: str) -> None:
         """The far end of a live, answered leg says `text`: a `said` entry, and the platform's
-        listener hears it (`on_speech`). Raises KeyError for unknown or ended legs, ValueError
+        listener hears it (`on_speech_ended`). Raises KeyError for unknown or ended legs, ValueError
         for blank text or a leg that is still ringing."""
         if not text.strip():
             raise ValueError("say needs some text")
@@ -306,6 +316,9 @@ class SimNetwork(TaskOwner):
         return self._legs.is_live(call_id)
 
     # ------------------------------------------------------------------ internals
+
+    def _leg_ended(self, call_id: str) -> None:
+        self._mixer.forget(call_id)
 
     def _new_leg(
         self, call_id: str, from_: str, to: str, *, outbound: bool, program: PhoneProgram,

@@ -4,7 +4,8 @@ A `Leg` is one call leg as the network sees it (ringing -> answered -> ended). A
 plays the far end's part as tasks of the network's TaskGroup: it rings and answers (or is busy,
 fails, never answers, or waits for a person at a terminal to pick up) as the called number's
 PhoneProgram says, then runs the program's script (keys pressed, speech, hanging up) and its
-hangupAfterMs timer, and reports to the engine's LegListener.
+hangupAfterMs timer, and reports to the engine's LegListener. What the phone says or presses is
+also handed to `carry` (the network's symbolic mixer) and to the leg's recording, if one runs.
 
 Why every listener call checks `leg.live` first: ending a leg cancels its tasks, but a task whose
 timer already fired may be scheduled to run before the cancellation lands; the check makes "no
@@ -22,6 +23,8 @@ from typing import Any
 from percl.domain.clock import Clock
 from percl.domain.enums import AnsweredBy, MachineType, PhoneAnswer
 from percl.engine.ports import DialResult, LegListener
+from percl.engine.ports.media import Audio, DtmfTone, RecordingSink, SpokenText
+from percl.engine.ports.recognizer import SpeechRecognizer
 from percl.telephony.sim.media_model import DIGIT_MS
 from percl.telephony.sim.model import HangupBy, LegState, LegSummary, PhoneProgram, TranscriptEvent
 from percl.telephony.sim.transcript import TranscriptLog
@@ -31,6 +34,8 @@ log = logging.getLogger(__name__)
 __all__ = ["Leg", "LegState", "PhoneRunner"]
 
 Spawn = Callable[["Leg | None", Coroutine[Any, Any, None]], None]
+#: Where the network takes what a phone sends (the symbolic mixer).
+Carry = Callable[["Leg", Audio], None]
 
 
 class Leg:
@@ -58,6 +63,8 @@ class Leg:
         self.tasks: set[asyncio.Task[None]] = set()
         self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.keypad = asyncio.Lock()  # presses from the script and the API never interleave
+        self._clock = clock
+        self._recording: tuple[RecordingSink, float] | None = None  # the sink, when it started
 
     @property
     def live(self) -> bool:
@@ -73,6 +80,23 @@ class Leg:
         raised, so an engine bug cannot tear down the network's TaskGroup."""
         _deliver(self.listener, event, self.call_id)
 
+    def start_recording(self, sink: RecordingSink) -> None:
+        """Write what the far end sends to `sink` until stopped or the leg ends."""
+        self.stop_recording()
+        if self.live:
+            self._recording = (sink, self._clock.now())
+
+    def stop_recording(self) -> None:
+        recording, self._recording = self._recording, None
+        if recording is not None:
+            sink, started = recording
+            sink.close(round((self._clock.now() - started) * 1000))
+
+    def record(self, audio: Audio) -> None:
+        """The far end sent `audio`: into the running recording, if any."""
+        if self._recording is not None:
+            self._recording[0].write(audio)
+
     def end(self) -> None:
         """Mark the leg ended, let go of the engine's listener and cancel its phone's pending
         behaviour. Idempotent. Whoever reports the end takes the listener before calling this.
@@ -84,6 +108,7 @@ class Leg:
             return
         self.state = LegState.ENDED
         self.listener = None
+        self.stop_recording()
         current = asyncio.current_task()
         for task in list(self.tasks):
             if task is not current:
@@ -95,10 +120,15 @@ class Leg:
 class PhoneRunner:
     """The far end's behaviour. `spawn(leg, coro)` runs `coro` as a task owned by the leg."""
 
-    def __init__(self, clock: Clock, spawn: Spawn, *, machine_detect_ms: int) -> None:
+    def __init__(
+        self, clock: Clock, spawn: Spawn, *, machine_detect_ms: int,
+        recognizer: SpeechRecognizer, carry: Carry,
+    ) -> None:
         self._clock = clock
         self._spawn = spawn
         self._machine_detect_ms = machine_detect_ms
+        self._recognizer = recognizer
+        self._carry = carry
 
     async def ring(self, leg: Leg, *, detect_machine: bool) -> None:
         """An outbound leg: ring, then answer / be busy / fail as the program says."""
@@ -142,11 +172,12 @@ class PhoneRunner:
         leg.notify(lambda ln: ln.on_answered(AnsweredBy.HUMAN))
 
     def say(self, leg: Leg, text: str) -> None:
-        """The phone says `text` now (a `said` entry, then listener.on_speech), from a task."""
+        """The phone says `text` now (a `said` entry, then the listener's speech events), from
+        a task."""
         self._spawn(leg, self._say(leg, text))
 
     def press(self, leg: Leg, digits: str) -> None:
-        """The phone presses `digits` now (one listener.on_digits per key, 100 ms apart)."""
+        """The phone presses `digits` now (one listener.on_dtmf per key, 100 ms apart)."""
         self._spawn(leg, self._press(leg, digits))
 
     def hang_up(self, leg: Leg, *, deferred: bool = False) -> None:
@@ -224,17 +255,24 @@ class PhoneRunner:
                     leg.transcript.amend(index, digits=digits[: i + 1])
                 self._deliver_key(leg, key)
 
-    @staticmethod
-    async def _say(leg: Leg, text: str) -> None:
+    async def _say(self, leg: Leg, text: str) -> None:
         # Speech is delivered whole, as a recogniser would report it; it takes no modelled time.
         if not leg.live:
             return
         leg.transcript.add(TranscriptEvent.SAID, text=text)
-        leg.notify(lambda ln: ln.on_speech(text))
+        utterance = SpokenText(text)
+        self._sent(leg, utterance)
+        heard = self._recognizer.transcribe((utterance,)).text
+        leg.notify(lambda ln: ln.on_speech_started())
+        leg.notify(lambda ln: ln.on_speech_ended(heard))
 
-    @staticmethod
-    def _deliver_key(leg: Leg, key: str) -> None:
-        leg.notify(lambda ln: ln.on_digits(key))
+    def _deliver_key(self, leg: Leg, key: str) -> None:
+        self._sent(leg, DtmfTone(key))
+        leg.notify(lambda ln: ln.on_dtmf(key))
+
+    def _sent(self, leg: Leg, audio: Audio) -> None:
+        leg.record(audio)
+        self._carry(leg, audio)
 
     async def _sleep_since_answer(self, leg: Leg, after_ms: int) -> None:
         assert leg.answered_at is not None

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from percl.domain.clock import Clock
 from percl.domain.urls import mask_credentials
-from percl.engine.ports import Media, MediaKind
+from percl.engine.ports import File, Played, PlayEnd, RecordingSink, Silence, Source, Tone
 from percl.telephony.sim import bridge
 from percl.telephony.sim.media_model import MediaModel, parse_send_digits
 from percl.telephony.sim.model import TranscriptEvent
@@ -34,24 +34,23 @@ class MediaPlayer:
         self._model = model
         self._probe = probe
 
-    async def play(self, leg: Leg, media: Media) -> None:
+    async def play(self, leg: Leg, source: Source) -> Played:
         """Play one item to the far end of a live `leg`; returns when its duration has passed or
         the leg ended. Cancelling the caller stops it (CancelledError propagates)."""
-        if media.kind is MediaKind.PLAY:
-            seconds = self._model.play_seconds(await self._probe_url(media.url or ""))
-            index = leg.transcript.add(TranscriptEvent.PLAY, url=media.url)
-        elif media.kind is MediaKind.PAUSE:
-            length_ms = media.length_ms or 0
-            seconds = self._model.pause_seconds(length_ms)
-            index = leg.transcript.add(TranscriptEvent.PAUSE, length_ms=length_ms)
-        elif media.kind is MediaKind.BEEP:
+        if isinstance(source, File):
+            seconds = self._model.play_seconds(await self._probe_url(source.url))
+            index = leg.transcript.add(TranscriptEvent.PLAY, url=source.url)
+        elif isinstance(source, Silence):
+            seconds = self._model.pause_seconds(source.ms)
+            index = leg.transcript.add(TranscriptEvent.PAUSE, length_ms=source.ms)
+        elif isinstance(source, Tone):
             seconds = self._model.pause_seconds(bridge.BEEP_MS)
             index = bridge.beep_entry(leg)
         else:
-            text = media.text or ""
-            seconds = self._model.say_seconds(text)
-            index = leg.transcript.add(TranscriptEvent.SAY, text=text, language=media.language)
-        await self._hold(leg, index, seconds)
+            seconds = self._model.say_seconds(source.text)
+            index = leg.transcript.add(TranscriptEvent.SAY, text=source.text,
+                                       language=source.voice)
+        return await self._hold(leg, index, seconds)
 
     async def send_digits(self, leg: Leg, digits: str, pause_ms: int) -> None:
         """Play DTMF to the far end of a live `leg` (already checked with parse_send_digits)."""
@@ -69,7 +68,7 @@ class MediaPlayer:
                         mask_credentials(url))
             return None
 
-    async def _hold(self, leg: Leg, index: int, seconds: float) -> None:
+    async def _hold(self, leg: Leg, index: int, seconds: float) -> Played:
         """Let `seconds` pass while media plays; amend the entry when it is cut short."""
         started = self._clock.now()
         try:
@@ -78,11 +77,44 @@ class MediaPlayer:
             _cut_short(leg, index, started)
             raise
         if not finished:
-            _cut_short(leg, index, started)
+            return Played(PlayEnd.CUT, _cut_short(leg, index, started))
+        return Played(PlayEnd.FINISHED, round(max(0.0, seconds) * 1000))
 
 
-def _cut_short(leg: Leg, index: int, started: float) -> None:
-    leg.transcript.amend(index, interrupted=True, heard_ms=leg.transcript.elapsed_ms(started))
+class SimMediaSession:
+    """The symbolic MediaSession of one leg (None: unknown or ended, every operation a no-op)."""
+
+    def __init__(self, player: MediaPlayer, leg: Leg | None) -> None:
+        self._player = player
+        self._leg = leg
+
+    async def play(self, source: Source) -> Played:
+        leg = self._leg
+        if leg is None or not leg.live:
+            return Played(PlayEnd.CUT, 0)
+        return await self._player.play(leg, source)
+
+    async def send_dtmf(self, digits: str, pause_ms: int) -> None:
+        parse_send_digits(digits)  # a bad character raises even for an unknown or ended leg
+        leg = self._leg
+        if leg is not None and leg.live:
+            await self._player.send_digits(leg, digits, pause_ms)
+
+    def start_recording(self, sink: RecordingSink) -> None:
+        if self._leg is not None and self._leg.live:
+            self._leg.start_recording(sink)
+        else:
+            sink.close(0)
+
+    def stop_recording(self) -> None:
+        if self._leg is not None:
+            self._leg.stop_recording()
+
+
+def _cut_short(leg: Leg, index: int, started: float) -> int:
+    heard_ms = leg.transcript.elapsed_ms(started)
+    leg.transcript.amend(index, interrupted=True, heard_ms=heard_ms)
+    return heard_ms
 
 
 async def _wait_or_end(clock: Clock, leg: Leg, seconds: float) -> bool:

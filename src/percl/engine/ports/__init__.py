@@ -1,0 +1,73 @@
+"""Every dependency of the engine on the outside world, as small Protocols, one module a concern.
+
+Adapters implement these (store/, webhooks/, telephony/) and depend only on this package and on
+domain/. The engine never imports an adapter; app.py wires them together. Modules here import
+nothing from the engine outside this package (tests/test_architecture.py). Every name is
+re-exported here, so `from percl.engine.ports import X` works for all of them.
+
+A phone network is four ports: Signalling (signalling.py), a MediaSession per leg (media.py), a
+Mixer (mixer.py) and a SpeechRecognizer (recognizer.py); `Telephony` (telephony.py) is the
+network the engine is handed, which gives the first three.
+"""
+
+from percl.engine.ports.exports import ExportFiles, ExportSink
+from percl.engine.ports.fetching import Fetched, Fetcher
+from percl.engine.ports.grammar import Heard, Recognizer, SpeechGrammar
+from percl.engine.ports.json import JsonValue
+from percl.engine.ports.knowledge import KnowledgeSource
+from percl.engine.ports.logs import LogObserver, LogSink
+from percl.engine.ports.media import (
+    Audio,
+    AudioFrame,
+    DtmfTone,
+    File,
+    MediaListener,
+    MediaSession,
+    Played,
+    PlayEnd,
+    RecordingSink,
+    Silence,
+    Source,
+    SpokenText,
+    Tone,
+    ToneKind,
+    Tts,
+)
+from percl.engine.ports.mixer import Mixer, MixPath
+from percl.engine.ports.numbers import AvailableNumber, NumberInventory
+from percl.engine.ports.recognizer import SpeechRecognizer, Transcription
+from percl.engine.ports.signalling import DialResult, Signalling, SignallingListener
+from percl.engine.ports.store import (
+    CallFilter,
+    ConferenceFilter,
+    LogFilter,
+    LogPosition,
+    MessageFilter,
+    ParticipantFilter,
+    Store,
+)
+from percl.engine.ports.telephony import (
+    InboundHandler,
+    LegListener,
+    Media,
+    MediaKind,
+    Telephony,
+)
+from percl.engine.ports.webhooks import (
+    WebhookOutcome,
+    WebhookRequest,
+    WebhookResult,
+    WebhookSender,
+)
+
+__all__ = [
+    "Audio", "AudioFrame", "AvailableNumber", "CallFilter", "ConferenceFilter", "DialResult",
+    "DtmfTone", "ExportFiles", "ExportSink", "Fetched", "Fetcher", "File", "Heard",
+    "InboundHandler", "JsonValue", "KnowledgeSource", "LegListener", "LogFilter", "LogObserver",
+    "LogPosition", "LogSink", "Media", "MediaKind", "MediaListener", "MediaSession",
+    "MessageFilter", "MixPath", "Mixer", "NumberInventory", "ParticipantFilter", "PlayEnd",
+    "Played", "Recognizer", "RecordingSink", "Signalling", "SignallingListener", "Silence",
+    "Source", "SpeechGrammar", "SpeechRecognizer", "SpokenText", "Store", "Telephony", "Tone",
+    "ToneKind", "Transcription", "Tts", "WebhookOutcome", "WebhookRequest", "WebhookResult",
+    "WebhookSender",
+]

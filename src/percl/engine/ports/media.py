@@ -1,0 +1,147 @@
+"""The media port: what one leg plays, sends, records and hears.
+
+A `MediaSession` belongs to one leg (`Telephony.media(call_id)`). Sources and captured audio are
+typed values, so a network that moves real frames (the media issue) and the symbolic one the
+simulated network uses today implement the same port: the symbolic one models durations and
+writes transcripts; a real one decodes, synthesises and mixes samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+# --------------------------------------------------------------------------- what can be played
+
+
+@dataclass(frozen=True, slots=True)
+class Tts:
+    """Text spoken by a text-to-speech voice (Say). `voice` is the language/voice name."""
+
+    text: str
+    voice: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class File:
+    """An audio file the app serves (Play, a conference's wait audio)."""
+
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """Nothing, for `ms` milliseconds (Pause)."""
+
+    ms: int
+
+
+class ToneKind(StrEnum):
+    BEEP = "beep"  # the conference entry/exit tone (playBeep), GetSpeech's prompt beep
+
+
+@dataclass(frozen=True, slots=True)
+class Tone:
+    kind: ToneKind = ToneKind.BEEP
+
+
+#: Everything a MediaSession can play.
+Source = Tts | File | Silence | Tone
+
+
+class PlayEnd(StrEnum):
+    FINISHED = "finished"  # played to its end
+    CUT = "cut"  # stopped early: the leg ended (a cancelled play raises CancelledError instead)
+
+
+@dataclass(frozen=True, slots=True)
+class Played:
+    """How one play ended, and how much of it the far end heard."""
+
+    end: PlayEnd
+    heard_ms: int
+
+
+# --------------------------------------------------------------------------- audio and recording
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFrame:
+    """A slice of real audio: 16-bit little-endian mono PCM at `sample_rate` Hz."""
+
+    pcm: bytes
+    sample_rate: int = 8000
+
+
+@dataclass(frozen=True, slots=True)
+class SpokenText:
+    """Symbolic audio: an utterance known only by its words (the simulated network's speech)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfTone:
+    """Keys heard on the leg (RFC 4733 events on a real network)."""
+
+    digits: str
+
+
+#: What flows from a leg into a recording (and, later, into a recogniser).
+Audio = AudioFrame | SpokenText | DtmfTone
+
+
+class RecordingSink(Protocol):
+    """Where a recording goes, piece by piece. Exactly one `close` ends it."""
+
+    def write(self, audio: Audio) -> None: ...
+
+    def close(self, duration_ms: int) -> None:
+        """The recording stopped; it lasted `duration_ms`."""
+        ...
+
+
+# --------------------------------------------------------------------------- the port
+
+
+class MediaListener(Protocol):
+    """What a leg's media reports. Each method only records the event; none may block or raise."""
+
+    def on_dtmf(self, digits: str) -> None:
+        """The far end pressed `digits`."""
+        ...
+
+    def on_speech_started(self) -> None:
+        """The far end began to speak."""
+        ...
+
+    def on_speech_ended(self, text: str) -> None:
+        """The far end stopped speaking; `text` is what the network's Recognizer made of it
+        (the symbolic network carries the words themselves)."""
+        ...
+
+
+class MediaSession(Protocol):
+    """The media of one leg. Operations on a leg that is unknown or has ended do nothing."""
+
+    async def play(self, source: Source) -> Played:
+        """Play `source` to the far end; returns when it finished or the leg ended (CUT).
+        Cancelling the awaiting task stops it (barge-in; CancelledError propagates) and the
+        network notes how much was heard."""
+        ...
+
+    async def send_dtmf(self, digits: str, pause_ms: int) -> None:
+        """Play DTMF to the far end; `{n}` in `digits` waits n pause units. Returns when done;
+        cancellable like `play`. Raises ValueError for characters other than 0-9*# and `{n}`."""
+        ...
+
+    def start_recording(self, sink: RecordingSink) -> None:
+        """Write what the far end sends (speech, keys) to `sink` until `stop_recording` or the
+        end of the leg, which closes it. A recording already running is stopped first."""
+        ...
+
+    def stop_recording(self) -> None:
+        """Close the running recording, if any."""
+        ...
+
