@@ -1,8 +1,9 @@
-"""JSON values: what the ports carry where the wire format is JSON (webhook fields, log metadata)."""
+"""JSON values: what the ports carry where the wire format is JSON (webhook fields, log metadata).
+
+The one alias lives in `domain/json.py` (payloads and records use it too); the ports re-export it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from percl.domain.json import JsonValue
 
-#: A value that serialises to JSON as it is.
-JsonValue = str | int | float | bool | None | Sequence["JsonValue"] | Mapping[str, "JsonValue"]
+__all__ = ["JsonValue"]
