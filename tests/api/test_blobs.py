@@ -3,16 +3,19 @@ every body checked against FreeClimb's OpenAPI schema."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import freeclimb
 import pytest
 from freeclimb.exceptions import ApiException, NotFoundException
 
 from percl.api.render import iso
+from percl.domain.records import Blob
 
-from .rest_kit import KitServer, KitWorld, check_schema, kit_world, serve
+from .rest_kit import KitServer, KitWorld, check_schema, kit_world, run_sync, serve
 
 PAGE = 3
 
@@ -157,3 +160,82 @@ async def test_bad_requests_are_400_and_bodies_match_the_openapi_schemas() -> No
     async with world.client(other) as client:  # another account's blob is as unknown as none
         assert (await client.get(f"/Accounts/{other.account_id}/Blobs/{blob_id}")).status_code == 404
         assert (await client.delete(f"/Accounts/{other.account_id}/Blobs/{blob_id}")).status_code == 404
+
+
+# --------------------------------------------------------------------------- racing writes
+
+
+def _interleave(world: KitWorld, monkeypatch: pytest.MonkeyPatch,
+                between: Callable[[], Awaitable[object]]) -> None:
+    """Run `between` once, just before the next blob write reaches the store: another request
+    getting in between a PUT or PATCH's read and its write."""
+    real = world.store.put_blob
+    pending = [between]
+
+    async def put_blob(blob: Blob, **kwargs: Any) -> bool:
+        if pending:
+            await pending.pop()()
+        written: bool = await real(blob, **kwargs)
+        return written
+
+    monkeypatch.setattr(world.store, "put_blob", put_blob)
+
+
+@pytest.mark.parametrize("method", ["PATCH", "PUT"])
+def test_a_write_racing_a_delete_does_not_bring_the_blob_back(
+        method: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = kit_world()
+    account = world.new_account()
+
+    async def scenario() -> None:
+        async with world.client(account) as client:
+            created = (await client.post(f"/Accounts/{account.account_id}/Blobs",
+                                         json={"blob": {"a": 1}})).json()
+            url = f"/Accounts/{account.account_id}/Blobs/{created['blobId']}"
+            _interleave(world, monkeypatch, lambda: client.delete(url))
+            written = await client.request(method, url, json={"blob": {"b": 2}})
+            assert written.status_code == 404, written.text
+            assert (await client.get(url)).status_code == 404
+
+    asyncio.run(scenario())
+
+
+def test_racing_patches_keep_each_others_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    world = kit_world()
+    account = world.new_account()
+
+    async def scenario() -> None:
+        async with world.client(account) as client:
+            created = (await client.post(f"/Accounts/{account.account_id}/Blobs",
+                                         json={"blob": {"a": 1}})).json()
+            url = f"/Accounts/{account.account_id}/Blobs/{created['blobId']}"
+            _interleave(world, monkeypatch, lambda: client.patch(url, json={"blob": {"b": 2}}))
+            patched = await client.patch(url, json={"blob": {"c": 3}})
+            assert patched.status_code == 200, patched.text
+            assert patched.json()["blob"] == {"a": 1, "b": 2, "c": 3}
+            assert patched.json()["revision"] == 3
+            assert (await client.get(url)).json()["blob"] == {"a": 1, "b": 2, "c": 3}
+
+    asyncio.run(scenario())
+
+
+def test_a_write_that_keeps_losing_races_is_409(monkeypatch: pytest.MonkeyPatch) -> None:
+    world = kit_world()
+    account = world.new_account()
+    run_sync(world.store.put_blob(Blob(
+        blob_id="BL" + "1" * 40, account_id=account.account_id, alias="x", content="{}",
+        expires_at=world.clock.now() + 60, date_created=world.clock.now(),
+        date_updated=world.clock.now())))
+    monkeypatch.setattr(world.store, "put_blob", _always_stale)
+
+    async def scenario() -> None:
+        async with world.client(account) as client:
+            answer = await client.patch(f"/Accounts/{account.account_id}/Blobs/{'BL' + '1' * 40}",
+                                        json={"blob": {"b": 2}})
+            assert answer.status_code == 409 and answer.json()["code"] == 108
+
+    asyncio.run(scenario())
+
+
+async def _always_stale(blob: Blob, **kwargs: Any) -> bool:
+    return False

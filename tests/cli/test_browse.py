@@ -141,3 +141,13 @@ def test_logs_follow_outlives_a_busy_database(bridge: ThreadedHarness,
     entries = [json.loads(line) for line in result.stdout.splitlines()]
     assert entries[-1]["callId"] == started[0]
     assert entries[-1]["message"] == "Call ended: completed (appHangup)"
+
+
+def test_status_says_up_only_when_the_credentials_are_accepted(bridge: ThreadedHarness) -> None:
+    # /healthz needs no login: status must also try the account, or a wrong key looks fine.
+    good = invoke(bridge, ["status"])
+    assert good.exit_code == 0, good.output
+    assert "up: percl " in good.output
+    bad = invoke(bridge, ["status"], key="wrong-key-123")
+    assert bad.exit_code == 1
+    assert "credentials refused" in bad.output and "up:" not in bad.output

@@ -91,6 +91,14 @@ def test_the_file_is_private_from_its_creation(tmp_path: Path) -> None:
     assert len(read_entries(path)) == 2 and list(home.iterdir()) == [path]  # no temp left
 
 
+def test_a_failed_write_leaves_no_temporary_behind(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "credentials.json").mkdir(parents=True)  # something in the way: the replace fails
+    with pytest.raises(OSError):
+        write_entry(home / "credentials.json", entry("http://127.0.0.1:8600"))
+    assert [p.name for p in home.iterdir()] == ["credentials.json"]
+
+
 def test_commands_find_the_server_from_any_folder(tmp_path: Path) -> None:
     home = tmp_path / "home"
     write_entry(home / "credentials.json", entry("http://127.0.0.1:9", pid=os.getpid()))

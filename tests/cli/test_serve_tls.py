@@ -68,6 +68,8 @@ def test_the_official_sdk_talks_to_a_self_signed_percl(tmp_path: Path) -> None:
     with Served(tmp_path, env, "--tls-self-signed").start(verify=str(ca)):
         pass  # a restart keeps the CA clients already trust
     assert ca.read_bytes() == first_ca
+    # each start's server pair went with it; the CA stays
+    assert sorted(p.name for p in ca.parent.iterdir()) == ["ca-key.pem", "ca.lock", "ca.pem"]
 
 
 def test_a_given_certificate_and_key_are_served(tmp_path: Path) -> None:

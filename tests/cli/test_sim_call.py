@@ -176,7 +176,7 @@ def test_bad_script_is_a_usage_error(value: str, problem: str) -> None:
 def test_server_refusals_are_messages(bridge: ThreadedHarness, demo: str) -> None:
     result = invoke(bridge, ["sim", "call", CALLER, demo, "--press", "1"], key="wrong-key-123")
     assert result.exit_code == 1
-    assert "refused account" in result.output and "--key" in result.output
+    assert "credentials refused" in result.output and "--key" in result.output
     result = invoke(bridge, ["sim", "call", CALLER, "+13125550999", "--press", "1"])
     assert result.exit_code == 1 and "HTTP 404" in result.output and "buy it first" in result.output
 

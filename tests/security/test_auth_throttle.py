@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 
 import freeclimb
 import httpx
+import pytest
 import pytest_asyncio
 from starlette.types import Receive, Scope, Send
 
+from percl.api import guard
 from percl.api.guard import FailureLimiter, RequestGuard
 from percl.config import GuardSettings, Settings
 from percl.domain.records import Account
@@ -116,3 +118,19 @@ async def test_successful_requests_give_their_charge_back(h: Harness) -> None:
     assert statuses == {200}
     assert await guesses(h, h.account.account_id, BURST + 1, address="10.4.0.1") == (
         [401] * BURST + [429])
+
+
+def test_many_addresses_cannot_push_a_guessed_accounts_bucket_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Guessing one account from many addresses (or at many other ids) makes bucket after bucket;
+    # past the cap the account's refusing bucket must not be the one dropped (its count reset).
+    monkeypatch.setattr(guard, "MAX_TRACKED", 20)
+    limiter = FailureLimiter(FakeClock(), rate=0.5, burst=BURST)
+    target = "AC" + "7" * 40
+    for i in range(BURST):
+        assert limiter.charge(f"10.7.0.{i}", target).wait == 0
+    assert limiter.charge("10.7.1.1", target).wait > 0
+    for i in range(200):  # no time passes: nothing refills
+        assert limiter.charge(f"10.8.{i // 250}.{i % 250}", f"AC{i:040d}").wait == 0
+    assert len(limiter._buckets) <= 20
+    assert limiter.charge("10.9.0.1", target).wait > 0

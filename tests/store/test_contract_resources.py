@@ -55,6 +55,29 @@ async def test_a_blob_alias_is_unique_within_its_account(store: Store) -> None:
     assert {b.alias for b in await store.list_blobs(AC1)} == {"renamed", "profile"}
 
 
+async def test_a_conditional_blob_write_needs_the_revision_it_read(store: Store) -> None:
+    """Compare-and-set: a writer holding an old revision, or writing a blob deleted meanwhile,
+    writes nothing (so a racing DELETE stays done and no concurrent update is lost)."""
+    read = BLOB.revision
+    await store.put_blob(BLOB)
+    first = dataclasses.replace(BLOB, content='{"a":1}', revision=read + 1)
+    assert await store.put_blob(first, expect_revision=read) is True
+    stale = dataclasses.replace(BLOB, content='{"b":2}', revision=read + 1)
+    assert await store.put_blob(stale, expect_revision=read) is False
+    assert await store.get_blob(BL1) == first
+    await store.delete_blob(BL1)
+    gone = dataclasses.replace(first, revision=read + 2)
+    assert await store.put_blob(gone, expect_revision=read + 1) is False
+    assert await store.get_blob(BL1) is None
+    # A conditional rename into a taken alias is still the alias clash.
+    await store.put_blob(BLOB)
+    await store.put_blob(dataclasses.replace(BLOB, blob_id=BL2, alias="cart"))
+    with pytest.raises(Conflict):
+        await store.put_blob(dataclasses.replace(BLOB, alias="cart", revision=read + 1),
+                             expect_revision=read)
+    assert await store.get_blob(BL1) == BLOB
+
+
 async def test_expired_blobs_are_deleted_at_or_after_their_time(store: Store) -> None:
     await store.put_blob(BLOB)  # expires at 500.5
     await store.put_blob(dataclasses.replace(BLOB, blob_id=BL2, alias="later", expires_at=900.0))

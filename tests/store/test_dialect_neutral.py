@@ -218,6 +218,8 @@ async def workload(s: Any) -> None:
     with pytest.raises(Conflict):
         await s.put_blob(dataclasses.replace(BLOB, blob_id="BL" + "9" * 40))
     await s.get_blob(BLOB.blob_id)
+    await s.put_blob(dataclasses.replace(BLOB, revision=2), expect_revision=BLOB.revision)
+    await s.put_blob(BLOB, expect_revision=BLOB.revision)
     await s.list_blobs(AC1)
     await s.list_blobs(AC1, BLOB.alias)
     await s.delete_expired_blobs(BLOB.expires_at or 0.0)  # finds it: the DELETE runs too

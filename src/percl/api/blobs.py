@@ -9,6 +9,11 @@ Expiry without a timer: every blob route first deletes the blobs whose time has 
 injected Clock), so an expired blob is never seen, its alias is free again, and nothing waits for
 a restart. The size counted is the blob's compact JSON text in UTF-8 (`ApiDeps.blob_max_bytes`).
 
+PUT and PATCH write compare-and-set (the store's `expect_revision`): a write lands only on the
+revision it was computed from. When another request wrote or deleted the blob in between, the
+change is computed again from what is stored now: a racing PATCH's keys are kept, a racing DELETE
+stays done (404), and after `WRITE_ATTEMPTS` lost races the answer is 409 (code 108).
+
 DELETE removes the whole blob (204). FreeClimb also describes deleting single keys through a
 request body, but documents no body (and the SDK sends none), so percl reads none.
 """
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -31,12 +37,14 @@ from percl.api.pagination import paginate
 from percl.api.render import iso
 from percl.domain.ids import BLOB
 from percl.domain.records import Account, Blob
-from percl.errors import ApiError, BadRequest
+from percl.errors import ApiError, BadRequest, Conflict
 
 router = APIRouter()
 
 DEFAULT_TTL_S = 9 * 3600
 MAX_TTL_S = 48 * 3600
+#: How often a PUT or PATCH recomputes its change when other writes keep getting in first.
+WRITE_ATTEMPTS = 5
 
 BlobAlias = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 
@@ -105,12 +113,20 @@ async def _owned_blob(deps: ApiDeps, account: Account, blob_id: str) -> Blob:
     return of_account(await deps.store.get_blob(blob_id), account, f"Blob {blob_id}")
 
 
-async def _store(deps: ApiDeps, blob: Blob, **changes: Any) -> Blob:
-    """`blob` with `changes` as a new revision, stored. Raises Conflict on an alias clash."""
-    updated = dataclasses.replace(blob, date_updated=deps.clock.now(), revision=blob.revision + 1,
-                                  **changes)
-    await deps.store.put_blob(updated)
-    return updated
+async def _update(deps: ApiDeps, account: Account, blob_id: str,
+                  change: Callable[[Blob], dict[str, Any]]) -> Blob:
+    """The account's blob with the fields `change` computes from it, stored as a new revision
+    if nobody wrote the blob since it was read; otherwise read and computed again. Raises
+    NotFound (gone, also when deleted meanwhile), Conflict (alias clash; or still losing races
+    after WRITE_ATTEMPTS), and what `change` raises."""
+    for _ in range(WRITE_ATTEMPTS):
+        blob = await _owned_blob(deps, account, blob_id)
+        updated = dataclasses.replace(blob, date_updated=deps.clock.now(),
+                                      revision=blob.revision + 1, **change(blob))
+        if await deps.store.put_blob(updated, expect_revision=blob.revision):
+            return updated
+    raise Conflict(f"Blob {blob_id} kept changing while this request was applied; try again",
+                   details={"blobId": blob_id})
 
 
 @router.post("/Accounts/{account_id}/Blobs", status_code=201)
@@ -156,8 +172,8 @@ async def replace_blob(
 ) -> dict[str, Any]:
     """replace-blob: 200 BlobResult whose content is exactly `blob`; 413 when too large."""
     deps = deps_of(request)
-    blob = await _owned_blob(deps, account, blob_id)
-    return render_blob(await _store(deps, blob, content=blob_text(body.blob, deps.blob_max_bytes)))
+    return render_blob(await _update(
+        deps, account, blob_id, lambda _blob: {"content": blob_text(body.blob, deps.blob_max_bytes)}))
 
 
 @router.patch("/Accounts/{account_id}/Blobs/{blob_id}")
@@ -167,12 +183,15 @@ async def modify_blob(
     """modify-blob: 200 BlobResult; `blob`'s top-level keys are added or replaced, the others
     kept; `alias` renames (409 when taken); 413 when the result is too large."""
     deps = deps_of(request)
-    blob = await _owned_blob(deps, account, blob_id)
-    merged = {**json.loads(blob.content), **body.blob}
-    changes: dict[str, Any] = {"content": blob_text(merged, deps.blob_max_bytes)}
-    if body.alias is not None:
-        changes["alias"] = body.alias
-    return render_blob(await _store(deps, blob, **changes))
+
+    def merge(blob: Blob) -> dict[str, Any]:
+        merged = {**json.loads(blob.content), **body.blob}
+        changes: dict[str, Any] = {"content": blob_text(merged, deps.blob_max_bytes)}
+        if body.alias is not None:
+            changes["alias"] = body.alias
+        return changes
+
+    return render_blob(await _update(deps, account, blob_id, merge))
 
 
 @router.delete("/Accounts/{account_id}/Blobs/{blob_id}", status_code=204)

@@ -40,7 +40,8 @@ from percl.domain.records import Account
 from percl.engine.admission import TokenBucket
 from percl.errors import ApiError, RateLimited, Unauthorized
 
-#: Past this many remembered addresses/account ids, full buckets are dropped (then the oldest).
+#: Past this many remembered addresses/account ids, a tenth are dropped: full buckets first, then
+#: address buckets, then account ids with attempts left, and last account ids that refuse.
 MAX_TRACKED = 10_000
 #: How long a successful authentication lets its address past its account's failure limit.
 RECENT_S = 600.0
@@ -131,13 +132,28 @@ class FailureLimiter:
         return 0.0 if bucket is None else bucket.wait_s(now)
 
     def _sweep_buckets(self, now: float) -> None:
-        """Past MAX_TRACKED: drop full buckets (equal to fresh ones), then the oldest."""
+        """Past MAX_TRACKED: drop full buckets (equal to fresh ones), then, oldest first within
+        each kind, address buckets, account-id buckets that still allow an attempt, and only
+        last account-id buckets that refuse, down to 90% of MAX_TRACKED.
+
+        Why this order: guesses at one account from many addresses make one bucket per address;
+        dropping buckets oldest first would drop the account's (its count reset, the guessing
+        free again). An address that stopped guessing and an account id guessed at once or twice
+        lose little when forgotten. Why a tenth at once: the sort runs once per MAX_TRACKED/10
+        new buckets, not on every request of a flood.
+        """
         if len(self._buckets) < MAX_TRACKED:
             return
         for key in [k for k, b in self._buckets.items() if b.is_full(now)]:
             del self._buckets[key]
-        while len(self._buckets) >= MAX_TRACKED:
-            del self._buckets[next(iter(self._buckets))]
+        keep = MAX_TRACKED - max(1, MAX_TRACKED // 10)
+        if len(self._buckets) <= keep:
+            return
+        # sorted() is stable: within a rank, the dict's order (oldest first) stays.
+        ranked = sorted(self._buckets, key=lambda k: (
+            k.startswith("acct:"), self._buckets[k].wait_s(now) > 0))
+        for key in ranked[:len(self._buckets) - keep]:
+            del self._buckets[key]
 
     def _sweep_recent(self, now: float) -> None:
         if len(self._recent) < MAX_TRACKED:

@@ -163,11 +163,11 @@ class PerclClient:
                 "Is `percl serve` running? Point at it with --url "
                 f"(credentials from {self.target.source or 'flags'})."
             ) from None
-        if response.status_code == 401:
+        if response.status_code in (401, 403):
             raise click.ClickException(
-                f"percl at {self.target.url} refused account {self.target.account_id} (credentials "
-                f"from {self.target.source or 'flags'}): check --account/--key, "
-                "PERCL_ACCOUNT_ID/PERCL_API_KEY or the credentials file."
+                f"credentials refused: percl at {self.target.url} refused account "
+                f"{self.target.account_id} (credentials from {self.target.source or 'flags'}): "
+                "check --account/--key, PERCL_ACCOUNT_ID/PERCL_API_KEY or the credentials file."
             )
         if response.status_code >= 400:
             raise HttpError(response.status_code, _message(response))

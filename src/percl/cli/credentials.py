@@ -111,7 +111,8 @@ def make_private_dir(folder: Path) -> None:
 
 
 def write_entry(path: Path, entry: ServerEntry) -> None:
-    """Add or replace the entry for `entry.url`. Creates the directory 0700 and the file 0600."""
+    """Add or replace the entry for `entry.url`. Creates the directory 0700 and the file 0600.
+    Raises OSError when it cannot, with the file as it was and no temporary left."""
     make_private_dir(path.parent)
     with _locked(path.parent):
         entries = {e.url: e for e in read_entries(path)}
@@ -121,9 +122,13 @@ def write_entry(path: Path, entry: ServerEntry) -> None:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()  # a leftover of a crashed writer with our pid
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(body + "\n")
-        os.replace(tmp, path)
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(body + "\n")
+            os.replace(tmp, path)
+        except BaseException:  # a full disk, a folder in the way: leave no temporary behind
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 def pid_alive(pid: int) -> bool:

@@ -74,10 +74,12 @@ def serve(host: str | None, port: str | None, db: str | None, webhook_timeout_ms
 @cli.command()
 @connection_options
 def status(url: str | None, account: str | None, key: str | None) -> None:
-    """Say which percl and account the other commands talk to, and whether it answers."""
+    """Say which percl and account the other commands talk to, and whether it answers and
+    accepts the credentials (exit 1 when not: /healthz alone needs no login)."""
     with client_from(url, account, key) as client:
         click.echo(client.target.describe())
         health = client.get_json("/healthz")
+        client.rest("GET", "")  # GET /Accounts/{id}: raises "credentials refused" on 401/403
         click.echo(f"up: percl {health.get('version', '?')} answers at {client.target.url}")
 
 

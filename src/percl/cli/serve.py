@@ -57,8 +57,11 @@ def run_server(settings: Settings, options: ServeOptions, console: Console) -> N
     """
     _check_tls_files(settings)
     claim = startup.claim(settings.host, settings.port, settings.db)
+    files: tls.TlsFiles | None = None
     try:
-        settings, ca_file = _with_tls(dataclasses.replace(settings, port=claim.port), options)
+        if options.tls_self_signed:
+            files = tls.self_signed(options.home / "tls", settings.host)
+        settings, ca_file = _with_tls(dataclasses.replace(settings, port=claim.port), files)
         try:
             import uvloop
 
@@ -69,6 +72,8 @@ def run_server(settings: Settings, options: ServeOptions, console: Console) -> N
             runner(_serve(settings, options, console, claim, ca_file))
     finally:
         claim.release()
+        if files is not None:
+            files.remove_server_pair()
 
 
 def _check_tls_files(settings: Settings) -> None:
@@ -79,12 +84,11 @@ def _check_tls_files(settings: Settings) -> None:
         tls.check_ca(settings.webhook_ca_file)
 
 
-def _with_tls(settings: Settings, options: ServeOptions) -> tuple[Settings, str | None]:
-    """Settings with the certificate made under PERCL_HOME/tls for --tls-self-signed, and the
-    CA file clients must trust for it (None when not asked)."""
-    if not options.tls_self_signed:
+def _with_tls(settings: Settings, files: tls.TlsFiles | None) -> tuple[Settings, str | None]:
+    """Settings with the certificate --tls-self-signed made under PERCL_HOME/tls (`files`), and
+    the CA file clients must trust for it (None when not asked)."""
+    if files is None:
         return settings, None
-    files = tls.self_signed(options.home / "tls", settings.host)
     # percl trusts its own CA too: the demo app it serves is reached over https.
     settings = dataclasses.replace(settings, tls_cert=str(files.cert), tls_key=str(files.key),
                                    webhook_ca_file=settings.webhook_ca_file or str(files.ca))

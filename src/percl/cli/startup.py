@@ -73,8 +73,7 @@ def claim(host: str, port: int, db: str) -> Claim:
         if path is not None and fd is None:
             fd = _lock_new(path, db)
         if fd is not None:  # ours now: name us in it, for the message a second server prints
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            _name_owner(fd, path, db)
     except BaseException:  # give back whatever was taken: the port too
         if sock is not None:
             sock.close()
@@ -82,6 +81,15 @@ def claim(host: str, port: int, db: str) -> Claim:
             os.close(fd)
         raise
     return Claim(sock, fd, path)
+
+
+def _name_owner(fd: int, path: Path | None, db: str) -> None:
+    """Write our pid into the held lock file. Raises StartRefused (one line) when it cannot."""
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError as exc:
+        raise StartRefused(f"{db}: cannot write its lock file {path}: {exc.strerror}") from None
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -136,7 +144,13 @@ def _take(fd: int, db: str) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        owner = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        try:
+            owner = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        except OSError:
+            owner = ""
         os.close(fd)
         who = f" (pid {owner})" if owner.isdigit() else ""
         raise StartRefused(f"{db} is in use by another percl{who}") from None
+    except OSError as exc:  # e.g. no locks on this file system
+        os.close(fd)
+        raise StartRefused(f"{db}: cannot lock its lock file: {exc.strerror}") from None

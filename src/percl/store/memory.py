@@ -461,13 +461,19 @@ class MemoryStore:
 
     # ------------------------------------------------------------------ blobs
 
-    async def put_blob(self, blob: Blob) -> None:
-        """Insert or replace by blob_id. Raises Conflict when the account's alias is taken."""
+    async def put_blob(self, blob: Blob, *, expect_revision: int | None = None) -> bool:
+        """Insert or replace by blob_id; with `expect_revision`, only replace a stored blob of
+        that revision. Returns whether it wrote. Raises Conflict when the alias is taken."""
         self._require()
+        if expect_revision is not None:
+            stored = self._blobs.rows.get(blob.blob_id)
+            if stored is None or stored.revision != expect_revision:
+                return False
         if any(b.alias == blob.alias and b.blob_id != blob.blob_id
                for b in self._blobs.of(blob.account_id)):
             raise alias_taken(blob)
         self._blobs.put(blob)
+        return True
 
     async def get_blob(self, blob_id: str) -> Blob | None:
         self._require()

@@ -217,9 +217,11 @@ class Store(Protocol):
         """Delete log lines (of every account) with a timestamp below `older_than`, and the
         oldest lines beyond the newest `keep`; a bounded amount per call (call again while it
         returns a positive count). Returns how many lines went."""
-    async def put_blob(self, blob: Blob) -> None:
-        """Insert or replace by blob_id. Raises `percl.errors.Conflict` when another blob of the
-        account already has `blob.alias`."""
+    async def put_blob(self, blob: Blob, *, expect_revision: int | None = None) -> bool:
+        """Insert or replace by blob_id; returns whether it wrote. With `expect_revision`
+        (compare-and-set) it only replaces a stored blob whose revision is still that one, and
+        returns False when the blob is gone or has another revision. Raises
+        `percl.errors.Conflict` when another blob of the account already has `blob.alias`."""
         ...
 
     async def get_blob(self, blob_id: str) -> Blob | None: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
 
 from percl.domain.records import Blob
 from percl.store.base import alias_taken
@@ -15,6 +15,14 @@ from percl.store.sql.statements import Statements, delete_by_key, select_by
 _GET = select_by(BLOB_MAP, "blob_id")
 _DELETE = delete_by_key(blobs)
 _DELETE_EXPIRED = delete(blobs).where(blobs.c.expires_at <= bindparam("now"))
+#: Compare-and-set: replace the row only while it still holds the revision the caller read.
+#: (Parameters are prefixed: an UPDATE reserves the bare column names for its SET clause.)
+_UPDATE_IF = (
+    update(blobs)
+    .where(blobs.c.blob_id == bindparam("key_blob_id"),
+           blobs.c.revision == bindparam("expect_revision"))
+    .values({c.name: bindparam(f"new_{c.name}") for c in blobs.columns if not c.primary_key})
+)
 
 
 class Blobs:
@@ -22,10 +30,17 @@ class Blobs:
         self._db = db
         self._put = statements.upsert(blobs)
 
-    async def put(self, blob: Blob) -> None:
-        """Insert or replace by blob_id. Raises Conflict when the account's alias is taken."""
+    async def put(self, blob: Blob, *, expect_revision: int | None = None) -> bool:
+        """Insert or replace by blob_id; with `expect_revision`, only replace a stored blob of
+        that revision. Returns whether it wrote. Raises Conflict when the alias is taken."""
+        row = BLOB_MAP.to_row(blob)
         try:
-            await self._db.write(self._put, BLOB_MAP.to_row(blob))
+            if expect_revision is None:
+                await self._db.write(self._put, row)
+                return True
+            params = {f"new_{name}": value for name, value in row.items() if name != "blob_id"}
+            params.update(key_blob_id=blob.blob_id, expect_revision=expect_revision)
+            return await self._db.write(_UPDATE_IF, params) == 1
         except Duplicate as exc:
             raise alias_taken(blob) from exc
 

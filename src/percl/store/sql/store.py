@@ -284,8 +284,8 @@ class SqlStore:
 
     # ------------------------------------------------------------------ blobs, exports
 
-    async def put_blob(self, blob: Blob) -> None:
-        await self._blobs.put(blob)
+    async def put_blob(self, blob: Blob, *, expect_revision: int | None = None) -> bool:
+        return await self._blobs.put(blob, expect_revision=expect_revision)
 
     async def get_blob(self, blob_id: str) -> Blob | None:
         return await self._blobs.get(blob_id)
