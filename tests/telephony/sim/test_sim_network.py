@@ -276,11 +276,13 @@ async def test_a_caller_who_hangs_up_before_the_engine_attaches_is_still_heard(c
     async with running(clock) as net:
 
         class SlowHandler(RecordingHandler):
-            async def incoming_call(self, call_id: str, from_: str, to: str) -> None:
+            async def incoming_call(
+                self, call_id: str, from_: str, to: str, number: object = None
+            ) -> None:
                 # The caller gives up while the engine is still storing the call.
                 net.far_end_hangup(call_id)
                 await clock.settle()
-                await super().incoming_call(call_id, from_, to)
+                await super().incoming_call(call_id, from_, to, number)
 
         handler = SlowHandler(net, clock)
         net.set_inbound_handler(handler)

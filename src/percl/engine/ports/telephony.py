@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from percl.domain.records import IncomingNumber
 from percl.engine.ports.media import File, MediaListener, MediaSession, Silence, Source, Tone, Tts
 from percl.engine.ports.mixer import Mixer
 from percl.engine.ports.signalling import Signalling, SignallingListener
@@ -62,7 +63,11 @@ class Telephony(Signalling, Protocol):
 class InboundHandler(Protocol):
     """The engine side of an inbound call; a phone network calls it when a call arrives."""
 
-    async def incoming_call(self, call_id: str, from_: str, to: str) -> None:
+    async def incoming_call(
+        self, call_id: str, from_: str, to: str, number: IncomingNumber | None = None
+    ) -> None:
         """A new inbound leg `call_id` (made by the network with the shared IdGenerator) is ringing.
-        The engine records it, `attach`es its listener and starts the leg's session."""
+        The engine records it, `attach`es its listener and starts the leg's session. `number` is
+        the store's record of `to` when the network's front door already looked it up (the sim
+        API checks who owns it), so one inbound call reads it once; None: the engine looks it up."""
         ...

@@ -40,6 +40,7 @@ from percl.domain.clock import Clock
 from percl.domain.enums import PhoneAnswer
 from percl.domain.ids import CALL, IdGenerator
 from percl.domain.phone import is_e164
+from percl.domain.records import IncomingNumber
 from percl.engine.ports import AvailableNumber, InboundHandler, LegListener, Media
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 from percl.telephony.sim import bridge
@@ -142,9 +143,13 @@ class SimNetwork(TaskOwner):
 
     # ------------------------------------------------------------------ Telephony: inbound
 
-    async def place_call(self, from_: str, to: str, script: Sequence[PhoneStep] = ()) -> str:
+    async def place_call(
+        self, from_: str, to: str, script: Sequence[PhoneStep] = (), *,
+        number: IncomingNumber | None = None,
+    ) -> str:
         """A virtual phone `from_` calls `to`; returns the new leg's call id once the inbound
         handler has taken the call. The script's afterMs count from the platform's answer.
+        `number`, the store's record of `to` when the caller already has it, goes to the handler.
 
         Raises ValueError for numbers that are not E.164, RuntimeError when no inbound handler
         is set. If the handler raises, the leg ends as failed and the error propagates."""
@@ -156,7 +161,7 @@ class SimNetwork(TaskOwner):
         call_id = self._ids.new(CALL)
         leg = self._new_leg(call_id, from_, to, outbound=False, program=program, listener=None)
         try:
-            await self._handler.incoming_call(call_id, from_, to)
+            await self._handler.incoming_call(call_id, from_, to, number)
         except BaseException:
             if leg.live:
                 leg.transcript.add(TranscriptEvent.FAILED)
