@@ -196,14 +196,15 @@ class ActionPerformer:
         )
         child = action.payload.dial_call_id if isinstance(action.payload, p.OutDialStart) else None
         try:
-            result = await s.send_webhook(action.url, action.payload, fallback, action.privacy_mode)
+            result = await s.send_webhook(action.url, action.payload, fallback, action.privacy_mode,
+                                          action.expects_percl)
         except BaseException:
             if action.request_type is RequestType.OUT_DIAL_START:
                 self._release(child)  # abandoned: the leg ends, the child must not wait
             raise
         if not action.expects_percl:
             return
-        event = script_event(action, result)
+        event = script_event(action, result, private_call=s.call.privacy_mode)
         if action.request_type is RequestType.OUT_DIAL_START and isinstance(event, e.ScriptReceived):
             # FreeClimb's carrier always takes time: the app has the parent's outDialStart, and
             # the parent runs what it answered, before the child's outDialConnect, however fast
@@ -212,5 +213,5 @@ class ActionPerformer:
             self._start_scripts[action.token] = str(child)
         if isinstance(event, e.ScriptReceived):
             await s.log(LogLevel.INFO, f"PerCL received from {result.url}",
-                        received_metadata(event.script, action.privacy_mode))
+                        received_metadata(event.script, action.privacy_mode or s.call.privacy_mode))
         s.post(event)
