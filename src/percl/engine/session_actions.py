@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from percl.domain import payloads as p
 from percl.domain.enums import CallEndedReason, LogLevel, RequestType
 from percl.engine.grammars import load_grammar, recognize
-from percl.engine.ports import Media, MediaKind
+from percl.engine.ports import File, Silence, Source, Tone, Tts
 from percl.engine.session_script import received_metadata, script_event
 from percl.engine.session_tasks import LegTasks
 from percl.engine.state import CallEvent
@@ -108,15 +108,7 @@ class ActionPerformer:
 
     async def _play(self, action: a.PlayMedia) -> None:
         s = self._session
-        media = Media(
-            kind=MediaKind(action.kind),
-            text=action.text,
-            language=action.language,
-            url=action.url,
-            length_ms=action.length_ms,
-            privacy_mode=action.privacy_mode,
-        )
-        await s.ctx.telephony.media(s.call.call_id).play(media.source())
+        await s.ctx.telephony.media(s.call.call_id).play(media_source(action))
         s.post(e.MediaDone(action.token))
 
     async def _timer(self, token: int, ms: int) -> None:
@@ -215,3 +207,17 @@ class ActionPerformer:
             await s.log(LogLevel.INFO, f"PerCL received from {result.url}",
                         received_metadata(event.script, action.privacy_mode or s.call.privacy_mode))
         s.post(event)
+
+
+def media_source(action: a.PlayMedia) -> Source:
+    """What the leg's MediaSession plays for one iteration of `action`: the action is the one
+    description of a prompt, the Source its port's typed form (privacyMode masks logs only)."""
+    match action.kind:
+        case "say":
+            return Tts(action.text or "", action.language)
+        case "play":
+            return File(action.url or "")
+        case "pause":
+            return Silence(action.length_ms or 0)
+        case "beep":
+            return Tone()

@@ -41,7 +41,7 @@ from percl.domain.enums import PhoneAnswer
 from percl.domain.ids import CALL, IdGenerator
 from percl.domain.phone import is_e164
 from percl.domain.records import IncomingNumber
-from percl.engine.ports import AvailableNumber, InboundHandler, LegListener, Media
+from percl.engine.ports import AvailableNumber, InboundHandler, LegListener, Source
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 from percl.telephony.sim import bridge
 from percl.telephony.sim.inventory import SimInventory
@@ -220,9 +220,9 @@ class SimNetwork(TaskOwner):
         """The symbolic mixer (symbolic_mixer.py): conferences' legs hear each other as transcript entries."""
         return self._mixer
 
-    async def play(self, call_id: str, media: Media) -> None:
-        """`media(call_id).play(media.source())`, for tests and scripts that speak in Media."""
-        await self.media(call_id).play(media.source())
+    async def play(self, call_id: str, source: Source) -> None:
+        """`media(call_id).play(source)`, for tests and scripts that drive a leg by hand."""
+        await self.media(call_id).play(source)
 
     async def send_digits(self, call_id: str, digits: str, pause_ms: int) -> None:
         """`media(call_id).send_dtmf(digits, pause_ms)`: 100 ms a tone, `pause_ms` per `{n}`
