@@ -56,3 +56,29 @@ def test_received_metadata_masks_private_scripts() -> None:
     assert isinstance(event, e.ScriptReceived)
     assert received_metadata(event.script, True) == {"percl": "xxxxx"}
     assert received_metadata(event.script, False)["percl"] == [{"Hangup": {}}]
+
+
+def test_the_answer_the_sender_decoded_is_not_decoded_again() -> None:
+    # The body is garbage on purpose: only the decoded value may be read.
+    decoded = WebhookResult(WebhookOutcome.OK, URL, status=200, body=b"not read", decoded=True,
+                            answer=[{"Hangup": {}}])
+    event = script_event(POST, decoded)
+    assert isinstance(event, e.ScriptReceived) and [c.NAME for c in event.script.commands] == ["Hangup"]
+    broken = WebhookResult(WebhookOutcome.OK, URL, status=200, body=b"<html>", decoded=True,
+                           answer_problem="body is not JSON: Expecting value at line 1 column 1")
+    event = script_event(POST, broken)
+    assert isinstance(event, e.WebhookBroken)
+    assert event.reason is CallEndedReason.WEBHOOK_INVALID_RESPONSE
+    assert event.detail.endswith("is not JSON: body is not JSON: Expecting value at line 1 column 1")
+
+
+def test_invalid_percl_the_sender_decoded_is_logged_with_the_error_masked() -> None:
+    document = [{"Say": {"text": "pin 1234", "privacyMode": True}}, {"Hangup": {"bad": []}}, 5]
+    result = WebhookResult(WebhookOutcome.OK, URL, status=200, body=b"x", decoded=True,
+                           answer=document)  # fmt: skip
+    event = script_event(POST, result)
+    assert isinstance(event, e.WebhookBroken) and event.reason is CallEndedReason.APP_INVALID_PERCL
+    assert event.metadata is not None and event.metadata["percl"][0]["Say"]["text"] == "xxxxx"
+    private = script_event(POST, result, private_call=True)
+    assert isinstance(private, e.WebhookBroken) and private.metadata is not None
+    assert private.metadata["percl"] == "xxxxx"

@@ -54,7 +54,9 @@ class Engine:
 
     offered: list[tuple[str, str, str]] = field(default_factory=list)
 
-    async def incoming_call(self, call_id: str, from_: str, to: str) -> None:
+    async def incoming_call(
+        self, call_id: str, from_: str, to: str, number: object = None
+    ) -> None:
         self.offered.append((call_id, from_, to))
 
 

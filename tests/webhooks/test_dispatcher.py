@@ -312,3 +312,35 @@ async def test_elapsed_time_comes_from_the_clock(
     assert task.result().elapsed_ms == pytest.approx(1500)
     assert sink.entries[0].message.endswith("-> 200 in 1500 ms")
     assert sink.entries[0].metadata["elapsedMs"] == pytest.approx(1500)
+
+
+async def test_an_answer_that_is_percl_is_decoded_once_and_left_to_the_engines_log(
+    account: Account, sink: RecordingSink, clock: FakeClock
+) -> None:
+    app = Recorder({PRIMARY: (200, b"\xef\xbb\xbf" + PERCL + b"\n")})
+    result = await dispatcher(app, sink, clock).send(inbound(account, expects_percl=True))
+    assert result.decoded and result.answer == [{"Say": {"text": "Hello"}}]
+    assert result.answer_problem is None and result.body.endswith(PERCL + b"\n")
+    meta = sink.entries[0].metadata
+    assert meta["responseBody"] is None and meta["responseLoggedAs"] == "PerCL received"
+    assert meta["responseBytes"] == len(PERCL) + 4
+
+
+async def test_an_answer_that_is_not_json_is_logged_with_why(
+    account: Account, sink: RecordingSink, clock: FakeClock
+) -> None:
+    app = Recorder({PRIMARY: (200, b"<html>")})
+    result = await dispatcher(app, sink, clock).send(inbound(account, expects_percl=True))
+    assert result.decoded and result.answer is None
+    assert result.answer_problem is not None and "not JSON" in result.answer_problem
+    assert sink.entries[0].metadata["responseBody"] == "<html>"  # the engine cannot log it
+    assert "responseLoggedAs" not in sink.entries[0].metadata
+
+
+async def test_an_answer_nobody_reads_is_not_decoded(
+    account: Account, sink: RecordingSink, clock: FakeClock
+) -> None:
+    app = Recorder({PRIMARY: (200, PERCL)})
+    result = await dispatcher(app, sink, clock).send(inbound(account))
+    assert not result.decoded and result.answer is None
+    assert sink.entries[0].metadata["responseBody"] == PERCL.decode()

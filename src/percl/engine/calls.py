@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from percl.domain import ids
 from percl.domain.enums import CallDirection, CallEndedReason, CallStatus, LogLevel
-from percl.domain.records import Account, Application, Call, revised
+from percl.domain.records import Account, Application, Call, IncomingNumber, revised
 from percl.engine import durable
 from percl.engine.admission import DialAdmission, LiveCallLimit, too_many_live_calls
 from percl.engine.context import EngineContext
@@ -215,9 +215,12 @@ class CallService(TaskOwner):
 
     # ---------------------------------------------------------------- inbound
 
-    async def incoming_call(self, call_id: str, from_: str, to: str) -> None:
+    async def incoming_call(
+        self, call_id: str, from_: str, to: str, number: IncomingNumber | None = None
+    ) -> None:
         store = self.ctx.store
-        number = await store.find_number(to)
+        if number is None or number.phone_number != to:
+            number = await store.find_number(to)
         if number is None:  # the network only routes owned numbers here
             raise NotFound(f"{to} is not a number of any account")
         account = await store.get_account(number.account_id)

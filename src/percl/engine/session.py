@@ -248,8 +248,10 @@ class CallSession:
         payload: p.Payload,
         fallback_url: str | None = None,
         privacy_mode: bool = False,
+        expects_percl: bool = False,
     ) -> WebhookResult:
-        """POST `payload` about this leg, with its current record as the standard fields."""
+        """POST `payload` about this leg, with its current record as the standard fields.
+        `expects_percl`: the answer is the leg's next script (the result carries its JSON)."""
         request = WebhookRequest(
             request_type=payload.REQUEST_TYPE,
             url=url,
@@ -259,6 +261,7 @@ class CallSession:
             fallback_url=fallback_url,
             privacy_mode=privacy_mode or self.call.privacy_mode,
             request_id=self.call.request_id,
+            expects_percl=expects_percl,
         )
         return await self.ctx.webhooks.send(request)
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from percl.domain import payloads as p
 from percl.domain.enums import CallEndedReason, LogLevel, RequestType
 from percl.engine.grammars import load_grammar, recognize
-from percl.engine.ports import Media, MediaKind
+from percl.engine.ports import File, Silence, Source, Tone, Tts
 from percl.engine.session_script import received_metadata, script_event
 from percl.engine.session_tasks import LegTasks
 from percl.engine.state import CallEvent
@@ -108,15 +108,7 @@ class ActionPerformer:
 
     async def _play(self, action: a.PlayMedia) -> None:
         s = self._session
-        media = Media(
-            kind=MediaKind(action.kind),
-            text=action.text,
-            language=action.language,
-            url=action.url,
-            length_ms=action.length_ms,
-            privacy_mode=action.privacy_mode,
-        )
-        await s.ctx.telephony.media(s.call.call_id).play(media.source())
+        await s.ctx.telephony.media(s.call.call_id).play(media_source(action))
         s.post(e.MediaDone(action.token))
 
     async def _timer(self, token: int, ms: int) -> None:
@@ -196,14 +188,15 @@ class ActionPerformer:
         )
         child = action.payload.dial_call_id if isinstance(action.payload, p.OutDialStart) else None
         try:
-            result = await s.send_webhook(action.url, action.payload, fallback, action.privacy_mode)
+            result = await s.send_webhook(action.url, action.payload, fallback, action.privacy_mode,
+                                          action.expects_percl)
         except BaseException:
             if action.request_type is RequestType.OUT_DIAL_START:
                 self._release(child)  # abandoned: the leg ends, the child must not wait
             raise
         if not action.expects_percl:
             return
-        event = script_event(action, result)
+        event = script_event(action, result, private_call=s.call.privacy_mode)
         if action.request_type is RequestType.OUT_DIAL_START and isinstance(event, e.ScriptReceived):
             # FreeClimb's carrier always takes time: the app has the parent's outDialStart, and
             # the parent runs what it answered, before the child's outDialConnect, however fast
@@ -212,5 +205,19 @@ class ActionPerformer:
             self._start_scripts[action.token] = str(child)
         if isinstance(event, e.ScriptReceived):
             await s.log(LogLevel.INFO, f"PerCL received from {result.url}",
-                        received_metadata(event.script, action.privacy_mode))
+                        received_metadata(event.script, action.privacy_mode or s.call.privacy_mode))
         s.post(event)
+
+
+def media_source(action: a.PlayMedia) -> Source:
+    """What the leg's MediaSession plays for one iteration of `action`: the action is the one
+    description of a prompt, the Source its port's typed form (privacyMode masks logs only)."""
+    match action.kind:
+        case "say":
+            return Tts(action.text or "", action.language)
+        case "play":
+            return File(action.url or "")
+        case "pause":
+            return Silence(action.length_ms or 0)
+        case "beep":
+            return Tone()

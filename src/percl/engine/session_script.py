@@ -3,7 +3,8 @@
 FreeClimb answers a failed webhook (after its fallback) with webhookFailed, an answer that is not
 JSON with webhookInvalidResponse, JSON that is not valid PerCL with appInvalidPerCL, and an empty
 body as an empty script. `script_event` makes that decision as a pure function, so the session
-only posts its result to the interpreter.
+only posts its result to the interpreter. The answer's JSON is the one the webhook sender decoded
+(`WebhookResult.answer`); only a sender that did not decode it leaves that to the parser here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from percl.domain.enums import CallEndedReason
-from percl.engine.ports import WebhookOutcome, WebhookResult
+from percl.engine.ports import JsonValue, WebhookOutcome, WebhookResult
 from percl.errors import PerclScriptError
 from percl.percl import actions as a
 from percl.percl import events as e
@@ -20,8 +21,11 @@ from percl.percl.privacy import MASK, mask_private
 from percl.percl.serialize import serialize_script
 
 
-def script_event(action: a.PostWebhook, result: WebhookResult) -> e.ScriptReceived | e.WebhookBroken:
-    """The interpreter's event for the answer `result` to the webhook `action`. Never raises."""
+def script_event(
+    action: a.PostWebhook, result: WebhookResult, *, private_call: bool = False
+) -> e.ScriptReceived | e.WebhookBroken:
+    """The interpreter's event for the answer `result` to the webhook `action`. Never raises.
+    `private_call`: the leg's own privacyMode, which masks an invalid answer's logged PerCL."""
     token = action.token
     if result.outcome is WebhookOutcome.TOO_LARGE:
         return e.WebhookBroken(
@@ -34,20 +38,25 @@ def script_event(action: a.PostWebhook, result: WebhookResult) -> e.ScriptReceiv
             token, CallEndedReason.WEBHOOK_FAILED,
             f"{action.request_type.value} webhook to {result.url} failed: {why}",
         )
-    body = result.body
-    if not body.strip():
+    if not result.body.strip():
         return e.ScriptReceived(token, parse_script([]))
     try:
-        script = parse_script(body)
+        if result.answer_problem is not None:
+            raise PerclJsonError(result.answer_problem)
+        script = parse_script(result.answer if result.decoded else result.body)
     except PerclJsonError as exc:
         return e.WebhookBroken(
             token, CallEndedReason.WEBHOOK_INVALID_RESPONSE,
             f"the answer of {result.url} is not JSON: {exc.problem}",
         )
     except PerclScriptError as exc:  # the interpreter logs it once, as the reason the call ends
+        metadata: dict[str, JsonValue] = {"path": exc.path, "problem": exc.problem}
+        if result.decoded:  # the webhook's log entry left this answer to the engine's log
+            private = action.privacy_mode or private_call
+            metadata["percl"] = MASK if private else mask_private(result.answer)
         return e.WebhookBroken(
-            token, CallEndedReason.APP_INVALID_PERCL,
-            f"invalid PerCL from {result.url} at {exc}", {"path": exc.path, "problem": exc.problem},
+            token, CallEndedReason.APP_INVALID_PERCL, f"invalid PerCL from {result.url} at {exc}",
+            metadata,
         )
     return e.ScriptReceived(token, script)
 

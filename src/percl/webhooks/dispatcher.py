@@ -10,24 +10,30 @@ error, HTTP status) and its clock time in ms, in the message and in the metadata
 `elapsedMs`); an answer made up by the FaultInjector (faults.py) says so. With privacy mode the
 logged request and response bodies are masked; the app itself always receives the real values.
 
+An answer is decoded as JSON at most once: a 2xx answer to a request that `expects_percl` here
+(the result carries the value to the engine, which parses it as PerCL without decoding again),
+any other answer only when its log entry must mask it. The PerCL of such an answer is logged
+once, by the engine ("PerCL received", or the appInvalidPercl error); the attempt's entry then has
+`responseBody` null and names that entry in `responseLoggedAs` (with the size, `responseBytes`).
+
 The fallback is generic: any WebhookRequest with a `fallback_url` gets exactly one second attempt
 (voiceUrl -> voiceFallbackUrl today, smsUrl -> smsFallbackUrl with messaging).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from percl.domain.clock import Clock
 from percl.domain.enums import LogLevel
 from percl.domain.ids import REQUEST, IdGenerator
-from percl.engine.ports import LogSink, WebhookOutcome, WebhookRequest, WebhookResult
+from percl.engine.ports import JsonValue, LogSink, WebhookOutcome, WebhookRequest, WebhookResult
+from percl.percl.parse import PerclJsonError, decode_json
 from percl.percl.privacy import MASK, mask_private
 from percl.webhooks.deadline import bounded
 from percl.webhooks.faults import FAULT_HEADER
@@ -137,6 +143,8 @@ class WebhookDispatcher:
         else:
             result = _from_response(attempt.url, response, started, self._clock, self._timeout_s,
                                     self._max_answer_bytes)
+            if result.ok and attempt.request.expects_percl and result.body.strip():
+                result = _decoded(result)
             fault = response.headers.get(FAULT_HEADER) if response is not None else None
         await self._log(attempt, headers, result, fault)
         return result
@@ -174,18 +182,23 @@ class WebhookDispatcher:
         if will_fall_back:
             message += f"; trying fallback {req.fallback_url}"
         call_id = attempt.body.get("callId")
-        metadata = {
+        # The engine logs a JSON answer it reads as PerCL (see the module's docstring).
+        logged_as_percl = result.decoded and result.answer_problem is None
+        metadata: dict[str, Any] = {
             "requestType": req.request_type.value,
             "url": attempt.url,
             "requestBody": mask(attempt.body, req.privacy_mode),
             "requestHeaders": headers,
             "responseStatus": result.status,
-            "responseBody": _logged_response(result.body, req.privacy_mode),
+            "responseBody": None if logged_as_percl else _logged_response(result, req.privacy_mode),
             "elapsedMs": round(result.elapsed_ms, 3),
             "error": result.error,
             "cause": None if result.ok else result.outcome.value,
             "fallback": attempt.is_fallback,
         }
+        if logged_as_percl:
+            metadata["responseBytes"] = len(result.body)
+            metadata["responseLoggedAs"] = "PerCL received"
         if fault is not None:
             metadata["injectedFault"] = fault
         await self._logs.log(
@@ -269,14 +282,29 @@ def _message(attempt: _Attempt, result: WebhookResult) -> str:
     return f"{head} failed: {result.error} after {ms} ms"
 
 
-def _logged_response(body: bytes, privacy: bool) -> str:
-    """The response body as log text: at most LOGGED_BODY_LIMIT bytes, masked under privacy."""
-    if privacy and body:
-        try:
-            body = json.dumps(mask_json(json.loads(body)), separators=(",", ":")).encode()
-        except ValueError:
-            return MASK  # not JSON: nothing tells us which part is sensitive
-    elif b'"privacyMode"' in body:  # a public webhook whose PerCL marks some commands private
-        with contextlib.suppress(ValueError):  # not JSON: no PerCL command to mask
-            body = json.dumps(mask_private(json.loads(body)), separators=(",", ":")).encode()
+def _decoded(result: WebhookResult) -> WebhookResult:
+    """`result` with its body decoded as JSON (strict, UTF-8, a BOM tolerated): the one decode
+    of this answer."""
+    try:
+        answer: JsonValue = decode_json(result.body)
+    except PerclJsonError as exc:
+        return replace(result, decoded=True, answer_problem=exc.problem)
+    return replace(result, decoded=True, answer=answer)
+
+
+def _logged_response(result: WebhookResult, privacy: bool) -> str:
+    """The response body as log text: at most LOGGED_BODY_LIMIT bytes, masked under privacy
+    (decoded here only when the result does not carry the decoded value already)."""
+    body = result.body
+    # Under privacy all of a JSON answer is masked; else only what its private commands say.
+    if not (privacy and body) and b'"privacyMode"' not in body:
+        return _cut(body)
+    decoded = result if result.decoded else _decoded(result)
+    if decoded.answer_problem is not None:  # not JSON: under privacy nothing tells us which
+        return MASK if privacy else _cut(body)  # part is sensitive; else no command to mask
+    masked = mask_json(decoded.answer) if privacy else mask_private(decoded.answer)
+    return _cut(json.dumps(masked, separators=(",", ":")).encode())
+
+
+def _cut(body: bytes) -> str:
     return body[:LOGGED_BODY_LIMIT].decode("utf-8", errors="replace")

@@ -65,7 +65,9 @@ class RecordingHandler:
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     listeners: dict[str, RecordingListener] = field(default_factory=dict)
 
-    async def incoming_call(self, call_id: str, from_: str, to: str) -> None:
+    async def incoming_call(
+        self, call_id: str, from_: str, to: str, number: object = None
+    ) -> None:
         self.calls.append((call_id, from_, to))
         listener = RecordingListener(self.clock)
         self.listeners[call_id] = listener

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sim_helpers import RecordingListener, running
 
-from percl.engine.ports import Media, MediaKind
+from percl.engine.ports import Tone
 from percl.telephony.sim.model import PhoneProgram, TranscriptEvent
 from percl.telephony.sim.network import SimNetwork
 from percl.testing.clock import FakeClock
@@ -66,7 +66,7 @@ async def test_beep_is_played_as_media(clock: FakeClock) -> None:
     async with running(clock) as net:
         await two_legs(net, clock)
         start = clock.now()
-        task = asyncio.ensure_future(net.play(LEG_A, Media(MediaKind.BEEP)))
+        task = asyncio.ensure_future(net.play(LEG_A, Tone()))
         assert await clock.run_until(task.done, limit_s=5)
         assert round(clock.now() - start, 3) == 0.3
         transcript = net.transcript(LEG_A)

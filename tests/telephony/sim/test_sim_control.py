@@ -41,7 +41,9 @@ class Offered:
 
     calls: list[str] = field(default_factory=list)
 
-    async def incoming_call(self, call_id: str, from_: str, to: str) -> None:
+    async def incoming_call(
+        self, call_id: str, from_: str, to: str, number: object = None
+    ) -> None:
         self.calls.append(call_id)
 
 

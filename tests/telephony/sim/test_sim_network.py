@@ -8,7 +8,7 @@ import pytest
 from sim_helpers import RecordingHandler, RecordingListener, running
 
 from percl.domain.ids import SequentialIds
-from percl.engine.ports import Media, MediaKind
+from percl.engine.ports import File, Silence, Source, Tts
 from percl.telephony.sim.model import PhoneStep
 from percl.telephony.sim.network import SimNetwork
 from percl.testing.clock import FakeClock
@@ -37,14 +37,14 @@ async def time_of(clock: FakeClock, coro: object) -> float:
 @pytest.mark.parametrize(
     ("media", "seconds"),
     [
-        (Media(MediaKind.SAY, text="one two three"), 1.5),  # 3 words @150 wpm + 0.3
-        (Media(MediaKind.SAY, text="   "), 0.3),
-        (Media(MediaKind.PAUSE, length_ms=2500), 2.5),
-        (Media(MediaKind.PLAY, url="http://x/a.wav"), 3.0),
+        (Tts("one two three"), 1.5),  # 3 words @150 wpm + 0.3
+        (Tts("   "), 0.3),
+        (Silence(2500), 2.5),
+        (File("http://x/a.wav"), 3.0),
     ],
 )
 async def test_media_lasts_as_modelled_in_real_time(
-    clock: FakeClock, media: Media, seconds: float
+    clock: FakeClock, media: Source, seconds: float
 ) -> None:
     async with running(clock) as net:
         await answered_leg(net, clock)
@@ -54,14 +54,14 @@ async def test_media_lasts_as_modelled_in_real_time(
 async def test_media_time_scale_and_words_per_minute(clock: FakeClock) -> None:
     async with running(clock, media_time_scale=0.5, words_per_minute=60) as net:
         await answered_leg(net, clock)
-        assert await time_of(clock, net.play(CALL, Media(MediaKind.SAY, text="a b"))) == 1.15
+        assert await time_of(clock, net.play(CALL, Tts("a b"))) == 1.15
 
 
 async def test_scale_zero_is_instant_and_still_recorded(clock: FakeClock) -> None:
     async with running(clock, media_time_scale=0) as net:
         await answered_leg(net, clock)
         before = clock.now()
-        await net.play(CALL, Media(MediaKind.SAY, text="hello world", language="en-US"))
+        await net.play(CALL, Tts("hello world", "en-US"))
         await net.send_digits(CALL, "12{3}", 500)
         assert clock.now() == before
         t = net.transcript(CALL)
@@ -82,7 +82,7 @@ async def test_play_uses_probed_duration_and_falls_back_to_default(clock: FakeCl
 
     async with running(clock, media_duration=probe) as net:
         await answered_leg(net, clock)
-        long, other = Media(MediaKind.PLAY, url="u/long.wav"), Media(MediaKind.PLAY, url="u/x")
+        long, other = File("u/long.wav"), File("u/x")
         assert await time_of(clock, net.play(CALL, long)) == 7.5
         assert await time_of(clock, net.play(CALL, other)) == 3.0
 
@@ -98,7 +98,7 @@ async def test_send_digits_takes_100ms_a_tone_plus_pause_units(clock: FakeClock)
 async def test_barge_in_marks_entry_interrupted_and_reraises(clock: FakeClock) -> None:
     async with running(clock) as net:
         await answered_leg(net, clock)
-        task = asyncio.ensure_future(net.play(CALL, Media(MediaKind.SAY, text="a b c d e f")))
+        task = asyncio.ensure_future(net.play(CALL, Tts("a b c d e f")))
         await clock.advance(0.4)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -118,7 +118,7 @@ async def test_barge_in_marks_entry_interrupted_and_reraises(clock: FakeClock) -
 async def test_far_end_hangup_during_play_returns_and_marks_interrupted(clock: FakeClock) -> None:
     async with running(clock) as net:
         await answered_leg(net, clock)
-        task = asyncio.ensure_future(net.play(CALL, Media(MediaKind.PAUSE, length_ms=10_000)))
+        task = asyncio.ensure_future(net.play(CALL, Silence(10_000)))
         await clock.advance(2)
         net.far_end_hangup(CALL)
         await clock.settle()
@@ -129,7 +129,7 @@ async def test_far_end_hangup_during_play_returns_and_marks_interrupted(clock: F
             ("pause", 2000),
             ("hangup", None),
         ]
-        await net.play(CALL, Media(MediaKind.SAY, text="too late"))  # dropped, no entry
+        await net.play(CALL, Tts("too late"))  # dropped, no entry
         assert len(net.transcript(CALL).entries) == 4  # type: ignore[union-attr]
 
 
@@ -276,11 +276,13 @@ async def test_a_caller_who_hangs_up_before_the_engine_attaches_is_still_heard(c
     async with running(clock) as net:
 
         class SlowHandler(RecordingHandler):
-            async def incoming_call(self, call_id: str, from_: str, to: str) -> None:
+            async def incoming_call(
+                self, call_id: str, from_: str, to: str, number: object = None
+            ) -> None:
                 # The caller gives up while the engine is still storing the call.
                 net.far_end_hangup(call_id)
                 await clock.settle()
-                await super().incoming_call(call_id, from_, to)
+                await super().incoming_call(call_id, from_, to, number)
 
         handler = SlowHandler(net, clock)
         net.set_inbound_handler(handler)

@@ -49,8 +49,6 @@ from percl.engine.ports.store import (
 from percl.engine.ports.telephony import (
     InboundHandler,
     LegListener,
-    Media,
-    MediaKind,
     Telephony,
 )
 from percl.engine.ports.webhooks import (
@@ -64,7 +62,7 @@ __all__ = [
     "Audio", "AudioFrame", "AvailableNumber", "CallFilter", "ConferenceFilter", "DialResult",
     "DtmfTone", "ExportFiles", "ExportSink", "Fetched", "Fetcher", "File", "Heard",
     "InboundHandler", "JsonValue", "KnowledgeSource", "LegListener", "LogFilter", "LogObserver",
-    "LogPosition", "LogSink", "Media", "MediaKind", "MediaListener", "MediaSession",
+    "LogPosition", "LogSink", "MediaListener", "MediaSession",
     "MessageFilter", "MixPath", "Mixer", "NumberInventory", "ParticipantFilter", "PlayEnd",
     "Played", "Recognizer", "RecordingSink", "Signalling", "SignallingListener", "Silence",
     "Source", "SpeechGrammar", "SpeechRecognizer", "SpokenText", "Store", "Telephony", "Tone",

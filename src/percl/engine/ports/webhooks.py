@@ -29,6 +29,9 @@ class WebhookRequest:
     fallback_url: str | None = None
     privacy_mode: bool = False
     request_id: str | None = None
+    # The answer is the leg's next PerCL: the sender decodes a 2xx answer's JSON once (the
+    # result's `answer`), and its log entry leaves the body to the engine's "PerCL received".
+    expects_percl: bool = False
 
 
 class WebhookOutcome(StrEnum):
@@ -50,6 +53,11 @@ class WebhookResult:
     body: bytes = b""
     elapsed_ms: float = 0.0
     error: str | None = None  # what went wrong, for the log
+    # `decoded`: the sender read `body` as JSON, once (a 2xx, non-blank answer to a request that
+    # expects_percl): then `answer` is the value, or `answer_problem` says why it is not JSON.
+    decoded: bool = False
+    answer: JsonValue | None = None
+    answer_problem: str | None = None
 
     @property
     def ok(self) -> bool:

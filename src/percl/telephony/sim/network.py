@@ -40,7 +40,8 @@ from percl.domain.clock import Clock
 from percl.domain.enums import PhoneAnswer
 from percl.domain.ids import CALL, IdGenerator
 from percl.domain.phone import is_e164
-from percl.engine.ports import AvailableNumber, InboundHandler, LegListener, Media
+from percl.domain.records import IncomingNumber
+from percl.engine.ports import AvailableNumber, InboundHandler, LegListener, Source
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 from percl.telephony.sim import bridge
 from percl.telephony.sim.inventory import SimInventory
@@ -142,9 +143,13 @@ class SimNetwork(TaskOwner):
 
     # ------------------------------------------------------------------ Telephony: inbound
 
-    async def place_call(self, from_: str, to: str, script: Sequence[PhoneStep] = ()) -> str:
+    async def place_call(
+        self, from_: str, to: str, script: Sequence[PhoneStep] = (), *,
+        number: IncomingNumber | None = None,
+    ) -> str:
         """A virtual phone `from_` calls `to`; returns the new leg's call id once the inbound
         handler has taken the call. The script's afterMs count from the platform's answer.
+        `number`, the store's record of `to` when the caller already has it, goes to the handler.
 
         Raises ValueError for numbers that are not E.164, RuntimeError when no inbound handler
         is set. If the handler raises, the leg ends as failed and the error propagates."""
@@ -156,7 +161,7 @@ class SimNetwork(TaskOwner):
         call_id = self._ids.new(CALL)
         leg = self._new_leg(call_id, from_, to, outbound=False, program=program, listener=None)
         try:
-            await self._handler.incoming_call(call_id, from_, to)
+            await self._handler.incoming_call(call_id, from_, to, number)
         except BaseException:
             if leg.live:
                 leg.transcript.add(TranscriptEvent.FAILED)
@@ -215,9 +220,9 @@ class SimNetwork(TaskOwner):
         """The symbolic mixer (symbolic_mixer.py): conferences' legs hear each other as transcript entries."""
         return self._mixer
 
-    async def play(self, call_id: str, media: Media) -> None:
-        """`media(call_id).play(media.source())`, for tests and scripts that speak in Media."""
-        await self.media(call_id).play(media.source())
+    async def play(self, call_id: str, source: Source) -> None:
+        """`media(call_id).play(source)`, for tests and scripts that drive a leg by hand."""
+        await self.media(call_id).play(source)
 
     async def send_digits(self, call_id: str, digits: str, pause_ms: int) -> None:
         """`media(call_id).send_dtmf(digits, pause_ms)`: 100 ms a tone, `pause_ms` per `{n}`

@@ -76,7 +76,8 @@ class NetworkControl:
                 details={"field": "to"},
             )
         try:
-            return await self._network.place_call(from_, to, script)
+            # The record found goes along: the engine need not look the number up again.
+            return await self._network.place_call(from_, to, script, number=owned)
         except ValueError as exc:
             raise BadRequest(str(exc)) from None
 
