@@ -1,4 +1,4 @@
-"""The pure decisions of a leg's end and dial progress (session_ending.py, session_dialing.py);
+"""The pure decisions of a leg's end and dial progress (session/ending.py, session/dialing.py);
 the whole flows run end-to-end in tests/e2e."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import pytest
 from percl.domain.enums import CallDirection, CallEndedReason, CallStatus, RequestType
 from percl.domain.records import Call
 from percl.engine.ports import DialResult
-from percl.engine.session_dialing import DIAL_FAILURES, connect_type
-from percl.engine.session_ending import end_event
+from percl.engine.session.dialing import DIAL_FAILURES, connect_type
+from percl.engine.session.ending import end_event
 from percl.engine.state import CallEvent, apply
 
 

@@ -2,7 +2,7 @@
 start-up cleanup of members whose legs a previous process left behind.
 
 The membership keeps what the engine needs while the leg waits (its URLs, its place in the member
-table of queue_state.py, when waitUrl was last asked) and hands the session's hooks to the
+table of queue/state.py, when waitUrl was last asked) and hands the session's hooks to the
 QueueService, which owns the queues' locks and the store writes.
 """
 
@@ -16,7 +16,7 @@ from percl.domain import payloads as p
 from percl.domain.enums import LogLevel, QueueResult
 from percl.domain.records import revised
 from percl.engine.context import EngineContext
-from percl.engine.queue_state import MemberState
+from percl.engine.queue.state import MemberState
 from percl.percl.commands import Enqueue
 
 if TYPE_CHECKING:

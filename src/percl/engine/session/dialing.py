@@ -13,7 +13,7 @@ An OutDial child's connect webhook (outDialConnect, answered or not) waits until
 outDialStart has been answered and the script it returned has started: on FreeClimb the carrier
 always takes longer than that, so apps rely on the order (the parent joins a conference from
 outDialStart; the child's failure terminates it). The simulated network can fail a dial in no
-time, so the order is kept here, by a gate the parent opens (session_actions.py), not by a
+time, so the order is kept here, by a gate the parent opens (session/actions.py), not by a
 made-up delay.
 """
 
@@ -33,8 +33,8 @@ from percl.domain.enums import (
 )
 from percl.domain.records import Call
 from percl.engine.ports import DialResult
-from percl.engine.session_events import RingTimeout
-from percl.engine.session_tasks import LegTasks
+from percl.engine.session.events import RingTimeout
+from percl.engine.session.tasks import LegTasks
 from percl.engine.state import CallEvent, apply
 from percl.percl import events as e
 from percl.percl.interpreter import Interpreter

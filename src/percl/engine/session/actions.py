@@ -16,8 +16,8 @@ from percl.domain import payloads as p
 from percl.domain.enums import CallEndedReason, LogLevel, RequestType
 from percl.engine.grammars import load_grammar, recognize
 from percl.engine.ports import Media, MediaKind
-from percl.engine.session_script import received_metadata, script_event
-from percl.engine.session_tasks import LegTasks
+from percl.engine.session.script import received_metadata, script_event
+from percl.engine.session.tasks import LegTasks
 from percl.engine.state import CallEvent
 from percl.percl import actions as a
 from percl.percl import events as e

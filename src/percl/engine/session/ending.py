@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from percl.domain import payloads as p
 from percl.domain.enums import CallDirection, CallEndedReason, CallStatus, LogLevel
-from percl.engine.session_dialing import connect_payload, parent_started
-from percl.engine.session_events import MaxDuration
+from percl.engine.session.dialing import connect_payload, parent_started
+from percl.engine.session.events import MaxDuration
 from percl.engine.state import CallEvent, apply
 from percl.percl import actions as a
 from percl.percl import events as e

@@ -13,7 +13,7 @@ How a queued leg lives (FREECLIMB.md §6):
 * Ways out: the Dequeue command (from the wait script or its action scripts) and a REST dequeue
   both post `dequeue` to actionUrl and release the leg; a leg that ends while queued is removed
   and actionUrl gets removeFromQueueNotification (`hangup` when someone hung up, `systemError`
-  when the platform ended it: shutdown, webhook failure, invalid wait script). queue_state.py
+  when the platform ended it: shutdown, webhook failure, invalid wait script). queue/state.py
   holds the table that lets exactly one of those win.
 
 Shared state is the store (members, queue totals); each queue has an asyncio.Lock held from the
@@ -33,8 +33,8 @@ from percl.domain import payloads as p
 from percl.domain.enums import CallEndedReason, LogLevel
 from percl.domain.records import Account, Queue, QueueMember, revised
 from percl.engine.context import EngineContext
-from percl.engine.queue_members import QueueExit, QueueMembership, remove_stale_members
-from percl.engine.queue_state import (
+from percl.engine.queue.members import QueueExit, QueueMembership, remove_stale_members
+from percl.engine.queue.state import (
     DEFAULT_MAX_SIZE,
     RESULTS,
     MemberEvent,
@@ -264,7 +264,7 @@ class QueueService:
 
     async def recover(self) -> int:
         """Remove members whose legs a previous process left behind (call after
-        CallService.recover). Returns how many were removed; see queue_members.py."""
+        CallService.recover). Returns how many were removed; see queue/members.py."""
         return await remove_stale_members(self.ctx, self.sessions)
 
     # ---------------------------------------------------------------- helpers

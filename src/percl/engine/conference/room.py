@@ -1,7 +1,7 @@
 """ConferenceRoom: the async shell of one conference (FREECLIMB.md §6).
 
 The room keeps the conference's live participants, moves the conference and each participant
-through the tables of engine.conference_state, and makes the changes heard: status notifications
+through the tables of engine.conference.state, and makes the changes heard: status notifications
 (through the room's Outbox, in order), beeps (playBeep), the wait audio of participants waiting
 for the conference to start, and the audio paths between bridged participants: the room keeps the
 network's Mixer configured (one mix per conference, a path per bridged participant from its talk,
@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 from percl.domain import payloads as p
 from percl.domain.enums import CallEndedReason, ConferenceStatus
 from percl.domain.records import Account, Call, Conference, Participant, revised
-from percl.engine.conference_member import ControlKeys, Member, ParticipantHold
-from percl.engine.conference_outbox import Notice, Outbox
-from percl.engine.conference_state import (
+from percl.engine.conference.member import ControlKeys, Member, ParticipantHold
+from percl.engine.conference.outbox import Notice, Outbox
+from percl.engine.conference.state import (
     ConferenceEvent,
     ParticipantEvent,
     ParticipantState,

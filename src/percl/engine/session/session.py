@@ -9,10 +9,10 @@ hangup) is just `task.cancel()`.
 Before any webhook leaves, the state change it reports is already in the store.
 
 The session is the loop and the leg's record; the work is done beside it, one concern a module:
-performing the interpreter's actions (session_actions.py, which hands the other command families
-to their runners), an outbound leg's dial progress (session_dialing.py), a webhook's answer read as
-a script (session_script.py), how a leg ends (session_ending.py), the children by token
-(session_tasks.py) and the events posted to the leg (session_events.py).
+performing the interpreter's actions (session/actions.py, which hands the other command families
+to their runners), an outbound leg's dial progress (session/dialing.py), a webhook's answer read as
+a script (session/script.py), how a leg ends (session/ending.py), the children by token
+(session/tasks.py) and the events posted to the leg (session/events.py).
 """
 
 from __future__ import annotations
@@ -34,14 +34,14 @@ from percl.domain.json import JsonValue
 from percl.domain.payloads import wire_fields
 from percl.domain.records import Account, Call, revised
 from percl.engine import durable
-from percl.engine import session_ending as ending
 from percl.engine.admission import DialAdmission
 from percl.engine.context import EngineContext
 from percl.engine.ports import DialResult, WebhookRequest, WebhookResult
 from percl.engine.runners import Membership
-from percl.engine.session_actions import ActionPerformer
-from percl.engine.session_dialing import DIAL_FAILURES, DialProgress
-from percl.engine.session_events import (
+from percl.engine.session import ending
+from percl.engine.session.actions import ActionPerformer
+from percl.engine.session.dialing import DIAL_FAILURES, DialProgress
+from percl.engine.session.events import (
     Answered,
     ApiUpdate,
     DialFailed,
@@ -53,7 +53,7 @@ from percl.engine.session_events import (
     SessionEvent,
     Shutdown,
 )
-from percl.engine.session_tasks import LegTasks
+from percl.engine.session.tasks import LegTasks
 from percl.engine.state import CallEvent, apply
 from percl.percl import actions as a
 from percl.percl import events as e
@@ -102,7 +102,7 @@ class CallSession:
         admission: DialAdmission | None = None,
     ) -> None:
         self.ctx = ctx
-        #: Paces this leg's dial (REST legs; None: it dials at once). See session_dialing.py.
+        #: Paces this leg's dial (REST legs; None: it dials at once). See session/dialing.py.
         self.admission = admission
         #: An OutDial child's: set once the parent's outDialStart has been answered and its script
         #: started (or the parent will send none); the connect webhook waits for it.
@@ -300,7 +300,7 @@ class CallSession:
         notices: tuple[a.PostWebhook, ...] = (),
     ) -> None:
         """End the leg: stop its work, write the final record, then send the notifications
-        (session_ending.close_leg). Ending an ended leg does nothing."""
+        (ending.close_leg). Ending an ended leg does nothing."""
         if self.done:
             return
         self.done = True

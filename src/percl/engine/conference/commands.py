@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from percl.domain import payloads as p
 from percl.domain.enums import CallEndedReason, CallStatus, LogLevel, PlayBeep
-from percl.engine.conference_member import PARTICIPANT_COMMANDS
+from percl.engine.conference.member import PARTICIPANT_COMMANDS
 from percl.percl import events as e
 from percl.percl.commands import (
     AddToConference,

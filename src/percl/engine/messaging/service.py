@@ -1,5 +1,5 @@
 """MessagingService: SMS/MMS from its three doors -- the REST API, the `Sms` PerCL command and a
-virtual phone of the simulated network -- handed to the Carrier (messaging_delivery.py).
+virtual phone of the simulated network -- handed to the Carrier (messaging/delivery.py).
 
 Why the service owns a TaskGroup: a message outlives what sent it. `Sms` is fire-and-forget (its
 runner returns Proceed at once, and the leg may hang up the next moment) and POST /Messages
@@ -22,8 +22,8 @@ from percl.domain.enums import LogLevel, MessageDirection, MessageStatus
 from percl.domain.ids import MESSAGE, REQUEST
 from percl.domain.records import Account, IncomingNumber, Message, revised
 from percl.engine.context import EngineContext
-from percl.engine.messaging_delivery import Carrier, inbound_message
-from percl.engine.messaging_rules import (
+from percl.engine.messaging.delivery import Carrier, inbound_message
+from percl.engine.messaging.rules import (
     CODE_NOT_SMS_ENABLED,
     Refusal,
     check_media,

@@ -6,7 +6,7 @@ the conference is terminated. The store is the record of truth: conferences and 
 stored before anything reports them, and a restarted percl finds every conference that was not
 terminated (`recover` empties those a crash left populated).
 
-The runners of the seven conference PerCL commands live in engine.conference_commands; the service
+The runners of the seven conference PerCL commands live in engine.conference.commands; the service
 registers them in the EngineContext it is given. The REST API reaches it through
 engine.service.ConferenceControl.
 
@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 from percl.domain import ids
 from percl.domain.enums import ConferenceStatus, LogLevel, PlayBeep
 from percl.domain.records import Account, Conference, Participant, revised
-from percl.engine import conference_commands
-from percl.engine.conference_member import Member, ParticipantHold
-from percl.engine.conference_room import ConferenceRoom
+from percl.engine.conference import commands as conference_commands
+from percl.engine.conference.member import Member, ParticipantHold
+from percl.engine.conference.room import ConferenceRoom
 from percl.engine.context import EngineContext
 from percl.engine.ports import ConferenceFilter, ParticipantFilter
 from percl.engine.service import ConferenceUpdate, NewConference, ParticipantUpdate

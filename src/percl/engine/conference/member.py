@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from percl.domain.records import Participant
-from percl.engine.conference_state import ParticipantState
+from percl.engine.conference.state import ParticipantState
 from percl.percl.commands import COMMANDS
 
 if TYPE_CHECKING:
-    from percl.engine.conference_room import ConferenceRoom
+    from percl.engine.conference.room import ConferenceRoom
     from percl.engine.session import CallSession
 
 #: Commands that may not run on a conference participant (they need the leg's own audio, or would
