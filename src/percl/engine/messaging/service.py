@@ -40,7 +40,7 @@ from percl.percl.events import Outcome, Proceed
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 
 if TYPE_CHECKING:
-    from percl.engine.session import CallSession
+    from percl.engine.runners import Leg
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,7 @@ class MessagingService(TaskOwner):
 
     # ---------------------------------------------------------------- PerCL: Sms
 
-    async def run_sms(self, session: CallSession, command: Command) -> Outcome:
+    async def run_sms(self, session: Leg, command: Command) -> Outcome:
         """The `Sms` runner: queue the message and go on at once (see the module docstring)."""
         if not isinstance(command, Sms):
             raise TypeError(f"the Sms runner got {command.NAME}")

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from percl.engine.ports.media import File, MediaListener, MediaSession, Silence, Source, Tone, Tts
+from percl.engine.ports.media import File, MediaSession, Silence, Source, Tone, Tts
 from percl.engine.ports.mixer import Mixer
-from percl.engine.ports.signalling import Signalling, SignallingListener
+from percl.engine.ports.signalling import Signalling
 
 
 class MediaKind(StrEnum):
@@ -42,10 +42,6 @@ class Media:
         if self.kind is MediaKind.PAUSE:
             return Silence(self.length_ms or 0)
         return Tone()
-
-
-class LegListener(SignallingListener, MediaListener, Protocol):
-    """Everything a phone network reports about one leg. Implemented by the engine's CallSession."""
 
 
 class Telephony(Signalling, Protocol):

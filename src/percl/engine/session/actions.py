@@ -23,7 +23,7 @@ from percl.percl import actions as a
 from percl.percl import events as e
 
 if TYPE_CHECKING:
-    from percl.engine.session import CallSession, ChildDialer
+    from percl.engine.session.session import CallSession, ChildDialer
     from percl.percl.commands import Command, OutDial
 
 

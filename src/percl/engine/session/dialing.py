@@ -40,7 +40,7 @@ from percl.percl import events as e
 from percl.percl.interpreter import Interpreter
 
 if TYPE_CHECKING:
-    from percl.engine.session import CallSession
+    from percl.engine.session.session import CallSession
 
 #: How each dial failure moves the call record, and the reason it ends with.
 DIAL_FAILURES = {

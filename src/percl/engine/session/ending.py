@@ -21,7 +21,7 @@ from percl.percl import actions as a
 from percl.percl import events as e
 
 if TYPE_CHECKING:
-    from percl.engine.session import CallSession
+    from percl.engine.session.session import CallSession
 
 # ----------------------------------------------------------------- asked from outside
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, TypedDict, Unpack
+from typing import TYPE_CHECKING, Unpack
 
 from percl.domain import payloads as p
 from percl.domain.enums import (
@@ -37,7 +37,7 @@ from percl.engine import durable
 from percl.engine.admission import DialAdmission
 from percl.engine.context import EngineContext
 from percl.engine.ports import DialResult, WebhookRequest, WebhookResult
-from percl.engine.runners import Membership
+from percl.engine.runners import CallChanges, Membership
 from percl.engine.session import ending
 from percl.engine.session.actions import ActionPerformer
 from percl.engine.session.dialing import DIAL_FAILURES, DialProgress
@@ -68,19 +68,6 @@ __all__ = ["ApiUpdate", "CallSession", "ChildDialer", "ParentEnded", "Shutdown"]
 #: has been answered and its script started (the child's connect webhook waits for it); returns
 #: the child's call id.
 ChildDialer = Callable[["CallSession", "OutDial", asyncio.Event], Awaitable[str]]
-
-
-class CallChanges(TypedDict, total=False):
-    """What the session's own loop and the services holding a leg change on its record."""
-
-    status: CallStatus
-    call_ended_reason: CallEndedReason
-    start_time: float
-    connect_time: float
-    end_time: float
-    answered_by: AnsweredBy | None
-    conference_id: str | None
-    queue_id: str | None
 
 
 class CallSession:
