@@ -13,13 +13,16 @@ An OutDial child's connect webhook (outDialConnect, answered or not) waits until
 outDialStart has been answered and the script it returned has started: on FreeClimb the carrier
 always takes longer than that, so apps rely on the order (the parent joins a conference from
 outDialStart; the child's failure terminates it). The simulated network can fail a dial in no
-time, so the order is kept here, by a gate the parent opens (session/actions.py), not by a
-made-up delay.
+time, so the order is kept by a gate the parent opens (session/children.py), not by a made-up
+delay.
+
+This module is the pure half: given the leg's record and the network's news, it says what follows
+(`Ring`, `Connect`, the interpreter event for a machine); CallSession performs it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from percl.domain import payloads as p
 from percl.domain.enums import (
@@ -33,14 +36,9 @@ from percl.domain.enums import (
 )
 from percl.domain.records import Call
 from percl.engine.ports import DialResult
-from percl.engine.session.events import RingTimeout
-from percl.engine.session.tasks import LegTasks
+from percl.engine.runners import CallChanges
 from percl.engine.state import CallEvent, apply
 from percl.percl import events as e
-from percl.percl.interpreter import Interpreter
-
-if TYPE_CHECKING:
-    from percl.engine.session.session import CallSession
 
 #: How each dial failure moves the call record, and the reason it ends with.
 DIAL_FAILURES = {
@@ -48,14 +46,6 @@ DIAL_FAILURES = {
     DialResult.FAILED: (CallEvent.FAIL, CallEndedReason.FAILED),
     DialResult.NO_ANSWER: (CallEvent.NO_ANSWER, CallEndedReason.NO_ANSWER),
 }
-
-
-async def parent_started(session: CallSession) -> None:
-    """Wait, if `session` is an OutDial child, until its parent's outDialStart was answered and
-    its script started (or the parent will send none). Call right before the connect webhook."""
-    gate = session.parent_started
-    if gate is not None and not gate.is_set():
-        await gate.wait()
 
 
 def connect_payload(call: Call) -> p.OutDialConnect | p.OutDialApiConnect:
@@ -70,79 +60,52 @@ def connect_type(call: Call) -> RequestType:
     return connect_payload(call).REQUEST_TYPE
 
 
-class DialProgress:
-    """The outbound half of one CallSession; the session's loop calls it for the network's news."""
+@dataclass(frozen=True, slots=True)
+class Ring:
+    """The leg rings: store `changes`, then start the ring timer of `timeout_s`."""
 
-    def __init__(self, session: CallSession, tasks: LegTasks) -> None:
-        self._session = session
-        self._tasks = tasks
-        self._ring_timer: int | None = None
+    changes: CallChanges
+    timeout_s: float
 
-    async def dial(self) -> None:
-        """Dial the leg once admitted (now, or in turn); its progress comes back through the
-        session."""
-        s = self._session
-        admission = s.admission
-        if admission is None or admission.admit_now(s.call.account_id):
-            await self._dial_now()
-        else:
-            self._tasks.spawn(None, admission.dial_in_turn(
-                s.call.account_id, s.call.call_id, self._dial_now, s))
 
-    def withdraw(self) -> None:
-        """The leg ends: a dial still waiting for admission never happens."""
-        s = self._session
-        if s.admission is not None:
-            s.admission.withdraw(s.call.call_id)
+@dataclass(frozen=True, slots=True)
+class Connect:
+    """The leg was answered: stop the ring timer, store `changes`, play `send_digits`, then (once
+    the parent's outDialStart is done) ask `url` for the first script with `payload`; no `url`
+    ends the leg with internalError."""
 
-    async def _dial_now(self) -> None:
-        s = self._session
-        detect = s.call.if_machine is not None
-        await s.ctx.telephony.dial(s.call.call_id, s.call.from_, s.call.to, s, detect_machine=detect)
+    changes: CallChanges
+    send_digits: str | None
+    url: str | None
+    payload: p.OutDialConnect | p.OutDialApiConnect
 
-    async def ringing(self) -> None:
-        s = self._session
-        if s.call.status is not CallStatus.QUEUED:
-            return
-        await s.update(status=apply(s.call.status, CallEvent.RING), start_time=s.ctx.clock.now())
-        self._ring_timer = self._tasks.spawn(None, self._ring_timeout(s.call.timeout_s))
 
-    async def _ring_timeout(self, seconds: float) -> None:
-        await self._session.ctx.clock.sleep(seconds)
-        self._session.post(RingTimeout())
+def ringing(call: Call, now: float) -> Ring | None:
+    """The network says the far end rings; None when the leg is past `queued` (late news)."""
+    if call.status is not CallStatus.QUEUED:
+        return None
+    changes: CallChanges = {"status": apply(call.status, CallEvent.RING), "start_time": now}
+    return Ring(changes, call.timeout_s)
 
-    async def answered(self, by: AnsweredBy) -> None:
-        """Answered: stop the ring timer, play sendDigits, then ask callConnectUrl for a script."""
-        s = self._session
-        if s.call.status is not CallStatus.RINGING:
-            return
-        if self._ring_timer is not None:
-            self._tasks.cancel(self._ring_timer)
-        answered_by = by if s.call.if_machine is not None else None
-        await s.update(
-            status=apply(s.call.status, CallEvent.ANSWER),
-            connect_time=s.ctx.clock.now(),
-            answered_by=answered_by,
-        )
-        if s.call.send_digits:
-            pause = s.ctx.settings.interpreter.send_digits_pause_ms
-            await s.ctx.telephony.media(s.call.call_id).send_dtmf(s.call.send_digits, pause)
-        s.interp = Interpreter(answered=True, settings=s.ctx.settings.interpreter)
-        url = s.call.call_connect_url
-        if url is None:  # cannot happen for API calls (validated) or OutDial (required attribute)
-            await s.finish(CallEndedReason.INTERNAL_ERROR)
-            return
-        await parent_started(s)
-        await s.perform(s.interp.request(url, connect_payload(s.call)))
 
-    async def machine(self, machine_type: MachineType) -> None:
-        """A machine answered: `ifMachine` says whether the leg ends or is redirected."""
-        s = self._session
-        if s.done or s.call.if_machine is None or s.interp is None:
-            return
-        await s.update(answered_by=AnsweredBy.MACHINE)
-        if s.call.if_machine == IfMachine.HANGUP.value:
-            await s.perform(s.interp.handle(e.Terminate(CallEndedReason.MACHINE_DETECTED)))
-        elif s.call.if_machine_url is not None:
-            interrupt = e.Interrupt(s.call.if_machine_url, p.MachineDetected(machine_type))
-            await s.perform(s.interp.handle(interrupt))
+def answered(call: Call, by: AnsweredBy, now: float) -> Connect | None:
+    """The network says the far end answered; None unless the leg was ringing. Who answered is
+    recorded only when the leg asked for machine detection (`ifMachine`)."""
+    if call.status is not CallStatus.RINGING:
+        return None
+    changes: CallChanges = {
+        "status": apply(call.status, CallEvent.ANSWER),
+        "connect_time": now,
+        "answered_by": by if call.if_machine is not None else None,
+    }
+    return Connect(changes, call.send_digits, call.call_connect_url, connect_payload(call))
+
+
+def machine_event(call: Call, machine_type: MachineType) -> e.Terminate | e.Interrupt | None:
+    """What the interpreter is told when a machine answered: `ifMachine=hangup` ends the leg,
+    `redirect` interrupts its script with machineDetected to ifMachineUrl."""
+    if call.if_machine == IfMachine.HANGUP.value:
+        return e.Terminate(CallEndedReason.MACHINE_DETECTED)
+    if call.if_machine is not None and call.if_machine_url is not None:
+        return e.Interrupt(call.if_machine_url, p.MachineDetected(machine_type))
+    return None
