@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from percl.engine.runners import Leg
 
 
-class ConferenceService(Protocol):
-    """What the runners use of the service (service.py's ConferenceService, which registers them:
+class Conferences(Protocol):
+    """What the runners use of service.py's ConferenceService (which registers them:
     a Protocol here keeps the two modules out of an import circle)."""
 
     ctx: EngineContext
@@ -70,7 +70,7 @@ def _problem(message: str) -> e.Finish:
 
 
 async def create_conference(
-    service: ConferenceService, session: Leg, command: Command
+    service: Conferences, session: Leg, command: Command
 ) -> e.Outcome:
     """CreateConference: the conference is created and announced before actionUrl is asked."""
     assert isinstance(command, CreateConference)
@@ -89,7 +89,7 @@ async def create_conference(
 
 
 async def add_to_conference(
-    service: ConferenceService, session: Leg, command: Command
+    service: Conferences, session: Leg, command: Command
 ) -> e.Outcome:
     assert isinstance(command, AddToConference)
     target = await _target(service, session, command.call_id)
@@ -111,7 +111,7 @@ async def add_to_conference(
 
 
 async def remove_from_conference(
-    service: ConferenceService, session: Leg, command: Command
+    service: Conferences, session: Leg, command: Command
 ) -> e.Outcome:
     assert isinstance(command, RemoveFromConference)
     target = await _target(service, session, command.call_id)
@@ -128,7 +128,7 @@ async def remove_from_conference(
 
 
 async def terminate_conference(
-    service: ConferenceService, session: Leg, command: Command
+    service: Conferences, session: Leg, command: Command
 ) -> e.Outcome:
     assert isinstance(command, TerminateConference)
     found = service.membership(session)
@@ -143,14 +143,14 @@ async def terminate_conference(
     return e.Finish(CallEndedReason.CONFERENCE_TERMINATED)
 
 
-async def set_talk(service: ConferenceService, session: Leg, command: Command) -> e.Outcome:
+async def set_talk(service: Conferences, session: Leg, command: Command) -> e.Outcome:
     assert isinstance(command, SetTalk)
     return await _set(service, session, command.call_id, "SetTalk",
                       talk=command.talk is not False)
 
 
 async def set_listen(
-    service: ConferenceService, session: Leg, command: Command
+    service: Conferences, session: Leg, command: Command
 ) -> e.Outcome:
     assert isinstance(command, SetListen)
     return await _set(service, session, command.call_id, "SetListen",
@@ -158,14 +158,14 @@ async def set_listen(
 
 
 async def set_dtmf_pass_through(
-    service: ConferenceService, session: Leg, command: Command
+    service: Conferences, session: Leg, command: Command
 ) -> e.Outcome:
     assert isinstance(command, SetDTMFPassThrough)
     return await _set(service, session, None, "SetDTMFPassThrough",
                       dtmf_pass_through=command.dtmf_pass_through is not False)
 
 
-async def _set(service: ConferenceService, session: Leg, call_id: str | None, name: str,
+async def _set(service: Conferences, session: Leg, call_id: str | None, name: str,
                **changes: Any) -> e.Outcome:
     """A privilege change (an absent value means true, the privilege's default); ignored with a
     warning when the leg is not in a conference."""
@@ -180,7 +180,7 @@ async def _set(service: ConferenceService, session: Leg, call_id: str | None, na
 
 
 async def _target(
-    service: ConferenceService, session: Leg, call_id: str | None
+    service: Conferences, session: Leg, call_id: str | None
 ) -> Leg | None:
     """The leg a command acts on: the executing one, or the live leg of the same account that a
     legacy `callId` names (None, with a warning, when that leg is not live)."""
@@ -195,7 +195,7 @@ async def _target(
     return other
 
 
-def register(service: ConferenceService) -> None:
+def register(service: Conferences) -> None:
     """Register the conference runners in the service's EngineContext."""
     table = {
         "CreateConference": create_conference,
@@ -210,7 +210,7 @@ def register(service: ConferenceService) -> None:
         service.ctx.runners.register(name, _bound(service, runner))
 
 
-def _bound(service: ConferenceService, runner: Any) -> Any:
+def _bound(service: Conferences, runner: Any) -> Any:
     async def run(session: Leg, command: Command) -> e.Outcome:
         outcome: e.Outcome = await runner(service, session, command)
         return outcome
