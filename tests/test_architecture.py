@@ -92,3 +92,106 @@ def test_the_table_says_what_the_layout_means() -> None:
     assert {"engine", "telephony"} <= {pkg for pkg, rules in ALLOWED.items() if "runtime" in rules}
     assert not {"domain", "percl"} & {pkg for pkg, rules in ALLOWED.items() if "runtime" in rules}
     assert {"percl", "domain"} <= PURE and "asyncio" in NO_IO
+
+
+# ----------------------------------------------------------------- engine/ by concept
+
+ENGINE = SRC / "engine"
+#: A concept with several modules is a sub-package, not a family of prefixed files.
+CONCEPTS = {"session", "conference", "queue", "messaging", "ports"}
+
+
+def _module_name(path: Path) -> str:
+    parts = ("percl", *path.relative_to(SRC).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _engine_graph() -> dict[str, set[str]]:
+    """percl.engine module -> the percl.engine modules it imports, every import counted: those
+    under `if TYPE_CHECKING:` too, since a type-only circle is still two modules that cannot be
+    understood (or moved) one without the other. `from pkg import name` points at the submodule
+    `pkg.name` when there is one, else at `pkg` itself. Importing `pkg.mod` from outside `pkg` runs
+    `pkg/__init__` first, so that is an edge too; a module's own packages are not (they are already
+    running when it is imported)."""
+    paths = {_module_name(p): p for p in ENGINE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    sub = f"{node.module}.{alias.name}"
+                    targets.add(sub if sub in paths else node.module)
+        own = _ancestors(name) | ({name} if path.name == "__init__.py" else set())
+        targets |= {pkg for t in targets for pkg in _ancestors(t) - own}
+        graph[name] = {t for t in targets if t in paths and t != name}
+    return graph
+
+
+def _ancestors(module: str) -> set[str]:
+    parts = module.split(".")
+    return {".".join(parts[:i]) for i in range(1, len(parts))}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_circles_inside_the_engine() -> None:
+    assert _cycles(_engine_graph()) == []
+
+
+def test_the_session_is_named_only_by_its_owner() -> None:
+    """The modules beside the CallSession decide without it (STYLE.md: no helper reaching back
+    into the session); the services see a leg through runners.Leg. Only the CallService (calls.py),
+    which creates and runs sessions, imports the class."""
+    session = "percl.engine.session.session"
+    graph = _engine_graph()
+    assert sorted(m for m in graph if session in graph[m]) == ["percl.engine.calls"]
+
+
+def test_the_cycle_finder_finds_circles() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+    graph = _engine_graph()
+    assert "percl.engine.conference.service" in graph["percl.engine.conference"]
+    # importing a module runs its packages' __init__ first (unless the importer is inside them)
+    assert "percl.engine.queue" in graph["percl.engine.service"]
+    assert "percl.engine.conference" not in graph["percl.engine.conference.room"]
+
+
+def test_engine_concepts_are_sub_packages() -> None:
+    flat = sorted(p.name for p in ENGINE.glob("*.py")
+                  if any(p.stem.startswith(c) for c in CONCEPTS))
+    assert flat == [], f"engine/ modules of a concept belong in its sub-package: {flat}"
+    assert all((ENGINE / c / "__init__.py").is_file() for c in CONCEPTS)

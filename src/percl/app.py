@@ -40,7 +40,7 @@ from percl.engine.logs import LogRetention, StoreLogSink
 from percl.engine.messaging import MessagingService, MessagingSettings
 from percl.engine.park import ParkService
 from percl.engine.ports import LogObserver, Store
-from percl.engine.queues import QueueService
+from percl.engine.queue import QueueService
 from percl.errors import ConfigError
 from percl.media.grammar.port import GrammarRecognizer
 from percl.media.probe import WavProbe

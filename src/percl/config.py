@@ -254,7 +254,7 @@ def _engine(values: Mapping[str, str], e: EngineSettings) -> EngineSettings:
     cps = e.calls_per_second
     if "PERCL_CALLS_PER_SECOND" in values:
         cps = _rate("PERCL_CALLS_PER_SECOND", values["PERCL_CALLS_PER_SECOND"])
-    longest = e.max_call_duration_s  # engine/session.py: a leg then ends with maxDuration
+    longest = e.max_call_duration_s  # engine/session/session.py: a leg then ends with maxDuration
     if "PERCL_MAX_CALL_DURATION_S" in values:
         longest = _float("PERCL_MAX_CALL_DURATION_S", values["PERCL_MAX_CALL_DURATION_S"], 0.0)
     return dataclasses.replace(e, max_live_calls_per_account=live, calls_per_second=cps,

@@ -24,7 +24,7 @@ from percl.domain import ids as idmod
 from percl.domain.enums import CallEndedReason, CallStatus, LogLevel, PhoneAnswer
 from percl.domain.records import IncomingNumber
 from percl.engine.context import EngineSettings
-from percl.engine.session import Shutdown
+from percl.engine.session.events import Shutdown
 from percl.telephony.sim.model import PhoneProgram, PhoneStep
 from percl.testing.harness import Harness, ScriptedApp
 from tests.e2e.conftest import AGENT, CALLER, said

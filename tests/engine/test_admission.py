@@ -149,7 +149,7 @@ class Leg:
 
 @dataclass
 class Rig:
-    """Dials and hangs up as a CallSession does (session_dialing.py, CallSession.finish)."""
+    """Dials and hangs up as a CallSession does (CallSession._dial and finish)."""
 
     clock: FakeClock
     network: Network

@@ -13,7 +13,7 @@ import pytest_asyncio
 from percl.domain import payloads as p
 from percl.domain.enums import ConferenceStatus, LogLevel, PlayBeep
 from percl.domain.records import Account, Participant
-from percl.engine.conference_outbox import Notice, Outbox
+from percl.engine.conference.outbox import Notice, Outbox
 from percl.engine.ports import ParticipantFilter, WebhookOutcome, WebhookRequest, WebhookResult
 from percl.testing.harness import Harness
 

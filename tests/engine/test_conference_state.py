@@ -1,5 +1,5 @@
-"""The conference and participant tables (engine.conference_state) and the call-control key
-watcher (engine.conference_member.ControlKeys): pure, exhaustive where the tables are small."""
+"""The conference and participant tables (engine.conference.state) and the call-control key
+watcher (engine.conference.member.ControlKeys): pure, exhaustive where the tables are small."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from percl.domain.enums import ConferenceStatus, PlayBeep
-from percl.engine.conference_member import NOT_IN_CONFERENCE, PARTICIPANT_COMMANDS, ControlKeys
-from percl.engine.conference_state import (
+from percl.engine.conference.member import NOT_IN_CONFERENCE, PARTICIPANT_COMMANDS, ControlKeys
+from percl.engine.conference.state import (
     CONFERENCE_TRANSITIONS,
     PARTICIPANT_TRANSITIONS,
     ConferenceEvent,

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from percl.engine.context import EngineContext, EngineSettings
+from percl.engine.grammar_cache import GrammarCache
 from percl.engine.grammars import (
     COMPILE_FAILURE,
     RECOGNIZER_ERROR,
     URI_FAILURE,
-    GrammarCache,
     load_grammar,
     recognize,
 )

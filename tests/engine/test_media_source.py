@@ -9,7 +9,7 @@ import pytest
 
 from percl.engine import ports
 from percl.engine.ports import File, Silence, Source, Tone, Tts
-from percl.engine.session_actions import media_source
+from percl.engine.session.media import media_source
 from percl.percl import actions as a
 
 

@@ -1,4 +1,4 @@
-"""The sending rules and the carrier's segment arithmetic (engine/messaging_rules.py)."""
+"""The sending rules and the carrier's segment arithmetic (engine/messaging/rules.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from percl.domain.records import IncomingNumber
-from percl.engine.messaging_rules import (
+from percl.engine.messaging.rules import (
     CODE_BAD_REQUEST,
     CODE_INVALID_NUMBER,
     CODE_NOT_OWNED,

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from percl.domain.enums import CallEndedReason, QueueResult
 from percl.domain.records import Queue, QueueMember
-from percl.engine.queue_state import (
+from percl.engine.queue.state import (
     MEMBER_TRANSITIONS,
     RESULTS,
     MemberEvent,

@@ -14,7 +14,7 @@ from freeclimb.models.webhook import Webhook
 
 from percl.domain.enums import CallEndedReason, CallStatus
 from percl.domain.records import Queue
-from percl.engine.queues import MIN_WAIT_INTERVAL_S
+from percl.engine.queue.service import MIN_WAIT_INTERVAL_S
 from percl.telephony.sim.model import PhoneStep
 from percl.testing.harness import Harness, ScriptedApp
 

@@ -1,4 +1,4 @@
-"""engine/session_script.py: a webhook's answer read as the leg's next script (pure)."""
+"""engine/session/script.py: a webhook's answer read as the leg's next script (pure)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from percl.domain import payloads as p
 from percl.domain.enums import CallEndedReason
 from percl.engine.ports import WebhookOutcome, WebhookResult
-from percl.engine.session_script import received_metadata, script_event
+from percl.engine.session.script import received_metadata, script_event
 from percl.percl import actions as a
 from percl.percl import events as e
 

@@ -1,4 +1,4 @@
-"""engine/session_tasks.py: a leg's children by token."""
+"""engine/session/tasks.py: a leg's children by token."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from percl.engine.session_tasks import LegTasks
+from percl.engine.session.tasks import LegTasks
 from percl.testing.clock import FakeClock
 
 

@@ -3,7 +3,7 @@
 The API checks the request's shape (JSON types); the messaging service applies FreeClimb's rules
 (E.164 numbers, code 9; an owned, SMS-enabled `from`, codes 46 and 10; text at most 160 ASCII
 characters; mediaUrls) and raises the error bodies itself. The 202 answer shows the message
-`queued`; it travels afterwards (see engine.messaging_delivery).
+`queued`; it travels afterwards (see engine.messaging.delivery).
 
 List filters: `to`, `from` (exact), `direction`, and `beginTime`/`endTime` in GMT, written
 `YYYY-MM-DD hh:mm:ss`, `YYYY-MM-DD hh:mm` or `YYYY-MM-DD`; both bounds are inclusive at the
@@ -36,7 +36,7 @@ from percl.api.pagination import SortKey, matched_count, open_page, page_envelop
 from percl.api.render import envelope
 from percl.domain.enums import MessageDirection
 from percl.domain.records import Account, Message
-from percl.engine.messaging_delivery import message_uri
+from percl.engine.messaging.delivery import message_uri
 from percl.engine.ports import MessageFilter, Store
 from percl.engine.service import MessageControl, SendMessageRequest
 from percl.errors import ApiError, BadRequest

@@ -21,7 +21,7 @@ from percl.api.pagination import SortKey, open_page, page_envelope, paginate
 from percl.api.render import envelope, rfc1123
 from percl.domain.records import Account, Queue
 from percl.engine.ports import Store
-from percl.engine.queue_state import (
+from percl.engine.queue.state import (
     MAX_MAX_SIZE,
     MemberView,
     average_removal_s,

@@ -139,7 +139,7 @@ class LogEntry:
 
 @dataclass(frozen=True, slots=True)
 class Conference:
-    """A conference room (ConferenceResult). `status` changes only through engine.conference_state."""
+    """A conference room (ConferenceResult). `status` changes only through engine.conference.state."""
 
     conference_id: str
     account_id: str

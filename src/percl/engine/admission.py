@@ -7,7 +7,7 @@ Two limits, both per account and both off when set to 0:
   fails OutDial children past it.
 - **calls per second** (`DialAdmission`): REST-originated legs past the rate stay `queued` and start
   dialing in FIFO order when a token frees up, as a carrier paces a trunk. Admission is a step the
-  session takes before dialing (session_dialing.py): `admit_now` says whether the leg may dial at
+  session takes before dialing (CallSession._dial): `admit_now` says whether the leg may dial at
   once; if not, the session awaits `dial_in_turn` in a task of its own, so its loop goes on (a queued
   leg can be cancelled: ending it `withdraw`s the dial), and the ring timeout starts only when the
   phone really rings. The Telephony port is the network's, unwrapped.

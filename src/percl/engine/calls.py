@@ -20,7 +20,7 @@ from percl.engine import durable
 from percl.engine.admission import DialAdmission, LiveCallLimit, too_many_live_calls
 from percl.engine.context import EngineContext
 from percl.engine.service import MakeCallRequest
-from percl.engine.session import ApiUpdate, CallSession, ParentEnded, Shutdown
+from percl.engine.session.session import ApiUpdate, CallSession, ParentEnded, Shutdown
 from percl.errors import BadRequest, NotFound
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 

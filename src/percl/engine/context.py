@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from percl.domain.clock import Clock
 from percl.domain.ids import IdGenerator
-from percl.engine.grammars import GrammarCache
+from percl.engine.grammar_cache import GrammarCache
 from percl.engine.ports import Fetcher, LogSink, Recognizer, Store, Telephony, WebhookSender
 from percl.engine.runners import Runners
 from percl.percl.interpreter import InterpreterSettings

@@ -4,8 +4,8 @@ The session performs the interpreter's LoadGrammar and Recognize actions with th
 Compiling is the Recognizer port's job (media/grammar/port.py); fetching goes through the Fetcher
 port, so a grammar the test kit's in-process app serves is fetched in-process.
 
-Why a cache: every GetSpeech of every call would otherwise GET and compile the same document.
-Compiled grammars are immutable, so legs share them. Entries are keyed by (URL, grammarRule),
+Why a cache (grammar_cache.py): every GetSpeech of every call would otherwise GET and compile the
+same document. Compiled grammars are immutable, so legs share them. Entries are keyed by (URL, grammarRule),
 kept `grammar_cache_ttl_s` (default 5 s, like FreeClimb's Play files without Cache-Control) so an
 edited grammar is seen soon, and at most `grammar_cache_size` of them (least recently used goes
 first). Builtins never change and never expire. Failures are not cached: the next GetSpeech
@@ -14,10 +14,9 @@ tries again.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-from percl.engine.ports import SpeechGrammar
+from percl.engine.grammar_cache import GrammarKey
 from percl.errors import PerclError
 from percl.percl import actions as a
 from percl.percl import events as e
@@ -30,50 +29,11 @@ URI_FAILURE = "uri-failure"
 COMPILE_FAILURE = "grammar-compilation-failure"
 RECOGNIZER_ERROR = "recognizer-error"
 
-_Key = tuple[str, str, str | None]
-
-
-class GrammarCache:
-    """Compiled grammars by (grammarType, grammarFile, grammarRule); bounded, with a TTL for URLs.
-
-    Shared by every session through the EngineContext; touched only from the event loop."""
-
-    def __init__(self) -> None:
-        self._entries: OrderedDict[_Key, tuple[SpeechGrammar, float | None]] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get(self, key: _Key, now: float) -> SpeechGrammar | None:
-        """The cached grammar, or None when absent or expired (then it is dropped)."""
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        grammar, expires = entry
-        if expires is not None and now >= expires:
-            del self._entries[key]
-            return None
-        self._entries.move_to_end(key)
-        return grammar
-
-    def put(self, key: _Key, grammar: SpeechGrammar, expires: float | None, max_entries: int) -> None:
-        """Keep `grammar` until clock time `expires` (None: for good); 0 `max_entries` = no cache."""
-        if max_entries <= 0:
-            return
-        self._entries[key] = (grammar, expires)
-        self._entries.move_to_end(key)
-        while len(self._entries) > max_entries:
-            self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
 async def load_grammar(ctx: EngineContext, action: a.LoadGrammar) -> e.GrammarLoaded:
     """Perform LoadGrammar: the compiled grammar, or the problem (naming the URL) and its MRCP
     completion cause. Never raises for what the app serves or names."""
     token, builtin = action.token, action.grammar_type == "BUILTIN"
-    key: _Key = (action.grammar_type, action.grammar_file, None if builtin else action.grammar_rule)
+    key: GrammarKey = (action.grammar_type, action.grammar_file, None if builtin else action.grammar_rule)
     cached = ctx.grammars.get(key, ctx.clock.now())
     if cached is not None:
         return e.GrammarLoaded(token, cached)
@@ -92,7 +52,7 @@ async def load_grammar(ctx: EngineContext, action: a.LoadGrammar) -> e.GrammarLo
     return await _load_url(ctx, action, key)
 
 
-async def _load_url(ctx: EngineContext, action: a.LoadGrammar, key: _Key) -> e.GrammarLoaded:
+async def _load_url(ctx: EngineContext, action: a.LoadGrammar, key: GrammarKey) -> e.GrammarLoaded:
     url, token = action.grammar_file, action.token
     if ctx.fetcher is None:
         return e.GrammarLoaded(token, problem=f"grammar {url} cannot be fetched: no fetcher is "

@@ -29,7 +29,7 @@ from __future__ import annotations
 from percl.domain import payloads as p
 from percl.domain.enums import CallEndedReason, LogLevel, RequestType
 from percl.engine.context import EngineContext
-from percl.engine.session import CallSession
+from percl.engine.runners import Leg
 from percl.percl import events as e
 from percl.percl.commands import Command, Park
 
@@ -54,19 +54,19 @@ class Parking:
         self.resumed = False
         self.last_wait_at: float | None = None
 
-    def holds(self, session: CallSession) -> bool:
+    def holds(self, session: Leg) -> bool:
         return session.membership is self and not self.resumed and not session.done
 
-    def on_digits(self, session: CallSession, digits: str) -> bool:
+    def on_digits(self, session: Leg, digits: str) -> bool:
         return False  # keys go to the wait script's GetDigits
 
-    def on_speech(self, session: CallSession, text: str) -> bool:
+    def on_speech(self, session: Leg, text: str) -> bool:
         return False  # speech goes to the wait script's GetSpeech
 
-    async def on_idle(self, session: CallSession) -> None:
+    async def on_idle(self, session: Leg) -> None:
         await self.service.wait_again(self, session)
 
-    async def on_leg_ended(self, session: CallSession) -> None:
+    async def on_leg_ended(self, session: Leg) -> None:
         await self.service.leg_ended(self, session)
 
 
@@ -81,7 +81,7 @@ class ParkService:
         ctx.runners.register("Park", self.run_park)
         ctx.runners.register("Unpark", self.run_unpark)
 
-    async def run_park(self, session: CallSession, command: Command) -> e.Outcome:
+    async def run_park(self, session: Leg, command: Command) -> e.Outcome:
         """Park: hold the leg; notificationUrl hears of it; the waitUrl loop starts on idle."""
         assert isinstance(command, Park)
         parking = Parking(self, command, session.call.call_id)
@@ -93,7 +93,7 @@ class ParkService:
             await session.send_webhook(parking.notification_url, p.Redirect())
         return e.Hold(e.Idle.NOTIFY, PARK_COMMANDS)
 
-    async def run_unpark(self, session: CallSession, command: Command) -> e.Outcome:
+    async def run_unpark(self, session: Leg, command: Command) -> e.Outcome:
         """Unpark: leave the park; the Park actionUrl is asked for the PerCL that continues."""
         parking = session.membership
         if not isinstance(parking, Parking) or not parking.holds(session):
@@ -107,7 +107,7 @@ class ParkService:
         session.leave()
         return e.Fetch(parking.action_url, p.Redirect(), release=True)
 
-    async def wait_again(self, parking: Parking, session: CallSession) -> None:
+    async def wait_again(self, parking: Parking, session: Leg) -> None:
         """The wait script ran out: ask waitUrl again, no sooner than `min_wait_interval_s` after
         the previous request."""
         clock = self.ctx.clock
@@ -120,7 +120,7 @@ class ParkService:
         parking.last_wait_at = clock.now()
         session.post(e.Interrupt(parking.wait_url, p.Redirect()))
 
-    async def leg_ended(self, parking: Parking, session: CallSession) -> None:
+    async def leg_ended(self, parking: Parking, session: Leg) -> None:
         """The parked leg ended: forget it and tell actionUrl (its PerCL is ignored)."""
         self.parked.pop(parking.call_id, None)
         if parking.resumed:

@@ -24,36 +24,84 @@ can be cancelled at any await when the leg hangs up, and `on_leg_ended` is how t
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol, TypedDict, Unpack
 
+from percl.domain import payloads as p
+from percl.domain.enums import AnsweredBy, CallEndedReason, CallStatus, LogLevel
+from percl.domain.json import JsonValue
+from percl.domain.records import Account, Call
+from percl.engine.ports import WebhookResult
+from percl.engine.session.events import SessionEvent
 from percl.percl.commands import COMMANDS, Command
 from percl.percl.events import Outcome
 
-if TYPE_CHECKING:
-    from percl.engine.session import CallSession
+
+class CallChanges(TypedDict, total=False):
+    """What the session's own loop and the services holding a leg change on its record."""
+
+    status: CallStatus
+    call_ended_reason: CallEndedReason
+    start_time: float
+    connect_time: float
+    end_time: float
+    answered_by: AnsweredBy | None
+    conference_id: str | None
+    queue_id: str | None
+
+
+class Leg(Protocol):
+    """A live leg as the services see it: engine.session.CallSession, named by this Protocol so
+    that the runners and memberships the session calls do not import the session back."""
+
+    @property
+    def call(self) -> Call: ...
+    @property
+    def account(self) -> Account: ...
+    @property
+    def done(self) -> bool: ...
+    @property
+    def membership(self) -> Membership | None: ...
+
+    def post(self, event: SessionEvent) -> None:
+        """Deliver an event to the leg's loop (see CallSession.post)."""
+        ...
+
+    def join(self, membership: Membership) -> None: ...
+    def leave(self) -> None: ...
+    async def update(self, **changes: Unpack[CallChanges]) -> None: ...
+
+    async def log(
+        self, level: LogLevel, message: str, metadata: Mapping[str, JsonValue] | None = None
+    ) -> None: ...
+
+    async def send_webhook(
+        self, url: str, payload: p.Payload, fallback_url: str | None = None,
+        privacy_mode: bool = False, expects_percl: bool = False,
+    ) -> WebhookResult: ...
+
 
 #: Runs one command for one leg and says how the script goes on.
-Runner = Callable[["CallSession", Command], Awaitable[Outcome]]
+Runner = Callable[[Leg, Command], Awaitable[Outcome]]
 
 
 class Membership(Protocol):
     """A service's hold on a leg (a conference participant, a queue member, a parked call)."""
 
-    def on_digits(self, session: CallSession, digits: str) -> bool:
+    def on_digits(self, session: Leg, digits: str) -> bool:
         """The leg's far end pressed keys. Return True when the service consumed them (the
         interpreter then never sees them)."""
         ...
 
-    def on_speech(self, session: CallSession, text: str) -> bool:
+    def on_speech(self, session: Leg, text: str) -> bool:
         """The leg's far end spoke. Return True when consumed."""
         ...
 
-    async def on_idle(self, session: CallSession) -> None:
+    async def on_idle(self, session: Leg) -> None:
         """A held leg with Idle.NOTIFY has no script left to run."""
         ...
 
-    async def on_leg_ended(self, session: CallSession) -> None:
+    async def on_leg_ended(self, session: Leg) -> None:
         """The leg ended while held (its final record is already stored). The membership is
         already cleared; release whatever the service keeps for it."""
         ...

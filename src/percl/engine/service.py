@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from percl.domain.enums import PlayBeep
 from percl.domain.records import Account, Call, Conference, Message, Participant, Queue
-from percl.engine.queue_state import MemberView
+from percl.engine.queue.state import MemberView
 
 
 @dataclass(frozen=True, slots=True)

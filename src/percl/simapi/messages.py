@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from percl.domain.enums import MessageDirection, MessageStatus
 from percl.domain.phone import is_e164
 from percl.domain.records import Message
-from percl.engine.messaging_rules import check_numbers
+from percl.engine.messaging.rules import check_numbers
 from percl.engine.ports import MessageFilter
 from percl.errors import ApiError, BadRequest, NotFound
 from percl.simapi.auth import Caller

@@ -36,7 +36,7 @@ from percl.engine.ports.media import (
 from percl.engine.ports.mixer import Mixer, MixPath
 from percl.engine.ports.numbers import AvailableNumber, NumberInventory
 from percl.engine.ports.recognizer import SpeechRecognizer, Transcription
-from percl.engine.ports.signalling import DialResult, Signalling, SignallingListener
+from percl.engine.ports.signalling import DialResult, LegListener, Signalling, SignallingListener
 from percl.engine.ports.store import (
     CallFilter,
     ConferenceFilter,
@@ -48,7 +48,6 @@ from percl.engine.ports.store import (
 )
 from percl.engine.ports.telephony import (
     InboundHandler,
-    LegListener,
     Telephony,
 )
 from percl.engine.ports.webhooks import (

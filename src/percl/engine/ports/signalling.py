@@ -7,12 +7,10 @@ leg comes back through its `SignallingListener` (the engine's CallSession).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from percl.domain.enums import AnsweredBy, MachineType
-
-if TYPE_CHECKING:
-    from percl.engine.ports.telephony import LegListener
+from percl.engine.ports.media import MediaListener
 
 
 class DialResult(StrEnum):
@@ -37,9 +35,13 @@ class SignallingListener(Protocol):
     def on_far_end_hangup(self) -> None: ...
 
 
+class LegListener(SignallingListener, MediaListener, Protocol):
+    """Everything a phone network reports about one leg. Implemented by the engine's CallSession."""
+
+
 class Signalling(Protocol):
     """Dial, answer, reject, hang up and attach legs. The listener is a `LegListener` (signalling
-    and media events, ports.telephony) so one object hears everything about its leg."""
+    and media events) so one object hears everything about its leg."""
 
     def is_reachable(self, number: str) -> bool:
         """True when this network can place a call to `number` (for sim: any E.164 number)."""

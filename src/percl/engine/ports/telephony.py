@@ -1,7 +1,7 @@
 """A phone network as the engine sees it: signalling, a MediaSession per leg and a Mixer.
 
 What to play is the MediaSession's typed `Source`; the engine makes it from the interpreter's
-PlayMedia action (engine/session_actions.py `media_source`), the one description of a prompt.
+PlayMedia action (engine/session/media.py `media_source`), the one description of a prompt.
 """
 
 from __future__ import annotations
@@ -9,13 +9,9 @@ from __future__ import annotations
 from typing import Protocol
 
 from percl.domain.records import IncomingNumber
-from percl.engine.ports.media import MediaListener, MediaSession
+from percl.engine.ports.media import MediaSession
 from percl.engine.ports.mixer import Mixer
-from percl.engine.ports.signalling import Signalling, SignallingListener
-
-
-class LegListener(SignallingListener, MediaListener, Protocol):
-    """Everything a phone network reports about one leg. Implemented by the engine's CallSession."""
+from percl.engine.ports.signalling import Signalling
 
 
 class Telephony(Signalling, Protocol):

@@ -2,7 +2,7 @@
 start-up cleanup of members whose legs a previous process left behind.
 
 The membership keeps what the engine needs while the leg waits (its URLs, its place in the member
-table of queue_state.py, when waitUrl was last asked) and hands the session's hooks to the
+table of queue/state.py, when waitUrl was last asked) and hands the session's hooks to the
 QueueService, which owns the queues' locks and the store writes.
 """
 
@@ -16,18 +16,18 @@ from percl.domain import payloads as p
 from percl.domain.enums import LogLevel, QueueResult
 from percl.domain.records import revised
 from percl.engine.context import EngineContext
-from percl.engine.queue_state import MemberState
+from percl.engine.queue.state import MemberState
 from percl.percl.commands import Enqueue
 
 if TYPE_CHECKING:
-    from percl.engine.session import CallSession
+    from percl.engine.runners import Leg
 
 
 class MemberHooks(Protocol):
     """What a membership asks of its service (engine.queues.QueueService)."""
 
-    async def wait_again(self, member: QueueMembership, session: CallSession) -> None: ...
-    async def leg_ended(self, member: QueueMembership, session: CallSession) -> None: ...
+    async def wait_again(self, member: QueueMembership, session: Leg) -> None: ...
+    async def leg_ended(self, member: QueueMembership, session: Leg) -> None: ...
 
 
 class QueueMembership:
@@ -43,20 +43,20 @@ class QueueMembership:
         self.state = MemberState.NEW
         self.last_wait_at: float | None = None  # clock time of the latest queueWait request
 
-    def holds(self, session: CallSession) -> bool:
+    def holds(self, session: Leg) -> bool:
         """True while `session` is live and waiting in the queue through this membership."""
         return session.membership is self and self.state is MemberState.WAITING and not session.done
 
-    def on_digits(self, session: CallSession, digits: str) -> bool:
+    def on_digits(self, session: Leg, digits: str) -> bool:
         return False  # keys go to the wait script's GetDigits
 
-    def on_speech(self, session: CallSession, text: str) -> bool:
+    def on_speech(self, session: Leg, text: str) -> bool:
         return False
 
-    async def on_idle(self, session: CallSession) -> None:
+    async def on_idle(self, session: Leg) -> None:
         await self.service.wait_again(self, session)
 
-    async def on_leg_ended(self, session: CallSession) -> None:
+    async def on_leg_ended(self, session: Leg) -> None:
         await self.service.leg_ended(self, session)
 
 

@@ -13,7 +13,7 @@ until it is terminated (TerminateConference, or POST /Conferences/{id} {status: 
 
 Terminating a populated or inProgress conference therefore takes two moves, `emptied` and then
 `terminate`, and FreeClimb's statusCallbackUrl hears both (`empty`, then `terminated`). The shell
-(engine.conference_room) asks the helpers below which moves an occupancy change implies, applies
+(engine.conference.room) asks the helpers below which moves an occupancy change implies, applies
 them one by one, and reports every resulting status.
 
 A participant waits (wait audio) until its conference is in progress, then is bridged; it leaves

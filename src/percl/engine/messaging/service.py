@@ -1,5 +1,5 @@
 """MessagingService: SMS/MMS from its three doors -- the REST API, the `Sms` PerCL command and a
-virtual phone of the simulated network -- handed to the Carrier (messaging_delivery.py).
+virtual phone of the simulated network -- handed to the Carrier (messaging/delivery.py).
 
 Why the service owns a TaskGroup: a message outlives what sent it. `Sms` is fire-and-forget (its
 runner returns Proceed at once, and the leg may hang up the next moment) and POST /Messages
@@ -22,8 +22,8 @@ from percl.domain.enums import LogLevel, MessageDirection, MessageStatus
 from percl.domain.ids import MESSAGE, REQUEST
 from percl.domain.records import Account, IncomingNumber, Message, revised
 from percl.engine.context import EngineContext
-from percl.engine.messaging_delivery import Carrier, inbound_message
-from percl.engine.messaging_rules import (
+from percl.engine.messaging.delivery import Carrier, inbound_message
+from percl.engine.messaging.rules import (
     CODE_NOT_SMS_ENABLED,
     Refusal,
     check_media,
@@ -40,7 +40,7 @@ from percl.percl.events import Outcome, Proceed
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 
 if TYPE_CHECKING:
-    from percl.engine.session import CallSession
+    from percl.engine.runners import Leg
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,7 @@ class MessagingService(TaskOwner):
 
     # ---------------------------------------------------------------- PerCL: Sms
 
-    async def run_sms(self, session: CallSession, command: Command) -> Outcome:
+    async def run_sms(self, session: Leg, command: Command) -> Outcome:
         """The `Sms` runner: queue the message and go on at once (see the module docstring)."""
         if not isinstance(command, Sms):
             raise TypeError(f"the Sms runner got {command.NAME}")

@@ -13,7 +13,7 @@ How a queued leg lives (FREECLIMB.md §6):
 * Ways out: the Dequeue command (from the wait script or its action scripts) and a REST dequeue
   both post `dequeue` to actionUrl and release the leg; a leg that ends while queued is removed
   and actionUrl gets removeFromQueueNotification (`hangup` when someone hung up, `systemError`
-  when the platform ended it: shutdown, webhook failure, invalid wait script). queue_state.py
+  when the platform ended it: shutdown, webhook failure, invalid wait script). queue/state.py
   holds the table that lets exactly one of those win.
 
 Shared state is the store (members, queue totals); each queue has an asyncio.Lock held from the
@@ -33,8 +33,8 @@ from percl.domain import payloads as p
 from percl.domain.enums import CallEndedReason, LogLevel
 from percl.domain.records import Account, Queue, QueueMember, revised
 from percl.engine.context import EngineContext
-from percl.engine.queue_members import QueueExit, QueueMembership, remove_stale_members
-from percl.engine.queue_state import (
+from percl.engine.queue.members import QueueExit, QueueMembership, remove_stale_members
+from percl.engine.queue.state import (
     DEFAULT_MAX_SIZE,
     RESULTS,
     MemberEvent,
@@ -48,7 +48,7 @@ from percl.engine.queue_state import (
     whole_seconds,
     with_removal,
 )
-from percl.engine.session import CallSession
+from percl.engine.runners import Leg
 from percl.errors import IllegalTransition, NotFound
 from percl.percl import events as e
 from percl.percl.commands import Command, Enqueue
@@ -67,7 +67,7 @@ class QueueService:
     def __init__(
         self,
         ctx: EngineContext,
-        sessions: Mapping[str, CallSession],
+        sessions: Mapping[str, Leg],
         *,
         min_wait_interval_s: float = MIN_WAIT_INTERVAL_S,
     ) -> None:
@@ -86,7 +86,7 @@ class QueueService:
 
     # ---------------------------------------------------------------- PerCL runners
 
-    async def run_enqueue(self, session: CallSession, command: Command) -> e.Outcome:
+    async def run_enqueue(self, session: Leg, command: Command) -> e.Outcome:
         """Enqueue: refuse (queueFull / systemError, PerCL from actionUrl runs) or hold the leg."""
         assert isinstance(command, Enqueue)
         member = QueueMembership(self, command, session.call.call_id)
@@ -113,7 +113,7 @@ class QueueService:
                                        p.AddToQueueNotification(member.queue_id))
         return e.Hold(e.Idle.NOTIFY, WAIT_COMMANDS)
 
-    async def _queue_for_enqueue(self, session: CallSession, queue_id: str) -> Queue | None:
+    async def _queue_for_enqueue(self, session: Leg, queue_id: str) -> Queue | None:
         """The queue Enqueue names, created when unknown; None when another account owns it."""
         queue = await self.ctx.store.get_queue(queue_id)
         account_id = session.call.account_id
@@ -130,13 +130,13 @@ class QueueService:
             return None
         return queue
 
-    def _refuse(self, session: CallSession, member: QueueMembership, event: MemberEvent) -> e.Fetch:
+    def _refuse(self, session: Leg, member: QueueMembership, event: MemberEvent) -> e.Fetch:
         member.state = apply(member.state, event)
         session.leave()
         left = QueueExit(member.queue_id, RESULTS[member.state], 0)
         return e.Fetch(member.action_url, left.removed(), release=True)
 
-    async def run_dequeue(self, session: CallSession, command: Command) -> e.Outcome:
+    async def run_dequeue(self, session: Leg, command: Command) -> e.Outcome:
         """Dequeue: leave the queue; the Enqueue actionUrl gets `dequeue` and its PerCL runs."""
         member = session.membership
         if not isinstance(member, QueueMembership):
@@ -156,7 +156,7 @@ class QueueService:
 
     # ---------------------------------------------------------------- membership hooks
 
-    async def wait_again(self, member: QueueMembership, session: CallSession) -> None:
+    async def wait_again(self, member: QueueMembership, session: Leg) -> None:
         """The wait script ran out: ask waitUrl again (queueWait), no sooner than
         `min_wait_interval_s` after the previous request."""
         clock = self.ctx.clock
@@ -178,7 +178,7 @@ class QueueService:
             current_queue_size=len(members),
         )))
 
-    async def leg_ended(self, member: QueueMembership, session: CallSession) -> None:
+    async def leg_ended(self, member: QueueMembership, session: Leg) -> None:
         """The queued leg ended: remove it and tell actionUrl (hangup or systemError; PerCL
         ignored). Nothing is sent for a leg that ended before it got into the queue, nor for one
         whose dequeue was under way (that removal is completed, silently: the leg is gone)."""
@@ -239,7 +239,7 @@ class QueueService:
 
     async def _dequeue_waiting(
         self, queue_id: str, call_id: str | None
-    ) -> tuple[MemberView, QueueMembership, CallSession] | None:
+    ) -> tuple[MemberView, QueueMembership, Leg] | None:
         """Mark the first waiting member (or `call_id`) dequeued; hold the queue's lock."""
         members = await self.ctx.store.list_members(queue_id)
         for view in member_views(members, self.ctx.clock.now()):
@@ -264,7 +264,7 @@ class QueueService:
 
     async def recover(self) -> int:
         """Remove members whose legs a previous process left behind (call after
-        CallService.recover). Returns how many were removed; see queue_members.py."""
+        CallService.recover). Returns how many were removed; see queue/members.py."""
         return await remove_stale_members(self.ctx, self.sessions)
 
     # ---------------------------------------------------------------- helpers
@@ -284,7 +284,7 @@ class QueueService:
             await store.put_queue(with_removal(queue, waited, dequeued=dequeued))
         return waited
 
-    async def _left(self, session: CallSession, member: QueueMembership,
+    async def _left(self, session: Leg, member: QueueMembership,
                     waited: float | None) -> QueueExit:
         """After the member left: forget it, clear the call's queueId, log; how it left."""
         self.members.pop(member.call_id, None)

@@ -1,7 +1,7 @@
 """ConferenceRoom: the async shell of one conference (FREECLIMB.md §6).
 
 The room keeps the conference's live participants, moves the conference and each participant
-through the tables of engine.conference_state, and makes the changes heard: status notifications
+through the tables of engine.conference.state, and makes the changes heard: status notifications
 (through the room's Outbox, in order), beeps (playBeep), the wait audio of participants waiting
 for the conference to start, and the audio paths between bridged participants: the room keeps the
 network's Mixer configured (one mix per conference, a path per bridged participant from its talk,
@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 from percl.domain import payloads as p
 from percl.domain.enums import CallEndedReason, ConferenceStatus
 from percl.domain.records import Account, Call, Conference, Participant, revised
-from percl.engine.conference_member import ControlKeys, Member, ParticipantHold
-from percl.engine.conference_outbox import Notice, Outbox
-from percl.engine.conference_state import (
+from percl.engine.conference.member import ControlKeys, Member
+from percl.engine.conference.outbox import Notice, Outbox
+from percl.engine.conference.state import (
     ConferenceEvent,
     ParticipantEvent,
     ParticipantState,
@@ -42,7 +42,7 @@ from percl.engine.ports import File, MixPath, Tone
 from percl.percl import events as e
 
 if TYPE_CHECKING:
-    from percl.engine.session import CallSession
+    from percl.engine.runners import Leg
     from percl.percl.commands import AddToConference
 
 Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None] | None"]
@@ -81,7 +81,7 @@ class ConferenceRoom:
 
     # ------------------------------------------------------------------ joining and leaving
 
-    async def join(self, session: CallSession, command: AddToConference) -> Member | None:
+    async def join(self, session: Leg, command: AddToConference) -> Member | None:
         """Add the leg of `session` as a participant with `command`'s settings; None when the
         conference was terminated before the leg got in.
 
@@ -182,7 +182,7 @@ class ConferenceRoom:
         for member in list(self.members.values()):
             await self.remove(member)
 
-    async def terminate(self, by: CallSession | None = None) -> None:
+    async def terminate(self, by: Leg | None = None) -> None:
         """Terminate the conference: every participant is hung up (conferenceTerminated), except
         `by` (the participant whose TerminateConference this is: its runner ends it), and the
         statusCallbackUrl hears `empty` (if it was not) then `terminated`. Idempotent."""
@@ -336,3 +336,29 @@ class ConferenceRoom:
         """Let the leg go, if the room still holds it."""
         if member.session.membership is member.hold:
             member.session.leave()
+
+
+class ParticipantHold:
+    """The conference's Membership on a participant's leg (see engine.runners)."""
+
+    def __init__(self, room: ConferenceRoom, member: Member) -> None:
+        self.room = room
+        self.member = member
+
+    def on_digits(self, session: Leg, digits: str) -> bool:
+        if self.member.control_active or not self.member.live:
+            return False
+        self.room.keys_pressed(self.member, digits)
+        return True
+
+    def on_speech(self, session: Leg, text: str) -> bool:
+        # The conference's own: the network's mixer carried it to the others who listen.
+        return not self.member.control_active and self.member.live
+
+    async def on_idle(self, session: Leg) -> None:
+        # The leg has no script left (just joined, or its callControl script ran out): it stays
+        # in the conference, and its keys are watched again.
+        self.room.set_control(self.member, False)
+
+    async def on_leg_ended(self, session: Leg) -> None:
+        await self.room.leg_ended(self.member)

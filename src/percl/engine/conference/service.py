@@ -6,7 +6,7 @@ the conference is terminated. The store is the record of truth: conferences and 
 stored before anything reports them, and a restarted percl finds every conference that was not
 terminated (`recover` empties those a crash left populated).
 
-The runners of the seven conference PerCL commands live in engine.conference_commands; the service
+The runners of the seven conference PerCL commands live in engine.conference.commands; the service
 registers them in the EngineContext it is given. The REST API reaches it through
 engine.service.ConferenceControl.
 
@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 from percl.domain import ids
 from percl.domain.enums import ConferenceStatus, LogLevel, PlayBeep
 from percl.domain.records import Account, Conference, Participant, revised
-from percl.engine import conference_commands
-from percl.engine.conference_member import Member, ParticipantHold
-from percl.engine.conference_room import ConferenceRoom
+from percl.engine.conference import commands as conference_commands
+from percl.engine.conference.member import Member
+from percl.engine.conference.room import ConferenceRoom, ParticipantHold
 from percl.engine.context import EngineContext
 from percl.engine.ports import ConferenceFilter, ParticipantFilter
 from percl.engine.service import ConferenceUpdate, NewConference, ParticipantUpdate
@@ -35,7 +35,7 @@ from percl.errors import NotFound
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 
 if TYPE_CHECKING:
-    from percl.engine.session import CallSession
+    from percl.engine.runners import Leg
 
 log = logging.getLogger("percl.engine.conference")
 WAIT_URL_HEAD_BYTES = 64 * 1024  # what of a waitUrl audio file is read to know it is there
@@ -44,7 +44,7 @@ WAIT_URL_HEAD_BYTES = 64 * 1024  # what of a waitUrl audio file is read to know 
 class ConferenceService(TaskOwner):
     """Conferences of every account. `sessions` is the CallService's live-session registry."""
 
-    def __init__(self, ctx: EngineContext, sessions: Mapping[str, CallSession]) -> None:
+    def __init__(self, ctx: EngineContext, sessions: Mapping[str, Leg]) -> None:
         self.ctx = ctx
         self.sessions = sessions
         self.rooms: dict[str, ConferenceRoom] = {}
@@ -63,7 +63,7 @@ class ConferenceService(TaskOwner):
     async def create(
         self, account: Account, *, alias: str | None, play_beep: PlayBeep, record: bool,
         wait_url: str | None, status_callback_url: str | None, action_url: str | None,
-        request_id: str | None, creator: CallSession | None,
+        request_id: str | None, creator: Leg | None,
     ) -> ConferenceRoom:
         """Create, store and announce an empty conference; its waitUrl is fetched once now."""
         now = self.ctx.clock.now()
@@ -103,14 +103,14 @@ class ConferenceService(TaskOwner):
             return None
         return room
 
-    def membership(self, session: CallSession) -> tuple[ConferenceRoom, Member] | None:
+    def membership(self, session: Leg) -> tuple[ConferenceRoom, Member] | None:
         """The room and participant of a leg that is in a conference, else None."""
         hold = session.membership
         if isinstance(hold, ParticipantHold) and hold.member.live:
             return hold.room, hold.member
         return None
 
-    async def leave_current(self, session: CallSession) -> None:
+    async def leave_current(self, session: Leg) -> None:
         """Take a leg out of the conference it is in, if any, before it joins another."""
         found = self.membership(session)
         if found is not None:

@@ -15,11 +15,15 @@ the executing leg's own conference.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from percl.domain import payloads as p
 from percl.domain.enums import CallEndedReason, CallStatus, LogLevel, PlayBeep
-from percl.engine.conference_member import PARTICIPANT_COMMANDS
+from percl.domain.records import Account
+from percl.engine.conference.member import PARTICIPANT_COMMANDS, Member
+from percl.engine.conference.room import ConferenceRoom
+from percl.engine.context import EngineContext
 from percl.percl import events as e
 from percl.percl.commands import (
     AddToConference,
@@ -33,8 +37,29 @@ from percl.percl.commands import (
 )
 
 if TYPE_CHECKING:
-    from percl.engine.conference import ConferenceService
-    from percl.engine.session import CallSession
+    from percl.engine.runners import Leg
+
+
+class Conferences(Protocol):
+    """What the runners use of service.py's ConferenceService (which registers them:
+    a Protocol here keeps the two modules out of an import circle)."""
+
+    ctx: EngineContext
+
+    @property
+    def sessions(self) -> Mapping[str, Leg]: ...
+
+    async def create(
+        self, account: Account, *, alias: str | None, play_beep: PlayBeep, record: bool,
+        wait_url: str | None, status_callback_url: str | None, action_url: str | None,
+        request_id: str | None, creator: Leg | None,
+    ) -> ConferenceRoom: ...
+
+    async def room(self, account_id: str, conference_id: str) -> ConferenceRoom | None: ...
+
+    def membership(self, session: Leg) -> tuple[ConferenceRoom, Member] | None: ...
+
+    async def leave_current(self, session: Leg) -> None: ...
 
 #: A participant waits silently when its script runs out; on_idle only re-arms call control.
 PARTICIPANT_HOLD = e.Hold(e.Idle.NOTIFY, allowed=PARTICIPANT_COMMANDS)
@@ -45,7 +70,7 @@ def _problem(message: str) -> e.Finish:
 
 
 async def create_conference(
-    service: ConferenceService, session: CallSession, command: Command
+    service: Conferences, session: Leg, command: Command
 ) -> e.Outcome:
     """CreateConference: the conference is created and announced before actionUrl is asked."""
     assert isinstance(command, CreateConference)
@@ -64,7 +89,7 @@ async def create_conference(
 
 
 async def add_to_conference(
-    service: ConferenceService, session: CallSession, command: Command
+    service: Conferences, session: Leg, command: Command
 ) -> e.Outcome:
     assert isinstance(command, AddToConference)
     target = await _target(service, session, command.call_id)
@@ -86,7 +111,7 @@ async def add_to_conference(
 
 
 async def remove_from_conference(
-    service: ConferenceService, session: CallSession, command: Command
+    service: Conferences, session: Leg, command: Command
 ) -> e.Outcome:
     assert isinstance(command, RemoveFromConference)
     target = await _target(service, session, command.call_id)
@@ -103,7 +128,7 @@ async def remove_from_conference(
 
 
 async def terminate_conference(
-    service: ConferenceService, session: CallSession, command: Command
+    service: Conferences, session: Leg, command: Command
 ) -> e.Outcome:
     assert isinstance(command, TerminateConference)
     found = service.membership(session)
@@ -118,14 +143,14 @@ async def terminate_conference(
     return e.Finish(CallEndedReason.CONFERENCE_TERMINATED)
 
 
-async def set_talk(service: ConferenceService, session: CallSession, command: Command) -> e.Outcome:
+async def set_talk(service: Conferences, session: Leg, command: Command) -> e.Outcome:
     assert isinstance(command, SetTalk)
     return await _set(service, session, command.call_id, "SetTalk",
                       talk=command.talk is not False)
 
 
 async def set_listen(
-    service: ConferenceService, session: CallSession, command: Command
+    service: Conferences, session: Leg, command: Command
 ) -> e.Outcome:
     assert isinstance(command, SetListen)
     return await _set(service, session, command.call_id, "SetListen",
@@ -133,14 +158,14 @@ async def set_listen(
 
 
 async def set_dtmf_pass_through(
-    service: ConferenceService, session: CallSession, command: Command
+    service: Conferences, session: Leg, command: Command
 ) -> e.Outcome:
     assert isinstance(command, SetDTMFPassThrough)
     return await _set(service, session, None, "SetDTMFPassThrough",
                       dtmf_pass_through=command.dtmf_pass_through is not False)
 
 
-async def _set(service: ConferenceService, session: CallSession, call_id: str | None, name: str,
+async def _set(service: Conferences, session: Leg, call_id: str | None, name: str,
                **changes: Any) -> e.Outcome:
     """A privilege change (an absent value means true, the privilege's default); ignored with a
     warning when the leg is not in a conference."""
@@ -155,8 +180,8 @@ async def _set(service: ConferenceService, session: CallSession, call_id: str | 
 
 
 async def _target(
-    service: ConferenceService, session: CallSession, call_id: str | None
-) -> CallSession | None:
+    service: Conferences, session: Leg, call_id: str | None
+) -> Leg | None:
     """The leg a command acts on: the executing one, or the live leg of the same account that a
     legacy `callId` names (None, with a warning, when that leg is not live)."""
     if call_id is None or call_id == session.call.call_id:
@@ -170,7 +195,7 @@ async def _target(
     return other
 
 
-def register(service: ConferenceService) -> None:
+def register(service: Conferences) -> None:
     """Register the conference runners in the service's EngineContext."""
     table = {
         "CreateConference": create_conference,
@@ -185,8 +210,8 @@ def register(service: ConferenceService) -> None:
         service.ctx.runners.register(name, _bound(service, runner))
 
 
-def _bound(service: ConferenceService, runner: Any) -> Any:
-    async def run(session: CallSession, command: Command) -> e.Outcome:
+def _bound(service: Conferences, runner: Any) -> Any:
+    async def run(session: Leg, command: Command) -> e.Outcome:
         outcome: e.Outcome = await runner(service, session, command)
         return outcome
 

@@ -1,7 +1,7 @@
 """One participant as its conference room keeps it, and the hold the room has on its leg.
 
 While a leg is a participant, its session offers every key and every utterance to the room first
-(`ParticipantHold`, the leg's Membership): keys may complete the participant's callControlSequence
+(room.py's `ParticipantHold`, the leg's Membership): keys may complete the participant's callControlSequence
 (then `callControl` is posted and the script it answers runs on the leg, which stays in the
 conference), the rest are passed through to the others per dtmfPassThrough, and speech reaches
 every other participant who listens (the network's Mixer carries both; the room configures it).
@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from percl.domain.records import Participant
-from percl.engine.conference_state import ParticipantState
+from percl.engine.conference.state import ParticipantState
 from percl.percl.commands import COMMANDS
 
 if TYPE_CHECKING:
-    from percl.engine.conference_room import ConferenceRoom
-    from percl.engine.session import CallSession
+    from percl.engine.runners import Leg, Membership
 
 #: Commands that may not run on a conference participant (they need the leg's own audio, or would
 #: put it in a second conference or a queue without leaving this one).
@@ -76,13 +75,13 @@ def _longest_prefix_suffix(text: str, sequence: str) -> int:
 class Member:
     """A participant of one room: its live leg, its stored record and what the room runs for it."""
 
-    session: CallSession
+    session: Leg
     record: Participant
     keys: ControlKeys
     state: ParticipantState = ParticipantState.JOINING
     control_active: bool = False  # a callControl script runs on the leg
     wait_task: asyncio.Task[None] | None = field(default=None, repr=False)
-    hold: ParticipantHold | None = field(default=None, repr=False)  # the leg's Membership
+    hold: Membership | None = field(default=None, repr=False)  # room.ParticipantHold
 
     @property
     def call_id(self) -> str:
@@ -91,29 +90,3 @@ class Member:
     @property
     def live(self) -> bool:
         return self.state is not ParticipantState.LEFT
-
-
-class ParticipantHold:
-    """The conference's Membership on a participant's leg (see engine.runners)."""
-
-    def __init__(self, room: ConferenceRoom, member: Member) -> None:
-        self.room = room
-        self.member = member
-
-    def on_digits(self, session: CallSession, digits: str) -> bool:
-        if self.member.control_active or not self.member.live:
-            return False
-        self.room.keys_pressed(self.member, digits)
-        return True
-
-    def on_speech(self, session: CallSession, text: str) -> bool:
-        # The conference's own: the network's mixer carried it to the others who listen.
-        return not self.member.control_active and self.member.live
-
-    async def on_idle(self, session: CallSession) -> None:
-        # The leg has no script left (just joined, or its callControl script ran out): it stays
-        # in the conference, and its keys are watched again.
-        self.room.set_control(self.member, False)
-
-    async def on_leg_ended(self, session: CallSession) -> None:
-        await self.room.leg_ended(self.member)

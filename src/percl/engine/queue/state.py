@@ -13,7 +13,7 @@ IllegalTransition and backs off, so a member is removed, counted and reported ex
 
 `refused` is queueFull (the queue was at maxSize); `new --fail--> failed` is an Enqueue that could
 not add the call (the queue id belongs to another account), reported as systemError while the leg
-still lives. Nothing here does I/O: engine/queues.py drives it.
+still lives. Nothing here does I/O: engine/queue/service.py drives it.
 
 Positions are 1-based, head first, in the order the store lists members (date enqueued, then a
 sequence number). Durations on the wire are whole seconds, rounded half up.

@@ -28,7 +28,7 @@ from percl.domain.ids import MESSAGE, REQUEST
 from percl.domain.payloads import wire_fields
 from percl.domain.records import Account, IncomingNumber, Message, revised
 from percl.engine.context import EngineContext
-from percl.engine.messaging_rules import check_sender, segment_count
+from percl.engine.messaging.rules import check_sender, segment_count
 from percl.engine.ports import WebhookRequest
 
 FINAL = frozenset({MessageStatus.SENT, MessageStatus.UNDELIVERED, MessageStatus.FAILED})
