@@ -9,16 +9,45 @@ default for SQLite; this one also runs on SQLite, which is how the tests keep it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from percl.errors import DatabaseUnusable, StoreBusy
 from percl.store.base import StoreClosed
 from percl.store.sql.executor import Duplicate, Params, Row, Statement
 from percl.store.sql.schema_setup import ensure_schema
+
+#: SQLSTATE of a broken UNIQUE or PRIMARY KEY constraint (unique_violation). Every other integrity
+#: error (not null, foreign key, check) is a bug, not a duplicate, and is raised as it is.
+_UNIQUE_VIOLATION = "23505"
+#: SQLSTATEs of "someone else holds what this write needs": serialization_failure, deadlock_detected,
+#: lock_not_available (lock_timeout ran out). The transaction was rolled back: nothing written.
+_BUSY_STATES = frozenset({"40001", "40P01", "55P03"})
+#: The same two outcomes for a driver that reports SQLite's result-code names instead.
+_UNIQUE_NAMES = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+_BUSY_NAMES = ("SQLITE_BUSY", "SQLITE_LOCKED")
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """The driver's errors as the executor contract's (executor.py): a unique violation is
+    `Duplicate`, a lock or serialization failure `StoreBusy`; anything else as it is. Read by
+    code (SQLSTATE, or the result-code name where the driver has no SQLSTATE), never by text."""
+    try:
+        yield
+    except DBAPIError as exc:
+        state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        name = str(getattr(exc.orig, "sqlite_errorname", ""))
+        if state == _UNIQUE_VIOLATION or name in _UNIQUE_NAMES:
+            raise Duplicate(str(exc.orig)) from exc
+        if state in _BUSY_STATES or name.startswith(_BUSY_NAMES):
+            raise StoreBusy() from exc
+        raise
 
 
 class AlchemyExecutor:
@@ -31,6 +60,8 @@ class AlchemyExecutor:
         `create_async_engine` (a pool class, pool sizes). Nothing is opened until `open()`."""
         self.url = url
         self.dialect_name = make_url(url).get_dialect().name
+        #: The URL as error messages show it: no password.
+        self.where = make_url(url).render_as_string(hide_password=True)
         self._options = engine_options
         self._engine: AsyncEngine | None = None
 
@@ -40,7 +71,11 @@ class AlchemyExecutor:
         engine = self.create_engine()
         try:
             async with engine.begin() as conn:
-                await ensure_schema(conn, self.url)
+                await ensure_schema(conn, self.where)
+        except (DBAPIError, OSError) as exc:
+            await engine.dispose()
+            cause = exc.orig if isinstance(exc, DBAPIError) else exc  # without SQLAlchemy's SQL
+            raise DatabaseUnusable(f"PERCL_DB={self.where}: cannot use the database ({cause})") from exc
         except BaseException:
             await engine.dispose()
             raise
@@ -64,19 +99,15 @@ class AlchemyExecutor:
         return self._engine
 
     async def write(self, stmt: Statement, params: Params | None = None) -> int:
-        try:
+        with _translated():
             async with self._require().begin() as conn:
                 result = await conn.execute(stmt, params)
-        except IntegrityError as exc:
-            raise Duplicate(str(exc.orig)) from exc
         return int(result.rowcount)
 
     async def write_many(self, stmt: Statement, rows: Sequence[Params]) -> int:
-        try:
+        with _translated():
             async with self._require().begin() as conn:
                 result = await conn.execute(stmt, list(rows))  # executemany
-        except IntegrityError as exc:
-            raise Duplicate(str(exc.orig)) from exc
         return int(result.rowcount)
 
     async def fetch(self, stmt: Statement, params: Params | None = None) -> Sequence[Row]:
