@@ -10,7 +10,6 @@ without bound, and the engine with it.
 
 from __future__ import annotations
 
-from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from percl.store.sql.alchemy import AlchemyExecutor
@@ -24,7 +23,7 @@ def async_url(db: str) -> str:
     """PERCL_DB's PostgreSQL URL (postgresql://, postgres:// or postgresql+asyncpg://) with
     SQLAlchemy's asyncpg driver named in its scheme."""
     _scheme, _sep, rest = db.partition("://")
-    return make_url(f"postgresql+asyncpg://{rest}").render_as_string(hide_password=False)
+    return f"postgresql+asyncpg://{rest}"
 
 
 class PostgresExecutor(AlchemyExecutor):
