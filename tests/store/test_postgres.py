@@ -196,3 +196,18 @@ def test_percl_db_upgrade_names_an_unreachable_server_in_one_line() -> None:
 def test_percl_db_upgrade_on_memory_says_there_is_nothing_to_do() -> None:
     result = CliRunner().invoke(cli, ["db", "upgrade"], env={"PERCL_DB": "memory://"})
     assert result.exit_code == 0 and "nothing to upgrade" in result.output
+
+
+async def test_a_platform_on_postgresql_seeds_its_account_and_finds_it_after_a_restart() -> None:
+    from percl.app import Platform
+    from percl.config import from_sources
+
+    url = postgres.server().new_database().replace("postgresql+asyncpg://", "postgresql://")
+    settings = from_sources({"PERCL_DB": url})
+    async with Platform(settings, probe_media=False) as first:
+        assert isinstance(first.store, PostgresStore)
+        assert first.seed is not None and first.seed.created
+        account = first.account
+    async with Platform(settings, probe_media=False) as second:
+        assert second.seed is not None and not second.seed.created
+        assert second.account == account
