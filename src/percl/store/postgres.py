@@ -36,7 +36,7 @@ class PostgresExecutor(AlchemyExecutor):
     def create_engine(self) -> AsyncEngine:
         settings = {"lock_timeout": str(self.lock_timeout_ms), "application_name": "percl"}
         return create_async_engine(
-            self.url, connect_args={"server_settings": settings}, pool_pre_ping=True, **self._options
+            self.url, connect_args={"server_settings": settings}, **self._options
         )
 
 

