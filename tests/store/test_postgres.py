@@ -211,3 +211,21 @@ async def test_a_platform_on_postgresql_seeds_its_account_and_finds_it_after_a_r
     async with Platform(settings, probe_media=False) as second:
         assert second.seed is not None and not second.seed.created
         assert second.account == account
+
+
+async def test_a_nul_in_text_is_stored_as_a_replacement_character_and_loses_no_row(
+    pg: PostgresStore,
+) -> None:
+    from percl.domain.enums import LogLevel
+    from percl.domain.records import LogEntry
+    from percl.engine.ports import LogFilter
+    from tests.store.samples import AC1
+
+    await pg.put_account(dataclasses.replace(ACCOUNT, alias="a\x00b"))
+    pg.invalidate_cache()
+    stored = await pg.get_account(ACCOUNT.account_id)
+    assert stored is not None and stored.alias == "a\ufffdb"
+    await pg.add_log(LogEntry(1, LogLevel.INFO, AC1, "reply was x\x00y"))
+    await pg.add_log(LogEntry(2, LogLevel.INFO, AC1, "fine"))  # in the same batch: kept too
+    assert [e.message for e in await pg.list_logs(AC1, LogFilter())] == ["fine", "reply was x\ufffdy"]
+    assert await pg.list_applications(AC1, "no\x00such") == []  # a value in a WHERE clause too

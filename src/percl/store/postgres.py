@@ -6,10 +6,19 @@ another transaction holds for at most `LOCK_TIMEOUT_MS`, then fails (SQLSTATE 55
 executor raises `StoreBusy` with nothing written, as SQLite's writer does at once (REST answers
 503, the engine retries its call records). Without it a write would wait for the other transaction
 without bound, and the engine with it.
+
+And one difference in what text can hold: PostgreSQL's text cannot hold NUL (U+0000), SQLite's
+can. A NUL in any value sent (an alias from a REST body, a log line quoting an app's reply) would
+fail the statement, and with a log batch every line in it; it is sent as U+FFFD instead (a lossy
+but harmless stand-in: the row is kept, the character is visibly replaced).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from percl.store.sql.alchemy import AlchemyExecutor
@@ -26,6 +35,34 @@ def async_url(db: str) -> str:
     return f"postgresql+asyncpg://{rest}"
 
 
+def _without_nul(
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, executemany: bool
+) -> tuple[str, Any]:
+    """The statement's parameters with every NUL in a string as U+FFFD (see the module doc)."""
+    rows = parameters if executemany else [parameters]
+    if not any(_has_nul(row) for row in rows):
+        return statement, parameters
+    cleaned = [_clean(row) for row in rows]
+    return statement, cleaned if executemany else cleaned[0]
+
+
+def _values(row: Sequence[Any] | Mapping[str, Any]) -> Any:
+    return row.values() if isinstance(row, Mapping) else row
+
+
+def _has_nul(row: Sequence[Any] | Mapping[str, Any]) -> bool:
+    return any(isinstance(v, str) and "\x00" in v for v in _values(row))
+
+
+def _clean(row: Sequence[Any] | Mapping[str, Any]) -> Any:
+    def fix(v: Any) -> Any:
+        return v.replace("\x00", "\ufffd") if isinstance(v, str) else v
+
+    if isinstance(row, Mapping):
+        return {k: fix(v) for k, v in row.items()}
+    return tuple(fix(v) for v in row)
+
+
 class PostgresExecutor(AlchemyExecutor):
     """The generic executor with PostgreSQL's connect-time settings (see the module doc)."""
 
@@ -35,9 +72,11 @@ class PostgresExecutor(AlchemyExecutor):
 
     def create_engine(self) -> AsyncEngine:
         settings = {"lock_timeout": str(self.lock_timeout_ms), "application_name": "percl"}
-        return create_async_engine(
+        engine = create_async_engine(
             self.url, connect_args={"server_settings": settings}, **self._options
         )
+        event.listen(engine.sync_engine, "before_cursor_execute", _without_nul, retval=True)
+        return engine
 
 
 class PostgresStore(SqlStore):
