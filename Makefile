@@ -24,6 +24,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests examples
 	$(BIN)/mypy
+	@sh tests/setup/ensure_postgres.sh
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -26,7 +26,7 @@ from percl.api.campaign_registry import CampaignRegistry
 from percl.api.export_jobs import ExportJobs
 from percl.api.guard import FailureLimiter, RequestGuard
 from percl.api.ratelimit import RateLimitMiddleware
-from percl.config import IN_MEMORY_DBS, MEMORY_DB, SeedAccount, Settings
+from percl.config import IN_MEMORY_DBS, MEMORY_DB, SeedAccount, Settings, is_postgres
 from percl.console.home import HomeInfo, home_routes
 from percl.domain import ids as idmod
 from percl.domain.clock import Clock
@@ -49,6 +49,7 @@ from percl.simapi import SimApiDeps, create_sim_api
 from percl.store.export_files import DirectoryExportFiles
 from percl.store.knowledge_files import FolderKnowledge
 from percl.store.memory import MemoryStore
+from percl.store.postgres import PostgresStore
 from percl.store.sqlite import SqliteStore
 from percl.telephony.sim.control import NetworkControl
 from percl.telephony.sim.network import SimNetwork
@@ -69,6 +70,8 @@ def export_files_for(settings: Settings, *, store_given: bool) -> DirectoryExpor
         return DirectoryExportFiles(Path(settings.exports_dir).expanduser())
     if store_given or settings.db in IN_MEMORY_DBS:
         return DirectoryExportFiles(None)
+    if is_postgres(settings.db):  # no database file to sit beside
+        return DirectoryExportFiles(Path("var/exports").resolve())
     return DirectoryExportFiles(Path(settings.db).expanduser().resolve().parent / "exports")
 
 
@@ -90,8 +93,13 @@ def campaigns_from(path: str, now: float) -> CampaignRegistry:
 
 def store_for(db: str) -> Store:
     """The store PERCL_DB names: MemoryStore for "memory://" (nothing survives a restart),
-    otherwise SQLite on that file (or SQLite's own ":memory:")."""
-    return MemoryStore() if db == MEMORY_DB else SqliteStore.for_path(db)
+    PostgreSQL for a "postgresql://..." URL, otherwise SQLite on that file (or SQLite's own
+    ":memory:")."""
+    if db == MEMORY_DB:
+        return MemoryStore()
+    if is_postgres(db):
+        return PostgresStore(db)
+    return SqliteStore.for_path(db)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,13 @@ ACCOUNT_ID_RE = re.compile(r"^AC[0-9a-fA-F]{40}$")
 SQLITE_MEMORY_DB = ":memory:"
 MEMORY_DB = "memory://"
 IN_MEMORY_DBS = (SQLITE_MEMORY_DB, MEMORY_DB)
+#: PERCL_DB values that name a PostgreSQL server (store/postgres.py; the driver is always asyncpg).
+POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+asyncpg://")
+
+
+def is_postgres(db: str) -> bool:
+    """True when PERCL_DB names a PostgreSQL database rather than an SQLite file."""
+    return db.startswith(POSTGRES_SCHEMES)
 MAX_RATE = 1_000_000.0
 
 

@@ -3,13 +3,15 @@
 SqliteStore (production) and MemoryStore (tests and the test kit) must be indistinguishable to
 their callers, so the behaviour tests are written once against the Store protocol. "sql-generic"
 is the same SqlStore on SQLAlchemy's async engine (the strategy a PostgreSQL store plugs into),
-on a SQLite file: the gateways' statements run through SQLAlchemy unchanged.
+on a SQLite file: the gateways' statements run through SQLAlchemy unchanged. "postgresql" is
+PostgresStore on a real server (tests/postgres.py: started once per session, a fresh database per
+store), skipped with the reason where no PostgreSQL can be had.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from percl.engine.ports import Store
 from percl.store.memory import MemoryStore
+from percl.store.postgres import PostgresStore
 from percl.store.sql.alchemy import AlchemyExecutor
 from percl.store.sql.store import SqlStore
 from percl.store.sqlite import SqliteStore
+from tests import postgres
 
-KINDS = ("sqlite", "sqlite-file", "memory", "sql-generic")
+KINDS = ("sqlite", "sqlite-file", "memory", "sql-generic", "postgresql")
 
 
 class QuickSqliteFile(AlchemyExecutor):
@@ -54,6 +58,8 @@ def new_store(kind: str, folder: Path | None = None) -> Store:
     if kind == "sql-generic":
         file = (folder or Path(tempfile.mkdtemp(prefix="percl-store-"))) / "generic.db"
         return SqlStore(QuickSqliteFile(f"sqlite+aiosqlite:///{file}"))
+    if kind == "postgresql":
+        return PostgresStore(postgres.server().new_database())
     raise ValueError(f"unknown store kind {kind!r}")
 
 
@@ -65,3 +71,10 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
     await s.open()
     yield s
     await s.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_stopped() -> Iterator[None]:
+    """Stops the session's PostgreSQL server (if a test started one) by its PID at the end."""
+    yield
+    postgres.stop()

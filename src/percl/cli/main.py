@@ -13,6 +13,7 @@ from percl.cli.activity import Verbosity
 from percl.cli.browse import calls_cmd, logs_cmd
 from percl.cli.connection import client_from, connection_options
 from percl.cli.credentials import percl_home
+from percl.cli.dbcmd import db_cmd
 from percl.cli.flags import SERVE_FLAGS, flag_named
 from percl.cli.simcmd import sim
 from percl.cli.trace import trace_cmd
@@ -87,6 +88,7 @@ cli.add_command(sim)
 cli.add_command(trace_cmd)
 cli.add_command(calls_cmd)
 cli.add_command(logs_cmd)
+cli.add_command(db_cmd)
 
 
 def main() -> None:

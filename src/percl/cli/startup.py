@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from percl.cli.credentials import make_private_dir
-from percl.config import IN_MEMORY_DBS
+from percl.config import IN_MEMORY_DBS, is_postgres
 from percl.errors import PerclError
 
 #: How far past a busy port to look for a free one to suggest.
@@ -53,8 +53,9 @@ class Claim:
 
 
 def lock_path(db: str) -> Path | None:
-    """`<db>.lock` for a database file; None for the in-memory databases (nothing to share)."""
-    if db in IN_MEMORY_DBS:
+    """`<db>.lock` for a database file; None for the in-memory databases (nothing to share) and
+    for a PostgreSQL server (no file here to lock)."""
+    if db in IN_MEMORY_DBS or is_postgres(db):
         return None
     file = Path(db).expanduser().resolve()
     return file.with_name(file.name + ".lock")

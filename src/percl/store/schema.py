@@ -67,7 +67,9 @@ from percl.domain.records import (
 # log pages walk an index in order (MIGRATIONS below; create_all adds no index to a table that
 # exists).
 # 4: + blobs, exports (new tables only).
-SCHEMA_VERSION = 4
+# 5: queue_members + inserted (insertion order, ADDED_COLUMNS below): members tied on
+# (date_enqueued, seq) came in SQLite's rowid order, which PostgreSQL has no equivalent of.
+SCHEMA_VERSION = 5
 
 metadata = MetaData()
 
@@ -190,6 +192,12 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
 }
 
+#: Columns the migration from each older version adds to a table that exists (schema_setup.py
+#: adds each one that is missing, as `column NOT NULL DEFAULT server_default`).
+ADDED_COLUMNS: dict[int, tuple[tuple[str, str], ...]] = {
+    4: (("queue_members", "inserted"),),
+}
+
 conferences = Table(
     "conferences",
     metadata,
@@ -258,6 +266,9 @@ queue_members = Table(
     Column("wait_url", String),
     Column("action_url", String),
     Column("notification_url", String),
+    # The order members were first stored in: the tie-breaker after (date_enqueued, seq). Set by
+    # the upsert on insert (one more than the largest), kept by its update (sql/queues.py).
+    Column("inserted", BigInteger, nullable=False, server_default="0"),
     Index("ix_queue_members_queue", "queue_id", "date_enqueued", "seq"),
 )
 
@@ -461,7 +472,11 @@ PARTICIPANT_MAP: RecordMap[Participant] = RecordMap(participants, Participant, _
 
 QUEUE_MAP: RecordMap[Queue] = RecordMap(queues, Queue, _plain(queues))
 
-QUEUE_MEMBER_MAP: RecordMap[QueueMember] = RecordMap(queue_members, QueueMember, _plain(queue_members))
+QUEUE_MEMBER_MAP: RecordMap[QueueMember] = RecordMap(
+    queue_members,
+    QueueMember,
+    tuple(f for f in _plain(queue_members) if f.column != "inserted"),  # the store's, not the record's
+)
 
 MESSAGE_MAP: RecordMap[Message] = RecordMap(
     messages,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from typing import Any
+
+from sqlalchemy import Column, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from percl.errors import DatabaseUnusable
@@ -28,4 +30,21 @@ async def ensure_schema(conn: AsyncConnection, where: str) -> None:
         for version in range(found, schema.SCHEMA_VERSION):
             for statement in schema.MIGRATIONS.get(version, ()):
                 await conn.exec_driver_sql(statement)
+            for table, column in schema.ADDED_COLUMNS.get(version, ()):
+                await _add_column(conn, schema.metadata.tables[table].c[column])
         await conn.execute(schema.schema_version.update().values(version=schema.SCHEMA_VERSION))
+
+
+async def _add_column(conn: AsyncConnection, column: Column[Any]) -> None:
+    """ALTER TABLE ... ADD COLUMN for `column` unless the table has it already (so a migration
+    cut short is finished on the next start: SQLite has no ADD COLUMN IF NOT EXISTS)."""
+    table = column.table.name
+    present = await conn.run_sync(lambda sync: {c["name"] for c in inspect(sync).get_columns(table)})
+    if column.name in present:
+        return
+    kind = column.type.compile(dialect=conn.dialect)
+    default = getattr(column.server_default, "arg", None)
+    if not isinstance(default, str):
+        raise TypeError(f"{table}.{column.name}: an added column needs a text server_default")
+    await conn.exec_driver_sql(
+        f"ALTER TABLE {table} ADD COLUMN {column.name} {kind} NOT NULL DEFAULT {default}")

@@ -37,16 +37,17 @@ class Statements:
                              f"(supported: {', '.join(_UPSERT_INSERTS)})") from None
         self.dialect_name = dialect_name
 
-    def upsert(self, table: Table) -> Insert:
+    def upsert(self, table: Table, *, keep: Sequence[str] = ()) -> Insert:
         """INSERT one row (parameters named after the columns) or, when its primary key exists,
-        UPDATE every other column."""
+        UPDATE every other column but those in `keep` (set once, by the INSERT)."""
         values: dict[str, Any] = {c.name: bindparam(c.name) for c in table.columns}
-        return self._on_conflict(table, self._insert(table).values(values))
+        return self._on_conflict(table, self._insert(table).values(values), keep)
 
     @staticmethod
-    def _on_conflict(table: Table, stmt: Any) -> Insert:
+    def _on_conflict(table: Table, stmt: Any, keep: Sequence[str]) -> Insert:
         key = [c.name for c in table.primary_key.columns]
-        updates = {c.name: stmt.excluded[c.name] for c in table.columns if not c.primary_key}
+        updates = {c.name: stmt.excluded[c.name] for c in table.columns
+                   if not c.primary_key and c.name not in keep}
         done: Insert = stmt.on_conflict_do_update(index_elements=key, set_=updates)
         return done
 
