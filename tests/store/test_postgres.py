@@ -229,3 +229,24 @@ async def test_a_nul_in_text_is_stored_as_a_replacement_character_and_loses_no_r
     await pg.add_log(LogEntry(2, LogLevel.INFO, AC1, "fine"))  # in the same batch: kept too
     assert [e.message for e in await pg.list_logs(AC1, LogFilter())] == ["fine", "reply was x\ufffdy"]
     assert await pg.list_applications(AC1, "no\x00such") == []  # a value in a WHERE clause too
+
+
+async def test_percl_serve_shows_and_records_a_postgresql_url_without_its_password(tmp_path: Path) -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from percl.app import Platform
+    from percl.cli.credentials import read_entries
+    from percl.cli.serve import _banner, _write_credentials
+    from percl.config import Settings
+
+    url = postgres.server().new_database().replace("postgresql+asyncpg://percl@",
+                                                   "postgresql://percl:s3cret@")
+    out = StringIO()
+    async with Platform(Settings(db=url), probe_media=False) as platform:
+        _banner(Console(file=out, width=200), platform, None, tmp_path / "credentials.json", None)
+        _write_credentials(tmp_path / "credentials.json", platform, None)
+    assert "percl:***@" in out.getvalue() and "s3cret" not in out.getvalue()
+    entry = read_entries(tmp_path / "credentials.json")[0]
+    assert "s3cret" not in entry.db and entry.db.startswith("postgresql")

@@ -29,7 +29,8 @@ from percl.app import Platform
 from percl.cli import startup, tls
 from percl.cli.activity import ActivityPrinter, Verbosity
 from percl.cli.credentials import CREDENTIALS_NAME, ServerEntry, write_entry
-from percl.config import IN_MEMORY_DBS, Settings
+from percl.cli.dbcmd import shown
+from percl.config import IN_MEMORY_DBS, Settings, is_postgres
 
 DEMO_ALIAS = "percl demo"
 DEMO_CALLER = "+15550100001"
@@ -102,7 +103,7 @@ async def _serve(settings: Settings, options: ServeOptions, console: Console,
     async with Platform(settings, log_observers=[printer],
                         credentials_hint=str(path)) as platform:
         if platform.db_created:
-            console.print(f"percl: no database at PERCL_DB={settings.db}: created a new one")
+            console.print(f"percl: no database at PERCL_DB={shown(settings.db)}: created a new one")
         demo_number = None
         if options.demo_app is not None:
             demo_number = await _wire_demo(platform, options.demo_app)
@@ -183,7 +184,8 @@ def _write_credentials(path: Path, platform: Platform, ca_file: str | None) -> N
     try:
         write_entry(path, ServerEntry(
             url=platform.settings.base_url, account_id=acc.account_id, api_key=acc.api_key,
-            db=db if db in IN_MEMORY_DBS else str(Path(db).expanduser().resolve()),
+            db=shown(db) if db in IN_MEMORY_DBS or is_postgres(db)
+            else str(Path(db).expanduser().resolve()),
             pid=os.getpid(), started_at=time.time(), ca_file=ca_file))
     except OSError as exc:
         raise startup.StartRefused(f"cannot write the credentials file {path}: {exc.strerror} "
@@ -196,7 +198,7 @@ def _banner(console: Console, platform: Platform, demo_number: str | None, path:
     created = platform.seed is not None and platform.seed.created
     lines = [
         f"[bold]percl[/] on {s.base_url}  (REST {s.base_url}/apiserver, sim {s.base_url}/sim/v1)",
-        f"database {s.db}, simulated phone network, media time scale {s.media_time_scale}",
+        f"database {shown(s.db)}, simulated phone network, media time scale {s.media_time_scale}",
         "",
         f"account ({'created' if created else 'existing'}):",
         f"  accountId      {acc.account_id}",
