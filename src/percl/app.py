@@ -193,6 +193,12 @@ class Platform:
 
     async def _call_owner(self, call_id: str) -> str | None:
         """Whose call `call_id` is (the sim network scopes phone programs by account)."""
+        # A leg being dialled is nearly always a live session's: its owner is in memory, and a
+        # call's account never changes, so the store read (a trip to the reader thread per
+        # dial) is only for a leg without one.
+        session = self.calls.sessions.get(call_id)
+        if session is not None:
+            return session.call.account_id
         call = await self.store.get_call(call_id)
         return call.account_id if call is not None else None
 

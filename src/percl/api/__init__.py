@@ -35,7 +35,9 @@ from percl.api.pagination import CursorCodec, CursorMiddleware
 __all__ = ["ApiDeps", "create_api"]
 
 # Order matters only where paths overlap: /Calls/{id}/Logs is more specific than /Calls/{id}.
-_ROUTERS = (accounts.router, applications.router, numbers.router, calls.router, logs.router,
+# Calls come first: FastAPI tries routes one by one, and POST /Calls (and GET /Calls/{id}) are
+# the busiest requests; no other router's paths overlap theirs (each path is anchored).
+_ROUTERS = (calls.router, accounts.router, applications.router, numbers.router, logs.router,
             queues.router, messages.router, conferences.router, recordings.router)
 
 

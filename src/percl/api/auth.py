@@ -94,13 +94,15 @@ async def current_account(request: Request) -> Account:
     return account
 
 
-async def path_account(
-    account_id: str, account: Annotated[Account, Depends(current_account)]
-) -> Account:
+async def path_account(request: Request, account_id: str) -> Account:
     """FastAPI dependency for `/Accounts/{account_id}/...`: the path must name the caller.
 
     Raises NotFound (404, code 1) for any other account id, so other accounts stay invisible.
     """
+    # current_account is awaited here rather than declared as a sub-dependency: every REST
+    # request resolves this, and FastAPI's resolution of a nested dependency costs more than
+    # the check itself. It is idempotent (the account is kept in the request's state).
+    account = await current_account(request)
     if account_id != account.account_id:
         raise NotFound(f"Account {account_id} not found")
     return account

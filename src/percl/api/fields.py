@@ -60,7 +60,9 @@ def is_valid_unicode(value: Any) -> bool:
 
 def _absolute_http_url(value: str) -> str:
     # urlsplit silently drops tabs and newlines, so "https://app/voice\n" would pass and be stored.
-    if any(c.isspace() or not c.isprintable() for c in value):
+    # One C-level pass: every whitespace character but " " is also unprintable (checked over all
+    # code points), so this is "any c.isspace() or not c.isprintable()" without a loop per char.
+    if " " in value or not value.isprintable():
         raise ValueError("must not contain spaces, newlines or other control characters")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:

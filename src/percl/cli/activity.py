@@ -99,8 +99,11 @@ class ActivityPrinter:
 
     def observe(self, entry: LogEntry) -> None:
         self._remember(entry)
+        if not self.active or (self._verbosity is Verbosity.QUIET
+                               and entry.level is not LogLevel.ERROR):
+            return  # nothing to show (a line's level is its entry's): skip decoding it
         line = decode(entry)
-        if self.active and self._shown(line):
+        if self._shown(line):
             self._console.print(self._render(line), soft_wrap=True, highlight=False)
 
     def _shown(self, line: ConsoleLine) -> bool:

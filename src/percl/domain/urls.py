@@ -29,9 +29,25 @@ def mask_credentials(text: str) -> str:
     return _USERINFO.sub(f"://{MASKED_USERINFO}@", text)
 
 
+#: Metadata values that hold no text: returned as they are without a call.
+_PLAIN = frozenset({int, float, bool, type(None)})
+
+
 def mask_in(value: Any) -> Any:
     """`value` (a log entry's metadata: dicts, lists, strings, numbers) with credentials masked in
     every string inside it. Values without any come back as they are."""
+    # Why exact types first: every log line passes here (several per call), and isinstance
+    # against the Mapping ABC plus a call per number cost more than the masking itself.
+    kind = type(value)
+    if kind is str:
+        return value if "@" not in value else mask_credentials(value)
+    if kind is dict:
+        return {key: item if type(item) in _PLAIN else mask_in(item)
+                for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [item if type(item) in _PLAIN else mask_in(item) for item in value]
+    if kind in _PLAIN:
+        return value
     if isinstance(value, str):
         return mask_credentials(value)
     if isinstance(value, Mapping):
