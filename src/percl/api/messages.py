@@ -183,7 +183,6 @@ async def list_messages(
         direction=direction,
     )
     render = message_renderer(deps.campaigns)
-    newest_first = lambda m: (m.date_created, m.message_id)  # noqa: E731 - the list's order
     by_campaign = CampaignMessageFilter(campaign_id, brand_id, is_10dlc)
     if by_campaign.active:
         # A message's campaign is its number's in the registry now (read time), so these
@@ -192,7 +191,7 @@ async def list_messages(
         kept = [m for m in await deps.store.list_messages(account.account_id, flt)
                 if by_campaign.keeps(message_campaign(registry, m))]
         return paginate(request, kept, "messages", render, page_size=deps.page_size,
-                        max_list=deps.max_list, sort_key=newest_first, descending=True)
+                        max_list=deps.max_list, sort_key=_message_key, descending=True)
     page = open_page(request, page_size=deps.page_size, max_list=deps.max_list)
     # Paged in the store like GET /Calls: the page's rows and one more; one count per walk.
     store, acc = deps.store, account.account_id
@@ -200,7 +199,12 @@ async def list_messages(
     more = len(found) > page.limit
     matched = await matched_count(page, len(found), more,
                                   lambda: store.count_messages(acc, flt, cap=deps.max_list))
-    return page_envelope(request, page, matched, found, more, "messages", render, newest_first)
+    return page_envelope(request, page, matched, found, more, "messages", render, _message_key)
+
+
+def _message_key(message: Message) -> SortKey:
+    """A message's place in the list (newest first: both descending)."""
+    return (message.date_created, message.message_id)
 
 
 def _position(after: SortKey | None) -> tuple[float, str] | None:
