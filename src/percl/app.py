@@ -7,7 +7,9 @@ ending calls can still send their final webhooks.
 
 from __future__ import annotations
 
+import inspect
 import json
+import logging
 import secrets
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
@@ -26,7 +28,15 @@ from percl.api.campaign_registry import CampaignRegistry
 from percl.api.export_jobs import ExportJobs
 from percl.api.guard import FailureLimiter, RequestGuard
 from percl.api.ratelimit import RateLimitMiddleware
-from percl.config import IN_MEMORY_DBS, MEMORY_DB, SeedAccount, Settings, is_postgres
+from percl.config import (
+    IN_MEMORY_DBS,
+    MEMORY_DB,
+    MediaFidelity,
+    SeedAccount,
+    Settings,
+    is_postgres,
+    resolve_media,
+)
 from percl.console.home import HomeInfo, home_routes
 from percl.domain import ids as idmod
 from percl.domain.clock import Clock
@@ -43,6 +53,7 @@ from percl.engine.ports import LogObserver, Store
 from percl.engine.queue import QueueService
 from percl.errors import ConfigError
 from percl.media.grammar.port import GrammarRecognizer
+from percl.media.kit import WorkCounter
 from percl.media.probe import WavProbe
 from percl.runtime.clock import SystemClock
 from percl.simapi import SimApiDeps, create_sim_api
@@ -61,6 +72,13 @@ from percl.webhooks.transport import WebhookTransport
 
 #: The sim API's own documentation stays public (docs/DECISIONS.md): it describes routes only.
 SIM_PUBLIC_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
+
+log = logging.getLogger("percl.app")
+
+#: Whether this build's SimNetwork carries audio (issue 12: SimNetwork(media=, audio_kit=,
+#: tracker=)). Until the branch that adds it is merged, PERCL_MEDIA=audio runs symbolic with a
+#: warning; once merged this is True and can go.
+NETWORK_HAS_AUDIO = "media" in inspect.signature(SimNetwork).parameters
 
 
 def export_files_for(settings: Settings, *, store_given: bool) -> DirectoryExportFiles:
@@ -127,8 +145,13 @@ class Platform:
         probe_media: bool = True,
         log_observers: Sequence[LogObserver] = (),
         credentials_hint: str | None = None,
+        tracker: WorkCounter | None = None,
     ) -> None:
+        """`tracker`: counts the audio work done in worker threads (the test kit passes its
+        FakeClock's, so `settle()` waits for it). Raises ConfigError for audio media with a
+        media time scale other than 1."""
         self.settings = settings
+        self.media = resolve_media(settings.media, settings.media_time_scale)
         self.clock: Clock = clock or SystemClock()
         self.ids: IdGenerator = ids or RandomIds()
         self.store: Store = store or store_for(settings.db)
@@ -152,7 +175,8 @@ class Platform:
         self.media_probe = (WavProbe(self.fetcher, max_play_bytes=settings.caps.max_play_bytes)
                             if probe_media else None)
         self.sim = SimNetwork(self.clock, self.ids, media_time_scale=settings.media_time_scale,
-                              media_duration=self.media_probe, call_owner=self._call_owner)
+                              media_duration=self.media_probe, call_owner=self._call_owner,
+                              **self._audio_options(tracker))
         # One context for every engine service; services register their PerCL runners in it.
         self.engine = EngineContext(
             store=self.store, clock=self.clock, ids=self.ids, telephony=self.sim,
@@ -172,13 +196,25 @@ class Platform:
         self.export_files = export_files_for(settings, store_given=store is not None)
         self.exports = ExportJobs(self.store, self.clock, self.export_files)
         self.api = self._rest_api(settings)
-        self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=NetworkControl(self.sim, self.store),
-                                                    faults=self.faults, messages=self.messages))
+        control = NetworkControl(self.sim, self.store, leg_audio=getattr(self.sim, "leg_audio", None))
+        self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=control,
+                                                 faults=self.faults, messages=self.messages))
         self.asgi = self._guarded_apps(settings, credentials_hint)
         self.seed: SeedResult | None = None
         self.recovered = 0
         self.db_created = False
         self._stack: AsyncExitStack | None = None
+
+    def _audio_options(self, tracker: WorkCounter | None) -> dict[str, Any]:
+        """SimNetwork's audio arguments: none for symbolic media, else the fidelity, the kit of
+        engines and the tracker."""
+        if self.media is MediaFidelity.SYMBOLIC:
+            return {}
+        # The audio engines (percl.media.tts, .asr, .audio) arrive with the media branches.
+        log.warning("PERCL_MEDIA=audio: this build's simulated network has no audio "
+                    "fidelity yet; calls run symbolic")
+        self.media = MediaFidelity.SYMBOLIC
+        return {}
 
     def _rest_api(self, settings: Settings) -> FastAPI:
         """The FreeClimb REST app over this platform's services (mounted at /apiserver)."""

@@ -30,6 +30,7 @@ from percl.domain.records import Call, LogEntry
 from percl.engine.ports import Store
 from percl.telephony.sim.model import PhoneStep, TranscriptEntry
 from percl.testing.apps import ScriptedApp
+from percl.testing.audio import LegAudio
 from percl.testing.capture import CapturedWebhook, WebhookLog
 from percl.testing.harness import Harness
 from percl.testing.legs import AsyncPhoneCall
@@ -46,9 +47,11 @@ class Percl:
     (or call `close()`); the pytest plugin's `percl` fixture does that for you."""
 
     def __init__(self, *, settings: Settings | None = None, store: Store | None = None,
-                 media_time_scale: float = 1.0) -> None:
+                 media_time_scale: float = 1.0, media: str | None = None) -> None:
+        """See Harness: `media` is "symbolic" or "audio" (None: the session's default)."""
         self._loop = asyncio.new_event_loop()
-        self.harness = Harness(settings=settings, store=store, media_time_scale=media_time_scale)
+        self.harness = Harness(settings=settings, store=store, media_time_scale=media_time_scale,
+                               media=media)
         self._bridge = LoopBridge(self._loop, settle=self.harness.clock.settle)
         self._stop: asyncio.Future[None] = self._loop.create_future()
         self._host: asyncio.Task[None] | None = None
@@ -271,6 +274,11 @@ class PhoneCall:
     @property
     def webhooks(self) -> list[CapturedWebhook]:
         return self.acall.webhooks
+
+    def audio(self) -> LegAudio:
+        """What the phone heard and sent so far, as numpy arrays (see AsyncPhoneCall.audio)."""
+        __tracebackhide__ = True
+        return self._p.run(self.acall.audio())
 
     def press(self, digits: str) -> None:
         __tracebackhide__ = True
