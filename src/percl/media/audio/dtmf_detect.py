@@ -51,11 +51,11 @@ class DtmfDetector:
 
     Defaults: each tone at least `min_level_dbfs` (-36 dBFS RMS), the weaker tone within
     `twist_db` (8 dB) of the stronger, each tone `dominance_db` (8 dB) above the others of its
-    group, and the pair carrying `min_share` (60%) of the block's energy.
+    group, and the pair carrying `min_share` (80%) of the block's energy.
     """
 
     def __init__(self, *, min_level_dbfs: float = -36.0, twist_db: float = 8.0,
-                 dominance_db: float = 8.0, min_share: float = 0.6) -> None:
+                 dominance_db: float = 8.0, min_share: float = 0.8) -> None:
         # A tone's energy per sample (A**2 / 2) at the minimum level, in int16 units squared.
         self._min_power = (32768.0 * 10.0 ** (min_level_dbfs / 20.0)) ** 2
         self._twist = 10.0 ** (twist_db / 10.0)
