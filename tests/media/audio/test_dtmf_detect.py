@@ -27,7 +27,7 @@ def keyed(keys: str, *, tone_ms: float = 100, gap_ms: float = 60, offset: int = 
     parts = [np.zeros(offset)]
     for key in keys:
         parts += [s.dtmf(key, tone_ms, level_dbfs), s.silence(gap_ms)]
-    x = np.concatenate(parts + [s.silence(100)])
+    x = np.concatenate([*parts, s.silence(100)])
     return x + s.noise(len(x), sigma, np.random.default_rng(seed))
 
 
