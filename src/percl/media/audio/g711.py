@@ -41,8 +41,8 @@ def _build_ulaw_encode() -> Codes:
     high = 0x08 - segno
     low = 0x0F - ((absno >> segno) & 0x0F)
     code = (high << 4) | low
-    code = np.where(negative, code, code | 0x80)
-    return code.astype(np.uint8)
+    signed: Codes = np.where(negative, code, code | 0x80).astype(np.uint8)
+    return signed
 
 
 def _build_ulaw_decode() -> Pcm:
