@@ -79,8 +79,10 @@ def dtmf_digits(digits: str, *, tone_ms: int = 100, gap_ms: int = 0, pause_ms: i
                              f"at position {pos} is not one")
         pos = match.end()
         if match.group(1) is not None:
-            parts.append(silence(int(match.group(1)) * pause_ms))
-            previous = None
+            pause = int(match.group(1)) * pause_ms
+            parts.append(silence(pause))
+            if pause >= MIN_REPEAT_GAP_MS:  # "1{0}1" is still two presses of 1
+                previous = None
             continue
         key = match.group(0)
         if previous is not None:
