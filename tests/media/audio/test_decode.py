@@ -187,7 +187,9 @@ GOOD = wav(encode_samples(tone(300, 0.5, 8000), PCM, 16), rate=8000)
     (wav(b"\x00" * 100, rate=192000), "outside 1 Hz..96 kHz"),
     (wav(b"\x00" * 100, channels=0), "0 channels"),
     (GOOD.replace(b"\x02\x00\x10\x00", b"\x03\x00\x10\x00", 1), "block align"),
-    (b"ID3\x03\x00\x00\x00\x00\x00\x05hello", "not a WAV or MP3"),
+    (b"ID3\x03\x00\x00\x00\x00\x00\x05hello", "ID3 tag with no MPEG audio frame"),
+    (b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(1_000_000), "ID3 tag with no MPEG audio frame"),
+    (b"\xff\xfb\x90\x64" + bytes(2000), "MP3 could not be decoded"),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_bad_data_raises_a_readable_error(data: bytes, message: str) -> None:
     with pytest.raises(AudioDecodeError, match=message):

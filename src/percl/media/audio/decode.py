@@ -15,6 +15,7 @@ for the log line the caller writes.
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,6 +89,8 @@ def decode_audio(data: bytes, *, max_seconds: float = 600.0) -> Pcm:
         return _resampled(_wav_blocks(data, layout), layout.rate)
     if _mp3_start(data) is not None:
         return _decode_mp3(data, max_seconds)
+    if data[:3] == b"ID3":
+        raise AudioDecodeError("an ID3 tag with no MPEG audio frame after it (truncated or not an MP3)")
     raise AudioDecodeError(f"not a WAV or MP3 file (starts with {data[:8]!r})")
 
 
@@ -227,6 +230,7 @@ class Mp3Header:
 _MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
 _L3_KBPS_V1 = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 _L3_KBPS_V2 = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
+_NOT_ZERO = re.compile(rb"[^\x00]")
 
 
 def _mp3_header(data: bytes, pos: int) -> Mp3Header | None:
@@ -252,8 +256,8 @@ def _mp3_start(data: bytes) -> int | None:
         for byte in data[6:10]:  # a "syncsafe" integer: 7 bits per byte
             size = (size << 7) | (byte & 0x7F)
         pos = 10 + size + (10 if data[5] & 0x10 else 0)
-        while pos < len(data) and data[pos] == 0:  # padding some taggers leave after the tag
-            pos += 1
+        audio = _NOT_ZERO.search(data, pos)  # skip the padding some taggers leave after the tag
+        pos = audio.start() if audio else len(data)
     return pos if _mp3_header(data, pos) is not None else None
 
 

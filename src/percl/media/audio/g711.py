@@ -81,6 +81,8 @@ _ULAW_ENCODE = _build_ulaw_encode()
 _ULAW_DECODE = _build_ulaw_decode()
 _ALAW_ENCODE = _build_alaw_encode()
 _ALAW_DECODE = _build_alaw_decode()
+for _table in (_ULAW_ENCODE, _ULAW_DECODE, _ALAW_ENCODE, _ALAW_DECODE):
+    _table.flags.writeable = False  # shared by every caller and thread
 
 
 def _index(pcm: Pcm) -> npt.NDArray[np.uint16]:
