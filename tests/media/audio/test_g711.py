@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -116,7 +118,8 @@ def test_ulaw_sign_polarity_and_extremes() -> None:
 
 
 @pytest.mark.parametrize(("encode", "decode"), [(ulaw_encode, ulaw_decode), (alaw_encode, alaw_decode)])
-def test_round_trip_error_stays_within_the_quantisation_step(encode, decode) -> None:  # type: ignore[no-untyped-def]
+def test_round_trip_error_stays_within_the_quantisation_step(
+        encode: Callable[[np.ndarray], np.ndarray], decode: Callable[[np.ndarray], np.ndarray]) -> None:
     decoded = decode(encode(ALL_LINEAR)).astype(np.int32)
     error = np.abs(decoded - ALL_LINEAR.astype(np.int32))
     # Logarithmic steps: the error is at most about 1/16 of the value plus the smallest step.
