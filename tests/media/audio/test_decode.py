@@ -18,7 +18,7 @@ from percl.media.audio.decode import AudioDecodeError, decode_audio, probe_secon
 from percl.media.audio.g711 import alaw_encode, ulaw_encode
 from percl.media.audio.pcm import rms_dbfs
 
-from .support import band_energy_share, correlation, dominant_hz, tone
+from .dsp_signals import band_energy_share, correlation, dominant_hz, tone
 
 PCM, FLOAT, ALAW, MULAW, EXTENSIBLE = 1, 3, 6, 7, 0xFFFE
 GUID_TAIL = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"

@@ -8,7 +8,7 @@ import pytest
 from percl.media.audio.pcm import rms_dbfs
 from percl.media.audio.resample import resample
 
-from .support import band_energy_share, correlation, dominant_hz, tone
+from .dsp_signals import band_energy_share, correlation, dominant_hz, tone
 
 
 def test_22050_to_8000_keeps_a_tone_and_the_duration() -> None:
