@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import logging
+import os
 import shutil
 import threading
 
@@ -52,16 +53,17 @@ _SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), 
 
 #: One synthesis at a time in the whole process, whichever library file: espeak-ng is not re-entrant.
 _ENGINE_LOCK = threading.Lock()
-_LIBRARIES: dict[tuple[str, str], LibraryRenderer] = {}
+_LIBRARIES: dict[str, LibraryRenderer] = {}  # by the library file's real path
 
 
 class LibraryRenderer:
     """libespeak-ng loaded through ctypes. Get it with `LibraryRenderer.load`, never twice per file."""
 
-    def __init__(self, lib: ctypes.CDLL, rate: int, path: str) -> None:
+    def __init__(self, lib: ctypes.CDLL, rate: int, path: str, data_path: str) -> None:
         self._lib = lib
         self.rate = rate
         self._path = path
+        self.data_path = data_path
         self._voice = ""
         self._chunks: list[NDArray[np.int16]] = []
         self._callback = _SynthCallback(self._collect)  # kept referenced: the library calls it
@@ -74,18 +76,22 @@ class LibraryRenderer:
     def load(cls, library_path: str, data_path: str) -> LibraryRenderer:
         """The process's handle on the library at `library_path`, initialised with the data folder
         `data_path` on first use. Raises OSError or TtsError when it cannot load."""
+        key = os.path.realpath(library_path)
         with _ENGINE_LOCK:
-            key = (library_path, data_path)
             if key not in _LIBRARIES:
-                lib = ctypes.CDLL(library_path)
+                lib = ctypes.CDLL(key)
                 _declare(lib)
                 rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path.encode(),
                                              _INITIALIZE_DONT_EXIT)
                 if rate <= 0:
                     raise TtsError(f"libespeak-ng ({library_path}) did not initialise with the data "
                                    f"folder {data_path}")
-                _LIBRARIES[key] = cls(lib, rate, library_path)
-            return _LIBRARIES[key]
+                _LIBRARIES[key] = cls(lib, rate, library_path, data_path)
+            loaded = _LIBRARIES[key]
+        if loaded.data_path != data_path:  # one library, one set of globals: one data folder
+            raise TtsError(f"libespeak-ng ({library_path}) already speaks with the data folder "
+                           f"{loaded.data_path}, not {data_path}")
+        return loaded
 
     @property
     def name(self) -> str:
