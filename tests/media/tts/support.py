@@ -42,7 +42,8 @@ def espeak_program() -> str:
     apt_usable = shutil.which("apt-get") is not None and os.geteuid() == 0
     if not apt_usable:
         pytest.skip("the espeak-ng program is not installed and apt-get cannot be used to install it")
-    done = subprocess.run(["sh", str(ENSURE_ESPEAK)], capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(["sh", str(ENSURE_ESPEAK)], capture_output=True, text=True, timeout=600,
+                          check=False)
     found = shutil.which("espeak-ng")
     if not found:
         pytest.fail(f"tests/setup/ensure_espeak.sh could not install espeak-ng: {done.stdout.strip()}")
