@@ -44,7 +44,7 @@ _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INITIALIZE_DONT_EXIT = 0x8000  # report a missing data folder instead of calling exit()
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1  # the only flag passed: not espeakSSML (0x10), not espeakPHONEMES (0x100)
-_EE_OK, _EE_NOT_FOUND = 0, 2
+_EE_OK = 0
 _PARAM_PUNCTUATION, _PUNCT_SOME = 5, 2
 _SPOKEN_PUNCTUATION = "<>"
 
