@@ -25,6 +25,7 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests examples
 	$(BIN)/mypy
 	@sh tests/setup/ensure_postgres.sh
+	@sh tests/setup/ensure_espeak.sh
 	$(BIN)/pytest
 
 lint: $(STAMP)
