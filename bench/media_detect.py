@@ -28,12 +28,12 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
+from tests.media.audio import signals as s
 
 from bench.common import machine_banner, percentile
 from percl.media.audio.amd import AmdResult, BeepDetector, MachineDetector
 from percl.media.audio.dtmf_detect import DtmfDetector
 from percl.media.audio.vad import VoiceActivity
-from tests.media.audio import signals as s
 
 NOISE = (0.0, 60.0, 150.0)
 
