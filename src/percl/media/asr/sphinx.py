@@ -21,6 +21,8 @@ Why it looks like this:
   heard nothing -> 10 (noise, or speech far from every sentence). Free-form: the language-model
   search's posterior x 2, capped. It is how sure the decoder is among the sentences it may hear,
   not proof the caller said one of them.
+- Audio below SILENCE_DBFS is nothing heard without decoding: a grammar's Viterbi search picks a
+  sentence even in digital silence.
 - `transcribe` never raises: a failure (the model cannot load, bad input) is logged and reads as
   nothing heard, which GetSpeech turns into noInput/noMatch like a silent caller.
 """
@@ -50,6 +52,9 @@ DEFAULT_MAX_SECONDS = 60.0
 # Words added to the dictionary (spelled-out unknown words) stay for the decoder's lifetime: a cap
 # keeps a stream of odd grammars from growing it without end; past it, such words are dropped.
 MAX_ADDED_WORDS = 5000
+# Audio quieter than this (RMS, dB below full scale) is silence: not decoded, since a grammar's
+# Viterbi search always picks a sentence, even in digital silence. Speech on a line is -30..-10.
+SILENCE_DBFS = -55.0
 DISAGREE_CONFIDENCE = 20
 LATTICE_EMPTY_CONFIDENCE = 10
 
@@ -96,7 +101,7 @@ class PocketsphinxRecognizer:
     def _transcribe(self, pcm: Pcm, phrases: Sequence[str] | None) -> Recognized:
         audio = np.asarray(pcm).ravel()[: int(self.max_seconds * SAMPLE_RATE)].astype(np.int16, copy=False)
         decoder = self._load()
-        if decoder is None or audio.size == 0:
+        if decoder is None or _is_silence(audio):
             return NOTHING
         samples = self._prepare(audio).tobytes()
         if phrases is None:
@@ -160,6 +165,13 @@ class PocketsphinxRecognizer:
             if decoder.lookup_word(word) is None and self._added_words < MAX_ADDED_WORDS:
                 decoder.add_word(word, phones, False)
                 self._added_words += 1
+
+
+def _is_silence(audio: Pcm) -> bool:
+    if audio.size == 0:
+        return True
+    rms = float(np.sqrt(np.mean(np.square(audio.astype(np.float64)))))
+    return rms < 32768.0 * 10.0 ** (SILENCE_DBFS / 20.0)
 
 
 def _decode(decoder: Any, search: str, samples: bytes) -> tuple[str, float]:
