@@ -171,7 +171,7 @@ def _is_silence(audio: Pcm) -> bool:
     if audio.size == 0:
         return True
     rms = float(np.sqrt(np.mean(np.square(audio.astype(np.float64)))))
-    return rms < 32768.0 * 10.0 ** (SILENCE_DBFS / 20.0)
+    return bool(rms < 32768.0 * 10.0 ** (SILENCE_DBFS / 20.0))
 
 
 def _decode(decoder: Any, search: str, samples: bytes) -> tuple[str, float]:
