@@ -29,7 +29,6 @@ Why it looks like this:
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import threading
@@ -191,7 +190,14 @@ def confidence_from_posterior(posterior: float) -> int:
     return int(min(100, max(1, round(200.0 * posterior))))
 
 
-@functools.cache
+_default: PocketsphinxRecognizer | None = None
+_default_lock = threading.Lock()
+
+
 def default_recognizer() -> PocketsphinxRecognizer:
-    """The process-wide recogniser (its model loads at the first transcription)."""
-    return PocketsphinxRecognizer()
+    """The process-wide recogniser (its model loads at the first transcription, once)."""
+    global _default
+    with _default_lock:  # two threads asking first must still share one model
+        if _default is None:
+            _default = PocketsphinxRecognizer()
+        return _default
