@@ -40,7 +40,9 @@ import numpy as np
 import soxr
 
 from percl.media.asr.base import NOTHING, SAMPLE_RATE, Pcm, Recognized
-from percl.media.asr.jsgf import build_jsgf
+from percl.media.asr.jsgf import Vocabulary, build_jsgf
+from percl.media.asr.rules import grammar_jsgf
+from percl.media.grammar import Grammar
 
 log = logging.getLogger(__name__)
 
@@ -97,18 +99,39 @@ class PocketsphinxRecognizer:
             log.exception("speech recognition failed; treating the audio as nothing heard")
             return NOTHING
 
-    def _transcribe(self, pcm: Pcm, phrases: Sequence[str] | None) -> Recognized:
+    def transcribe_grammar(self, pcm: Pcm, grammar: Grammar) -> Recognized:
+        """Recognise one utterance against a compiled grammar, however many sentences it has.
+
+        Its listed sentences when it has at most 500 (as `transcribe`), else its rules as JSGF
+        (DIG4, ANY_DIG, ALPHNUM6...: rules.py), else (GARBAGE) free-form. Never raises.
+        """
+        listed = grammar.phrases()
+        source: Sequence[str] | Grammar | None = listed if listed is not None else grammar
+        try:
+            with self._lock:
+                return self._transcribe(pcm, source)
+        except Exception:
+            log.exception("speech recognition failed; treating the audio as nothing heard")
+            return NOTHING
+
+    def _transcribe(self, pcm: Pcm, source: Sequence[str] | Grammar | None) -> Recognized:
         audio = np.asarray(pcm).ravel()[: int(self.max_seconds * SAMPLE_RATE)].astype(np.int16, copy=False)
         decoder = self._load()
         if decoder is None or _is_silence(audio):
             return NOTHING
         samples = self._prepare(audio).tobytes()
-        if phrases is None:
+        if isinstance(source, Grammar):
+            vocabulary = grammar_jsgf(source, decoder.lookup_word)
+            if vocabulary is None:  # GARBAGE or the like: only the language model can listen
+                source = None
+        elif source is not None:
+            vocabulary = build_jsgf(source, decoder.lookup_word)
+        if source is None:
             text, posterior = _decode(decoder, self._lm_search, samples)
             return Recognized(text, confidence_from_posterior(posterior)) if text else NOTHING
-        searches = self._grammar_searches(decoder, phrases)
-        if searches is None:
+        if vocabulary is None:
             return NOTHING
+        searches = self._grammar_searches(decoder, vocabulary)
         text, _ = _decode(decoder, searches[0], samples)
         if not text:
             return NOTHING
@@ -136,11 +159,8 @@ class PocketsphinxRecognizer:
         pad = np.zeros(MODEL_RATE * self.pad_ms // 1000, dtype=np.int16)
         return np.concatenate([pad, upsampled, pad])
 
-    def _grammar_searches(self, decoder: Any, phrases: Sequence[str]) -> tuple[str, str] | None:
-        """(Viterbi search, lattice search) for `phrases`; None when no sentence can be heard."""
-        vocabulary = build_jsgf(phrases, decoder.lookup_word)
-        if vocabulary is None:
-            return None
+    def _grammar_searches(self, decoder: Any, vocabulary: Vocabulary) -> tuple[str, str]:
+        """(Viterbi search, lattice search) for `vocabulary`, built or taken from the LRU."""
         name = "g" + hashlib.sha1(vocabulary.jsgf.encode()).hexdigest()[:20]
         if name in self._searches:
             self._searches.move_to_end(name)
