@@ -5,7 +5,8 @@ voice variants and speeds from a seeded generator (tests/media/asr/corpus.py). P
 
 - real-time factor (decode CPU seconds / audio seconds) against a grammar and free-form;
 - accuracy (exact text) on yes/no (two words, then the 288 VERSAY_YESNO sentences), the ten
-  digits (DIG1) and a 10-command IVR grammar, and the free-form word error rate.
+  digits (DIG1), 4-digit PINs (DIG4, decoded with its rules) and a 10-command IVR grammar, and
+  the free-form word error rate.
 
     .venv/bin/python bench/media_asr.py [--count 60] [--seed 12]
 """
@@ -13,6 +14,7 @@ voice variants and speeds from a seeded generator (tests/media/asr/corpus.py). P
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from collections.abc import Sequence
@@ -22,6 +24,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.media.asr.corpus import COMMANDS, DIGITS, YES_NO, Spoken, spoken_set
+from tests.media.asr.speech import telephone_speech
 
 from percl.media.asr import PocketsphinxRecognizer
 from percl.media.grammar import Grammar, builtin_grammar
@@ -59,6 +62,25 @@ def run(recognizer: PocketsphinxRecognizer, name: str, items: Sequence[Spoken],
           f"WER {100 * errors / words:5.1f}%  RTF {decode / audio:.3f} CPU ({audio:.1f} s audio){result}")
 
 
+def pins(recognizer: PocketsphinxRecognizer, count: int, seed: int) -> None:
+    """DIG4 (10,000 sentences: decoded with its rules, transcribe_grammar): exact PINs and digits."""
+    grammar, rng = builtin_grammar("DIG4"), random.Random(seed)
+    exact = digits = 0
+    audio = decode = 0.0
+    for _ in range(count):
+        pin = "".join(str(rng.randrange(10)) for _ in range(4))
+        pcm = telephone_speech(" ".join(DIGITS[int(d)] for d in pin))
+        started = time.process_time()
+        heard = recognizer.transcribe_grammar(pcm, grammar)
+        decode += time.process_time() - started
+        audio += len(pcm) / 8000
+        result = grammar.recognize(heard.text).result
+        exact += result == pin
+        digits += sum(a == b for a, b in zip(result, pin, strict=False))
+    print(f"{'PINs (DIG4)':<22} {'JSGF rules':<12} exact {exact}/{count} = {100 * exact / count:5.1f}%  "
+          f"digits {100 * digits / (4 * count):5.1f}%  RTF {decode / audio:.3f} CPU ({audio:.1f} s audio)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=60, help="utterances per set")
@@ -77,6 +99,7 @@ def main() -> None:
     run(recognizer, "yes/no (VERSAY_YESNO)", yes_no, versay, yes_no_grammar)
     run(recognizer, "digits (DIG1)", numbers, digits)
     run(recognizer, "10 commands", commands, COMMANDS)
+    pins(recognizer, args.count // 2, args.seed)
     run(recognizer, "10 commands", commands[: max(10, args.count // 3)], None)
     run(recognizer, "digits (DIG1)", numbers[: max(10, args.count // 3)], None)
 
