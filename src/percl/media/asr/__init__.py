@@ -3,6 +3,7 @@
     recognizer = default_recognizer()                    # shared; loads the model on first use
     heard = recognizer.transcribe(pcm, grammar.phrases())  # Recognized(text, confidence)
     outcome = grammar.recognize(heard.text)
+    heard = recognizer.transcribe_grammar(pcm, grammar)  # also grammars too large to list (DIG4)
 
 `transcribe` takes 8 kHz audio of one utterance and the sentences the grammar accepts (decoding
 constrained to them), or None for free-form decoding with pocketsphinx's language model, which is
