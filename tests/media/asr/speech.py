@@ -1,73 +1,27 @@
-"""Test-only speech: espeak-ng (the `espeakng_loader` wheel, through ctypes) through a telephone channel.
+"""Test-only speech: espeak-ng through a telephone channel.
 
-The product's TTS lives in percl.media.tts (another piece of issue 12); these tests do not import it
-so the recogniser can be tested on its own. `telephone_speech(text)` is what a caller's voice looks
-like once it has crossed a phone network: 8 kHz, the 300-3,400 Hz voice band, a G.711 mu-law round
-trip. espeak-ng is not re-entrant, so one lock guards every synthesis.
+Speech comes from the product's handle on the espeak-ng library (percl.media.tts.espeak), at a
+chosen speed and voice. `telephone_speech(text)` is what a caller's voice looks like once it has
+crossed a phone network: 8 kHz, the 300-3,400 Hz voice band, a G.711 mu-law round trip.
 """
 
 from __future__ import annotations
-
-import ctypes
-import threading
 
 import espeakng_loader
 import numpy as np
 import soxr
 from numpy.typing import NDArray
 
+from percl.media.tts.espeak import LibraryRenderer
+
 Pcm = NDArray[np.int16]
-
-_SYNCHRONOUS = 2  # AUDIO_OUTPUT_SYNCHRONOUS
-_CHARS_UTF8 = 1
-_RATE = 1  # espeakRATE
-_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
-
-
-class _Espeak:
-    def __init__(self) -> None:
-        self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
-        data = espeakng_loader.get_data_path().encode()
-        self.rate = self.lib.espeak_Initialize(_SYNCHRONOUS, 0, ctypes.c_char_p(data), 0)
-        if self.rate <= 0:
-            raise RuntimeError("espeak_Initialize failed")
-        self.chunks: list[Pcm] = []
-        self.callback = _CALLBACK(self._collect)  # kept referenced: the library calls it later
-        self.lib.espeak_SetSynthCallback(self.callback)
-        self.lock = threading.Lock()
-
-    def _collect(self, wav: ctypes._Pointer[ctypes.c_short], count: int, _events: int) -> int:
-        if wav and count > 0:
-            self.chunks.append(np.ctypeslib.as_array(wav, shape=(count,)).copy())
-        return 0
-
-    def synth(self, text: str, voice: str, words_per_minute: int) -> tuple[Pcm, int]:
-        with self.lock:
-            self.chunks = []
-            self.lib.espeak_SetVoiceByName(voice.encode())
-            self.lib.espeak_SetParameter(_RATE, words_per_minute, 0)
-            raw = text.encode() + b"\0"
-            self.lib.espeak_Synth(raw, ctypes.c_size_t(len(raw)), 0, 0, 0, _CHARS_UTF8, None, None)
-            self.lib.espeak_Synchronize()
-            pcm = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.int16)
-            return pcm.astype(np.int16), int(self.rate)
-
-
-_engine: _Espeak | None = None
-_engine_lock = threading.Lock()
-
-
-def _espeak() -> _Espeak:
-    global _engine
-    with _engine_lock:
-        if _engine is None:
-            _engine = _Espeak()
-        return _engine
 
 
 def speak(text: str, *, voice: str = "en-us", words_per_minute: int = 150) -> Pcm:
-    """`text` spoken by espeak-ng, resampled to 8 kHz (no channel effects)."""
-    pcm, rate = _espeak().synth(text, voice, words_per_minute)
+    """`text` spoken by espeak-ng, resampled to 8 kHz (no channel effects). Through the product's
+    handle on the library: a second ctypes handle would replace its synthesis callback."""
+    renderer = LibraryRenderer.load(espeakng_loader.get_library_path(), espeakng_loader.get_data_path())
+    pcm, rate = renderer.render(text, voice, words_per_minute)
     return np.asarray(soxr.resample(pcm, rate, 8000), dtype=np.int16)
 
 

@@ -6,10 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
-from numpy.typing import NDArray
+from percl.media.audio.pcm import Pcm as Pcm
 
-Pcm = NDArray[np.int16]  # mono, 8,000 Hz (percl.media.audio's Pcm; defined here so asr stands alone)
 SAMPLE_RATE = 8000
 
 

@@ -23,12 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
 
-_Pcm: TypeAlias = NDArray[np.int16]
+from percl.media.audio.pcm import Pcm
 
 FRAME_MS = 20
 SAMPLE_RATE = 8000
@@ -78,7 +77,7 @@ class MachineDetector:
         self._in_greeting = False
         self.verdict: AmdVerdict | None = None
 
-    def feed(self, frame: _Pcm) -> AmdVerdict | None:
+    def feed(self, frame: Pcm) -> AmdVerdict | None:
         """Take the next frame; the verdict on the frame that decides it, None before and after."""
         if self.verdict is not None:
             return None
@@ -143,7 +142,7 @@ class BeepDetector:
         self._run_hz = 0.0
         self._window: NDArray[np.float64] | None = None
 
-    def feed(self, frame: _Pcm) -> bool:
+    def feed(self, frame: Pcm) -> bool:
         """Take the next frame; True once, on the first frame after a long enough tone."""
         hz = self._tone_hz(frame)
         if hz is not None and self._run and abs(hz - self._run_hz) <= self._drift:
@@ -156,7 +155,7 @@ class BeepDetector:
     def reset(self) -> None:
         self._run, self._run_hz = 0, 0.0
 
-    def _tone_hz(self, frame: _Pcm) -> float | None:
+    def _tone_hz(self, frame: Pcm) -> float | None:
         """The frequency of the frame's single tone, or None when it is not one tone."""
         x = frame.astype(np.float64)
         if float(np.dot(x, x)) / max(len(x), 1) < self._min_power:

@@ -18,12 +18,10 @@ after RELEASE_BLOCKS blocks without it, so two presses with a 40 ms gap are two 
 
 from __future__ import annotations
 
-from typing import TypeAlias
-
 import numpy as np
 from numpy.typing import NDArray
 
-_Pcm: TypeAlias = NDArray[np.int16]
+from percl.media.audio.pcm import Pcm
 
 SAMPLE_RATE = 8000
 BLOCK = 205
@@ -72,7 +70,7 @@ class DtmfDetector:
         self._current = ""
         self._missed = 0
 
-    def feed(self, frame: _Pcm) -> str:
+    def feed(self, frame: Pcm) -> str:
         """Take the next frame (any length, normally 160 samples); return keys confirmed now."""
         buf = np.concatenate([self._buf, frame.astype(np.float64)])
         count = (len(buf) - BLOCK) // HOP + 1 if len(buf) >= BLOCK else 0

@@ -16,12 +16,10 @@ from __future__ import annotations
 import bisect
 from collections import deque
 from enum import StrEnum
-from typing import TypeAlias
 
 import numpy as np
-from numpy.typing import NDArray
 
-_Pcm: TypeAlias = NDArray[np.int16]
+from percl.media.audio.pcm import Pcm
 
 FRAME_MS = 20
 _FLOOR_DB = -100.0  # digital silence, so that log(0) never enters the arithmetic
@@ -32,7 +30,7 @@ class VadEvent(StrEnum):
     ENDED = "ended"
 
 
-def frame_dbfs(frame: _Pcm) -> float:
+def frame_dbfs(frame: Pcm) -> float:
     """RMS level of a frame in dBFS (0 = a full-scale square wave), at least -100."""
     x = frame.astype(np.float64)
     power = float(np.dot(x, x)) / max(len(x), 1)
@@ -74,7 +72,7 @@ class VoiceActivity:
             return _FLOOR_DB
         return self._sorted[int(self._percentile * (len(self._sorted) - 1))]
 
-    def feed(self, frame: _Pcm) -> VadEvent | None:
+    def feed(self, frame: Pcm) -> VadEvent | None:
         """Take the next frame; the event it completes, if any."""
         level = frame_dbfs(frame)
         self._remember(level)

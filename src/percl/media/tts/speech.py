@@ -16,8 +16,8 @@ import soxr
 from numpy.typing import NDArray
 
 from percl.errors import PerclError
+from percl.media.audio.pcm import Pcm as Pcm
 
-Pcm = NDArray[np.int16]  # mono, SAMPLE_RATE; the same alias as percl.media.audio's
 SAMPLE_RATE = 8000
 
 EDGE_MIN_MS = 50  # never fewer than this of silence before the first and after the last sound
