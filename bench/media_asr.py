@@ -85,7 +85,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=60, help="utterances per set")
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--quick", action="store_true", help="a smoke run (count 10)")
     args = parser.parse_args()
+    if args.quick:
+        args.count = 10
     recognizer = PocketsphinxRecognizer()
     started = time.perf_counter()
     recognizer.transcribe(spoken_set(YES_NO, 1, 0)[0].pcm, YES_NO)

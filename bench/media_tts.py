@@ -68,7 +68,10 @@ def cached_first_frame(renders: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--renders", type=int, default=20, help="renders per prompt (default 20)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run (renders 3)")
     args = parser.parse_args()
+    if args.quick:
+        args.renders = 3
     print(machine_banner("text-to-speech (bench/media_tts.py)"))
     library = EspeakSynthesizer(program=None)
     print(f"engine: {library.engine}")
