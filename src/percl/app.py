@@ -53,7 +53,7 @@ from percl.engine.ports import LogObserver, Store
 from percl.engine.queue import QueueService
 from percl.errors import ConfigError
 from percl.media.grammar.port import GrammarRecognizer
-from percl.media.kit import WorkCounter
+from percl.media.kit import MediaKit, WorkCounter, default_kit
 from percl.media.probe import WavProbe
 from percl.runtime.clock import SystemClock
 from percl.simapi import SimApiDeps, create_sim_api
@@ -152,6 +152,7 @@ class Platform:
         media time scale other than 1."""
         self.settings = settings
         self.media = resolve_media(settings.media, settings.media_time_scale)
+        self.audio_kit: MediaKit | None = None  # the engines of audio media (_audio_options)
         self.clock: Clock = clock or SystemClock()
         self.ids: IdGenerator = ids or RandomIds()
         self.store: Store = store or store_for(settings.db)
@@ -207,14 +208,17 @@ class Platform:
 
     def _audio_options(self, tracker: WorkCounter | None) -> dict[str, Any]:
         """SimNetwork's audio arguments: none for symbolic media, else the fidelity, the kit of
-        engines and the tracker."""
+        engines (`audio_kit`) and the tracker."""
         if self.media is MediaFidelity.SYMBOLIC:
             return {}
-        # The audio engines (percl.media.tts, .asr, .audio) arrive with the media branches.
-        log.warning("PERCL_MEDIA=audio: this build's simulated network has no audio "
-                    "fidelity yet; calls run symbolic")
-        self.media = MediaFidelity.SYMBOLIC
-        return {}
+        if not NETWORK_HAS_AUDIO:
+            log.warning("PERCL_MEDIA=audio: this build's simulated network has no audio "
+                        "fidelity yet; calls run symbolic")
+            self.media = MediaFidelity.SYMBOLIC
+            return {}
+        self.audio_kit = default_kit(self.fetcher, self.clock, tracker=tracker,
+                                     max_file_bytes=self.settings.caps.max_play_bytes)
+        return {"media": str(self.media), "audio_kit": self.audio_kit, "tracker": tracker}
 
     def _rest_api(self, settings: Settings) -> FastAPI:
         """The FreeClimb REST app over this platform's services (mounted at /apiserver)."""

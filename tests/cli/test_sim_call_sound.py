@@ -12,10 +12,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from percl.app import NETWORK_HAS_AUDIO
 from percl.cli.callaudio import CallAudio
 from percl.cli.connection import HttpError
 from percl.cli.speaker import open_speaker
 from percl.telephony.sim.control.wire import AudioChannel, render_audio
+from percl.testing.audio import LegAudio
 from tests.cli.bridge import CALLER, ScriptedKeyboard, ThreadedHarness, invoke
 
 
@@ -158,3 +160,42 @@ def test_open_speaker_on_this_machine_answers_a_speaker_or_a_reason() -> None:
         assert found and all(word in found for word in ("paplay", "aplay", "sounddevice"))
     else:
         found.close()
+
+
+# ----------------------------------------------------------------- against an audio percl
+
+needs_audio = pytest.mark.skipif(not NETWORK_HAS_AUDIO,
+                                 reason="this build's SimNetwork has no audio fidelity")
+
+
+@pytest.fixture(scope="module")
+def audio_bridge() -> Iterator[ThreadedHarness]:
+    if not NETWORK_HAS_AUDIO:
+        pytest.skip("this build's SimNetwork has no audio fidelity")
+    with ThreadedHarness(media="audio") as b:
+        yield b
+
+
+@needs_audio
+def test_record_writes_the_demo_as_the_caller_heard_it(audio_bridge: ThreadedHarness,
+                                                       tmp_path: Path) -> None:
+    demo = audio_bridge.demo()
+    out = tmp_path / "demo.wav"
+    speaker = FakeSpeaker()
+    result = invoke(audio_bridge, ["sim", "call", CALLER, demo, "--press", "2",
+                                   "--record", str(out), "--play"],
+                    ScriptedKeyboard(audio_bridge), speaker=lambda: speaker)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1].startswith("recorded what the caller heard (")
+    with wave.open(io.BytesIO(out.read_bytes())) as wav:
+        assert (wav.getnchannels(), wav.getframerate(), wav.getsampwidth()) == (1, 8000, 2)
+        heard = np.frombuffer(wav.readframes(wav.getnframes()), "<i2").astype(np.int16)
+    audio = LegAudio(heard, np.zeros_like(heard))
+    welcome = audio.offset_of(audio_bridge.h.speech("Welcome to the percl demo."), min_match=0.8)
+    joke = audio.offset_of(audio_bridge.h.speech("Why did the phone wear glasses? "
+                                                 "It lost its contacts. Goodbye."), min_match=0.8)
+    assert welcome is not None and joke is not None and welcome < 0.5 < joke
+    # --play got the same audio, live, in whole milliseconds
+    played = np.frombuffer(b"".join(speaker.written), "<i2")
+    assert speaker.closed and np.array_equal(played, heard[:len(played)])
+    assert len(heard) - len(played) < 8

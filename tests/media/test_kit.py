@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from percl.engine.ports import Fetched
+from percl.media.asr import Recognized
 from percl.media.kit import (
     DEFAULT_TTL_S,
     AudioUnavailable,
@@ -22,6 +23,7 @@ from percl.media.kit import (
     Pcm,
     cache_ttl,
 )
+from percl.media.tts import Speech
 from percl.testing.clock import FakeClock, WorkTracker
 
 URL = "http://app.test/hold.wav"
@@ -46,37 +48,24 @@ def decode_wav(data: bytes) -> Pcm:
         raise ValueError(f"not a WAV file ({exc})") from None
 
 
-@dataclass(frozen=True)
-class Spoken:
-    pcm: Pcm
-    language: str
-    fell_back: bool
-
-
 @dataclass
 class Voice:
     asked: list[tuple[str, str | None]] = field(default_factory=list)
 
-    def synthesize(self, text: str, language: str | None) -> Spoken:
+    def synthesize(self, text: str, language: str | None) -> Speech:
         self.asked.append((text, language))
         known = language in (None, "en-US", "es-MX")
-        return Spoken(np.full(len(text) * 80, 100, dtype=np.int16),
+        return Speech(np.full(len(text) * 80, 100, dtype=np.int16), "test",
                       language if known and language else "en-US", not known)
-
-
-@dataclass(frozen=True)
-class Words:
-    text: str
-    confidence: int
 
 
 @dataclass
 class Ear:
     heard: list[tuple[int, Sequence[str] | None]] = field(default_factory=list)
 
-    def transcribe(self, pcm: Pcm, phrases: Sequence[str] | None) -> Words:
+    def transcribe(self, pcm: Pcm, phrases: Sequence[str] | None) -> Recognized:
         self.heard.append((len(pcm), phrases))
-        return Words("yes", 87)
+        return Recognized("yes", 87)
 
 
 @dataclass

@@ -29,9 +29,9 @@ from percl.domain.enums import CallDirection
 from percl.domain.ids import SequentialIds
 from percl.domain.records import Call, IncomingNumber
 from percl.errors import Conflict, NotFound
+from percl.media.audio.pcm import Pcm
 from percl.simapi import SimApiDeps, create_sim_api
 from percl.telephony.sim.control import NetworkControl
-from percl.telephony.sim.control.wire import Pcm
 from percl.telephony.sim.network import SimNetwork
 from percl.testing.clock import FakeClock
 

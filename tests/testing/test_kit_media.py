@@ -4,6 +4,7 @@ option) and its audio helpers (a leg's audio as numpy arrays)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pytest
@@ -157,3 +158,20 @@ async def test_audio_of_a_symbolic_leg_fails_saying_how_to_get_it() -> None:
         message = str(info.value)
         assert "symbolic media fidelity" in message
         assert 'percl_media("audio")' in message
+
+
+@pytest.mark.percl_media("audio")
+def test_the_marker_reaches_the_plugins_percl_fixture(percl: Any) -> None:
+    assert percl.harness.settings.media is MediaFidelity.AUDIO
+
+
+@pytest.mark.percl_media("audio")
+async def test_the_marker_reaches_the_plugins_async_fixture(percl_harness: Harness) -> None:
+    assert percl_harness.settings.media is MediaFidelity.AUDIO
+
+
+def test_the_plugin_registers_the_option_the_ini_key_and_the_marker(
+        pytestconfig: pytest.Config) -> None:
+    assert pytestconfig.getoption("--percl-media") in (None, "symbolic", "audio")
+    assert pytestconfig.getini("percl_media") in ("", "symbolic", "audio")
+    assert any(line.startswith("percl_media(") for line in pytestconfig.getini("markers"))

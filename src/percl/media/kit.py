@@ -21,18 +21,18 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import TYPE_CHECKING, Protocol
 
 from percl.domain.clock import Clock
 from percl.engine.ports import Fetched, Fetcher
+from percl.media.audio.pcm import Pcm
+
+if TYPE_CHECKING:  # the engines load in default_kit: a symbolic platform never imports them
+    from percl.media.asr import SpeechToText
+    from percl.media.tts import SpeechSynthesizer
 
 log = logging.getLogger("percl.media.kit")
 
-#: 8 kHz 16-bit mono samples (percl.media.audio.pcm.Pcm).
-Pcm = NDArray[np.int16]
 #: How long a file served without Cache-Control stays cached (docs/DECISIONS.md, issue 12).
 DEFAULT_TTL_S = 300.0
 #: Decoded audio the file cache holds at most (16-bit 8 kHz: about 70 minutes).
@@ -48,41 +48,11 @@ class AudioUnavailable(Exception):
     cannot be synthesised. The message is the reason, for a log line."""
 
 
-class Speech(Protocol):
-    """What a synthesiser returns (percl.media.tts.Speech)."""
-
-    @property
-    def pcm(self) -> Pcm: ...
-    @property
-    def language(self) -> str: ...
-    @property
-    def fell_back(self) -> bool: ...
-
-
-class Synthesizer(Protocol):
-    """Text to speech (percl.media.tts.SpeechSynthesizer): synchronous, thread-safe."""
-
-    def synthesize(self, text: str, language: str | None) -> Speech: ...
-
-
-class Recognized(Protocol):
-    """What a recogniser returns (percl.media.asr.Recognized)."""
-
-    @property
-    def text(self) -> str: ...
-    @property
-    def confidence(self) -> int: ...
-
-
-class Recognizer(Protocol):
-    """Speech to text (percl.media.asr.SpeechToText): synchronous, thread-safe, never raises."""
-
-    def transcribe(self, pcm: Pcm, phrases: Sequence[str] | None) -> Recognized: ...
-
-
 #: Audio file bytes -> samples (percl.media.audio.decode.decode_audio); raises ValueError
 #: (AudioDecodeError) saying what is wrong with the file.
 Decoder = Callable[[bytes], Pcm]
+
+__all__ = ["AudioUnavailable", "FileCache", "MediaKit", "Pcm", "cache_ttl", "default_kit"]
 
 
 class WorkCounter(Protocol):
@@ -168,7 +138,8 @@ class MediaKit:
     (counted by `tracker`) and caches in a FileCache of `cache_bytes`.
     """
 
-    def __init__(self, *, synthesizer: Synthesizer, recognizer: Recognizer, fetcher: Fetcher,
+    def __init__(self, *, synthesizer: SpeechSynthesizer, recognizer: SpeechToText,
+                 fetcher: Fetcher,
                  decode: Decoder, clock: Clock, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
                  cache_bytes: int = DEFAULT_CACHE_BYTES,
                  tracker: WorkCounter | None = None) -> None:
@@ -183,7 +154,7 @@ class MediaKit:
 
     def speech(self, text: str, language: str | None) -> Pcm:
         """The TTS audio of `text` in `language` (None: en-US). A language without a voice is
-        spoken in en-US, with one warning per language."""
+        spoken in en-US, with one warning per language. Raises TtsError when the engine fails."""
         spoken = self._tts.synthesize(text, language)
         if spoken.fell_back and language not in self._warned:
             self._warned.add(language)
@@ -234,3 +205,18 @@ class MediaKit:
         finally:
             if tracker is not None:
                 tracker.leave()
+
+
+def default_kit(fetcher: Fetcher, clock: Clock, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                tracker: WorkCounter | None = None) -> MediaKit:
+    """The kit of the default engines: espeak-ng (cached), the fetcher with decode_audio (WAV,
+    MP3; at most 600 s), pocketsphinx. The engines load their voices and model on first use."""
+    # Imported here: pocketsphinx, espeak-ng and miniaudio take ~0.5 s to import, which a
+    # platform (or a test kit) of symbolic media never needs.
+    from percl.media.asr import default_recognizer
+    from percl.media.audio.decode import decode_audio
+    from percl.media.tts import default_synthesizer
+
+    return MediaKit(synthesizer=default_synthesizer(), recognizer=default_recognizer(),
+                    fetcher=fetcher, decode=decode_audio, clock=clock,
+                    max_file_bytes=max_file_bytes, tracker=tracker)

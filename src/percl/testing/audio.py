@@ -7,15 +7,13 @@ Read it with `AsyncPhoneCall.audio()` / `PhoneCall.audio()` on a kit of audio fi
 
 from __future__ import annotations
 
-import io
 import wave
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
-RATE = 8000
-Pcm = NDArray[np.int16]
+from percl.media.audio.pcm import SAMPLE_RATE, Pcm
+from percl.media.audio.wav import read_wav
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +23,7 @@ class LegAudio:
 
     heard: Pcm  # what the phone heard: the platform's prompts and tones, the conference's mix
     sent: Pcm  # what the phone sent: its speech, its keys' tones, a machine's greeting
-    rate: int = RATE
+    rate: int = SAMPLE_RATE
 
     @property
     def seconds(self) -> float:
@@ -57,12 +55,9 @@ def read_leg_wav(data: bytes) -> LegAudio:
     """The two-channel WAV of GET /calls/{callId}/audio as a LegAudio. Raises ValueError when
     it is not one."""
     try:
-        with wave.open(io.BytesIO(data)) as wav:
-            channels, rate, width = wav.getnchannels(), wav.getframerate(), wav.getsampwidth()
-            raw = wav.readframes(wav.getnframes())
+        channels, rate = read_wav(data)
     except (wave.Error, EOFError) as exc:
         raise ValueError(f"not a WAV file: {exc}") from None
-    if channels != 2 or width != 2:
-        raise ValueError(f"expected 2 channels of 16-bit samples, got {channels} of {width * 8}")
-    frames = np.frombuffer(raw, dtype="<i2").reshape(-1, 2).astype(np.int16)
-    return LegAudio(frames[:, 0].copy(), frames[:, 1].copy(), rate)
+    if len(channels) != 2:
+        raise ValueError(f"expected 2 channels (heard, sent), got {len(channels)}")
+    return LegAudio(channels[0], channels[1], rate)

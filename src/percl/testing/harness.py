@@ -32,6 +32,7 @@ from percl.domain import ids as idmod
 from percl.domain.ids import SequentialIds
 from percl.domain.records import Application, Call, IncomingNumber, LogEntry
 from percl.engine.ports import LogFilter, Store
+from percl.media.audio.pcm import Pcm
 from percl.store.memory import MemoryStore
 from percl.telephony.sim.model import PhoneStep
 from percl.testing.apps import AppMounts, PerclAnswer, ScriptedApp
@@ -304,6 +305,17 @@ class Harness:
         call = await self.call(call_id)
         assert ok and call.status.is_final, f"call {call_id} still {call.status} after {limit_s}s"
         return call
+
+    def speech(self, text: str, language: str | None = None) -> Pcm:
+        """The audio percl plays for a Say of `text` (8 kHz int16), from the same engine and
+        cache as the platform's in audio fidelity: to find a prompt in `call.audio()` with
+        `LegAudio.offset_of`."""
+        kit = self.platform.audio_kit
+        if kit is not None:
+            return kit.speech(text, language)
+        from percl.media.tts import default_synthesizer  # a symbolic kit has not loaded it
+
+        return default_synthesizer().synthesize(text, language).pcm
 
     def transcript(self, call_id: str) -> Any:
         return self.platform.sim.transcript(call_id)

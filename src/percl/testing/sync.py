@@ -28,6 +28,7 @@ from percl.config import Settings
 from percl.domain.enums import CallEndedReason, CallStatus, PhoneAnswer
 from percl.domain.records import Call, LogEntry
 from percl.engine.ports import Store
+from percl.media.audio.pcm import Pcm
 from percl.telephony.sim.model import PhoneStep, TranscriptEntry
 from percl.testing.apps import ScriptedApp
 from percl.testing.audio import LegAudio
@@ -148,6 +149,10 @@ class Percl:
     def leg(self, call_id: str) -> PhoneCall:
         """The handle of any call by id (e.g. the callId the SDK's make_a_call returned)."""
         return PhoneCall(self, self.harness.leg(call_id))
+
+    def speech(self, text: str, language: str | None = None) -> Pcm:
+        """The audio percl plays for a Say of `text` (see Harness.speech)."""
+        return self.harness.speech(text, language)
 
     @property
     def now(self) -> float:

@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 
 from percl.engine.ports import Store
 from percl.errors import BadRequest, Conflict, NotFound
-from percl.telephony.sim.control.wire import AudioChannel, Pcm, render_audio
+from percl.media.audio.pcm import Pcm
+from percl.telephony.sim.control.wire import AudioChannel, render_audio
 from percl.telephony.sim.model import LegSummary, PhoneProgram, PhoneStep, Transcript
 from percl.telephony.sim.network import SimNetwork
 

@@ -11,18 +11,16 @@ outside 0-9 * # are all refused with a 400 that names the field.
 
 from __future__ import annotations
 
-import io
-import wave
 from enum import StrEnum
 from typing import Any, TypeVar
 
-import numpy as np
-from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from percl.domain.enums import PhoneAnswer
 from percl.domain.phone import is_e164
 from percl.errors import BadRequest, InvalidJson
+from percl.media.audio.pcm import SAMPLE_RATE, Pcm
+from percl.media.audio.wav import wav_bytes
 from percl.telephony.sim.model import (
     DEFAULT_ANSWER_AFTER_MS,
     LegSummary,
@@ -38,10 +36,6 @@ MAX_STEPS = 100
 MAX_SAY = 1024
 
 M = TypeVar("M", bound=BaseModel)
-
-#: 8 kHz 16-bit mono samples (percl.media.audio.pcm.Pcm).
-Pcm = NDArray[np.int16]
-AUDIO_RATE = 8000
 
 
 class AudioChannel(StrEnum):
@@ -232,21 +226,9 @@ def render_leg(leg: LegSummary) -> dict[str, Any]:
 def render_audio(heard: Pcm, sent: Pcm, channel: AudioChannel | None, from_ms: int = 0) -> bytes:
     """A 16-bit 8 kHz WAV of a leg: two channels (left what the phone heard, right what it sent;
     the shorter padded with silence), or the one `channel`; from `from_ms` on."""
-    start = from_ms * AUDIO_RATE // 1000
+    start = from_ms * SAMPLE_RATE // 1000
     if channel is AudioChannel.HEARD:
-        tracks = [heard[start:]]
-    elif channel is AudioChannel.SENT:
-        tracks = [sent[start:]]
-    else:
-        tracks = [heard[start:], sent[start:]]
-    length = max(len(t) for t in tracks)
-    frames = np.zeros((length, len(tracks)), dtype="<i2")
-    for i, track in enumerate(tracks):
-        frames[: len(track), i] = track
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(len(tracks))
-        wav.setsampwidth(2)
-        wav.setframerate(AUDIO_RATE)
-        wav.writeframes(frames.tobytes())
-    return out.getvalue()
+        return wav_bytes([heard[start:]])
+    if channel is AudioChannel.SENT:
+        return wav_bytes([sent[start:]])
+    return wav_bytes([heard[start:], sent[start:]])
