@@ -66,3 +66,14 @@ def test_errors_about_the_flag_name_the_flag() -> None:
         from_sources({}, overrides)
     assert flag_named(str(info.value), SERVE_FLAGS, overrides) == (
         "--media 'loud': expected audio or symbolic")
+
+
+@pytest.mark.parametrize(("media", "scale", "words"), [
+    ("audio", 1.0, "audio media (real frames"),
+    ("symbolic", 0.0, "symbolic media, time scale 0 (audio runs at real time only"),
+    ("symbolic", 1.0, "symbolic media (modelled durations"),
+])
+def test_the_banner_says_which_media_runs(media: str, scale: float, words: str) -> None:
+    from percl.cli.serve import _media_line
+
+    assert _media_line(media, scale).startswith(words)

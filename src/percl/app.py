@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import logging
 import secrets
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
@@ -72,8 +71,6 @@ from percl.webhooks.transport import WebhookTransport
 
 #: The sim API's own documentation stays public (docs/DECISIONS.md): it describes routes only.
 SIM_PUBLIC_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
-
-log = logging.getLogger("percl.app")
 
 #: Whether this build's SimNetwork carries audio (issue 12: SimNetwork(media=, audio_kit=,
 #: tracker=)). Until the branch that adds it is merged, PERCL_MEDIA=audio runs symbolic with a
@@ -211,9 +208,7 @@ class Platform:
         engines (`audio_kit`) and the tracker."""
         if self.media is MediaFidelity.SYMBOLIC:
             return {}
-        if not NETWORK_HAS_AUDIO:
-            log.warning("PERCL_MEDIA=audio: this build's simulated network has no audio "
-                        "fidelity yet; calls run symbolic")
+        if not NETWORK_HAS_AUDIO:  # `percl serve`'s banner says what runs: self.media
             self.media = MediaFidelity.SYMBOLIC
             return {}
         self.audio_kit = default_kit(self.fetcher, self.clock, tracker=tracker,

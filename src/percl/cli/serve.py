@@ -198,7 +198,8 @@ def _banner(console: Console, platform: Platform, demo_number: str | None, path:
     created = platform.seed is not None and platform.seed.created
     lines = [
         f"[bold]percl[/] on {s.base_url}  (REST {s.base_url}/apiserver, sim {s.base_url}/sim/v1)",
-        f"database {shown(s.db)}, simulated phone network, {_media_line(s)}",
+        f"database {shown(s.db)}, simulated phone network, "
+        f"{_media_line(platform.media, s.media_time_scale)}",
         "",
         f"account ({'created' if created else 'existing'}):",
         f"  accountId      {acc.account_id}",
@@ -226,12 +227,12 @@ def _banner(console: Console, platform: Platform, demo_number: str | None, path:
     console.print("calls and webhooks appear below (percl serve --quiet / --verbose)", style="dim")
 
 
-def _media_line(s: Settings) -> str:
-    """The banner's media words: the fidelity, and why a default of audio became symbolic."""
-    if s.media == "audio":
+def _media_line(media: str, time_scale: float) -> str:
+    """The banner's media words: the fidelity running, and why it is not audio."""
+    if media == "audio":
         return "audio media (real frames: TTS, mixing, ASR, AMD)"
-    if s.media_time_scale != 1:
-        return (f"symbolic media, time scale {s.media_time_scale:g} (audio runs at real time "
+    if time_scale != 1:
+        return (f"symbolic media, time scale {time_scale:g} (audio runs at real time "
                 "only: PERCL_MEDIA_TIME_SCALE=1 for audio)")
     return "symbolic media (modelled durations, no audio frames)"
 
