@@ -23,7 +23,7 @@ SESSION_DEFAULT = default_media()  # symbolic, or audio under PERCL_TEST_MEDIA=a
 
 def test_the_kit_is_symbolic_unless_asked() -> None:
     # tests/conftest.py: PERCL_TEST_MEDIA=audio makes the session's default audio
-    assert SESSION_DEFAULT == (os.environ.get("PERCL_TEST_MEDIA", "").strip() or "symbolic")
+    assert (os.environ.get("PERCL_TEST_MEDIA", "").strip() or "symbolic") == SESSION_DEFAULT
     h = Harness(media="symbolic")
     assert h.settings.media is MediaFidelity.SYMBOLIC and h.media is MediaFidelity.SYMBOLIC
 
