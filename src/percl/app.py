@@ -206,11 +206,9 @@ class Platform:
     def _audio_options(self, tracker: WorkCounter | None) -> dict[str, Any]:
         """SimNetwork's audio arguments: none for symbolic media, else the fidelity, the kit of
         engines (`audio_kit`) and the tracker."""
-        if self.media is MediaFidelity.SYMBOLIC:
-            return {}
-        if not NETWORK_HAS_AUDIO:  # `percl serve`'s banner says what runs: self.media
-            self.media = MediaFidelity.SYMBOLIC
-            return {}
+        if self.media is MediaFidelity.SYMBOLIC or not NETWORK_HAS_AUDIO:
+            self.media = MediaFidelity.SYMBOLIC  # `percl serve`'s banner says what runs
+            return {"media": str(self.media)} if NETWORK_HAS_AUDIO else {}
         self.audio_kit = default_kit(self.fetcher, self.clock, tracker=tracker,
                                      max_file_bytes=self.settings.caps.max_play_bytes)
         return {"media": str(self.media), "audio_kit": self.audio_kit, "tracker": tracker}
