@@ -10,11 +10,13 @@ Mixer (mixer.py) and a SpeechRecognizer (recognizer.py); `Telephony` (telephony.
 network the engine is handed, which gives the first three.
 """
 
+from percl.engine.ports.bus import Bus, BusHandler, MessageTooLarge
 from percl.engine.ports.exports import ExportFiles, ExportSink
 from percl.engine.ports.fetching import Fetched, Fetcher
 from percl.engine.ports.grammar import Heard, Recognizer, SpeechGrammar
 from percl.engine.ports.json import JsonValue
 from percl.engine.ports.knowledge import KnowledgeSource
+from percl.engine.ports.leases import Lease, LeaseKind, Leases
 from percl.engine.ports.logs import LogObserver, LogSink
 from percl.engine.ports.media import (
     Audio,
@@ -58,7 +60,8 @@ from percl.engine.ports.webhooks import (
 )
 
 __all__ = [
-    "Audio", "AudioFrame", "AvailableNumber", "CallFilter", "ConferenceFilter", "DialResult",
+    "Audio", "AudioFrame", "AvailableNumber", "Bus", "BusHandler", "Lease", "LeaseKind", "Leases",
+    "MessageTooLarge", "CallFilter", "ConferenceFilter", "DialResult",
     "DtmfTone", "ExportFiles", "ExportSink", "Fetched", "Fetcher", "File", "Heard",
     "InboundHandler", "JsonValue", "KnowledgeSource", "LegListener", "LogFilter", "LogObserver",
     "LogPosition", "LogSink", "MediaListener", "MediaSession",

@@ -54,6 +54,7 @@ from percl.store.sql.cache import RecordCache
 from percl.store.sql.calls import Calls
 from percl.store.sql.conferences import Conferences
 from percl.store.sql.executor import Executor
+from percl.store.sql.leases import SqlLeases
 from percl.store.sql.exports import Exports
 from percl.store.sql.logs import Logs
 from percl.store.sql.messages import Messages
@@ -87,6 +88,8 @@ class SqlStore:
         self._messages = Messages(executor, statements)
         self._blobs = Blobs(executor, statements)
         self._exports = Exports(executor, statements)
+        #: Which worker owns what (engine/ports/leases.py); used only with several workers.
+        self.leases = SqlLeases(executor, statements)
         self._open = False
 
     # ------------------------------------------------------------------ lifecycle
