@@ -54,8 +54,8 @@ from percl.store.sql.cache import RecordCache
 from percl.store.sql.calls import Calls
 from percl.store.sql.conferences import Conferences
 from percl.store.sql.executor import Executor
-from percl.store.sql.leases import SqlLeases
 from percl.store.sql.exports import Exports
+from percl.store.sql.leases import SqlLeases
 from percl.store.sql.logs import Logs
 from percl.store.sql.messages import Messages
 from percl.store.sql.numbers import Numbers
