@@ -10,6 +10,7 @@ published after it subscribed (no history).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Protocol
@@ -36,6 +37,16 @@ def check_channel(channel: str) -> str:
         raise ValueError(f"bus channel {channel!r}: lowercase letters, digits and _ only, "
                          f"at most {MAX_CHANNEL} characters")
     return channel
+
+
+def encode(payload: JsonValue) -> str:
+    """`payload` as a message's text (compact JSON). Raises MessageTooLarge past MAX_PAYLOAD
+    bytes: every Bus checks the same way before sending."""
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    size = len(text.encode())
+    if size > MAX_PAYLOAD:
+        raise MessageTooLarge(f"bus message of {size} bytes: at most {MAX_PAYLOAD} (not sent)")
+    return text
 
 
 class Bus(Protocol):
