@@ -88,3 +88,12 @@ async def test_of_many_workers_racing_for_one_expired_lease_exactly_one_wins() -
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_live_lists_the_unexpired_leases_of_a_kind(leases: Leases) -> None:
+    await leases.acquire(LeaseKind.WORKER, A, A, now=100.0, until=115.0)
+    await leases.acquire(LeaseKind.WORKER, B, B, now=100.0, until=105.0)
+    await leases.acquire(CALL, "CA1", A, now=100.0, until=115.0)
+    assert await leases.live(LeaseKind.WORKER, now=101.0) == [
+        Lease(LeaseKind.WORKER, A, A, 115.0), Lease(LeaseKind.WORKER, B, B, 105.0)]
+    assert await leases.live(LeaseKind.WORKER, now=105.0) == [Lease(LeaseKind.WORKER, A, A, 115.0)]

@@ -52,6 +52,10 @@ class Leases(Protocol):
         """The worker whose unexpired lease covers (kind, key), or None."""
         ...
 
+    async def live(self, kind: LeaseKind, *, now: float) -> Sequence[Lease]:
+        """Every unexpired lease of `kind` (meant for "worker": a few rows)."""
+        ...
+
     async def expired(self, now: float, *, limit: int) -> Sequence[Lease]:
         """Up to `limit` leases that ran out (expires_at <= now), oldest first: what dead
         workers left."""

@@ -14,7 +14,7 @@ from sqlalchemy import Insert, bindparam, delete, select, update
 
 from percl.engine.ports.leases import Lease, LeaseKind
 from percl.store.schema import leases
-from percl.store.sql.executor import Executor
+from percl.store.sql.executor import Executor, Row
 from percl.store.sql.statements import Statements
 
 _RELEASE = delete(leases).where(leases.c.kind == bindparam("kind"), leases.c.key == bindparam("key"),
@@ -26,6 +26,10 @@ _RENEW = (update(leases)
 _HOLDER = select(leases.c.owner).where(
     leases.c.kind == bindparam("kind"), leases.c.key == bindparam("key"),
     leases.c.expires_at > bindparam("now"))
+_COLUMNS = (leases.c.kind, leases.c.key, leases.c.owner, leases.c.expires_at)
+_LIVE = (select(*_COLUMNS)
+         .where(leases.c.kind == bindparam("kind"), leases.c.expires_at > bindparam("now"))
+         .order_by(leases.c.key))
 
 
 def _acquire(statements: Statements) -> Insert:
@@ -62,9 +66,15 @@ class SqlLeases:
         rows = await self._db.fetch(_HOLDER, {"kind": kind.value, "key": key, "now": now})
         return str(rows[0][0]) if rows else None
 
+    async def live(self, kind: LeaseKind, *, now: float) -> Sequence[Lease]:
+        return _leases(await self._db.fetch(_LIVE, {"kind": kind.value, "now": now}))
+
     async def expired(self, now: float, *, limit: int) -> Sequence[Lease]:
-        stmt = (select(leases.c.kind, leases.c.key, leases.c.owner, leases.c.expires_at)
-                .where(leases.c.expires_at <= now)
+        stmt = (select(*_COLUMNS).where(leases.c.expires_at <= now)
                 .order_by(leases.c.expires_at, leases.c.kind, leases.c.key).limit(limit))
-        return [Lease(LeaseKind(kind), str(key), str(owner), float(expires_at))
-                for kind, key, owner, expires_at in await self._db.fetch(stmt)]
+        return _leases(await self._db.fetch(stmt))
+
+
+def _leases(rows: Sequence[Row]) -> list[Lease]:
+    return [Lease(LeaseKind(kind), str(key), str(owner), float(expires_at))
+            for kind, key, owner, expires_at in rows]

@@ -1,0 +1,151 @@
+"""Two percl workers in one test process sharing one real PostgreSQL and its LISTEN/NOTIFY bus:
+a call runs on the worker that created it; a REST update of it sent to the other worker is
+forwarded to the owner and answered with the owner's result; an owner that is gone gets the
+error a dead call gets; a worker that stops renewing has its calls closed by the other."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+
+from percl.config import Settings
+from percl.domain.enums import CallEndedReason, CallStatus
+from percl.engine.ports import LeaseKind
+from percl.engine.workers.cluster import Cluster, WorkerSettings
+from percl.store.postgres import PostgresStore
+from percl.testing.harness import Harness
+from tests import postgres
+from tests.e2e.conftest import AGENT
+
+LEASE_S = 15.0
+
+
+@pytest.fixture
+async def workers() -> AsyncIterator[tuple[Harness, Harness]]:
+    url = postgres.server().new_database()
+    settings = Settings(db=url, cluster=WorkerSettings(lease_s=LEASE_S, forward_timeout_s=2.0))
+    one = Harness(settings=settings, store=PostgresStore(url))
+    two = Harness(settings=settings, store=PostgresStore(url))
+    async with one, two:
+        yield one, two
+
+
+def cluster(h: Harness) -> Cluster:
+    assert h.platform.cluster is not None
+    return h.platform.cluster
+
+
+async def live_call(h: Harness) -> str:
+    """A REST call on `h` that stays up (a long Pause) once answered."""
+    app = h.scripted_app()
+    app.on("/connect", [{"Pause": {"length": 600_000}}])
+    app.on("/status", [])
+    a = await h.create_application(call_connect_url=app.url("/connect"),
+                                   status_callback_url=app.url("/status"))
+    r = await h.rest.post(f"/Accounts/{h.account.account_id}/Calls",
+                          json={"from": "+13125550100", "to": AGENT,
+                                "applicationId": a.application_id})
+    assert r.status_code == 202, r.text
+    call_id: str = r.json()["callId"]
+    await h.wait_for(lambda: h.webhooks(path="/connect"), within=60)
+    return call_id
+
+
+async def test_each_worker_has_an_id_and_sees_the_other(workers: tuple[Harness, Harness]) -> None:
+    one, two = workers
+    assert cluster(one).worker_id != cluster(two).worker_id
+    assert not await cluster(one).alone()
+    for h in workers:
+        health = (await h.rest.get("http://percl.test/healthz")).json()
+        assert health["worker"] == cluster(h).worker_id
+
+
+async def test_a_rest_hangup_sent_to_the_other_worker_is_carried_out_by_the_owner(
+        workers: tuple[Harness, Harness]) -> None:
+    one, two = workers
+    assert one.account.account_id == two.account.account_id  # one database, one account
+    call_id = await live_call(one)
+    assert await cluster(two).holder(LeaseKind.CALL, call_id) == cluster(one).worker_id
+    assert call_id not in two.platform.calls.sessions
+    r = await two.rest.post(f"/Accounts/{two.account.account_id}/Calls/{call_id}",
+                            json={"status": "completed"})
+    assert r.status_code == 202, r.text
+    call = await one.run_until_ended(call_id)
+    assert call.status is CallStatus.COMPLETED
+    assert call.call_ended_reason is CallEndedReason.APP_HANGUP
+    assert [w.path for w in one.webhooks_for(call_id)] == ["/connect", "/status"]
+    await one.clock.settle()
+    await asyncio.wait_for(_released(two, call_id), 10)
+    # Now the call is over: the same request gets FreeClimb's answer for a dead call.
+    again = await two.rest.post(f"/Accounts/{two.account.account_id}/Calls/{call_id}",
+                                json={"status": "completed"})
+    assert again.status_code == 404 and again.json()["code"] == 1
+
+
+async def _released(h: Harness, call_id: str) -> None:
+    while await cluster(h).holder(LeaseKind.CALL, call_id) is not None:
+        await asyncio.sleep(0.01)  # the owner releases the lease in a task of its own
+
+
+async def test_the_owners_error_comes_back_to_the_asking_worker(
+        workers: tuple[Harness, Harness]) -> None:
+    one, two = workers
+    call_id = await live_call(one)
+    # The owner's own view: the leg's account differs from the one the request names.
+    cluster_two = cluster(two)
+    with pytest.raises(Exception) as raised:
+        await cluster_two.ask_owner(LeaseKind.CALL, call_id, "call.update", {
+            "account_id": "AC" + "0" * 40, "call_id": call_id, "status": "completed"})
+    assert type(raised.value).__name__ == "NotFound" and "no longer live" in str(raised.value)
+    with pytest.raises(Exception) as unknown:
+        await cluster_two.ask_owner(LeaseKind.CALL, call_id, "call.nothing", {})
+    assert type(unknown.value).__name__ == "BadRequest"
+    assert (await one.call(call_id)).status is CallStatus.IN_PROGRESS  # neither touched it
+
+
+async def test_an_owner_that_does_not_answer_is_a_dead_call(workers: tuple[Harness, Harness]) -> None:
+    one, two = workers
+    call_id = await live_call(one)
+    await cluster(one).forwarder.stop()  # the owner stops listening (as if its loop stalled)
+    request = asyncio.ensure_future(two.rest.post(
+        f"/Accounts/{two.account.account_id}/Calls/{call_id}", json={"status": "completed"}))
+    deadline = two.clock.now() + 2.0  # PERCL_FORWARD_TIMEOUT_MS here: 2000
+    async with asyncio.timeout(10):  # the request travels through PostgreSQL: real I/O
+        while deadline not in [when for when, _, _ in two.clock._timers]:  # noqa: SLF001
+            await asyncio.sleep(0.01)
+    await two.advance(2.0)
+    r = await request
+    assert r.status_code == 404 and r.json()["code"] == 1
+    assert (await one.call(call_id)).status is CallStatus.IN_PROGRESS
+
+
+async def test_a_worker_that_stops_renewing_has_its_calls_closed_by_the_other(
+        workers: tuple[Harness, Harness]) -> None:
+    one, two = workers
+    call_id = await live_call(one)
+    dead = cluster(one).worker_id
+    # The owner's heartbeat stops (its process stalled or was killed): only time moves on.
+    await cluster(one)._group.close()
+    answered = (await one.call(call_id)).connect_time
+    await two.advance(LEASE_S + 1)  # the other worker's clock: the dead one's leases ran out
+    await cluster(two).scan()  # what its heartbeat does (it may have done it already)
+    call = await two.call(call_id)
+    assert call.status is CallStatus.COMPLETED
+    assert call.call_ended_reason is CallEndedReason.INTERNAL_ERROR
+    assert answered is not None and call.end_time is not None and call.end_time >= answered
+    assert dead in cluster(two).dead_workers
+    assert await cluster(two).holder(LeaseKind.CALL, call_id) is None
+    logs = await two.logs(call_id)
+    assert any("worker that stopped" in line.message for line in logs)
+
+
+def test_workers_settings_come_from_the_environment() -> None:
+    from percl.config import from_sources
+
+    s = from_sources({"PERCL_LEASE_SECONDS": "30", "PERCL_FORWARD_TIMEOUT_MS": "750",
+                      "PERCL_WORKERS": "3"})
+    assert s.cluster == WorkerSettings(lease_s=30.0, forward_timeout_s=0.75) and s.workers == 3
+    assert replace(s, workers=1).cluster.heartbeat_s == 10.0
