@@ -114,7 +114,7 @@ async def test_an_owner_that_does_not_answer_is_a_dead_call(workers: tuple[Harne
         f"/Accounts/{two.account.account_id}/Calls/{call_id}", json={"status": "completed"}))
     deadline = two.clock.now() + 2.0  # PERCL_FORWARD_TIMEOUT_MS here: 2000
     async with asyncio.timeout(10):  # the request travels through PostgreSQL: real I/O
-        while deadline not in [when for when, _, _ in two.clock._timers]:  # noqa: SLF001
+        while deadline not in [when for when, _, _ in two.clock._timers]:
             await asyncio.sleep(0.01)
     await two.advance(2.0)
     r = await request
