@@ -111,7 +111,11 @@ def cluster_for(settings: Settings, store: Store, clock: Clock) -> Cluster | Non
     leases: Leases | None = getattr(store, "leases", None)
     if not is_postgres(settings.db) or leases is None:
         return None
-    return Cluster(leases, PostgresBus(settings.db, clock), clock, settings.cluster)
+    cluster = Cluster(leases, PostgresBus(settings.db, clock), clock, settings.cluster)
+    # The store's cache of accounts, applications and numbers: changes told to the others.
+    store.on_cached_change(cluster.cached_changed)  # type: ignore[attr-defined]
+    cluster.on_peer_change(store.invalidate_cache)  # type: ignore[attr-defined]
+    return cluster
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,3 +149,19 @@ def test_workers_settings_come_from_the_environment() -> None:
                       "PERCL_WORKERS": "3"})
     assert s.cluster == WorkerSettings(lease_s=30.0, forward_timeout_s=0.75) and s.workers == 3
     assert replace(s, workers=1).cluster.heartbeat_s == 10.0
+
+
+async def test_a_change_to_a_cached_record_on_one_worker_reaches_the_others_cache(
+        workers: tuple[Harness, Harness]) -> None:
+    one, two = workers
+    app = await one.create_application(voice_url="http://app.test/old")
+    cached = await two.store.get_application(app.application_id)  # now in two's cache
+    assert cached.voice_url == "http://app.test/old"
+    r = await one.rest.post(f"/Accounts/{one.account.account_id}/Applications/{app.application_id}",
+                            json={"voiceUrl": "http://app.test/new"})
+    assert r.status_code == 200, r.text
+    async with asyncio.timeout(10):  # one bus message away (real I/O through PostgreSQL)
+        while (await two.store.get_application(app.application_id)).voice_url != "http://app.test/new":
+            await asyncio.sleep(0.01)
+    # A worker's own change is not sent back to it: its cache was exact already.
+    assert (await one.store.get_application(app.application_id)).voice_url == "http://app.test/new"

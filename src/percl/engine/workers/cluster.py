@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from percl.domain.clock import Clock
@@ -29,6 +29,9 @@ log = logging.getLogger("percl.engine.workers")
 
 #: Expired leases handled per scan (the next heartbeat takes the rest).
 SCAN_LIMIT = 500
+#: The bus channel on which a worker says it changed a cached record (an account, an
+#: application, a number): every other worker drops its cached copies (store/sql/store.py).
+CACHE_CHANNEL = "percl_cache"
 
 #: Takes over what a dead worker left under one lease: (the lease, this cluster) -> None.
 ExpiredHandler = Callable[[Lease], Awaitable[None]]
@@ -68,6 +71,7 @@ class Cluster(TaskOwner):
         self._expired: dict[LeaseKind, ExpiredHandler] = {LeaseKind.WORKER: self._worker_gone}
         #: Workers this one saw stop renewing (oldest first), for the console and tests.
         self.dead_workers: list[str] = []
+        self._peer_changed: Callable[[], None] | None = None
 
     async def __aenter__(self) -> Cluster:
         await super().__aenter__()
@@ -75,6 +79,7 @@ class Cluster(TaskOwner):
             await self.leases.acquire(LeaseKind.WORKER, self.worker_id, self.worker_id,
                                       now=self.clock.now(), until=self._until())
             await self.forwarder.start()
+            await self.bus.subscribe(CACHE_CHANNEL, self._cache_message)
         except BaseException:
             await self._group.close()
             raise
@@ -83,6 +88,7 @@ class Cluster(TaskOwner):
 
     async def _close(self, exc: BaseException | None) -> None:
         await self._group.close()
+        await self.bus.unsubscribe(CACHE_CHANNEL)
         await self.forwarder.stop()
         await self.leases.release(LeaseKind.WORKER, self.worker_id, self.worker_id)
 
@@ -122,6 +128,28 @@ class Cluster(TaskOwner):
         if owner is None or owner == self.worker_id:
             raise OwnerGone(f"no other worker owns {kind.value} {key}")
         return await self.forwarder.ask(owner, name, arguments)
+
+    # ------------------------------------------------------------------ cached records
+
+    def on_peer_change(self, callback: Callable[[], None]) -> None:
+        """Call `callback` when another worker changed a cached record (drop the cache)."""
+        self._peer_changed = callback
+
+    def cached_changed(self) -> None:
+        """This worker committed a change to a cached record: tell the others (in a task)."""
+        if self._group.running:
+            self._group.spawn(self._announce())
+
+    async def _announce(self) -> None:
+        try:
+            await self.bus.publish(CACHE_CHANNEL, {"from": self.worker_id})
+        except Exception:  # the others keep a stale copy until their next restart: say so
+            log.exception("worker %s: could not announce a changed record", self.worker_id)
+
+    def _cache_message(self, message: JsonValue) -> None:
+        if (isinstance(message, Mapping) and message.get("from") != self.worker_id
+                and self._peer_changed is not None):
+            self._peer_changed()
 
     # ------------------------------------------------------------------ heartbeat, expiry
 
