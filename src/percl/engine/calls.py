@@ -14,13 +14,14 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from percl.domain import ids
+from percl.domain import ids, payloads
 from percl.domain.enums import CallDirection, CallEndedReason, CallStatus, LogLevel
+from percl.domain.payloads import wire_fields
 from percl.domain.records import Account, Application, Call, IncomingNumber, revised
 from percl.engine import durable
 from percl.engine.admission import DialAdmission, LiveCallLimit, too_many_live_calls
 from percl.engine.context import EngineContext
-from percl.engine.ports import Lease, LeaseKind
+from percl.engine.ports import Lease, LeaseKind, WebhookRequest
 from percl.engine.service import MakeCallRequest
 from percl.engine.session.session import ApiUpdate, CallSession, ParentEnded, Shutdown
 from percl.engine.workers.cluster import Cluster
@@ -98,17 +99,18 @@ class CallService(TaskOwner):
             closed += 1
         return closed
 
-    async def _close_left(self, call: Call, last_seen: float | None, why: str) -> None:
-        """Store a leg nobody runs any more as ended with internalError (no webhooks)."""
+    async def _close_left(self, call: Call, last_seen: float | None, why: str) -> Call:
+        """Store a leg nobody runs any more as ended with internalError (no webhooks); returns
+        the final record."""
         now = self.ctx.clock.now()
         final = CallStatus.COMPLETED if call.status is CallStatus.IN_PROGRESS else CallStatus.FAILED
         ended = min(now, max(call.date_updated, last_seen or call.date_updated))
-        await self.ctx.store.put_call(revised(
-            call, now, status=final, call_ended_reason=CallEndedReason.INTERNAL_ERROR,
-            end_time=ended,
-        ))
+        closed = revised(call, now, status=final, call_ended_reason=CallEndedReason.INTERNAL_ERROR,
+                         end_time=ended)
+        await self.ctx.store.put_call(closed)
         await self.ctx.logs.log(LogLevel.ERROR, call.account_id, why, call_id=call.call_id,
                                 request_id=call.request_id)
+        return closed
 
     # ---------------------------------------------------------------- REST: make a call
 
@@ -390,13 +392,32 @@ class CallService(TaskOwner):
             call = await self.ctx.store.get_call(call_id)
             if call is None or call.status.is_final:
                 return 0
-            await self._close_left(call, last_seen,
-                                   "Call was live on a percl worker that stopped; closed with "
-                                   "internalError")
+            closed = await self._close_left(call, last_seen,
+                                            "Call was live on a percl worker that stopped; "
+                                            "closed with internalError")
+            if closed.status_callback_url:  # in the background: the scan goes on meanwhile
+                if self._group.running:
+                    self._spawn(self._final_status(closed, closed.status_callback_url))
+                else:
+                    await self._final_status(closed, closed.status_callback_url)
             return 1
         finally:
             self._reclaiming.discard(call_id)
             await self.cluster.disown(LeaseKind.CALL, call_id)
+
+    async def _final_status(self, call: Call, url: str) -> None:
+        """The callStatus webhook FreeClimb sends when a leg ends, for a leg closed because its
+        worker died (its statusCallbackUrl; its other webhooks died with the worker)."""
+        try:
+            account = await self.ctx.store.get_account(call.account_id)
+            if account is None:
+                return
+            await self.ctx.webhooks.send(WebhookRequest(
+                request_type=payloads.CallStatus.REQUEST_TYPE, url=url, account=account, call=call,
+                fields=wire_fields(payloads.CallStatus()), privacy_mode=call.privacy_mode,
+                request_id=call.request_id))
+        except Exception:  # the record is final already; a failed webhook is in the account log
+            log.exception("call %s: the final callStatus webhook failed", call.call_id)
 
     async def _owner_gone(self, lease: Lease) -> None:
         """A leg's lease ran out: its worker stopped renewing (died). Close the leg as a start-up

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
+from freeclimb.models.webhook import Webhook
 
 from percl.config import Settings
 from percl.domain.enums import CallEndedReason, CallStatus
@@ -127,6 +128,8 @@ async def test_a_worker_that_stops_renewing_has_its_calls_closed_by_the_other(
     one, two = workers
     call_id = await live_call(one)
     dead = cluster(one).worker_id
+    survivor_app = two.scripted_app()  # the customer's app, as the other worker reaches it
+    survivor_app.on("/status", [])
     # The owner's heartbeat stops (its process stalled or was killed): only time moves on.
     await cluster(one)._group.close()
     answered = (await one.call(call_id)).connect_time
@@ -136,10 +139,16 @@ async def test_a_worker_that_stops_renewing_has_its_calls_closed_by_the_other(
     assert call.status is CallStatus.COMPLETED
     assert call.call_ended_reason is CallEndedReason.INTERNAL_ERROR
     assert answered is not None and call.end_time is not None and call.end_time >= answered
-    assert dead in cluster(two).dead_workers
+    assert cluster(two).dead_workers == [dead]
     assert await cluster(two).holder(LeaseKind.CALL, call_id) is None
     logs = await two.logs(call_id)
     assert any("worker that stopped" in line.message for line in logs)
+    # The final webhook FreeClimb sends when a leg ends: its statusCallbackUrl, from the survivor.
+    await two.wait_for(lambda: two.webhooks(path="/status"), within=30)
+    [status] = two.webhooks(path="/status")
+    assert status.body["callId"] == call_id and status.body["callStatus"] == "completed"
+    assert status.body["callEndedReason"] == "internalError"
+    Webhook.from_json(status.raw.decode())  # the official SDK reads it
 
 
 def test_workers_settings_come_from_the_environment() -> None:

@@ -14,6 +14,7 @@ worker owned are closed (engine/calls.py). A dead worker's own lease is reported
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
@@ -72,6 +73,7 @@ class Cluster(TaskOwner):
         #: Workers this one saw stop renewing (oldest first), for the console and tests.
         self.dead_workers: list[str] = []
         self._peer_changed: Callable[[], None] | None = None
+        self._scanning = asyncio.Lock()
 
     async def __aenter__(self) -> Cluster:
         await super().__aenter__()
@@ -180,11 +182,14 @@ class Cluster(TaskOwner):
     async def scan(self) -> int:
         """Hand every expired lease (up to SCAN_LIMIT) to its kind's handler; returns how many
         were found. A lease of a kind nobody handles is left for a worker that does."""
-        found = await self.leases.expired(self.clock.now(), limit=SCAN_LIMIT)
-        for lease in found:
-            handler = self._expired.get(lease.kind)
-            if handler is not None and lease.owner != self.worker_id:
-                await handler(lease)
+        # One scan at a time: taking a lease this worker holds succeeds again, so two scans
+        # would each handle the same lease.
+        async with self._scanning:
+            found = await self.leases.expired(self.clock.now(), limit=SCAN_LIMIT)
+            for lease in found:
+                handler = self._expired.get(lease.kind)
+                if handler is not None and lease.owner != self.worker_id:
+                    await handler(lease)
         return len(found)
 
     async def take_over(self, lease: Lease) -> bool:
