@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from percl.engine.ports import Lease, LeaseKind, Leases
+from percl.store.memory_leases import MemoryLeases
 from percl.store.postgres import PostgresStore
 from percl.store.sql.store import SqlStore
 from tests import postgres
@@ -19,8 +20,11 @@ CALL = LeaseKind.CALL
 A, B = "wka", "wkb"
 
 
-@pytest.fixture(params=["sqlite", "sqlite-file", "sql-generic", "postgresql"])
+@pytest.fixture(params=["memory", "sqlite", "sqlite-file", "sql-generic", "postgresql"])
 async def leases(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Leases]:
+    if request.param == "memory":
+        yield MemoryLeases()
+        return
     store = new_store(request.param, tmp_path)
     assert isinstance(store, SqlStore)
     await store.open()
