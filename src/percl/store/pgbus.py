@@ -22,7 +22,7 @@ import asyncpg
 
 from percl.domain.clock import Clock
 from percl.domain.json import JsonValue
-from percl.engine.ports.bus import BusHandler, check_channel, encode
+from percl.engine.ports.bus import BusHandler, BusUnavailable, check_channel, encode
 from percl.runtime.tasks import OwnedTaskGroup
 
 #: Waits between reconnection attempts (seconds), the last one repeated.
@@ -73,8 +73,11 @@ class PostgresBus:
         text = encode(payload)
         check_channel(channel)
         async with self._lock:
-            conn = await self._connected()
-            await conn.execute("SELECT pg_notify($1, $2)", channel, text)
+            try:
+                conn = await self._connected()
+                await conn.execute("SELECT pg_notify($1, $2)", channel, text)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                raise BusUnavailable(f"the PostgreSQL bus cannot send: {exc}") from exc
 
     async def subscribe(self, channel: str, handler: BusHandler) -> None:
         check_channel(channel)

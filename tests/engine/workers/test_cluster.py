@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 import pytest
 
 from percl.domain.json import JsonValue
-from percl.engine.ports import Lease, LeaseKind
+from percl.engine.ports import BusUnavailable, Lease, LeaseKind
 from percl.engine.workers.cluster import Cluster, WorkerSettings
 from percl.engine.workers.forwarding import OwnerGone, error_from_json, error_to_json
 from percl.engine.workers.local import LocalBus
@@ -125,3 +125,19 @@ async def test_a_silent_worker_is_found_by_the_others_scan(pair: tuple[Cluster, 
     assert [(lease.kind, lease.key, lease.owner) for lease in gone] == [(LeaseKind.CALL, "CA1", "wka")]
     assert await b.holder(LeaseKind.CALL, "CA1") is None
     assert await b.alone()
+
+
+class _DownBus(LocalBus):
+    """A bus whose server is unreachable when sending."""
+
+    async def publish(self, channel: str, payload: JsonValue) -> None:
+        raise BusUnavailable("connection refused")
+
+
+async def test_a_bus_that_cannot_send_is_a_503_not_a_crash() -> None:
+    leases, bus, clock = MemoryLeases(), _DownBus(), FakeClock()
+    await leases.acquire(LeaseKind.CALL, "CA1", "wka", now=clock.now(), until=clock.now() + 15)
+    async with Cluster(leases, bus, clock, SETTINGS, worker_id="wkb") as b:
+        with pytest.raises(ServiceUnavailable) as raised:
+            await b.ask_owner(LeaseKind.CALL, "CA1", "call.update", {})
+    assert raised.value.status == 503 and "connection refused" in raised.value.message

@@ -31,6 +31,10 @@ class MessageTooLarge(ValueError):
     """A message over MAX_PAYLOAD bytes was published; it was not sent."""
 
 
+class BusUnavailable(ConnectionError):
+    """The bus cannot send now (its database or server is unreachable); nothing was sent."""
+
+
 def check_channel(channel: str) -> str:
     """`channel` when it is a valid channel name; ValueError naming it otherwise."""
     if len(channel) > MAX_CHANNEL or not CHANNEL_RE.fullmatch(channel):
@@ -59,7 +63,8 @@ class Bus(Protocol):
 
     async def publish(self, channel: str, payload: JsonValue) -> None:
         """Send `payload` to every subscriber of `channel` (this worker's too). Raises
-        MessageTooLarge (nothing sent) and ValueError for a bad channel name."""
+        MessageTooLarge (nothing sent), ValueError for a bad channel name, BusUnavailable when it
+        cannot reach its server."""
         ...
 
     async def subscribe(self, channel: str, handler: BusHandler) -> None:

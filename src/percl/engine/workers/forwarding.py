@@ -20,7 +20,7 @@ from typing import Any
 
 from percl.domain.clock import Clock
 from percl.domain.json import JsonValue
-from percl.engine.ports import Bus
+from percl.engine.ports import Bus, BusUnavailable
 from percl.errors import (
     ApiError,
     BadRequest,
@@ -99,7 +99,8 @@ class Forwarder:
 
     async def ask(self, worker_id: str, name: str, arguments: Arguments) -> JsonValue:
         """Run operation `name` on worker `worker_id` and return its result. Raises the ApiError
-        the owner raised, OwnerGone when no answer comes within the deadline."""
+        the owner raised, OwnerGone when no answer comes within the deadline, ServiceUnavailable
+        (503) when the bus cannot send."""
         correlation = f"{self.worker_id}:{next(self._ids)}"
         answer = asyncio.get_running_loop().create_future()
         self._pending[correlation] = answer
@@ -108,6 +109,8 @@ class Forwarder:
                 "op": name, "id": correlation, "reply_to": self.worker_id,
                 "args": dict(arguments)})
             reply = await self._within_deadline(answer)
+        except BusUnavailable as exc:
+            raise ServiceUnavailable(f"cannot reach the worker that owns this: {exc}") from exc
         finally:
             self._pending.pop(correlation, None)
         if "error" in reply:
