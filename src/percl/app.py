@@ -181,7 +181,7 @@ class Platform:
         self.calls = CallService(self.engine, self.cluster)
         self.sim.set_inbound_handler(self.calls)
         self.queues = QueueService(self.engine, self.calls.sessions)
-        self.conferences = ConferenceService(self.engine, self.calls.sessions)
+        self.conferences = ConferenceService(self.engine, self.calls.sessions, self.cluster)
         self.campaigns = campaigns_from(settings.campaigns_file, self.clock.now())
         self.messages = MessagingService(  # registers the Sms runner
             self.engine, MessagingSettings(campaign_required=settings.sms_require_campaign),

@@ -19,7 +19,10 @@ from percl.engine.workers.cluster import Cluster, WorkerSettings
 from percl.store.postgres import PostgresStore
 from percl.testing.harness import Harness
 from tests import postgres
+from tests.e2e.conference_kit import AsyncApp
 from tests.e2e.conftest import AGENT
+from tests.e2e.test_conferences import A as CALLER
+from tests.e2e.test_conferences import Room
 
 LEASE_S = 15.0
 
@@ -174,3 +177,29 @@ async def test_a_change_to_a_cached_record_on_one_worker_reaches_the_others_cach
             await asyncio.sleep(0.01)
     # A worker's own change is not sent back to it: its cache was exact already.
     assert (await one.store.get_application(app.application_id)).voice_url == "http://app.test/new"
+
+
+def in_room(h: Harness, conference_id: str, call_id: str) -> bool:
+    """Whether `call_id` is a live member of the conference's room on worker `h`."""
+    room = h.platform.conferences.rooms.get(conference_id)
+    member = room.members.get(call_id) if room is not None else None
+    return member is not None and member.live
+
+
+async def test_a_participant_update_sent_to_the_other_worker_reaches_the_room(
+        workers: tuple[Harness, Harness]) -> None:
+    one, two = workers
+    room = Room(one, AsyncApp(one))
+    conference_id = await room.create(playBeep="never")
+    leg = await room.call(CALLER)
+    await one.wait_for(lambda: in_room(one, conference_id, leg), within=30)
+    base = f"/Accounts/{two.account.account_id}/Conferences/{conference_id}/Participants"
+    muted = await two.rest.post(f"{base}/{leg}", json={"talk": False})
+    assert muted.status_code == 200, muted.text
+    assert muted.json()["talk"] is False and muted.json()["callId"] == leg
+    here = await one.rest.get(f"{base}/{leg}")
+    assert here.json()["talk"] is False  # the owner's room changed it
+    assert (await two.rest.delete(f"{base}/{leg}")).status_code == 204
+    await one.wait_for(lambda: not in_room(one, conference_id, leg), within=30)
+    gone = await two.rest.post(f"{base}/{leg}", json={"talk": True})
+    assert gone.status_code == 404 and gone.json()["code"] == 66
