@@ -180,7 +180,7 @@ class Platform:
         self.cluster = cluster_for(settings, self.store, self.clock)
         self.calls = CallService(self.engine, self.cluster)
         self.sim.set_inbound_handler(self.calls)
-        self.queues = QueueService(self.engine, self.calls.sessions)
+        self.queues = QueueService(self.engine, self.calls.sessions, cluster=self.cluster)
         self.conferences = ConferenceService(self.engine, self.calls.sessions, self.cluster)
         self.campaigns = campaigns_from(settings.campaigns_file, self.clock.now())
         self.messages = MessagingService(  # registers the Sms runner

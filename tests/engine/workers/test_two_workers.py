@@ -20,9 +20,10 @@ from percl.store.postgres import PostgresStore
 from percl.testing.harness import Harness
 from tests import postgres
 from tests.e2e.conference_kit import AsyncApp
-from tests.e2e.conftest import AGENT
-from tests.e2e.test_conferences import A as CALLER
+from tests.e2e.conftest import AGENT, CALLER
+from tests.e2e.test_conferences import A as PARTICIPANT
 from tests.e2e.test_conferences import Room
+from tests.e2e.test_queues import QU, _agent_desk
 
 LEASE_S = 15.0
 
@@ -33,8 +34,16 @@ async def workers() -> AsyncIterator[tuple[Harness, Harness]]:
     settings = Settings(db=url, cluster=WorkerSettings(lease_s=LEASE_S, forward_timeout_s=2.0))
     one = Harness(settings=settings, store=PostgresStore(url))
     two = Harness(settings=settings, store=PostgresStore(url))
+    two.ids._seed = "percl-two"  # two kits would otherwise make the same ids
     async with one, two:
         yield one, two
+
+
+async def both_advance(workers: tuple[Harness, Harness], seconds: float) -> None:
+    """Move both workers' clocks on, one after the other, by less than a lease each time (apart,
+    one would see the other's leases expire; two FakeClocks cannot settle at the same time)."""
+    for h in workers:
+        await h.advance(seconds)
 
 
 def cluster(h: Harness) -> Cluster:
@@ -191,7 +200,7 @@ async def test_a_participant_update_sent_to_the_other_worker_reaches_the_room(
     one, two = workers
     room = Room(one, AsyncApp(one))
     conference_id = await room.create(playBeep="never")
-    leg = await room.call(CALLER)
+    leg = await room.call(PARTICIPANT)
     await one.wait_for(lambda: in_room(one, conference_id, leg), within=30)
     base = f"/Accounts/{two.account.account_id}/Conferences/{conference_id}/Participants"
     muted = await two.rest.post(f"{base}/{leg}", json={"talk": False})
@@ -203,3 +212,31 @@ async def test_a_participant_update_sent_to_the_other_worker_reaches_the_room(
     await one.wait_for(lambda: not in_room(one, conference_id, leg), within=30)
     gone = await two.rest.post(f"{base}/{leg}", json={"talk": True})
     assert gone.status_code == 404 and gone.json()["code"] == 66
+
+
+async def test_a_dequeue_sent_to_either_worker_releases_the_member_where_it_waits(
+        workers: tuple[Harness, Harness]) -> None:
+    one, two = workers
+    desk_one, desk_two = _agent_desk(one), _agent_desk(two)  # the same app, as each worker reaches it
+    number = await one.number_for_app(voice_url=desk_one.url("/voice"),
+                                      status_callback_url=desk_one.url("/status"))
+    first = await one.sim_call(CALLER, number)  # waits on worker one
+    await one.wait_for(lambda: one.webhooks(call_id=first, request_type="addToQueueNotification"),
+                       within=30)
+    await both_advance(workers, 5)  # the clocks of two machines move together
+    second = await two.sim_call(AGENT, number)  # waits on worker two
+    await two.wait_for(lambda: two.webhooks(call_id=second, request_type="addToQueueNotification"),
+                       within=30)
+    members = (await one.rest.get(f"/Accounts/{one.account.account_id}/Queues/{QU}/Members")).json()
+    assert [m["callId"] for m in members["queueMembers"]] == [first, second]
+    front = await two.rest.post(f"/Accounts/{two.account.account_id}/Queues/{QU}/Members/Front")
+    assert front.status_code == 202, front.text
+    assert front.json()["callId"] == first and front.json()["position"] == 1
+    await one.wait_for(lambda: one.webhooks(call_id=first, path="/action"), within=30)
+    assert not two.webhooks(path="/action")  # released where it waited
+    named = await one.rest.post(f"/Accounts/{one.account.account_id}/Queues/{QU}/Members/{second}")
+    assert named.status_code == 202, named.text
+    assert named.json()["callId"] == second
+    await two.wait_for(lambda: two.webhooks(call_id=second, path="/action"), within=30)
+    empty = await one.rest.post(f"/Accounts/{one.account.account_id}/Queues/{QU}/Members/Front")
+    assert empty.status_code == 404
