@@ -217,7 +217,8 @@ async def test_a_participant_update_sent_to_the_other_worker_reaches_the_room(
 async def test_a_dequeue_sent_to_either_worker_releases_the_member_where_it_waits(
         workers: tuple[Harness, Harness]) -> None:
     one, two = workers
-    desk_one, desk_two = _agent_desk(one), _agent_desk(two)  # the same app, as each worker reaches it
+    desk_one = _agent_desk(one)
+    _agent_desk(two)  # the same app, as the other worker reaches it
     number = await one.number_for_app(voice_url=desk_one.url("/voice"),
                                       status_callback_url=desk_one.url("/status"))
     first = await one.sim_call(CALLER, number)  # waits on worker one
