@@ -25,6 +25,7 @@ from percl.engine.ports import Lease, LeaseKind, WebhookRequest
 from percl.engine.service import MakeCallRequest
 from percl.engine.session.session import ApiUpdate, CallSession, ParentEnded, Shutdown
 from percl.engine.workers.cluster import Cluster
+from percl.engine.workers.failover import release_memberships
 from percl.engine.workers.forwarding import Arguments, OwnerGone
 from percl.errors import BadRequest, NotFound, ServiceUnavailable
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
@@ -396,6 +397,7 @@ class CallService(TaskOwner):
             call = await self.ctx.store.get_call(call_id)
             if call is None or call.status.is_final:
                 return 0
+            call = await release_memberships(self.ctx, call)  # its queue or conference died too
             closed = await self._close_left(call, last_seen,
                                             "Call was live on a percl worker that stopped; "
                                             "closed with internalError")

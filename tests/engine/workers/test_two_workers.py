@@ -13,7 +13,7 @@ import pytest
 from freeclimb.models.webhook import Webhook
 
 from percl.config import Settings
-from percl.domain.enums import CallEndedReason, CallStatus
+from percl.domain.enums import CallEndedReason, CallStatus, ConferenceStatus
 from percl.engine.ports import LeaseKind
 from percl.engine.workers.cluster import Cluster, WorkerSettings
 from percl.store.postgres import PostgresStore
@@ -241,3 +241,33 @@ async def test_a_dequeue_sent_to_either_worker_releases_the_member_where_it_wait
     await two.wait_for(lambda: two.webhooks(call_id=second, path="/action"), within=30)
     empty = await one.rest.post(f"/Accounts/{one.account.account_id}/Queues/{QU}/Members/Front")
     assert empty.status_code == 404
+
+
+async def test_a_dead_workers_queue_members_and_participants_are_removed(
+        workers: tuple[Harness, Harness]) -> None:
+    one, two = workers
+    room = Room(one, AsyncApp(one))
+    conference_id = await room.create(playBeep="never")
+    in_conference = await room.call(PARTICIPANT)
+    await one.wait_for(lambda: in_room(one, conference_id, in_conference), within=30)
+    desk = _agent_desk(one)
+    queue_number = await one.number_for_app("+13125550111", voice_url=desk.url("/voice"),
+                                            status_callback_url=desk.url("/status"))
+    waiting = await one.sim_call(CALLER, queue_number)
+    await one.wait_for(lambda: one.webhooks(call_id=waiting, request_type="addToQueueNotification"),
+                       within=30)
+    assert await two.store.get_member(waiting) is not None
+    await cluster(one)._group.close()  # worker one stops renewing (killed)
+    await two.advance(LEASE_S + 1)
+    await cluster(two).scan()
+    assert await two.store.get_member(waiting) is None
+    assert await two.store.get_participant(conference_id, in_conference) is None
+    conference = await two.store.get_conference(conference_id)
+    assert conference.status is ConferenceStatus.EMPTY
+    for call_id in (in_conference, waiting):
+        call = await two.call(call_id)
+        assert call.status is CallStatus.COMPLETED and call.queue_id is None
+        assert call.conference_id is None
+        assert call.call_ended_reason is CallEndedReason.INTERNAL_ERROR
+    listed = await two.rest.get(f"/Accounts/{two.account.account_id}/Queues/{QU}/Members")
+    assert listed.json()["queueMembers"] == []
