@@ -271,3 +271,20 @@ async def test_a_dead_workers_queue_members_and_participants_are_removed(
         assert call.call_ended_reason is CallEndedReason.INTERNAL_ERROR
     listed = await two.rest.get(f"/Accounts/{two.account.account_id}/Queues/{QU}/Members")
     assert listed.json()["queueMembers"] == []
+
+
+async def test_a_conference_terminated_through_the_other_worker_ends_where_its_room_is(
+        workers: tuple[Harness, Harness]) -> None:
+    one, two = workers
+    room = Room(one, AsyncApp(one))
+    conference_id = await room.create(playBeep="never")
+    leg = await room.call(PARTICIPANT)
+    await one.wait_for(lambda: in_room(one, conference_id, leg), within=30)
+    r = await two.rest.post(f"/Accounts/{two.account.account_id}/Conferences/{conference_id}",
+                            json={"status": "terminated", "alias": "done"})
+    assert r.status_code == 204, r.text
+    assert conference_id not in two.platform.conferences.rooms  # no second room was opened
+    call = await one.run_until_ended(leg, limit_s=60)
+    assert call.status is CallStatus.COMPLETED
+    conference = await one.store.get_conference(conference_id)
+    assert conference.status is ConferenceStatus.TERMINATED and conference.alias == "done"

@@ -59,6 +59,7 @@ class ConferenceService(TaskOwner):
         if cluster is not None:
             cluster.serve(UPDATE_PARTICIPANT, self._forwarded_update)
             cluster.serve(REMOVE_PARTICIPANT, self._forwarded_removal)
+            cluster.serve(UPDATE_CONFERENCE, self._forwarded_conference_update)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
         """Run `coro` as a task of the service (None, and `coro` closed, once it has stopped)."""
@@ -163,13 +164,28 @@ class ConferenceService(TaskOwner):
     async def update_conference(
         self, account: Account, conference_id: str, update: ConferenceUpdate
     ) -> None:
+        if not await self._still_open(account, conference_id, update):
+            return
+        if (self._cluster is not None and conference_id not in self.rooms
+                and await self._updated_elsewhere(account, conference_id, update)):
+            return
+        await self._update_here(account, conference_id, update)
+
+    async def _still_open(self, account: Account, conference_id: str,
+                          update: ConferenceUpdate) -> bool:
+        """False for a second harmless terminate; NotFound for an unknown, foreign or (for
+        anything else) terminated conference."""
         stored = await self.ctx.store.get_conference(conference_id)
         if stored is None or stored.account_id != account.account_id:
             raise NotFound(f"Conference {conference_id} not found", code=66)
         if stored.status is ConferenceStatus.TERMINATED:
             if update.status == "terminated" and update.alias is None and update.play_beep is None:
-                return  # terminating twice is harmless (apps do it from several webhooks)
+                return False  # terminating twice is harmless (apps do it from several webhooks)
             raise NotFound(f"Conference {conference_id} is terminated", code=66)
+        return True
+
+    async def _update_here(self, account: Account, conference_id: str,
+                           update: ConferenceUpdate) -> None:
         room = await self.room(account.account_id, conference_id)
         if room is None:  # terminated between the two reads
             raise NotFound(f"Conference {conference_id} is terminated", code=66)
@@ -254,6 +270,40 @@ class ConferenceService(TaskOwner):
         except OwnerGone:
             raise _no_participant(conference_id, call_id) from None
 
+    async def _updated_elsewhere(self, account: Account, conference_id: str,
+                                 update: ConferenceUpdate) -> bool:
+        """Run a conference update on the worker whose room holds its participants (the worker
+        running the first participant's leg). False when none is live elsewhere: do it here."""
+        assert self._cluster is not None
+        for participant in await self.ctx.store.list_participants(conference_id,
+                                                                  ParticipantFilter()):
+            if participant.call_id in self.sessions:
+                return False
+            try:
+                await self._cluster.ask_owner(LeaseKind.CALL, participant.call_id,
+                                              UPDATE_CONFERENCE, {
+                    "account_id": account.account_id, "conference_id": conference_id,
+                    "alias": update.alias, "status": update.status,
+                    "play_beep": update.play_beep.value if update.play_beep else None})
+            except OwnerGone:
+                continue  # a dead worker's participant: the next one may be live
+            return True
+        return False
+
+    async def _forwarded_conference_update(self, arguments: Arguments) -> JsonValue:
+        """Another worker's conference update, for the room here; never forwarded again."""
+        account = await self.ctx.store.get_account(str(arguments.get("account_id")))
+        conference_id = str(arguments.get("conference_id"))
+        if account is None:
+            raise NotFound(f"Conference {conference_id} not found", code=66)
+        alias, status, beep = (arguments.get(k) for k in ("alias", "status", "play_beep"))
+        update = ConferenceUpdate(alias=alias if isinstance(alias, str) else None,
+                                  play_beep=PlayBeep(beep) if isinstance(beep, str) else None,
+                                  status=status if isinstance(status, str) else None)
+        if await self._still_open(account, conference_id, update):
+            await self._update_here(account, conference_id, update)
+        return None
+
     async def _forwarded(self, arguments: Arguments) -> tuple[Account, str, str]:
         account = await self.ctx.store.get_account(str(arguments.get("account_id")))
         conference_id, call_id = str(arguments.get("conference_id")), str(arguments.get("call_id"))
@@ -277,6 +327,7 @@ class ConferenceService(TaskOwner):
 #: Operations another worker forwards to the worker running a participant's leg (forwarding.py).
 UPDATE_PARTICIPANT = "conference.participant.update"
 REMOVE_PARTICIPANT = "conference.participant.remove"
+UPDATE_CONFERENCE = "conference.update"
 
 
 def _no_participant(conference_id: str, call_id: str) -> NotFound:
