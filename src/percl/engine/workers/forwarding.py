@@ -137,7 +137,11 @@ class Forwarder:
             return
         correlation = str(message.get("id"))
         if "op" in message:
-            self._spawn(self._answer(message, correlation))
+            try:
+                self._spawn(self._answer(message, correlation))
+            except RuntimeError:  # this worker is stopping: the asker's deadline answers it
+                log.info("worker %s is stopping: request %s not answered", self.worker_id,
+                         correlation)
             return
         future = self._pending.get(correlation)
         if future is not None and not future.done():
