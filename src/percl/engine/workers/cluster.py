@@ -34,7 +34,7 @@ SCAN_LIMIT = 500
 #: application, a number): every other worker drops its cached copies (store/sql/store.py).
 CACHE_CHANNEL = "percl_cache"
 
-#: Takes over what a dead worker left under one lease: (the lease, this cluster) -> None.
+#: Takes over what a dead worker left under one expired lease (called with that lease).
 ExpiredHandler = Callable[[Lease], Awaitable[None]]
 
 
