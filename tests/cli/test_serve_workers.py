@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests import postgres
-from tests.cli.serving import Served, run_once, serve_env
+from tests.cli.serving import DEMO_APP, Served, run_once, serve_env
 from tests.integration.live import Credentials, free_port
 
 #: New connections tried until both workers have answered (the kernel picks a listening socket
@@ -33,6 +33,12 @@ def test_more_than_one_worker_on_sqlite_is_refused_with_exit_code_2(tmp_path: Pa
     assert not (tmp_path / "var").exists()  # nothing written
     bad = run_once(tmp_path, serve_env(tmp_path, free_port(), PERCL_WORKERS="0"))
     assert bad.returncode == 2 and "PERCL_WORKERS='0'" in bad.stderr
+    pg = serve_env(tmp_path, free_port(), PERCL_DB="postgresql://percl@127.0.0.1:1/none")
+    tls = run_once(tmp_path, pg, "--workers", "2", "--tls-self-signed")
+    assert tls.returncode == 2
+    assert tls.stderr.strip().splitlines() == [
+        "percl: --workers 2 cannot use --tls-self-signed (each worker would make its own "
+        "certificate files): give a certificate with --tls-cert and --tls-key"]
 
 
 def _children(pid: int) -> list[int]:
@@ -62,7 +68,8 @@ def test_two_workers_share_one_port_and_each_answers(tmp_path: Path) -> None:
     creds = Credentials.generate()
     env = serve_env(tmp_path, free_port(), PERCL_DB=url, PERCL_ACCOUNT_ID=creds.account_id,
                     PERCL_API_KEY=creds.api_key, PERCL_SIGNING_SECRET=creds.signing_secret)
-    served = Served(tmp_path, env, "--workers", "2").start(timeout_s=READY_S)
+    served = Served(tmp_path, env, "--workers", "2", "--demo", "--demo-app", str(DEMO_APP)).start(
+        timeout_s=READY_S)
     assert served.process is not None
     workers: set[str] = set()
     try:
@@ -76,6 +83,20 @@ def test_two_workers_share_one_port_and_each_answers(tmp_path: Path) -> None:
         rest = httpx.get(f"{served.url}/apiserver/Accounts/{creds.account_id}",
                          auth=(creds.account_id, creds.api_key), timeout=5)
         assert rest.status_code == 200
+        # --demo: every worker serves /demo, and one of them wired one number to it.
+        apps = httpx.get(f"{served.url}/apiserver/Accounts/{creds.account_id}/Applications",
+                         params={"alias": "percl demo"}, auth=(creds.account_id, creds.api_key),
+                         timeout=5).json()["applications"]
+        assert len(apps) == 1
+        demo_answers = set()
+        for _ in range(TRIES):
+            with httpx.Client(base_url=served.url) as client:
+                demo_answers.add((client.get("/healthz").json()["worker"],
+                                  client.post("/demo/voice", json={}).status_code))
+            if len({worker for worker, _ in demo_answers}) == 2:
+                break
+        assert len({worker for worker, _ in demo_answers}) == 2
+        assert {status for _, status in demo_answers} == {200}
     finally:
         code = served.stop()
     assert len(workers) == 2, served.output()

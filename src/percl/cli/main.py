@@ -83,12 +83,13 @@ def serve(host: str | None, port: str | None, db: str | None, webhook_timeout_ms
 
 
 def _serve_workers(settings: Settings, options: ServeOptions) -> None:
-    """`percl serve --workers N` (N > 1): cli/workers.py. SQLite: one line, exit code 2."""
-    from percl.cli.workers import SqliteIsSingleWorker, run_workers
+    """`percl serve --workers N` (N > 1): cli/workers.py. SQLite or --tls-self-signed: one line,
+    exit code 2."""
+    from percl.cli.workers import WorkersRefused, run_workers
 
     try:
         code = run_workers(settings, options, console=Console())
-    except SqliteIsSingleWorker as exc:
+    except WorkersRefused as exc:
         click.echo(f"percl: {exc}", err=True)
         sys.exit(2)
     except PerclError as exc:

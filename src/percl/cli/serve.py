@@ -110,7 +110,8 @@ async def _serve(settings: Settings, options: ServeOptions, console: Console,
             console.print(f"percl: no database at PERCL_DB={shown(settings.db)}: created a new one")
         demo_number = None
         if options.demo_app is not None:
-            demo_number = await _wire_demo(platform, options.demo_app)
+            # With --workers N each worker serves /demo; worker 0 alone wires the number.
+            demo_number = await _wire_demo(platform, options.demo_app, wire=not worker_index)
         if worker_index:  # another worker of `--workers N`: worker 0 has said it all
             _worker_line(console, platform, worker_index)
         else:
@@ -155,11 +156,14 @@ def _load_demo(path: Path) -> Any:
     return module
 
 
-async def _wire_demo(platform: Platform, path: Path) -> str:
-    """Serve the demo app at /demo and wire a number to it through the REST API (idempotent)."""
+async def _wire_demo(platform: Platform, path: Path, *, wire: bool = True) -> str | None:
+    """Serve the demo app at /demo and wire a number to it through the REST API (idempotent);
+    `wire=False`: serve it only (None)."""
     base = f"{platform.settings.base_url}/demo"
     module = _load_demo(path)
     platform.asgi.routes.append(Mount("/demo", module.create_app(base)))
+    if not wire:
+        return None
     acc = platform.account
     fields = {"alias": DEMO_ALIAS, **module.application_urls(base)}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=platform.asgi),

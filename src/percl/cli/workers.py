@@ -42,22 +42,28 @@ from percl.domain.ids import RandomIds
 from percl.runtime.clock import SystemClock
 
 
-class SqliteIsSingleWorker(startup.StartRefused):
-    """--workers N > 1 on SQLite (the message is the line to print; exit code 2)."""
+class WorkersRefused(startup.StartRefused):
+    """--workers N > 1 on SQLite, or with a flag N workers cannot share (the message is the line
+    to print; exit code 2)."""
 
 
-def check_workers(settings: Settings) -> None:
-    """Raise SqliteIsSingleWorker unless N == 1 or the database is PostgreSQL."""
+def check_workers(settings: Settings, options: ServeOptions) -> None:
+    """Raise WorkersRefused when N > 1 on SQLite, or with --tls-self-signed (N workers would
+    each make the certificate files)."""
     if settings.workers > 1 and not is_postgres(settings.db):
-        raise SqliteIsSingleWorker(
+        raise WorkersRefused(
             f"--workers {settings.workers} needs PostgreSQL (PERCL_DB=postgresql://...): "
             "an SQLite database is served by one worker")
+    if settings.workers > 1 and options.tls_self_signed:
+        raise WorkersRefused(
+            f"--workers {settings.workers} cannot use --tls-self-signed (each worker would make "
+            "its own certificate files): give a certificate with --tls-cert and --tls-key")
 
 
 def run_workers(settings: Settings, options: ServeOptions, console: Console) -> int:
     """Serve with `settings.workers` processes until interrupted; returns the exit code (0 when
     every worker ended cleanly). Raises PerclError (one line) when it cannot start."""
-    check_workers(settings)
+    check_workers(settings, options)
     held = _hold_port(settings.host, settings.port)
     try:
         settings = dataclasses.replace(settings, port=int(held.getsockname()[1]))
