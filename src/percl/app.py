@@ -48,8 +48,9 @@ from percl.engine.knowledge import KnowledgeBases
 from percl.engine.logs import LogRetention, StoreLogSink
 from percl.engine.messaging import MessagingService, MessagingSettings
 from percl.engine.park import ParkService
-from percl.engine.ports import LogObserver, Store
+from percl.engine.ports import Leases, LogObserver, Store
 from percl.engine.queue import QueueService
+from percl.engine.workers.cluster import Cluster
 from percl.errors import ConfigError
 from percl.media.grammar.port import GrammarRecognizer
 from percl.media.kit import MediaKit, WorkCounter, default_kit
@@ -59,6 +60,7 @@ from percl.simapi import SimApiDeps, create_sim_api
 from percl.store.export_files import DirectoryExportFiles
 from percl.store.knowledge_files import FolderKnowledge
 from percl.store.memory import MemoryStore
+from percl.store.pgbus import PostgresBus
 from percl.store.postgres import PostgresStore
 from percl.store.sqlite import SqliteStore
 from percl.telephony.sim.control import NetworkControl
@@ -115,6 +117,20 @@ def store_for(db: str) -> Store:
     if is_postgres(db):
         return PostgresStore(db)
     return SqliteStore.for_path(db)
+
+
+def cluster_for(settings: Settings, store: Store, clock: Clock) -> Cluster | None:
+    """This worker's Cluster when the database is PostgreSQL (another worker or machine may
+    share it: leases in the store, the bus on LISTEN/NOTIFY); None otherwise (one worker)."""
+    # The SQL store's leases (`getattr`: a test kit's wrapper around the store passes it on).
+    leases: Leases | None = getattr(store, "leases", None)
+    if not is_postgres(settings.db) or leases is None:
+        return None
+    cluster = Cluster(leases, PostgresBus(settings.db, clock), clock, settings.cluster)
+    # The store's cache of accounts, applications and numbers: changes told to the others.
+    store.on_cached_change(cluster.cached_changed)  # type: ignore[attr-defined]
+    cluster.on_peer_change(store.invalidate_cache)  # type: ignore[attr-defined]
+    return cluster
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,10 +198,12 @@ class Platform:
             fetcher=self.fetcher,
             recognizer=GrammarRecognizer(),  # GetSpeech grammars (engine/grammars.py fetches)
         )
-        self.calls = CallService(self.engine)
+        # Several workers on one PostgreSQL (issue 19); None for one worker: no lease, no bus.
+        self.cluster = cluster_for(settings, self.store, self.clock)
+        self.calls = CallService(self.engine, self.cluster)
         self.sim.set_inbound_handler(self.calls)
-        self.queues = QueueService(self.engine, self.calls.sessions)
-        self.conferences = ConferenceService(self.engine, self.calls.sessions)
+        self.queues = QueueService(self.engine, self.calls.sessions, cluster=self.cluster)
+        self.conferences = ConferenceService(self.engine, self.calls.sessions, self.cluster)
         self.campaigns = campaigns_from(settings.campaigns_file, self.clock.now())
         self.messages = MessagingService(  # registers the Sms runner
             self.engine, MessagingSettings(campaign_required=settings.sms_require_campaign),
@@ -253,7 +271,8 @@ class Platform:
         self.rate_limit = RateLimitMiddleware(guarded(self.api), self.clock,
                                               rate=settings.api_rate_per_s, burst=settings.api_burst)
         sim = self.rate_limit.sharing(guarded(self.sim_api, SIM_PUBLIC_PATHS))
-        home = home_routes(HomeInfo(settings.base_url, credentials_hint))  # / and /healthz
+        home = home_routes(HomeInfo(settings.base_url, credentials_hint,  # / and /healthz
+                                    self.cluster.worker_id if self.cluster else None))
         return Starlette(routes=[*home, Mount("/apiserver", self.rate_limit), Mount("/sim/v1", sim)])
 
     async def __aenter__(self) -> Platform:
@@ -266,11 +285,17 @@ class Platform:
             if close is not None:
                 stack.push_async_callback(close)
             self.seed = await ensure_account(self.store, self.clock, self.ids, self.settings.seed)
+            if self.cluster is not None:  # before the calls: it closes after them
+                await self.cluster.bus.open()
+                stack.push_async_callback(self.cluster.bus.close)
+                await stack.enter_async_context(self.cluster)
             self.recovered = await self.calls.recover()
-            await self.queues.recover()  # after the calls: members of closed legs go
-            await self.conferences.recover()  # likewise for conference participants
-            await self.messages.recover()  # messages a crash stopped carrying: failed
-            await self.exports.recover()  # exports a stop interrupted: failed
+            if self.cluster is None or await self.cluster.alone():
+                # Not while other workers run: what they hold is live, not left by a crash.
+                await self.queues.recover()  # after the calls: members of closed legs go
+                await self.conferences.recover()  # likewise for conference participants
+                await self.messages.recover()  # messages a crash stopped carrying: failed
+                await self.exports.recover()  # exports a stop interrupted: failed
             stack.callback(self.export_files.close)
             await stack.enter_async_context(self.exports)
             await stack.enter_async_context(self.sim)

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from percl.engine.context import EngineSettings
+from percl.engine.workers.cluster import WorkerSettings
 from percl.errors import ConfigError
 
 ACCOUNT_ID_RE = re.compile(r"^AC[0-9a-fA-F]{40}$")
@@ -125,6 +126,8 @@ class Settings:
     log_max_age_days: float = 30.0  # account log lines older than this are deleted; 0 = keep
     log_max_lines: int = 1_000_000  # at most this many log lines (all accounts); 0 = no cap
     cursor_secret: str | None = None  # keys list cursors; None: random per start
+    workers: int = 1  # processes `percl serve` runs on its port (PERCL_WORKERS, --workers)
+    cluster: WorkerSettings = field(default_factory=WorkerSettings)  # leases, forwarding
 
     @property
     def base_url(self) -> str:
@@ -223,6 +226,7 @@ def from_sources(
         tls_key=tls_key,
         webhook_ca_file=values.get("PERCL_WEBHOOK_CA_FILE", "").strip() or None,
         **_lists(values, s),
+        **_workers(values, s),
         exports_dir=values.get("PERCL_EXPORTS_DIR", s.exports_dir).strip(),
         knowledge_dir=values.get("PERCL_KNOWLEDGE_DIR", s.knowledge_dir).strip(),
         campaigns_file=values.get("PERCL_CAMPAIGNS_FILE", s.campaigns_file).strip(),
@@ -299,3 +303,26 @@ def _engine(values: Mapping[str, str], e: EngineSettings) -> EngineSettings:
         longest = _float("PERCL_MAX_CALL_DURATION_S", values["PERCL_MAX_CALL_DURATION_S"], 0.0)
     return dataclasses.replace(e, max_live_calls_per_account=live, calls_per_second=cps,
                                max_call_duration_s=longest)
+
+
+#: The most worker processes one `percl serve` runs.
+MAX_WORKERS = 64
+
+
+def _workers(values: Mapping[str, str], s: Settings) -> dict[str, Any]:
+    """PERCL_WORKERS (1..64), PERCL_LEASE_SECONDS (1..3600, default 15) and
+    PERCL_FORWARD_TIMEOUT_MS (100..60000, default 5000): docs/WORKERS.md."""
+    workers = s.workers
+    if "PERCL_WORKERS" in values:
+        workers = _int("PERCL_WORKERS", values["PERCL_WORKERS"], 1, MAX_WORKERS)
+    lease = s.cluster.lease_s
+    if "PERCL_LEASE_SECONDS" in values:
+        lease = _float("PERCL_LEASE_SECONDS", values["PERCL_LEASE_SECONDS"], 1.0)
+        if lease > 3600:
+            raise ConfigError(f"PERCL_LEASE_SECONDS={values['PERCL_LEASE_SECONDS']!r}: "
+                              "must be at most 3600")
+    forward = s.cluster.forward_timeout_s
+    if "PERCL_FORWARD_TIMEOUT_MS" in values:
+        forward = _int("PERCL_FORWARD_TIMEOUT_MS", values["PERCL_FORWARD_TIMEOUT_MS"],
+                       100, 60_000) / 1000
+    return {"workers": workers, "cluster": WorkerSettings(lease_s=lease, forward_timeout_s=forward)}
