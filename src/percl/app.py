@@ -7,6 +7,7 @@ ending calls can still send their final webhooks.
 
 from __future__ import annotations
 
+import inspect
 import json
 import secrets
 from collections.abc import Sequence
@@ -26,7 +27,15 @@ from percl.api.campaign_registry import CampaignRegistry
 from percl.api.export_jobs import ExportJobs
 from percl.api.guard import FailureLimiter, RequestGuard
 from percl.api.ratelimit import RateLimitMiddleware
-from percl.config import IN_MEMORY_DBS, MEMORY_DB, SeedAccount, Settings, is_postgres
+from percl.config import (
+    IN_MEMORY_DBS,
+    MEMORY_DB,
+    MediaFidelity,
+    SeedAccount,
+    Settings,
+    is_postgres,
+    resolve_media,
+)
 from percl.console.home import HomeInfo, home_routes
 from percl.domain import ids as idmod
 from percl.domain.clock import Clock
@@ -44,6 +53,7 @@ from percl.engine.queue import QueueService
 from percl.engine.workers.cluster import Cluster
 from percl.errors import ConfigError
 from percl.media.grammar.port import GrammarRecognizer
+from percl.media.kit import MediaKit, WorkCounter, default_kit
 from percl.media.probe import WavProbe
 from percl.runtime.clock import SystemClock
 from percl.simapi import SimApiDeps, create_sim_api
@@ -63,6 +73,11 @@ from percl.webhooks.transport import WebhookTransport
 
 #: The sim API's own documentation stays public (docs/DECISIONS.md): it describes routes only.
 SIM_PUBLIC_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
+
+#: Whether this build's SimNetwork carries audio (issue 12: SimNetwork(media=, audio_kit=,
+#: tracker=)). Until the branch that adds it is merged, PERCL_MEDIA=audio runs symbolic with a
+#: warning; once merged this is True and can go.
+NETWORK_HAS_AUDIO = "media" in inspect.signature(SimNetwork).parameters
 
 
 def export_files_for(settings: Settings, *, store_given: bool) -> DirectoryExportFiles:
@@ -143,8 +158,14 @@ class Platform:
         probe_media: bool = True,
         log_observers: Sequence[LogObserver] = (),
         credentials_hint: str | None = None,
+        tracker: WorkCounter | None = None,
     ) -> None:
+        """`tracker`: counts the audio work done in worker threads (the test kit passes its
+        FakeClock's, so `settle()` waits for it). Raises ConfigError for audio media with a
+        media time scale other than 1."""
         self.settings = settings
+        self.media = resolve_media(settings.media, settings.media_time_scale)
+        self.audio_kit: MediaKit | None = None  # the engines of audio media (_audio_options)
         self.clock: Clock = clock or SystemClock()
         self.ids: IdGenerator = ids or RandomIds()
         self.store: Store = store or store_for(settings.db)
@@ -168,7 +189,8 @@ class Platform:
         self.media_probe = (WavProbe(self.fetcher, max_play_bytes=settings.caps.max_play_bytes)
                             if probe_media else None)
         self.sim = SimNetwork(self.clock, self.ids, media_time_scale=settings.media_time_scale,
-                              media_duration=self.media_probe, call_owner=self._call_owner)
+                              media_duration=self.media_probe, call_owner=self._call_owner,
+                              **self._audio_options(tracker))
         # One context for every engine service; services register their PerCL runners in it.
         self.engine = EngineContext(
             store=self.store, clock=self.clock, ids=self.ids, telephony=self.sim,
@@ -190,13 +212,24 @@ class Platform:
         self.export_files = export_files_for(settings, store_given=store is not None)
         self.exports = ExportJobs(self.store, self.clock, self.export_files)
         self.api = self._rest_api(settings)
-        self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=NetworkControl(self.sim, self.store),
-                                                    faults=self.faults, messages=self.messages))
+        control = NetworkControl(self.sim, self.store, leg_audio=getattr(self.sim, "leg_audio", None))
+        self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=control,
+                                                 faults=self.faults, messages=self.messages))
         self.asgi = self._guarded_apps(settings, credentials_hint)
         self.seed: SeedResult | None = None
         self.recovered = 0
         self.db_created = False
         self._stack: AsyncExitStack | None = None
+
+    def _audio_options(self, tracker: WorkCounter | None) -> dict[str, Any]:
+        """SimNetwork's audio arguments: none for symbolic media, else the fidelity, the kit of
+        engines (`audio_kit`) and the tracker."""
+        if self.media is MediaFidelity.SYMBOLIC or not NETWORK_HAS_AUDIO:
+            self.media = MediaFidelity.SYMBOLIC  # `percl serve`'s banner says what runs
+            return {"media": str(self.media)} if NETWORK_HAS_AUDIO else {}
+        self.audio_kit = default_kit(self.fetcher, self.clock, tracker=tracker,
+                                     max_file_bytes=self.settings.caps.max_play_bytes)
+        return {"media": str(self.media), "audio_kit": self.audio_kit, "tracker": tracker}
 
     def _rest_api(self, settings: Settings) -> FastAPI:
         """The FreeClimb REST app over this platform's services (mounted at /apiserver)."""

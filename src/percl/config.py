@@ -10,6 +10,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from percl.engine.context import EngineSettings
@@ -30,6 +31,36 @@ def is_postgres(db: str) -> bool:
     """True when PERCL_DB names a PostgreSQL database rather than an SQLite file."""
     return db.startswith(POSTGRES_SCHEMES)
 MAX_RATE = 1_000_000.0
+
+
+class MediaFidelity(StrEnum):
+    """How the simulated network carries media (PERCL_MEDIA): real audio frames (TTS, mixing,
+    ASR, AMD) or today's fast text path (words and keys with modelled durations)."""
+
+    AUDIO = "audio"
+    SYMBOLIC = "symbolic"
+
+
+def resolve_media(asked: str | None, time_scale: float,
+                  default: MediaFidelity = MediaFidelity.AUDIO) -> MediaFidelity:
+    """The fidelity to run: `asked` (PERCL_MEDIA, `--media`, the kit's `media=`), else `default`.
+
+    Audio runs at real time only (20 ms frames of clock time), so a media time scale other than 1
+    cannot apply to it: asked for explicitly, the pair is refused; as a default, audio gives way
+    to the explicit time scale and the network is symbolic (docs/DECISIONS.md, issue 12).
+    Raises ConfigError naming PERCL_MEDIA for an unknown value or the refused pair.
+    """
+    if asked is None:
+        return default if time_scale == 1 else MediaFidelity.SYMBOLIC
+    try:
+        media = MediaFidelity(asked.strip().lower())
+    except ValueError:
+        raise ConfigError(f"PERCL_MEDIA={asked!r}: expected audio or symbolic") from None
+    if media is MediaFidelity.AUDIO and time_scale != 1:
+        raise ConfigError(
+            f"PERCL_MEDIA=audio runs at real time only, but PERCL_MEDIA_TIME_SCALE={time_scale:g}: "
+            "drop the time scale, or use PERCL_MEDIA=symbolic (modelled durations)")
+    return media
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +109,7 @@ class Settings:
     db: str = "var/percl.db"
     webhook_timeout_ms: int = 10_000
     media_time_scale: float = 1.0
+    media: MediaFidelity = MediaFidelity.AUDIO  # PERCL_MEDIA; the test kit's default is symbolic
     api_rate_per_s: float = 100.0  # REST requests per second per account; 0 = no limit
     api_burst: int = 200  # requests an account may send at once before the rate applies
     exports_dir: str = ""  # export CSVs; "" = `exports` beside the database file (app.py)
@@ -183,6 +215,7 @@ def from_sources(
         db=db,
         webhook_timeout_ms=timeout,
         media_time_scale=scale,
+        media=resolve_media(values.get("PERCL_MEDIA") or None, scale),
         api_rate_per_s=rate,
         api_burst=burst,
         seed=_seed(values),

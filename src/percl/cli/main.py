@@ -38,6 +38,10 @@ def cli() -> None:
 @click.option("--webhook-timeout-ms", type=str, help="[env PERCL_WEBHOOK_TIMEOUT_MS, default 10000]")
 @click.option("--media-time-scale", type=str,
               help="1.0 real time, 0 instant [env PERCL_MEDIA_TIME_SCALE, default 1.0].")
+@click.option("--media", type=str, metavar="audio|symbolic",
+              help="Calls carry real audio, or words and keys with modelled durations (faster, "
+                   "for load tests) [env PERCL_MEDIA, default audio; symbolic with a media time "
+                   "scale other than 1].")
 @click.option("--demo/--no-demo", default=False,
               help="Also serve the bundled example app and wire a number to it.")
 @click.option("--demo-app", default="examples/demo_app.py", show_default=True,
@@ -53,13 +57,13 @@ def cli() -> None:
 @click.option("--workers", type=str,
               help="Worker processes on the port; >1 needs PostgreSQL [env PERCL_WORKERS, default 1].")
 def serve(host: str | None, port: str | None, db: str | None, webhook_timeout_ms: str | None,
-          media_time_scale: str | None, demo: bool, demo_app: str, verbosity: Verbosity | None,
-          tls_cert: str | None, tls_key: str | None, tls_self_signed: bool,
-          workers: str | None) -> None:
+          media_time_scale: str | None, media: str | None, demo: bool, demo_app: str,
+          verbosity: Verbosity | None, tls_cert: str | None, tls_key: str | None,
+          tls_self_signed: bool, workers: str | None) -> None:
     """Start percl: REST API at /apiserver, sim control API at /sim/v1, a start page at /."""
     overrides = {"PERCL_HOST": host, "PERCL_PORT": port, "PERCL_DB": db,
                  "PERCL_WEBHOOK_TIMEOUT_MS": webhook_timeout_ms,
-                 "PERCL_MEDIA_TIME_SCALE": media_time_scale,
+                 "PERCL_MEDIA_TIME_SCALE": media_time_scale, "PERCL_MEDIA": media,
                  "PERCL_TLS_CERT": tls_cert, "PERCL_TLS_KEY": tls_key, "PERCL_WORKERS": workers}
     try:
         settings = from_sources(os.environ, overrides)

@@ -215,7 +215,8 @@ def _banner(console: Console, platform: Platform, demo_number: str | None, path:
     created = platform.seed is not None and platform.seed.created
     lines = [
         f"[bold]percl[/] on {s.base_url}  (REST {s.base_url}/apiserver, sim {s.base_url}/sim/v1)",
-        f"database {shown(s.db)}, simulated phone network, media time scale {s.media_time_scale}",
+        f"database {shown(s.db)}, simulated phone network, "
+        f"{_media_line(platform.media, s.media_time_scale)}",
         "",
         f"account ({'created' if created else 'existing'}):",
         f"  accountId      {acc.account_id}",
@@ -241,6 +242,16 @@ def _banner(console: Console, platform: Platform, demo_number: str | None, path:
         console.print(f"  .venv/bin/percl sim call {DEMO_CALLER} {demo_number} --press 1",
                       soft_wrap=True, highlight=False)
     console.print("calls and webhooks appear below (percl serve --quiet / --verbose)", style="dim")
+
+
+def _media_line(media: str, time_scale: float) -> str:
+    """The banner's media words: the fidelity running, and why it is not audio."""
+    if media == "audio":
+        return "audio media (real frames: TTS, mixing, ASR, AMD)"
+    if time_scale != 1:
+        return (f"symbolic media, time scale {time_scale:g} (audio runs at real time "
+                "only: PERCL_MEDIA_TIME_SCALE=1 for audio)")
+    return "symbolic media (modelled durations, no audio frames)"
 
 
 def _snippet(base_url: str, account_id: str, api_key: str | None, path: Path,
