@@ -80,7 +80,7 @@ def dtmf_digits(digits: str, *, tone_ms: int = 100, gap_ms: int = 0, pause_ms: i
     """
     plan = _digits_plan(digits, tone_ms, gap_ms, pause_ms)
     _check_length(sum(ms for _, ms in plan))
-    return concat([dtmf(key, ms) if key else silence(ms) for key, ms in plan])
+    return concat([dtmf(key, tone_ms) if key else silence(ms) for key, ms in plan])
 
 
 def _digits_plan(digits: str, tone_ms: int, gap_ms: int, pause_ms: int) -> list[tuple[str, float]]:
