@@ -125,6 +125,31 @@ def test_failures_are_logged_and_heard_as_nothing(
     assert sum("cannot load the pocketsphinx model" in r.message for r in caplog.records) == 1
 
 
+def test_a_decoding_failure_leaves_the_decoder_usable(monkeypatch: pytest.MonkeyPatch) -> None:
+    class FailsOnce:
+        """The real decoder, whose first process_raw fails (out of memory, say)."""
+
+        def __init__(self) -> None:
+            self._decoder = real()
+            self.failed = False
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._decoder, name)
+
+        def process_raw(self, *args: object, **kwargs: object) -> object:
+            if not self.failed:
+                self.failed = True
+                raise MemoryError("no memory for the features")
+            return self._decoder.process_raw(*args, **kwargs)
+
+    real = sphinx._load_decoder
+    monkeypatch.setattr(sphinx, "_load_decoder", FailsOnce)
+    fresh = PocketsphinxRecognizer()
+    speech = telephone_speech("yes")
+    assert fresh.transcribe(speech, ("yes", "no")) == NOTHING
+    assert fresh.transcribe(speech, ("yes", "no")).text == "yes"
+
+
 def test_bad_input_is_heard_as_nothing_not_raised(
     recognizer: PocketsphinxRecognizer, caplog: pytest.LogCaptureFixture,
 ) -> None:

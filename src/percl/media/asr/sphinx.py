@@ -197,8 +197,10 @@ def _decode(decoder: Any, search: str, samples: bytes) -> tuple[str, float]:
     """(words, lattice posterior) of one whole utterance with `search`; ("", 0.0) for nothing."""
     decoder.activate_search(search)
     decoder.start_utt()
-    decoder.process_raw(samples, full_utt=True)
-    decoder.end_utt()
+    try:
+        decoder.process_raw(samples, full_utt=True)
+    finally:  # an utterance left open makes every later start_utt fail: the decoder would be lost
+        decoder.end_utt()
     hyp = decoder.hyp()
     if hyp is None:
         return "", 0.0
