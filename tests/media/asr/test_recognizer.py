@@ -16,11 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from bench.speech import COMMANDS, DIGITS, spoken_set, telephone_speech, white_noise
 
 from percl.media.asr import PocketsphinxRecognizer, Recognized, default_recognizer, sphinx
 from percl.media.grammar import builtin_grammar, compile_grxml
-from tests.media.asr.corpus import COMMANDS, DIGITS, spoken_set
-from tests.media.asr.speech import telephone_speech, white_noise
 from tests.media.grammar.support import grxml, rule
 
 NOTHING = Recognized("", 0)

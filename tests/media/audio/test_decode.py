@@ -12,6 +12,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from bench.signals import tone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +20,7 @@ from percl.media.audio.decode import AudioDecodeError, decode_audio, probe_secon
 from percl.media.audio.g711 import alaw_encode, ulaw_encode
 from percl.media.audio.pcm import rms_dbfs
 
-from .dsp_signals import band_energy_share, correlation, dominant_hz, tone
+from .measure import band_energy_share, correlation, dominant_hz
 
 PCM, FLOAT, ALAW, MULAW, EXTENSIBLE = 1, 3, 6, 7, 0xFFFE
 GUID_TAIL = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from bench.signals import tone
 
 from percl.media.audio.pcm import rms_dbfs
 from percl.media.audio.resample import resample
 
-from .dsp_signals import band_energy_share, correlation, dominant_hz, tone
+from .measure import band_energy_share, correlation, dominant_hz
 
 
 def test_22050_to_8000_keeps_a_tone_and_the_duration() -> None:

@@ -17,7 +17,7 @@ from percl.media.audio.tones import (
     sine,
 )
 
-from .dsp_signals import band_energy_share, dominant_hz
+from .measure import band_energy_share, dominant_hz
 
 ITU = {"1": (697, 1209), "2": (697, 1336), "3": (697, 1477), "A": (697, 1633),
        "4": (770, 1209), "5": (770, 1336), "6": (770, 1477), "B": (770, 1633),
