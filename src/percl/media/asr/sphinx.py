@@ -92,12 +92,7 @@ class PocketsphinxRecognizer:
 
     def transcribe(self, pcm: Pcm, phrases: Sequence[str] | None) -> Recognized:
         """Recognise one utterance of 8 kHz audio, constrained to `phrases` (None: free-form)."""
-        try:
-            with self._lock:
-                return self._transcribe(pcm, phrases)
-        except Exception:
-            log.exception("speech recognition failed; treating the audio as nothing heard")
-            return NOTHING
+        return self._guarded(pcm, phrases)
 
     def transcribe_grammar(self, pcm: Pcm, grammar: Grammar) -> Recognized:
         """Recognise one utterance against a compiled grammar, however many sentences it has.
@@ -106,7 +101,10 @@ class PocketsphinxRecognizer:
         (DIG4, ANY_DIG, ALPHNUM6...: rules.py), else (GARBAGE) free-form. Never raises.
         """
         listed = grammar.phrases()
-        source: Sequence[str] | Grammar | None = listed if listed is not None else grammar
+        return self._guarded(pcm, listed if listed is not None else grammar)
+
+    def _guarded(self, pcm: Pcm, source: Sequence[str] | Grammar | None) -> Recognized:
+        """`_transcribe` under the lock; any failure is logged and heard as nothing."""
         try:
             with self._lock:
                 return self._transcribe(pcm, source)
