@@ -110,6 +110,27 @@ def test_grammars_past_the_cache_bound_are_evicted_and_rebuilt() -> None:
     assert len(small._searches) == 2
 
 
+def test_cached_grammars_are_also_bounded_by_their_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sphinx, "MAX_CACHED_WORDS", 5)  # the three-word grammars below: one at a time
+    small = PocketsphinxRecognizer()
+    speech = telephone_speech("yes")
+    for phrases in [("yes", "no", "maybe"), ("yes", "no", "never"), ("yes", "no", "maybe")]:
+        assert small.transcribe(speech, phrases).text == "yes"
+        assert list(small._searches.values()) == [3]
+
+
+def test_a_grammar_too_large_for_a_search_is_decoded_free_form(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(sphinx, "MAX_GRAMMAR_WORDS", 10)
+    fresh = PocketsphinxRecognizer()
+    phrases = [f"{word} please" for word in DIGITS] + ["yes"]  # 21 words
+    with caplog.at_level(logging.WARNING, logger="percl.media.asr.sphinx"):
+        fresh.transcribe(telephone_speech("five please"), phrases)
+    assert any("21 grammar words are more than the 10" in r.message for r in caplog.records)
+    assert len(fresh._searches) == 0  # no search was built for it
+
+
 def test_failures_are_logged_and_heard_as_nothing(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:
