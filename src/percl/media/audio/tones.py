@@ -30,9 +30,9 @@ MACHINE_BEEP_HZ = 1000
 
 DTMF_ROWS = (697, 770, 852, 941)
 DTMF_COLUMNS = (1209, 1336, 1477, 1633)
-_KEYPAD = ("123A", "456B", "789C", "*0#D")
+DTMF_KEYPAD = ("123A", "456B", "789C", "*0#D")  # rows of DTMF_ROWS, columns of DTMF_COLUMNS
 DTMF_FREQUENCIES: dict[str, tuple[int, int]] = {
-    key: (DTMF_ROWS[r], DTMF_COLUMNS[c]) for r, row in enumerate(_KEYPAD) for c, key in enumerate(row)
+    key: (DTMF_ROWS[r], DTMF_COLUMNS[c]) for r, row in enumerate(DTMF_KEYPAD) for c, key in enumerate(row)
 }
 _DIGITS = re.compile(r"[0-9*#]|\{(\d+)\}")
 
