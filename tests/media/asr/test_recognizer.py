@@ -179,6 +179,26 @@ def test_bad_input_is_heard_as_nothing_not_raised(
     assert any("speech recognition failed" in r.message for r in caplog.records)
 
 
+EXTREME = {
+    "no sample": np.zeros(0, np.int16),
+    "one sample": np.array([-32768], np.int16),
+    "two samples": np.array([32767, -32768], np.int16),
+    "full-scale DC": np.full(8000, -32768, np.int16),
+    "full-scale 4 kHz square": np.tile(np.array([32767, -32768], np.int16), 4000),
+    "clipped noise": white_noise(2000, 30000.0, 3),  # sigma near full scale: a third of it clips
+    "ten minutes of noise": np.resize(white_noise(1000, 3000.0, 4), 8000 * 600),
+}
+
+
+@pytest.mark.parametrize("name", list(EXTREME))
+def test_extreme_audio_is_heard_as_something_or_nothing_never_an_error(name: str) -> None:
+    short = PocketsphinxRecognizer(max_seconds=2.0)  # ten minutes: only the first 2 s are decoded
+    for phrases in (("yes", "no"), None):
+        heard = short.transcribe(EXTREME[name], phrases)
+        assert 0 <= heard.confidence <= 100 and (heard.text == "") == (heard.confidence == 0)
+    assert short.transcribe(telephone_speech("yes"), ("yes", "no")).text == "yes"
+
+
 def test_default_recognizer_is_shared_and_importing_loads_no_model() -> None:
     assert default_recognizer() is default_recognizer()
     code = "import sys, percl.media.asr; print('pocketsphinx' in sys.modules)"
