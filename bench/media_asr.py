@@ -1,7 +1,7 @@
 """Speech recognition (percl.media.asr): real-time factor and accuracy on synthetic telephone speech.
 
 Speech is espeak-ng through a telephone channel (8 kHz, 300-3,400 Hz, mu-law round trip), several
-voice variants and speeds from a seeded generator (tests/media/asr/corpus.py). Printed:
+voice variants and speeds from a seeded generator (bench/speech.py). Printed:
 
 - real-time factor (decode CPU seconds / audio seconds) against a grammar and free-form;
 - accuracy (exact text) on yes/no (two words, then the 288 VERSAY_YESNO sentences), the ten
@@ -23,9 +23,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.media.asr.corpus import COMMANDS, DIGITS, YES_NO, Spoken, spoken_set
-from tests.media.asr.speech import telephone_speech
-
+from bench.speech import COMMANDS, DIGITS, YES_NO, Spoken, spoken_set, telephone_speech
 from percl.media.asr import PocketsphinxRecognizer
 from percl.media.grammar import Grammar, builtin_grammar
 

@@ -1,6 +1,6 @@
 """What the media plane's detectors cost, and how right answering-machine detection is.
 
-On synthetic audio (tests/media/audio/signals.py: seeded, numpy only), this measures:
+On synthetic audio (bench/signals.py: seeded, numpy only), this measures:
 
   1. DtmfDetector: CPU per 20 ms frame over a minute of speech, keys and white noise;
   2. VoiceActivity: CPU per 20 ms frame over the same minute;
@@ -28,8 +28,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
-from tests.media.audio import signals as s
 
+from bench import signals as s
 from bench.common import machine_banner, percentile
 from percl.media.audio.amd import AmdResult, BeepDetector, MachineDetector
 from percl.media.audio.dtmf_detect import DtmfDetector

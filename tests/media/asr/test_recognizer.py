@@ -16,11 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from bench.speech import COMMANDS, DIGITS, spoken_set, telephone_speech, white_noise
 
 from percl.media.asr import PocketsphinxRecognizer, Recognized, default_recognizer, sphinx
 from percl.media.grammar import builtin_grammar, compile_grxml
-from tests.media.asr.corpus import COMMANDS, DIGITS, spoken_set
-from tests.media.asr.speech import telephone_speech, white_noise
 from tests.media.grammar.support import grxml, rule
 
 NOTHING = Recognized("", 0)
@@ -111,6 +110,27 @@ def test_grammars_past_the_cache_bound_are_evicted_and_rebuilt() -> None:
     assert len(small._searches) == 2
 
 
+def test_cached_grammars_are_also_bounded_by_their_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sphinx, "MAX_CACHED_WORDS", 5)  # the three-word grammars below: one at a time
+    small = PocketsphinxRecognizer()
+    speech = telephone_speech("yes")
+    for phrases in [("yes", "no", "maybe"), ("yes", "no", "never"), ("yes", "no", "maybe")]:
+        assert small.transcribe(speech, phrases).text == "yes"
+        assert list(small._searches.values()) == [3]
+
+
+def test_a_grammar_too_large_for_a_search_is_decoded_free_form(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(sphinx, "MAX_GRAMMAR_WORDS", 10)
+    fresh = PocketsphinxRecognizer()
+    phrases = [f"{word} please" for word in DIGITS] + ["yes"]  # 21 words
+    with caplog.at_level(logging.WARNING, logger="percl.media.asr.sphinx"):
+        fresh.transcribe(telephone_speech("five please"), phrases)
+    assert any("21 grammar words are more than the 10" in r.message for r in caplog.records)
+    assert len(fresh._searches) == 0  # no search was built for it
+
+
 def test_failures_are_logged_and_heard_as_nothing(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -125,6 +145,31 @@ def test_failures_are_logged_and_heard_as_nothing(
     assert sum("cannot load the pocketsphinx model" in r.message for r in caplog.records) == 1
 
 
+def test_a_decoding_failure_leaves_the_decoder_usable(monkeypatch: pytest.MonkeyPatch) -> None:
+    class FailsOnce:
+        """The real decoder, whose first process_raw fails (out of memory, say)."""
+
+        def __init__(self) -> None:
+            self._decoder = real()
+            self.failed = False
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._decoder, name)
+
+        def process_raw(self, *args: object, **kwargs: object) -> object:
+            if not self.failed:
+                self.failed = True
+                raise MemoryError("no memory for the features")
+            return self._decoder.process_raw(*args, **kwargs)
+
+    real = sphinx._load_decoder
+    monkeypatch.setattr(sphinx, "_load_decoder", FailsOnce)
+    fresh = PocketsphinxRecognizer()
+    speech = telephone_speech("yes")
+    assert fresh.transcribe(speech, ("yes", "no")) == NOTHING
+    assert fresh.transcribe(speech, ("yes", "no")).text == "yes"
+
+
 def test_bad_input_is_heard_as_nothing_not_raised(
     recognizer: PocketsphinxRecognizer, caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -132,6 +177,26 @@ def test_bad_input_is_heard_as_nothing_not_raised(
         heard = recognizer.transcribe(np.array(["not", "audio"]), ("yes", "no"))  # type: ignore[arg-type]
     assert heard == NOTHING
     assert any("speech recognition failed" in r.message for r in caplog.records)
+
+
+EXTREME = {
+    "no sample": np.zeros(0, np.int16),
+    "one sample": np.array([-32768], np.int16),
+    "two samples": np.array([32767, -32768], np.int16),
+    "full-scale DC": np.full(8000, -32768, np.int16),
+    "full-scale 4 kHz square": np.tile(np.array([32767, -32768], np.int16), 4000),
+    "clipped noise": white_noise(2000, 30000.0, 3),  # sigma near full scale: a third of it clips
+    "ten minutes of noise": np.resize(white_noise(1000, 3000.0, 4), 8000 * 600),
+}
+
+
+@pytest.mark.parametrize("name", list(EXTREME))
+def test_extreme_audio_is_heard_as_something_or_nothing_never_an_error(name: str) -> None:
+    short = PocketsphinxRecognizer(max_seconds=2.0)  # ten minutes: only the first 2 s are decoded
+    for phrases in (("yes", "no"), None):
+        heard = short.transcribe(EXTREME[name], phrases)
+        assert 0 <= heard.confidence <= 100 and (heard.text == "") == (heard.confidence == 0)
+    assert short.transcribe(telephone_speech("yes"), ("yes", "no")).text == "yes"
 
 
 def test_default_recognizer_is_shared_and_importing_loads_no_model() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from percl.media.asr.jsgf import MAX_GRAMMAR_WORDS
 from percl.media.asr.rules import MAX_REPEAT_SPAN, grammar_jsgf
 from percl.media.grammar import builtin_grammar, compile_grxml
 from tests.media.grammar.support import grxml, rule
@@ -48,3 +49,29 @@ def test_what_jsgf_cannot_say_is_none() -> None:
     assert grammar_jsgf(garbage, lookup) is None
     assert grammar_jsgf(wide, lookup) is None
     assert grammar_jsgf(dtmf_only, lookup) is None
+
+
+def test_the_size_counts_words_with_repeats_and_rule_references_expanded() -> None:
+    assert _size(builtin_grammar("DIG4")) == 40  # four copies of the ten-digit rule
+    assert _size(builtin_grammar("ANY_DIG")) == 20  # <r1> <r1>*: two copies
+    ranged = compile_grxml(grxml(rule('<item repeat="1-3">yes</item> please')))
+    assert _size(ranged) == 4
+
+
+def _size(grammar: object) -> int:
+    vocabulary = grammar_jsgf(grammar, lookup)  # type: ignore[arg-type]
+    assert vocabulary is not None
+    return vocabulary.words
+
+
+def test_a_grammar_past_max_words_is_none_before_its_text_is_built() -> None:
+    # Two nested repeats of 1,000: a million words, which pocketsphinx would try to build (and abort).
+    nested = compile_grxml(grxml(rule('<item repeat="1000"><item repeat="1000">yes</item></item>')))
+    assert grammar_jsgf(nested, lookup) is None
+    # the same through rule references, which the JSGF text keeps short but the decoder expands
+    chain = rule('<item repeat="100"><ruleref uri="#b"/></item>') + rule(
+        '<item repeat="100">yes please</item>', rule_id="b", scope="private")
+    assert grammar_jsgf(compile_grxml(grxml(chain)), lookup) is None
+    at_limit = compile_grxml(grxml(rule(f'<item repeat="{MAX_GRAMMAR_WORDS // 1000}">'
+                                        '<item repeat="1000">yes</item></item>')))
+    assert _size(at_limit) == MAX_GRAMMAR_WORDS

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench import signals as s
 from percl.media.audio.amd import AmdConfig, AmdResult, AmdVerdict, BeepDetector, MachineDetector
-from tests.media.audio import signals as s
 
 NOISE = (0.0, 60.0, 150.0)
 
@@ -99,6 +99,25 @@ def test_the_beep_after_a_greeting_is_found_when_it_ends(seed: int, hz: float) -
     found = beeps(s.to_pcm(x))
     assert len(found) == 1
     assert abs(found[0] - beep_end) <= 40
+
+
+def clipped(pcm: np.ndarray, seed: int, gain: float = 10.0, sigma: float = 60.0) -> np.ndarray:
+    """`pcm` driven `gain` times past full scale (hard clipping), then line noise."""
+    hot = np.clip(pcm.astype(np.float64) * gain, -32768, 32767)
+    return s.to_pcm(hot + s.noise(len(hot), sigma, np.random.default_rng(seed)))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_clipped_greetings_and_beeps_are_still_told_apart(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    person = clipped(s.human(rng, lead_ms=rng.uniform(100, 1500), words=1 + seed % 2), seed)
+    assert verdict(person).result is AmdResult.HUMAN
+    assert beeps(person) == []
+    rng = np.random.default_rng(1000 + seed)
+    machine = clipped(s.machine(rng, lead_ms=rng.uniform(100, 1000), talk_ms=rng.uniform(3000, 5000)),
+                      seed)  # its 1 kHz beep becomes a square wave
+    assert verdict(machine).result is AmdResult.MACHINE
+    assert len(beeps(machine)) == 1
 
 
 @pytest.mark.parametrize("seed", range(10))

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 import struct
+import tracemalloc
 
 import numpy as np
 import pytest
+from bench.signals import tone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,15 +20,17 @@ from percl.media.audio.decode import AudioDecodeError, decode_audio, probe_secon
 from percl.media.audio.g711 import alaw_encode, ulaw_encode
 from percl.media.audio.pcm import rms_dbfs
 
-from .dsp_signals import band_energy_share, correlation, dominant_hz, tone
+from .measure import band_energy_share, correlation, dominant_hz
 
 PCM, FLOAT, ALAW, MULAW, EXTENSIBLE = 1, 3, 6, 7, 0xFFFE
 GUID_TAIL = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
 
 
 def wav(raw: bytes, *, code: int = PCM, channels: int = 1, rate: int = 16000, bits: int = 16,
-        extensible: bool = False, data_size: int | None = None, extra_chunk: bool = False) -> bytes:
-    """A RIFF/WAVE file around `raw` with exactly the header fields given."""
+        extensible: bool = False, data_size: int | None = None, extra_chunk: bool = False,
+        lead: bytes = b"", fmt_tail: bytes = b"") -> bytes:
+    """A RIFF/WAVE file around `raw` with exactly the header fields given; `lead` goes before the
+    fmt chunk, `fmt_tail` at the end of it."""
     align = channels * bits // 8
     fmt = struct.pack("<HHIIHH", EXTENSIBLE if extensible else code, channels, rate, rate * align,
                       align, bits)
@@ -34,7 +38,8 @@ def wav(raw: bytes, *, code: int = PCM, channels: int = 1, rate: int = 16000, bi
         fmt += struct.pack("<HHI", 22, bits, 0) + struct.pack("<H", code) + GUID_TAIL
     elif code != PCM:
         fmt += struct.pack("<H", 0)
-    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    fmt += fmt_tail
+    body = b"WAVE" + lead + b"fmt " + struct.pack("<I", len(fmt)) + fmt
     if extra_chunk:  # a LIST chunk of odd size: exercises chunk padding
         body += b"LIST" + struct.pack("<I", 5) + b"INFOx" + b"\x00"
     body += b"data" + struct.pack("<I", len(raw) if data_size is None else data_size) + raw
@@ -185,6 +190,11 @@ GOOD = wav(encode_samples(tone(300, 0.5, 8000), PCM, 16), rate=8000)
     (wav(b"\x00" * 100, bits=12), "12 bits per sample"),
     (wav(b"\x00" * 100, rate=0), "outside 1 Hz..96 kHz"),
     (wav(b"\x00" * 100, rate=192000), "outside 1 Hz..96 kHz"),
+    (wav(b"\x00" * 100, rate=10**9), "outside 1 Hz..96 kHz"),
+    (wav(b"\x00" * 100, bits=0), "0 bits per sample"),
+    (wav(b"\x00" * 100, bits=7), "7 bits per sample"),
+    (wav(b"\x00" * 100, bits=64), "PCM with 64 bits per sample"),
+    (wav(b"\x00" * 100, data_size=2**31), "declares 2147483648 bytes but only 100"),
     (wav(b"\x00" * 100, channels=0), "0 channels"),
     (GOOD.replace(b"\x02\x00\x10\x00", b"\x03\x00\x10\x00", 1), "block align"),
     (b"ID3\x03\x00\x00\x00\x00\x00\x05hello", "ID3 tag with no MPEG audio frame"),
@@ -204,6 +214,44 @@ def test_too_long_wav_is_refused_from_its_header() -> None:
     huge = wav(b"", rate=8000, data_size=2**32 - 2)
     with pytest.raises(AudioDecodeError):
         decode_audio(huge)
+
+
+def test_a_wav_of_endless_empty_chunks_is_refused_at_once() -> None:
+    raw = encode_samples(tone(300, 0.5, 8000), PCM, 16)
+    check_tone(decode_audio(wav(raw, rate=8000, lead=b"JUNK\0\0\0\0" * 990)), 300, 0.5)
+    endless = wav(raw, rate=8000, lead=b"JUNK\0\0\0\0" * 1_000_000)  # 8 MB of nothing
+    with pytest.raises(AudioDecodeError, match="more than 1000 chunks before its audio"):
+        decode_audio(endless)
+    assert probe_seconds(endless) is None
+
+
+def _peak_bytes(data: bytes) -> tuple[int, int]:
+    """(peak bytes traced while decoding `data`, samples decoded)."""
+    tracemalloc.start()
+    try:
+        pcm = decode_audio(data)
+        return tracemalloc.get_traced_memory()[1], len(pcm)
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize(("channels", "rate", "frames"), [
+    (2048, 8000, 4096),  # 8 MB of 8-bit samples that make half a second
+    (1, 1, 600),  # 1.2 kB that make the allowed 600 s: 8,000 output samples per input frame
+    (2, 96000, 96000),  # an ordinary second
+], ids=["2048 channels", "1 Hz", "96 kHz stereo"])
+def test_decoding_memory_follows_the_8_khz_output_not_the_source(channels: int, rate: int,
+                                                                 frames: int) -> None:
+    data = wav(b"\x80" * (channels * frames), channels=channels, rate=rate, bits=8)
+    peak, samples = _peak_bytes(data)
+    assert samples == pytest.approx(frames * 8000 / rate, rel=0.01)
+    assert peak < 16 * 2**20 + 8 * samples, peak  # blocks of a few MiB, and the result twice
+
+
+def test_a_huge_fmt_chunk_is_not_copied() -> None:
+    data = wav(encode_samples(tone(300, 0.5, 8000), PCM, 16), rate=8000, fmt_tail=bytes(8 << 20))
+    peak, _ = _peak_bytes(data)
+    assert peak < 1 << 20
 
 
 def test_audio_decode_error_is_a_value_error() -> None:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench import signals as s
 from percl.media.audio.dtmf_detect import DtmfDetector
-from tests.media.audio import signals as s
 
 ALL_KEYS = "123A456B789C*0#D"
 

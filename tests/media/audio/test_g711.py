@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -126,3 +127,21 @@ def test_round_trip_error_stays_within_the_quantisation_step(
     assert np.all(error <= np.abs(ALL_LINEAR.astype(np.int32)) // 16 + 64)
     # Decoding a decoded value's code gives the same value back (codes are fixed points).
     assert np.array_equal(decode(encode(decoded.astype(np.int16))), decoded)
+
+
+def test_a_second_reference_audioop_agrees_but_where_g191_differs_on_purpose() -> None:
+    # audioop (Sun's g711.c; in the standard library until 3.13) is an independent implementation.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        audioop = pytest.importorskip("audioop")
+    raw, codes = ALL_LINEAR.tobytes(), ALL_CODES.tobytes()
+    assert alaw_encode(ALL_LINEAR).tobytes() == audioop.lin2alaw(raw, 2)
+    assert alaw_decode(ALL_CODES).tobytes() == audioop.alaw2lin(codes, 2)
+    assert ulaw_decode(ALL_CODES).tobytes() == audioop.ulaw2lin(codes, 2)
+    # mu-law encoding: G.191 takes a negative sample's one's complement (Sun its two's complement),
+    # so the two differ by one code, only for negative samples just below a segment boundary.
+    theirs = np.frombuffer(audioop.lin2ulaw(raw, 2), dtype=np.uint8)
+    ours = ulaw_encode(ALL_LINEAR)
+    differ = np.flatnonzero(ours != theirs)
+    assert len(differ) == 508 and np.all(ALL_LINEAR[differ] < 0)
+    assert np.all(np.abs(ours[differ].astype(int) - theirs[differ].astype(int)) == 1)

@@ -65,6 +65,11 @@ def test_a_single_party_hears_silence() -> None:
     assert not out.any()
 
 
+def test_no_party_is_an_empty_mix() -> None:
+    out = mix_minus(np.zeros((0, 160), dtype=np.int16), np.zeros(0, dtype=bool))
+    assert out.shape == (0, 160) and out.dtype == np.int16
+
+
 def test_shapes_are_checked() -> None:
     with pytest.raises(ValueError, match="mix_minus needs"):
         mix_minus(np.zeros(160, dtype=np.int16), np.array([True]))

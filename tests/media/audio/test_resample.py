@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from bench.signals import tone
 
 from percl.media.audio.pcm import rms_dbfs
 from percl.media.audio.resample import resample
 
-from .dsp_signals import band_energy_share, correlation, dominant_hz, tone
+from .measure import band_energy_share, correlation, dominant_hz
 
 
 def test_22050_to_8000_keeps_a_tone_and_the_duration() -> None:
@@ -42,6 +43,24 @@ def test_upsampling_and_the_same_rate() -> None:
     same = resample(narrow, 8000, 8000)
     assert np.array_equal(same, narrow) and same is not narrow
     assert len(resample(np.zeros(0, dtype=np.int16), 22050, 8000)) == 0
+
+
+@pytest.mark.parametrize(("from_rate", "to_rate"), [(8000, 16000), (16000, 8000), (44100, 8000),
+                                                   (8000, 11025), (1, 8000), (8000, 1)])
+@pytest.mark.parametrize("length", [0, 1, 2])
+def test_no_one_or_two_samples_at_any_ratio(from_rate: int, to_rate: int, length: int) -> None:
+    for samples in (np.full(length, 16384, dtype=np.int16), np.full(length, 0.5)):
+        out = resample(samples, from_rate, to_rate)
+        assert out.dtype == np.int16 and out.ndim == 1
+        assert abs(len(out) - length * to_rate / from_rate) <= 1
+        assert np.all(np.abs(out.astype(np.int32)) <= 16384 * 1.5)  # a step rings (Gibbs), no more
+
+
+def test_a_non_integer_ratio_keeps_the_duration_and_the_tone() -> None:
+    pcm = resample(tone(1000, 2.0, 11025), 11025, 8000)
+    assert len(pcm) == 16000 and abs(dominant_hz(pcm) - 1000) <= 1
+    back = resample(pcm, 8000, 44100)
+    assert len(back) == 88200 and abs(dominant_hz(back, rate=44100) - 1000) <= 1
 
 
 @pytest.mark.parametrize(("samples", "rates", "message"), [

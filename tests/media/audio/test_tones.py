@@ -8,6 +8,7 @@ import pytest
 from percl.media.audio.pcm import rms_dbfs
 from percl.media.audio.tones import (
     DTMF_FREQUENCIES,
+    MAX_TONE_MS,
     MIN_REPEAT_GAP_MS,
     beep,
     dtmf,
@@ -16,7 +17,7 @@ from percl.media.audio.tones import (
     sine,
 )
 
-from .dsp_signals import band_energy_share, dominant_hz
+from .measure import band_energy_share, dominant_hz
 
 ITU = {"1": (697, 1209), "2": (697, 1336), "3": (697, 1477), "A": (697, 1633),
        "4": (770, 1209), "5": (770, 1336), "6": (770, 1477), "B": (770, 1633),
@@ -74,6 +75,25 @@ def test_a_sine_above_minus_3_dbfs_clips_instead_of_wrapping() -> None:
     pcm = sine(1000, 100, 0.0)
     assert pcm.max() == 32767 and pcm.min() == -32768
     assert np.all(np.abs(np.diff(pcm.astype(np.int32))) < 40000)  # no wrap-around jumps
+
+
+@pytest.mark.parametrize("level", [float("nan"), float("inf"), float("-inf")])
+def test_a_level_that_is_not_a_number_of_dbfs_is_refused(level: float) -> None:
+    with pytest.raises(ValueError, match="level must be a number of dBFS"):
+        sine(1000, 100, level)
+    with pytest.raises(ValueError, match="level must be a number of dBFS"):
+        dtmf("5", 100, level)
+
+
+def test_tones_longer_than_ten_minutes_are_refused_before_anything_is_allocated() -> None:
+    assert len(dtmf_digits("{1200}")) == MAX_TONE_MS * 8  # 1,200 pauses of 500 ms: the limit
+    for digits in ("{1200}1", "1{999999999}2", "{" + "9" * 5000 + "}"):  # the last: past int()'s limit
+        with pytest.raises(ValueError, match="tones may last at most 600 s"):
+            dtmf_digits(digits)
+    with pytest.raises(ValueError, match="tones may last at most 600 s"):
+        dtmf_digits("1{2}2", pause_ms=10**12)
+    with pytest.raises(ValueError, match="tones may last at most 600 s"):
+        sine(1000, 10**12)
 
 
 def keys_heard(pcm: np.ndarray) -> list[tuple[str, int, int]]:

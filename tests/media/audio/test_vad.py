@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench import signals as s
 from percl.media.audio.vad import VadEvent, VoiceActivity, frame_dbfs
-from tests.media.audio import signals as s
 
 TOLERANCE_MS = 40
 
@@ -42,6 +42,17 @@ def test_started_and_ended_at_the_right_frames(sigma: float, seed: int) -> None:
     for (start, end), (t_start, _), (t_end, _) in zip(spans, got[::2], got[1::2], strict=True):
         assert abs(t_start - (start + 100)) <= TOLERANCE_MS
         assert abs(t_end - (end + 700)) <= TOLERANCE_MS
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_clipped_speech_starts_and_ends_as_clean_speech_does(seed: int) -> None:
+    pcm, spans = bursts(seed, 0)
+    hot = np.clip(pcm.astype(np.float64) * 10, -32768, 32767)  # driven 20 dB past full scale
+    got = events(s.to_pcm(hot + s.noise(len(hot), 30, np.random.default_rng(seed))))
+    assert [e for _, e in got] == [VadEvent.STARTED, VadEvent.ENDED] * len(spans)
+    for (start, end), (t_start, _), (t_end, _) in zip(spans, got[::2], got[1::2], strict=True):
+        assert abs(t_start - (start + 100)) <= TOLERANCE_MS
+        assert abs(t_end - (end + 700)) <= 2 * TOLERANCE_MS  # the amplified fade-out lasts longer
 
 
 def test_speaking_follows_the_events() -> None:

@@ -12,7 +12,7 @@ from percl.media.audio.decode import decode_audio
 from percl.media.audio.tones import sine
 from percl.media.audio.wav import read_wav, wav_bytes
 
-from .dsp_signals import correlation
+from .measure import correlation
 
 
 def test_mono_round_trip_is_exact() -> None:

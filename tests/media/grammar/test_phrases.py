@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from percl.media.grammar import builtin_grammar, compile_grxml
+from percl.media.grammar.phrases import MAX_WORDS
 from tests.media.grammar.support import grxml, rule
 
 
@@ -52,6 +53,20 @@ def test_more_than_the_limit_is_none_and_the_limit_is_inclusive() -> None:
 def test_a_large_repeat_stops_early_instead_of_expanding() -> None:
     body = '<item repeat="1-1000000"><one-of><item>a</item><item>b</item></one-of></item>'
     assert phrases_of(rule(body)) is None
+
+
+@pytest.mark.parametrize("body", [
+    "hello " * 201,  # one item of 201 words
+    "<item>hello</item>" * 20_000,  # 20,000 items in a row: the expansion was quadratic (seconds)
+    '<item repeat="0-500">' + "hello " * 200 + "</item>",  # 500 sentences of up to 100,000 words
+], ids=["long item", "long sequence", "long repeat"])
+def test_a_sentence_longer_than_max_words_is_none(body: str) -> None:
+    assert phrases_of(rule(body)) is None
+
+
+def test_a_sentence_of_max_words_is_listed() -> None:
+    found = phrases_of(rule('<item repeat="1-2">' + "hello " * (MAX_WORDS // 2) + "</item>"))
+    assert found is not None and [len(s.split()) for s in found] == [MAX_WORDS // 2, MAX_WORDS]
 
 
 def test_void_null_and_empty_sentences() -> None:

@@ -9,6 +9,13 @@ import numpy as np
 import pytest
 
 from percl.media.tts import CachedSynthesizer, CacheStats, EspeakSynthesizer, Speech
+from percl.media.tts.cache import ENTRY_OVERHEAD, entry_bytes
+
+
+def size(text: str) -> int:
+    """What a Counting speech of `text` counts against the bound: 200 bytes a character of audio,
+    4 of text, and the entry's overhead."""
+    return 204 * len(text) + ENTRY_OVERHEAD
 
 
 class Counting:
@@ -32,7 +39,7 @@ def test_a_hit_returns_the_same_read_only_array_without_rendering() -> None:
     assert again is first and again.pcm is first.pcm and inner.calls == [("hello", "en-US")]
     with pytest.raises(ValueError, match="read-only"):
         again.pcm[0] = 1
-    assert cache.stats() == CacheStats(hits=1, misses=1, evictions=0, entries=1, bytes=1000)
+    assert cache.stats() == CacheStats(hits=1, misses=1, evictions=0, entries=1, bytes=size("hello"))
 
 
 def test_the_key_is_the_text_and_the_language_in_any_case() -> None:
@@ -51,12 +58,12 @@ def test_the_key_is_the_text_and_the_language_in_any_case() -> None:
 
 def test_the_least_recently_used_entry_is_evicted_past_max_bytes() -> None:
     inner = Counting()
-    cache = CachedSynthesizer(inner, max_bytes=3000)  # three 5-character texts (1,000 bytes each)
+    cache = CachedSynthesizer(inner, max_bytes=3 * size("aaaaa"))  # three 5-character texts
     for text in ["aaaaa", "bbbbb", "ccccc"]:
         cache.synthesize(text, None)
     cache.synthesize("aaaaa", None)  # a is now the most recent: b is the oldest
     cache.synthesize("ddddd", None)
-    assert cache.stats() == CacheStats(hits=1, misses=4, evictions=1, entries=3, bytes=3000)
+    assert cache.stats() == CacheStats(hits=1, misses=4, evictions=1, entries=3, bytes=3 * size("aaaaa"))
     inner.calls.clear()
     for text in ["aaaaa", "ccccc", "ddddd", "bbbbb"]:
         cache.synthesize(text, None)
@@ -65,7 +72,7 @@ def test_the_least_recently_used_entry_is_evicted_past_max_bytes() -> None:
 
 def test_a_speech_larger_than_the_cache_is_returned_but_not_kept() -> None:
     inner = Counting()
-    cache = CachedSynthesizer(inner, max_bytes=1000)
+    cache = CachedSynthesizer(inner, max_bytes=size("x" * 5))
     big = cache.synthesize("x" * 6, None)
     assert len(big.pcm) == 600 and cache.stats().entries == 0
     cache.synthesize("x" * 6, None)
@@ -77,7 +84,7 @@ def test_a_speech_larger_than_the_cache_is_returned_but_not_kept() -> None:
 def test_many_threads_keep_the_cache_consistent() -> None:
     inner = Counting()
     cache = CachedSynthesizer(inner, max_bytes=20_000)
-    texts = ["t" * n for n in range(1, 41)]  # 40 texts, 82,000 bytes: constant eviction
+    texts = ["t" * n for n in range(1, 41)]  # 40 texts, ~94,000 bytes: constant eviction
     start = threading.Barrier(8)
 
     def worker(seed: int) -> int:
@@ -101,4 +108,16 @@ def test_cached_espeak_speaks_once_per_text() -> None:
     first = cache.synthesize("Your call is important to us.", "en-GB")
     assert first.voice == "en-gb-x-rp" and not first.pcm.flags.writeable
     assert cache.synthesize("Your call is important to us.", "en-gb") is first
-    assert cache.stats().bytes == first.pcm.nbytes
+    assert cache.stats().bytes == entry_bytes("Your call is important to us.", first)
+
+
+def test_texts_that_speak_as_silence_still_count_against_the_bound() -> None:
+    class Silent:
+        def synthesize(self, text: str, language: str | None) -> Speech:
+            return Speech(np.zeros(0, np.int16), "en-us", "en-US", False)
+
+    cache = CachedSynthesizer(Silent(), max_bytes=100 * (ENTRY_OVERHEAD + 4 * 1000))
+    for n in range(1000):  # 1,000 distinct texts of 1,000 characters, all silent
+        cache.synthesize(f"{n:04d}" + "." * 996, None)
+    stats = cache.stats()
+    assert stats.entries == 100 and stats.evictions == 900

@@ -112,6 +112,64 @@ def test_a_nul_character_does_not_cut_the_text_short(tts: EspeakSynthesizer) -> 
         seconds(tts.synthesize("one", "en-US").pcm) + 0.5
 
 
+def test_a_control_character_cannot_change_how_later_texts_sound(tts: EspeakSynthesizer) -> None:
+    # espeak-ng reads U+0001 as an embedded command; its amplitude (A) or speed (S) would stay set
+    text = "one two three four five six"
+    before = tts.synthesize(text, "en-US").pcm
+    for command in ("\x01" "200A", "\x01" "20S", "\x01" "90P"):
+        tts.synthesize(f"{command} hello {command}", "en-US")
+    after = tts.synthesize(text, "en-US").pcm
+    assert seconds(after) == pytest.approx(seconds(before), rel=0.1)
+    assert np.abs(after.astype(np.int32)).max() < 1.2 * np.abs(before.astype(np.int32)).max()
+
+
+def _odd_text(alphabet: list[str], seed: int) -> str:
+    """Characters drawn from `alphabet` up to 4,096 bytes (UTF-8, surrogates counted as 3)."""
+    rng = np.random.default_rng(seed)
+    text = ""
+    while True:
+        char = alphabet[int(rng.integers(len(alphabet)))]
+        if len((text + char).encode("utf-8", "surrogatepass")) > 4096:
+            return text
+        text += char
+
+
+ODD_ALPHABETS = {
+    "emoji": [chr(c) for c in range(0x1F300, 0x1F650)] + ["\u200d", "\ufe0f"],
+    "right-to-left": [chr(c) for c in range(0x05D0, 0x05EB)] + [chr(c) for c in range(0x0621, 0x064B)]
+    + ["\u200f", "\u202e", " "],
+    "combining marks": ["a", "o"] + [chr(c) for c in range(0x0300, 0x036F)],
+    "control characters": [chr(c) for c in [*range(32), *range(0x7F, 0xA0)]] + ["yes"],
+    "lone surrogates": ["\ud800", "\udfff", "hello ", "\U0001F600"],
+    "anything": [chr(c) for c in np.random.default_rng(5).integers(1, 0x110000, 3000)],
+}
+
+
+@pytest.mark.parametrize("name", list(ODD_ALPHABETS))
+def test_4096_bytes_of_odd_unicode_speak_or_stay_silent(tts: EspeakSynthesizer, name: str) -> None:
+    speech = tts.synthesize(_odd_text(ODD_ALPHABETS[name], seed=len(name)), "en-US")
+    assert speech.pcm.dtype == np.int16 and seconds(speech.pcm) < 15 * 60
+
+
+def test_a_text_longer_than_say_allows_is_refused_before_the_engine() -> None:
+    class Counts:
+        name = "an engine that counts"
+        calls = 0
+
+        def render(self, text: str, voice: str) -> tuple[np.ndarray, int]:
+            self.calls += 1
+            return np.full(800, 5000, np.int16), SAMPLE_RATE
+
+    engine = Counts()
+    synthesizer = EspeakSynthesizer(renderer=engine)
+    synthesizer.synthesize("é" * 2048, "en-US")  # 4,096 bytes: Say's limit
+    with pytest.raises(TtsError, match="4097 bytes is longer than the 4096 bytes"):
+        synthesizer.synthesize("é" * 2048 + "!", "en-US")
+    with pytest.raises(TtsError, match="longer than"):
+        synthesizer.synthesize("\ud800" * 1366, "en-US")  # counted as PerCL counts: 3 bytes each
+    assert engine.calls == 1
+
+
 def test_eight_threads_get_the_same_audio_as_one(tts: EspeakSynthesizer) -> None:
     jobs = [(f"Caller number {n}, please hold.", language)
             for n in range(6) for language in ("en-US", "de-DE", "fr-FR", "es-MX")]

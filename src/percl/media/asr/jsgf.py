@@ -14,6 +14,12 @@ in the pronunciation dictionary (CMUdict for the en-US model):
   as the grammar's word; the decoder cannot guess how a made-up word is read as a word;
 - a word with other characters (``café``) is dropped from its sentence, and a sentence left
   with no word is dropped. Such a sentence cannot be recognised from audio.
+
+A grammar's size is counted in word occurrences with rule references expanded (`Vocabulary.words`),
+which is what the decoder's memory follows: pocketsphinx builds a search state per occurrence,
+~11 KB each for the two searches of a grammar. Past MAX_GRAMMAR_WORDS the recogniser does not build
+the search (a GRXML document of nested repeats would otherwise exhaust memory and abort the process
+inside pocketsphinx).
 """
 
 from __future__ import annotations
@@ -38,14 +44,17 @@ DIGIT_PHONES: dict[str, str] = {
 assert set(DIGIT_PHONES) == set(DIGIT_NAMES)
 
 Lookup = Callable[[str], str | None]  # word -> its pronunciation (phones), or None when unknown
+MAX_GRAMMAR_WORDS = 5000  # word occurrences in one grammar's search (~55 MB in the decoder)
 
 
 @dataclass(frozen=True, slots=True)
 class Vocabulary:
-    """A JSGF grammar and the words it needs added to the dictionary (word -> phones)."""
+    """A JSGF grammar, the words it needs added to the dictionary (word -> phones), and its size in
+    word occurrences once rule references are expanded."""
 
     jsgf: str
     new_words: dict[str, str]
+    words: int
 
 
 def normalise(phrase: str) -> tuple[str, ...]:
@@ -91,4 +100,5 @@ def build_jsgf(phrases: Iterable[str], lookup: Lookup) -> Vocabulary | None:
     if not sentences:
         return None
     body = "\n    | ".join(sentences)
-    return Vocabulary(f"#JSGF V1.0;\ngrammar percl;\npublic <utterance> =\n      {body};\n", new_words)
+    size = sum(len(sentence.split()) for sentence in sentences)
+    return Vocabulary(f"#JSGF V1.0;\ngrammar percl;\npublic <utterance> =\n      {body};\n", new_words, size)

@@ -4,14 +4,29 @@
 the list: JSGF has alternatives, optional items and repeats, so the grammar's rules translate one to
 one. Words go through the same dictionary mapping as listed sentences (jsgf.py). What cannot be
 said in JSGF for pocketsphinx makes the answer None, and the caller decodes free-form:
-GARBAGE (any words) and a repeat range wider than MAX_REPEAT_SPAN.
+GARBAGE (any words), a repeat range wider than MAX_REPEAT_SPAN, and a grammar of more than
+MAX_GRAMMAR_WORDS word occurrences once repeats and rule references are expanded (counted before
+any text is built: two nested repeats of 1,000 would be a million).
 """
 
 from __future__ import annotations
 
-from percl.media.asr.jsgf import Lookup, Vocabulary, dictionary_word
+from collections.abc import Mapping
+
+from percl.media.asr.jsgf import MAX_GRAMMAR_WORDS, Lookup, Vocabulary, dictionary_word
 from percl.media.grammar import Grammar
-from percl.media.grammar.expansion import Node, OneOf, Repeat, RuleRef, Seq, Special, SpecialRef, Tag, Tokens
+from percl.media.grammar.expansion import (
+    Node,
+    OneOf,
+    Repeat,
+    Rule,
+    RuleRef,
+    Seq,
+    Special,
+    SpecialRef,
+    Tag,
+    Tokens,
+)
 from percl.media.grammar.phrases import spoken
 
 MAX_REPEAT_SPAN = 30  # n-m with m - n above this: the nested optionals would make a huge search
@@ -26,6 +41,9 @@ def grammar_jsgf(grammar: Grammar, lookup: Lookup) -> Vocabulary | None:
     compiled = grammar.voice
     if compiled is None:
         return None
+    words = _Size(compiled.rules).rule(compiled.root)
+    if words > MAX_GRAMMAR_WORDS:
+        return None
     translator = _Translator(lookup, {name: f"r{i}" for i, name in enumerate(compiled.rules)})
     try:
         lines = [f"<{translator.names[name]}> = {translator.node(rule.body)};"
@@ -34,7 +52,38 @@ def grammar_jsgf(grammar: Grammar, lookup: Lookup) -> Vocabulary | None:
         return None
     root = translator.names[compiled.root]
     jsgf = "#JSGF V1.0;\ngrammar percl;\n" + f"public <utterance> = <{root}>;\n" + "\n".join(lines) + "\n"
-    return Vocabulary(jsgf, translator.new_words)
+    return Vocabulary(jsgf, translator.new_words, words)
+
+
+class _Size:
+    """Word occurrences of a node with repeats and rule references expanded (what pocketsphinx
+    builds); a rule that reaches itself counts once (the decoder loops there)."""
+
+    def __init__(self, rules: Mapping[str, Rule]) -> None:
+        self.rules = rules
+        self.done: dict[str, int] = {}
+        self.active: set[str] = set()
+
+    def rule(self, name: str) -> int:
+        if name in self.active:
+            return 0
+        if name not in self.done:
+            self.active.add(name)
+            self.done[name] = self.node(self.rules[name].body)
+            self.active.discard(name)
+        return self.done[name]
+
+    def node(self, node: Node) -> int:
+        if isinstance(node, Tokens):
+            return len(node.words)
+        if isinstance(node, Seq | OneOf):
+            return sum(self.node(item) for item in node.items)
+        if isinstance(node, Repeat):
+            copies = node.low + 1 if node.high is None else node.high  # as _repeat writes it
+            return self.node(node.item) * copies
+        if isinstance(node, RuleRef):
+            return self.rule(node.name)
+        return 0  # tags and special rules say no word (GARBAGE is refused when translating)
 
 
 class _Translator:

@@ -8,9 +8,11 @@ Why it looks like this:
   accuracy (29-60% instead of 79%), so ``pad_ms`` of silence goes before and after.
 - The model takes ~0.2 s and ~40 MB to load: once per recogniser, at its first transcription, never
   at import. One decoder serves every grammar: each phrase set becomes a JSGF search, kept in a
-  bounded LRU keyed by the grammar text (``max_grammars``); free-form decoding uses the model's
-  language model. The decoder is not thread-safe, so one lock serialises transcriptions (a 1 s
-  utterance takes ~20 ms against a grammar, ~0.5 s free-form).
+  bounded LRU keyed by the grammar text (``max_grammars``, and MAX_CACHED_WORDS word occurrences
+  in all: a search costs ~11 KB per word); free-form decoding uses the model's language model. A
+  grammar of more than MAX_GRAMMAR_WORDS words is decoded free-form, with a warning. The decoder
+  is not thread-safe, so one lock serialises transcriptions (a 1 s utterance takes ~20 ms against a
+  grammar, ~0.5 s free-form).
 - Against a grammar each utterance is decoded twice (each pass ~1-2% of real time): by the plain
   Viterbi search, whose words are the answer (measured on espeak speech over a telephone channel:
   45/60 digits and 46/60 commands right, against 40 and 34 for the lattice search alone), and by
@@ -40,7 +42,7 @@ import numpy as np
 import soxr
 
 from percl.media.asr.base import NOTHING, SAMPLE_RATE, Pcm, Recognized
-from percl.media.asr.jsgf import Vocabulary, build_jsgf
+from percl.media.asr.jsgf import MAX_GRAMMAR_WORDS, Vocabulary, build_jsgf
 from percl.media.asr.rules import grammar_jsgf
 from percl.media.grammar import Grammar
 
@@ -53,6 +55,7 @@ DEFAULT_MAX_SECONDS = 60.0
 # Words added to the dictionary (spelled-out unknown words) stay for the decoder's lifetime: a cap
 # keeps a stream of odd grammars from growing it without end; past it, such words are dropped.
 MAX_ADDED_WORDS = 5000
+MAX_CACHED_WORDS = 20_000  # word occurrences of all cached grammar searches (~220 MB at the most)
 # Audio quieter than this (RMS, dB below full scale) is silence: not decoded, since a grammar's
 # Viterbi search always picks a sentence, even in digital silence. Speech on a line is -30..-10.
 SILENCE_DBFS = -55.0
@@ -87,17 +90,13 @@ class PocketsphinxRecognizer:
         self._decoder: Any = None
         self._failed = False
         self._lm_search = ""
-        self._searches: OrderedDict[str, None] = OrderedDict()
+        self._searches: OrderedDict[str, int] = OrderedDict()  # search name -> grammar words
+        self._cached_words = 0
         self._added_words = 0
 
     def transcribe(self, pcm: Pcm, phrases: Sequence[str] | None) -> Recognized:
         """Recognise one utterance of 8 kHz audio, constrained to `phrases` (None: free-form)."""
-        try:
-            with self._lock:
-                return self._transcribe(pcm, phrases)
-        except Exception:
-            log.exception("speech recognition failed; treating the audio as nothing heard")
-            return NOTHING
+        return self._guarded(pcm, phrases)
 
     def transcribe_grammar(self, pcm: Pcm, grammar: Grammar) -> Recognized:
         """Recognise one utterance against a compiled grammar, however many sentences it has.
@@ -106,7 +105,10 @@ class PocketsphinxRecognizer:
         (DIG4, ANY_DIG, ALPHNUM6...: rules.py), else (GARBAGE) free-form. Never raises.
         """
         listed = grammar.phrases()
-        source: Sequence[str] | Grammar | None = listed if listed is not None else grammar
+        return self._guarded(pcm, listed if listed is not None else grammar)
+
+    def _guarded(self, pcm: Pcm, source: Sequence[str] | Grammar | None) -> Recognized:
+        """`_transcribe` under the lock; any failure is logged and heard as nothing."""
         try:
             with self._lock:
                 return self._transcribe(pcm, source)
@@ -126,6 +128,10 @@ class PocketsphinxRecognizer:
                 source = None
         elif source is not None:
             vocabulary = build_jsgf(source, decoder.lookup_word)
+            if vocabulary is not None and vocabulary.words > MAX_GRAMMAR_WORDS:
+                log.warning("%d grammar words are more than the %d a search is built for: decoding "
+                            "free-form", vocabulary.words, MAX_GRAMMAR_WORDS)
+                source = None
         if source is None:
             text, posterior = _decode(decoder, self._lm_search, samples)
             return Recognized(text, confidence_from_posterior(posterior)) if text else NOTHING
@@ -171,9 +177,11 @@ class PocketsphinxRecognizer:
                 decoder.config["bestpath"] = bestpath
                 decoder.add_jsgf_string(name + suffix, vocabulary.jsgf)
             decoder.config["bestpath"] = True
-            self._searches[name] = None
-        while len(self._searches) > self.max_grammars:
-            evicted, _ = self._searches.popitem(last=False)
+            self._searches[name] = vocabulary.words
+            self._cached_words += vocabulary.words
+        while len(self._searches) > self.max_grammars or self._cached_words > MAX_CACHED_WORDS:
+            evicted, words = self._searches.popitem(last=False)
+            self._cached_words -= words
             decoder.activate_search(self._lm_search)  # never remove the active search
             for suffix in ("v", "p"):
                 decoder.remove_search(evicted + suffix)
@@ -197,8 +205,10 @@ def _decode(decoder: Any, search: str, samples: bytes) -> tuple[str, float]:
     """(words, lattice posterior) of one whole utterance with `search`; ("", 0.0) for nothing."""
     decoder.activate_search(search)
     decoder.start_utt()
-    decoder.process_raw(samples, full_utt=True)
-    decoder.end_utt()
+    try:
+        decoder.process_raw(samples, full_utt=True)
+    finally:  # an utterance left open makes every later start_utt fail: the decoder would be lost
+        decoder.end_utt()
     hyp = decoder.hyp()
     if hyp is None:
         return "", 0.0

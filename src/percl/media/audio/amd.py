@@ -27,10 +27,7 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import NDArray
 
-from percl.media.audio.pcm import Pcm
-
-FRAME_MS = 20
-SAMPLE_RATE = 8000
+from percl.media.audio.pcm import FRAME_MS, SAMPLE_RATE, Pcm
 
 
 class AmdResult(StrEnum):

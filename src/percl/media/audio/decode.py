@@ -7,10 +7,13 @@ parsed here (the stdlib `wave` reads only integer PCM): PCM 8 (unsigned)/16/24/3
 1 Hz to 96 kHz, any channel count (averaged to mono). MP3 goes through miniaudio (dr_mp3).
 
 Decoding streams in blocks through soxr's resampler, so memory follows the 8 kHz result and not the
-source: a 96 kHz stereo float file is never held whole as float. The duration limit is checked from
-the WAV header before any decoding, and for MP3 as decoding goes, so a long file costs no more
-than `max_seconds` of work. Every failure is an AudioDecodeError whose message says what is wrong,
-for the log line the caller writes.
+source: a 96 kHz stereo float file is never held whole as float. A block is at most BLOCK_BYTES of
+the source and at most BLOCK_FRAMES frames of 8 kHz output, so neither 65,535 channels nor a 1 Hz
+rate (8,000 output samples per input frame) makes a block large. The duration limit is checked
+from the WAV header before any decoding, and for MP3 as decoding goes, so a long file costs no
+more than `max_seconds` of work; a WAV is refused after MAX_CHUNKS chunks without audio, so a
+file of millions of empty chunks costs no more than a normal one. Every failure is an
+AudioDecodeError whose message says what is wrong, for the log line the caller writes.
 """
 
 from __future__ import annotations
@@ -30,7 +33,11 @@ from percl.media.audio.pcm import SAMPLE_RATE, Pcm, concat, to_int16
 
 MIN_RATE = 1
 MAX_RATE = 96_000
-BLOCK_FRAMES = 1 << 16  # source frames converted per step
+BLOCK_FRAMES = 1 << 16  # at most this many source frames, and 8 kHz output samples, per step
+BLOCK_BYTES = 1 << 20  # at most this much of a WAV's data per step
+#: Chunks read before a WAV's data chunk; files from recorders and editors have a handful.
+MAX_CHUNKS = 1000
+_FMT_BYTES = 40  # the longest fmt chunk read: WAVE_FORMAT_EXTENSIBLE's (the rest is not used)
 
 FORMAT_PCM = 0x0001
 FORMAT_FLOAT = 0x0003
@@ -122,13 +129,17 @@ def _is_wav(data: bytes) -> bool:
 
 
 def _chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
-    """(id, body start, declared size) of each RIFF chunk after the WAVE tag."""
+    """(id, body start, declared size) of each RIFF chunk after the WAVE tag, MAX_CHUNKS at most."""
     pos = 12
-    while pos + 8 <= len(data):
+    for _ in range(MAX_CHUNKS):
+        if pos + 8 > len(data):
+            return
         chunk_id = data[pos : pos + 4]
         (size,) = struct.unpack_from("<I", data, pos + 4)
         yield chunk_id, pos + 8, size
         pos += 8 + size + (size & 1)
+    raise AudioDecodeError(f"WAV has more than {MAX_CHUNKS} chunks before its audio (not a file a "
+                           "recorder or an editor writes)")
 
 
 def parse_wav(data: bytes) -> WavLayout:
@@ -136,7 +147,7 @@ def parse_wav(data: bytes) -> WavLayout:
     fmt: tuple[int, int, int, int] | None = None
     for chunk_id, body, size in _chunks(data):
         if chunk_id == b"fmt ":
-            fmt = _parse_fmt(data[body : body + size])
+            fmt = _parse_fmt(data[body : body + min(size, _FMT_BYTES)])
         elif chunk_id == b"data":
             if fmt is None:
                 raise AudioDecodeError("WAV has a data chunk before its fmt chunk")
@@ -186,9 +197,14 @@ def _layout(fmt: tuple[int, int, int, int], data: bytes, body: int, size: int) -
     return WavLayout(code, channels, rate, bits, body, usable)
 
 
+def _block_frames(rate: int, frame_bytes: int) -> int:
+    """Source frames per step: at most BLOCK_BYTES of source and BLOCK_FRAMES of 8 kHz output."""
+    return max(1, min(BLOCK_FRAMES, BLOCK_BYTES // frame_bytes, BLOCK_FRAMES * rate // SAMPLE_RATE))
+
+
 def _wav_blocks(data: bytes, layout: WavLayout) -> Iterator[Block]:
-    """The samples as mono float32 in -1..1, BLOCK_FRAMES source frames at a time."""
-    step = BLOCK_FRAMES * layout.block_align
+    """The samples as mono float32 in -1..1, a bounded block (_block_frames) at a time."""
+    step = _block_frames(layout.rate, layout.block_align) * layout.block_align
     end = layout.data_start + layout.data_size
     for start in range(layout.data_start, end, step):
         raw = data[start : min(start + step, end)]
@@ -274,7 +290,8 @@ def _mp3_blocks(data: bytes, rate: int, max_seconds: float) -> Iterator[Block]:
     decoded = 0
     try:
         stream = miniaudio.stream_memory(data, output_format=miniaudio.SampleFormat.FLOAT32,
-                                         nchannels=1, sample_rate=rate, frames_to_read=BLOCK_FRAMES)
+                                         nchannels=1, sample_rate=rate,
+                                         frames_to_read=_block_frames(rate, 4))
         for chunk in stream:
             decoded += len(chunk)
             if decoded > limit:
@@ -294,9 +311,15 @@ def _resampled(blocks: Iterator[Block], rate: int) -> Pcm:
     count = 0
     for block in blocks:
         count += len(block)
-        parts.append(to_int16(block if stream is None else stream.resample_chunk(block)))
+        parts += _as_pcm(block if stream is None else stream.resample_chunk(block))
     if count == 0:
         raise AudioDecodeError("the file holds no audio samples")
     if stream is not None:
-        parts.append(to_int16(stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)))
+        parts += _as_pcm(stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
     return concat(parts)
+
+
+def _as_pcm(samples: Block) -> list[Pcm]:
+    """Float samples as int16, BLOCK_FRAMES at a time: to_int16 works in float64, and soxr may
+    return a low-rate file's whole output at once (at 1 Hz it holds everything until the end)."""
+    return [to_int16(samples[i : i + BLOCK_FRAMES]) for i in range(0, len(samples), BLOCK_FRAMES)]

@@ -21,14 +21,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from percl.media.audio.pcm import Pcm
+from percl.media.audio.pcm import SAMPLE_RATE, Pcm
+from percl.media.audio.tones import DTMF_COLUMNS, DTMF_KEYPAD, DTMF_ROWS
 
-SAMPLE_RATE = 8000
 BLOCK = 205
 HOP = 51
-ROWS = (697.0, 770.0, 852.0, 941.0)
-COLS = (1209.0, 1336.0, 1477.0, 1633.0)
-KEYS = ("123A", "456B", "789C", "*0#D")
+ROWS = tuple(map(float, DTMF_ROWS))
+COLS = tuple(map(float, DTMF_COLUMNS))
+KEYS = DTMF_KEYPAD
 CONFIRM_BLOCKS = 2
 RELEASE_BLOCKS = 2
 

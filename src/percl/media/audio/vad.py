@@ -19,9 +19,8 @@ from enum import StrEnum
 
 import numpy as np
 
-from percl.media.audio.pcm import Pcm
+from percl.media.audio.pcm import FRAME_MS, Pcm
 
-FRAME_MS = 20
 _FLOOR_DB = -100.0  # digital silence, so that log(0) never enters the arithmetic
 
 

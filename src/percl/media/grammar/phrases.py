@@ -8,8 +8,10 @@ A speech decoder (percl.media.asr) decodes best when it may only hear what the g
   VOID has no sentence.
 - GARBAGE, an open repeat (``n-``) of something that says a word, and a rule that reaches itself
   accept infinitely many sentences: the answer is None. So is any grammar with more than `limit`
-  sentences (``DIG3`` has 1,000): the expansion stops as soon as a partial result passes the limit,
-  so the work stays bounded by about ``limit`` squared word tuples.
+  sentences (``DIG3`` has 1,000) or with a sentence longer than MAX_WORDS words (nobody says that
+  in one utterance): the expansion stops as soon as a partial result passes either, so the work
+  and memory stay bounded by about ``limit`` x MAX_WORDS words (a document of 20,000 words in a
+  row, or a long item repeated 500 times, would otherwise cost seconds and hundreds of MB).
 - Words come out normalised as the matcher compares them (case-folded, no punctuation, apostrophes
   removed: ``that's`` -> ``thats``), except that a digit is written as its canonical word
   (``5`` and ``five`` -> ``five``, ``0`` and ``oh`` and ``zero`` -> ``zero``, ``niner`` -> ``nine``):
@@ -37,6 +39,7 @@ from percl.media.grammar.expansion import (
 from percl.media.grammar.normalize import DIGIT_WORDS, Word
 
 Sentence = tuple[str, ...]
+MAX_WORDS = 200  # words in one sentence: a minute of speech (the recogniser's max_seconds) holds fewer
 DIGIT_NAMES: dict[str, str] = {
     "0": "zero", "1": "one", "2": "two", "3": "three", "4": "four",
     "5": "five", "6": "six", "7": "seven", "8": "eight", "9": "nine",
@@ -84,6 +87,8 @@ class _Expander:
     def node(self, node: Node) -> dict[Sentence, None]:
         """The sentences of `node` as an ordered set (dict keys)."""
         if isinstance(node, Tokens):
+            if len(node.words) > MAX_WORDS:
+                raise _Unbounded
             return {tuple(spoken(w) for w in node.words): None}
         if isinstance(node, Seq):
             return self._product([self.node(item) for item in node.items])
@@ -120,6 +125,8 @@ class _Expander:
             joined: dict[Sentence, None] = {}
             for head in result:
                 for tail in part:
+                    if len(head) + len(tail) > MAX_WORDS:
+                        raise _Unbounded
                     joined[head + tail] = None
                 self._check(joined)
             result = joined

@@ -11,14 +11,20 @@ Why it is built this way:
   every block of samples to our callback on the calling thread.
 - Text is passed as text: no SSML or phoneme flag, so "<speak>" and "&amp;" are read out, never
   interpreted; "<" and ">" (which espeak-ng otherwise skips silently) are spoken by name.
+- Control characters are spoken as spaces: espeak-ng reads U+0001 as the start of an embedded
+  command ("\x01200A" sets the amplitude to 200) whose setting outlives the text, so one Say could
+  change how every later Say in the process sounds. Lone surrogates (JSON allows "\ud800") have
+  no UTF-8 form and become spaces too.
+- Text longer than MAX_TEXT_BYTES (FreeClimb's Say limit) is refused: the engine lock is held
+  for the whole text, and its audio grows with it (4,096 bytes of punctuation speak for ~12 min).
 """
 
 from __future__ import annotations
 
 import ctypes
-import functools
 import logging
 import os
+import re
 import shutil
 import threading
 
@@ -49,6 +55,11 @@ _PARAM_RATE = 1  # espeakRATE, words per minute
 _DEFAULT_RATE = 175  # espeak-ng's own default
 _PARAM_PUNCTUATION, _PUNCT_SOME = 5, 2
 _SPOKEN_PUNCTUATION = "<>"
+
+#: The longest text spoken, in UTF-8 bytes (lone surrogates counted as 3, as PerCL's check does).
+MAX_TEXT_BYTES = 4096
+# C0 and C1 controls but tab, newline and carriage return; lone surrogates.
+_UNSPEAKABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 _SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
                                   ctypes.c_void_p)
@@ -175,7 +186,11 @@ class EspeakSynthesizer:
     def synthesize(self, text: str, language: str | None) -> Speech:
         voice, fell_back = voice_for(language)
         honoured = DEFAULT_LANGUAGE if fell_back else canonical_language(language) or DEFAULT_LANGUAGE
-        text = text.replace("\0", " ")  # a NUL would end the C string early
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_TEXT_BYTES:
+            raise TtsError(f"a text of {size} bytes is longer than the {MAX_TEXT_BYTES} bytes "
+                           "(UTF-8) text-to-speech speaks")
+        text = _UNSPEAKABLE.sub(" ", text)  # NUL would end the C string; U+0001 starts a command
         if not text.strip():
             return Speech(np.zeros(0, dtype=np.int16), voice, honoured, fell_back)
         renderer = self._renderer()
@@ -220,7 +235,14 @@ class EspeakSynthesizer:
         return LibraryRenderer.load(str(library_path), str(data_path))
 
 
-@functools.cache
+_default: SpeechSynthesizer | None = None
+_default_lock = threading.Lock()
+
+
 def default_synthesizer() -> SpeechSynthesizer:
     """The process's synthesizer: espeak-ng behind a 32 MiB cache, shared by every caller."""
-    return CachedSynthesizer(EspeakSynthesizer())
+    global _default
+    with _default_lock:  # two threads asking first must still share one cache
+        if _default is None:
+            _default = CachedSynthesizer(EspeakSynthesizer())
+        return _default

@@ -1,9 +1,12 @@
-"""Test signals made with numpy alone (the detectors' tests do not depend on the tone generators).
+"""Synthetic signals made with numpy alone, for the media tests and benchmarks (not the product).
 
-All at 8 kHz as int16. "Speech" here is synthetic: syllable-like bursts of a harmonic tone (a
-glottal pitch with its harmonics shaped by two formants and a wandering pitch) or of band-limited
-noise, each with a raised-cosine energy envelope. Deterministic: every random choice takes a seeded
-numpy Generator.
+The detectors' tests and bench/media_detect.py build their audio here rather than with the product's
+tone generators, so a detector is never checked against the code it would share a bug with. At
+8 kHz as float64 in int16 units (`to_pcm` rounds and clips), except `tone`, a float reference in
+-1..1 at any rate (what the file decoders' tests encode). "Speech" here is synthetic: syllable-like
+bursts of a harmonic tone (a glottal pitch with its harmonics shaped by two formants and a wandering
+pitch) or of band-limited noise, each with a raised-cosine energy envelope. Deterministic: every
+random choice takes a seeded numpy Generator.
 """
 
 from __future__ import annotations
@@ -35,9 +38,16 @@ def silence(ms: float) -> NDArray[np.float64]:
     return np.zeros(samples(ms))
 
 
+def tone(hz: float, seconds: float, rate: int = RATE, amplitude: float = 0.5,
+         phase: float = 0.0) -> NDArray[np.float64]:
+    """A float sine in -1..1 with no ramps (at `rate`): the reference signal files are built from."""
+    t = np.arange(round(seconds * rate)) / rate
+    return amplitude * np.sin(2 * np.pi * hz * t + phase)
+
+
 def sine(hz: float, ms: float, level_dbfs: float = -10.0, phase: float = 0.0) -> NDArray[np.float64]:
-    t = np.arange(samples(ms)) / RATE
-    return rms_amplitude(level_dbfs) * np.sin(2 * np.pi * hz * t + phase)
+    """A sine at 8 kHz in int16 units whose RMS is level_dbfs."""
+    return tone(hz, ms / 1000, RATE, rms_amplitude(level_dbfs), phase)
 
 
 def dtmf(key: str, ms: float = 100, level_dbfs: float = -13.0) -> NDArray[np.float64]:

@@ -1,15 +1,9 @@
-"""Signals and measurements shared by the audio tests (no percl code is tested here)."""
+"""Measurements of audio shared by the audio tests (the signals come from bench/signals.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-
-
-def tone(hz: float, seconds: float, rate: int, amplitude: float = 0.5) -> npt.NDArray[np.float64]:
-    """A float sine in -1..1 with no ramps: the reference signal files are built from."""
-    t = np.arange(round(seconds * rate)) / rate
-    return amplitude * np.sin(2 * np.pi * hz * t)
 
 
 def dominant_hz(pcm: npt.NDArray[np.int16], rate: int = 8000) -> float:
