@@ -49,11 +49,11 @@ from percl.media.probe import WavProbe
 from percl.runtime.clock import SystemClock
 from percl.simapi import SimApiDeps, create_sim_api
 from percl.store.export_files import DirectoryExportFiles
-from percl.store.recording_files import DirectoryRecordingFiles
 from percl.store.knowledge_files import FolderKnowledge
 from percl.store.memory import MemoryStore
 from percl.store.pgbus import PostgresBus
 from percl.store.postgres import PostgresStore
+from percl.store.recording_files import DirectoryRecordingFiles
 from percl.store.sqlite import SqliteStore
 from percl.telephony.sim.control import NetworkControl
 from percl.telephony.sim.network import SimNetwork

@@ -12,8 +12,8 @@ from percl.api.export_jobs import ExportJobs
 from percl.domain.clock import Clock
 from percl.domain.ids import IdGenerator
 from percl.engine.knowledge import KnowledgeBases
-from percl.engine.recordings import RecordingLibrary
 from percl.engine.ports import NumberInventory, Store
+from percl.engine.recordings import RecordingLibrary
 from percl.engine.service import CallControl, ConferenceControl, MessageControl, QueueControl
 
 

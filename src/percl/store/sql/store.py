@@ -60,12 +60,12 @@ from percl.store.sql.calls import Calls
 from percl.store.sql.conferences import Conferences
 from percl.store.sql.executor import Executor
 from percl.store.sql.exports import Exports
-from percl.store.sql.recordings import Recordings
 from percl.store.sql.leases import SqlLeases
 from percl.store.sql.logs import Logs
 from percl.store.sql.messages import Messages
 from percl.store.sql.numbers import Numbers
 from percl.store.sql.queues import Queues
+from percl.store.sql.recordings import Recordings
 from percl.store.sql.statements import Statements
 
 #: The newest call change (seconds) and log line (µs). Two full scans (no index leads with those
