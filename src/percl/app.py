@@ -42,10 +42,12 @@ from percl.engine.park import ParkService
 from percl.engine.ports import Leases, LogObserver, Store
 from percl.engine.queue import QueueService
 from percl.engine.recordings import RecordingLibrary, RecordingSettings
+from percl.engine.session.recording import RecordingService
 from percl.engine.workers.cluster import Cluster
 from percl.errors import ConfigError
 from percl.media.grammar.port import GrammarRecognizer
 from percl.media.probe import WavProbe
+from percl.media.recording import WavRecorder
 from percl.runtime.clock import SystemClock
 from percl.simapi import SimApiDeps, create_sim_api
 from percl.store.export_files import DirectoryExportFiles
@@ -207,6 +209,9 @@ class Platform:
         self.recordings = RecordingLibrary(
             self.store, self.recording_files, self.clock, self.ids,
             RecordingSettings(retention_days=settings.recording_retention_days))
+        # Registers RecordUtterance and StartRecordCall; recordingUrl is the REST Download URL.
+        self.recording = RecordingService(self.engine, self.recordings, WavRecorder(self.clock),
+                                          f"{settings.base_url}/apiserver")
         self.api = self._rest_api(settings)
         self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=NetworkControl(self.sim, self.store),
                                                     faults=self.faults, messages=self.messages))

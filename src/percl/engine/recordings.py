@@ -18,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Protocol, TypeVar
 
 from percl.domain import ids as idmod
 from percl.domain.clock import Clock
@@ -28,6 +30,18 @@ from percl.domain.records import Recording
 from percl.engine.ports import RecordingFiles, RecordingQuery, Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Offload(Protocol):
+    """Runs blocking work (file I/O, rendering) off the event loop: asyncio.to_thread, or the
+    test kit's, which its FakeClock waits for."""
+
+    def __call__(self, work: Callable[[], T], /) -> Awaitable[T]: ...
+
+
+async def in_thread(work: Callable[[], T], /) -> T:
+    return await asyncio.to_thread(work)
 
 PURGE_INTERVAL_S = 3600.0
 RECORDING_FORMAT = "audio/wav"
@@ -56,6 +70,7 @@ class RecordingLibrary:
         self.store, self.files, self.clock, self.ids = store, files, clock, ids
         self.settings = settings or RecordingSettings()
         self._sweeper: asyncio.Task[None] | None = None
+        self.offload: Offload = in_thread
 
     def new_id(self) -> str:
         return self.ids.new(idmod.RECORDING)
@@ -64,7 +79,7 @@ class RecordingLibrary:
                    call_id: str | None = None, conference_id: str | None = None) -> Recording | None:
         """Store `wav` and its record; None (after an error log) when the file cannot be written."""
         try:
-            size = await asyncio.to_thread(self.files.put, recording_id, wav)
+            size = await self.offload(lambda: self.files.put(recording_id, wav))
         except OSError as exc:
             log.error("Recording %s of %s could not be saved (%s); the call goes on without it",
                       recording_id, call_id or conference_id, exc)
@@ -78,15 +93,18 @@ class RecordingLibrary:
 
     async def delete(self, recording: Recording) -> None:
         await self.store.delete_recording(recording.recording_id)
-        await asyncio.to_thread(self.files.delete, recording.recording_id)
+        await self.offload(lambda: self.files.delete(recording.recording_id))
+
+    async def _delete_file(self, recording_id: str) -> None:
+        await self.offload(lambda: self.files.delete(recording_id))
 
     async def recover(self) -> tuple[int, int]:
         """Make records and files agree after a crash; returns (files removed, records removed)."""
-        files = set(await asyncio.to_thread(lambda: list(self.files.ids())))
+        files = set(await self.offload(lambda: list(self.files.ids())))
         records = {r.recording_id for r in await self.store.list_recordings(RecordingQuery())}
         orphans, lost = files - records, records - files
         for recording_id in sorted(orphans):
-            await asyncio.to_thread(self.files.delete, recording_id)
+            await self._delete_file(recording_id)
         for recording_id in sorted(lost):
             log.warning("Recording %s has no audio file (lost in a crash or removed by hand); "
                         "its record is deleted", recording_id)

@@ -22,7 +22,7 @@ import base64
 import dataclasses
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -43,6 +43,8 @@ from percl.testing.phones import AsyncPhone
 from percl.testing.sdk import InProcessPoolManager, LoopBridge, freeclimb_api
 from percl.webhooks.faults import Fault, FaultInjector, FaultKind
 from percl.webhooks.inprocess import AsgiTransport, RoutingTransport
+
+T = TypeVar("T")
 
 __all__ = ["CapturedWebhook", "Harness", "PerclAnswer", "RecordingTransport", "ScriptedApp"]
 
@@ -73,11 +75,17 @@ class Harness:
         self.store: Any = ObservedStore(raw_store, self.clock.tracker, self.book)
         self.platform = Platform(self.settings, clock=self.clock, ids=self.ids, store=self.store,
                                  transport=self.recorder, probe_media=False)
+        self.platform.recordings.offload = self._tracked  # recordings render in threads
         self.loop: asyncio.AbstractEventLoop | None = None
         self._clients: dict[str, httpx.AsyncClient] = {}
         self._phones: dict[str, AsyncPhone] = {}
         self._legs: dict[str, AsyncPhoneCall] = {}
         self._pools: list[InProcessPoolManager] = []
+
+    async def _tracked(self, work: Callable[[], T]) -> T:
+        """Blocking work in a thread that the FakeClock waits for (it settles only when done)."""
+        with self.clock.tracker.working():
+            return await asyncio.to_thread(work)
 
     async def __aenter__(self) -> Harness:
         self.loop = asyncio.get_running_loop()
