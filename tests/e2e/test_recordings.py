@@ -126,3 +126,18 @@ async def test_start_record_call_reports_the_recording_in_call_status(h: Harness
     pcm = await _audio(h, rid)
     assert abs(len(pcm) / 8 - stored.duration_ms) <= 20 and rms_dbfs(pcm) > -50
 
+
+
+async def test_auto_start_records_from_the_first_sound(h: Harness) -> None:
+    app = _voicemail(h, autoStart=True, privacyMode=True)
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    # listening from 3 s; the caller speaks at 6 s and presses '#' at 9 s
+    call_id = await h.sim_call(CALLER, number, [speak("it is me", after_ms=6000),
+                                                press("#", after_ms=9000)])
+    await h.run_until_ended(call_id)
+    [record] = _records(h)
+    assert record.body["privacyMode"] is True and record.body["termReason"] == "finishKey"
+    [recording] = await h.recordings(call_id)
+    assert recording.duration_ms == 3000 and record.body["recordingId"] == recording.recording_id
+    [pcm], _ = read_wav(h.recording_wav(recording.recording_id))
+    assert len(pcm) == 3000 * 8 and rms_dbfs(pcm[: 8 * 1000]) > -50  # speech right at the start

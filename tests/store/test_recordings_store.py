@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from percl.engine.ports import RecordingQuery, Store
 from percl.engine.recordings import RecordingLibrary, RecordingSettings
 from percl.store.memory import MemoryStore
 from percl.store.recording_files import DirectoryRecordingFiles
+from percl.store.sqlite import SqliteStore
 from percl.testing import FakeClock
 
 AC1, AC2 = "AC" + "1" * 40, "AC" + "2" * 40
@@ -114,3 +116,19 @@ async def test_an_unwritable_folder_fails_the_recording_with_an_error_log(
     assert "could not be saved" in caplog.text
     assert await store.list_recordings(RecordingQuery()) == []
     assert list(root.iterdir()) == []
+
+
+async def test_a_version_6_file_gains_the_recordings_table(tmp_path: Path) -> None:
+    path = tmp_path / "v6.db"
+    with sqlite3.connect(path) as raw:  # what a version-6 percl left (no recordings table)
+        raw.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        raw.execute("INSERT INTO schema_version VALUES (6)")
+    store = SqliteStore.for_path(path)
+    await store.open()
+    try:
+        await store.put_recording(_rec(1))
+        assert await store.get_recording(_rec(1).recording_id) == _rec(1)
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT version FROM schema_version").fetchall() == [(7,)]

@@ -30,8 +30,8 @@ from percl.app import Platform
 from percl.config import Settings
 from percl.domain import ids as idmod
 from percl.domain.ids import SequentialIds
-from percl.domain.records import Application, Call, IncomingNumber, LogEntry
-from percl.engine.ports import LogFilter, Store
+from percl.domain.records import Application, Call, IncomingNumber, LogEntry, Recording
+from percl.engine.ports import LogFilter, RecordingQuery, Store
 from percl.store.memory import MemoryStore
 from percl.telephony.sim.model import PhoneStep
 from percl.testing.apps import AppMounts, PerclAnswer, ScriptedApp
@@ -297,6 +297,19 @@ class Harness:
         call = await self.call(call_id)
         assert ok and call.status.is_final, f"call {call_id} still {call.status} after {limit_s}s"
         return call
+
+    async def recordings(self, call_id: str) -> list[Recording]:
+        """The call's recordings (RecordUtterance, StartRecordCall), oldest first."""
+        found = await self.platform.store.list_recordings(RecordingQuery(call_id=call_id))
+        return list(reversed(found))
+
+    def recording_wav(self, recording_id: str) -> bytes:
+        """A recording's WAV file (8 kHz 16-bit mono); KeyError when it has none."""
+        file = self.platform.recording_files.open(recording_id)
+        if file is None:
+            raise KeyError(recording_id)
+        with file:
+            return file.read()
 
     def transcript(self, call_id: str) -> Any:
         return self.platform.sim.transcript(call_id)
