@@ -5,11 +5,14 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import logging
 import math
 from typing import Any
 
 import freeclimb
 import numpy as np
+import pytest
 
 from percl.media.audio.pcm import rms_dbfs
 from percl.media.audio.wav import read_wav
@@ -65,6 +68,8 @@ async def test_voicemail_records_until_the_finish_key_and_plays_it_back(h: Harne
     assert rms_dbfs(pcm) > -50  # the caller's words, spoken by the TTS voice
     # the message was left between the beep and the '#': its end is the '#', not recorded
     assert rms_dbfs(pcm[-800:]) < -80
+    [recording] = await h.recordings(call_id)
+    assert h.recording_words(recording) == ["please call me back"]
     played = [w for w in h.transcript(call_id).entries if w.type == "play"]
     assert played, "the recording was played back to the caller"
     status = [w for w in h.webhooks if w.request_type == "callStatus"][-1]
@@ -75,8 +80,11 @@ async def test_silence_ends_the_recording_with_timeout(h: Harness) -> None:
     app = _voicemail(h, silenceTimeoutMs=2000)
     number = await h.number_for(app, voice_path="/voice", status_path="/status")
     # recording from 3 s (after the prompt and the beep); speech at 4 s; 2 s of silence after
-    call_id = await h.sim_call(CALLER, number, [speak("hello", after_ms=4000)])
+    call_id = await h.sim_call(CALLER, number, [speak("before the beep", after_ms=1000),
+                                                speak("hello", after_ms=4000)])
     await h.run_until_ended(call_id)
+    [recording] = await h.recordings(call_id)
+    assert h.recording_words(recording) == ["hello"]  # not what was said before it started
     [record] = _records(h)
     assert record.body["termReason"] == "timeout"
     stored = await h.platform.store.get_recording(record.body["recordingId"])
@@ -141,3 +149,41 @@ async def test_auto_start_records_from_the_first_sound(h: Harness) -> None:
     assert recording.duration_ms == 3000 and record.body["recordingId"] == recording.recording_id
     [pcm], _ = read_wav(h.recording_wav(recording.recording_id))
     assert len(pcm) == 3000 * 8 and rms_dbfs(pcm[: 8 * 1000]) > -50  # speech right at the start
+
+
+class _FullDisk:
+    """RecordingFiles on a disk with no space left."""
+
+    def put(self, recording_id: str, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def open(self, recording_id: str) -> None:
+        return None
+
+    def delete(self, recording_id: str) -> None:
+        return None
+
+    def size(self, recording_id: str) -> None:
+        return None
+
+    def ids(self) -> list[str]:
+        return []
+
+
+async def test_a_full_disk_reports_the_recording_failed_and_the_call_goes_on(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    h.platform.recordings.files = _FullDisk()
+    app = _voicemail(h)
+    app.on("/recorded", [{"Say": {"text": "Thanks anyway"}}, {"Hangup": {}}])
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    with caplog.at_level(logging.ERROR):
+        call_id = await h.sim_call(CALLER, number, [speak("call me back", after_ms=4000),
+                                                    press("#", after_ms=5000)])
+        call = await h.run_until_ended(call_id)
+    assert "No space left on device" in caplog.text
+    [record] = _records(h)
+    assert (record.body["recordingId"], record.body["recordingSize"]) == ("", "0")
+    assert freeclimb.RecordWebhook.from_dict(record.body) is not None
+    assert "Thanks anyway" in [e.text for e in h.transcript(call_id).entries]
+    assert call.call_ended_reason.value == "appHangup" and await h.recordings(call_id) == []

@@ -311,6 +311,18 @@ class Harness:
         with file:
             return file.read()
 
+    def recording_words(self, recording: Recording) -> list[str]:
+        """What the caller said while `recording` (of a call) ran, from the symbolic network's
+        transcript: the words the recording's audio speaks. The take ended when it was saved
+        (`date_created`, on the FakeClock no time passes while it renders) and lasted
+        `duration_ms`."""
+        assert recording.call_id is not None, "a conference's recording has no one caller"
+        transcript = self.transcript(recording.call_id)
+        end_ms = round(recording.date_created * 1000) - transcript.created_ms
+        start_ms = end_ms - recording.duration_ms
+        return [e.text for e in transcript.entries
+                if e.type == "said" and start_ms <= e.at_ms <= end_ms and e.text]
+
     def transcript(self, call_id: str) -> Any:
         return self.platform.sim.transcript(call_id)
 
