@@ -187,3 +187,15 @@ async def test_a_full_disk_reports_the_recording_failed_and_the_call_goes_on(
     assert freeclimb.RecordWebhook.from_dict(record.body) is not None
     assert "Thanks anyway" in [e.text for e in h.transcript(call_id).entries]
     assert call.call_ended_reason.value == "appHangup" and await h.recordings(call_id) == []
+
+
+async def test_a_hangup_during_the_beep_reports_an_empty_recording(h: Harness) -> None:
+    app = _voicemail(h)
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    call_id = await h.sim_call(CALLER, number, [hang_up(after_ms=2800)])  # the beep: 2.7-3.0 s
+    await h.run_until_ended(call_id)
+    [record] = _records(h)
+    assert (record.body["termReason"], record.body["recordingDurationSec"]) == ("hangup", 0)
+    [recording] = await h.recordings(call_id)
+    assert recording.duration_ms == 0 and h.platform.recording.taps == {}
+    assert not [line for line in await h.logs(call_id) if "Internal error" in line.message]

@@ -259,8 +259,10 @@ class RecordingService:
         return e.Fetch(command.action_url, payload, privacy_mode=bool(command.privacy_mode))
 
     async def finish_utterance(self, session: Leg, utt: Utterance) -> p.Record:
-        assert utt.take is not None
-        saved, duration_ms = await self._save(session, utt.take)
+        if utt.take is None:  # the leg ended during the beep: an empty recording
+            utt.take = Running(self.recorder, self.ctx.clock.now, auto_start=True)
+        # Shielded: a hangup while it saves must not leave a file without its record.
+        saved, duration_ms = await asyncio.shield(self._save(session, utt.take))
         reason = utt.reason or "hangup"
         if saved is None:
             return p.Record("", "", "0", RECORDING_FORMAT, 0, reason,
@@ -287,10 +289,11 @@ class RecordingService:
 
     async def call_status(self, session: Leg) -> p.CallStatus | None:
         """The callStatus payload of a leg recorded by StartRecordCall (None: not recorded)."""
+        self.taps.pop(session.call.call_id, None)  # every leg ends here: forget its tap
         take = self.whole_calls.pop(session.call.call_id, None)
         if take is None:
             return None
-        saved, duration_ms = await self._save(session, take)
+        saved, duration_ms = await asyncio.shield(self._save(session, take))
         if saved is None:
             return p.CallStatus(recording_url="", recording_id="", recording_duration_sec=0)
         return p.CallStatus(recording_url=self.recording_url(saved),
