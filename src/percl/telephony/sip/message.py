@@ -18,6 +18,7 @@ or shorter than the rest (the extra octets are ignored, RFC 3261 18.3), never lo
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -77,11 +78,13 @@ _IPV6 = re.compile(r"\[[0-9A-Fa-f:.]+\]\Z")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*\Z")
 _CALL_ID = re.compile(r"[^\s@]+(?:@[^\s@]+)?\Z")
 _LWS = " \t"
+_URI_FORBIDDEN = re.compile(r'[ \t\r\n<>"]')
 _SIP_VERSION = "SIP/2.0"
 
 Params = tuple[tuple[str, str | None], ...]
 
 
+@functools.lru_cache(maxsize=512)  # bounded: names come from the wire
 def canonical_name(name: str) -> str:
     """The spelling percl uses for a header name: compact forms expanded, known names cased."""
     lowered = name.lower()
@@ -147,7 +150,7 @@ def parse_uri(text: str) -> Uri:
     scheme, colon, rest = text.partition(":")
     if not colon or not _SCHEME.match(scheme) or not rest:
         raise ParseError(f"not a URI: {text!r}")
-    if any(ch in _LWS or ch in "\r\n<>\"" for ch in rest):
+    if _URI_FORBIDDEN.search(rest):
         raise ParseError(f"URI contains white space, quotes or angle brackets: {text!r}")
     if scheme.lower() not in ("sip", "sips"):
         return Uri(scheme=scheme, opaque=rest)
@@ -402,6 +405,8 @@ def _delta_seconds(text: str, what: str) -> int:
 
 def split_list(value: str) -> list[str]:
     """Split a header value at commas outside quoted strings and <...> (RFC 3261 7.3.1)."""
+    if '"' not in value and "<" not in value:
+        return [part.strip(_LWS) for part in value.split(",")]
     parts: list[str] = []
     start = 0
     i = 0
