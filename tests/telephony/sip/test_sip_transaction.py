@@ -368,3 +368,12 @@ def test_dialog_creation_needs_tags_and_one_contact() -> None:
     with pytest.raises(DialogError):
         dialog = Dialog.as_uac(invite, ok)
         dialog.request("ACK", "SIP/2.0/UDP h;branch=z9hG4bKa")
+
+
+def test_cancel_before_any_provisional_with_a_tag_still_tags_the_487() -> None:
+    invite = _invite()
+    uas = ServerInviteTransaction(invite)
+    uas.start(0.0)  # only 100 Trying so far, which has no To tag
+    (send, *_) = uas.cancel(0.5)
+    assert isinstance(send, Send) and isinstance(send.message, Response)
+    assert send.message.status == 487 and send.message.to.tag

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torture import INVALID, wire
 
 from percl.telephony.sip.message import Request, Response, parse_message, serialize
@@ -115,3 +117,25 @@ def test_options_unknown_methods_and_garbage() -> None:
 
 def test_request_helper_is_valid_sip() -> None:
     assert isinstance(parse_message(_request("INVITE", body=OFFER)), Request)
+
+
+def test_responses_go_to_the_source_even_when_the_via_says_otherwise() -> None:
+    uas = _uas()
+    lying = _request("OPTIONS").replace(b";rport", b";received=10.9.9.9")
+    (out,) = uas.receive(lying, PEER, 0.0)
+    assert out.address == ("127.0.0.1", 5070)  # the source host, the Via's port
+
+
+@given(st.sampled_from(["INVITE", "BYE", "CANCEL", "OPTIONS", "ACK"]), st.data())
+@settings(max_examples=200, deadline=None)
+def test_fuzz_the_uas_never_raises(method: str, data: st.DataObject) -> None:
+    uas = _uas()
+    raw = bytearray(_request(method, body=OFFER if method == "INVITE" else b""))
+    for _ in range(data.draw(st.integers(0, 6))):
+        pos = data.draw(st.integers(0, len(raw) - 1))
+        raw[pos:pos + 1] = data.draw(st.sampled_from([b"", b";", b",", b"<", b"9", b"\x00", b" ",
+                                                      b"rport=99999", b"received=x"]))
+    out = uas.receive(bytes(raw), PEER, 0.0) + uas.on_time(100.0)
+    for item in out:
+        assert 0 < item.address[1] <= 65535
+        assert isinstance(parse_message(item.data), Response)

@@ -366,7 +366,7 @@ def parse_via(text: str) -> Via:
         raise ParseError(f"bad Via port in {text!r}")
     params = _parse_params(params_text, text)
     rport = _param(params, "rport")
-    if rport and not _DIGITS.match(rport):
+    if rport and (not _DIGITS.match(rport) or len(rport) > 5 or int(rport) > 65535):
         raise ParseError(f"bad rport in {text!r}")
     return Via(transport=transport.upper(), host=host, port=port, params=params)
 

@@ -384,8 +384,10 @@ class ServerInviteTransaction(_Transaction):
         """
         if self.state is not State.PROCEEDING:
             return []
-        return self.respond(make_response(self.request, 487, "Request Terminated",
-                                          to_tag=_to_tag(self._last)), now)
+        # Same To tag as the provisional responses sent, if any: a final response needs one.
+        tag = _to_tag(self._last) or secrets.token_hex(6)
+        return self.respond(make_response(self.request, 487, "Request Terminated", to_tag=tag),
+                            now)
 
     def _start_g(self, now: float, _: object) -> list[Action]:
         if not self.reliable or self.state is State.ACCEPTED:

@@ -231,7 +231,8 @@ def _stamp_via(request: Request, source: Address) -> Request:
     """Add received= and rport= to the top Via (RFC 3261 18.2.1, RFC 3581 4)."""
     via = request.vias[0]
     stamped = via
-    if via.host != source[0] or via.rport is not None:
+    # Also when the client put a received= of its own: responses go only to where it sent from.
+    if via.host != source[0] or via.rport is not None or via.received is not None:
         stamped = stamped.with_param("received", source[0])
     if via.rport is not None:
         stamped = stamped.with_param("rport", str(source[1]))

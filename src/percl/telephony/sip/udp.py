@@ -55,7 +55,8 @@ class UdpUas:
         if self._transport is None:
             return
         for item in outgoing:
-            self._transport.sendto(item.data, item.address)
+            with contextlib.suppress(OSError):  # an unreachable peer must not stop the others
+                self._transport.sendto(item.data, item.address)
 
     async def _run_timers(self) -> None:
         while True:
