@@ -12,8 +12,10 @@ import socket
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from percl.telephony.sip.rtp import EventReceiver, JitterBuffer, decode_payload, parse_rtp
 from percl.telephony.sip.sdp import LocalMedia
 from percl.telephony.sip.uas import AnsweringUas, CallAnswered, CallEnded
 from percl.telephony.sip.udp import UdpUas
@@ -66,3 +68,77 @@ async def test_sipp_uac_calls_are_answered_and_hung_up(sipp: str, tmp_path: Path
     assert len(answered) == CALLS and len(ended) == CALLS
     assert all(e.reason == "bye" for e in ended)
     assert all(e.audio.codec == "PCMU" and e.audio.remote_address == "127.0.0.1" for e in answered)
+
+
+class _RtpSink(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.packets: list[bytes] = []
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        self.packets.append(data)
+
+
+def _short_pcap_scenario(sipp: str, folder: Path) -> Path:
+    """sipp's own uac_pcap scenario (PCMA + telephone-event), shortened: 1.5 s of its G.711
+    A-law recording, then the digits 1 and # as RFC 2833 events, then BYE."""
+    # `sipp -sd` prints the scenario and exits with 99 (its "nothing run" status).
+    xml = subprocess.run([sipp, "-sd", "uac_pcap"], capture_output=True, text=True, timeout=10,
+                         check=False).stdout
+    pause, digit = '<pause milliseconds="8000"/>', '<exec play_pcap_audio="pcap/dtmf_2833_1.pcap"/>'
+    assert pause in xml and digit in xml, "sipp's uac_pcap scenario changed"
+    xml = xml.replace(pause, '<pause milliseconds="1500"/>').replace(
+        '<pause milliseconds="1000"/>',
+        '<pause milliseconds="600"/><nop><action>'
+        '<exec play_pcap_audio="pcap/dtmf_2833_pound.pcap"/></action></nop>'
+        '<pause milliseconds="800"/>', 1)
+    (folder / "pcap").mkdir()
+    for name in ("g711a.pcap", "dtmf_2833_1.pcap", "dtmf_2833_pound.pcap"):
+        source = Path("/usr/share/sip-tester") / name
+        if not source.exists():
+            pytest.skip(f"sipp's {source} is not installed")
+        (folder / "pcap" / name).symlink_to(source)
+    scenario = folder / "uac_pcap_short.xml"
+    scenario.write_text(xml)
+    return scenario
+
+
+async def test_sipp_rtp_audio_and_rfc2833_digits_reach_percl_rtp_code(sipp: str,
+                                                                       tmp_path: Path) -> None:
+    loop = asyncio.get_running_loop()
+    rtp_transport, sink = await loop.create_datagram_endpoint(_RtpSink,
+                                                              local_addr=("127.0.0.1", 0))
+    rtp_port = int(rtp_transport.get_extra_info("sockname")[1])
+    core = AnsweringUas(contact="sip:percl@127.0.0.1",
+                        media=lambda call_id: LocalMedia("127.0.0.1", rtp_port, "1"))
+    server = await UdpUas.start(core, "127.0.0.1", 0)
+    _, port = server.address
+    core.contact = f"sip:percl@127.0.0.1:{port}"
+    scenario = _short_pcap_scenario(sipp, tmp_path)
+    proc = await asyncio.create_subprocess_exec(
+        sipp, "-sf", str(scenario), f"127.0.0.1:{port}", "-i", "127.0.0.1",
+        "-p", str(_free_udp_port()), "-mp", str(_free_udp_port()), "-m", "1",
+        "-nostdin", "-timeout", "20s", "-timeout_error",
+        cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        output, _ = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await server.close()
+        rtp_transport.close()
+    assert proc.returncode == 0, output.decode(errors="replace")[-2000:]
+    (answered,) = [e for e in core.events if isinstance(e, CallAnswered)]
+    assert (answered.audio.codec, answered.audio.telephone_event) == ("PCMA", 101)
+
+    packets = [parse_rtp(data) for data in sink.packets]
+    audio = [p for p in packets if p.payload_type == 8]
+    events = [p for p in packets if p.payload_type == 101]
+    assert len(audio) >= 50  # ~1.5 s of 20 ms packets
+    buffer = JitterBuffer(depth=3)
+    played = [p for packet in audio for p in buffer.push(packet)] + buffer.flush()
+    assert buffer.lost == 0 and buffer.late == 0 and len(played) == len(audio)
+    pcm = np.concatenate([decode_payload(p.payload, 8) for p in played]).astype(np.float64)
+    assert np.sqrt(np.mean(pcm**2)) > 100  # a real recording, not silence
+    receiver = EventReceiver()
+    assert [d for p in events for d in receiver.receive(p)] == ["1", "#"]
