@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from percl.telephony.sip.dialog import Dialog, DialogError
 from percl.telephony.sip.message import (
@@ -108,6 +110,16 @@ def test_invite_client_over_tcp_has_no_timer_a_and_d_is_zero() -> None:
     assert txn.next_deadline() == 64 * T1
     actions = txn.receive(make_response(txn.request, 603, "Decline", to_tag="x"), 1.0)
     assert actions[-1] == Terminated()
+
+
+def test_a_ringing_invite_waits_for_the_tu_to_give_up() -> None:
+    txn = ClientInviteTransaction(_invite())
+    txn.start(0.0)
+    with pytest.raises(TransactionError):
+        txn.give_up(0.1)  # still CALLING: timer B decides
+    txn.receive(make_response(txn.request, 180, "Ringing", to_tag="b1"), 0.2)
+    assert txn.on_time(500.0) == [] and txn.state is State.PROCEEDING
+    assert txn.give_up(500.0) == [TimedOut(Timer.B), Terminated()]
 
 
 def test_invite_client_2xx_ends_the_transaction() -> None:
@@ -377,3 +389,50 @@ def test_cancel_before_any_provisional_with_a_tag_still_tags_the_487() -> None:
     (send, *_) = uas.cancel(0.5)
     assert isinstance(send, Send) and isinstance(send.message, Response)
     assert send.message.status == 487 and send.message.to.tag
+
+
+_STATUSES = st.sampled_from([100, 180, 183, 200, 202, 302, 404, 486, 487, 500, 603])
+
+
+@given(st.booleans(), st.booleans(), st.lists(st.tuples(st.floats(0, 60), _STATUSES), max_size=12))
+@settings(max_examples=200, deadline=None)
+def test_client_transactions_always_end_and_deliver_one_final(invite: bool, reliable: bool,
+                                                              responses: list[tuple[float, int]]) -> None:
+    request = _invite(method="INVITE" if invite else "OPTIONS")
+    txn: ClientInviteTransaction | ClientTransaction = (
+        ClientInviteTransaction(request, reliable=reliable) if invite
+        else ClientTransaction(request, reliable=reliable))
+    actions = txn.start(0.0)
+    for at, status in sorted(responses):
+        actions += txn.on_time(at)
+        actions += txn.receive(make_response(request, status, "X", to_tag="t"), at)
+    actions += txn.on_time(1000.0)
+    if isinstance(txn, ClientInviteTransaction) and txn.state is State.PROCEEDING:
+        actions += txn.give_up(1000.0)  # ringing never times out by itself: the TU ends it
+    assert txn.state is State.TERMINATED and txn.next_deadline() is None
+    finals = [a for a in actions if isinstance(a, Deliver) and a.message.status >= 200]  # type: ignore[union-attr]
+    timeouts = [a for a in actions if isinstance(a, TimedOut)]
+    assert len(finals) + len(timeouts) == 1  # the TU hears exactly one outcome
+    assert actions.count(Terminated()) == 1
+
+
+@given(st.booleans(), st.booleans(), _STATUSES.filter(lambda s: s >= 200),
+       st.lists(st.tuples(st.floats(0, 60), st.sampled_from(["request", "ack"])), max_size=12))
+@settings(max_examples=200, deadline=None)
+def test_server_transactions_end_after_a_final_response(invite: bool, reliable: bool, status: int,
+                                                        inputs: list[tuple[float, str]]) -> None:
+    request = _invite(method="INVITE" if invite else "OPTIONS")
+    txn: ServerInviteTransaction | ServerTransaction = (
+        ServerInviteTransaction(request, reliable=reliable) if invite
+        else ServerTransaction(request, reliable=reliable))
+    txn.start(0.0)
+    txn.respond(make_response(request, status, "X", to_tag="t"), 0.0)
+    ack = Request(method="ACK", uri=request.uri, headers=request.headers.set("CSeq", "1 ACK"))
+    for at, kind in sorted(inputs):
+        txn.on_time(at)
+        if kind == "request":
+            txn.receive(request, at)
+        elif isinstance(txn, ServerInviteTransaction):
+            (txn.receive_ack if status < 300 else txn.receive)(ack, at)
+    txn.on_time(1000.0)
+    assert txn.state is State.TERMINATED and txn.next_deadline() is None

@@ -215,7 +215,9 @@ class ClientInviteTransaction(_Transaction):
         (State.PROCEEDING, "final"): (State.COMPLETED, ("ack", "deliver", "start_d")),
         (State.COMPLETED, "final"): (State.COMPLETED, ("ack",)),
         (State.COMPLETED, "D"): (State.TERMINATED, ()),
+        (State.PROCEEDING, "give_up"): (State.TERMINATED, ("timeout_b",)),
     }
+    _TU_INPUTS: ClassVar[frozenset[str]] = frozenset({"give_up"})
 
     def __init__(self, request: Request, *, reliable: bool = False) -> None:
         if request.method != "INVITE":
@@ -230,6 +232,15 @@ class ClientInviteTransaction(_Transaction):
 
     def receive(self, response: Response, now: float) -> list[Action]:
         return self._input(_response_input(response, invite=True), now, response)
+
+    def give_up(self, now: float) -> list[Action]:
+        """End a ringing INVITE that no final response answered (RFC 3261 9.1).
+
+        After a provisional response nothing in the transaction times out: the TU rings for as
+        long as it likes, then sends CANCEL; if no final response comes 64*T1 after that, it calls
+        this. Raises TransactionError outside PROCEEDING.
+        """
+        return self._input("give_up", now, None)
 
     def _retransmit_a(self, now: float, _: object) -> list[Action]:
         self._start(Timer.A, now, self._intervals[Timer.A] * 2)
