@@ -142,3 +142,26 @@ async def test_sipp_rtp_audio_and_rfc2833_digits_reach_percl_rtp_code(sipp: str,
     assert np.sqrt(np.mean(pcm**2)) > 100  # a real recording, not silence
     receiver = EventReceiver()
     assert [d for p in events for d in receiver.receive(p)] == ["1", "#"]
+
+
+async def test_sipp_cancels_while_ringing_and_gets_487(sipp: str, tmp_path: Path) -> None:
+    core = AnsweringUas(contact="sip:percl@127.0.0.1", ring_seconds=10.0,
+                        media=lambda call_id: LocalMedia("127.0.0.1", 40000, "1"))
+    server = await UdpUas.start(core, "127.0.0.1", 0)
+    _, port = server.address
+    scenario = Path(__file__).with_name("sipp_cancel.xml")
+    proc = await asyncio.create_subprocess_exec(
+        sipp, "-sf", str(scenario), f"127.0.0.1:{port}", "-i", "127.0.0.1",
+        "-p", str(_free_udp_port()), "-mp", str(_free_udp_port()), "-m", "5", "-r", "10",
+        "-nostdin", "-timeout", "20s", "-timeout_error",
+        cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        output, _ = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await server.close()
+    assert proc.returncode == 0, output.decode(errors="replace")[-2000:]
+    assert not [e for e in core.events if isinstance(e, CallAnswered)]
+    assert [e.reason for e in core.events if isinstance(e, CallEnded)] == ["cancel"] * 5

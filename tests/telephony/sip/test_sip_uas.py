@@ -139,3 +139,28 @@ def test_fuzz_the_uas_never_raises(method: str, data: st.DataObject) -> None:
     for item in out:
         assert 0 < item.address[1] <= 65535
         assert isinstance(parse_message(item.data), Response)
+
+
+def test_ringing_then_answer_at_the_deadline() -> None:
+    uas = AnsweringUas(contact="sip:percl@127.0.0.1:5060", ring_seconds=2.0,
+                       media=lambda call_id: LocalMedia("127.0.0.1", 40000, "42"))
+    trying, ringing = _responses(uas.receive(_request("INVITE", body=OFFER), PEER, 0.0))
+    assert (trying.status, ringing.status) == (100, 180) and uas.events == []
+    assert uas.next_deadline() == 2.0
+    (ok,) = _responses(uas.on_time(2.0))
+    assert ok.status == 200 and ok.to.tag == ringing.to.tag
+    assert isinstance(uas.events[0], CallAnswered)
+
+
+def test_cancel_while_ringing_ends_the_call_with_487() -> None:
+    uas = AnsweringUas(contact="sip:percl@127.0.0.1:5060", ring_seconds=5.0,
+                       media=lambda call_id: LocalMedia("127.0.0.1", 40000, "42"))
+    _, ringing = _responses(uas.receive(_request("INVITE", body=OFFER), PEER, 0.0))
+    cancel_ok, terminated = _responses(uas.receive(_request("CANCEL"), PEER, 1.0))
+    assert (cancel_ok.status, terminated.status) == (200, 487)
+    assert terminated.to.tag == ringing.to.tag and terminated.cseq.method == "INVITE"
+    assert uas.events == [CallEnded("c1", "cancel")]
+    assert all(r.status == 487 for r in _responses(uas.on_time(6.0)))  # no 200 ever
+    ack = _request("ACK", to_tag=terminated.to.tag or "")
+    assert uas.receive(ack, PEER, 6.1) == []
+    assert _responses(uas.on_time(60.0)) == [] and uas.next_deadline() is None

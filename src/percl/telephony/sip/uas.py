@@ -1,8 +1,9 @@
 """A small answering UAS, sans-I/O: INVITE -> 100, 200 with an SDP answer; BYE ends the call.
 
 This is the first user of the transaction and dialog layers and the piece the sipp test drives
-through `udp.py`. It answers every INVITE it can (no engine, no numbers, no ACL yet: that is the
-engine integration still to come), refuses SDP it cannot do with 488, answers CANCEL, OPTIONS and
+through `udp.py`. It answers every INVITE it can, at once or after `ring_seconds` of 180 Ringing
+(during which a CANCEL ends the call with 487); it has no engine, numbers or ACL yet (that is the
+engine integration still to come). It refuses SDP it cannot do with 488, answers CANCEL, OPTIONS and
 BYE, and reports `CallAnswered` / `CallEnded` events for its owner. It does not open RTP sockets:
 the answer names the port `LocalMedia` gives it, which the owner is expected to listen on.
 
@@ -85,17 +86,24 @@ class AnsweringUas:
 
     contact: str  # our Contact URI, e.g. "sip:percl@127.0.0.1:5060"
     media: Callable[[str], LocalMedia]  # call id -> where this call's RTP would be received
+    ring_seconds: float = 0.0  # > 0: answer 180 Ringing first and 200 that much later
     events: list[Event] = field(default_factory=list)
     _invites: dict[ServerKey, tuple[ServerInviteTransaction, Address]] = field(default_factory=dict)
     _others: dict[ServerKey, tuple[ServerTransaction, Address]] = field(default_factory=dict)
     _calls: dict[str, _Call] = field(default_factory=dict)
+    _ringing: dict[ServerKey, tuple[float, Response, _Call]] = field(default_factory=dict)
 
     def next_deadline(self) -> float | None:
         deadlines = [t.next_deadline() for t, _ in (*self._invites.values(), *self._others.values())]
+        deadlines += [at for at, _, _ in self._ringing.values()]
         return min((d for d in deadlines if d is not None), default=None)
 
     def on_time(self, now: float) -> list[Outgoing]:
         out: list[Outgoing] = []
+        for key, (at, ok, call) in list(self._ringing.items()):
+            if at <= now:
+                del self._ringing[key]
+                out += self._answer_call(key, ok, call, now)
         for key, (txn, source) in list(self._invites.items()):
             out += self._run(key, txn, source, txn.on_time(now))
         for key, (other, source) in list(self._others.items()):
@@ -157,12 +165,22 @@ class AnsweringUas:
             reason = "Not Acceptable Here" if status == 488 else "Bad Request"
             return out + self._run(key, txn, source, txn.respond(
                 make_response(invite, status, reason, to_tag=tag), now))
-        self._calls[invite.call_id] = _Call(dialog, txn, audio, source)
+        call = _Call(dialog, txn, audio, source)
         ok = make_response(invite, 200, "OK", to_tag=tag, body=serialize_sdp(answer), extra=(
             ("Contact", f"<{self.contact}>"), ("Allow", ALLOW),
             ("Content-Type", "application/sdp")))
-        self.events.append(CallAnswered(invite.call_id, audio))
-        return out + self._run(key, txn, source, txn.respond(ok, now))
+        if self.ring_seconds <= 0:
+            return out + self._answer_call(key, ok, call, now)
+        self._ringing[key] = (now + self.ring_seconds, ok, call)
+        ringing = make_response(invite, 180, "Ringing", to_tag=tag,
+                                extra=(("Contact", f"<{self.contact}>"),))
+        return out + self._run(key, txn, source, txn.respond(ringing, now))
+
+    def _answer_call(self, key: ServerKey, ok: Response, call: _Call,
+                     now: float) -> list[Outgoing]:
+        self._calls[call.dialog.call_id] = call
+        self.events.append(CallAnswered(call.dialog.call_id, call.audio))
+        return self._run(key, call.invite, call.source, call.invite.respond(ok, now))
 
     def _ack(self, ack: Request, source: Address, now: float) -> list[Outgoing]:
         call = self._calls.get(ack.call_id)
@@ -206,7 +224,7 @@ class AnsweringUas:
         key = cancelled_key(cancel)
         invite_txn, source = self._invites[key]
         actions = invite_txn.cancel(now)
-        if actions and self._calls.pop(cancel.call_id, None) is not None:
+        if actions and self._ringing.pop(key, None) is not None:
             self.events.append(CallEnded(cancel.call_id, "cancel"))
         return self._run(key, invite_txn, source, actions)
 
