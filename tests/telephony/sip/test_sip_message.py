@@ -8,7 +8,7 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torture import INVALID, VALID, wire
+from torture import APPLICATION_VALID, INVALID, VALID, wire
 
 from percl.telephony.sip.message import (
     MAX_HEADERS,
@@ -259,3 +259,25 @@ def test_pathological_inputs_are_fast() -> None:
                  b"INVITE sip:a@b SIP/2.0\r\nContact: " + b"<sip:a@b>," * 6000,
                  b"\r\n" * 30000):
         _parse_or_refuse(data)
+
+
+@pytest.mark.parametrize("name", sorted(APPLICATION_VALID))
+def test_rfc4475_application_layer_cases_parse(name: str) -> None:
+    message = parse_message(wire(APPLICATION_VALID[name]))
+    assert parse_message(serialize(message)) == message
+
+
+def test_rfc4475_application_layer_details() -> None:
+    unkscm = parse_message(wire(APPLICATION_VALID["unkscm"]))
+    assert isinstance(unkscm, Request) and not unkscm.uri.is_sip  # a UAS answers 416
+    assert unkscm.uri.opaque == "totallyopaquecontent"
+    assert parse_message(wire(APPLICATION_VALID["zeromf"])).max_forwards == 0
+    # Without <>, ;unknownparam belongs to the Contact header, inside <> to the URI.
+    (c1,) = parse_message(wire(APPLICATION_VALID["cparam01"])).contacts
+    (c2,) = parse_message(wire(APPLICATION_VALID["cparam02"])).contacts
+    assert c1.param("unknownparam") == "" and c1.uri.params == ()
+    assert c2.params == () and c2.uri.param("unknownparam") == ""
+    (escaped,) = parse_message(wire(APPLICATION_VALID["regescrt"])).contacts
+    assert escaped.uri.headers == "Route=%3Csip:sip.example.com%3E"
+    old = parse_message(wire(APPLICATION_VALID["inv2543"]))
+    assert old.vias[0].branch is None and old.from_.tag is None and old.max_forwards is None

@@ -395,3 +395,91 @@ Content-Type: text/plain
 There's no way to know how many octets are supposed to be here.
 """,
 }
+
+# Section 3.3: application-layer cases whose syntax is valid (a UA may still refuse them with a
+# 416, 415, 420... after parsing); the parser must accept them.
+APPLICATION_VALID = {
+    "unkscm": """OPTIONS nobodyKnowsThisScheme:totallyopaquecontent SIP/2.0
+To: sip:user@example.com
+From: sip:caller@example.net;tag=384
+Max-Forwards: 3
+Call-ID: unkscm.nasdfasser0q239nwsdfasdkl34
+CSeq: 3923423 OPTIONS
+Via: SIP/2.0/TCP host9.example.com;branch=z9hG4bKkdjuw39234
+Content-Length: 0
+
+""",
+    "novelsc": """OPTIONS soap.beep://192.0.2.103:3002 SIP/2.0
+To: sip:user@example.com
+From: sip:caller@example.net;tag=384
+Max-Forwards: 3
+Call-ID: novelsc.asdfasser0q239nwsdfasdkl34
+CSeq: 3923423 OPTIONS
+Via: SIP/2.0/TCP host9.example.com;branch=z9hG4bKkdjuw39234
+Content-Length: 0
+
+""",
+    "unksm2": """REGISTER sip:example.com SIP/2.0
+To: isbn:2983792873
+From: <http://www.example.com>;tag=3234233
+Call-ID: unksm2.daksdj@hyphenated-host.example.com
+CSeq: 234902 REGISTER
+Max-Forwards: 70
+Via: SIP/2.0/UDP 192.0.2.21:5060;branch=z9hG4bKkdjuw
+Contact: <name:John_Smith>
+l: 0
+
+""",
+    "zeromf": """OPTIONS sip:user@example.com SIP/2.0
+To: sip:user@example.com
+From: sip:caller@example.net;tag=3ghsd41
+Call-ID: zeromf.jfasdlfnm2o2l43r5u0asdfas
+CSeq: 39234321 OPTIONS
+Via: SIP/2.0/UDP host1.example.com;branch=z9hG4bKkdjuw2349i
+Max-Forwards: 0
+Content-Length: 0
+
+""",
+    "cparam01": """REGISTER sip:example.com SIP/2.0
+Via: SIP/2.0/UDP saturn.example.com:5060;branch=z9hG4bKkdjuw
+Max-Forwards: 70
+From: sip:watson@example.com;tag=DkfVgjkrtMwaerKKpe
+To: sip:watson@example.com
+Call-ID: cparam01.70710@saturn.example.com
+CSeq: 2 REGISTER
+Contact: sip:+19725552222@gw1.example.net;unknownparam
+l: 0
+
+""",
+    "cparam02": """REGISTER sip:example.com SIP/2.0
+Via: SIP/2.0/UDP saturn.example.com:5060;branch=z9hG4bKkdjuw
+Max-Forwards: 70
+From: sip:watson@example.com;tag=838293
+To: sip:watson@example.com
+Call-ID: cparam02.70710@saturn.example.com
+CSeq: 3 REGISTER
+Contact: <sip:+19725552222@gw1.example.net;unknownparam>
+l: 0
+
+""",
+    "regescrt": """REGISTER sip:example.com SIP/2.0
+To: sip:user@example.com
+From: sip:user@example.com;tag=8
+Max-Forwards: 70
+Call-ID: regescrt.k345asrl3fdbv@192.0.2.1
+CSeq: 14398234 REGISTER
+Via: SIP/2.0/UDP host5.example.com;branch=z9hG4bKkdjuw
+M: <sip:user@example.com?Route=%3Csip:sip.example.com%3E>
+L:0
+
+""",
+    "inv2543": """INVITE sip:UserB@example.com SIP/2.0
+Via: SIP/2.0/UDP 192.0.2.15
+From: <sip:UserA@example.com>
+To: <sip:UserB@example.com>
+Call-ID: inv2543.1717@192.0.2.15
+CSeq: 1 INVITE
+Content-Length: 0
+
+""",
+}
