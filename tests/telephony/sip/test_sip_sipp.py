@@ -15,8 +15,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from percl.telephony.sip.dialog import Dialog
+from percl.telephony.sip.message import Headers, Request, Response, parse_message, parse_uri, serialize
 from percl.telephony.sip.rtp import EventReceiver, JitterBuffer, decode_payload, parse_rtp
-from percl.telephony.sip.sdp import LocalMedia
+from percl.telephony.sip.sdp import LocalMedia, make_offer, parse_sdp, read_answer, serialize_sdp
+from percl.telephony.sip.transaction import (
+    ClientInviteTransaction,
+    ClientTransaction,
+    Deliver,
+    Send,
+    TimedOut,
+    new_branch,
+)
 from percl.telephony.sip.uas import AnsweringUas, CallAnswered, CallEnded
 from percl.telephony.sip.udp import UdpUas
 
@@ -165,3 +175,80 @@ async def test_sipp_cancels_while_ringing_and_gets_487(sipp: str, tmp_path: Path
     assert proc.returncode == 0, output.decode(errors="replace")[-2000:]
     assert not [e for e in core.events if isinstance(e, CallAnswered)]
     assert [e.reason for e in core.events if isinstance(e, CallEnded)] == ["cancel"] * 5
+
+
+class _Inbox(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        self.queue.put_nowait(data)
+
+
+async def _drive(txn: ClientInviteTransaction | ClientTransaction, inbox: _Inbox,
+                 transport: asyncio.DatagramTransport, peer: tuple[str, int]) -> Response:
+    """Run a client transaction over a real socket until the TU gets its final response."""
+    loop = asyncio.get_running_loop()
+    actions = txn.start(loop.time())
+    while True:
+        for action in actions:
+            if isinstance(action, Send):
+                transport.sendto(serialize(action.message), peer)
+            elif isinstance(action, Deliver) and isinstance(action.message, Response):
+                if action.message.status >= 200:
+                    return action.message
+            elif isinstance(action, TimedOut):
+                raise AssertionError(f"timer {action.timer} fired: no answer from sipp")
+        deadline = txn.next_deadline()
+        timeout = None if deadline is None else max(0.0, deadline - loop.time())
+        try:
+            message = parse_message(await asyncio.wait_for(inbox.queue.get(), timeout))
+        except TimeoutError:
+            actions = txn.on_time(loop.time())
+            continue
+        assert isinstance(message, Response)
+        actions = txn.receive(message, loop.time())
+
+
+async def test_percl_uac_calls_sipp_uas_and_hangs_up_through_the_dialog(sipp: str,
+                                                                       tmp_path: Path) -> None:
+    loop = asyncio.get_running_loop()
+    transport, inbox = await loop.create_datagram_endpoint(_Inbox, local_addr=("127.0.0.1", 0))
+    _, local_port = transport.get_extra_info("sockname")[:2]
+    sipp_port = _free_udp_port()
+    proc = await asyncio.create_subprocess_exec(
+        sipp, "-sn", "uas", "-i", "127.0.0.1", "-p", str(sipp_port), "-mp", str(_free_udp_port()),
+        "-m", "1", "-nostdin", "-timeout", "20s", "-timeout_error",
+        cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        offer = make_offer(LocalMedia("127.0.0.1", 40002, "5"))
+        via = "SIP/2.0/UDP 127.0.0.1:{port};branch={branch};rport"
+        invite = Request(method="INVITE", uri=parse_uri(f"sip:service@127.0.0.1:{sipp_port}"),
+                         body=serialize_sdp(offer), headers=Headers((
+                             ("Via", via.format(port=local_port, branch=new_branch())),
+                             ("Max-Forwards", "70"),
+                             ("From", "<sip:percl@127.0.0.1>;tag=p1"),
+                             ("To", f"<sip:service@127.0.0.1:{sipp_port}>"),
+                             ("Call-ID", "uac-test-1@127.0.0.1"), ("CSeq", "1 INVITE"),
+                             ("Contact", f"<sip:percl@127.0.0.1:{local_port}>"),
+                             ("Content-Type", "application/sdp"))))
+        # sipp may still be binding its socket: timer A retransmits the INVITE until it answers.
+        ok = await asyncio.wait_for(_drive(ClientInviteTransaction(invite), inbox, transport,
+                                           ("127.0.0.1", sipp_port)), 15)
+        assert ok.status == 200
+        assert read_answer(offer, parse_sdp(ok.body)).codec == "PCMU"
+        dialog = Dialog.as_uac(invite, ok)
+        hop = dialog.next_hop()  # sipp's Contact: no Record-Route, so the remote target
+        peer = (hop.host, hop.port or 5060)
+        ack = dialog.ack(1, via.format(port=local_port, branch=new_branch()))
+        transport.sendto(serialize(ack), peer)
+        dialog, bye = dialog.request("BYE", via.format(port=local_port, branch=new_branch()))
+        bye_ok = await asyncio.wait_for(_drive(ClientTransaction(bye), inbox, transport, peer), 15)
+        assert bye_ok.status == 200
+        output, _ = await asyncio.wait_for(proc.communicate(), 15)
+        assert proc.returncode == 0, output.decode(errors="replace")[-2000:]
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        transport.close()
