@@ -26,6 +26,7 @@ test: $(STAMP)
 	$(BIN)/mypy
 	@sh tests/setup/ensure_postgres.sh
 	@sh tests/setup/ensure_espeak.sh
+	@sh tests/setup/ensure_sipp.sh
 	$(BIN)/pytest
 
 lint: $(STAMP)
