@@ -70,7 +70,8 @@ from percl.domain.records import (
 # 5: queue_members + inserted (insertion order, ADDED_COLUMNS below): members tied on
 # (date_enqueued, seq) came in SQLite's rowid order, which PostgreSQL has no equivalent of.
 # 6: + leases (new table only): which worker owns what, until when (issue 19, workers).
-SCHEMA_VERSION = 6
+# 7: + rates (new table only): dial pacing and REST allowance shared by workers (issue 19).
+SCHEMA_VERSION = 7
 
 metadata = MetaData()
 
@@ -337,6 +338,16 @@ leases = Table(
     Column("expires_at", Float, nullable=False),
     Index("ix_leases_owner", "owner"),
     Index("ix_leases_expires_at", "expires_at"),
+)
+
+# Rates several workers share (engine/ports/limits.py): a key's GCRA "theoretical arrival time";
+# a row whose tat has passed is back at its full allowance (swept).
+rates = Table(
+    "rates",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column("tat", Float, nullable=False),
+    Index("ix_rates_tat", "tat"),
 )
 
 
