@@ -111,7 +111,8 @@ def cluster_for(settings: Settings, store: Store, clock: Clock) -> Cluster | Non
     leases: Leases | None = getattr(store, "leases", None)
     if not is_postgres(settings.db) or leases is None:
         return None
-    cluster = Cluster(leases, PostgresBus(settings.db, clock), clock, settings.cluster)
+    cluster = Cluster(leases, PostgresBus(settings.db, clock), clock, settings.cluster,
+                      limits=getattr(store, "limits", None))  # live calls, pacing, REST rate
     # The store's cache of accounts, applications and numbers: changes told to the others.
     store.on_cached_change(cluster.cached_changed)  # type: ignore[attr-defined]
     cluster.on_peer_change(store.invalidate_cache)  # type: ignore[attr-defined]
@@ -235,8 +236,10 @@ class Platform:
             return RequestGuard(app, check, self.auth_failures, max_body=g.max_body_bytes,
                                 public=public)
 
+        shared = self.cluster.spend if self.cluster and self.cluster.limits else None
         self.rate_limit = RateLimitMiddleware(guarded(self.api), self.clock,
-                                              rate=settings.api_rate_per_s, burst=settings.api_burst)
+                                              rate=settings.api_rate_per_s, burst=settings.api_burst,
+                                              shared=shared)
         sim = self.rate_limit.sharing(guarded(self.sim_api, SIM_PUBLIC_PATHS))
         home = home_routes(HomeInfo(settings.base_url, credentials_hint,  # / and /healthz
                                     self.cluster.worker_id if self.cluster else None))
