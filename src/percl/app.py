@@ -39,7 +39,7 @@ from percl.engine.knowledge import KnowledgeBases
 from percl.engine.logs import LogRetention, StoreLogSink
 from percl.engine.messaging import MessagingService, MessagingSettings
 from percl.engine.park import ParkService
-from percl.engine.ports import Leases, LogObserver, Store
+from percl.engine.ports import Bus, Leases, LogObserver, Store
 from percl.engine.queue import QueueService
 from percl.engine.workers.cluster import Cluster
 from percl.errors import ConfigError
@@ -104,14 +104,16 @@ def store_for(db: str) -> Store:
     return SqliteStore.for_path(db)
 
 
-def cluster_for(settings: Settings, store: Store, clock: Clock) -> Cluster | None:
+def cluster_for(settings: Settings, store: Store, clock: Clock,
+                bus: Bus | None = None) -> Cluster | None:
     """This worker's Cluster when the database is PostgreSQL (another worker or machine may
-    share it: leases in the store, the bus on LISTEN/NOTIFY); None otherwise (one worker)."""
+    share it: leases in the store, the bus on LISTEN/NOTIFY unless `bus` is given: a test's
+    workers in one process); None otherwise (one worker)."""
     # The SQL store's leases (`getattr`: a test kit's wrapper around the store passes it on).
     leases: Leases | None = getattr(store, "leases", None)
     if not is_postgres(settings.db) or leases is None:
         return None
-    cluster = Cluster(leases, PostgresBus(settings.db, clock), clock, settings.cluster,
+    cluster = Cluster(leases, bus or PostgresBus(settings.db, clock), clock, settings.cluster,
                       limits=getattr(store, "limits", None))  # live calls, pacing, REST rate
     # The store's cache of accounts, applications and numbers: changes told to the others.
     store.on_cached_change(cluster.cached_changed)  # type: ignore[attr-defined]
@@ -144,6 +146,7 @@ class Platform:
         probe_media: bool = True,
         log_observers: Sequence[LogObserver] = (),
         credentials_hint: str | None = None,
+        bus: Bus | None = None,
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
@@ -178,7 +181,7 @@ class Platform:
             recognizer=GrammarRecognizer(),  # GetSpeech grammars (engine/grammars.py fetches)
         )
         # Several workers on one PostgreSQL (issue 19); None for one worker: no lease, no bus.
-        self.cluster = cluster_for(settings, self.store, self.clock)
+        self.cluster = cluster_for(settings, self.store, self.clock, bus)
         self.calls = CallService(self.engine, self.cluster)
         self.sim.set_inbound_handler(self.calls)
         self.queues = QueueService(self.engine, self.calls.sessions, cluster=self.cluster)
