@@ -42,6 +42,7 @@ from percl.telephony.sim.model import Transcript
 from percl.testing.book import ObservedStore
 from percl.testing.harness import REST_BASE, Harness
 from percl.testing.sdk import InProcessPoolManager, LoopBridge, freeclimb_api
+from percl.testing.tracked import Tracked
 
 LEASE_S = 15.0
 
@@ -54,10 +55,12 @@ class TwoWorkers(Harness):
                            cluster=WorkerSettings(lease_s=LEASE_S, forward_timeout_s=5.0))
         super().__init__(settings=settings, store=PostgresStore(url))
         peers: list[LocalBus] = []
-        # The harness's platform again, now with the in-process bus (nothing was opened yet).
+        # The harness's store and platform again, now with tracked leases and the in-process
+        # bus (nothing was opened yet).
+        self.store = ObservedStore(self._tracked_store(url), self.clock.tracker, self.book)
         self.platform = Platform(self.settings, clock=self.clock, ids=self.ids, store=self.store,
                                  transport=self.recorder, probe_media=False, bus=LocalBus(peers))
-        rest_store: Any = ObservedStore(PostgresStore(url), self.clock.tracker, self.book)
+        rest_store: Any = ObservedStore(self._tracked_store(url), self.clock.tracker, self.book)
         self.rest_worker = Platform(self.settings, clock=self.clock,
                                     ids=SequentialIds("percl-rest"), store=rest_store,
                                     transport=self.recorder, probe_media=False,
@@ -65,6 +68,15 @@ class TwoWorkers(Harness):
         # One simulated world: a phone's program holds whichever worker dials it.
         self.rest_worker.sim._programs = self.platform.sim._programs
         self.rest_worker.sim._account_programs = self.platform.sim._account_programs
+
+    def _tracked_store(self, url: str) -> PostgresStore:
+        """A store whose leases and shared limits count as work for FakeClock.settle() (the
+        ObservedStore around it tracks only the store's own methods), so a lease being taken
+        in PostgreSQL is never mistaken for a quiet moment."""
+        store = PostgresStore(url)
+        store.leases = Tracked(store.leases, self.clock.tracker)  # type: ignore[assignment]
+        store.limits = Tracked(store.limits, self.clock.tracker)  # type: ignore[assignment]
+        return store
 
     async def __aenter__(self) -> TwoWorkers:
         await super().__aenter__()
