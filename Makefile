@@ -29,6 +29,13 @@ test: $(STAMP)
 	@sh tests/setup/ensure_sipp.sh
 	$(BIN)/pytest
 
+# The e2e suite as two percl workers on PostgreSQL (calls on one, REST on the other), a group CI
+# runs besides `make test` (tests/e2e/workers_kit.py, docs/WORKERS.md).
+.PHONY: test-workers
+test-workers: $(STAMP)
+	@sh tests/setup/ensure_postgres.sh
+	$(BIN)/pytest tests/e2e --pg-workers
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples
 

@@ -26,3 +26,10 @@ def _private_percl_home(tmp_path_factory: pytest.TempPathFactory,
     home = tmp_path_factory.mktemp("percl-home")
     monkeypatch.setenv("PERCL_HOME", str(home))
     return home
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--pg-workers", action="store_true", default=False,
+        help="run tests/e2e's `h` as two percl workers on PostgreSQL: calls on one, REST on the "
+             "other (tests/e2e/workers_kit.py); skipped without PostgreSQL")

@@ -48,7 +48,7 @@ from percl.engine.knowledge import KnowledgeBases
 from percl.engine.logs import LogRetention, StoreLogSink
 from percl.engine.messaging import MessagingService, MessagingSettings
 from percl.engine.park import ParkService
-from percl.engine.ports import Leases, LogObserver, Store
+from percl.engine.ports import Bus, Leases, LogObserver, Store
 from percl.engine.queue import QueueService
 from percl.engine.recordings import RecordingLibrary, RecordingSettings
 from percl.engine.session.recording import RecordingService
@@ -135,14 +135,17 @@ def store_for(db: str) -> Store:
     return SqliteStore.for_path(db)
 
 
-def cluster_for(settings: Settings, store: Store, clock: Clock) -> Cluster | None:
+def cluster_for(settings: Settings, store: Store, clock: Clock,
+                bus: Bus | None = None) -> Cluster | None:
     """This worker's Cluster when the database is PostgreSQL (another worker or machine may
-    share it: leases in the store, the bus on LISTEN/NOTIFY); None otherwise (one worker)."""
+    share it: leases in the store, the bus on LISTEN/NOTIFY unless `bus` is given: a test's
+    workers in one process); None otherwise (one worker)."""
     # The SQL store's leases (`getattr`: a test kit's wrapper around the store passes it on).
     leases: Leases | None = getattr(store, "leases", None)
     if not is_postgres(settings.db) or leases is None:
         return None
-    cluster = Cluster(leases, PostgresBus(settings.db, clock), clock, settings.cluster)
+    cluster = Cluster(leases, bus or PostgresBus(settings.db, clock), clock, settings.cluster,
+                      limits=getattr(store, "limits", None))  # live calls, pacing, REST rate
     # The store's cache of accounts, applications and numbers: changes told to the others.
     store.on_cached_change(cluster.cached_changed)  # type: ignore[attr-defined]
     cluster.on_peer_change(store.invalidate_cache)  # type: ignore[attr-defined]
@@ -175,6 +178,7 @@ class Platform:
         log_observers: Sequence[LogObserver] = (),
         credentials_hint: str | None = None,
         tracker: WorkCounter | None = None,
+        bus: Bus | None = None,
     ) -> None:
         """`tracker`: counts the audio work done in worker threads (the test kit passes its
         FakeClock's, so `settle()` waits for it). Raises ConfigError for audio media with a
@@ -215,7 +219,7 @@ class Platform:
             recognizer=GrammarRecognizer(),  # GetSpeech grammars (engine/grammars.py fetches)
         )
         # Several workers on one PostgreSQL (issue 19); None for one worker: no lease, no bus.
-        self.cluster = cluster_for(settings, self.store, self.clock)
+        self.cluster = cluster_for(settings, self.store, self.clock, bus)
         self.calls = CallService(self.engine, self.cluster)
         self.sim.set_inbound_handler(self.calls)
         self.queues = QueueService(self.engine, self.calls.sessions, cluster=self.cluster)
@@ -291,8 +295,10 @@ class Platform:
             return RequestGuard(app, check, self.auth_failures, max_body=g.max_body_bytes,
                                 public=public)
 
+        shared = self.cluster.spend if self.cluster and self.cluster.limits else None
         self.rate_limit = RateLimitMiddleware(guarded(self.api), self.clock,
-                                              rate=settings.api_rate_per_s, burst=settings.api_burst)
+                                              rate=settings.api_rate_per_s, burst=settings.api_burst,
+                                              shared=shared)
         sim = self.rate_limit.sharing(guarded(self.sim_api, SIM_PUBLIC_PATHS))
         home = home_routes(HomeInfo(settings.base_url, credentials_hint,  # / and /healthz
                                     self.cluster.worker_id if self.cluster else None))

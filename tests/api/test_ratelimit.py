@@ -153,3 +153,30 @@ async def test_default_limit_is_generous() -> None:
                  for _ in range(200)}
         assert codes == {200}
         assert (await rest.get(f"/Accounts/{h.account.account_id}")).status_code == 429
+
+
+async def test_a_shared_count_decides_and_its_keys_hold_no_password() -> None:
+    """With workers the database's count decides (engine/ports/limits.py); when it cannot
+    answer, this worker's own bucket does."""
+    from percl.engine.ports import Rate
+
+    asked: list[tuple[str, Rate]] = []
+    waits = iter([0.0, 2.5])
+
+    async def spend(key: str, rate: Rate) -> float:
+        asked.append((key, rate))
+        return next(waits)
+
+    async def down(key: str, rate: Rate) -> float:
+        raise ConnectionError("database away")
+
+    clock = FakeClock()
+    async with client(RateLimitMiddleware(ok_app, clock, rate=2, burst=3, shared=spend)) as c:
+        assert await statuses(c, 1, ALICE) == [200]
+        refused = await c.get("/x", headers=ALICE)
+        assert refused.status_code == 429 and refused.headers["Retry-After"] == "3"
+        assert refused.json()["code"] == 24
+    assert [rate for _, rate in asked] == [Rate(2, 3)] * 2
+    assert all(key.startswith("api:") and "alice" not in key for key, _ in asked)
+    async with client(RateLimitMiddleware(ok_app, clock, rate=2, burst=1, shared=down)) as c:
+        assert await statuses(c, 2, ALICE) == [200, 429]

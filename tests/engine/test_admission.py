@@ -267,3 +267,70 @@ async def test_a_cancelled_wait_withdraws_its_dial(rig: Rig) -> None:
     with pytest.raises(asyncio.CancelledError):
         await waiter
     assert rig.admission.waiting(ACCOUNT) == [] and rig.clock.next_deadline() is None
+
+
+# --------------------------------------------------------------------------- shared pacing
+
+
+class _Booked:
+    """A shared pacer as the database gives turns (one every `interval` seconds, the first at
+    once), or one that cannot reach its database."""
+
+    def __init__(self, clock: FakeClock, interval: float, *, down: bool = False) -> None:
+        self.clock, self.interval, self.down = clock, interval, down
+        self.next = 0.0
+        self.asked: list[str] = []
+
+    async def __call__(self, account_id: str) -> float:
+        self.asked.append(account_id)
+        if self.down:
+            raise ConnectionError("database away")
+        turn = max(self.next, self.clock.now())
+        self.next = turn + self.interval
+        return turn - self.clock.now()
+
+
+@pytest_asyncio.fixture
+async def shared_rig() -> AsyncIterator[tuple[Rig, _Booked]]:
+    clock = FakeClock(start=0)
+    booked = _Booked(clock, 0.5)
+    async with asyncio.TaskGroup() as tg:
+        admission = DialAdmission(clock, 2, tg.create_task, shared=booked)
+        yield Rig(clock, Network(clock), admission, tg), booked
+        admission.close()
+
+
+async def test_with_a_shared_pacer_every_dial_takes_a_booked_turn(
+        shared_rig: tuple[Rig, _Booked]) -> None:
+    rig, booked = shared_rig
+    for n in range(1, 4):
+        await rig.dial(f"CA{n}")
+    await rig.clock.advance(0)
+    assert rig.network.dials == [("CA1", 0)]  # the database's first turn: now
+    await rig.clock.advance(2)
+    assert rig.network.dials == [("CA1", 0), ("CA2", 0.5), ("CA3", 1.0)]
+    assert booked.asked == [ACCOUNT] * 3
+
+
+async def test_a_dial_withdrawn_before_its_turn_hands_the_turn_to_the_next(
+        shared_rig: tuple[Rig, _Booked]) -> None:
+    rig, _ = shared_rig
+    for n in range(1, 4):
+        await rig.dial(f"CA{n}")
+    await rig.clock.advance(0.1)
+    await rig.hangup("CA2")  # waiting for the turn at 0.5
+    await rig.clock.advance(2)
+    assert rig.network.dials == [("CA1", 0), ("CA3", 0.5)]
+
+
+async def test_a_shared_pacer_that_fails_paces_at_the_rate_here() -> None:
+    clock = FakeClock(start=0)
+    async with asyncio.TaskGroup() as tg:
+        admission = DialAdmission(clock, 2, tg.create_task,
+                                  shared=_Booked(clock, 0.5, down=True))
+        rig = Rig(clock, Network(clock), admission, tg)
+        for n in range(1, 3):
+            await rig.dial(f"CA{n}")
+        await clock.advance(2)
+        assert rig.network.dials == [("CA1", 0.5), ("CA2", 1.0)]
+        admission.close()

@@ -17,6 +17,7 @@ from percl.engine.ports import RecordingQuery, Store
 from percl.engine.recordings import RecordingLibrary, RecordingSettings
 from percl.store.memory import MemoryStore
 from percl.store.recording_files import DirectoryRecordingFiles
+from percl.store.schema import SCHEMA_VERSION
 from percl.store.sqlite import SqliteStore
 from percl.testing import FakeClock
 
@@ -131,4 +132,4 @@ async def test_a_version_6_file_gains_the_recordings_table(tmp_path: Path) -> No
     finally:
         await store.close()
     with sqlite3.connect(path) as raw:
-        assert raw.execute("SELECT version FROM schema_version").fetchall() == [(7,)]
+        assert raw.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]

@@ -10,12 +10,19 @@ authentication (so a flood costs no database lookup), and keying by the claimed 
 anyone who knows an id, but not its key, use up that account's allowance. Requests without Basic
 credentials pass through untouched; the guard behind it (guard.py) answers them 401, and limits
 wrong-key guesses by address and account id. Time comes from the injected Clock.
+
+With several workers (`shared`: engine/ports/limits.py) the allowance is counted in the database
+they share, one statement per request, so it holds for the account and not per worker; the key
+stored is a digest of this middleware's key. If the database cannot answer, this worker's own
+bucket decides (the limit then holds per worker until it is back).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
+from collections.abc import Awaitable, Callable
 
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
@@ -24,20 +31,29 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from percl.api.auth import parse_basic
 from percl.domain.clock import Clock
 from percl.engine.admission import TokenBucket
+from percl.engine.ports import Rate
 from percl.errors import RateLimited, Unauthorized
+
+log = logging.getLogger("percl.api")
 
 #: Past this many buckets, full ones (equal to fresh ones) are dropped.
 MAX_BUCKETS = 10_000
+
+#: Spends one event of a key's allowance for every worker: 0.0 when spent, else the seconds to
+#: wait (engine/workers/cluster.Cluster.spend).
+SharedSpender = Callable[[str, Rate], Awaitable[float]]
 
 
 class RateLimitMiddleware:
     """Wraps the REST ASGI app. `rate` requests per second per credential pair, `burst` at once."""
 
-    def __init__(self, app: ASGIApp, clock: Clock, *, rate: float, burst: int) -> None:
+    def __init__(self, app: ASGIApp, clock: Clock, *, rate: float, burst: int,
+                 shared: SharedSpender | None = None) -> None:
         self.app = app
         self.clock = clock
         self.rate = rate
         self.burst = burst
+        self.shared = shared
         self._buckets: dict[str, TokenBucket] = {}
 
     @property
@@ -47,7 +63,8 @@ class RateLimitMiddleware:
     def sharing(self, app: ASGIApp) -> RateLimitMiddleware:
         """The same limit in front of another app, spending the same buckets (the sim API shares
         the REST API's allowance, so adding an API does not add allowance)."""
-        twin = RateLimitMiddleware(app, self.clock, rate=self.rate, burst=self.burst)
+        twin = RateLimitMiddleware(app, self.clock, rate=self.rate, burst=self.burst,
+                                   shared=self.shared)
         twin._buckets = self._buckets
         return twin
 
@@ -56,7 +73,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         key = _credential_key(Headers(scope=scope).get("authorization"))
-        retry_after = self.check(key) if key is not None else 0
+        retry_after = 0 if key is None else await self._charge(key)
         if retry_after == 0:
             await self.app(scope, receive, send)
             return
@@ -68,6 +85,18 @@ class RateLimitMiddleware:
         )
         response = JSONResponse(error.body(), status_code=error.status, headers=error.headers)
         await response(scope, receive, send)
+
+    async def _charge(self, key: str) -> int:
+        if self.shared is None:
+            return self.check(key)
+        try:
+            wait = await self.shared("api:" + hashlib.sha256(key.encode()).hexdigest()[:40],
+                                     Rate(self.rate, max(1, self.burst)))
+        except Exception:  # the database is away: this worker's bucket (see the module doc)
+            log.warning("REST rate limit: the shared count failed; this worker's own decides",
+                        exc_info=True)
+            return self.check(key)
+        return 0 if wait <= 0 else max(1, math.ceil(wait - 1e-9))
 
     def check(self, key: str) -> int:
         """Spend one request of `key`'s allowance: 0 when allowed, else the whole seconds (>= 1)

@@ -138,6 +138,9 @@ class LiveCallLimit:
 # --------------------------------------------------------------------------- calls per second
 
 Spawn = Callable[[Coroutine[Any, Any, None]], Any]
+#: Books an account's next dial turn for every worker sharing the database and returns the
+#: seconds until it (engine/ports/limits.py `reserve`; CallService._paced).
+SharedPacer = Callable[[str], Awaitable[float]]
 
 
 @dataclass(slots=True)
@@ -150,6 +153,7 @@ class _Pending:
 class _Lane:
     """One account's waiting dials and the bucket that paces them."""
 
+    account_id: str
     bucket: TokenBucket
     waiting: deque[_Pending] = field(default_factory=deque)
     driver: asyncio.Task[None] | None = None
@@ -161,12 +165,21 @@ class DialAdmission:
 
     `spawn` runs a coroutine as an owned task (the CallService's TaskGroup); one driver task per
     account exists only while that account has dials waiting.
+
+    With `shared` (several workers on one database) the turns come from the database instead
+    of this worker's bucket: every dial waits in the lane, whose driver books the next turn for
+    its first leg (one statement) and sleeps until it, so the account's rate holds across
+    workers; turns are booked one leg at a time, so a leg withdrawn while its turn nears hands
+    the turn to the next. A booking that fails (the database is away) waits one interval of the
+    rate instead: this worker alone then keeps to the account's rate.
     """
 
-    def __init__(self, clock: Clock, calls_per_second: float, spawn: Spawn) -> None:
+    def __init__(self, clock: Clock, calls_per_second: float, spawn: Spawn, *,
+                 shared: SharedPacer | None = None) -> None:
         self._clock = clock
         self._rate = calls_per_second
         self._spawn = spawn
+        self._shared = shared
         self._lanes: dict[str, _Lane] = {}
         self._lane_of: dict[str, _Lane] = {}  # call id -> lane, while waiting
 
@@ -184,6 +197,8 @@ class DialAdmission:
         and a token is free. False: await `dial_in_turn`."""
         if not self.enabled:
             return True
+        if self._shared is not None:
+            return False  # the turn is the database's to give (an await): `dial_in_turn`
         lane = self._lane(account_id)
         return not lane.waiting and lane.bucket.take(self._clock.now())
 
@@ -217,7 +232,8 @@ class DialAdmission:
     def _lane(self, account_id: str) -> _Lane:
         lane = self._lanes.get(account_id)
         if lane is None:
-            lane = _Lane(TokenBucket(self._rate, max(1.0, self._rate), self._clock.now()))
+            lane = _Lane(account_id,
+                         TokenBucket(self._rate, max(1.0, self._rate), self._clock.now()))
             self._lanes[account_id] = lane
         return lane
 
@@ -250,15 +266,16 @@ class DialAdmission:
         me = asyncio.current_task()
         try:
             while lane.waiting:
-                wait = lane.bucket.wait_s(self._clock.now())
-                if wait > 0:
-                    lane.sleeping = True
-                    try:
-                        await self._clock.sleep(wait)
-                    finally:
-                        lane.sleeping = False
-                    continue
-                lane.bucket.take(self._clock.now())
+                if self._shared is not None:
+                    await self._sleep(lane, await self._booked(lane, self._shared))
+                else:
+                    wait = lane.bucket.wait_s(self._clock.now())
+                    if wait > 0:
+                        await self._sleep(lane, wait)
+                        continue
+                    lane.bucket.take(self._clock.now())
+                if not lane.waiting:  # withdrawn while its turn came
+                    break
                 pending = lane.waiting.popleft()
                 self._lane_of.pop(pending.call_id, None)
                 if not pending.turn.done():
@@ -266,3 +283,20 @@ class DialAdmission:
         finally:
             if lane.driver is me:
                 lane.driver = None
+
+    async def _sleep(self, lane: _Lane, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        lane.sleeping = True
+        try:
+            await self._clock.sleep(seconds)
+        finally:
+            lane.sleeping = False
+
+    async def _booked(self, lane: _Lane, shared: SharedPacer) -> float:
+        try:
+            return await shared(lane.account_id)
+        except Exception:  # the database is away: pace on this worker alone (see the class doc)
+            log.warning("dial pacing of %s: no turn from the database; one interval here",
+                        lane.account_id, exc_info=True)
+            return 1.0 / self._rate

@@ -21,7 +21,7 @@ from percl.domain.records import Account, Application, Call, IncomingNumber, rev
 from percl.engine import durable
 from percl.engine.admission import DialAdmission, LiveCallLimit, too_many_live_calls
 from percl.engine.context import EngineContext
-from percl.engine.ports import Lease, LeaseKind, WebhookRequest
+from percl.engine.ports import Lease, LeaseKind, Rate, WebhookRequest
 from percl.engine.service import MakeCallRequest
 from percl.engine.session.session import ApiUpdate, CallSession, ParentEnded, Shutdown
 from percl.engine.workers.cluster import Cluster
@@ -69,7 +69,13 @@ class CallService(TaskOwner):
         self.sessions: dict[str, CallSession] = {}
         self._group = OwnedTaskGroup("CallService")
         self.live = LiveCallLimit(ctx.settings.max_live_calls_per_account)
-        self.admission = DialAdmission(ctx.clock, ctx.settings.calls_per_second, self._spawn)
+        # With workers, the live-call limit and dial pacing are also counted for the whole
+        # cluster (engine/ports/limits.py); this worker's own counts stay the cheap first check.
+        shared = cluster is not None and cluster.limits is not None
+        self._shared_live = shared and self.live.limit > 0
+        cps = ctx.settings.calls_per_second
+        self.admission = DialAdmission(ctx.clock, cps, self._spawn,
+                                       shared=self._paced if shared and cps > 0 else None)
 
     async def _close(self, exc: BaseException | None) -> None:
         """Leaving `async with`: every live leg ends (internalError) and sends its final webhooks."""
@@ -150,8 +156,9 @@ class CallService(TaskOwner):
                             request.send_digits, request.timeout, request.privacy_mode),
         )
         if self.cluster is not None:
-            await self._own(call.call_id)
-        await self.ctx.store.put_call(call)
+            await self._start_leased(call)
+        else:
+            await self.ctx.store.put_call(call)
         # REST legs dial through the account's calls-per-second queue (admission.py).
         admission = self.admission if self.admission.enabled else None
         self._start(CallSession(self.ctx, call, account, dial_child=self._dial_child,
@@ -241,7 +248,8 @@ class CallService(TaskOwner):
         await durable.put_call(self.ctx, child)
         session = CallSession(self.ctx, child, parent.account, dial_child=self._dial_child,
                               on_end=self._forget, parent_started=parent_started)
-        if self.live.has_room(p.account_id, self._live_count):
+        if (self.live.has_room(p.account_id, self._live_count)
+                and await self._enter_live(p.account_id, child.call_id)):
             self._start(session)
         else:  # in the background: the parent must not wait for the child's failure webhooks
             self._spawn(self._refuse_over_limit(session))
@@ -279,9 +287,10 @@ class CallService(TaskOwner):
         problem = _inbound_problem(number.voice_enabled, app)
         if problem is not None:
             await session.end_with(problem)
-            self._disown(call_id)
+            self._disown(call)
             return
-        if not self.live.has_room(account.account_id, self._live_count):
+        if (not self.live.has_room(account.account_id, self._live_count)
+                or not await self._enter_live(account.account_id, call_id)):
             await self._refuse_over_limit(session)
             return
         self._start(session)
@@ -316,7 +325,7 @@ class CallService(TaskOwner):
     def _forget(self, session: CallSession) -> None:
         if self.sessions.pop(session.call.call_id, None) is not None:
             self.live.ended(session.call.account_id)
-        self._disown(session.call.call_id)  # after its final record: see _reclaim
+        self._disown(session.call)  # after its final record: see _reclaim
         if self.ctx.settings.hangup_children_with_parent:
             for child in list(self.sessions.values()):
                 if child.call.parent_call_id == session.call.call_id:
@@ -339,7 +348,7 @@ class CallService(TaskOwner):
             request_id=session.call.request_id, metadata={"limit": limit},
         )
         await session.end_with(CallEndedReason.FAILED)
-        self._disown(session.call.call_id)
+        self._disown(session.call)
 
     # ---------------------------------------------------------------- workers (issue 19)
 
@@ -350,15 +359,43 @@ class CallService(TaskOwner):
         if not await self.cluster.own(LeaseKind.CALL, call_id):
             raise ServiceUnavailable(f"Call {call_id} is leased to another worker")
 
-    def _disown(self, call_id: str) -> None:
-        if self.cluster is not None and self._group.running:
-            self._spawn(self._release(self.cluster, call_id))
-
-    async def _release(self, cluster: Cluster, call_id: str) -> None:
+    async def _start_leased(self, call: Call) -> None:
+        """A new REST leg with workers: counted against the cluster-wide live-call limit (429
+        / code 16 past it), leased, then stored; what was taken is given back if a step fails."""
+        if not await self._enter_live(call.account_id, call.call_id):
+            raise too_many_live_calls(call.account_id, self.live.limit)
         try:
-            await cluster.disown(LeaseKind.CALL, call_id)
-        except Exception:  # it runs out by itself; the leg's record is final already
-            log.exception("could not release the lease of call %s", call_id)
+            await self._own(call.call_id)
+            await self.ctx.store.put_call(call)
+        except BaseException:
+            self._disown(call)
+            raise
+
+    async def _enter_live(self, account_id: str, call_id: str) -> bool:
+        """With workers, count the leg against the account's live calls across the cluster
+        (False past the limit); one worker counts only its sessions (LiveCallLimit)."""
+        if not self._shared_live:
+            return True
+        assert self.cluster is not None
+        return await self.cluster.enter_live(account_id, call_id, self.live.limit)
+
+    async def _paced(self, account_id: str) -> float:
+        """The cluster-wide turn of the account's next dial (DialAdmission's shared pacer)."""
+        assert self.cluster is not None
+        cps = self.ctx.settings.calls_per_second
+        return await self.cluster.reserve(f"cps:{account_id}", Rate(cps, max(1.0, cps)))
+
+    def _disown(self, call: Call) -> None:
+        if self.cluster is not None and self._group.running:
+            self._spawn(self._release(self.cluster, call))
+
+    async def _release(self, cluster: Cluster, call: Call) -> None:
+        try:
+            await cluster.disown(LeaseKind.CALL, call.call_id)
+            if self._shared_live:
+                await cluster.leave_live(call.account_id, call.call_id)
+        except Exception:  # they run out by themselves; the leg's record is final already
+            log.exception("could not release the leases of call %s", call.call_id)
 
     async def _update_elsewhere(self, account: Account, call_id: str, status: str) -> None:
         """A REST update of a leg this worker does not run: the owner does it (forwarded over

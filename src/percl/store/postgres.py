@@ -22,6 +22,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from percl.store.sql.alchemy import AlchemyExecutor
+from percl.store.sql.limits import SqlLimits
+from percl.store.sql.statements import Statements
 from percl.store.sql.store import SqlStore
 
 #: How long a write waits for a lock another transaction holds (ms) before it is StoreBusy.
@@ -89,3 +91,5 @@ class PostgresStore(SqlStore):
         Nothing is opened until `open()`."""
         self.url = async_url(db)
         super().__init__(PostgresExecutor(self.url, lock_timeout_ms=lock_timeout_ms))
+        #: Limits several workers share (engine/ports/limits.py); used by the Cluster only.
+        self.limits = SqlLimits(self.executor, Statements(self.executor.dialect_name))

@@ -72,7 +72,8 @@ from percl.domain.records import (
 # (date_enqueued, seq) came in SQLite's rowid order, which PostgreSQL has no equivalent of.
 # 6: + leases (new table only): which worker owns what, until when (issue 19, workers).
 # 7: + recordings (new table only): recordings' metadata; their WAV files are RecordingFiles'.
-SCHEMA_VERSION = 7
+# 8: + rates (new table only): dial pacing and REST allowance shared by workers (issue 19).
+SCHEMA_VERSION = 8
 
 metadata = MetaData()
 
@@ -359,6 +360,16 @@ recordings = Table(
     Index("ix_recordings_call", "call_id"),
     Index("ix_recordings_conference", "conference_id"),
     Index("ix_recordings_created", "date_created"),
+)
+
+# Rates several workers share (engine/ports/limits.py): a key's GCRA "theoretical arrival time";
+# a row whose tat has passed is back at its full allowance (swept).
+rates = Table(
+    "rates",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column("tat", Float, nullable=False),
+    Index("ix_rates_tat", "tat"),
 )
 
 

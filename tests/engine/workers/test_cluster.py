@@ -127,6 +127,18 @@ async def test_a_silent_worker_is_found_by_the_others_scan(pair: tuple[Cluster, 
     assert await b.alone()
 
 
+async def test_a_dead_workers_live_call_counts_are_dropped_by_the_scan(
+        pair: tuple[Cluster, Cluster, FakeClock]) -> None:
+    a, b, clock = pair
+    # What SqlLimits.enter_live writes: a "live" lease of the worker running the leg.
+    await a.own(LeaseKind.LIVE, "AC1/CA1")
+    await a._group.close()  # a is killed
+    await clock.advance(SETTINGS.lease_s + SETTINGS.heartbeat_s)
+    await b.scan()
+    assert await b.leases.expired(clock.now(), limit=10) == []  # not left to clog the scan
+    assert await b.leases.live(LeaseKind.LIVE, now=clock.now()) == []
+
+
 class _DownBus(LocalBus):
     """A bus whose server is unreachable when sending."""
 

@@ -288,3 +288,19 @@ async def test_a_conference_terminated_through_the_other_worker_ends_where_its_r
     assert call.status is CallStatus.COMPLETED
     conference = await one.store.get_conference(conference_id)
     assert conference.status is ConferenceStatus.TERMINATED and conference.alias == "done"
+
+
+async def test_a_conference_emptied_through_the_worker_that_created_it_reaches_its_legs(
+        workers: tuple[Harness, Harness]) -> None:
+    one, two = workers
+    created = Room(two, AsyncApp(two))  # POST /Conferences reached worker two: a room there
+    conference_id = await created.create(playBeep="never")
+    room = Room(one, AsyncApp(one))  # the leg joins on worker one
+    room.cf = conference_id
+    leg = await room.call(PARTICIPANT)
+    await one.wait_for(lambda: in_room(one, conference_id, leg), within=30)
+    r = await two.rest.post(f"/Accounts/{two.account.account_id}/Conferences/{conference_id}",
+                            json={"status": "empty"})
+    assert r.status_code == 204, r.text
+    call = await one.run_until_ended(leg, limit_s=60)
+    assert call.call_ended_reason is CallEndedReason.REMOVED_FROM_CONFERENCE

@@ -166,10 +166,16 @@ class ConferenceService(TaskOwner):
     ) -> None:
         if not await self._still_open(account, conference_id, update):
             return
-        if (self._cluster is not None and conference_id not in self.rooms
+        # A room here without live members (the conference was created here by REST, its legs
+        # joined it on another worker) is not where the participants are: ask their worker.
+        if (self._cluster is not None and not self._has_live_members(conference_id)
                 and await self._updated_elsewhere(account, conference_id, update)):
             return
         await self._update_here(account, conference_id, update)
+
+    def _has_live_members(self, conference_id: str) -> bool:
+        room = self.rooms.get(conference_id)
+        return room is not None and any(member.live for member in room.members.values())
 
     async def _still_open(self, account: Account, conference_id: str,
                           update: ConferenceUpdate) -> bool:

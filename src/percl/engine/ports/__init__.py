@@ -17,6 +17,7 @@ from percl.engine.ports.grammar import Heard, Recognizer, SpeechGrammar
 from percl.engine.ports.json import JsonValue
 from percl.engine.ports.knowledge import KnowledgeSource
 from percl.engine.ports.leases import Lease, LeaseKind, Leases
+from percl.engine.ports.limits import Rate, SharedLimits
 from percl.engine.ports.logs import LogObserver, LogSink
 from percl.engine.ports.media import (
     Audio,
@@ -77,3 +78,5 @@ __all__ += ["Bus", "BusHandler", "BusUnavailable", "Lease", "LeaseKind", "Leases
 from percl.engine.ports.recordings import AudioRecorder, RecordingFiles, RecordingTake  # noqa: E402
 
 __all__ += ["AudioRecorder", "RecordingFiles", "RecordingQuery", "RecordingTake"]
+# Limits that hold across workers (issue 19): limits.py.
+__all__ += ["Rate", "SharedLimits"]

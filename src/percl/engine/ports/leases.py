@@ -20,6 +20,7 @@ class LeaseKind(StrEnum):
 
     WORKER = "worker"  # the worker itself: its heartbeat; expired means the worker is gone
     CALL = "call"  # a leg's CallSession runs on the owner
+    LIVE = "live"  # a leg counted against its account's live-call limit (key: account/call)
 
 
 @dataclass(frozen=True, slots=True)

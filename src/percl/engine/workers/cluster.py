@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from percl.domain.clock import Clock
 from percl.domain.json import JsonValue
-from percl.engine.ports import Bus, Lease, LeaseKind, Leases
+from percl.engine.ports import Bus, Lease, LeaseKind, Leases, Rate, SharedLimits
 from percl.engine.workers.forwarding import Arguments, Forwarder, Operation, OwnerGone
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 
@@ -60,16 +60,20 @@ class Cluster(TaskOwner):
     (the bus must be open); leaving stops the heartbeat and gives up the worker's own lease."""
 
     def __init__(self, leases: Leases, bus: Bus, clock: Clock, settings: WorkerSettings,
-                 *, worker_id: str | None = None) -> None:
+                 *, worker_id: str | None = None, limits: SharedLimits | None = None) -> None:
         self.worker_id = worker_id or new_worker_id()
         self.leases = leases
+        #: Limits counted for the whole cluster (live calls, dial pacing, the REST allowance);
+        #: None: each worker counts its own (a test's cluster without a database).
+        self.limits = limits
         self.bus = bus
         self.clock = clock
         self.settings = settings
         self._group = OwnedTaskGroup("Cluster")
         self.forwarder = Forwarder(bus, clock, self.worker_id, self._group.spawn,
                                    timeout_s=settings.forward_timeout_s)
-        self._expired: dict[LeaseKind, ExpiredHandler] = {LeaseKind.WORKER: self._worker_gone}
+        self._expired: dict[LeaseKind, ExpiredHandler] = {
+            LeaseKind.WORKER: self._worker_gone, LeaseKind.LIVE: self._live_gone}
         #: Workers this one saw stop renewing (oldest first), for the console and tests.
         self.dead_workers: list[str] = []
         self._peer_changed: Callable[[], None] | None = None
@@ -131,6 +135,44 @@ class Cluster(TaskOwner):
             raise OwnerGone(f"no other worker owns {kind.value} {key}")
         return await self.forwarder.ask(owner, name, arguments)
 
+    # ------------------------------------------------------------------ shared limits
+
+    async def enter_live(self, account_id: str, call_id: str, limit: int) -> bool:
+        """Count `call_id` as live for its account across the cluster; False past `limit`.
+        Held as a lease of this worker (renewed by the heartbeat): `leave_live` when it ends."""
+        assert self.limits is not None
+        return await self.limits.enter_live(account_id, call_id, self.worker_id, limit=limit,
+                                            now=self.clock.now(), until=self._until())
+
+    async def leave_live(self, account_id: str, call_id: str) -> None:
+        assert self.limits is not None
+        await self.limits.leave_live(account_id, call_id, self.worker_id)
+
+    async def reserve(self, key: str, rate: Rate) -> float:
+        """Seconds until the cluster-wide turn booked now for `key` at `rate` (SharedLimits)."""
+        assert self.limits is not None
+        return await self.limits.reserve(key, rate, now=self.clock.now())
+
+    async def spend(self, key: str, rate: Rate) -> float:
+        """0.0 when one event of `key`'s cluster-wide allowance was spent, else the wait."""
+        assert self.limits is not None
+        return await self.limits.spend(key, rate, now=self.clock.now())
+
+    async def _sweep(self) -> None:
+        """Drop rate rows back at their full allowance (each worker does; a DELETE that finds
+        nothing costs one round trip per heartbeat)."""
+        if self.limits is None:
+            return
+        try:
+            await self.limits.sweep(self.clock.now())
+        except Exception:  # the rows wait for the next beat
+            log.exception("worker %s: sweeping shared rates failed", self.worker_id)
+
+    async def _live_gone(self, lease: Lease) -> None:
+        # A dead worker's live-call count: taken (one winner) and dropped, so it counts no more.
+        if await self.take_over(lease):
+            await self.disown(lease.kind, lease.key)
+
     # ------------------------------------------------------------------ cached records
 
     def on_peer_change(self, callback: Callable[[], None]) -> None:
@@ -170,6 +212,7 @@ class Cluster(TaskOwner):
                 await self.renew()
             except Exception:
                 log.exception("worker %s: lease renewal failed", self.worker_id)
+            await self._sweep()
 
     async def renew(self) -> None:
         """Renew every lease of this worker; take the worker lease again if it ran out."""

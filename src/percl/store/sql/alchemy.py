@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import make_url
+from sqlalchemy import func, make_url, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -121,6 +121,18 @@ class AlchemyExecutor:
         with _translated():
             async with self._require().begin() as conn:
                 result = await conn.execute(stmt, list(rows))  # executemany
+        return int(result.rowcount)
+
+    async def write_locked(self, lock: int, stmt: Statement, params: Params) -> int:
+        """`stmt` in a transaction that first takes PostgreSQL's transaction-level advisory lock
+        `lock` (released at commit): writers of one lock run one after the other, and each
+        statement's snapshot is taken after the lock, so it sees every earlier writer's commit.
+        Other databases run `stmt` in a transaction of its own (SQLite has one writer anyway)."""
+        with _translated():
+            async with self._require().begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    await conn.execute(select(func.pg_advisory_xact_lock(lock)))
+                result = await conn.execute(stmt, params)
         return int(result.rowcount)
 
     async def fetch(self, stmt: Statement, params: Params | None = None) -> Sequence[Row]:
