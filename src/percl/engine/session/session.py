@@ -366,7 +366,8 @@ class CallSession:
         self.post(e.DigitsSent(action.token))
 
     async def _load_grammar(self, action: a.LoadGrammar) -> None:
-        self.post(await load_grammar(self.ctx, action))
+        media = self.ctx.telephony.media(self.call.call_id)
+        self.post(await load_grammar(self.ctx, action, media))
 
     async def _invoke(self, token: int, command: Command) -> None:
         runner = self.ctx.runners.get(command.NAME)

@@ -23,6 +23,11 @@ class CompiledGrammar:
         found = self.grammar.recognize(utterance)
         return Heard(found.matched, found.result, found.confidence)
 
+    def phrases(self, limit: int = 500) -> list[str] | None:
+        # Grammar.phrases comes with the media plane's ASR (issue 12); until then: unknown.
+        phrases = getattr(self.grammar, "phrases", None)
+        return None if phrases is None else list(phrases(limit))
+
     def __repr__(self) -> str:
         return f"CompiledGrammar({self.grammar!r})"
 
