@@ -12,8 +12,8 @@ that just stopped is still ended properly.
 
 Why the AMD config differs from app_amd's defaults in one value: the simulated human phone
 answers silently unless its script speaks, and app_amd calls a long initial silence a machine.
-Here the initial silence limit is the whole analysis time, so silence ends as NOTSURE, which the
-network treats as a human (docs/DECISIONS.md).
+Here the initial silence limit is beyond the whole analysis time, so silence ends as NOTSURE,
+which the network treats as a human (docs/DECISIONS.md).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ ZERO.setflags(write=False)
 _SETTLE_FRAMES = 50  # 1 s of silence fed to the detectors after the last sound
 LEAD_IN_FRAMES = 15  # 300 ms kept before speech starts (the recogniser needs a lead-in)
 MAX_UTTERANCE_FRAMES = 1500  # 30 s: a longer utterance is cut to its first 30 s
-SIM_AMD = AmdConfig(initial_silence_ms=5000, total_analysis_ms=5000)
+SIM_AMD = AmdConfig(initial_silence_ms=10_000, total_analysis_ms=5000)
 
 
 @dataclass(frozen=True, slots=True)
