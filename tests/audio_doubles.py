@@ -18,12 +18,13 @@ from percl.telephony.sim.audio.kit import AudioUnavailable
 
 Pcm = npt.NDArray[np.int16]
 RATE = 8000
-WORD_MS = 250
+WORD_MS = 350
 GAP_MS = 50
+TAIL_MS = 300
 
 
 def word_sound(word: str) -> Pcm:
-    """A word as a 250 ms voiced sound: three harmonics of a fundamental (150-250 Hz) seeded by
+    """A word as a 350 ms voiced sound: three harmonics of a fundamental (150-250 Hz) seeded by
     the word, under a smooth envelope, about -18 dBFS."""
     f0 = 150 + zlib.crc32(word.lower().encode()) % 100
     t = np.arange(WORD_MS * RATE // 1000) / RATE
@@ -33,10 +34,13 @@ def word_sound(word: str) -> Pcm:
 
 
 def speak(text: str) -> Pcm:
+    """`text` said as the symbolic network times it: 400 ms a word (150 words a minute, here
+    350 ms of sound and 50 ms of pause) and 300 ms more (silence) an utterance."""
     parts: list[Pcm] = []
     for word in text.split():
         parts += [word_sound(word), np.zeros(GAP_MS * RATE // 1000, dtype=np.int16)]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
+    parts.append(np.zeros(TAIL_MS * RATE // 1000, dtype=np.int16))
+    return np.concatenate(parts)
 
 
 @dataclass
