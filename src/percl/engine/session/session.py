@@ -133,7 +133,7 @@ class CallSession:
         self._queue.put_nowait(e.DigitsPressed(digits))
 
     def on_speech_started(self) -> None:
-        pass  # the interpreter acts on whole utterances (speech ended); nothing starts before
+        self._queue.put_nowait(e.SpeechStarted())  # GetSpeech barges in at once
 
     def on_speech_ended(self, text: str) -> None:
         self._queue.put_nowait(e.SpeechHeard(text))
