@@ -8,9 +8,10 @@ choices are listed in docs/DECISIONS.md):
 * Speech or a key stops the prompts (barge-in): speech as soon as it starts (an audio network's
   voice activity says so before the utterance is over and recognised). When the prompts are
   over (played out or barged in), two timers start: nothing heard within `noInputTimeoutMs`
-  (default 7000) ends with `noInput`; no result within `recognitionTimeoutMs` (default 10000) ends with `noMatch` when
-  something was heard (its recognition is still waiting for the grammar, or the caller is still
-  speaking) and `noInput` otherwise; an utterance under way holds off `noInput`.
+  (default 7000) ends with `noInput`; no result within `recognitionTimeoutMs` (default 10000)
+  ends with `noMatch` when something was heard (its recognition is still waiting for the
+  grammar, or the caller is still speaking) and `noInput` otherwise; an utterance under way
+  holds off `noInput`.
 * The caller's first utterance is recognised as soon as the grammar is ready (Recognize): a match
   whose confidence (0..100) reaches `confidenceThreshold` (0.0..1.0, default 0.5) is a
   `recognition` with `recognitionResult` and `confidence`; anything else is a `noMatch`. Later

@@ -3,21 +3,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from tests.audio_doubles import FakeKit as FakeKit
+from tests.audio_doubles import speak as speak
 
 from percl.domain.enums import AnsweredBy, MachineType
 from percl.domain.ids import SequentialIds
 from percl.engine.ports import DialResult
 from percl.telephony.sim.network import SimNetwork
 from percl.testing.clock import FakeClock
-from tests.audio_doubles import FakeKit as FakeKit
-from tests.audio_doubles import speak as speak
 
 Pcm = npt.NDArray[np.int16]
 RATE = 8000

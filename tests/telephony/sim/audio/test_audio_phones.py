@@ -55,7 +55,7 @@ async def test_script_steps_wait_for_what_the_phone_says(clock: FakeClock) -> No
         said_ms = len(speak("one two three four")) * 1000 // 8000
         assert listener.of("digits") == ["5"] and len(speech_at) == 1
         assert digit_at[0] >= 1000 + said_ms  # the key follows the speech, it is not mixed in
-        heard_audio, sent = net.leg_audio(LEG) or (None, None)
+        _, sent = net.leg_audio(LEG) or (None, None)
         assert sent is not None and peak(sent, speak("one two three four"))[1] > 0.99
 
 
