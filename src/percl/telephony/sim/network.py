@@ -261,9 +261,15 @@ class SimNetwork(TaskOwner):
         kept (the last `max_audio_legs` ended legs keep theirs) or a symbolic network."""
         return None if self._plane is None else self._plane.leg_audio(call_id)
 
-    def media_clock_stats(self) -> ClockStats | None:
-        """How punctual the media clock has been (audio fidelity; for the bench)."""
-        return None if self._plane is None else self._plane.clock.stats()
+    def media_clock_stats(self, *, reset: bool = False) -> ClockStats | None:
+        """How punctual the media clock has been since the last reset (audio fidelity; for the
+        bench); `reset` starts a new window after reading this one."""
+        if self._plane is None:
+            return None
+        stats = self._plane.clock.stats()
+        if reset:
+            self._plane.clock.reset_stats()
+        return stats
 
     async def play(self, call_id: str, source: Source) -> None:
         """`media(call_id).play(source)`, for tests and scripts that drive a leg by hand."""

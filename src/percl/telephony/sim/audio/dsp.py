@@ -103,6 +103,20 @@ _BASIS = np.concatenate([np.cos(2 * np.pi * _ALL_HZ[:, None] * _T),
                          np.sin(2 * np.pi * _ALL_HZ[:, None] * _T)]).astype(np.float32)
 
 
+def tones_in(frames: npt.NDArray[np.int16]) -> npt.NDArray[np.bool_]:
+    """For each row (a 20 ms frame) of `frames` (n, 160): does a DTMF tone clearly sound in it
+    (one low and one high frequency carrying most of the energy)? One matrix product for all
+    rows: the tick asks this of every leg's frame at once."""
+    x = frames.astype(np.float32)
+    total = np.einsum("ij,ij->i", x, x)
+    proj = x @ _BASIS.T
+    power = proj[:, :8] ** 2 + proj[:, 8:] ** 2
+    best = power[:, :4].max(axis=1) + power[:, 4:].max(axis=1)
+    present: npt.NDArray[np.bool_] = ((total >= FRAME_SAMPLES * 100.0**2)
+                                      & (best * 2 / FRAME_SAMPLES > 0.6 * total))
+    return present
+
+
 def frame_key(frame: Pcm) -> str | None:
     """The DTMF key sounding in this 20 ms frame, if one clearly is (one low and one high
     frequency carrying most of the frame's energy)."""

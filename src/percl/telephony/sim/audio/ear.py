@@ -35,7 +35,6 @@ from percl.telephony.sim.audio.dsp import (
     VadEvent,
     VoiceActivity,
     concat,
-    frame_key,
 )
 
 ZERO: Pcm = np.zeros(FRAME_SAMPLES, dtype=np.int16)
@@ -58,7 +57,7 @@ class Heard:
 
 
 class Ear:
-    """One leg's detectors. `in_tone` says whether the last frame fed held a DTMF tone."""
+    """One leg's detectors."""
 
     def __init__(self) -> None:
         self._dtmf = DtmfDetector()
@@ -68,26 +67,24 @@ class Ear:
         self._amd: MachineDetector | None = None
         self._beep: BeepDetector | None = None
         self._quiet = _SETTLE_FRAMES
-        self.in_tone = False
 
     def judge_machine(self) -> None:
         """Start answering-machine detection (an outbound leg that asked for it was answered)."""
         self._amd = MachineDetector(SIM_AMD)
         self._beep = BeepDetector()
 
-    def hear(self, frame: Pcm | None) -> Heard | None:
-        """Feed the frame of this tick (None: silence)."""
+    def hear(self, frame: Pcm | None, in_tone: bool) -> Heard | None:
+        """Feed the frame of this tick (None: silence); `in_tone` says whether a DTMF tone sounds
+        in it (dsp.tones_in, asked of every leg's frame at once)."""
         if frame is None:
-            self.in_tone = False
             if self._quiet >= _SETTLE_FRAMES and self._amd is None:
                 return None
             self._quiet += 1
             frame = ZERO
         else:
             self._quiet = 0
-            self.in_tone = frame_key(frame) is not None
         keys = self._dtmf.feed(frame)
-        started, utterance = self._speech(ZERO if self.in_tone else frame)
+        started, utterance = self._speech(ZERO if in_tone else frame)
         machine = self._judge(frame) if self._amd is not None else None
         if keys or started or utterance is not None or machine is not None:
             return Heard(keys, started, utterance, machine)

@@ -26,7 +26,7 @@ import numpy as np
 from percl.domain.clock import Clock
 from percl.engine.ports import AudioFrame
 from percl.telephony.sim.audio.clock import MediaClock
-from percl.telephony.sim.audio.dsp import FRAME_MS, Pcm
+from percl.telephony.sim.audio.dsp import FRAME_MS, Pcm, tones_in
 from percl.telephony.sim.audio.ear import ZERO, Ear, Heard
 from percl.telephony.sim.audio.kit import AudioKit
 from percl.telephony.sim.audio.mixer import AudioMixer
@@ -142,9 +142,13 @@ class AudioPlane:
                 extra = audio.injected.next()
                 bound = extra if bound is None else bound if extra is None else _add(bound, extra)
             audio.bound = bound
+        sending = [(audio, audio.sent) for audio in audios if audio.sent is not None]
+        if sending:  # one matrix product for every leg's frame
+            tones = tones_in(np.stack([frame for _, frame in sending]))
+            for (audio, _), in_tone in zip(sending, tones.tolist(), strict=True):
+                audio.in_tone = in_tone
         for audio in audios:
-            heard = audio.ear.hear(audio.sent)
-            audio.in_tone = audio.ear.in_tone
+            heard = audio.ear.hear(audio.sent, audio.in_tone if audio.sent is not None else False)
             if heard is not None:
                 self._heard(audio, heard)
         self.mixer.mix(legs)
