@@ -14,7 +14,7 @@ from audio_helpers import FakeKit, Listener, audio_network, peak, rms, speak, to
 
 from percl.domain.ids import SequentialIds
 from percl.engine.ports import Audio, AudioFrame, File, Played, PlayEnd, Silence, Tone, Tts
-from percl.telephony.sim.model import TranscriptEvent
+from percl.telephony.sim.model import PhoneStep, TranscriptEvent
 from percl.telephony.sim.network import SimNetwork
 from percl.testing.clock import FakeClock
 
@@ -218,3 +218,29 @@ async def test_tracks_keep_the_newest_max_audio_seconds(clock: FakeClock) -> Non
         heard_pcm, sent_pcm = net.leg_audio(LEG) or (None, None)
         assert heard_pcm is not None and sent_pcm is not None
         assert len(heard_pcm) == len(sent_pcm) == 2 * RATE
+
+
+@dataclass
+class Handler:
+    """An InboundHandler that attaches one Listener to every call."""
+
+    net: SimNetwork
+    clock: FakeClock
+    listeners: dict[str, Listener] = field(default_factory=dict)
+
+    async def incoming_call(self, call_id: str, from_: str, to: str, number: object = None) -> None:
+        self.listeners[call_id] = listener = Listener(self.clock)
+        self.net.attach(call_id, listener)
+
+
+async def test_early_media_reaches_a_ringing_inbound_caller(clock: FakeClock) -> None:
+    async with audio_network(clock) as net:
+        handler = Handler(net, clock)
+        net.set_inbound_handler(handler)
+        call_id = await net.place_call(PHONE, PLATFORM, [PhoneStep(500, digits="7")])
+        result = await played(clock, net.media(call_id).play(Tts("please hold")))
+        assert result.end is PlayEnd.FINISHED
+        assert peak(heard(net, call_id), speak("please hold"))[1] > 0.99
+        await net.answer(call_id)
+        await clock.advance(1)
+        assert handler.listeners[call_id].of("digits") == ["7"]

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from percl.domain.clock import Clock
-from percl.engine.ports import AudioFrame
+from percl.engine.ports import AudioFrame, LegListener
 from percl.telephony.sim.audio.clock import MediaClock
 from percl.telephony.sim.audio.dsp import FRAME_MS, Pcm, tones_in
 from percl.telephony.sim.audio.ear import ZERO, Ear, Heard
@@ -163,7 +163,7 @@ class AudioPlane:
     def _heard(self, audio: AudioLeg, heard: Heard) -> None:
         leg = audio.leg
         for key in heard.keys:
-            leg.notify(lambda ln, key=key: ln.on_dtmf(key))  # type: ignore[misc]
+            leg.notify(_dtmf(key))
         if heard.speech_started:
             leg.notify(lambda ln: ln.on_speech_started())
         if heard.utterance is not None:
@@ -186,6 +186,10 @@ class AudioPlane:
                 tracker.leave()
         if audio.leg.live:
             audio.leg.notify(lambda ln: ln.on_speech_ended(text))
+
+
+def _dtmf(key: str) -> Callable[[LegListener], None]:
+    return lambda listener: listener.on_dtmf(key)
 
 
 def _add(a: Pcm, b: Pcm) -> Pcm:
