@@ -26,8 +26,11 @@ every call no account program covers. To tell whose call a dialled leg is, the n
 
 The pieces: the legs it remembers (legbook.py), each far end's behaviour (phones.py), the media it
 plays to them (playout.py), bridged conference audio (symbolic_mixer.py, bridge.py), speech to text
-(recognizer.py), numbers on sale (inventory.py). Media is symbolic: words and keys, with modelled
-durations, written to transcripts; no audio frame flows (the media issue adds that fidelity).
+(recognizer.py), numbers on sale (inventory.py). Media has two fidelities: `symbolic` (the default:
+words and keys, with modelled durations, written to transcripts; no audio frame flows) and `audio`
+(audio/: real 8 kHz frames on one media clock, TTS, files and ASR from an injected AudioKit,
+detectors for keys, speech and machines, mixing; the same transcript entries, and each leg's heard
+and sent audio kept for `leg_audio`).
 """
 
 from __future__ import annotations

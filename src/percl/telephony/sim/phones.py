@@ -4,8 +4,10 @@ A `Leg` is one call leg as the network sees it (ringing -> answered -> ended). A
 plays the far end's part as tasks of the network's TaskGroup: it rings and answers (or is busy,
 fails, never answers, or waits for a person at a terminal to pick up) as the called number's
 PhoneProgram says, then runs the program's script (keys pressed, speech, hanging up) and its
-hangupAfterMs timer, and reports to the engine's LegListener. What the phone says or presses is
-also handed to `carry` (the network's symbolic mixer) and to the leg's recording, if one runs.
+hangupAfterMs timer, and reports to the engine's LegListener. How what the phone says or presses
+reaches the platform is its `FarEnd`'s business: `SymbolicFarEnd` hands words and keys to the
+listener, to `carry` (the network's symbolic mixer) and to the leg's recording at once; the audio
+fidelity's (audio/voice.py) sends frames the platform's detectors hear.
 
 Why every listener call checks `leg.live` first: ending a leg cancels its tasks, but a task whose
 timer already fired may be scheduled to run before the cancellation lands; the check makes "no

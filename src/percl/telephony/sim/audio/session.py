@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from percl.domain.urls import mask_credentials
 from percl.engine.ports import File, Played, PlayEnd, RecordingSink, Silence, Source, Tone
-from percl.telephony.sim.audio.dsp import Pcm, beep, dtmf_digits
+from percl.telephony.sim.audio.dsp import Pcm, beep, dtmf_digits, silence
 from percl.telephony.sim.audio.kit import AudioUnavailable
 from percl.telephony.sim.audio.plane import AudioPlane
 from percl.telephony.sim.audio.streams import FrameQueue, Queued
@@ -94,7 +94,7 @@ class AudioMediaSession:
             return _NOTHING
 
 
-_NOTHING: Pcm = beep(0)
+_NOTHING: Pcm = silence(0)
 
 
 async def _hold(leg: Leg, index: int, queue: FrameQueue, item: Queued) -> Played:
