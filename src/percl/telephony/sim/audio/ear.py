@@ -6,7 +6,9 @@ asked for machine detection is being judged, the answering-machine verdict (Mach
 a BeepDetector to tell a fax's calling tone).
 
 Frames in which a DTMF tone sounds are not speech: the VAD hears silence in their place, so a key
-press never becomes an utterance. Silence (`None`) costs nothing once the detectors have seen
+press never becomes an utterance. The DTMF detector, in turn, only hears frames from the first
+one that holds a tone until 100 ms after the last (dsp.tones_in says which, for every leg at
+once), so speech and music cost it nothing. Silence (`None`) costs nothing once the detectors have seen
 enough of it to settle (`_SETTLE_FRAMES`); until then they are fed zeros, so a key or an utterance
 that just stopped is still ended properly.
 
@@ -41,6 +43,7 @@ ZERO: Pcm = np.zeros(FRAME_SAMPLES, dtype=np.int16)
 ZERO.setflags(write=False)
 
 _SETTLE_FRAMES = 50  # 1 s of silence fed to the detectors after the last sound
+_TONE_TAIL_FRAMES = 5  # 100 ms
 LEAD_IN_FRAMES = 15  # 300 ms kept before speech starts (the recogniser needs a lead-in)
 MAX_UTTERANCE_FRAMES = 1500  # 30 s: a longer utterance is cut to its first 30 s
 SIM_AMD = AmdConfig(initial_silence_ms=10_000, total_analysis_ms=5000)
@@ -67,6 +70,7 @@ class Ear:
         self._amd: MachineDetector | None = None
         self._beep: BeepDetector | None = None
         self._quiet = _SETTLE_FRAMES
+        self._tone_tail = 0  # frames the DTMF detector still hears after the last tone
 
     def judge_machine(self) -> None:
         """Start answering-machine detection (an outbound leg that asked for it was answered)."""
@@ -83,12 +87,27 @@ class Ear:
             frame = ZERO
         else:
             self._quiet = 0
-        keys = self._dtmf.feed(frame)
+        keys = self._keys(frame, in_tone)
         started, utterance = self._speech(ZERO if in_tone else frame)
         machine = self._judge(frame) if self._amd is not None else None
         if keys or started or utterance is not None or machine is not None:
             return Heard(keys, started, utterance, machine)
         return None
+
+    def _keys(self, frame: Pcm, in_tone: bool) -> str:
+        """The DTMF detector hears frames from the first one holding a tone until
+        `_TONE_TAIL_FRAMES` after the last, then starts afresh: most frames of most legs (speech,
+        music, silence) never reach it."""
+        if in_tone:
+            self._tone_tail = _TONE_TAIL_FRAMES
+        elif self._tone_tail == 0:
+            return ""
+        else:
+            self._tone_tail -= 1
+        keys = self._dtmf.feed(frame)
+        if self._tone_tail == 0:
+            self._dtmf.reset()
+        return keys
 
     def _speech(self, frame: Pcm) -> tuple[bool, Pcm | None]:
         event = self._vad.feed(frame)
