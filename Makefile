@@ -25,6 +25,7 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests examples
 	$(BIN)/mypy
 	@sh tests/setup/ensure_postgres.sh
+	@sh tests/setup/ensure_espeak.sh
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -36,7 +37,7 @@ typecheck: $(STAMP)
 # Benchmarks (not part of `make test`), moderate sizes; `make bench BENCH_ARGS=--quick` for a smoke run
 # of benchmarks 1-4. The 10,000-call case: $(BIN)/python bench/concurrency.py --calls 10000
 # (docs/BENCHMARKS.md says how to run and read each one).
-BENCHES := setup_rate ceiling engine_latency concurrency
+BENCHES := setup_rate ceiling engine_latency concurrency media_dsp media_detect media_tts media_asr
 bench: $(STAMP)
 	@for b in $(BENCHES); do $(BIN)/python bench/$$b.py $(BENCH_ARGS) || exit 1; echo; done
 	@if [ -f bench/kit_throughput.py ]; then $(BIN)/python bench/kit_throughput.py || exit 1; fi

@@ -259,7 +259,8 @@ class PerclProcess(_Server):
     """
 
     def __init__(self, extra_env: Mapping[str, str] | None = None, grace_s: float = 30.0,
-                 cprofile: str | None = None, gcwatch: str | None = None) -> None:
+                 cprofile: str | None = None, gcwatch: str | None = None,
+                 prefix: Sequence[str] = (), percl_bin: Path | None = None) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="percl-bench-")
         folder = Path(self._tmp.name)
         port = free_port()
@@ -274,11 +275,15 @@ class PerclProcess(_Server):
         }
         # --quiet: errors only. A console line per webhook costs ~25% of percl's CPU per call
         # (docs/BENCHMARKS.md); the figures measure the platform, as before the lines existed.
-        argv = [str(VENV_BIN / "percl"), "serve", "--port", str(port), "--quiet"]
+        argv = [str(percl_bin or VENV_BIN / "percl"), "serve", "--port", str(port), "--quiet"]
         if cprofile:  # the same command under cProfile (bench/cprofile_percl.py)
             argv = [sys.executable, str(ROOT / "bench" / "cprofile_percl.py"), cprofile, *argv[1:]]
         elif gcwatch:  # the same command, timing every GC pause (bench/gcwatch_percl.py)
             argv = [sys.executable, str(ROOT / "bench" / "gcwatch_percl.py"), gcwatch, *argv[1:]]
+        if percl_bin is not None and b"--quiet" not in subprocess.run(
+                [str(percl_bin), "serve", "--help"], capture_output=True).stdout:
+            argv.remove("--quiet")  # an older tree (before console lines existed)
+        argv = [*prefix, *argv]  # e.g. valgrind (bench/instructions.py)
         super().__init__(argv, port, f"/apiserver/Accounts/{ACCOUNT_ID}", env, folder / "percl.log")
         db = env["PERCL_DB"]  # a file path, or None for memory:// and SQLite's in-memory databases
         in_memory = "://" in db or db == ":memory:" or "mode=memory" in db

@@ -1,4 +1,8 @@
-"""Suite-wide: no test reads or writes the real user's percl files (credentials, local CA)."""
+"""Suite-wide: no test reads or writes the real user's percl files (credentials, local CA).
+
+PERCL_TEST_MEDIA=audio runs every test kit made without `media=` (the flow tests' Harness and
+Percl) in audio fidelity; unset or "symbolic", they run symbolic, as by default.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    media = os.environ.get("PERCL_TEST_MEDIA", "").strip()
+    if media:
+        from percl.testing.fidelity import set_default_media
+
+        set_default_media(media)
 
 
 @pytest.fixture(autouse=True)

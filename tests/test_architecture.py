@@ -98,7 +98,7 @@ def test_the_table_says_what_the_layout_means() -> None:
 
 ENGINE = SRC / "engine"
 #: A concept with several modules is a sub-package, not a family of prefixed files.
-CONCEPTS = {"session", "conference", "queue", "messaging", "ports"}
+CONCEPTS = {"session", "conference", "queue", "messaging", "ports", "workers"}
 
 
 def _module_name(path: Path) -> str:

@@ -7,6 +7,7 @@ ending calls can still send their final webhooks.
 
 from __future__ import annotations
 
+import inspect
 import json
 import secrets
 from collections.abc import Sequence
@@ -26,7 +27,15 @@ from percl.api.campaign_registry import CampaignRegistry
 from percl.api.export_jobs import ExportJobs
 from percl.api.guard import FailureLimiter, RequestGuard
 from percl.api.ratelimit import RateLimitMiddleware
-from percl.config import IN_MEMORY_DBS, MEMORY_DB, SeedAccount, Settings, is_postgres
+from percl.config import (
+    IN_MEMORY_DBS,
+    MEMORY_DB,
+    MediaFidelity,
+    SeedAccount,
+    Settings,
+    is_postgres,
+    resolve_media,
+)
 from percl.console.home import HomeInfo, home_routes
 from percl.domain import ids as idmod
 from percl.domain.clock import Clock
@@ -39,16 +48,19 @@ from percl.engine.knowledge import KnowledgeBases
 from percl.engine.logs import LogRetention, StoreLogSink
 from percl.engine.messaging import MessagingService, MessagingSettings
 from percl.engine.park import ParkService
-from percl.engine.ports import LogObserver, Store
+from percl.engine.ports import Leases, LogObserver, Store
 from percl.engine.queue import QueueService
+from percl.engine.workers.cluster import Cluster
 from percl.errors import ConfigError
 from percl.media.grammar.port import GrammarRecognizer
+from percl.media.kit import MediaKit, WorkCounter, default_kit
 from percl.media.probe import WavProbe
 from percl.runtime.clock import SystemClock
 from percl.simapi import SimApiDeps, create_sim_api
 from percl.store.export_files import DirectoryExportFiles
 from percl.store.knowledge_files import FolderKnowledge
 from percl.store.memory import MemoryStore
+from percl.store.pgbus import PostgresBus
 from percl.store.postgres import PostgresStore
 from percl.store.sqlite import SqliteStore
 from percl.telephony.sim.control import NetworkControl
@@ -61,6 +73,11 @@ from percl.webhooks.transport import WebhookTransport
 
 #: The sim API's own documentation stays public (docs/DECISIONS.md): it describes routes only.
 SIM_PUBLIC_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
+
+#: Whether this build's SimNetwork carries audio (issue 12: SimNetwork(media=, audio_kit=,
+#: tracker=)). Until the branch that adds it is merged, PERCL_MEDIA=audio runs symbolic with a
+#: warning; once merged this is True and can go.
+NETWORK_HAS_AUDIO = "media" in inspect.signature(SimNetwork).parameters
 
 
 def export_files_for(settings: Settings, *, store_given: bool) -> DirectoryExportFiles:
@@ -102,6 +119,20 @@ def store_for(db: str) -> Store:
     return SqliteStore.for_path(db)
 
 
+def cluster_for(settings: Settings, store: Store, clock: Clock) -> Cluster | None:
+    """This worker's Cluster when the database is PostgreSQL (another worker or machine may
+    share it: leases in the store, the bus on LISTEN/NOTIFY); None otherwise (one worker)."""
+    # The SQL store's leases (`getattr`: a test kit's wrapper around the store passes it on).
+    leases: Leases | None = getattr(store, "leases", None)
+    if not is_postgres(settings.db) or leases is None:
+        return None
+    cluster = Cluster(leases, PostgresBus(settings.db, clock), clock, settings.cluster)
+    # The store's cache of accounts, applications and numbers: changes told to the others.
+    store.on_cached_change(cluster.cached_changed)  # type: ignore[attr-defined]
+    cluster.on_peer_change(store.invalidate_cache)  # type: ignore[attr-defined]
+    return cluster
+
+
 @dataclass(frozen=True, slots=True)
 class SeedResult:
     account: Account
@@ -127,8 +158,14 @@ class Platform:
         probe_media: bool = True,
         log_observers: Sequence[LogObserver] = (),
         credentials_hint: str | None = None,
+        tracker: WorkCounter | None = None,
     ) -> None:
+        """`tracker`: counts the audio work done in worker threads (the test kit passes its
+        FakeClock's, so `settle()` waits for it). Raises ConfigError for audio media with a
+        media time scale other than 1."""
         self.settings = settings
+        self.media = resolve_media(settings.media, settings.media_time_scale)
+        self.audio_kit: MediaKit | None = None  # the engines of audio media (_audio_options)
         self.clock: Clock = clock or SystemClock()
         self.ids: IdGenerator = ids or RandomIds()
         self.store: Store = store or store_for(settings.db)
@@ -152,7 +189,8 @@ class Platform:
         self.media_probe = (WavProbe(self.fetcher, max_play_bytes=settings.caps.max_play_bytes)
                             if probe_media else None)
         self.sim = SimNetwork(self.clock, self.ids, media_time_scale=settings.media_time_scale,
-                              media_duration=self.media_probe, call_owner=self._call_owner)
+                              media_duration=self.media_probe, call_owner=self._call_owner,
+                              **self._audio_options(tracker))
         # One context for every engine service; services register their PerCL runners in it.
         self.engine = EngineContext(
             store=self.store, clock=self.clock, ids=self.ids, telephony=self.sim,
@@ -160,10 +198,12 @@ class Platform:
             fetcher=self.fetcher,
             recognizer=GrammarRecognizer(),  # GetSpeech grammars (engine/grammars.py fetches)
         )
-        self.calls = CallService(self.engine)
+        # Several workers on one PostgreSQL (issue 19); None for one worker: no lease, no bus.
+        self.cluster = cluster_for(settings, self.store, self.clock)
+        self.calls = CallService(self.engine, self.cluster)
         self.sim.set_inbound_handler(self.calls)
-        self.queues = QueueService(self.engine, self.calls.sessions)
-        self.conferences = ConferenceService(self.engine, self.calls.sessions)
+        self.queues = QueueService(self.engine, self.calls.sessions, cluster=self.cluster)
+        self.conferences = ConferenceService(self.engine, self.calls.sessions, self.cluster)
         self.campaigns = campaigns_from(settings.campaigns_file, self.clock.now())
         self.messages = MessagingService(  # registers the Sms runner
             self.engine, MessagingSettings(campaign_required=settings.sms_require_campaign),
@@ -172,13 +212,24 @@ class Platform:
         self.export_files = export_files_for(settings, store_given=store is not None)
         self.exports = ExportJobs(self.store, self.clock, self.export_files)
         self.api = self._rest_api(settings)
-        self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=NetworkControl(self.sim, self.store),
-                                                    faults=self.faults, messages=self.messages))
+        control = NetworkControl(self.sim, self.store, leg_audio=getattr(self.sim, "leg_audio", None))
+        self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=control,
+                                                 faults=self.faults, messages=self.messages))
         self.asgi = self._guarded_apps(settings, credentials_hint)
         self.seed: SeedResult | None = None
         self.recovered = 0
         self.db_created = False
         self._stack: AsyncExitStack | None = None
+
+    def _audio_options(self, tracker: WorkCounter | None) -> dict[str, Any]:
+        """SimNetwork's audio arguments: none for symbolic media, else the fidelity, the kit of
+        engines (`audio_kit`) and the tracker."""
+        if self.media is MediaFidelity.SYMBOLIC or not NETWORK_HAS_AUDIO:
+            self.media = MediaFidelity.SYMBOLIC  # `percl serve`'s banner says what runs
+            return {"media": str(self.media)} if NETWORK_HAS_AUDIO else {}
+        self.audio_kit = default_kit(self.fetcher, self.clock, tracker=tracker,
+                                     max_file_bytes=self.settings.caps.max_play_bytes)
+        return {"media": str(self.media), "audio_kit": self.audio_kit, "tracker": tracker}
 
     def _rest_api(self, settings: Settings) -> FastAPI:
         """The FreeClimb REST app over this platform's services (mounted at /apiserver)."""
@@ -220,7 +271,8 @@ class Platform:
         self.rate_limit = RateLimitMiddleware(guarded(self.api), self.clock,
                                               rate=settings.api_rate_per_s, burst=settings.api_burst)
         sim = self.rate_limit.sharing(guarded(self.sim_api, SIM_PUBLIC_PATHS))
-        home = home_routes(HomeInfo(settings.base_url, credentials_hint))  # / and /healthz
+        home = home_routes(HomeInfo(settings.base_url, credentials_hint,  # / and /healthz
+                                    self.cluster.worker_id if self.cluster else None))
         return Starlette(routes=[*home, Mount("/apiserver", self.rate_limit), Mount("/sim/v1", sim)])
 
     async def __aenter__(self) -> Platform:
@@ -233,11 +285,17 @@ class Platform:
             if close is not None:
                 stack.push_async_callback(close)
             self.seed = await ensure_account(self.store, self.clock, self.ids, self.settings.seed)
+            if self.cluster is not None:  # before the calls: it closes after them
+                await self.cluster.bus.open()
+                stack.push_async_callback(self.cluster.bus.close)
+                await stack.enter_async_context(self.cluster)
             self.recovered = await self.calls.recover()
-            await self.queues.recover()  # after the calls: members of closed legs go
-            await self.conferences.recover()  # likewise for conference participants
-            await self.messages.recover()  # messages a crash stopped carrying: failed
-            await self.exports.recover()  # exports a stop interrupted: failed
+            if self.cluster is None or await self.cluster.alone():
+                # Not while other workers run: what they hold is live, not left by a crash.
+                await self.queues.recover()  # after the calls: members of closed legs go
+                await self.conferences.recover()  # likewise for conference participants
+                await self.messages.recover()  # messages a crash stopped carrying: failed
+                await self.exports.recover()  # exports a stop interrupted: failed
             stack.callback(self.export_files.close)
             await stack.enter_async_context(self.exports)
             await stack.enter_async_context(self.sim)

@@ -10,9 +10,11 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from percl.engine.context import EngineSettings
+from percl.engine.workers.cluster import WorkerSettings
 from percl.errors import ConfigError
 
 ACCOUNT_ID_RE = re.compile(r"^AC[0-9a-fA-F]{40}$")
@@ -29,6 +31,36 @@ def is_postgres(db: str) -> bool:
     """True when PERCL_DB names a PostgreSQL database rather than an SQLite file."""
     return db.startswith(POSTGRES_SCHEMES)
 MAX_RATE = 1_000_000.0
+
+
+class MediaFidelity(StrEnum):
+    """How the simulated network carries media (PERCL_MEDIA): real audio frames (TTS, mixing,
+    ASR, AMD) or today's fast text path (words and keys with modelled durations)."""
+
+    AUDIO = "audio"
+    SYMBOLIC = "symbolic"
+
+
+def resolve_media(asked: str | None, time_scale: float,
+                  default: MediaFidelity = MediaFidelity.AUDIO) -> MediaFidelity:
+    """The fidelity to run: `asked` (PERCL_MEDIA, `--media`, the kit's `media=`), else `default`.
+
+    Audio runs at real time only (20 ms frames of clock time), so a media time scale other than 1
+    cannot apply to it: asked for explicitly, the pair is refused; as a default, audio gives way
+    to the explicit time scale and the network is symbolic (docs/DECISIONS.md, issue 12).
+    Raises ConfigError naming PERCL_MEDIA for an unknown value or the refused pair.
+    """
+    if asked is None:
+        return default if time_scale == 1 else MediaFidelity.SYMBOLIC
+    try:
+        media = MediaFidelity(asked.strip().lower())
+    except ValueError:
+        raise ConfigError(f"PERCL_MEDIA={asked!r}: expected audio or symbolic") from None
+    if media is MediaFidelity.AUDIO and time_scale != 1:
+        raise ConfigError(
+            f"PERCL_MEDIA=audio runs at real time only, but PERCL_MEDIA_TIME_SCALE={time_scale:g}: "
+            "drop the time scale, or use PERCL_MEDIA=symbolic (modelled durations)")
+    return media
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +109,7 @@ class Settings:
     db: str = "var/percl.db"
     webhook_timeout_ms: int = 10_000
     media_time_scale: float = 1.0
+    media: MediaFidelity = MediaFidelity.AUDIO  # PERCL_MEDIA; the test kit's default is symbolic
     api_rate_per_s: float = 100.0  # REST requests per second per account; 0 = no limit
     api_burst: int = 200  # requests an account may send at once before the rate applies
     exports_dir: str = ""  # export CSVs; "" = `exports` beside the database file (app.py)
@@ -93,6 +126,8 @@ class Settings:
     log_max_age_days: float = 30.0  # account log lines older than this are deleted; 0 = keep
     log_max_lines: int = 1_000_000  # at most this many log lines (all accounts); 0 = no cap
     cursor_secret: str | None = None  # keys list cursors; None: random per start
+    workers: int = 1  # processes `percl serve` runs on its port (PERCL_WORKERS, --workers)
+    cluster: WorkerSettings = field(default_factory=WorkerSettings)  # leases, forwarding
 
     @property
     def base_url(self) -> str:
@@ -180,6 +215,7 @@ def from_sources(
         db=db,
         webhook_timeout_ms=timeout,
         media_time_scale=scale,
+        media=resolve_media(values.get("PERCL_MEDIA") or None, scale),
         api_rate_per_s=rate,
         api_burst=burst,
         seed=_seed(values),
@@ -190,6 +226,7 @@ def from_sources(
         tls_key=tls_key,
         webhook_ca_file=values.get("PERCL_WEBHOOK_CA_FILE", "").strip() or None,
         **_lists(values, s),
+        **_workers(values, s),
         exports_dir=values.get("PERCL_EXPORTS_DIR", s.exports_dir).strip(),
         knowledge_dir=values.get("PERCL_KNOWLEDGE_DIR", s.knowledge_dir).strip(),
         campaigns_file=values.get("PERCL_CAMPAIGNS_FILE", s.campaigns_file).strip(),
@@ -266,3 +303,26 @@ def _engine(values: Mapping[str, str], e: EngineSettings) -> EngineSettings:
         longest = _float("PERCL_MAX_CALL_DURATION_S", values["PERCL_MAX_CALL_DURATION_S"], 0.0)
     return dataclasses.replace(e, max_live_calls_per_account=live, calls_per_second=cps,
                                max_call_duration_s=longest)
+
+
+#: The most worker processes one `percl serve` runs.
+MAX_WORKERS = 64
+
+
+def _workers(values: Mapping[str, str], s: Settings) -> dict[str, Any]:
+    """PERCL_WORKERS (1..64), PERCL_LEASE_SECONDS (1..3600, default 15) and
+    PERCL_FORWARD_TIMEOUT_MS (100..60000, default 5000): docs/WORKERS.md."""
+    workers = s.workers
+    if "PERCL_WORKERS" in values:
+        workers = _int("PERCL_WORKERS", values["PERCL_WORKERS"], 1, MAX_WORKERS)
+    lease = s.cluster.lease_s
+    if "PERCL_LEASE_SECONDS" in values:
+        lease = _float("PERCL_LEASE_SECONDS", values["PERCL_LEASE_SECONDS"], 1.0)
+        if lease > 3600:
+            raise ConfigError(f"PERCL_LEASE_SECONDS={values['PERCL_LEASE_SECONDS']!r}: "
+                              "must be at most 3600")
+    forward = s.cluster.forward_timeout_s
+    if "PERCL_FORWARD_TIMEOUT_MS" in values:
+        forward = _int("PERCL_FORWARD_TIMEOUT_MS", values["PERCL_FORWARD_TIMEOUT_MS"],
+                       100, 60_000) / 1000
+    return {"workers": workers, "cluster": WorkerSettings(lease_s=lease, forward_timeout_s=forward)}

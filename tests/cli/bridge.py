@@ -35,8 +35,9 @@ STEP_LIMIT_S = 600.0  # fake seconds a scripted keyboard lets a command run befo
 class ThreadedHarness:
     """A Harness living in its own thread's event loop; `run(coro)` runs a coroutine there."""
 
-    def __init__(self, media_time_scale: float = 1.0) -> None:
+    def __init__(self, media_time_scale: float = 1.0, media: str | None = None) -> None:
         self._scale = media_time_scale
+        self._media = media
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name="harness", daemon=True)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -63,7 +64,7 @@ class ThreadedHarness:
             self._ready.set()
 
     async def _serve(self) -> None:
-        async with Harness(media_time_scale=self._scale) as h:
+        async with Harness(media_time_scale=self._scale, media=self._media) as h:
             self.h, self._loop, self._stop = h, asyncio.get_running_loop(), asyncio.Event()
             self._ready.set()
             await self._stop.wait()
@@ -146,10 +147,12 @@ class ScriptedKeyboard:
 
 
 def invoke(bridge: ThreadedHarness, args: list[str], keyboard: ScriptedKeyboard | None = None,
-           *, key: str | None = None) -> Result:
-    """Run `percl ARGS` against the harness as its seed account (or with `key`)."""
+           *, key: str | None = None, speaker: Callable[[], Any] | None = None) -> Result:
+    """Run `percl ARGS` against the harness as its seed account (or with `key`); `speaker`
+    stands in for the local speaker of `sim call --play`."""
     acc = bridge.h.account
     runtime = Runtime(transport=BridgeTransport(bridge),
-                      keyboard=(keyboard or ScriptedKeyboard(bridge)).factory)
+                      keyboard=(keyboard or ScriptedKeyboard(bridge)).factory,
+                      speaker=speaker or (lambda: "no speaker in tests"))
     full = [*args, "--url", URL, "--account", acc.account_id, "--key", key or acc.api_key]
     return CliRunner().invoke(cli, full, obj=runtime, catch_exceptions=False)

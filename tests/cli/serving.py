@@ -47,14 +47,15 @@ class Served:
         scheme = "https" if any(a.startswith("--tls") for a in self.args) else "http"
         return f"{scheme}://127.0.0.1:{self.port}"
 
-    def start(self, verify: str | bool | ssl.SSLContext = True) -> Served:
+    def start(self, verify: str | bool | ssl.SSLContext = True, *,
+              timeout_s: float = READY_TIMEOUT_S) -> Served:
         """Launch; ready when /healthz answers (`verify`: a CA file for https, or False)."""
         with self.log.open("wb") as log:
             self.process = subprocess.Popen([percl_executable(), "serve", *self.args], env=self.env,
                                             cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
         if isinstance(verify, str):
             verify = ssl.create_default_context(cafile=verify)
-        deadline = time.monotonic() + READY_TIMEOUT_S
+        deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:  # readiness polling, bounded; not a timing assertion
             if self.process.poll() is not None:
                 raise RuntimeError(f"percl serve exited {self.process.returncode}:\n{self.output()}")

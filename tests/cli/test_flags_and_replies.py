@@ -19,6 +19,7 @@ ACC = ["--account", "AC" + "0" * 40, "--key", "k" * 10]
     (["--port", "abc"], "configuration: --port 'abc': expected a whole number"),
     (["--port", "70000"], "configuration: --port '70000': must be between 0 and 65535"),
     (["--media-time-scale", "-1"], "configuration: --media-time-scale '-1': must be a number"),
+    (["--media", "stereo"], "configuration: --media 'stereo': expected audio or symbolic"),
 ])
 def test_serve_flag_errors_name_the_flag(args: list[str], says: str) -> None:
     result = CliRunner().invoke(cli, ["serve", *args], env={"PERCL_PORT": None})
@@ -29,6 +30,13 @@ def test_serve_flag_errors_name_the_flag(args: list[str], says: str) -> None:
 def test_serve_environment_errors_name_the_variable() -> None:
     result = CliRunner().invoke(cli, ["serve"], env={"PERCL_PORT": "abc"})
     assert result.exit_code == 2 and "PERCL_PORT='abc': expected a whole number" in result.output
+
+
+def test_serve_refuses_audio_media_with_a_time_scale_in_one_line() -> None:
+    result = CliRunner().invoke(cli, ["serve", "--media", "audio", "--media-time-scale", "0"],
+                                env={"PERCL_PORT": None, "PERCL_MEDIA": None})
+    assert result.exit_code == 2
+    assert "configuration: --media audio runs at real time only" in result.output
 
 
 @pytest.mark.parametrize("url", ["localhost:9", "127.0.0.1:9/", "http://127.0.0.1:9"])

@@ -147,3 +147,17 @@ async def test_fetcher_over_a_transport_without_get() -> None:
     clock = FakeClock()
     got = await TransportFetcher(FaultInjector(PostOnly(), clock), clock).fetch("http://app.test/g.xml")
     assert not got.ok and "cannot fetch" in (got.error or "")
+
+
+async def test_fetcher_passes_cache_control_on() -> None:
+    """The media cache (media/kit.py) honours the file's Cache-Control."""
+    app = FastAPI()
+
+    @app.get("/a.wav")
+    async def audio() -> PlainTextResponse:
+        return PlainTextResponse("RIFF", headers={"Cache-Control": "public, max-age=60"})
+
+    fetcher = TransportFetcher(AsgiTransport(app), FakeClock())
+    got = await fetcher.fetch("http://app.test/a.wav")
+    assert got.ok and got.cache_control == "public, max-age=60"
+    assert (await fetcher.fetch("http://app.test/nothing")).cache_control is None

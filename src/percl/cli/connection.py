@@ -29,6 +29,7 @@ import httpx
 from percl.cli.credentials import CREDENTIALS_NAME, credentials_path, find_entry
 from percl.cli.flags import normal_url
 from percl.cli.keyboard import Keyboard, for_terminal
+from percl.cli.speaker import Speaker, open_speaker
 
 DEFAULT_URL = "http://127.0.0.1:8600"
 CREDENTIALS_FILE = CREDENTIALS_NAME
@@ -56,6 +57,7 @@ class Runtime:
 
     transport: httpx.BaseTransport | None = None
     keyboard: Callable[[bool], Keyboard] = for_terminal
+    speaker: Callable[[], Speaker | str] = open_speaker  # `sim call --play`
 
 
 class HttpError(click.ClickException):
@@ -135,6 +137,10 @@ class PerclClient:
         """A sim API request (`path` under /sim/v1); the decoded JSON answer, None when empty."""
         return self._request(method, f"/sim/v1{path}", **kwargs)
 
+    def sim_bytes(self, path: str, **kwargs: Any) -> bytes:
+        """A GET of the sim API whose answer is not JSON (a WAV): its raw body."""
+        return self._send("GET", f"/sim/v1{path}", **kwargs).content
+
     def rest(self, method: str, path: str, **kwargs: Any) -> Any:
         """A REST request, `path` under /apiserver/Accounts/{accountId}."""
         return self._request(method, f"/apiserver/Accounts/{self.target.account_id}{path}",
@@ -155,6 +161,12 @@ class PerclClient:
         return items[:limit]
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, path, **kwargs)
+        return response.json() if response.content else None
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The answer to one request. Raises ClickException when percl cannot be reached or
+        refuses the credentials, HttpError for any other error status."""
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
@@ -171,7 +183,7 @@ class PerclClient:
             )
         if response.status_code >= 400:
             raise HttpError(response.status_code, _message(response))
-        return response.json() if response.content else None
+        return response
 
 
 def _message(response: httpx.Response) -> str:

@@ -11,8 +11,9 @@ import click
 SCHEMES = ("http", "https")
 SERVE_FLAGS = {"PERCL_HOST": "--host", "PERCL_PORT": "--port", "PERCL_DB": "--db",
                "PERCL_WEBHOOK_TIMEOUT_MS": "--webhook-timeout-ms",
-               "PERCL_MEDIA_TIME_SCALE": "--media-time-scale",
-               "PERCL_TLS_CERT": "--tls-cert", "PERCL_TLS_KEY": "--tls-key"}  # `percl serve`'s flags
+               "PERCL_MEDIA_TIME_SCALE": "--media-time-scale", "PERCL_MEDIA": "--media",
+               "PERCL_TLS_CERT": "--tls-cert", "PERCL_TLS_KEY": "--tls-key",
+               "PERCL_WORKERS": "--workers"}  # `percl serve`'s flags
 
 
 def normal_url(raw: str) -> str:

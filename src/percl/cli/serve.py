@@ -50,14 +50,18 @@ class ServeOptions:
     tls_self_signed: bool = False
 
 
-def run_server(settings: Settings, options: ServeOptions, console: Console) -> None:
+def run_server(settings: Settings, options: ServeOptions, console: Console, *,
+               worker_index: int | None = None) -> None:
     """Claim the port and the database, then serve until interrupted.
 
     Raises PerclError (StartRefused, ConfigError...) before writing anything when the port or the
-    database is taken or a setting is wrong; the caller prints it as one line.
+    database is taken or a setting is wrong; the caller prints it as one line. `worker_index`:
+    this process is that worker of `percl serve --workers N` (cli/workers.py): the port is
+    shared (SO_REUSEPORT) and only worker 0 prints the banner and writes the credentials file.
     """
     _check_tls_files(settings)
-    claim = startup.claim(settings.host, settings.port, settings.db)
+    claim = startup.claim(settings.host, settings.port, settings.db,
+                          reuse_port=worker_index is not None)
     files: tls.TlsFiles | None = None
     try:
         if options.tls_self_signed:
@@ -70,7 +74,7 @@ def run_server(settings: Settings, options: ServeOptions, console: Console) -> N
         except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
             runner = asyncio.run
         with contextlib.suppress(KeyboardInterrupt):
-            runner(_serve(settings, options, console, claim, ca_file))
+            runner(_serve(settings, options, console, claim, ca_file, worker_index))
     finally:
         claim.release()
         if files is not None:
@@ -97,7 +101,7 @@ def _with_tls(settings: Settings, files: tls.TlsFiles | None) -> tuple[Settings,
 
 
 async def _serve(settings: Settings, options: ServeOptions, console: Console,
-                 claim: startup.Claim, ca_file: str | None) -> None:
+                 claim: startup.Claim, ca_file: str | None, worker_index: int | None = None) -> None:
     printer = ActivityPrinter(console, options.verbosity)
     path = options.home / CREDENTIALS_NAME
     async with Platform(settings, log_observers=[printer],
@@ -106,9 +110,13 @@ async def _serve(settings: Settings, options: ServeOptions, console: Console,
             console.print(f"percl: no database at PERCL_DB={shown(settings.db)}: created a new one")
         demo_number = None
         if options.demo_app is not None:
-            demo_number = await _wire_demo(platform, options.demo_app)
-        _write_credentials(path, platform, ca_file)
-        _banner(console, platform, demo_number, path, ca_file)
+            # With --workers N each worker serves /demo; worker 0 alone wires the number.
+            demo_number = await _wire_demo(platform, options.demo_app, wire=not worker_index)
+        if worker_index:  # another worker of `--workers N`: worker 0 has said it all
+            _worker_line(console, platform, worker_index)
+        else:
+            _write_credentials(path, platform, ca_file)
+            _banner(console, platform, demo_number, path, ca_file)
         printer.active = True
         tune_gc()
         config = uvicorn.Config(platform.asgi, lifespan="off", log_level="warning",
@@ -116,6 +124,12 @@ async def _serve(settings: Settings, options: ServeOptions, console: Console,
                                 ssl_certfile=settings.tls_cert, ssl_keyfile=settings.tls_key)
         await uvicorn.Server(config).serve(sockets=[claim.sock])
         console.print("percl: shutting down, ending live calls")
+
+
+def _worker_line(console: Console, platform: Platform, index: int) -> None:
+    worker = platform.cluster.worker_id if platform.cluster is not None else "?"
+    console.print(f"percl worker {index} ({worker}, pid {os.getpid()}) serving "
+                  f"{platform.settings.base_url}", highlight=False, markup=False)
 
 
 def tune_gc() -> None:
@@ -142,11 +156,14 @@ def _load_demo(path: Path) -> Any:
     return module
 
 
-async def _wire_demo(platform: Platform, path: Path) -> str:
-    """Serve the demo app at /demo and wire a number to it through the REST API (idempotent)."""
+async def _wire_demo(platform: Platform, path: Path, *, wire: bool = True) -> str | None:
+    """Serve the demo app at /demo and wire a number to it through the REST API (idempotent);
+    `wire=False`: serve it only (None)."""
     base = f"{platform.settings.base_url}/demo"
     module = _load_demo(path)
     platform.asgi.routes.append(Mount("/demo", module.create_app(base)))
+    if not wire:
+        return None
     acc = platform.account
     fields = {"alias": DEMO_ALIAS, **module.application_urls(base)}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=platform.asgi),
@@ -198,7 +215,8 @@ def _banner(console: Console, platform: Platform, demo_number: str | None, path:
     created = platform.seed is not None and platform.seed.created
     lines = [
         f"[bold]percl[/] on {s.base_url}  (REST {s.base_url}/apiserver, sim {s.base_url}/sim/v1)",
-        f"database {shown(s.db)}, simulated phone network, media time scale {s.media_time_scale}",
+        f"database {shown(s.db)}, simulated phone network, "
+        f"{_media_line(platform.media, s.media_time_scale)}",
         "",
         f"account ({'created' if created else 'existing'}):",
         f"  accountId      {acc.account_id}",
@@ -224,6 +242,16 @@ def _banner(console: Console, platform: Platform, demo_number: str | None, path:
         console.print(f"  .venv/bin/percl sim call {DEMO_CALLER} {demo_number} --press 1",
                       soft_wrap=True, highlight=False)
     console.print("calls and webhooks appear below (percl serve --quiet / --verbose)", style="dim")
+
+
+def _media_line(media: str, time_scale: float) -> str:
+    """The banner's media words: the fidelity running, and why it is not audio."""
+    if media == "audio":
+        return "audio media (real frames: TTS, mixing, ASR, AMD)"
+    if time_scale != 1:
+        return (f"symbolic media, time scale {time_scale:g} (audio runs at real time "
+                "only: PERCL_MEDIA_TIME_SCALE=1 for audio)")
+    return "symbolic media (modelled durations, no audio frames)"
 
 
 def _snippet(base_url: str, account_id: str, api_key: str | None, path: Path,

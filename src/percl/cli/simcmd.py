@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 
+from percl.cli.callaudio import CallAudio
 from percl.cli.connection import (
     HttpError,
     PerclClient,
@@ -32,6 +35,7 @@ STEP_GAP_MS = 3000
 EXIT_NOT_COMPLETED = 3
 EXIT_INTERRUPTED = 130
 EXIT_TIMED_OUT = 124  # as timeout(1)
+EXIT_NO_RECORDING = 1  # --record could not be written (e.g. percl runs symbolic media)
 LOGS_READ = 200
 ENDED_PREFIX = re.compile(r"^Call ended \(\w+\): ")
 
@@ -74,36 +78,66 @@ def build_script(script: list[dict[str, Any]], presses: tuple[str, ...],
                      for i, step in enumerate(extra, start=1)]
 
 
+@dataclass(frozen=True, slots=True)
+class Sound:
+    """`--record FILE` and `--play` of `sim call`."""
+
+    record: Path | None = None
+    play: bool = False
+
+
 def run_call(client: PerclClient, console: Console, keyboard: Keyboard, from_: str, to: str,
              script: list[dict[str, Any]], *, interactive: bool,
-             timeout_s: float | None = None) -> int:
+             timeout_s: float | None = None, sound: Sound = Sound()) -> int:
     """Place the call and follow it until every leg ended; returns the exit code (0 completed,
     3 ended otherwise, 124 when `timeout_s` ran out (it hangs up), 130 on Ctrl-C, 143 / 129 on
-    SIGTERM / SIGHUP (each hangs up))."""
+    SIGTERM / SIGHUP (each hangs up); 1 when `sound.record` could not be written)."""
     created = client.sim("POST", "/calls", json={"from": from_, "to": to, "script": script})
     call_id = str(created["callId"])
     console.print(f"[bold]{from_} -> {to}[/]  call {call_id}", highlight=False)
     if interactive:
         console.print(CALL_HELP, style="dim", highlight=False)
     live = LiveCall(client, console, call_id, CALL_HELP)
+    audio = call_audio(client, console, call_id, sound)
     try:
         with stop_on_signals():
-            timed_out = follow(live, keyboard, timeout_s)
+            timed_out = follow(live, keyboard, timeout_s, audio.tick)
             status = live.settle_status(keyboard)
     except (KeyboardInterrupt, Stopped) as exc:
         live.hang_up_all()
         why = exc.name if isinstance(exc, Stopped) else "Ctrl-C"
         console.print(f"hung up ({why})", style="red")
+        audio.finish()
         return exc.exit_code if isinstance(exc, Stopped) else EXIT_INTERRUPTED
     report_end(client, console, call_id, status)
+    if not audio.finish():
+        return EXIT_NO_RECORDING
     if timed_out:
         return EXIT_TIMED_OUT
     return 0 if status == "completed" else EXIT_NOT_COMPLETED
 
 
-def follow(live: LiveCall, keyboard: Keyboard, timeout_s: float | None) -> bool:
-    """Refresh the live view until every leg ended; once `timeout_s` (on the keyboard's clock)
-    has passed, hang up and follow the call to its end. True when it timed out."""
+def call_audio(client: PerclClient, console: Console, call_id: str, sound: Sound) -> CallAudio:
+    """The recorder and live player of the call; `--play` without a speaker says why not."""
+
+    def say(text: str, style: str) -> None:
+        console.print(text, style=style, highlight=False, markup=False)
+
+    speaker = None
+    if sound.play:
+        found = runtime().speaker()
+        if isinstance(found, str):
+            say(f"--play: cannot play live: {found}", "yellow")
+        else:
+            speaker = found
+    return CallAudio(client, call_id, say, record=sound.record, speaker=speaker)
+
+
+def follow(live: LiveCall, keyboard: Keyboard, timeout_s: float | None,
+           tick: Callable[[], None] = lambda: None) -> bool:
+    """Refresh the live view (and `tick`) until every leg ended; once `timeout_s` (on the
+    keyboard's clock) has passed, hang up and follow the call to its end. True when it timed
+    out."""
     deadline = None if timeout_s is None else keyboard.now() + timeout_s
     timed_out = False
     live.refresh()
@@ -117,6 +151,7 @@ def follow(live: LiveCall, keyboard: Keyboard, timeout_s: float | None) -> bool:
         if timed_out:  # every leg, those dialled since included
             live.hang_up_all()
         live.refresh()
+        tick()
     return timed_out
 
 
@@ -170,21 +205,28 @@ def _error_text(log: dict[str, Any]) -> str:
               help="Words to say, 3 s after the previous step (after the presses); repeatable.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True),
               metavar="SECONDS", help="Hang up after SECONDS and exit 124.")
+@click.option("--record", "record", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="At the end, write what the caller heard to FILE (a WAV).")
+@click.option("--play", is_flag=True,
+              help="Play what the caller hears on the local speaker, live (paplay, aplay or "
+                   "the sounddevice package).")
 @connection_options
 def call_cmd(from_number: str, to_number: str, script_arg: str | None, presses: tuple[str, ...],
-             says: tuple[str, ...], timeout_s: float | None, url: str | None,
-             account: str | None, key: str | None) -> None:
+             says: tuple[str, ...], timeout_s: float | None, record: Path | None, play: bool,
+             url: str | None, account: str | None, key: str | None) -> None:
     """Call TO_NUMBER (a number you own) from the virtual phone FROM_NUMBER and follow it live.
 
     Without --script/--press/--say it is interactive: type digits and Enter to press them,
     "words to speak, h to hang up; Ctrl-C (or SIGTERM, SIGHUP) hangs up and quits. Exit code 0
     when the call completed, 3 when it ended otherwise (busy, failed...: the reason is printed),
-    124 after --timeout, 130 on Ctrl-C, 1 when percl cannot be reached."""
+    124 after --timeout, 130 on Ctrl-C, 1 when percl cannot be reached or --record could not be
+    written (percl runs `--media symbolic`: no audio)."""
     steps = build_script(load_script(script_arg), presses, says)
     interactive = not (script_arg or presses or says)
     with client_from(url, account, key) as client:
         code = run_call(client, live_console(), runtime().keyboard(interactive), from_number,
-                        to_number, steps, interactive=interactive, timeout_s=timeout_s)
+                        to_number, steps, interactive=interactive, timeout_s=timeout_s,
+                        sound=Sound(record, play))
     sys.exit(code)
 
 

@@ -20,6 +20,7 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from percl.cli.credentials import make_private_dir
 from percl.config import IN_MEMORY_DBS, is_postgres
@@ -61,7 +62,7 @@ def lock_path(db: str) -> Path | None:
     return file.with_name(file.name + ".lock")
 
 
-def claim(host: str, port: int, db: str) -> Claim:
+def claim(host: str, port: int, db: str, *, reuse_port: bool = False) -> Claim:
     """Lock `db` if its lock file exists, bind host:port, then create the lock file if it did not.
 
     That order writes nothing when either is taken. Raises StartRefused with the line to print.
@@ -70,7 +71,7 @@ def claim(host: str, port: int, db: str) -> Claim:
     fd = _lock_existing(path, db) if path is not None else None
     sock: socket.socket | None = None
     try:
-        sock = bind(host, port)
+        sock = bind(host, port, reuse_port=reuse_port)
         if path is not None and fd is None:
             fd = _lock_new(path, db)
         if fd is not None:  # ours now: name us in it, for the message a second server prints
@@ -93,21 +94,39 @@ def _name_owner(fd: int, path: Path | None, db: str) -> None:
         raise StartRefused(f"{db}: cannot write its lock file {path}: {exc.strerror}") from None
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on host:port (port 0: any free port)."""
+def bind(host: str, port: int, *, reuse_port: bool = False, listen: bool = True) -> socket.socket:
+    """A listening TCP socket on host:port (port 0: any free port). `reuse_port`: with
+    SO_REUSEPORT, as each of `percl serve --workers N`'s processes binds it (cli/workers.py);
+    `listen=False`: bound only (the supervisor's reservation of the port)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
         raise StartRefused(f"cannot listen on {host}: {exc.strerror}") from None
     family, _, _, _, address = infos[0]
     try:
-        return socket.create_server(address, family=family, backlog=2048)
+        if listen:
+            return socket.create_server(address, family=family, backlog=2048,
+                                        reuse_port=reuse_port)
+        return _bound(address, family, reuse_port)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             free = _free_port_after(host, family, port)
             hint = f": try --port {free} or PERCL_PORT={free} make run" if free else ""
             raise StartRefused(f"port {port} is in use{hint}") from None
         raise StartRefused(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def _bound(address: Any, family: socket.AddressFamily, reuse_port: bool) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _free_port_after(host: str, family: socket.AddressFamily, port: int) -> int | None:

@@ -23,6 +23,7 @@ class HomeInfo:
 
     base_url: str
     credentials_hint: str | None = None
+    worker_id: str | None = None  # this worker's id when several share the database
 
 
 def percl_version() -> str:
@@ -40,7 +41,10 @@ def home_routes(info: HomeInfo) -> list[BaseRoute]:
         return HTMLResponse(page)
 
     async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "version": percl_version()})
+        body = {"status": "ok", "version": percl_version()}
+        if info.worker_id is not None:
+            body["worker"] = info.worker_id
+        return JSONResponse(body)
 
     return [Route("/", home, methods=["GET", "HEAD"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"])]

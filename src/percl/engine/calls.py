@@ -9,23 +9,34 @@ internalError), so one broken call cannot take the others down.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from percl.domain import ids
+from percl.domain import ids, payloads
 from percl.domain.enums import CallDirection, CallEndedReason, CallStatus, LogLevel
+from percl.domain.payloads import wire_fields
 from percl.domain.records import Account, Application, Call, IncomingNumber, revised
 from percl.engine import durable
 from percl.engine.admission import DialAdmission, LiveCallLimit, too_many_live_calls
 from percl.engine.context import EngineContext
+from percl.engine.ports import Lease, LeaseKind, WebhookRequest
 from percl.engine.service import MakeCallRequest
 from percl.engine.session.session import ApiUpdate, CallSession, ParentEnded, Shutdown
-from percl.errors import BadRequest, NotFound
+from percl.engine.workers.cluster import Cluster
+from percl.engine.workers.failover import release_memberships
+from percl.engine.workers.forwarding import Arguments, OwnerGone
+from percl.errors import BadRequest, NotFound, ServiceUnavailable
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 
 if TYPE_CHECKING:
+    from percl.domain.json import JsonValue
     from percl.percl.commands import OutDial
+
+log = logging.getLogger("percl.engine.calls")
+#: The operation a worker forwards a REST update of a leg it does not run to (forwarding.py).
+UPDATE_CALL = "call.update"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +52,20 @@ class Dialing:
 
 
 class CallService(TaskOwner):
-    """The engine's front door for calls. Use as `async with CallService(ctx) as calls:`."""
+    """The engine's front door for calls. Use as `async with CallService(ctx) as calls:`.
 
-    def __init__(self, ctx: EngineContext) -> None:
+    With a `cluster` (several workers on one database) each leg this worker creates is leased to
+    it before its first record is written, a REST update of a leg another worker runs is
+    forwarded to that worker, and legs whose owner died are closed (see "workers" below).
+    Without one (one worker) none of that costs anything."""
+
+    def __init__(self, ctx: EngineContext, cluster: Cluster | None = None) -> None:
         self.ctx = ctx
+        self.cluster = cluster
+        self._reclaiming: set[str] = set()  # legs of dead workers being closed here
+        if cluster is not None:
+            cluster.serve(UPDATE_CALL, self._forwarded_update)
+            cluster.on_expired(LeaseKind.CALL, self._owner_gone)
         self.sessions: dict[str, CallSession] = {}
         self._group = OwnedTaskGroup("CallService")
         self.live = LiveCallLimit(ctx.settings.max_live_calls_per_account)
@@ -64,23 +85,32 @@ class CallService(TaskOwner):
 
         endTime is the last moment percl knew the leg alive, not this start-up (the downtime is
         no part of the call): the database's newest call change or log line, which the previous
-        process wrote while the leg was still live (it never recorded its end)."""
-        now = self.ctx.clock.now()
+        process wrote while the leg was still live (it never recorded its end).
+
+        With a cluster, only legs no live worker owns are closed (each taken over first)."""
         last_seen = await self.ctx.store.last_activity()
         closed = 0
         for call in await self.ctx.store.live_calls():
-            final = CallStatus.COMPLETED if call.status is CallStatus.IN_PROGRESS else CallStatus.FAILED
-            ended = min(now, max(call.date_updated, last_seen or call.date_updated))
-            await self.ctx.store.put_call(revised(
-                call, now, status=final, call_ended_reason=CallEndedReason.INTERNAL_ERROR,
-                end_time=ended,
-            ))
-            await self.ctx.logs.log(
-                LogLevel.ERROR, call.account_id,
-                "Call was live when percl stopped; closed with internalError at start-up",
-                call_id=call.call_id, request_id=call.request_id,
-            )
+            if self.cluster is not None:
+                closed += await self._reclaim(call.call_id, last_seen)
+                continue
+            await self._close_left(call, last_seen,
+                                   "Call was live when percl stopped; closed with internalError "
+                                   "at start-up")
             closed += 1
+        return closed
+
+    async def _close_left(self, call: Call, last_seen: float | None, why: str) -> Call:
+        """Store a leg nobody runs any more as ended with internalError (no webhooks); returns
+        the final record."""
+        now = self.ctx.clock.now()
+        final = CallStatus.COMPLETED if call.status is CallStatus.IN_PROGRESS else CallStatus.FAILED
+        ended = min(now, max(call.date_updated, last_seen or call.date_updated))
+        closed = revised(call, now, status=final, call_ended_reason=CallEndedReason.INTERNAL_ERROR,
+                         end_time=ended)
+        await self.ctx.store.put_call(closed)
+        await self.ctx.logs.log(LogLevel.ERROR, call.account_id, why, call_id=call.call_id,
+                                request_id=call.request_id)
         return closed
 
     # ---------------------------------------------------------------- REST: make a call
@@ -119,6 +149,8 @@ class CallService(TaskOwner):
             dialing=Dialing(connect_url, request.if_machine, request.if_machine_url,
                             request.send_digits, request.timeout, request.privacy_mode),
         )
+        if self.cluster is not None:
+            await self._own(call.call_id)
         await self.ctx.store.put_call(call)
         # REST legs dial through the account's calls-per-second queue (admission.py).
         admission = self.admission if self.admission.enabled else None
@@ -204,6 +236,8 @@ class CallService(TaskOwner):
             dialing=Dialing(command.call_connect_url, command.if_machine, command.if_machine_url,
                             command.send_digits, command.timeout, command.privacy_mode),
         )
+        if self.cluster is not None:
+            await self._own(child.call_id)
         await durable.put_call(self.ctx, child)
         session = CallSession(self.ctx, child, parent.account, dial_child=self._dial_child,
                               on_end=self._forget, parent_started=parent_started)
@@ -235,6 +269,8 @@ class CallService(TaskOwner):
             request_id=self.ctx.ids.new(ids.REQUEST),
             status_callback_url=app.status_callback_url if app else None,
         )
+        if self.cluster is not None:
+            await self._own(call.call_id)
         await durable.put_call(self.ctx, call)  # the caller rings on while the database is busy
         voice = (app.voice_url, app.voice_fallback_url) if app else (None, None)
         session = CallSession(self.ctx, call, account, voice_urls=voice,
@@ -243,6 +279,7 @@ class CallService(TaskOwner):
         problem = _inbound_problem(number.voice_enabled, app)
         if problem is not None:
             await session.end_with(problem)
+            self._disown(call_id)
             return
         if not self.live.has_room(account.account_id, self._live_count):
             await self._refuse_over_limit(session)
@@ -252,6 +289,12 @@ class CallService(TaskOwner):
     # ---------------------------------------------------------------- REST: update a call
 
     async def update_call(self, account: Account, call_id: str, status: str) -> None:
+        if self.cluster is not None and call_id not in self.sessions:
+            await self._update_elsewhere(account, call_id, status)
+            return
+        await self._update_here(account, call_id, status)
+
+    async def _update_here(self, account: Account, call_id: str, status: str) -> None:
         call = await self.ctx.store.get_call(call_id)
         session = self.sessions.get(call_id)
         if call is None or call.account_id != account.account_id or session is None or session.done:
@@ -273,6 +316,7 @@ class CallService(TaskOwner):
     def _forget(self, session: CallSession) -> None:
         if self.sessions.pop(session.call.call_id, None) is not None:
             self.live.ended(session.call.account_id)
+        self._disown(session.call.call_id)  # after its final record: see _reclaim
         if self.ctx.settings.hangup_children_with_parent:
             for child in list(self.sessions.values()):
                 if child.call.parent_call_id == session.call.call_id:
@@ -295,6 +339,99 @@ class CallService(TaskOwner):
             request_id=session.call.request_id, metadata={"limit": limit},
         )
         await session.end_with(CallEndedReason.FAILED)
+        self._disown(session.call.call_id)
+
+    # ---------------------------------------------------------------- workers (issue 19)
+
+    async def _own(self, call_id: str) -> None:
+        """Lease a new leg to this worker, before its first record: a leg in the store is
+        always leased, so another worker's recovery never takes it for a dead worker's."""
+        assert self.cluster is not None  # callers test it: one worker awaits nothing here
+        if not await self.cluster.own(LeaseKind.CALL, call_id):
+            raise ServiceUnavailable(f"Call {call_id} is leased to another worker")
+
+    def _disown(self, call_id: str) -> None:
+        if self.cluster is not None and self._group.running:
+            self._spawn(self._release(self.cluster, call_id))
+
+    async def _release(self, cluster: Cluster, call_id: str) -> None:
+        try:
+            await cluster.disown(LeaseKind.CALL, call_id)
+        except Exception:  # it runs out by itself; the leg's record is final already
+            log.exception("could not release the lease of call %s", call_id)
+
+    async def _update_elsewhere(self, account: Account, call_id: str, status: str) -> None:
+        """A REST update of a leg this worker does not run: the owner does it (forwarded over
+        the bus); no live owner is a leg no longer live."""
+        assert self.cluster is not None
+        call = await self.ctx.store.get_call(call_id)
+        gone = NotFound(f"Call {call_id} not found or no longer live")
+        if call is None or call.account_id != account.account_id or call.status.is_final:
+            raise gone
+        try:
+            await self.cluster.ask_owner(LeaseKind.CALL, call_id, UPDATE_CALL, {
+                "account_id": account.account_id, "call_id": call_id, "status": status})
+        except OwnerGone:
+            raise gone from None
+
+    async def _forwarded_update(self, arguments: Arguments) -> JsonValue:
+        """Another worker's forwarded REST update of a leg: done here, never forwarded again."""
+        account = await self.ctx.store.get_account(str(arguments.get("account_id")))
+        call_id = str(arguments.get("call_id"))
+        if account is None:
+            raise NotFound(f"Call {call_id} not found or no longer live")
+        await self._update_here(account, call_id, str(arguments.get("status")))
+        return None
+
+    async def _reclaim(self, call_id: str, last_seen: float | None) -> int:
+        """Close a leg no live worker owns: take its lease (one worker wins), read it again (its
+        owner may have ended it meanwhile: it writes the final record before letting go), close
+        it if it is still live, let go. Returns 1 when closed here, else 0."""
+        assert self.cluster is not None
+        if call_id in self._reclaiming or call_id in self.sessions:
+            return 0
+        if not await self.cluster.own(LeaseKind.CALL, call_id):
+            return 0  # a live worker runs it
+        self._reclaiming.add(call_id)
+        try:
+            call = await self.ctx.store.get_call(call_id)
+            if call is None or call.status.is_final:
+                return 0
+            call = await release_memberships(self.ctx, call)  # its queue or conference died too
+            closed = await self._close_left(call, last_seen,
+                                            "Call was live on a percl worker that stopped; "
+                                            "closed with internalError")
+            if closed.status_callback_url:  # in the background: the scan goes on meanwhile
+                if self._group.running:
+                    self._spawn(self._final_status(closed, closed.status_callback_url))
+                else:
+                    await self._final_status(closed, closed.status_callback_url)
+            return 1
+        finally:
+            self._reclaiming.discard(call_id)
+            await self.cluster.disown(LeaseKind.CALL, call_id)
+
+    async def _final_status(self, call: Call, url: str) -> None:
+        """The callStatus webhook FreeClimb sends when a leg ends, for a leg closed because its
+        worker died (its statusCallbackUrl; its other webhooks died with the worker)."""
+        try:
+            account = await self.ctx.store.get_account(call.account_id)
+            if account is None:
+                return
+            await self.ctx.webhooks.send(WebhookRequest(
+                request_type=payloads.CallStatus.REQUEST_TYPE, url=url, account=account, call=call,
+                fields=wire_fields(payloads.CallStatus()), privacy_mode=call.privacy_mode,
+                request_id=call.request_id))
+        except Exception:  # the record is final already; a failed webhook is in the account log
+            log.exception("call %s: the final callStatus webhook failed", call.call_id)
+
+    async def _owner_gone(self, lease: Lease) -> None:
+        """A leg's lease ran out: its worker stopped renewing (died). Close the leg as a start-up
+        recovery would, its end at the owner's last renewal."""
+        assert self.cluster is not None
+        if await self._reclaim(lease.key, lease.expires_at - self.cluster.settings.lease_s):
+            log.warning("call %s: its worker %s stopped; closed with internalError",
+                        lease.key, lease.owner)
 
 
 def _inbound_problem(voice_enabled: bool, app: Application | None) -> CallEndedReason | None:

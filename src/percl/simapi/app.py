@@ -11,6 +11,9 @@
     POST   /calls/{callId}/answer        the called phone of a ringing leg picks up -> 204
     POST   /calls/{callId}/decline       the called phone of a ringing leg declines (busy) -> 204
     GET    /calls/{callId}/transcript    what the far end heard and did (`?since=N`: from entry N)
+    GET    /calls/{callId}/audio         a WAV of what it heard (left) and sent (right); 409 for a
+                                         leg of symbolic fidelity (`?channel=heard|sent`: mono;
+                                         `?fromMs=N`: from N ms on)
 
 Every route needs the REST API's Basic auth (accountId:apiKey). The phone network is shared by
 all accounts, but a phone program is the caller's own: it applies to the caller's calls to that
@@ -35,6 +38,7 @@ from percl.simapi.faults import router as faults_router
 from percl.simapi.messages import router as messages_router
 from percl.simapi.ports import SimApiDeps
 from percl.telephony.sim.control import (
+    AudioChannel,
     DigitsIn,
     PlaceCallIn,
     ProgramIn,
@@ -125,17 +129,42 @@ def create_sim_api(deps: SimApiDeps) -> FastAPI:
     async def transcript(
         call_id: str, caller: Caller, since: Annotated[str | None, Query()] = None
     ) -> dict[str, Any]:
-        start = _since(since)
+        start = _non_negative(since, "since")
         return render_transcript(await sim.transcript(caller.account_id, call_id), start)
+
+    @app.get("/calls/{call_id}/audio", response_class=Response,
+             responses={200: {"content": {"audio/wav": {}}}})
+    async def audio(
+        call_id: str, caller: Caller, channel: Annotated[str | None, Query()] = None,
+        from_ms: Annotated[str | None, Query(alias="fromMs")] = None,
+    ) -> Response:
+        """What the leg heard and sent so far, as a 16-bit 8 kHz WAV (audio fidelity only)."""
+        side = _channel(channel)
+        start = _non_negative(from_ms, "fromMs")
+        wav = await sim.audio(caller.account_id, call_id, side, start)
+        return Response(wav, media_type="audio/wav", headers={
+            "Cache-Control": "no-store",  # a live leg's audio grows
+            "Content-Disposition": f'inline; filename="{call_id}.wav"'})
 
     return app
 
 
-def _since(raw: str | None) -> int:
-    """The `since` query parameter: a non-negative integer. Raises BadRequest naming it."""
+def _channel(raw: str | None) -> AudioChannel | None:
+    """The `channel` query parameter: heard, sent, or absent (both). Raises BadRequest naming it."""
+    if raw is None:
+        return None
+    try:
+        return AudioChannel(raw)
+    except ValueError:
+        raise BadRequest(f"channel must be heard or sent (or absent for both), got {raw!r}",
+                         details={"field": "channel"}) from None
+
+
+def _non_negative(raw: str | None, name: str) -> int:
+    """A non-negative integer query parameter (0 when absent). Raises BadRequest naming it."""
     if raw is None:
         return 0
     if not raw.isdigit() or len(raw) > 9:
-        raise BadRequest(f"since must be a non-negative integer, got {raw!r}",
-                         details={"field": "since"})
+        raise BadRequest(f"{name} must be a non-negative integer, got {raw!r}",
+                         details={"field": name})
     return int(raw)

@@ -69,7 +69,8 @@ from percl.domain.records import (
 # 4: + blobs, exports (new tables only).
 # 5: queue_members + inserted (insertion order, ADDED_COLUMNS below): members tied on
 # (date_enqueued, seq) came in SQLite's rowid order, which PostgreSQL has no equivalent of.
-SCHEMA_VERSION = 5
+# 6: + leases (new table only): which worker owns what, until when (issue 19, workers).
+SCHEMA_VERSION = 6
 
 metadata = MetaData()
 
@@ -324,6 +325,18 @@ exports = Table(
     Column("date_updated", Float, nullable=False),
     Column("revision", Integer, nullable=False),
     Index("ix_exports_account_created", "account_id", "date_created"),
+)
+
+# Which worker owns a leg (or itself: kind "worker"), until when (engine/ports/leases.py).
+leases = Table(
+    "leases",
+    metadata,
+    Column("kind", String, primary_key=True),
+    Column("key", String, primary_key=True),
+    Column("owner", String, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_leases_owner", "owner"),
+    Index("ix_leases_expires_at", "expires_at"),
 )
 
 

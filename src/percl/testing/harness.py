@@ -27,17 +27,19 @@ from typing import Any
 import httpx
 
 from percl.app import Platform
-from percl.config import Settings
+from percl.config import MediaFidelity, Settings, resolve_media
 from percl.domain import ids as idmod
 from percl.domain.ids import SequentialIds
 from percl.domain.records import Application, Call, IncomingNumber, LogEntry
 from percl.engine.ports import LogFilter, Store
+from percl.media.audio.pcm import Pcm
 from percl.store.memory import MemoryStore
 from percl.telephony.sim.model import PhoneStep
 from percl.testing.apps import AppMounts, PerclAnswer, ScriptedApp
 from percl.testing.book import ObservedStore, RecordBook
 from percl.testing.capture import CapturedWebhook, RecordingTransport, WebhookLog
 from percl.testing.clock import FakeClock
+from percl.testing.fidelity import default_media
 from percl.testing.legs import AsyncPhoneCall
 from percl.testing.phones import AsyncPhone
 from percl.testing.sdk import InProcessPoolManager, LoopBridge, freeclimb_api
@@ -58,12 +60,20 @@ class Harness:
     """
 
     def __init__(self, *, settings: Settings | None = None, store: Store | None = None,
-                 media_time_scale: float = 1.0) -> None:
+                 media_time_scale: float = 1.0, media: str | None = None) -> None:
         """`store`: default a fresh MemoryStore (fast, gone with the harness; `settings.db` is not
-        consulted); pass e.g. `SqliteStore.for_path(file)` to test what survives a restart."""
+        consulted); pass e.g. `SqliteStore.for_path(file)` to test what survives a restart.
+
+        `media`: "symbolic" or "audio" (real frames: slower; a leg's audio is then readable, see
+        `AsyncPhoneCall.audio`); None: the session's default (percl.testing.fidelity), which is
+        symbolic unless `--percl-media` or `@pytest.mark.percl_media` says otherwise. The kit's
+        fidelity is this, never `settings.media`. A media time scale other than 1 makes the
+        default symbolic and is refused with "audio" (ConfigError)."""
         self.clock = FakeClock()
         self.ids = SequentialIds()
-        self.settings = settings or Settings(db=":memory:", media_time_scale=media_time_scale)
+        base = settings or Settings(db=":memory:", media_time_scale=media_time_scale)
+        fidelity = resolve_media(media, base.media_time_scale, default_media())
+        self.settings = dataclasses.replace(base, media=fidelity)
         self.book = RecordBook()
         self.router = RoutingTransport()
         self.mounts = AppMounts(self.router, self.clock.tracker)
@@ -72,7 +82,8 @@ class Harness:
         raw_store: Store = store or MemoryStore()
         self.store: Any = ObservedStore(raw_store, self.clock.tracker, self.book)
         self.platform = Platform(self.settings, clock=self.clock, ids=self.ids, store=self.store,
-                                 transport=self.recorder, probe_media=False)
+                                 transport=self.recorder, probe_media=False,
+                                 tracker=self.clock.tracker)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._clients: dict[str, httpx.AsyncClient] = {}
         self._phones: dict[str, AsyncPhone] = {}
@@ -118,6 +129,11 @@ class Harness:
     def url(self, path_or_url: str) -> str:
         """An absolute URL for `path_or_url` (a path resolves against the first mounted app)."""
         return self.mounts.resolve(path_or_url)
+
+    @property
+    def media(self) -> MediaFidelity:
+        """The media fidelity the simulated network runs in ("audio" or "symbolic")."""
+        return self.platform.media
 
     @property
     def webhooks(self) -> WebhookLog:
@@ -289,6 +305,17 @@ class Harness:
         call = await self.call(call_id)
         assert ok and call.status.is_final, f"call {call_id} still {call.status} after {limit_s}s"
         return call
+
+    def speech(self, text: str, language: str | None = None) -> Pcm:
+        """The audio percl plays for a Say of `text` (8 kHz int16), from the same engine and
+        cache as the platform's in audio fidelity: to find a prompt in `call.audio()` with
+        `LegAudio.offset_of`."""
+        kit = self.platform.audio_kit
+        if kit is not None:
+            return kit.speech(text, language)
+        from percl.media.tts import default_synthesizer  # a symbolic kit has not loaded it
+
+        return default_synthesizer().synthesize(text, language).pcm
 
     def transcript(self, call_id: str) -> Any:
         return self.platform.sim.transcript(call_id)

@@ -18,6 +18,7 @@ from percl.domain.enums import CallEndedReason, CallStatus
 from percl.domain.records import Call
 from percl.telephony.sim.model import TranscriptEntry, TranscriptEvent
 from percl.telephony.sim.network import SimNetwork
+from percl.testing.audio import LegAudio, read_leg_wav
 from percl.testing.capture import CapturedWebhook
 from percl.testing.transcripts import (
     Matcher,
@@ -71,6 +72,20 @@ class AsyncPhoneCall:
         """True once percl holds the call as final (completed, busy, failed, ...)."""
         record = self.record
         return record is not None and record.status.is_final
+
+    async def audio(self) -> LegAudio:
+        """What the phone heard and sent so far, as numpy arrays (GET /calls/{callId}/audio).
+        Raises AssertionError for a leg of symbolic fidelity (use `Harness(media="audio")` or
+        `@pytest.mark.percl_media("audio")`) or an unknown one."""
+        __tracebackhide__ = True
+        await self._h.clock.settle()
+        response = await self._h.sim_rest.get(f"/calls/{self.call_id}/audio")
+        if response.status_code != 200:
+            hint = (' (make the kit with media="audio", or mark the test '
+                    '@pytest.mark.percl_media("audio"))' if response.status_code == 409 else "")
+            raise AssertionError(f"no audio for call {self.call_id}: "
+                                 f"{response.json().get('message')}{hint}")
+        return read_leg_wav(response.content)
 
     # ------------------------------------------------------------------ acting
 

@@ -28,8 +28,10 @@ from percl.config import Settings
 from percl.domain.enums import CallEndedReason, CallStatus, PhoneAnswer
 from percl.domain.records import Call, LogEntry
 from percl.engine.ports import Store
+from percl.media.audio.pcm import Pcm
 from percl.telephony.sim.model import PhoneStep, TranscriptEntry
 from percl.testing.apps import ScriptedApp
+from percl.testing.audio import LegAudio
 from percl.testing.capture import CapturedWebhook, WebhookLog
 from percl.testing.harness import Harness
 from percl.testing.legs import AsyncPhoneCall
@@ -46,9 +48,11 @@ class Percl:
     (or call `close()`); the pytest plugin's `percl` fixture does that for you."""
 
     def __init__(self, *, settings: Settings | None = None, store: Store | None = None,
-                 media_time_scale: float = 1.0) -> None:
+                 media_time_scale: float = 1.0, media: str | None = None) -> None:
+        """See Harness: `media` is "symbolic" or "audio" (None: the session's default)."""
         self._loop = asyncio.new_event_loop()
-        self.harness = Harness(settings=settings, store=store, media_time_scale=media_time_scale)
+        self.harness = Harness(settings=settings, store=store, media_time_scale=media_time_scale,
+                               media=media)
         self._bridge = LoopBridge(self._loop, settle=self.harness.clock.settle)
         self._stop: asyncio.Future[None] = self._loop.create_future()
         self._host: asyncio.Task[None] | None = None
@@ -145,6 +149,10 @@ class Percl:
     def leg(self, call_id: str) -> PhoneCall:
         """The handle of any call by id (e.g. the callId the SDK's make_a_call returned)."""
         return PhoneCall(self, self.harness.leg(call_id))
+
+    def speech(self, text: str, language: str | None = None) -> Pcm:
+        """The audio percl plays for a Say of `text` (see Harness.speech)."""
+        return self.harness.speech(text, language)
 
     @property
     def now(self) -> float:
@@ -271,6 +279,11 @@ class PhoneCall:
     @property
     def webhooks(self) -> list[CapturedWebhook]:
         return self.acall.webhooks
+
+    def audio(self) -> LegAudio:
+        """What the phone heard and sent so far, as numpy arrays (see AsyncPhoneCall.audio)."""
+        __tracebackhide__ = True
+        return self._p.run(self.acall.audio())
 
     def press(self, digits: str) -> None:
         __tracebackhide__ = True

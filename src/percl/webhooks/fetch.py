@@ -58,7 +58,8 @@ class TransportFetcher:
             return Fetched(url, None, error=error, elapsed_ms=elapsed)
         headers = {k.lower(): v for k, v in response.headers.items()}
         return Fetched(url, response.status, response.body, headers.get("content-type"), error,
-                       elapsed, _length(headers.get("content-length")), response.truncated)
+                       elapsed, _length(headers.get("content-length")), response.truncated,
+                       headers.get("cache-control"))
 
 
 def _length(header: str | None) -> int | None:

@@ -29,12 +29,15 @@ from percl.engine.conference import commands as conference_commands
 from percl.engine.conference.member import Member
 from percl.engine.conference.room import ConferenceRoom, ParticipantHold
 from percl.engine.context import EngineContext
-from percl.engine.ports import ConferenceFilter, ParticipantFilter
+from percl.engine.ports import ConferenceFilter, LeaseKind, ParticipantFilter
 from percl.engine.service import ConferenceUpdate, NewConference, ParticipantUpdate
+from percl.engine.workers.cluster import Cluster
+from percl.engine.workers.forwarding import Arguments, OwnerGone
 from percl.errors import NotFound
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 
 if TYPE_CHECKING:
+    from percl.domain.json import JsonValue
     from percl.engine.runners import Leg
 
 log = logging.getLogger("percl.engine.conference")
@@ -44,12 +47,19 @@ WAIT_URL_HEAD_BYTES = 64 * 1024  # what of a waitUrl audio file is read to know 
 class ConferenceService(TaskOwner):
     """Conferences of every account. `sessions` is the CallService's live-session registry."""
 
-    def __init__(self, ctx: EngineContext, sessions: Mapping[str, Leg]) -> None:
+    def __init__(self, ctx: EngineContext, sessions: Mapping[str, Leg],
+                 cluster: Cluster | None = None) -> None:
         self.ctx = ctx
         self.sessions = sessions
         self.rooms: dict[str, ConferenceRoom] = {}
         self._group = OwnedTaskGroup("ConferenceService")
         conference_commands.register(self)
+        # Several workers: a participant's REST update reaches the worker running its leg.
+        self._cluster = cluster
+        if cluster is not None:
+            cluster.serve(UPDATE_PARTICIPANT, self._forwarded_update)
+            cluster.serve(REMOVE_PARTICIPANT, self._forwarded_removal)
+            cluster.serve(UPDATE_CONFERENCE, self._forwarded_conference_update)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
         """Run `coro` as a task of the service (None, and `coro` closed, once it has stopped)."""
@@ -154,13 +164,28 @@ class ConferenceService(TaskOwner):
     async def update_conference(
         self, account: Account, conference_id: str, update: ConferenceUpdate
     ) -> None:
+        if not await self._still_open(account, conference_id, update):
+            return
+        if (self._cluster is not None and conference_id not in self.rooms
+                and await self._updated_elsewhere(account, conference_id, update)):
+            return
+        await self._update_here(account, conference_id, update)
+
+    async def _still_open(self, account: Account, conference_id: str,
+                          update: ConferenceUpdate) -> bool:
+        """False for a second harmless terminate; NotFound for an unknown, foreign or (for
+        anything else) terminated conference."""
         stored = await self.ctx.store.get_conference(conference_id)
         if stored is None or stored.account_id != account.account_id:
             raise NotFound(f"Conference {conference_id} not found", code=66)
         if stored.status is ConferenceStatus.TERMINATED:
             if update.status == "terminated" and update.alias is None and update.play_beep is None:
-                return  # terminating twice is harmless (apps do it from several webhooks)
+                return False  # terminating twice is harmless (apps do it from several webhooks)
             raise NotFound(f"Conference {conference_id} is terminated", code=66)
+        return True
+
+    async def _update_here(self, account: Account, conference_id: str,
+                           update: ConferenceUpdate) -> None:
         room = await self.room(account.account_id, conference_id)
         if room is None:  # terminated between the two reads
             raise NotFound(f"Conference {conference_id} is terminated", code=66)
@@ -179,6 +204,14 @@ class ConferenceService(TaskOwner):
     async def update_participant(
         self, account: Account, conference_id: str, call_id: str, update: ParticipantUpdate
     ) -> Participant:
+        if self._cluster is not None and call_id not in self.sessions:
+            await self._elsewhere(UPDATE_PARTICIPANT, account, conference_id, call_id, {
+                "talk": update.talk, "listen": update.listen,
+                "dtmf_pass_through": update.dtmf_pass_through})
+            stored = await self.ctx.store.get_participant(conference_id, call_id)
+            if stored is None:  # it left between the owner's answer and this read
+                raise _no_participant(conference_id, call_id)
+            return stored
         room, member = await self._member(account, conference_id, call_id)
         changes = {name: value for name, value in (
             ("talk", update.talk), ("listen", update.listen),
@@ -186,6 +219,9 @@ class ConferenceService(TaskOwner):
         return await room.set_privileges(member, **changes)
 
     async def remove_participant(self, account: Account, conference_id: str, call_id: str) -> None:
+        if self._cluster is not None and call_id not in self.sessions:
+            await self._elsewhere(REMOVE_PARTICIPANT, account, conference_id, call_id, {})
+            return
         room, member = await self._member(account, conference_id, call_id)
         await room.remove(member)
 
@@ -195,8 +231,7 @@ class ConferenceService(TaskOwner):
         room = await self.room(account.account_id, conference_id)
         member = room.members.get(call_id) if room is not None else None
         if room is None or member is None or not member.live:
-            raise NotFound(f"Participant {call_id} not found in conference {conference_id}",
-                           code=66)
+            raise _no_participant(conference_id, call_id)
         return room, member
 
     # ------------------------------------------------------------------ start-up
@@ -219,6 +254,84 @@ class ConferenceService(TaskOwner):
                                                        status=ConferenceStatus.EMPTY))
                     emptied += 1
         return emptied
+
+
+    # ------------------------------------------------------------------ workers (issue 19)
+
+    async def _elsewhere(self, operation: str, account: Account, conference_id: str,
+                         call_id: str, changes: dict[str, JsonValue]) -> None:
+        """Run a participant operation on the worker running the participant's leg (its room
+        is there); no live owner: the participant is gone."""
+        assert self._cluster is not None
+        try:
+            await self._cluster.ask_owner(LeaseKind.CALL, call_id, operation, {
+                "account_id": account.account_id, "conference_id": conference_id,
+                "call_id": call_id, **changes})
+        except OwnerGone:
+            raise _no_participant(conference_id, call_id) from None
+
+    async def _updated_elsewhere(self, account: Account, conference_id: str,
+                                 update: ConferenceUpdate) -> bool:
+        """Run a conference update on the worker whose room holds its participants (the worker
+        running the first participant's leg). False when none is live elsewhere: do it here."""
+        assert self._cluster is not None
+        for participant in await self.ctx.store.list_participants(conference_id,
+                                                                  ParticipantFilter()):
+            if participant.call_id in self.sessions:
+                return False
+            try:
+                await self._cluster.ask_owner(LeaseKind.CALL, participant.call_id,
+                                              UPDATE_CONFERENCE, {
+                    "account_id": account.account_id, "conference_id": conference_id,
+                    "alias": update.alias, "status": update.status,
+                    "play_beep": update.play_beep.value if update.play_beep else None})
+            except OwnerGone:
+                continue  # a dead worker's participant: the next one may be live
+            return True
+        return False
+
+    async def _forwarded_conference_update(self, arguments: Arguments) -> JsonValue:
+        """Another worker's conference update, for the room here; never forwarded again."""
+        account = await self.ctx.store.get_account(str(arguments.get("account_id")))
+        conference_id = str(arguments.get("conference_id"))
+        if account is None:
+            raise NotFound(f"Conference {conference_id} not found", code=66)
+        alias, status, beep = (arguments.get(k) for k in ("alias", "status", "play_beep"))
+        update = ConferenceUpdate(alias=alias if isinstance(alias, str) else None,
+                                  play_beep=PlayBeep(beep) if isinstance(beep, str) else None,
+                                  status=status if isinstance(status, str) else None)
+        if await self._still_open(account, conference_id, update):
+            await self._update_here(account, conference_id, update)
+        return None
+
+    async def _forwarded(self, arguments: Arguments) -> tuple[Account, str, str]:
+        account = await self.ctx.store.get_account(str(arguments.get("account_id")))
+        conference_id, call_id = str(arguments.get("conference_id")), str(arguments.get("call_id"))
+        if account is None or call_id not in self.sessions:  # never forwarded a second time
+            raise _no_participant(conference_id, call_id)
+        return account, conference_id, call_id
+
+    async def _forwarded_update(self, arguments: Arguments) -> JsonValue:
+        account, conference_id, call_id = await self._forwarded(arguments)
+        update = ParticipantUpdate(**{name: value for name in ("talk", "listen", "dtmf_pass_through")
+                                      if isinstance(value := arguments.get(name), bool)})
+        await self.update_participant(account, conference_id, call_id, update)
+        return None
+
+    async def _forwarded_removal(self, arguments: Arguments) -> JsonValue:
+        account, conference_id, call_id = await self._forwarded(arguments)
+        await self.remove_participant(account, conference_id, call_id)
+        return None
+
+
+#: Operations another worker forwards to the worker running a participant's leg (forwarding.py).
+UPDATE_PARTICIPANT = "conference.participant.update"
+REMOVE_PARTICIPANT = "conference.participant.remove"
+UPDATE_CONFERENCE = "conference.update"
+
+
+def _no_participant(conference_id: str, call_id: str) -> NotFound:
+    return NotFound(f"Participant {call_id} not found in conference {conference_id}", code=66)
 
 
 async def _guarded(coro: Coroutine[Any, Any, None]) -> None:

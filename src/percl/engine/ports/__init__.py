@@ -10,11 +10,13 @@ Mixer (mixer.py) and a SpeechRecognizer (recognizer.py); `Telephony` (telephony.
 network the engine is handed, which gives the first three.
 """
 
+from percl.engine.ports.bus import Bus, BusHandler, BusUnavailable, MessageTooLarge
 from percl.engine.ports.exports import ExportFiles, ExportSink
 from percl.engine.ports.fetching import Fetched, Fetcher
 from percl.engine.ports.grammar import Heard, Recognizer, SpeechGrammar
 from percl.engine.ports.json import JsonValue
 from percl.engine.ports.knowledge import KnowledgeSource
+from percl.engine.ports.leases import Lease, LeaseKind, Leases
 from percl.engine.ports.logs import LogObserver, LogSink
 from percl.engine.ports.media import (
     Audio,
@@ -68,3 +70,5 @@ __all__ = [
     "ToneKind", "Transcription", "Tts", "WebhookOutcome", "WebhookRequest", "WebhookResult",
     "WebhookSender",
 ]
+# Several workers on one database (issue 19): leases.py, bus.py.
+__all__ += ["Bus", "BusHandler", "BusUnavailable", "Lease", "LeaseKind", "Leases", "MessageTooLarge"]

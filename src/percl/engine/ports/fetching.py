@@ -18,6 +18,7 @@ class Fetched:
     elapsed_ms: float = 0.0
     size: int | None = None  # the file's length as the server declared it (Content-Length)
     truncated: bool = False  # the file is longer than the cap: `body` is its beginning only
+    cache_control: str | None = None  # the Cache-Control header (media caches honour it)
 
     @property
     def ok(self) -> bool:

@@ -26,13 +26,16 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any
 
 from percl.domain import ids
 from percl.domain import payloads as p
 from percl.domain.enums import CallEndedReason, LogLevel
+from percl.domain.json import JsonValue
 from percl.domain.records import Account, Queue, QueueMember, revised
 from percl.engine.context import EngineContext
+from percl.engine.ports import LeaseKind
 from percl.engine.queue.members import QueueExit, QueueMembership, remove_stale_members
 from percl.engine.queue.state import (
     DEFAULT_MAX_SIZE,
@@ -49,6 +52,8 @@ from percl.engine.queue.state import (
     with_removal,
 )
 from percl.engine.runners import Leg
+from percl.engine.workers.cluster import Cluster
+from percl.engine.workers.forwarding import Arguments, OwnerGone
 from percl.errors import IllegalTransition, NotFound
 from percl.percl import events as e
 from percl.percl.commands import Command, Enqueue
@@ -70,9 +75,14 @@ class QueueService:
         sessions: Mapping[str, Leg],
         *,
         min_wait_interval_s: float = MIN_WAIT_INTERVAL_S,
+        cluster: Cluster | None = None,
     ) -> None:
         self.ctx = ctx
         self.sessions = sessions
+        # Several workers: a member waits on the worker running its leg (dequeue goes there).
+        self._cluster = cluster
+        if cluster is not None:
+            cluster.serve(DEQUEUE, self._forwarded_dequeue)
         self.min_wait_interval_s = min_wait_interval_s
         self.members: dict[str, QueueMembership] = {}  # call id -> its membership, while queued
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -224,6 +234,12 @@ class QueueService:
         to its actionUrl (`dequeue`). Returns the member as it was. Raises NotFound for an unknown
         queue, an empty queue, or a call that is not (or no longer) waiting in it."""
         await self.owned_queue(account, queue_id)
+        if self._cluster is not None:
+            return await self._dequeue_anywhere(account, queue_id, call_id)
+        return await self._dequeue_here(queue_id, call_id)
+
+    async def _dequeue_here(self, queue_id: str, call_id: str | None) -> MemberView:
+        """Dequeue the first member waiting on this worker (or `call_id`). Raises NotFound."""
         async with self.lock(queue_id):
             picked = await self._dequeue_waiting(queue_id, call_id)
             if picked is None:
@@ -252,6 +268,44 @@ class QueueService:
             member.state = apply(member.state, MemberEvent.DEQUEUE)
             return view, member, session
         return None
+
+    # ---------------------------------------------------------------- workers (issue 19)
+
+    async def _dequeue_anywhere(self, account: Account, queue_id: str,
+                                call_id: str | None) -> MemberView:
+        """Dequeue with members on several workers: `call_id` where its leg runs; the front
+        member (call_id None) by walking the queue in order, each member where its leg runs, until
+        one is released (a member whose leg is ending is skipped, as on one worker)."""
+        if call_id is not None:
+            return await self._dequeue_member(account, queue_id, call_id)
+        for view in member_views(await self.ctx.store.list_members(queue_id), self.ctx.clock.now()):
+            try:
+                return await self._dequeue_member(account, queue_id, view.member.call_id)
+            except NotFound:
+                continue
+        raise NotFound(f"There is no call waiting in queue {queue_id}")
+
+    async def _dequeue_member(self, account: Account, queue_id: str, call_id: str) -> MemberView:
+        assert self._cluster is not None
+        if call_id in self.sessions:
+            return await self._dequeue_here(queue_id, call_id)
+        try:
+            answer = await self._cluster.ask_owner(LeaseKind.CALL, call_id, DEQUEUE, {
+                "account_id": account.account_id, "queue_id": queue_id, "call_id": call_id})
+        except OwnerGone:
+            raise NotFound(f"Call {call_id} is not waiting in queue {queue_id}") from None
+        return _view_from_json(answer)
+
+    async def _forwarded_dequeue(self, arguments: Arguments) -> JsonValue:
+        """Another worker's dequeue of a member whose leg runs here; never forwarded again."""
+        queue_id, call_id = str(arguments.get("queue_id")), str(arguments.get("call_id"))
+        account = await self.ctx.store.get_account(str(arguments.get("account_id")))
+        if account is None or call_id not in self.sessions:
+            raise NotFound(f"Call {call_id} is not waiting in queue {queue_id}")
+        await self.owned_queue(account, queue_id)
+        view = await self._dequeue_here(queue_id, call_id)
+        return {"member": {f.name: getattr(view.member, f.name) for f in fields(QueueMember)},
+                "position": view.position, "wait_time_s": view.wait_time_s}
 
     async def owned_queue(self, account: Account, queue_id: str) -> Queue:
         """The account's queue `queue_id`. Raises NotFound for unknown or foreign ids."""
@@ -295,3 +349,14 @@ class QueueService:
                           f"{queue_time} s", {"queueId": member.queue_id})
         return QueueExit(member.queue_id, result, queue_time)
 
+
+#: The operation another worker forwards a dequeue of a member whose leg runs here to.
+DEQUEUE = "queue.dequeue"
+
+
+def _view_from_json(value: JsonValue) -> MemberView:
+    """The MemberView a forwarded dequeue answered with (see `_forwarded_dequeue`)."""
+    assert isinstance(value, Mapping)
+    member, position, waited = value["member"], value["position"], value["wait_time_s"]
+    assert isinstance(member, Mapping) and isinstance(position, int) and isinstance(waited, int)
+    return MemberView(QueueMember(**dict(member)), position, waited)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ recognises each utterance the virtual phone says::
     grammar = builtin_grammar("DIG4")                                  # raises GrammarError
     outcome = grammar.recognize("five five one two")   # Recognition(matched, text, result, confidence)
     outcome = grammar.recognize_dtmf("5512")
+    sentences = grammar.phrases()   # for a speech decoder: the sentences, or None (infinite, > 500)
 """
 
 from percl.media.grammar.builtin import BUILTIN_NAMES, builtin_grammar

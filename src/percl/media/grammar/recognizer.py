@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from percl.media.grammar.expansion import Compiled, Event, RuleEvent, TagEvent
 from percl.media.grammar.matcher import Matcher
 from percl.media.grammar.normalize import Word, dtmf_words, normalize_text, voice_words
+from percl.media.grammar.phrases import phrases
 from percl.media.grammar.semantics import evaluate, event_text, render
 
 GARBAGE_WORD_COST = 10
@@ -78,6 +79,13 @@ class Grammar:
         """Recognise keypad input such as ``"1234#"`` (symbols other than 0-9 * # A-D are dropped)."""
         words = dtmf_words(digits)
         return _recognize(self.dtmf, words, "".join(w.display for w in words))
+
+    def phrases(self, limit: int = 500) -> list[str] | None:
+        """The sentences the voice part accepts, for a speech decoder (see phrases.py).
+
+        None when there are infinitely many or more than `limit`; ``[]`` for a DTMF-only grammar.
+        """
+        return phrases(self.voice, limit)
 
     def __repr__(self) -> str:
         parts = [f"{m}:{c.root or '(public rules)'}" for m, c in (("voice", self.voice), ("dtmf", self.dtmf))

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, insert, inspect, select
+from sqlalchemy import Column, func, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from percl.errors import DatabaseUnusable
 from percl.store import schema
+
+#: The PostgreSQL advisory lock key that serialises schema set-up ("percl" in ASCII).
+SCHEMA_LOCK = 0x706572636C
 
 
 async def ensure_schema(conn: AsyncConnection, where: str) -> None:
     """Create missing tables, then check the stored schema version: record it on a new database,
     migrate an older one (schema.MIGRATIONS: standard DDL), refuse a newer one. `where` names the
     database in the error (PERCL_DB=...). The caller commits."""
+    if conn.dialect.name == "postgresql":
+        # Workers starting together (`percl serve --workers N`, several machines) would race to
+        # create the same tables: one at a time, the lock held until the caller commits.
+        await conn.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
     await conn.run_sync(schema.metadata.create_all)
     found = (await conn.execute(select(schema.schema_version.c.version))).scalar()
     if found is None:

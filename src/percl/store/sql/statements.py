@@ -37,6 +37,10 @@ class Statements:
                              f"(supported: {', '.join(_UPSERT_INSERTS)})") from None
         self.dialect_name = dialect_name
 
+    def insert(self, table: Table) -> Any:
+        """The dialect's INSERT of `table`, with `on_conflict_do_update` and `excluded`."""
+        return self._insert(table)
+
     def upsert(self, table: Table, *, keep: Sequence[str] = ()) -> Insert:
         """INSERT one row (parameters named after the columns) or, when its primary key exists,
         UPDATE every other column but those in `keep` (set once, by the INSERT)."""

@@ -10,7 +10,10 @@ Cache (accounts, applications, numbers by id and by phone number): auth reads th
 REST request and each call start reads its application and number. **Assumption: this process is
 the only writer of its database** while the store is open (`percl serve` owns it), so every change
 goes through put_*/delete_* here, which update or drop the cached copy; the cache is exact. A
-second process writing the same database would not be seen until `close()` + `open()`.
+second process writing the same database would not be seen until `close()` + `open()`, unless it
+says so: with several workers on one database (issue 19), each write to a cached table calls the
+`on_cached_change` callback once it is committed, and app.py sends that over the bus to the other
+workers, which call `invalidate_cache()` (their copies are gone a bus message after the commit).
 
 Account log (write-behind, logs.py): `add_log` queues the line and returns; `list_logs` and
 `close()` flush first. A crash may lose the last few ms of log lines, never a call record:
@@ -19,7 +22,7 @@ Account log (write-behind, logs.py): `add_log` queues the line and returns; `lis
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import func, select
 
@@ -55,6 +58,7 @@ from percl.store.sql.calls import Calls
 from percl.store.sql.conferences import Conferences
 from percl.store.sql.executor import Executor
 from percl.store.sql.exports import Exports
+from percl.store.sql.leases import SqlLeases
 from percl.store.sql.logs import Logs
 from percl.store.sql.messages import Messages
 from percl.store.sql.numbers import Numbers
@@ -87,6 +91,9 @@ class SqlStore:
         self._messages = Messages(executor, statements)
         self._blobs = Blobs(executor, statements)
         self._exports = Exports(executor, statements)
+        #: Which worker owns what (engine/ports/leases.py); used only with several workers.
+        self.leases = SqlLeases(executor, statements)
+        self._cached_changed: Callable[[], None] | None = None
         self._open = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -109,6 +116,15 @@ class SqlStore:
         self._cache.clear()
         self._open = False
 
+    def on_cached_change(self, callback: Callable[[], None] | None) -> None:
+        """Call `callback` after each committed write to a cached table (accounts, applications,
+        numbers); None: stop. See the module doc."""
+        self._cached_changed = callback
+
+    def _changed(self) -> None:
+        if self._cached_changed is not None:
+            self._cached_changed()
+
     def invalidate_cache(self) -> None:
         """Forget every cached account, application and number. Only needed after the database
         was changed other than through this store (a test that deletes rows directly)."""
@@ -118,6 +134,7 @@ class SqlStore:
 
     async def put_account(self, account: Account) -> None:
         await self._accounts.put(account)
+        self._changed()
 
     async def get_account(self, account_id: str) -> Account | None:
         return await self._accounts.get(account_id)
@@ -127,6 +144,7 @@ class SqlStore:
 
     async def put_application(self, app: Application) -> None:
         await self._applications.put(app)
+        self._changed()
 
     async def get_application(self, application_id: str) -> Application | None:
         return await self._applications.get(application_id)
@@ -138,9 +156,11 @@ class SqlStore:
 
     async def delete_application(self, application_id: str) -> None:
         await self._applications.delete(application_id)
+        self._changed()
 
     async def put_number(self, number: IncomingNumber) -> None:
         await self._numbers.put(number)
+        self._changed()
 
     async def get_number(self, phone_number_id: str) -> IncomingNumber | None:
         return await self._numbers.get(phone_number_id)
@@ -153,6 +173,7 @@ class SqlStore:
 
     async def delete_number(self, phone_number_id: str) -> None:
         await self._numbers.delete(phone_number_id)
+        self._changed()
 
     # ------------------------------------------------------------------ calls
 

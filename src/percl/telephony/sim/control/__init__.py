@@ -4,10 +4,16 @@ This is all percl.simapi (the ASGI app at /sim/v1) may import of telephony/: the
 (`NetworkControl`) and the wire models and renderers (`wire`), never the network's internals.
 """
 
-from percl.telephony.sim.control.operations import MAX_LISTED_LEGS, MAX_PROGRAMS, NetworkControl
+from percl.telephony.sim.control.operations import (
+    MAX_LISTED_LEGS,
+    MAX_PROGRAMS,
+    LegAudio,
+    NetworkControl,
+)
 from percl.telephony.sim.control.wire import (
     MAX_SAY,
     MAX_STEPS,
+    AudioChannel,
     DigitsIn,
     PlaceCallIn,
     ProgramIn,
@@ -24,7 +30,9 @@ __all__ = [
     "MAX_PROGRAMS",
     "MAX_SAY",
     "MAX_STEPS",
+    "AudioChannel",
     "DigitsIn",
+    "LegAudio",
     "NetworkControl",
     "PlaceCallIn",
     "ProgramIn",

@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from percl.engine.ports import Store
-from percl.errors import BadRequest, NotFound
+from percl.errors import BadRequest, Conflict, NotFound
+from percl.media.audio.pcm import Pcm
+from percl.telephony.sim.control.wire import AudioChannel, render_audio
 from percl.telephony.sim.model import LegSummary, PhoneProgram, PhoneStep, Transcript
 from percl.telephony.sim.network import SimNetwork
 
@@ -22,14 +24,22 @@ MAX_LISTED_LEGS = 50
 #: Numbers one account may program at once (each program holds at most wire.MAX_STEPS steps).
 MAX_PROGRAMS = 100
 
+#: A leg's kept audio, (heard, sent), or None for an unknown leg or one of symbolic fidelity
+#: (SimNetwork.leg_audio).
+LegAudio = Callable[[str], tuple[Pcm, Pcm] | None]
+
 
 class NetworkControl:
     """The far end of the simulated network as one account may drive it. Every method takes the
     caller's `account_id`; the numbers it is given are already checked E.164 (wire.check_number)."""
 
-    def __init__(self, network: SimNetwork, store: Store) -> None:
+    def __init__(self, network: SimNetwork, store: Store, *,
+                 leg_audio: LegAudio | None = None) -> None:
+        """`leg_audio`: where legs' audio is read (the network's `leg_audio`); None when the
+        network carries no audio (every leg then answers `audio` with a Conflict)."""
         self._network = network
         self._store = store
+        self._leg_audio = leg_audio
 
     def program(self, account_id: str, number: str, program: PhoneProgram) -> PhoneProgram:
         """Replace the caller's program of `number`; returns it as stored. Raises BadRequest when
@@ -109,6 +119,22 @@ class NetworkControl:
         if found is None:
             raise NotFound(f"No transcript for call {call_id} (unknown, or too old to be kept)")
         return found
+
+    async def audio(self, account_id: str, call_id: str, channel: AudioChannel | None = None,
+                    from_ms: int = 0) -> bytes:
+        """What the leg heard and sent as a WAV (see wire.render_audio). Raises NotFound for an
+        unknown, foreign or forgotten leg, Conflict for a leg the network carried symbolically."""
+        await self._visible(account_id, call_id)
+        tracks = None if self._leg_audio is None else self._leg_audio(call_id)
+        if tracks is not None:
+            return render_audio(*tracks, channel, from_ms)
+        if self._network.transcript(call_id) is None:
+            raise NotFound(f"No audio for call {call_id} (unknown, or too old to be kept)")
+        raise Conflict(
+            f"Call {call_id} has no audio: it ran in symbolic media fidelity (words and keys "
+            "only: read its transcript; `percl serve --media audio` carries audio), or its "
+            "audio is no longer kept (only the most recent legs' is)",
+            details={"callId": call_id})
 
     async def _visible(self, account_id: str, call_id: str) -> None:
         """Raise NotFound when the store says the call belongs to another account."""

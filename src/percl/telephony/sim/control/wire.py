@@ -11,6 +11,7 @@ outside 0-9 * # are all refused with a 400 that names the field.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -18,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from percl.domain.enums import PhoneAnswer
 from percl.domain.phone import is_e164
 from percl.errors import BadRequest, InvalidJson
+from percl.media.audio.pcm import SAMPLE_RATE, Pcm
+from percl.media.audio.wav import wav_bytes
 from percl.telephony.sim.model import (
     DEFAULT_ANSWER_AFTER_MS,
     LegSummary,
@@ -33,6 +36,13 @@ MAX_STEPS = 100
 MAX_SAY = 1024
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class AudioChannel(StrEnum):
+    """`?channel=` of GET /calls/{callId}/audio: one side of the leg as a mono WAV."""
+
+    HEARD = "heard"  # what the phone heard (the platform's audio, the conference's mix)
+    SENT = "sent"  # what the phone sent (its voice, its keys' tones)
 
 
 class _Wire(BaseModel):
@@ -211,3 +221,14 @@ def render_leg(leg: LegSummary) -> dict[str, Any]:
         "live": leg.live,
         "createdMs": leg.created_ms,
     }
+
+
+def render_audio(heard: Pcm, sent: Pcm, channel: AudioChannel | None, from_ms: int = 0) -> bytes:
+    """A 16-bit 8 kHz WAV of a leg: two channels (left what the phone heard, right what it sent;
+    the shorter padded with silence), or the one `channel`; from `from_ms` on."""
+    start = from_ms * SAMPLE_RATE // 1000
+    if channel is AudioChannel.HEARD:
+        return wav_bytes([heard[start:]])
+    if channel is AudioChannel.SENT:
+        return wav_bytes([sent[start:]])
+    return wav_bytes([heard[start:], sent[start:]])

@@ -1,0 +1,207 @@
+"""A worker among several on one database: its identity, its heartbeat, what it owns.
+
+Identity: a worker id made at start (`new_worker_id`), held as a lease of kind "worker" on
+itself. Heartbeat: every third of the lease length (PERCL_LEASE_SECONDS, default 15 s) one
+statement renews every lease the worker holds, so a worker with ten thousand legs costs the
+database one UPDATE per heartbeat, not ten thousand. A worker that stops (kill -9, a machine
+gone, a stalled loop) stops renewing, and its leases run out after at most one lease length.
+
+The expiry scan runs at start and with every heartbeat: it lists leases that ran out and hands
+each to the handler registered for its kind (`on_expired`), which takes the lease over first
+(only one worker wins it: leases are taken in one statement) and then tidies up: the calls a dead
+worker owned are closed (engine/calls.py). A dead worker's own lease is reported and removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from percl.domain.clock import Clock
+from percl.domain.json import JsonValue
+from percl.engine.ports import Bus, Lease, LeaseKind, Leases
+from percl.engine.workers.forwarding import Arguments, Forwarder, Operation, OwnerGone
+from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
+
+log = logging.getLogger("percl.engine.workers")
+
+#: Expired leases handled per scan (the next heartbeat takes the rest).
+SCAN_LIMIT = 500
+#: The bus channel on which a worker says it changed a cached record (an account, an
+#: application, a number): every other worker drops its cached copies (store/sql/store.py).
+CACHE_CHANNEL = "percl_cache"
+
+#: Takes over what a dead worker left under one expired lease (called with that lease).
+ExpiredHandler = Callable[[Lease], Awaitable[None]]
+
+
+def new_worker_id() -> str:
+    """A fresh worker id: "wk" + 24 lowercase hex digits (a bus channel name once prefixed)."""
+    return "wk" + secrets.token_hex(12)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    """How workers share a database (docs/WORKERS.md)."""
+
+    lease_s: float = 15.0  # PERCL_LEASE_SECONDS: a silent worker's leases run out after this
+    forward_timeout_s: float = 5.0  # PERCL_FORWARD_TIMEOUT_MS: how long an owner has to answer
+
+    @property
+    def heartbeat_s(self) -> float:
+        return self.lease_s / 3
+
+
+class Cluster(TaskOwner):
+    """This worker's membership of the cluster. Use as `async with Cluster(...) as cluster:`
+    (the bus must be open); leaving stops the heartbeat and gives up the worker's own lease."""
+
+    def __init__(self, leases: Leases, bus: Bus, clock: Clock, settings: WorkerSettings,
+                 *, worker_id: str | None = None) -> None:
+        self.worker_id = worker_id or new_worker_id()
+        self.leases = leases
+        self.bus = bus
+        self.clock = clock
+        self.settings = settings
+        self._group = OwnedTaskGroup("Cluster")
+        self.forwarder = Forwarder(bus, clock, self.worker_id, self._group.spawn,
+                                   timeout_s=settings.forward_timeout_s)
+        self._expired: dict[LeaseKind, ExpiredHandler] = {LeaseKind.WORKER: self._worker_gone}
+        #: Workers this one saw stop renewing (oldest first), for the console and tests.
+        self.dead_workers: list[str] = []
+        self._peer_changed: Callable[[], None] | None = None
+        self._scanning = asyncio.Lock()
+
+    async def __aenter__(self) -> Cluster:
+        await super().__aenter__()
+        try:
+            await self.leases.acquire(LeaseKind.WORKER, self.worker_id, self.worker_id,
+                                      now=self.clock.now(), until=self._until())
+            await self.forwarder.start()
+            await self.bus.subscribe(CACHE_CHANNEL, self._cache_message)
+        except BaseException:
+            await self._group.close()
+            raise
+        self._group.spawn(self._heartbeat())
+        return self
+
+    async def _close(self, exc: BaseException | None) -> None:
+        await self._group.close()
+        await self.bus.unsubscribe(CACHE_CHANNEL)
+        await self.forwarder.stop()
+        await self.leases.release(LeaseKind.WORKER, self.worker_id, self.worker_id)
+
+    def _until(self) -> float:
+        return self.clock.now() + self.settings.lease_s
+
+    # ------------------------------------------------------------------ ownership
+
+    async def own(self, kind: LeaseKind, key: str) -> bool:
+        """Take (kind, key) for this worker; False when another worker holds it."""
+        return await self.leases.acquire(kind, key, self.worker_id, now=self.clock.now(),
+                                         until=self._until())
+
+    async def disown(self, kind: LeaseKind, key: str) -> None:
+        await self.leases.release(kind, key, self.worker_id)
+
+    async def holder(self, kind: LeaseKind, key: str) -> str | None:
+        return await self.leases.holder(kind, key, now=self.clock.now())
+
+    async def alone(self) -> bool:
+        """True when no other worker holds a live worker lease (this one is the first up)."""
+        live = await self.leases.live(LeaseKind.WORKER, now=self.clock.now())
+        return all(lease.owner == self.worker_id for lease in live)
+
+    # ------------------------------------------------------------------ forwarding
+
+    def serve(self, name: str, operation: Operation) -> None:
+        """Answer other workers' requests named `name` (see forwarding.py)."""
+        self.forwarder.register(name, operation)
+
+    async def ask_owner(self, kind: LeaseKind, key: str, name: str,
+                        arguments: Arguments) -> JsonValue:
+        """Run `name` on the worker that owns (kind, key). Raises OwnerGone when nobody else
+        owns it (no live lease, or it is this worker's) or the owner does not answer in time,
+        and the ApiError the owner raised."""
+        owner = await self.holder(kind, key)
+        if owner is None or owner == self.worker_id:
+            raise OwnerGone(f"no other worker owns {kind.value} {key}")
+        return await self.forwarder.ask(owner, name, arguments)
+
+    # ------------------------------------------------------------------ cached records
+
+    def on_peer_change(self, callback: Callable[[], None]) -> None:
+        """Call `callback` when another worker changed a cached record (drop the cache)."""
+        self._peer_changed = callback
+
+    def cached_changed(self) -> None:
+        """This worker committed a change to a cached record: tell the others (in a task)."""
+        if self._group.running:
+            self._group.spawn(self._announce())
+
+    async def _announce(self) -> None:
+        try:
+            await self.bus.publish(CACHE_CHANNEL, {"from": self.worker_id})
+        except Exception:  # the others keep a stale copy until their next restart: say so
+            log.exception("worker %s: could not announce a changed record", self.worker_id)
+
+    def _cache_message(self, message: JsonValue) -> None:
+        if (isinstance(message, Mapping) and message.get("from") != self.worker_id
+                and self._peer_changed is not None):
+            self._peer_changed()
+
+    # ------------------------------------------------------------------ heartbeat, expiry
+
+    def on_expired(self, kind: LeaseKind, handler: ExpiredHandler) -> None:
+        """Hand expired leases of `kind` to `handler` (one per kind)."""
+        self._expired[kind] = handler
+
+    async def _heartbeat(self) -> None:
+        while True:
+            try:
+                await self.scan()
+            except Exception:  # the database may be briefly away: try again next beat
+                log.exception("worker %s: expiry scan failed", self.worker_id)
+            await self.clock.sleep(self.settings.heartbeat_s)
+            try:
+                await self.renew()
+            except Exception:
+                log.exception("worker %s: lease renewal failed", self.worker_id)
+
+    async def renew(self) -> None:
+        """Renew every lease of this worker; take the worker lease again if it ran out."""
+        now = self.clock.now()
+        await self.leases.renew(self.worker_id, now=now, until=self._until())
+        if await self.holder(LeaseKind.WORKER, self.worker_id) != self.worker_id:
+            log.warning("worker %s: its own lease had run out; taken again", self.worker_id)
+            await self.own(LeaseKind.WORKER, self.worker_id)
+
+    async def scan(self) -> int:
+        """Hand every expired lease (up to SCAN_LIMIT) to its kind's handler; returns how many
+        were found. A lease of a kind nobody handles is left for a worker that does."""
+        # One scan at a time: taking a lease this worker holds succeeds again, so two scans
+        # would each handle the same lease.
+        async with self._scanning:
+            found = await self.leases.expired(self.clock.now(), limit=SCAN_LIMIT)
+            for lease in found:
+                handler = self._expired.get(lease.kind)
+                if handler is not None and lease.owner != self.worker_id:
+                    await handler(lease)
+        return len(found)
+
+    async def take_over(self, lease: Lease) -> bool:
+        """Take an expired lease for this worker (False: another worker was first)."""
+        return await self.own(lease.kind, lease.key)
+
+    async def _worker_gone(self, lease: Lease) -> None:
+        if await self.take_over(lease):
+            self.dead_workers.append(lease.key)
+            log.warning("worker %s stopped renewing its leases: taking over what it owned",
+                        lease.key)
+            await self.disown(lease.kind, lease.key)
+
+
+__all__ = ["Cluster", "OwnerGone", "WorkerSettings", "new_worker_id"]

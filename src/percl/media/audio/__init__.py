@@ -1,0 +1,1 @@
+"""Audio as numpy arrays: 8 kHz 16-bit mono PCM in 20 ms frames (pure functions, no I/O)."""

@@ -1,0 +1,143 @@
+"""The Cluster (identity, heartbeat, expiry scan, forwarding) with no PostgreSQL: two workers on
+in-memory leases (the contract tests/store/test_leases.py checks on every store) and the
+in-process bus, driven by a FakeClock. tests/engine/workers/test_two_workers.py runs them on a
+real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+
+import pytest
+
+from percl.domain.json import JsonValue
+from percl.engine.ports import BusUnavailable, Lease, LeaseKind
+from percl.engine.workers.cluster import Cluster, WorkerSettings
+from percl.engine.workers.forwarding import OwnerGone, error_from_json, error_to_json
+from percl.engine.workers.local import LocalBus
+from percl.errors import ApiError, BadRequest, NotFound, ServiceUnavailable, StoreBusy
+from percl.store.memory_leases import MemoryLeases
+from percl.testing.clock import FakeClock
+
+SETTINGS = WorkerSettings(lease_s=15.0, forward_timeout_s=2.0)
+
+
+@pytest.fixture
+async def pair() -> AsyncIterator[tuple[Cluster, Cluster, FakeClock]]:
+    leases, bus, clock = MemoryLeases(), LocalBus(), FakeClock()
+    a = Cluster(leases, bus, clock, SETTINGS, worker_id="wka")
+    b = Cluster(leases, bus, clock, SETTINGS, worker_id="wkb")
+    async with a, b:
+        yield a, b, clock
+
+
+async def test_a_request_runs_on_the_owner_and_its_result_comes_back(
+        pair: tuple[Cluster, Cluster, FakeClock]) -> None:
+    a, b, _ = pair
+    seen: list[Mapping[str, JsonValue]] = []
+
+    async def echo(arguments: Mapping[str, JsonValue]) -> JsonValue:
+        seen.append(arguments)
+        return {"ran_on": a.worker_id, "n": arguments["n"]}
+
+    a.serve("echo", echo)
+    assert await a.own(LeaseKind.CALL, "CA1")
+    assert await b.ask_owner(LeaseKind.CALL, "CA1", "echo", {"n": 7}) == {"ran_on": "wka", "n": 7}
+    assert seen == [{"n": 7}]
+    with pytest.raises(OwnerGone):  # nobody owns CA2
+        await b.ask_owner(LeaseKind.CALL, "CA2", "echo", {"n": 1})
+    with pytest.raises(OwnerGone):  # a's own lease: nothing to forward to
+        await a.ask_owner(LeaseKind.CALL, "CA1", "echo", {"n": 1})
+
+
+async def test_the_owners_error_is_raised_again_on_the_asker(
+        pair: tuple[Cluster, Cluster, FakeClock]) -> None:
+    a, b, _ = pair
+
+    async def refuse(arguments: Mapping[str, JsonValue]) -> JsonValue:
+        raise NotFound("Call CA1 not found or no longer live", details={"field": "callId"})
+
+    async def broken(arguments: Mapping[str, JsonValue]) -> JsonValue:
+        raise KeyError("a bug")
+
+    a.serve("refuse", refuse)
+    a.serve("broken", broken)
+    await a.own(LeaseKind.CALL, "CA1")
+    with pytest.raises(NotFound) as raised:
+        await b.ask_owner(LeaseKind.CALL, "CA1", "refuse", {})
+    assert raised.value.body()["details"] == {"field": "callId"} and raised.value.status == 404
+    with pytest.raises(ServiceUnavailable):  # a bug on the owner is a 503, not a hang
+        await b.ask_owner(LeaseKind.CALL, "CA1", "broken", {})
+    with pytest.raises(BadRequest):
+        await b.ask_owner(LeaseKind.CALL, "CA1", "nothing", {})
+
+
+def test_errors_cross_the_bus_with_class_code_and_details() -> None:
+    for error in (NotFound("gone", code=1), BadRequest("bad", code=80, details={"field": "x"}),
+                  StoreBusy(), ApiError("teapot", status=418, code=99)):
+        back = error_from_json(error_to_json(error))
+        assert (back.status, back.code, back.message, back.details) == (
+            error.status, error.code, error.message, error.details)
+    assert type(error_from_json(error_to_json(StoreBusy()))) is ServiceUnavailable
+
+
+async def test_an_owner_that_does_not_answer_in_time_is_gone(
+        pair: tuple[Cluster, Cluster, FakeClock]) -> None:
+    a, b, clock = pair
+    await a.own(LeaseKind.CALL, "CA1")
+    await a.forwarder.stop()  # a still holds the lease but hears nothing
+    asking = asyncio.ensure_future(b.ask_owner(LeaseKind.CALL, "CA1", "echo", {}))
+    async with asyncio.timeout(10):  # until its deadline is set (the heartbeats sleep 5 s)
+        while clock.next_deadline() != clock.now() + SETTINGS.forward_timeout_s:
+            await asyncio.sleep(0)
+    assert not asking.done()
+    await clock.advance(1.9)
+    assert not asking.done()
+    await clock.advance(0.1)  # PERCL_FORWARD_TIMEOUT_MS: 2000
+    with pytest.raises(OwnerGone):
+        await asking
+
+
+async def test_the_heartbeat_keeps_a_live_workers_leases(pair: tuple[Cluster, Cluster, FakeClock]) -> None:
+    a, b, clock = pair
+    await a.own(LeaseKind.CALL, "CA1")
+    await clock.advance(SETTINGS.lease_s * 4)  # renewed every 5 s all along
+    assert await b.holder(LeaseKind.CALL, "CA1") == "wka"
+    assert await b.holder(LeaseKind.WORKER, "wka") == "wka"
+    assert not await a.alone() and b.dead_workers == []
+
+
+async def test_a_silent_worker_is_found_by_the_others_scan(pair: tuple[Cluster, Cluster, FakeClock]) -> None:
+    a, b, clock = pair
+    gone: list[Lease] = []
+
+    async def closed(lease: Lease) -> None:
+        if await b.take_over(lease):
+            gone.append(lease)
+            await b.disown(lease.kind, lease.key)
+
+    b.on_expired(LeaseKind.CALL, closed)
+    await a.own(LeaseKind.CALL, "CA1")
+    await a._group.close()  # a's heartbeat stops, as when its process is killed
+    await clock.advance(SETTINGS.lease_s + SETTINGS.heartbeat_s)
+    await b.scan()  # its heartbeat's scan may have run already: the same outcome
+    assert b.dead_workers == ["wka"]
+    assert [(lease.kind, lease.key, lease.owner) for lease in gone] == [(LeaseKind.CALL, "CA1", "wka")]
+    assert await b.holder(LeaseKind.CALL, "CA1") is None
+    assert await b.alone()
+
+
+class _DownBus(LocalBus):
+    """A bus whose server is unreachable when sending."""
+
+    async def publish(self, channel: str, payload: JsonValue) -> None:
+        raise BusUnavailable("connection refused")
+
+
+async def test_a_bus_that_cannot_send_is_a_503_not_a_crash() -> None:
+    leases, bus, clock = MemoryLeases(), _DownBus(), FakeClock()
+    await leases.acquire(LeaseKind.CALL, "CA1", "wka", now=clock.now(), until=clock.now() + 15)
+    async with Cluster(leases, bus, clock, SETTINGS, worker_id="wkb") as b:
+        with pytest.raises(ServiceUnavailable) as raised:
+            await b.ask_owner(LeaseKind.CALL, "CA1", "call.update", {})
+    assert raised.value.status == 503 and "connection refused" in raised.value.message
