@@ -1,8 +1,8 @@
 """An AudioKit test double for the simulated network's audio fidelity: its "voice" is seeded
 tones, its files are what the test gives it, and its "recogniser" knows what it said.
 
-Used by tests/telephony/sim/audio and by the PERCL_TEST_MEDIA=audio switch (tests/conftest.py),
-which runs the suite's flows on an audio network.
+Used by tests/telephony/sim/audio, where the network's own behaviour is under test, not the
+engines' (the golden tests there use the real ones).
 """
 
 from __future__ import annotations
@@ -88,9 +88,3 @@ def _best_match(haystack: Pcm, needle: Pcm) -> float:
     energy = np.convolve(h * h, np.ones(len(n)), "valid")
     return float(np.max(corr / np.sqrt(np.maximum(energy, 1e-9) * float(n @ n))))
 
-
-def flow_file() -> Pcm:
-    """What a Play URL plays in the suite's flows on an audio network: 3 s of a quiet 440 Hz tone,
-    as long as the symbolic network's default Play."""
-    t = np.arange(3 * RATE) / RATE
-    return (np.sin(2 * np.pi * 440 * t) * 2000).astype(np.int16)

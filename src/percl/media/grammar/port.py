@@ -24,9 +24,7 @@ class CompiledGrammar:
         return Heard(found.matched, found.result, found.confidence)
 
     def phrases(self, limit: int = 500) -> list[str] | None:
-        # Grammar.phrases comes with the media plane's ASR (issue 12); until then: unknown.
-        phrases = getattr(self.grammar, "phrases", None)
-        return None if phrases is None else list(phrases(limit))
+        return self.grammar.phrases(limit)
 
     def __repr__(self) -> str:
         return f"CompiledGrammar({self.grammar!r})"

@@ -5,17 +5,16 @@ an utterance are kept, with a short lead-in, for the recogniser), and, while an 
 asked for machine detection is being judged, the answering-machine verdict (MachineDetector, with
 a BeepDetector to tell a fax's calling tone).
 
-Frames in which a DTMF tone sounds are not speech: the VAD hears silence in their place, so a key
-press never becomes an utterance. The DTMF detector, in turn, only hears frames from the first
-one that holds a tone until 100 ms after the last (dsp.tones_in says which, for every leg at
-once), so speech and music cost it nothing. Silence (`None`) costs nothing once the detectors have seen
-enough of it to settle (`_SETTLE_FRAMES`); until then they are fed zeros, so a key or an utterance
-that just stopped is still ended properly.
+Frames in which a DTMF tone sounds are not speech: the VAD does not hear them (nor learn its
+noise floor from them), so a key press never becomes an utterance. The DTMF detector, in turn,
+only hears frames from the first one that holds a tone until 100 ms after the last (dsp.tones_in
+says which, for every leg at once), so speech and music cost it nothing. Silence (`None`) costs
+nothing once the detectors have seen enough of it to settle (`_SETTLE_FRAMES`); until then they
+are fed zeros, so a key or an utterance that just stopped is still ended properly.
 
-Why the AMD config differs from app_amd's defaults in one value: the simulated human phone
-answers silently unless its script speaks, and app_amd calls a long initial silence a machine.
-Here the initial silence limit is beyond the whole analysis time, so silence ends as NOTSURE,
-which the network treats as a human (docs/DECISIONS.md).
+Machine detection uses app_amd's defaults (media.audio.amd): a long initial silence is NOTSURE,
+which the network leaves as the human it reported at the answer (the simulated human phone
+answers silently unless its script speaks).
 """
 
 from __future__ import annotations
@@ -46,7 +45,6 @@ _SETTLE_FRAMES = 50  # 1 s of silence fed to the detectors after the last sound
 _TONE_TAIL_FRAMES = 5  # 100 ms
 LEAD_IN_FRAMES = 15  # 300 ms kept before speech starts (the recogniser needs a lead-in)
 MAX_UTTERANCE_FRAMES = 1500  # 30 s: a longer utterance is cut to its first 30 s
-SIM_AMD = AmdConfig(initial_silence_ms=10_000, total_analysis_ms=5000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +72,7 @@ class Ear:
 
     def judge_machine(self) -> None:
         """Start answering-machine detection (an outbound leg that asked for it was answered)."""
-        self._amd = MachineDetector(SIM_AMD)
+        self._amd = MachineDetector(AmdConfig())
         self._beep = BeepDetector()
 
     def hear(self, frame: Pcm | None, in_tone: bool) -> Heard | None:
@@ -88,7 +86,7 @@ class Ear:
         else:
             self._quiet = 0
         keys = self._keys(frame, in_tone)
-        started, utterance = self._speech(ZERO if in_tone else frame)
+        started, utterance = (False, None) if in_tone else self._speech(frame)
         machine = self._judge(frame) if self._amd is not None else None
         if keys or started or utterance is not None or machine is not None:
             return Heard(keys, started, utterance, machine)

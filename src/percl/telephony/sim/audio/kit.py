@@ -1,8 +1,9 @@
 """The engines the audio fidelity is handed: text to speech, audio files, speech to text.
 
-app.py builds the real kit (espeak-ng, the fetcher and decoder, pocketsphinx); tests hand in
-doubles. The network never constructs an engine itself, so a test of the media plane can run
-without any of them.
+app.py builds the real kit (percl.media.kit.MediaKit: espeak-ng, the fetcher and decoder,
+pocketsphinx); tests hand in doubles. The network never constructs an engine itself, so a test
+of the media plane can run without any of them. `AudioUnavailable` is media.kit's: a file that
+cannot be played.
 """
 
 from __future__ import annotations
@@ -10,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from percl.telephony.sim.audio.dsp import Pcm
+from percl.media.audio.pcm import Pcm
+from percl.media.kit import AudioUnavailable
 
-
-class AudioUnavailable(Exception):
-    """A Play file cannot be played (missing, too big, too long, undecodable...). The message is
-    the log line's reason."""
+__all__ = ["AudioKit", "AudioUnavailable", "Pcm"]
 
 
 class AudioKit(Protocol):
