@@ -49,8 +49,8 @@ class WorkCounter(Protocol):
 class AudioLeg:
     """The media of one leg (see the module docstring)."""
 
-    __slots__ = ("asr_turn", "bound", "ear", "heard", "in_tone", "injected", "leg", "mouth",
-                 "phrases", "player", "sent", "sent_track")
+    __slots__ = ("asr_turn", "bound", "ear", "failed_urls", "heard", "in_tone", "injected", "leg",
+                 "mouth", "phrases", "player", "sent", "sent_track")
 
     def __init__(self, leg: Leg, max_frames: int) -> None:
         self.leg = leg
@@ -65,6 +65,7 @@ class AudioLeg:
         self.sent: Pcm | None = None  # this tick's frames
         self.bound: Pcm | None = None
         self.in_tone = False
+        self.failed_urls: set[str] = set()  # Play URLs whose failure was logged
 
     def add_bound(self, frame: Pcm) -> None:
         self.bound = frame if self.bound is None else _add(self.bound, frame)
@@ -105,6 +106,14 @@ class AudioPlane:
             audio = self._legs[leg.call_id] = AudioLeg(leg, self._max_frames)
             self.clock.start()
         return audio
+
+    def first_failure(self, leg: Leg, url: str) -> bool:
+        """True the first time `url` could not be played on `leg` (its warning is logged once)."""
+        audio = self.audio_leg(leg)
+        if url in audio.failed_urls:
+            return False
+        audio.failed_urls.add(url)
+        return True
 
     def find(self, call_id: str) -> AudioLeg | None:
         return self._legs.get(call_id)

@@ -7,8 +7,9 @@ are the symbolic network's (playout.py writes both), amended with the time actua
 cut short.
 
 A Play file that cannot be had (missing, too big, undecodable: the kit's AudioUnavailable) is
-skipped with one warning naming the masked URL and the reason, as FreeClimb moves on past a file
-it cannot play: the entry is written and the play finishes at once, having sent nothing.
+skipped with a warning naming the masked URL and the reason (once per leg and URL: a Play that
+loops forever would repeat it 50 times a second), as FreeClimb moves on past a file it cannot
+play: the entry is written and the play lasts one frame of silence (so a loop lets time pass).
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ class AudioMediaSession:
             try:
                 return await kit.file(source.url)
             except AudioUnavailable as exc:
-                log.warning("Play %s skipped: %s", mask_credentials(source.url), exc)
+                if self._leg is not None and self._plane.first_failure(self._leg, source.url):
+                    log.warning("Play %s skipped: %s", mask_credentials(source.url), exc)
                 return _NOTHING
         if isinstance(source, Tone):
             return beep()

@@ -54,7 +54,10 @@ class FrameQueue:
         return bool(self._items)
 
     def put(self, pcm: Pcm) -> Queued:
-        """Queue `pcm`; an empty one is done at once."""
+        """Queue `pcm`. An empty one lasts one frame of silence: a Play or Say of nothing that
+        loops forever (loop 0) must still let time pass between its iterations."""
+        if len(pcm) == 0:
+            return self._queue(Queued(None, 1))
         frames = -(-len(pcm) // FRAME_SAMPLES)
         padded = pcm if len(pcm) == frames * FRAME_SAMPLES else np.concatenate(
             (pcm, np.zeros(frames * FRAME_SAMPLES - len(pcm), dtype=np.int16)))
