@@ -29,6 +29,7 @@ from bench.common import machine_banner
 from percl.domain.enums import AnsweredBy, MachineType
 from percl.domain.ids import SequentialIds
 from percl.engine.ports import DialResult, MixPath
+from percl.media.tts import default_synthesizer
 from percl.runtime.clock import SystemClock
 from percl.telephony.sim.audio.dsp import FRAME_SAMPLES, Pcm
 from percl.telephony.sim.audio.mixer import AudioMixer
@@ -41,8 +42,8 @@ RATE = 8000
 
 
 class BenchKit:
-    """The AudioKit of the bench: TTS rendered once (espeak-ng when percl.media.tts is there,
-    else a synthetic voice of the same length class), no files, no recogniser work."""
+    """The AudioKit of the bench: espeak-ng TTS rendered once, no files, no recogniser work
+    (the phones never stop talking, so no utterance ends)."""
 
     def __init__(self) -> None:
         self._cache: dict[str, Pcm] = {}
@@ -61,15 +62,6 @@ class BenchKit:
 
 
 def _render(text: str) -> Pcm:
-    try:
-        from percl.media.tts import default_synthesizer  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        rng = np.random.default_rng(len(text))
-        seconds = 0.4 * len(text.split()) + 0.3
-        t = np.arange(int(seconds * RATE)) / RATE
-        voiced = np.sin(2 * np.pi * 180 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t))
-        noise = rng.standard_normal(len(t)) * 0.05
-        return ((voiced + noise) * 6000).astype(np.int16)
     pcm: Pcm = default_synthesizer().synthesize(text, "en-US").pcm
     return pcm
 

@@ -42,6 +42,8 @@ _T = np.arange(FRAME_SAMPLES) / SAMPLE_RATE
 _HZ = np.array(_LOW + _HIGH)
 _BASIS = np.concatenate([np.cos(2 * np.pi * _HZ[:, None] * _T),
                          np.sin(2 * np.pi * _HZ[:, None] * _T)]).astype(np.float32)
+_BASIS_T = np.ascontiguousarray(_BASIS.T)
+_SLICE = 32
 _QUIET = FRAME_SAMPLES * 100.0**2  # a frame quieter than about -50 dBFS holds no tone
 
 
@@ -50,7 +52,9 @@ def tones_in(frames: npt.NDArray[np.int16]) -> npt.NDArray[np.bool_]:
     i.e. do one low and one high DTMF frequency carry more than 60% of its energy?"""
     x = frames.astype(np.float32)
     total = np.einsum("ij,ij->i", x, x)
-    proj = x @ _BASIS.T
+    # In slices of 32 frames: a larger product wakes OpenBLAS's thread pool, whose hand-off
+    # cost milliseconds a tick (and a second core) under the media clock (docs/BENCHMARKS.md).
+    proj = np.concatenate([x[i:i + _SLICE] @ _BASIS_T for i in range(0, len(x), _SLICE)])
     power = proj[:, :8] ** 2 + proj[:, 8:] ** 2  # per frequency, ~ (amplitude * N / 2)^2
     best = power[:, :4].max(axis=1) + power[:, 4:].max(axis=1)
     present: npt.NDArray[np.bool_] = (total >= _QUIET) & (best * 2 / FRAME_SAMPLES > 0.6 * total)
