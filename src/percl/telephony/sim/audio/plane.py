@@ -67,6 +67,24 @@ class AudioLeg:
         self.in_tone = False
         self.failed_urls: set[str] = set()  # Play URLs whose failure was logged
 
+    def pull(self) -> None:
+        """Take this tick's frames: what the phone sends, and what it hears of the platform
+        (its plays and injected tones; the mixer adds the others later in the tick)."""
+        self.sent = self.mouth.next() if self.mouth else None
+        bound = self.player.next() if self.player else None
+        if self.injected:
+            extra = self.injected.next()
+            bound = extra if bound is None else bound if extra is None else _add(bound, extra)
+        self.bound = bound
+
+    def keep(self) -> None:
+        """Keep this tick's frames (and write the sent one to a running recording)."""
+        self.heard.append(self.bound)
+        self.sent_track.append(self.sent)
+        if self.leg.recording:
+            sent = ZERO if self.sent is None else self.sent
+            self.leg.record(AudioFrame(sent.tobytes()))
+
     def add_bound(self, frame: Pcm) -> None:
         self.bound = frame if self.bound is None else _add(self.bound, frame)
 
@@ -140,17 +158,19 @@ class AudioPlane:
 
     def tick(self) -> bool:
         """Advance every live audio leg by one frame; False when there is none."""
-        legs = self._legs
-        if not legs:
+        if not self._legs:
             return False
-        audios = list(legs.values())
+        audios = list(self._legs.values())
         for audio in audios:
-            audio.sent = audio.mouth.next() if audio.mouth else None
-            bound = audio.player.next() if audio.player else None
-            if audio.injected:
-                extra = audio.injected.next()
-                bound = extra if bound is None else bound if extra is None else _add(bound, extra)
-            audio.bound = bound
+            audio.pull()
+        self._listen(audios)
+        self.mixer.mix(self._legs)
+        for audio in audios:
+            audio.keep()
+        return True
+
+    def _listen(self, audios: list[AudioLeg]) -> None:
+        """The platform's ears hear what each phone sent this tick."""
         sending = [(audio, audio.sent) for audio in audios if audio.sent is not None]
         if sending:  # one matrix product for every leg's frame
             tones = tones_in(np.stack([frame for _, frame in sending]))
@@ -160,14 +180,6 @@ class AudioPlane:
             heard = audio.ear.hear(audio.sent, audio.in_tone if audio.sent is not None else False)
             if heard is not None:
                 self._heard(audio, heard)
-        self.mixer.mix(legs)
-        for audio in audios:
-            audio.heard.append(audio.bound)
-            audio.sent_track.append(audio.sent)
-            if audio.leg.recording:
-                sent = ZERO if audio.sent is None else audio.sent
-                audio.leg.record(AudioFrame(sent.tobytes()))
-        return True
 
     def _heard(self, audio: AudioLeg, heard: Heard) -> None:
         leg = audio.leg
