@@ -50,11 +50,14 @@ from percl.engine.messaging import MessagingService, MessagingSettings
 from percl.engine.park import ParkService
 from percl.engine.ports import Leases, LogObserver, Store
 from percl.engine.queue import QueueService
+from percl.engine.recordings import RecordingLibrary, RecordingSettings
+from percl.engine.session.recording import RecordingService
 from percl.engine.workers.cluster import Cluster
 from percl.errors import ConfigError
 from percl.media.grammar.port import GrammarRecognizer
 from percl.media.kit import MediaKit, WorkCounter, default_kit
 from percl.media.probe import WavProbe
+from percl.media.recording import WavRecorder
 from percl.runtime.clock import SystemClock
 from percl.simapi import SimApiDeps, create_sim_api
 from percl.store.export_files import DirectoryExportFiles
@@ -62,6 +65,7 @@ from percl.store.knowledge_files import FolderKnowledge
 from percl.store.memory import MemoryStore
 from percl.store.pgbus import PostgresBus
 from percl.store.postgres import PostgresStore
+from percl.store.recording_files import DirectoryRecordingFiles
 from percl.store.sqlite import SqliteStore
 from percl.telephony.sim.control import NetworkControl
 from percl.telephony.sim.network import SimNetwork
@@ -90,6 +94,18 @@ def export_files_for(settings: Settings, *, store_given: bool) -> DirectoryExpor
     if is_postgres(settings.db):  # no database file to sit beside
         return DirectoryExportFiles(Path("var/exports").resolve())
     return DirectoryExportFiles(Path(settings.db).expanduser().resolve().parent / "exports")
+
+
+def recording_files_for(settings: Settings, *, store_given: bool) -> DirectoryRecordingFiles:
+    """Where recordings are kept: PERCL_RECORDINGS_DIR, else `recordings/` beside the database
+    file; a temporary folder when the database is in memory or the caller brought its own store."""
+    if settings.recordings_dir:
+        return DirectoryRecordingFiles(Path(settings.recordings_dir).expanduser())
+    if store_given or settings.db in IN_MEMORY_DBS:
+        return DirectoryRecordingFiles(None)
+    if is_postgres(settings.db):
+        return DirectoryRecordingFiles(Path("var/recordings").resolve())
+    return DirectoryRecordingFiles(Path(settings.db).expanduser().resolve().parent / "recordings")
 
 
 def campaigns_from(path: str, now: float) -> CampaignRegistry:
@@ -211,6 +227,13 @@ class Platform:
         self.parking = ParkService(self.engine)  # registers Park, Unpark
         self.export_files = export_files_for(settings, store_given=store is not None)
         self.exports = ExportJobs(self.store, self.clock, self.export_files)
+        self.recording_files = recording_files_for(settings, store_given=store is not None)
+        self.recordings = RecordingLibrary(
+            self.store, self.recording_files, self.clock, self.ids,
+            RecordingSettings(retention_days=settings.recording_retention_days))
+        # Registers RecordUtterance and StartRecordCall; recordingUrl is the REST Download URL.
+        self.recording = RecordingService(self.engine, self.recordings, WavRecorder(self.clock),
+                                          f"{settings.base_url}/apiserver")
         self.api = self._rest_api(settings)
         control = NetworkControl(self.sim, self.store, leg_audio=getattr(self.sim, "leg_audio", None))
         self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=control,
@@ -239,7 +262,7 @@ class Platform:
             inventory=self.sim, queues=self.queues, messages=self.messages,
             conferences=self.conferences, cursor_secret=_cursor_secret(settings),
             exports=self.exports, knowledge=KnowledgeBases(FolderKnowledge(knowledge_dir)),
-            campaigns=self.campaigns,
+            campaigns=self.campaigns, recordings=self.recordings,
         ))
 
     async def _call_owner(self, call_id: str) -> str | None:
@@ -296,7 +319,10 @@ class Platform:
                 await self.conferences.recover()  # likewise for conference participants
                 await self.messages.recover()  # messages a crash stopped carrying: failed
                 await self.exports.recover()  # exports a stop interrupted: failed
+                await self.recordings.recover()  # records and files agree again
             stack.callback(self.export_files.close)
+            stack.callback(self.recording_files.close)
+            await stack.enter_async_context(self.recordings)
             await stack.enter_async_context(self.exports)
             await stack.enter_async_context(self.sim)
             # Before the calls, so it closes after them: an ending leg's Sms still finds it open.

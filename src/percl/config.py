@@ -128,6 +128,8 @@ class Settings:
     cursor_secret: str | None = None  # keys list cursors; None: random per start
     workers: int = 1  # processes `percl serve` runs on its port (PERCL_WORKERS, --workers)
     cluster: WorkerSettings = field(default_factory=WorkerSettings)  # leases, forwarding
+    recordings_dir: str = ""  # recordings' WAV files; "" = `recordings` beside the database file
+    recording_retention_days: float = 0.0  # recordings older than this are deleted; 0 = keep
 
     @property
     def base_url(self) -> str:
@@ -230,6 +232,7 @@ def from_sources(
         exports_dir=values.get("PERCL_EXPORTS_DIR", s.exports_dir).strip(),
         knowledge_dir=values.get("PERCL_KNOWLEDGE_DIR", s.knowledge_dir).strip(),
         campaigns_file=values.get("PERCL_CAMPAIGNS_FILE", s.campaigns_file).strip(),
+        **_recordings(values, s),
         sms_require_campaign=_flag("PERCL_SMS_REQUIRE_CAMPAIGN",
                                    values.get("PERCL_SMS_REQUIRE_CAMPAIGN", "")),
     )
@@ -326,3 +329,12 @@ def _workers(values: Mapping[str, str], s: Settings) -> dict[str, Any]:
         forward = _int("PERCL_FORWARD_TIMEOUT_MS", values["PERCL_FORWARD_TIMEOUT_MS"],
                        100, 60_000) / 1000
     return {"workers": workers, "cluster": WorkerSettings(lease_s=lease, forward_timeout_s=forward)}
+
+
+def _recordings(values: Mapping[str, str], s: Settings) -> dict[str, Any]:
+    """PERCL_RECORDINGS_DIR, PERCL_RECORDING_RETENTION_DAYS (>= 0; 0 keeps recordings)."""
+    days = s.recording_retention_days
+    if "PERCL_RECORDING_RETENTION_DAYS" in values:
+        days = _float("PERCL_RECORDING_RETENTION_DAYS", values["PERCL_RECORDING_RETENTION_DAYS"], 0.0)
+    return {"recordings_dir": values.get("PERCL_RECORDINGS_DIR", s.recordings_dir).strip(),
+            "recording_retention_days": days}

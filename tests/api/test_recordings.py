@@ -1,10 +1,12 @@
 """The Recordings operations (FreeClimb's OpenAPI), on a whole platform and through the official
-SDK (freeclimb 5.4.1). percl cannot record yet: lists are well-formed empty pages the SDK parses,
-their filters are checked, and any recording id is FreeClimb's 404 (code 68)."""
+SDK (freeclimb 5.4.1): empty lists are well-formed pages, filters are checked, an unknown id is
+FreeClimb's 404 (code 68), and saved recordings are listed, paged, fetched, streamed (with
+ranges), downloaded and deleted."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -131,3 +133,112 @@ def test_the_filter_bounds_are_inclusive_and_combine() -> None:
                             end_time="2026-01-03 00:00:00", call_id="", conference_id="CF1")
     assert both.created_from == 1_767_268_800.0 and both.created_to == pytest.approx(1_767_311_999.999999)
     assert (both.call_id, both.conference_id) == (None, "CF1")
+
+
+# --------------------------------------------------------------------------- saved recordings
+
+WAV = b"RIFF" + bytes(range(256)) * 40  # what the library stores is opaque to the API
+
+
+async def _saved(h: Harness, call_id: str | None = None, conference_id: str | None = None,
+                 data: bytes = WAV) -> Recording:
+    lib = h.platform.recordings
+    recording = await lib.save(lib.new_id(), h.account.account_id, data, 2300,
+                               call_id=call_id, conference_id=conference_id)
+    assert recording is not None
+    return recording
+
+
+async def test_the_sdk_lists_filters_and_pages_saved_recordings(h: Harness) -> None:
+    call, conference = await _call_and_conference(h)
+    by_call = [await _saved(h, call_id=call["callId"]) for _ in range(3)]
+    await h.clock.advance(1)
+    by_conf = await _saved(h, conference_id=conference["conferenceId"])
+    api = h.freeclimb_api()
+    every = await _sdk(api.list_recordings)
+    assert every.total == 4 and [r.recording_id for r in every.recordings][0] == by_conf.recording_id
+    assert all(r.duration_sec == 3 for r in every.recordings)  # 2.3 s, rounded up
+    mine = await _sdk(api.list_recordings, call_id=call["callId"])
+    assert {r.recording_id for r in mine.recordings} == {r.recording_id for r in by_call}
+    page = await _sdk(api.list_call_recordings, call["callId"])
+    assert page.total == 3 and page.recordings[0].call_id == call["callId"]
+    confs = await _sdk(api.list_conference_recordings, conference["conferenceId"])
+    assert [r.recording_id for r in confs.recordings] == [by_conf.recording_id]
+    assert confs.recordings[0].call_id is None
+    other_day = await _sdk(api.list_recordings, date_created="2001-01-01")
+    assert other_day.total == 0
+    for uri in (call["subresourceUris"]["recordings"], conference["subresourceUris"]["recordings"]):
+        r = await h.rest.get(uri)
+        assert r.status_code == 200 and r.json()["total"] in (1, 3)
+
+
+async def test_lists_page_by_keyset(h: Harness) -> None:
+    call, _ = await _call_and_conference(h)
+    made = [await _saved(h, call_id=call["callId"]) for _ in range(5)]
+    h.platform.api.state.deps = dataclasses.replace(h.platform.api.state.deps, page_size=2)
+    seen: list[str] = []
+    r = await h.rest.get(f"{_base(h)}/Recordings")
+    while True:
+        body = r.json()
+        seen += [item["recordingId"] for item in body["recordings"]]
+        if body["nextPageUri"] is None:
+            break
+        r = await h.rest.get(body["nextPageUri"])
+    assert sorted(seen) == sorted(m.recording_id for m in made) and len(seen) == 5
+
+
+async def test_the_sdk_gets_streams_downloads_and_deletes_a_recording(h: Harness) -> None:
+    call, _ = await _call_and_conference(h)
+    recording = await _saved(h, call_id=call["callId"])
+    rid = recording.recording_id
+    api = h.freeclimb_api()
+    got = await _sdk(api.get_a_recording, rid)
+    assert isinstance(got, freeclimb.RecordingResult)
+    assert (got.recording_id, got.call_id, got.duration_sec) == (rid, call["callId"], 3)
+    assert bytes(await _sdk(api.stream_a_recording_file, rid)) == WAV
+    assert bytes(await _sdk(api.download_a_recording_file, rid)) == WAV
+    r = await h.rest.get(f"{_base(h)}/Recordings/{rid}/Download")
+    assert r.headers["content-type"] == "audio/wav"
+    assert r.headers["content-disposition"] == f'attachment; filename="{rid}.wav"'
+    await _sdk(api.delete_a_recording, rid)
+    assert h.platform.recording_files.size(rid) is None
+    with pytest.raises(NotFoundException):
+        await _sdk(api.get_a_recording, rid)
+    assert (await _sdk(api.list_recordings)).total == 0
+
+
+@pytest.mark.parametrize(("header", "status", "expected"), [
+    ("bytes=0-9", 206, (0, 9)), ("bytes=100-", 206, (100, len(WAV) - 1)),
+    ("bytes=-20", 206, (len(WAV) - 20, len(WAV) - 1)),
+    (f"bytes=10-{len(WAV) + 50}", 206, (10, len(WAV) - 1)),
+    ("bytes=0-1,5-6", 200, None), ("items=0-1", 200, None)])
+async def test_stream_honours_one_byte_range(
+    h: Harness, header: str, status: int, expected: tuple[int, int] | None
+) -> None:
+    rid = (await _saved(h)).recording_id
+    r = await h.rest.get(f"{_base(h)}/Recordings/{rid}/Stream", headers={"Range": header})
+    assert r.status_code == status and r.headers["content-type"] == "audio/x-wav"
+    assert r.headers["accept-ranges"] == "bytes"
+    if expected is None:
+        assert r.content == WAV
+    else:
+        first, last = expected
+        assert r.content == WAV[first:last + 1]
+        assert r.headers["content-range"] == f"bytes {first}-{last}/{len(WAV)}"
+
+
+async def test_a_range_beyond_the_file_is_416(h: Harness) -> None:
+    rid = (await _saved(h)).recording_id
+    r = await h.rest.get(f"{_base(h)}/Recordings/{rid}/Stream",
+                         headers={"Range": f"bytes={len(WAV)}-"})
+    assert r.status_code == 416 and r.headers["content-range"] == f"bytes */{len(WAV)}"
+    assert r.json()["code"] == 3
+
+
+async def test_another_accounts_recording_is_404(h: Harness) -> None:
+    lib = h.platform.recordings
+    other = await lib.save(lib.new_id(), "AC" + "9" * 40, WAV, 1000, call_id="CA" + "9" * 40)
+    assert other is not None
+    r = await h.rest.get(f"{_base(h)}/Recordings/{other.recording_id}")
+    assert (r.status_code, r.json()["code"]) == (404, 68)
+    assert (await h.rest.get(f"{_base(h)}/Recordings")).json()["total"] == 0

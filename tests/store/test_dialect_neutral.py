@@ -34,13 +34,14 @@ from percl.domain.enums import (
     LogLevel,
     MessageDirection,
 )
-from percl.domain.records import LogEntry
+from percl.domain.records import LogEntry, Recording
 from percl.engine.ports import (
     CallFilter,
     ConferenceFilter,
     LogFilter,
     MessageFilter,
     ParticipantFilter,
+    RecordingQuery,
     Store,
 )
 from percl.errors import Conflict
@@ -229,6 +230,14 @@ async def workload(s: Any) -> None:
     await s.get_export(EXPORT.export_id)
     await s.list_exports(AC1)
     await s.list_exports(AC1, ExportStatus.COMPLETED)
+    recording = Recording("RE" + "1" * 40, AC1, call_id="CA" + "1" * 40, duration_sec=2,
+                          date_created=100.0, date_updated=100.0, duration_ms=1500, size=44)
+    await s.put_recording(recording)
+    await s.get_recording(recording.recording_id)
+    await s.list_recordings(RecordingQuery(account_id=AC1, call_id=recording.call_id,
+                                           conference_id="CF1", created_from=1.0, created_to=200.0))
+    await s.list_recordings(RecordingQuery())
+    await s.delete_recording(recording.recording_id)
 
 
 async def test_every_statement_compiles_for_postgresql_and_none_is_sqlite_only(tmp_path: Path) -> None:

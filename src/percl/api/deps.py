@@ -13,6 +13,7 @@ from percl.domain.clock import Clock
 from percl.domain.ids import IdGenerator
 from percl.engine.knowledge import KnowledgeBases
 from percl.engine.ports import NumberInventory, Store
+from percl.engine.recordings import RecordingLibrary
 from percl.engine.service import CallControl, ConferenceControl, MessageControl, QueueControl
 
 
@@ -42,6 +43,7 @@ class ApiDeps:
     exports: ExportJobs | None = None
     knowledge: KnowledgeBases | None = None
     campaigns: CampaignRegistry | None = None
+    recordings: RecordingLibrary | None = None  # None: no recording exists
 
 
 def deps_of(request: Request) -> ApiDeps:

@@ -236,7 +236,8 @@ class Message:
 @dataclass(frozen=True, slots=True)
 class Recording:
     """A recording (RecordingResult): of one call (`call_id`) or of a conference (`conference_id`,
-    `call_id` None). percl cannot record yet; the REST API already lists and renders these."""
+    `call_id` None). Its WAV file is kept by a RecordingFiles port; `size` is that file's bytes,
+    `duration_ms` its exact length (`duration_sec` is that rounded up, as FreeClimb reports)."""
 
     recording_id: str
     account_id: str
@@ -246,6 +247,8 @@ class Recording:
     date_created: float = 0.0
     date_updated: float = 0.0
     revision: int = 1
+    duration_ms: int = 0
+    size: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,6 +83,8 @@ class Leg(Protocol):
 
 #: Runs one command for one leg and says how the script goes on.
 Runner = Callable[[Leg, Command], Awaitable[Outcome]]
+#: The callStatus payload a service has for an ending leg (None: nothing to add).
+CallStatusHook = Callable[[Leg], Awaitable[p.CallStatus | None]]
 
 
 class Membership(Protocol):
@@ -112,6 +114,7 @@ class Runners:
 
     def __init__(self) -> None:
         self._table: dict[str, Runner] = {}
+        self._status_hooks: list[CallStatusHook] = []
 
     def register(self, name: str, runner: Runner) -> None:
         """Register the runner of PerCL command `name`.
@@ -130,3 +133,15 @@ class Runners:
 
     def names(self) -> frozenset[str]:
         return frozenset(self._table)
+
+    def on_call_status(self, hook: CallStatusHook) -> None:
+        """Let `hook` fill an ending leg's callStatus webhook (StartRecordCall's recording)."""
+        self._status_hooks.append(hook)
+
+    async def call_status(self, leg: Leg) -> p.CallStatus:
+        """The callStatus payload of the ending `leg`: the first hook's that has one."""
+        for hook in self._status_hooks:
+            payload = await hook(leg)
+            if payload is not None:
+                return payload
+        return p.CallStatus()

@@ -48,6 +48,7 @@ from percl.domain.records import (
     Participant,
     Queue,
     QueueMember,
+    Recording,
 )
 from percl.engine.ports import (
     CallFilter,
@@ -56,6 +57,7 @@ from percl.engine.ports import (
     LogPosition,
     MessageFilter,
     ParticipantFilter,
+    RecordingQuery,
 )
 from percl.errors import Conflict
 from percl.store.base import PRUNE_BATCH, StoreClosed, alias_taken
@@ -131,6 +133,7 @@ class MemoryStore:
         self._logs_first = 0  # positions below this were all pruned
         self._blobs = _Table[Blob](attrgetter("blob_id"), _ACCOUNT)
         self._exports = _Table[Export](attrgetter("export_id"), _ACCOUNT)
+        self._recordings = _Table[Recording](attrgetter("recording_id"), _ACCOUNT)
         self._logs_by_account: dict[str, list[int]] = {}
         self._logs_by_call: dict[str, list[int]] = {}
         self._raw_logs: set[int] = set()  # positions whose metadata is not normalised yet
@@ -515,6 +518,27 @@ class MemoryStore:
         found = (e for e in self._exports.of(account_id) if status is None or e.status == status)
         return _newest_first(found, lambda e: (e.date_created, e.export_id))
 
+    # ------------------------------------------------------------------ recordings
+
+    async def put_recording(self, recording: Recording) -> None:
+        self._require()
+        self._recordings.put(recording)
+
+    async def get_recording(self, recording_id: str) -> Recording | None:
+        self._require()
+        return self._recordings.rows.get(recording_id)
+
+    async def list_recordings(self, flt: RecordingQuery) -> Sequence[Recording]:
+        self._require()
+        rows = (self._recordings.rows.values() if flt.account_id is None
+                else self._recordings.of(flt.account_id))
+        found = (r for r in rows if _recording_kept(r, flt))
+        return _newest_first(found, lambda r: (r.date_created, r.recording_id))
+
+    async def delete_recording(self, recording_id: str) -> None:
+        self._require()
+        self._recordings.pop(recording_id)
+
     def _read_log(self, position: int) -> LogEntry | None:
         """The log line at `position` (None once pruned), its metadata normalised as SQLite's
         JSON column would."""
@@ -575,3 +599,10 @@ def _message_matches(message: Message, flt: MessageFilter) -> bool:
         and (flt.begin is None or message.date_created >= flt.begin)
         and (flt.end is None or message.date_created <= flt.end)
     )
+
+
+def _recording_kept(r: Recording, flt: RecordingQuery) -> bool:
+    return ((flt.call_id is None or r.call_id == flt.call_id)
+            and (flt.conference_id is None or r.conference_id == flt.conference_id)
+            and (flt.created_from is None or r.date_created >= flt.created_from)
+            and (flt.created_to is None or r.date_created <= flt.created_to))

@@ -59,6 +59,7 @@ from percl.domain.records import (
     Participant,
     Queue,
     QueueMember,
+    Recording,
 )
 
 # 1: accounts, applications, numbers, calls, logs. 2: + conferences, participants, queues,
@@ -70,7 +71,8 @@ from percl.domain.records import (
 # 5: queue_members + inserted (insertion order, ADDED_COLUMNS below): members tied on
 # (date_enqueued, seq) came in SQLite's rowid order, which PostgreSQL has no equivalent of.
 # 6: + leases (new table only): which worker owns what, until when (issue 19, workers).
-SCHEMA_VERSION = 6
+# 7: + recordings (new table only): recordings' metadata; their WAV files are RecordingFiles'.
+SCHEMA_VERSION = 7
 
 metadata = MetaData()
 
@@ -339,6 +341,26 @@ leases = Table(
     Index("ix_leases_expires_at", "expires_at"),
 )
 
+# Recordings' metadata (issue 13); the audio is a RecordingFiles port's file of the same id.
+recordings = Table(
+    "recordings",
+    metadata,
+    Column("recording_id", String, primary_key=True),
+    Column("account_id", String, nullable=False),
+    Column("call_id", String, nullable=True),
+    Column("conference_id", String, nullable=True),
+    Column("duration_sec", Integer, nullable=False),
+    Column("date_created", Float, nullable=False),
+    Column("date_updated", Float, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("size", Integer, nullable=False),
+    Index("ix_recordings_account_created", "account_id", "date_created"),
+    Index("ix_recordings_call", "call_id"),
+    Index("ix_recordings_conference", "conference_id"),
+    Index("ix_recordings_created", "date_created"),
+)
+
 
 # --------------------------------------------------------------------------- row <-> record
 
@@ -516,3 +538,5 @@ EXPORT_MAP: RecordMap[Export] = RecordMap(
         fields=Field("fields", "fields", json=True, as_tuple=True),
     ),
 )
+
+RECORDING_MAP: RecordMap[Recording] = RecordMap(recordings, Recording, _plain(recordings))

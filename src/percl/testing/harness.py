@@ -22,7 +22,7 @@ import base64
 import dataclasses
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -30,8 +30,8 @@ from percl.app import Platform
 from percl.config import MediaFidelity, Settings, resolve_media
 from percl.domain import ids as idmod
 from percl.domain.ids import SequentialIds
-from percl.domain.records import Application, Call, IncomingNumber, LogEntry
-from percl.engine.ports import LogFilter, Store
+from percl.domain.records import Application, Call, IncomingNumber, LogEntry, Recording
+from percl.engine.ports import LogFilter, RecordingQuery, Store
 from percl.media.audio.pcm import Pcm
 from percl.store.memory import MemoryStore
 from percl.telephony.sim.model import PhoneStep
@@ -45,6 +45,8 @@ from percl.testing.phones import AsyncPhone
 from percl.testing.sdk import InProcessPoolManager, LoopBridge, freeclimb_api
 from percl.webhooks.faults import Fault, FaultInjector, FaultKind
 from percl.webhooks.inprocess import AsgiTransport, RoutingTransport
+
+T = TypeVar("T")
 
 __all__ = ["CapturedWebhook", "Harness", "PerclAnswer", "RecordingTransport", "ScriptedApp"]
 
@@ -84,11 +86,17 @@ class Harness:
         self.platform = Platform(self.settings, clock=self.clock, ids=self.ids, store=self.store,
                                  transport=self.recorder, probe_media=False,
                                  tracker=self.clock.tracker)
+        self.platform.recordings.offload = self._tracked  # recordings render in threads
         self.loop: asyncio.AbstractEventLoop | None = None
         self._clients: dict[str, httpx.AsyncClient] = {}
         self._phones: dict[str, AsyncPhone] = {}
         self._legs: dict[str, AsyncPhoneCall] = {}
         self._pools: list[InProcessPoolManager] = []
+
+    async def _tracked(self, work: Callable[[], T]) -> T:
+        """Blocking work in a thread that the FakeClock waits for (it settles only when done)."""
+        with self.clock.tracker.working():
+            return await asyncio.to_thread(work)
 
     async def __aenter__(self) -> Harness:
         self.loop = asyncio.get_running_loop()
@@ -316,6 +324,31 @@ class Harness:
         from percl.media.tts import default_synthesizer  # a symbolic kit has not loaded it
 
         return default_synthesizer().synthesize(text, language).pcm
+
+    async def recordings(self, call_id: str) -> list[Recording]:
+        """The call's recordings (RecordUtterance, StartRecordCall), oldest first."""
+        found = await self.platform.store.list_recordings(RecordingQuery(call_id=call_id))
+        return list(reversed(found))
+
+    def recording_wav(self, recording_id: str) -> bytes:
+        """A recording's WAV file (8 kHz 16-bit mono); KeyError when it has none."""
+        file = self.platform.recording_files.open(recording_id)
+        if file is None:
+            raise KeyError(recording_id)
+        with file:
+            return file.read()
+
+    def recording_words(self, recording: Recording) -> list[str]:
+        """What the caller said while `recording` (of a call) ran, from the symbolic network's
+        transcript: the words the recording's audio speaks. The take ended when it was saved
+        (`date_created`, on the FakeClock no time passes while it renders) and lasted
+        `duration_ms`."""
+        assert recording.call_id is not None, "a conference's recording has no one caller"
+        transcript = self.transcript(recording.call_id)
+        end_ms = round(recording.date_created * 1000) - transcript.created_ms
+        start_ms = end_ms - recording.duration_ms
+        return [e.text for e in transcript.entries
+                if e.type == "said" and start_ms <= e.at_ms <= end_ms and e.text]
 
     def transcript(self, call_id: str) -> Any:
         return self.platform.sim.transcript(call_id)

@@ -46,6 +46,7 @@ from percl.engine.ports.store import (
     LogPosition,
     MessageFilter,
     ParticipantFilter,
+    RecordingQuery,
     Store,
 )
 from percl.engine.ports.telephony import (
@@ -72,3 +73,7 @@ __all__ = [
 ]
 # Several workers on one database (issue 19): leases.py, bus.py.
 __all__ += ["Bus", "BusHandler", "BusUnavailable", "Lease", "LeaseKind", "Leases", "MessageTooLarge"]
+# Recordings (issue 13): recordings.py.
+from percl.engine.ports.recordings import AudioRecorder, RecordingFiles, RecordingTake  # noqa: E402
+
+__all__ += ["AudioRecorder", "RecordingFiles", "RecordingQuery", "RecordingTake"]

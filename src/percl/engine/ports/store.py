@@ -21,6 +21,7 @@ from percl.domain.records import (
     Participant,
     Queue,
     QueueMember,
+    Recording,
 )
 
 
@@ -80,6 +81,18 @@ class MessageFilter:
     begin: float | None = None
     end: float | None = None
     direction: MessageDirection | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingQuery:
+    """Which recordings a list keeps: one account's (None: every account's, for start-up
+    recovery and retention), one call's, one conference's, created within [from, to]."""
+
+    account_id: str | None = None
+    call_id: str | None = None
+    conference_id: str | None = None
+    created_from: float | None = None  # date_created >= this
+    created_to: float | None = None  # date_created <= this
 
 
 class Store(Protocol):
@@ -240,4 +253,15 @@ class Store(Protocol):
         self, account_id: str, status: ExportStatus | None = None
     ) -> Sequence[Export]:
         """The account's exports (only those in `status`, if given), newest first."""
+        ...
+
+    # Recordings (issue 13): metadata only; the audio is a RecordingFiles port's.
+    async def put_recording(self, recording: Recording) -> None: ...
+    async def get_recording(self, recording_id: str) -> Recording | None: ...
+    async def list_recordings(self, flt: RecordingQuery) -> Sequence[Recording]:
+        """The recordings `flt` keeps, newest first (date_created, then recording_id)."""
+        ...
+
+    async def delete_recording(self, recording_id: str) -> None:
+        """Delete the record; absent is fine."""
         ...

@@ -548,8 +548,9 @@ class CallSession:
             await self._parent_started()  # an OutDial child: after its parent's outDialStart
             # its PerCL is ignored; dialCallStatus mirrors callStatus
             await self.send_webhook(url, dialing.connect_payload(self.call))
+        status = await self.ctx.runners.call_status(self)  # also saves a StartRecordCall's take
         if self.call.status_callback_url:  # callEndedReason and callDuration come from the record
-            await self.send_webhook(self.call.status_callback_url, p.CallStatus())
+            await self.send_webhook(self.call.status_callback_url, status)
 
     async def end_with(self, reason: CallEndedReason) -> None:
         """End a leg that never ran a script (configuration errors at arrival)."""

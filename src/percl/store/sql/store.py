@@ -40,6 +40,7 @@ from percl.domain.records import (
     Participant,
     Queue,
     QueueMember,
+    Recording,
 )
 from percl.engine.ports import (
     CallFilter,
@@ -48,6 +49,7 @@ from percl.engine.ports import (
     LogPosition,
     MessageFilter,
     ParticipantFilter,
+    RecordingQuery,
 )
 from percl.store.schema import calls, logs
 from percl.store.sql.accounts import Accounts
@@ -63,6 +65,7 @@ from percl.store.sql.logs import Logs
 from percl.store.sql.messages import Messages
 from percl.store.sql.numbers import Numbers
 from percl.store.sql.queues import Queues
+from percl.store.sql.recordings import Recordings
 from percl.store.sql.statements import Statements
 
 #: The newest call change (seconds) and log line (µs). Two full scans (no index leads with those
@@ -91,6 +94,7 @@ class SqlStore:
         self._messages = Messages(executor, statements)
         self._blobs = Blobs(executor, statements)
         self._exports = Exports(executor, statements)
+        self._recordings = Recordings(executor, statements)
         #: Which worker owns what (engine/ports/leases.py); used only with several workers.
         self.leases = SqlLeases(executor, statements)
         self._cached_changed: Callable[[], None] | None = None
@@ -330,3 +334,17 @@ class SqlStore:
         self, account_id: str, status: ExportStatus | None = None
     ) -> Sequence[Export]:
         return await self._exports.list(account_id, status)
+
+    # ------------------------------------------------------------------ recordings
+
+    async def put_recording(self, recording: Recording) -> None:
+        await self._recordings.put(recording)
+
+    async def get_recording(self, recording_id: str) -> Recording | None:
+        return await self._recordings.get(recording_id)
+
+    async def list_recordings(self, flt: RecordingQuery) -> Sequence[Recording]:
+        return await self._recordings.list(flt)
+
+    async def delete_recording(self, recording_id: str) -> None:
+        await self._recordings.delete(recording_id)

@@ -1,0 +1,144 @@
+"""The recordings library: a recording is a record in the store plus a WAV file in a
+RecordingFiles port, and this module is the one place that keeps the two together.
+
+* Saving writes the file first (whole, or not at all) and then the record, so a listed
+  recording always has its audio. A file that cannot be written (disk full, a folder percl may not
+  write) is logged as an error and the recording is reported failed (None); the call goes on.
+* Deleting removes the record first and then the file (a crash between leaves a file without a
+  record, which start-up removes).
+* Start-up recovery (`recover`): files half-written by a crash are removed (the port's `ids()`),
+  a file without a record is removed, and a record whose file is gone is deleted (and logged):
+  never a record without a file nor a file without a record.
+* Retention: recordings older than `retention_days` are deleted at start-up and every
+  `PURGE_INTERVAL_S` after (0 days keeps them forever).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol, TypeVar
+
+from percl.domain import ids as idmod
+from percl.domain.clock import Clock
+from percl.domain.ids import IdGenerator
+from percl.domain.records import Recording
+from percl.engine.ports import RecordingFiles, RecordingQuery, Store
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Offload(Protocol):
+    """Runs blocking work (file I/O, rendering) off the event loop: asyncio.to_thread, or the
+    test kit's, which its FakeClock waits for."""
+
+    def __call__(self, work: Callable[[], T], /) -> Awaitable[T]: ...
+
+
+async def in_thread(work: Callable[[], T], /) -> T:
+    return await asyncio.to_thread(work)
+
+PURGE_INTERVAL_S = 3600.0
+RECORDING_FORMAT = "audio/wav"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingSettings:
+    """Recording behaviour FreeClimb leaves open (docs/DECISIONS.md, issue 13)."""
+
+    retention_days: float = 0.0  # delete recordings older than this; 0 = keep them
+    silence_timeout_ms: int = 5000  # RecordUtterance's silenceTimeoutMs default
+    max_length_sec: int = 60  # RecordUtterance's maxLengthSec default
+
+
+def duration_sec(duration_ms: int) -> int:
+    """Whole seconds, rounded up (FreeClimb's recordingDurationSec)."""
+    return math.ceil(duration_ms / 1000)
+
+
+class RecordingLibrary:
+    """Recordings of every account: saved, deleted, recovered and expired together with their
+    files. Construct once in app.py; `async with` runs the retention sweep."""
+
+    def __init__(self, store: Store, files: RecordingFiles, clock: Clock, ids: IdGenerator,
+                 settings: RecordingSettings | None = None) -> None:
+        self.store, self.files, self.clock, self.ids = store, files, clock, ids
+        self.settings = settings or RecordingSettings()
+        self._sweeper: asyncio.Task[None] | None = None
+        self.offload: Offload = in_thread
+
+    def new_id(self) -> str:
+        return self.ids.new(idmod.RECORDING)
+
+    async def save(self, recording_id: str, account_id: str, wav: bytes, duration_ms: int, *,
+                   call_id: str | None = None, conference_id: str | None = None) -> Recording | None:
+        """Store `wav` and its record; None (after an error log) when the file cannot be written."""
+        try:
+            size = await self.offload(lambda: self.files.put(recording_id, wav))
+        except OSError as exc:
+            log.error("Recording %s of %s could not be saved (%s); the call goes on without it",
+                      recording_id, call_id or conference_id, exc)
+            return None
+        now = self.clock.now()
+        recording = Recording(recording_id, account_id, call_id=call_id, conference_id=conference_id,
+                              duration_sec=duration_sec(duration_ms), date_created=now,
+                              date_updated=now, duration_ms=duration_ms, size=size)
+        await self.store.put_recording(recording)
+        return recording
+
+    async def delete(self, recording: Recording) -> None:
+        await self.store.delete_recording(recording.recording_id)
+        await self.offload(lambda: self.files.delete(recording.recording_id))
+
+    async def _delete_file(self, recording_id: str) -> None:
+        await self.offload(lambda: self.files.delete(recording_id))
+
+    async def recover(self) -> tuple[int, int]:
+        """Make records and files agree after a crash; returns (files removed, records removed)."""
+        files = set(await self.offload(lambda: list(self.files.ids())))
+        records = {r.recording_id for r in await self.store.list_recordings(RecordingQuery())}
+        orphans, lost = files - records, records - files
+        for recording_id in sorted(orphans):
+            await self._delete_file(recording_id)
+        for recording_id in sorted(lost):
+            log.warning("Recording %s has no audio file (lost in a crash or removed by hand); "
+                        "its record is deleted", recording_id)
+            await self.store.delete_recording(recording_id)
+        await self.purge()
+        return len(orphans), len(lost)
+
+    async def purge(self) -> int:
+        """Delete recordings older than the retention; returns how many."""
+        days = self.settings.retention_days
+        if days <= 0:
+            return 0
+        cutoff = self.clock.now() - days * 86400
+        old = await self.store.list_recordings(RecordingQuery(created_to=cutoff))
+        for recording in old:
+            await self.delete(recording)
+        return len(old)
+
+    async def _sweep(self) -> None:
+        while True:
+            await self.clock.sleep(PURGE_INTERVAL_S)
+            try:
+                await self.purge()
+            except Exception:  # the next sweep tries again
+                log.exception("Recording retention sweep failed")
+
+    async def __aenter__(self) -> RecordingLibrary:
+        if self.settings.retention_days > 0:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None

@@ -1,0 +1,201 @@
+"""RecordUtterance and StartRecordCall end to end on the symbolic sim through the test kit: the
+`record` webhook as the official SDK parses it, the recording through the REST API, its audio
+(speech spoken by the TTS voice, exactly as long as reported)."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import math
+from typing import Any
+
+import freeclimb
+import numpy as np
+import pytest
+
+from percl.media.audio.pcm import rms_dbfs
+from percl.media.audio.wav import read_wav
+from percl.testing.harness import Harness
+from percl.testing.phones import hang_up, press, speak
+from tests.e2e.conftest import CALLER
+
+
+def _voicemail(h: Harness, **record: Any) -> Any:
+    app = h.scripted_app()
+    app.on("/voice", [
+        {"Say": {"text": "Leave a message after the beep"}},
+        {"RecordUtterance": {"actionUrl": app.url("/recorded"), "finishOnKey": "#",
+                             "playBeep": True, "maxLengthSec": 30, **record}},
+    ])
+    app.on("/recorded", lambda body: [{"Play": {"file": body["recordingUrl"]}}, {"Hangup": {}}])
+    app.on("/status", [])
+    return app
+
+
+async def _audio(h: Harness, recording_id: str) -> np.ndarray:
+    r = await h.rest.get(f"/Accounts/{h.account.account_id}/Recordings/{recording_id}/Download")
+    assert r.status_code == 200
+    [pcm], rate = read_wav(r.content)
+    assert rate == 8000
+    return pcm
+
+
+def _records(h: Harness) -> list[Any]:
+    return [w for w in h.webhooks if w.request_type == "record"]
+
+
+async def test_voicemail_records_until_the_finish_key_and_plays_it_back(h: Harness) -> None:
+    app = _voicemail(h)
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    call_id = await h.sim_call(CALLER, number, [speak("please call me back", after_ms=8000),
+                                                press("#", after_ms=12000)])
+    await h.run_until_ended(call_id)
+    [record] = _records(h)
+    parsed = freeclimb.RecordWebhook.from_dict(record.body)
+    assert parsed is not None and parsed.term_reason == freeclimb.RecordUtteranceTermReason.FINISH_KEY
+    assert parsed.recording_format == "audio/wav" and isinstance(record.body["recordingSize"], str)
+    rid = parsed.recording_id
+    assert rid and parsed.recording_url.endswith(f"/Recordings/{rid}/Download")
+    api = h.freeclimb_api()
+    got = await asyncio.to_thread(api.get_a_recording, rid)
+    assert got.call_id == call_id and got.duration_sec == parsed.recording_duration_sec
+    stored = await h.platform.store.get_recording(rid)
+    assert stored is not None and int(record.body["recordingSize"]) == stored.size
+    assert parsed.recording_duration_sec == math.ceil(stored.duration_ms / 1000)
+    pcm = await _audio(h, rid)
+    assert abs(len(pcm) / 8 - stored.duration_ms) <= 20  # the audio lasts what is reported
+    assert rms_dbfs(pcm) > -50  # the caller's words, spoken by the TTS voice
+    # the message was left between the beep and the '#': its end is the '#', not recorded
+    assert rms_dbfs(pcm[-800:]) < -80
+    [recording] = await h.recordings(call_id)
+    assert h.recording_words(recording) == ["please call me back"]
+    played = [w for w in h.transcript(call_id).entries if w.type == "play"]
+    assert played, "the recording was played back to the caller"
+    status = [w for w in h.webhooks if w.request_type == "callStatus"][-1]
+    assert "recordingId" not in status.body or status.body["recordingId"] is None
+
+
+async def test_silence_ends_the_recording_with_timeout(h: Harness) -> None:
+    app = _voicemail(h, silenceTimeoutMs=2000)
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    # recording from 3 s (after the prompt and the beep); speech at 4 s; 2 s of silence after
+    call_id = await h.sim_call(CALLER, number, [speak("before the beep", after_ms=1000),
+                                                speak("hello", after_ms=4000)])
+    await h.run_until_ended(call_id)
+    [recording] = await h.recordings(call_id)
+    assert h.recording_words(recording) == ["hello"]  # not what was said before it started
+    [record] = _records(h)
+    assert record.body["termReason"] == "timeout"
+    stored = await h.platform.store.get_recording(record.body["recordingId"])
+    assert stored is not None and stored.duration_ms == 3000
+
+
+async def test_max_length_ends_the_recording(h: Harness) -> None:
+    app = _voicemail(h, maxLengthSec=3, silenceTimeoutMs=0)
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    call_id = await h.sim_call(CALLER, number)
+    await h.run_until_ended(call_id)
+    [record] = _records(h)
+    assert (record.body["termReason"], record.body["recordingDurationSec"]) == ("maxLength", 3)
+
+
+async def test_a_hangup_while_recording_still_reports_the_recording(h: Harness) -> None:
+    app = _voicemail(h)
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    call_id = await h.sim_call(CALLER, number, [speak("call me back", after_ms=7000),
+                                                hang_up(after_ms=9000)])
+    await h.run_until_ended(call_id)
+    kinds = [w.request_type for w in h.webhooks]
+    assert kinds[-2:] == ["record", "callStatus"]
+    [record] = _records(h)
+    assert record.body["termReason"] == "hangup" and record.body["recordingId"]
+    assert freeclimb.RecordWebhook.from_dict(record.body) is not None
+
+
+async def test_start_record_call_reports_the_recording_in_call_status(h: Harness) -> None:
+    app = h.scripted_app()
+    app.on("/voice", [{"StartRecordCall": {}}, {"Say": {"text": "Speak now"}},
+                      {"Pause": {"length": 10000}}, {"Hangup": {}}])
+    app.on("/status", [])
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    call_id = await h.sim_call(CALLER, number, [speak("this call is recorded", after_ms=3000)])
+    record = await h.run_until_ended(call_id)
+    status = [w for w in h.webhooks if w.request_type == "callStatus"][-1].body
+    rid = status["recordingId"]
+    assert rid and status["recordingUrl"].endswith(f"/Recordings/{rid}/Download")
+    assert freeclimb.CallStatusWebhook.from_dict(status) is not None
+    api = h.freeclimb_api()
+    listed = await asyncio.to_thread(api.list_call_recordings, call_id)
+    assert [r.recording_id for r in listed.recordings] == [rid]
+    stored = await h.platform.store.get_recording(rid)
+    assert stored is not None and status["recordingDurationSec"] == math.ceil(stored.duration_ms / 1000)
+    assert record.end_time is not None
+    pcm = await _audio(h, rid)
+    assert abs(len(pcm) / 8 - stored.duration_ms) <= 20 and rms_dbfs(pcm) > -50
+
+
+
+async def test_auto_start_records_from_the_first_sound(h: Harness) -> None:
+    app = _voicemail(h, autoStart=True, privacyMode=True)
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    # listening from 3 s; the caller speaks at 6 s and presses '#' at 9 s
+    call_id = await h.sim_call(CALLER, number, [speak("it is me", after_ms=6000),
+                                                press("#", after_ms=9000)])
+    await h.run_until_ended(call_id)
+    [record] = _records(h)
+    assert record.body["privacyMode"] is True and record.body["termReason"] == "finishKey"
+    [recording] = await h.recordings(call_id)
+    assert recording.duration_ms == 3000 and record.body["recordingId"] == recording.recording_id
+    [pcm], _ = read_wav(h.recording_wav(recording.recording_id))
+    assert len(pcm) == 3000 * 8 and rms_dbfs(pcm[: 8 * 1000]) > -50  # speech right at the start
+
+
+class _FullDisk:
+    """RecordingFiles on a disk with no space left."""
+
+    def put(self, recording_id: str, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def open(self, recording_id: str) -> None:
+        return None
+
+    def delete(self, recording_id: str) -> None:
+        return None
+
+    def size(self, recording_id: str) -> None:
+        return None
+
+    def ids(self) -> list[str]:
+        return []
+
+
+async def test_a_full_disk_reports_the_recording_failed_and_the_call_goes_on(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    h.platform.recordings.files = _FullDisk()
+    app = _voicemail(h)
+    app.on("/recorded", [{"Say": {"text": "Thanks anyway"}}, {"Hangup": {}}])
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    with caplog.at_level(logging.ERROR):
+        call_id = await h.sim_call(CALLER, number, [speak("call me back", after_ms=4000),
+                                                    press("#", after_ms=5000)])
+        call = await h.run_until_ended(call_id)
+    assert "No space left on device" in caplog.text
+    [record] = _records(h)
+    assert (record.body["recordingId"], record.body["recordingSize"]) == ("", "0")
+    assert freeclimb.RecordWebhook.from_dict(record.body) is not None
+    assert "Thanks anyway" in [e.text for e in h.transcript(call_id).entries]
+    assert call.call_ended_reason.value == "appHangup" and await h.recordings(call_id) == []
+
+
+async def test_a_hangup_during_the_beep_reports_an_empty_recording(h: Harness) -> None:
+    app = _voicemail(h)
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    call_id = await h.sim_call(CALLER, number, [hang_up(after_ms=2800)])  # the beep: 2.7-3.0 s
+    await h.run_until_ended(call_id)
+    [record] = _records(h)
+    assert (record.body["termReason"], record.body["recordingDurationSec"]) == ("hangup", 0)
+    [recording] = await h.recordings(call_id)
+    assert recording.duration_ms == 0 and h.platform.recording.taps == {}
+    assert not [line for line in await h.logs(call_id) if "Internal error" in line.message]
