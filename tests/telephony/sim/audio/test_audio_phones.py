@@ -3,11 +3,13 @@ keys, speech and machine verdicts (FakeClock; test-double kit)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from audio_helpers import FakeKit, Listener, audio_network, peak, speak
-from test_audio_media import LEG, PHONE, PLATFORM, answered_leg, entries
+from test_audio_media import LEG, PHONE, PLATFORM, answered_leg, entries, played
 
 from percl.domain.enums import AnsweredBy, MachineType, PhoneAnswer
+from percl.engine.ports import PlayEnd, Tts
 from percl.telephony.sim.model import PhoneProgram, PhoneStep, TranscriptEvent
 from percl.testing.clock import FakeClock
 
@@ -93,3 +95,21 @@ async def test_a_machine_greets_without_detection_too(clock: FakeClock) -> None:
         await net.dial(LEG, PLATFORM, PHONE, listener, detect_machine=False)
         await clock.advance(8)
         assert listener.of("machine") == [] and listener.of("speaking") == [None]
+
+
+class MuteKit(FakeKit):
+    """A kit whose TTS engine fails."""
+
+    def speech(self, text: str, language: str | None) -> np.ndarray:
+        raise RuntimeError("espeak is gone")
+
+
+async def test_a_machine_whose_greeting_cannot_be_spoken_still_answers(clock: FakeClock) -> None:
+    async with audio_network(clock, MuteKit()) as net:
+        net.program(PHONE, PhoneProgram(answer=PhoneAnswer.MACHINE))
+        listener = Listener(clock)
+        await net.dial(LEG, PLATFORM, PHONE, listener, detect_machine=False)
+        await clock.advance(2)
+        assert listener.of("answered") == [AnsweredBy.HUMAN]
+        result = await played(clock, net.media(LEG).play(Tts("Hello")))
+        assert result.end is PlayEnd.FINISHED  # nothing to play: it still ends

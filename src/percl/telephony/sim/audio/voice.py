@@ -16,11 +16,15 @@ as the symbolic network does (the mixer's `carry`), so transcripts read the same
 
 from __future__ import annotations
 
+import logging
+
 from percl.domain.enums import AnsweredBy, PhoneAnswer
 from percl.engine.ports import DtmfTone, SpokenText
-from percl.telephony.sim.audio.dsp import concat, dtmf, machine_beep, silence, sine
+from percl.telephony.sim.audio.dsp import Pcm, concat, dtmf, machine_beep, silence, sine
 from percl.telephony.sim.audio.plane import AudioPlane
 from percl.telephony.sim.phones import Leg
+
+log = logging.getLogger(__name__)
 
 MACHINE_GREETING = ("Hello. You have reached the voice mail of a person who cannot come to the "
                     "phone right now. Please leave a message after the tone.")
@@ -42,8 +46,7 @@ class AudioFarEnd:
     def answered(self, leg: Leg, answer: PhoneAnswer, *, detect_machine: bool) -> AnsweredBy:
         audio = self._plane.audio_leg(leg)
         if answer is PhoneAnswer.MACHINE:
-            greeting = self._plane.kit.speech(MACHINE_GREETING, PHONE_LANGUAGE)
-            audio.mouth.put(concat((greeting, silence(300), machine_beep())))
+            audio.mouth.put(concat((self._greeting(), silence(300), machine_beep())))
         elif answer is PhoneAnswer.FAX:
             tone = sine(1100, 500)
             for _ in range(FAX_CNG_CYCLES):
@@ -52,6 +55,15 @@ class AudioFarEnd:
         if detect_machine:
             audio.ear.judge_machine()
         return AnsweredBy.HUMAN
+
+    def _greeting(self) -> Pcm:
+        """The machine's greeting; a TTS failure leaves only its beep (the answer must still
+        reach the platform)."""
+        try:
+            return self._plane.kit.speech(MACHINE_GREETING, PHONE_LANGUAGE)
+        except Exception:
+            log.exception("answering machine greeting: text to speech failed")
+            return silence(0)
 
     async def key_gap(self) -> None:
         """Nothing: each key's tone is followed by its own silence."""
