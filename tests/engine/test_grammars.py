@@ -163,3 +163,42 @@ async def test_a_recogniser_bug_is_reported_as_an_error_not_raised() -> None:
 
     done = await load(context(served(), recognizer=Broken()))
     assert done.cause == RECOGNIZER_ERROR and done.problem is not None and "too deep" in done.problem
+
+
+class ListeningMedia:
+    """The part of a MediaSession LoadGrammar uses: what the recogniser should listen for."""
+
+    def __init__(self) -> None:
+        self.expected: list[list[str] | None] = []
+
+    def expect_speech(self, phrases: Any) -> None:
+        self.expected.append(None if phrases is None else list(phrases))
+
+
+async def test_a_ready_grammar_tells_the_legs_media_what_to_listen_for() -> None:
+    class Phrased:
+        def recognize(self, utterance: str) -> Heard:
+            return Heard(utterance == "yes", utterance, 90)
+
+        def phrases(self, limit: int = 500) -> list[str] | None:
+            return ["yes", "no"]
+
+    class Builtins:
+        def builtin(self, name: str) -> Any:
+            return Phrased()
+
+    media: Any = ListeningMedia()
+    ctx = context(recognizer=Builtins())
+    done = await load_grammar(ctx, a.LoadGrammar(3, "BUILTIN", "BOOLEAN"), media)
+    assert done.grammar is not None and media.expected == [["yes", "no"]]
+    await load_grammar(ctx, a.LoadGrammar(4, "BUILTIN", "BOOLEAN"), media)  # cached: told again
+    assert media.expected == [["yes", "no"], ["yes", "no"]]
+    failed = await load(context(served(b"<not a grammar"), recognizer=RECOGNIZER))
+    assert failed.grammar is None
+
+
+async def test_the_grammar_adapter_forwards_phrases() -> None:
+    media: Any = ListeningMedia()
+    await load_grammar(context(), a.LoadGrammar(7, "BUILTIN", "VERSAY_YESNO"), media)
+    (phrases,) = media.expected
+    assert phrases is not None and "yes" in phrases and "no" in phrases

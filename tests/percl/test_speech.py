@@ -312,3 +312,31 @@ def test_news_of_another_kind_under_a_run_token_is_stale() -> None:
     assert it.handle(e.TimerFired(play.token)) == []  # not the recognition timer
     assert it.handle(e.MediaDone(load.token)) == []  # not a prompt
     assert [t.ms for t in timers(it.handle(e.MediaDone(play.token)))] == [7000, 10000]
+
+
+# ---- speech that starts before it is recognised (audio networks) ---------------------------------
+
+
+def test_speech_barges_in_as_soon_as_it_starts() -> None:
+    it, out = start([speech(say("Menu"))])
+    play = one(out, a.PlayMedia)
+    started = it.handle(e.SpeechStarted())
+    assert a.Cancel(play.token) in started and len(timers(started)) == 2
+    assert of(started, a.Recognize) == [] and of(started, a.PostWebhook) == []
+    loaded(it, out)
+    rec = one(it.handle(e.SpeechHeard("sales")), a.Recognize)
+    assert rec.utterance == "sales"
+
+
+def test_an_utterance_under_way_holds_off_no_input() -> None:
+    it, out = start([speech(noInputTimeoutMs=1000, recognitionTimeoutMs=5000)])
+    no_input, recognition = timers(out)
+    it.handle(e.SpeechStarted())
+    assert it.handle(e.TimerFired(no_input.token)) == []  # the caller is still speaking
+    ended = it.handle(e.TimerFired(recognition.token))
+    assert posted(ended)["reason"] == "noMatch"  # something was heard, nothing recognised
+
+
+def test_speech_started_outside_get_speech_is_ignored() -> None:
+    it, _ = start([say("Hello")])
+    assert it.handle(e.SpeechStarted()) == []

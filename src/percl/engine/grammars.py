@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from percl.engine.grammar_cache import GrammarKey
+from percl.engine.ports import MediaSession, SpeechGrammar
 from percl.errors import PerclError
 from percl.percl import actions as a
 from percl.percl import events as e
@@ -29,14 +30,27 @@ URI_FAILURE = "uri-failure"
 COMPILE_FAILURE = "grammar-compilation-failure"
 RECOGNIZER_ERROR = "recognizer-error"
 
-async def load_grammar(ctx: EngineContext, action: a.LoadGrammar) -> e.GrammarLoaded:
+
+async def load_grammar(ctx: EngineContext, action: a.LoadGrammar,
+                       media: MediaSession | None = None) -> e.GrammarLoaded:
     """Perform LoadGrammar: the compiled grammar, or the problem (naming the URL) and its MRCP
-    completion cause. Never raises for what the app serves or names."""
+    completion cause. Never raises for what the app serves or names. A grammar that is ready
+    tells `media` (the leg's) what its recogniser should listen for."""
+    found = await _compiled(ctx, action)
+    if isinstance(found, e.GrammarLoaded):
+        return found
+    if media is not None:
+        media.expect_speech(found.phrases())
+    return e.GrammarLoaded(action.token, found)
+
+
+async def _compiled(ctx: EngineContext, action: a.LoadGrammar) -> SpeechGrammar | e.GrammarLoaded:
+    """The grammar (cached or compiled now), or the GrammarLoaded saying what is wrong."""
     token, builtin = action.token, action.grammar_type == "BUILTIN"
     key: GrammarKey = (action.grammar_type, action.grammar_file, None if builtin else action.grammar_rule)
     cached = ctx.grammars.get(key, ctx.clock.now())
     if cached is not None:
-        return e.GrammarLoaded(token, cached)
+        return cached
     recognizer = ctx.recognizer
     if recognizer is None:
         return e.GrammarLoaded(token, problem="speech recognition is not available on this platform",
@@ -48,11 +62,12 @@ async def load_grammar(ctx: EngineContext, action: a.LoadGrammar) -> e.GrammarLo
             return e.GrammarLoaded(token, problem=f"builtin grammar {action.grammar_file}: {exc}",
                                    cause=COMPILE_FAILURE)
         ctx.grammars.put(key, grammar, None, ctx.settings.grammar_cache_size)
-        return e.GrammarLoaded(token, grammar)
+        return grammar
     return await _load_url(ctx, action, key)
 
 
-async def _load_url(ctx: EngineContext, action: a.LoadGrammar, key: GrammarKey) -> e.GrammarLoaded:
+async def _load_url(ctx: EngineContext, action: a.LoadGrammar,
+                    key: GrammarKey) -> SpeechGrammar | e.GrammarLoaded:
     url, token = action.grammar_file, action.token
     if ctx.fetcher is None:
         return e.GrammarLoaded(token, problem=f"grammar {url} cannot be fetched: no fetcher is "
@@ -73,7 +88,7 @@ async def _load_url(ctx: EngineContext, action: a.LoadGrammar, key: GrammarKey) 
     settings = ctx.settings
     ctx.grammars.put(key, grammar, ctx.clock.now() + settings.grammar_cache_ttl_s,
                      settings.grammar_cache_size)
-    return e.GrammarLoaded(token, grammar)
+    return grammar
 
 
 def recognize(action: a.Recognize) -> e.Recognized:

@@ -64,6 +64,12 @@ class DigitsPressed:
 
 
 @dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    """The far end began to speak (voice activity on an audio network; a network that knows
+    only whole utterances sends it right before their SpeechHeard)."""
+
+
+@dataclass(frozen=True, slots=True)
 class SpeechHeard:
     """The far end said something (text, as the phone network recognised it)."""
 
@@ -191,6 +197,7 @@ Event = (
     | DigitsSent
     | DialStarted
     | DigitsPressed
+    | SpeechStarted
     | SpeechHeard
     | GrammarLoaded
     | Recognized

@@ -122,6 +122,8 @@ class Interpreter(Sequencer):
                 notices = self._hangup_notices()
                 self._cancel_pending(out)
                 self._end(out, reason, notices)
+            case e.SpeechStarted() if isinstance(self._waiting, SpeechRun):
+                self._input_step(out, self._waiting, self._waiting.speech_started())
             case e.SpeechHeard(text=text) if isinstance(self._waiting, SpeechRun):
                 self._input_step(out, self._waiting, self._waiting.speech(text))
             case e.Interrupt(url=url, payload=payload, release=release):

@@ -5,10 +5,13 @@ choices are listed in docs/DECISIONS.md):
 
 * At the start the shell is asked for the grammar (LoadGrammar: GET the URL and compile it, or a
   builtin) while the prompts play, one after another; `playBeep` adds a beep after the last one.
-* Speech or a key stops the prompts (barge-in). When the prompts are over (played out or barged
-  in), two timers start: nothing heard within `noInputTimeoutMs` (default 7000) ends with
-  `noInput`; no result within `recognitionTimeoutMs` (default 10000) ends with `noMatch` when
-  something was heard (its recognition is still waiting for the grammar) and `noInput` otherwise.
+* Speech or a key stops the prompts (barge-in): speech as soon as it starts (an audio network's
+  voice activity says so before the utterance is over and recognised). When the prompts are
+  over (played out or barged in), two timers start: nothing heard within `noInputTimeoutMs`
+  (default 7000) ends with `noInput`; no result within `recognitionTimeoutMs` (default 10000)
+  ends with `noMatch` when something was heard (its recognition is still waiting for the
+  grammar, or the caller is still speaking) and `noInput` otherwise; an utterance under way
+  holds off `noInput`.
 * The caller's first utterance is recognised as soon as the grammar is ready (Recognize): a match
   whose confidence (0..100) reaches `confidenceThreshold` (0.0..1.0, default 0.5) is a
   `recognition` with `recognitionResult` and `confidence`; anything else is a `noMatch`. Later
@@ -72,6 +75,7 @@ class SpeechRun:
         self._recognition: int | None = None
         self._recognizing: int | None = None
         self._listening = False
+        self._speaking = False  # the caller began an utterance (SpeechStarted)
         self.heard: str | None = None
         self.payload: p.GetSpeech | None = None
 
@@ -122,12 +126,13 @@ class SpeechRun:
                 self._recognized(out, matched, result, confidence)
             case e.TimerFired(token=t) if t == self._no_input:
                 self._no_input = None
-                if self.heard is None:
+                if self.heard is None and not self._speaking:
                     self._finish(out, p.GetSpeech(GetSpeechReason.NO_INPUT))
             case e.TimerFired():
                 self._recognition = None
+                heard = self.heard or self._speaking
                 self._finish(out, p.GetSpeech(
-                    GetSpeechReason.NO_MATCH if self.heard else GetSpeechReason.NO_INPUT))
+                    GetSpeechReason.NO_MATCH if heard else GetSpeechReason.NO_INPUT))
         return out
 
     def press(self, digits: str) -> tuple[list[a.Action], str]:
@@ -137,6 +142,14 @@ class SpeechRun:
         self._finish(out, p.GetSpeech(GetSpeechReason.DIGIT,
                                       recognition_result=self._shown(digits[0])))
         return out, digits[1:]
+
+    def speech_started(self) -> list[a.Action]:
+        """The caller began to speak: barge-in at once, and silence no longer ends the run
+        (noInput) while the utterance is under way."""
+        out: list[a.Action] = []
+        self._barge_in(out)
+        self._speaking = True
+        return out
 
     def speech(self, text: str) -> list[a.Action]:
         """The caller said `text`: barge-in, then recognition of the first utterance."""

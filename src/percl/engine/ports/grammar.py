@@ -23,6 +23,11 @@ class SpeechGrammar(Protocol):
         """Recognise what the caller said. Never raises."""
         ...
 
+    def phrases(self, limit: int = 500) -> list[str] | None:
+        """The word sequences the grammar accepts, for a recogniser to listen for; None when
+        they are infinite or more than `limit`. Never raises."""
+        ...
+
 
 class Recognizer(Protocol):
     """Turns grammar documents into SpeechGrammars (GetSpeech). Pure: fetching is the engine's."""

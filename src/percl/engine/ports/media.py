@@ -8,6 +8,7 @@ writes transcripts; a real one decodes, synthesises and mixes samples.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -143,5 +144,10 @@ class MediaSession(Protocol):
 
     def stop_recording(self) -> None:
         """Close the running recording, if any."""
+        ...
+
+    def expect_speech(self, phrases: Sequence[str] | None) -> None:
+        """What the recogniser should listen for until changed: the sentences the grammar of a
+        GetSpeech accepts (None: anything). A network that carries words, not audio, ignores it."""
         ...
 

@@ -133,7 +133,7 @@ class CallSession:
         self._queue.put_nowait(e.DigitsPressed(digits))
 
     def on_speech_started(self) -> None:
-        pass  # the interpreter acts on whole utterances (speech ended); nothing starts before
+        self._queue.put_nowait(e.SpeechStarted())  # GetSpeech barges in at once
 
     def on_speech_ended(self, text: str) -> None:
         self._queue.put_nowait(e.SpeechHeard(text))
@@ -366,7 +366,8 @@ class CallSession:
         self.post(e.DigitsSent(action.token))
 
     async def _load_grammar(self, action: a.LoadGrammar) -> None:
-        self.post(await load_grammar(self.ctx, action))
+        media = self.ctx.telephony.media(self.call.call_id)
+        self.post(await load_grammar(self.ctx, action, media))
 
     async def _invoke(self, token: int, command: Command) -> None:
         runner = self.ctx.runners.get(command.NAME)

@@ -23,6 +23,9 @@ class CompiledGrammar:
         found = self.grammar.recognize(utterance)
         return Heard(found.matched, found.result, found.confidence)
 
+    def phrases(self, limit: int = 500) -> list[str] | None:
+        return self.grammar.phrases(limit)
+
     def __repr__(self) -> str:
         return f"CompiledGrammar({self.grammar!r})"
 

@@ -26,8 +26,11 @@ every call no account program covers. To tell whose call a dialled leg is, the n
 
 The pieces: the legs it remembers (legbook.py), each far end's behaviour (phones.py), the media it
 plays to them (playout.py), bridged conference audio (symbolic_mixer.py, bridge.py), speech to text
-(recognizer.py), numbers on sale (inventory.py). Media is symbolic: words and keys, with modelled
-durations, written to transcripts; no audio frame flows (the media issue adds that fidelity).
+(recognizer.py), numbers on sale (inventory.py). Media has two fidelities: `symbolic` (the default:
+words and keys, with modelled durations, written to transcripts; no audio frame flows) and `audio`
+(audio/: real 8 kHz frames on one media clock, TTS, files and ASR from an injected AudioKit,
+detectors for keys, speech and machines, mixing; the same transcript entries, and each leg's heard
+and sent audio kept for `leg_audio`).
 """
 
 from __future__ import annotations
@@ -44,6 +47,12 @@ from percl.domain.records import IncomingNumber
 from percl.engine.ports import AvailableNumber, InboundHandler, LegListener, Source
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 from percl.telephony.sim import bridge
+from percl.telephony.sim.audio.clock import ClockStats
+from percl.telephony.sim.audio.dsp import Pcm
+from percl.telephony.sim.audio.kit import AudioKit
+from percl.telephony.sim.audio.plane import AudioPlane, WorkCounter
+from percl.telephony.sim.audio.session import AudioMediaSession
+from percl.telephony.sim.audio.voice import AudioFarEnd
 from percl.telephony.sim.inventory import SimInventory
 from percl.telephony.sim.legbook import LegBook
 from percl.telephony.sim.media_model import (
@@ -59,7 +68,7 @@ from percl.telephony.sim.model import (
     Transcript,
     TranscriptEvent,
 )
-from percl.telephony.sim.phones import Leg, LegState, PhoneRunner
+from percl.telephony.sim.phones import FarEnd, Leg, LegState, PhoneRunner, SymbolicFarEnd
 from percl.telephony.sim.playout import MediaPlayer, MediaProbe, SimMediaSession
 from percl.telephony.sim.recognizer import SymbolicRecognizer
 from percl.telephony.sim.symbolic_mixer import SymbolicMixer
@@ -87,9 +96,18 @@ class SimNetwork(TaskOwner):
         play_default_ms: int = PLAY_DEFAULT_MS,
         max_transcripts: int = 10_000,
         call_owner: CallOwner | None = None,
+        media: str = "symbolic",
+        audio_kit: AudioKit | None = None,
+        tracker: WorkCounter | None = None,
+        max_audio_seconds: int = 600,
+        max_audio_legs: int = 200,
     ) -> None:
         if media_time_scale < 0 or words_per_minute <= 0 or max_transcripts <= 0:
             raise ValueError("media_time_scale >= 0, words_per_minute > 0, max_transcripts > 0")
+        if media not in ("symbolic", "audio"):
+            raise ValueError(f"media must be 'symbolic' or 'audio', not {media!r}")
+        if media == "audio" and audio_kit is None:
+            raise ValueError("media='audio' needs an audio_kit (TTS, files, ASR)")
         self._clock = clock
         self._ids = ids
         model = MediaModel(media_time_scale, words_per_minute, play_default_ms)
@@ -101,9 +119,20 @@ class SimNetwork(TaskOwner):
         self._legs = LegBook(clock, max_transcripts, on_end=self._leg_ended)
         self._handler: InboundHandler | None = None
         self._group = OwnedTaskGroup("SimNetwork")
-        self._mixer = SymbolicMixer(self._legs.get)  # before any leg can end
-        self._runner = PhoneRunner(clock, self._spawn, machine_detect_ms=machine_detect_ms,
-                                   recognizer=SymbolicRecognizer(), carry=self._mixer.carry)
+        # The mixer exists before any leg can end (_leg_ended uses it).
+        self._plane: AudioPlane | None = None
+        far_end: FarEnd
+        if audio_kit is not None and media == "audio":
+            self._plane = AudioPlane(clock, audio_kit, self._spawn, self._legs.get,
+                                     tracker=tracker, max_audio_seconds=max_audio_seconds,
+                                     max_audio_legs=max_audio_legs)
+            self._mixer: SymbolicMixer = self._plane.mixer
+            far_end = AudioFarEnd(self._plane)
+        else:
+            self._mixer = SymbolicMixer(self._legs.get)
+            far_end = SymbolicFarEnd(clock, self._spawn, machine_detect_ms=machine_detect_ms,
+                                     recognizer=SymbolicRecognizer(), carry=self._mixer.carry)
+        self._runner = PhoneRunner(clock, self._spawn, far_end)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -209,16 +238,41 @@ class SimNetwork(TaskOwner):
 
     # ------------------------------------------------------------------ Telephony: media
 
-    def media(self, call_id: str) -> SimMediaSession:
-        """The symbolic MediaSession of `call_id` (playout.py): media takes its modelled time and
-        leaves transcript entries; cut short (barge-in, the leg ended) the entry gets
-        `interrupted` and `heard_ms`. Media sent to an unknown or ended leg is dropped."""
+    def media(self, call_id: str) -> SimMediaSession | AudioMediaSession:
+        """The MediaSession of `call_id`. Symbolic (playout.py): media takes its modelled time and
+        leaves transcript entries. Audio (audio/session.py): media is frames and lasts as long as
+        its audio; the same entries are written. Cut short (barge-in, the leg ended) the entry
+        gets `interrupted` and `heard_ms`. Media sent to an unknown or ended leg is dropped."""
+        if self._plane is not None:
+            return AudioMediaSession(self._plane, self._legs.get(call_id))
         return SimMediaSession(self._player, self._legs.get(call_id))
 
     @property
     def mixer(self) -> SymbolicMixer:
-        """The symbolic mixer (symbolic_mixer.py): conferences' legs hear each other as transcript entries."""
+        """The mixer: symbolic (symbolic_mixer.py, conferences' legs hear each other as transcript
+        entries) or audio (audio/mixer.py: the same entries, and frames summed every tick)."""
         return self._mixer
+
+    @property
+    def media_fidelity(self) -> str:
+        """"audio" or "symbolic": how this network carries media."""
+        return "symbolic" if self._plane is None else "audio"
+
+    def leg_audio(self, call_id: str) -> tuple[Pcm, Pcm] | None:
+        """What the phone of `call_id` heard and what it sent, as 8 kHz PCM (each at most
+        `max_audio_seconds`, the newest); None for an unknown leg, one whose audio is no longer
+        kept (the last `max_audio_legs` ended legs keep theirs) or a symbolic network."""
+        return None if self._plane is None else self._plane.leg_audio(call_id)
+
+    def media_clock_stats(self, *, reset: bool = False) -> ClockStats | None:
+        """How punctual the media clock has been since the last reset (audio fidelity; for the
+        bench); `reset` starts a new window after reading this one."""
+        if self._plane is None:
+            return None
+        stats = self._plane.clock.stats()
+        if reset:
+            self._plane.clock.reset_stats()
+        return stats
 
     async def play(self, call_id: str, source: Source) -> None:
         """`media(call_id).play(source)`, for tests and scripts that drive a leg by hand."""
@@ -324,6 +378,8 @@ class SimNetwork(TaskOwner):
 
     def _leg_ended(self, call_id: str) -> None:
         self._mixer.forget(call_id)
+        if self._plane is not None:
+            self._plane.ended(call_id)
 
     def _new_leg(
         self, call_id: str, from_: str, to: str, *, outbound: bool, program: PhoneProgram,

@@ -4,8 +4,10 @@ A `Leg` is one call leg as the network sees it (ringing -> answered -> ended). A
 plays the far end's part as tasks of the network's TaskGroup: it rings and answers (or is busy,
 fails, never answers, or waits for a person at a terminal to pick up) as the called number's
 PhoneProgram says, then runs the program's script (keys pressed, speech, hanging up) and its
-hangupAfterMs timer, and reports to the engine's LegListener. What the phone says or presses is
-also handed to `carry` (the network's symbolic mixer) and to the leg's recording, if one runs.
+hangupAfterMs timer, and reports to the engine's LegListener. How what the phone says or presses
+reaches the platform is its `FarEnd`'s business: `SymbolicFarEnd` hands words and keys to the
+listener, to `carry` (the network's symbolic mixer) and to the leg's recording at once; the audio
+fidelity's (audio/voice.py) sends frames the platform's detectors hear.
 
 Why every listener call checks `leg.live` first: ending a leg cancels its tasks, but a task whose
 timer already fired may be scheduled to run before the cancellation lands; the check makes "no
@@ -18,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from percl.domain.clock import Clock
 from percl.domain.enums import AnsweredBy, MachineType, PhoneAnswer
@@ -31,7 +33,7 @@ from percl.telephony.sim.transcript import TranscriptLog
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Leg", "LegState", "PhoneRunner"]
+__all__ = ["FarEnd", "Leg", "LegState", "PhoneRunner", "SymbolicFarEnd"]
 
 Spawn = Callable[["Leg | None", Coroutine[Any, Any, None]], None]
 #: Where the network takes what a phone sends (the symbolic mixer).
@@ -92,6 +94,10 @@ class Leg:
             sink, started = recording
             sink.close(round((self._clock.now() - started) * 1000))
 
+    @property
+    def recording(self) -> bool:
+        return self._recording is not None
+
     def record(self, audio: Audio) -> None:
         """The far end sent `audio`: into the running recording, if any."""
         if self._recording is not None:
@@ -117,18 +123,90 @@ class Leg:
             self.ended.set_result(None)
 
 
-class PhoneRunner:
-    """The far end's behaviour. `spawn(leg, coro)` runs `coro` as a task owned by the leg."""
+class FarEnd(Protocol):
+    """How the phone at a leg's far end sends what its program says: symbolic (words and key
+    events, below) or audio (frames from its mouth, telephony/sim/audio/voice.py)."""
 
-    def __init__(
-        self, clock: Clock, spawn: Spawn, *, machine_detect_ms: int,
-        recognizer: SpeechRecognizer, carry: Carry,
-    ) -> None:
+    def connected(self, leg: Leg) -> None:
+        """`leg` was answered (either side): its media flows from now on."""
+        ...
+
+    def answered(self, leg: Leg, answer: PhoneAnswer, *, detect_machine: bool) -> AnsweredBy:
+        """The phone of an outbound leg answered as `answer` (human, machine or fax): start what
+        follows (a greeting, machine detection); returns who the platform is told answered."""
+        ...
+
+    async def key_gap(self) -> None:
+        """Wait between two keys of one press."""
+        ...
+
+    async def key(self, leg: Leg, key: str) -> None:
+        """The phone presses `key` (its transcript entry is written)."""
+        ...
+
+    async def speak(self, leg: Leg, text: str) -> None:
+        """The phone says `text` (its `said` entry is written); returns when it has been said."""
+        ...
+
+
+class SymbolicFarEnd:
+    """Words and keys reach the platform as events, at once; media takes no time. A machine or
+    fax is detected `machine_detect_ms` after the answer."""
+
+    def __init__(self, clock: Clock, spawn: Spawn, *, machine_detect_ms: int,
+                 recognizer: SpeechRecognizer, carry: Carry) -> None:
         self._clock = clock
         self._spawn = spawn
         self._machine_detect_ms = machine_detect_ms
         self._recognizer = recognizer
         self._carry = carry
+
+    def connected(self, leg: Leg) -> None:
+        pass
+
+    def answered(self, leg: Leg, answer: PhoneAnswer, *, detect_machine: bool) -> AnsweredBy:
+        if answer is PhoneAnswer.HUMAN:
+            return AnsweredBy.HUMAN
+        if detect_machine:
+            kind = (MachineType.FAX_MODEM if answer is PhoneAnswer.FAX
+                    else MachineType.ANSWERING_MACHINE)
+            self._spawn(leg, self._detect(leg, kind))
+        return AnsweredBy.MACHINE
+
+    async def key_gap(self) -> None:
+        await self._clock.sleep(DIGIT_MS / 1000)
+
+    async def key(self, leg: Leg, key: str) -> None:
+        self._sent(leg, DtmfTone(key))
+        leg.notify(lambda ln: ln.on_dtmf(key))
+
+    async def speak(self, leg: Leg, text: str) -> None:
+        # Speech is delivered whole, as a recogniser would report it; it takes no modelled time.
+        utterance = SpokenText(text)
+        self._sent(leg, utterance)
+        heard = self._recognizer.transcribe((utterance,)).text
+        leg.notify(lambda ln: ln.on_speech_started())
+        leg.notify(lambda ln: ln.on_speech_ended(heard))
+
+    async def _detect(self, leg: Leg, kind: MachineType) -> None:
+        await self._clock.sleep(self._machine_detect_ms / 1000)
+        if leg.live:
+            leg.transcript.add(TranscriptEvent.MACHINE_DETECTED, machine_type=str(kind))
+            leg.notify(lambda ln: ln.on_machine_detected(kind))
+
+    def _sent(self, leg: Leg, audio: Audio) -> None:
+        leg.record(audio)
+        self._carry(leg, audio)
+
+
+class PhoneRunner:
+    """The far end's behaviour. `spawn(leg, coro)` runs `coro` as a task owned by the leg;
+    `far_end` says how what the phone does reaches the platform."""
+
+    def __init__(self, clock: Clock, spawn: Spawn, far_end: FarEnd) -> None:
+        self._clock = clock
+        self._spawn = spawn
+        self._far_end = far_end
 
     async def ring(self, leg: Leg, *, detect_machine: bool) -> None:
         """An outbound leg: ring, then answer / be busy / fail as the program says."""
@@ -145,22 +223,16 @@ class PhoneRunner:
         if program.answer is PhoneAnswer.BUSY:
             self._fail(leg, TranscriptEvent.BUSY, DialResult.BUSY)
             return
-        by = AnsweredBy.HUMAN if program.answer is PhoneAnswer.HUMAN else AnsweredBy.MACHINE
         self.answered(leg)
+        by = self._far_end.answered(leg, program.answer, detect_machine=detect_machine)
         leg.notify(lambda ln: ln.on_answered(by))
-        if detect_machine and by is AnsweredBy.MACHINE:
-            kind = (
-                MachineType.FAX_MODEM
-                if program.answer is PhoneAnswer.FAX
-                else MachineType.ANSWERING_MACHINE
-            )
-            self._spawn(leg, self._detect(leg, kind))
 
     def answered(self, leg: Leg) -> None:
         """Mark `leg` answered now and start its phone's script and hangupAfterMs timer."""
         leg.state = LegState.ANSWERED
         leg.answered_at = self._clock.now()
         leg.transcript.add(TranscriptEvent.ANSWERED)
+        self._far_end.connected(leg)
         if leg.program.script:
             self._spawn(leg, self._script(leg))
         if leg.program.hangup_after_ms is not None:
@@ -216,12 +288,6 @@ class PhoneRunner:
         else:
             _deliver(listener, event, leg.call_id)
 
-    async def _detect(self, leg: Leg, kind: MachineType) -> None:
-        await self._clock.sleep(self._machine_detect_ms / 1000)
-        if leg.live:
-            leg.transcript.add(TranscriptEvent.MACHINE_DETECTED, machine_type=str(kind))
-            leg.notify(lambda ln: ln.on_machine_detected(kind))
-
     async def _script(self, leg: Leg) -> None:
         # Steps run one after another in afterMs order; a step never starts before the previous
         # one finished (a long digit string delays what follows it).
@@ -246,33 +312,20 @@ class PhoneRunner:
             index: int | None = None
             for i, key in enumerate(digits):
                 if i:
-                    await self._clock.sleep(DIGIT_MS / 1000)
+                    await self._far_end.key_gap()
                 if not leg.live:
                     return
                 if index is None:
                     index = leg.transcript.add(TranscriptEvent.DIGITS_PRESSED, digits=key)
                 else:
                     leg.transcript.amend(index, digits=digits[: i + 1])
-                self._deliver_key(leg, key)
+                await self._far_end.key(leg, key)
 
     async def _say(self, leg: Leg, text: str) -> None:
-        # Speech is delivered whole, as a recogniser would report it; it takes no modelled time.
         if not leg.live:
             return
         leg.transcript.add(TranscriptEvent.SAID, text=text)
-        utterance = SpokenText(text)
-        self._sent(leg, utterance)
-        heard = self._recognizer.transcribe((utterance,)).text
-        leg.notify(lambda ln: ln.on_speech_started())
-        leg.notify(lambda ln: ln.on_speech_ended(heard))
-
-    def _deliver_key(self, leg: Leg, key: str) -> None:
-        self._sent(leg, DtmfTone(key))
-        leg.notify(lambda ln: ln.on_dtmf(key))
-
-    def _sent(self, leg: Leg, audio: Audio) -> None:
-        leg.record(audio)
-        self._carry(leg, audio)
+        await self._far_end.speak(leg, text)
 
     async def _sleep_since_answer(self, leg: Leg, after_ms: int) -> None:
         assert leg.answered_at is not None

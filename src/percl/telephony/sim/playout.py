@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from percl.domain.clock import Clock
 from percl.domain.urls import mask_credentials
@@ -39,24 +39,18 @@ class MediaPlayer:
         the leg ended. Cancelling the caller stops it (CancelledError propagates)."""
         if isinstance(source, File):
             seconds = self._model.play_seconds(await self._probe_url(source.url))
-            index = leg.transcript.add(TranscriptEvent.PLAY, url=source.url)
         elif isinstance(source, Silence):
             seconds = self._model.pause_seconds(source.ms)
-            index = leg.transcript.add(TranscriptEvent.PAUSE, length_ms=source.ms)
         elif isinstance(source, Tone):
             seconds = self._model.pause_seconds(bridge.BEEP_MS)
-            index = bridge.beep_entry(leg)
         else:
             seconds = self._model.say_seconds(source.text)
-            index = leg.transcript.add(TranscriptEvent.SAY, text=source.text,
-                                       language=source.voice)
-        return await self._hold(leg, index, seconds)
+        return await self._hold(leg, play_entry(leg, source), seconds)
 
     async def send_digits(self, leg: Leg, digits: str, pause_ms: int) -> None:
         """Play DTMF to the far end of a live `leg` (already checked with parse_send_digits)."""
-        tones, _ = parse_send_digits(digits)
-        index = leg.transcript.add(TranscriptEvent.DIGITS_SENT, digits=tones)
-        await self._hold(leg, index, self._model.send_digits_seconds(digits, pause_ms))
+        await self._hold(leg, digits_entry(leg, digits),
+                         self._model.send_digits_seconds(digits, pause_ms))
 
     async def _probe_url(self, url: str) -> float | None:
         if self._probe is None:
@@ -110,11 +104,36 @@ class SimMediaSession:
         if self._leg is not None:
             self._leg.stop_recording()
 
+    def expect_speech(self, phrases: Sequence[str] | None) -> None:
+        """Symbolic speech carries its words: there is no recogniser to tell."""
 
-def _cut_short(leg: Leg, index: int, started: float) -> int:
-    heard_ms = leg.transcript.elapsed_ms(started)
+
+def play_entry(leg: Leg, source: Source) -> int:
+    """Write the transcript entry of `source` starting to play now; returns its index. (Both
+    fidelities write their entries here, so transcripts read the same in each.)"""
+    if isinstance(source, File):
+        return leg.transcript.add(TranscriptEvent.PLAY, url=source.url)
+    if isinstance(source, Silence):
+        return leg.transcript.add(TranscriptEvent.PAUSE, length_ms=source.ms)
+    if isinstance(source, Tone):
+        return bridge.beep_entry(leg)
+    return leg.transcript.add(TranscriptEvent.SAY, text=source.text, language=source.voice)
+
+
+def digits_entry(leg: Leg, digits: str) -> int:
+    """Write the `digitsSent` entry of a SendDigits string (checked) starting now."""
+    tones, _ = parse_send_digits(digits)
+    return leg.transcript.add(TranscriptEvent.DIGITS_SENT, digits=tones)
+
+
+def cut_entry(leg: Leg, index: int, heard_ms: int) -> int:
+    """Amend the entry of media cut short after `heard_ms`; returns heard_ms."""
     leg.transcript.amend(index, interrupted=True, heard_ms=heard_ms)
     return heard_ms
+
+
+def _cut_short(leg: Leg, index: int, started: float) -> int:
+    return cut_entry(leg, index, leg.transcript.elapsed_ms(started))
 
 
 async def _wait_or_end(clock: Clock, leg: Leg, seconds: float) -> bool:

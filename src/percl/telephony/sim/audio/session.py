@@ -1,0 +1,114 @@
+"""The MediaSession of one leg in audio fidelity: sources become frames in the leg's player.
+
+Say is the kit's TTS, Play the kit's decoded file, Pause silence, the beep a 1 kHz tone, SendDigits
+dual tones. A play returns when its last frame went out (so a Say lasts as long as its audio),
+CUT when the leg ended first; a cancelled play (barge-in) stops at once. The transcript entries
+are the symbolic network's (playout.py writes both), amended with the time actually sent when
+cut short.
+
+A Play file that cannot be had (missing, too big, undecodable: the kit's AudioUnavailable) is
+skipped with a warning naming the masked URL and the reason (once per leg and URL: a Play that
+loops forever would repeat it 50 times a second), as FreeClimb moves on past a file it cannot
+play: the entry is written and the play lasts one frame of silence (so a loop lets time pass).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from percl.domain.urls import mask_credentials
+from percl.engine.ports import File, Played, PlayEnd, RecordingSink, Silence, Source, Tone
+from percl.telephony.sim.audio.dsp import Pcm, beep, dtmf_digits, silence
+from percl.telephony.sim.audio.kit import AudioUnavailable
+from percl.telephony.sim.audio.plane import AudioPlane
+from percl.telephony.sim.audio.streams import FrameQueue, Queued
+from percl.telephony.sim.media_model import parse_send_digits
+from percl.telephony.sim.phones import Leg
+from percl.telephony.sim.playout import cut_entry, digits_entry, play_entry
+
+log = logging.getLogger(__name__)
+
+
+class AudioMediaSession:
+    """The MediaSession of `leg` (None: unknown or ended, every operation a no-op)."""
+
+    def __init__(self, plane: AudioPlane, leg: Leg | None) -> None:
+        self._plane = plane
+        self._leg = leg
+
+    async def play(self, source: Source) -> Played:
+        leg = self._leg
+        if leg is None or not leg.live:
+            return Played(PlayEnd.CUT, 0)
+        pcm = await self._render(source)
+        if not leg.live:
+            return Played(PlayEnd.CUT, 0)
+        index = play_entry(leg, source)
+        queue = self._plane.audio_leg(leg).player
+        if isinstance(source, Silence):
+            return await _hold(leg, index, queue, queue.put_silence(source.ms))
+        return await _hold(leg, index, queue, queue.put(pcm))
+
+    async def send_dtmf(self, digits: str, pause_ms: int) -> None:
+        parse_send_digits(digits)  # a bad character raises even for an unknown or ended leg
+        leg = self._leg
+        if leg is None or not leg.live:
+            return
+        index = digits_entry(leg, digits)
+        queue = self._plane.audio_leg(leg).player
+        await _hold(leg, index, queue, queue.put(dtmf_digits(digits, pause_ms=pause_ms)))
+
+    def start_recording(self, sink: RecordingSink) -> None:
+        if self._leg is not None and self._leg.live:
+            self._leg.start_recording(sink)
+        else:
+            sink.close(0)
+
+    def stop_recording(self) -> None:
+        if self._leg is not None:
+            self._leg.stop_recording()
+
+    def expect_speech(self, phrases: Sequence[str] | None) -> None:
+        if self._leg is not None and self._leg.live:
+            audio = self._plane.audio_leg(self._leg)
+            audio.phrases = None if phrases is None else list(phrases)
+
+    async def _render(self, source: Source) -> Pcm:
+        """The audio of `source` (empty: nothing to play; Silence is queued as a count)."""
+        kit = self._plane.kit
+        if isinstance(source, File):
+            try:
+                return await kit.file(source.url)
+            except AudioUnavailable as exc:
+                if self._leg is not None and self._plane.first_failure(self._leg, source.url):
+                    log.warning("Play %s skipped: %s", mask_credentials(source.url), exc)
+                return _NOTHING
+        if isinstance(source, Tone):
+            return beep()
+        if isinstance(source, Silence):
+            return _NOTHING
+        try:
+            return kit.speech(source.text, source.voice)
+        except Exception:  # a TTS engine failure must not wedge the call: say nothing
+            log.exception("Say: text to speech failed; nothing is played")
+            return _NOTHING
+
+
+_NOTHING: Pcm = silence(0)
+
+
+async def _hold(leg: Leg, index: int, queue: FrameQueue, item: Queued) -> Played:
+    """Wait until `item` was sent, the leg ended (CUT) or the caller is cancelled (barge-in)."""
+    try:
+        if not item.done.done():
+            await asyncio.wait((item.done, leg.ended), return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        queue.drop(item)
+        cut_entry(leg, index, item.sent_ms)
+        raise
+    if item.done.done() and not item.done.cancelled():
+        return Played(PlayEnd.FINISHED, item.ms)
+    queue.drop(item)
+    return Played(PlayEnd.CUT, cut_entry(leg, index, item.sent_ms))
