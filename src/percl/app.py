@@ -7,7 +7,6 @@ ending calls can still send their final webhooks.
 
 from __future__ import annotations
 
-import inspect
 import json
 import secrets
 from collections.abc import Sequence
@@ -77,11 +76,6 @@ from percl.webhooks.transport import WebhookTransport
 
 #: The sim API's own documentation stays public (docs/DECISIONS.md): it describes routes only.
 SIM_PUBLIC_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
-
-#: Whether this build's SimNetwork carries audio (issue 12: SimNetwork(media=, audio_kit=,
-#: tracker=)). Until the branch that adds it is merged, PERCL_MEDIA=audio runs symbolic with a
-#: warning; once merged this is True and can go.
-NETWORK_HAS_AUDIO = "media" in inspect.signature(SimNetwork).parameters
 
 
 def export_files_for(settings: Settings, *, store_given: bool) -> DirectoryExportFiles:
@@ -239,7 +233,7 @@ class Platform:
         self.recording = RecordingService(self.engine, self.recordings, WavRecorder(self.clock),
                                           f"{settings.base_url}/apiserver")
         self.api = self._rest_api(settings)
-        control = NetworkControl(self.sim, self.store, leg_audio=getattr(self.sim, "leg_audio", None))
+        control = NetworkControl(self.sim, self.store, leg_audio=self.sim.leg_audio)
         self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=control,
                                                  faults=self.faults, messages=self.messages))
         self.asgi = self._guarded_apps(settings, credentials_hint)
@@ -251,9 +245,8 @@ class Platform:
     def _audio_options(self, tracker: WorkCounter | None) -> dict[str, Any]:
         """SimNetwork's audio arguments: none for symbolic media, else the fidelity, the kit of
         engines (`audio_kit`) and the tracker."""
-        if self.media is MediaFidelity.SYMBOLIC or not NETWORK_HAS_AUDIO:
-            self.media = MediaFidelity.SYMBOLIC  # `percl serve`'s banner says what runs
-            return {"media": str(self.media)} if NETWORK_HAS_AUDIO else {}
+        if self.media is MediaFidelity.SYMBOLIC:
+            return {"media": str(self.media)}
         self.audio_kit = default_kit(self.fetcher, self.clock, tracker=tracker,
                                      max_file_bytes=self.settings.caps.max_play_bytes)
         return {"media": str(self.media), "audio_kit": self.audio_kit, "tracker": tracker}

@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from percl.app import NETWORK_HAS_AUDIO
 from percl.cli.callaudio import CallAudio
 from percl.cli.connection import HttpError
 from percl.cli.speaker import open_speaker
@@ -164,19 +163,12 @@ def test_open_speaker_on_this_machine_answers_a_speaker_or_a_reason() -> None:
 
 # ----------------------------------------------------------------- against an audio percl
 
-needs_audio = pytest.mark.skipif(not NETWORK_HAS_AUDIO,
-                                 reason="this build's SimNetwork has no audio fidelity")
-
-
 @pytest.fixture(scope="module")
 def audio_bridge() -> Iterator[ThreadedHarness]:
-    if not NETWORK_HAS_AUDIO:
-        pytest.skip("this build's SimNetwork has no audio fidelity")
     with ThreadedHarness(media="audio") as b:
         yield b
 
 
-@needs_audio
 def test_record_writes_the_demo_as_the_caller_heard_it(audio_bridge: ThreadedHarness,
                                                        tmp_path: Path) -> None:
     demo = audio_bridge.demo()

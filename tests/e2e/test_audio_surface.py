@@ -14,16 +14,12 @@ import wave
 import numpy as np
 import pytest
 
-from percl.app import NETWORK_HAS_AUDIO
 from percl.media.audio.pcm import rms_dbfs
 from percl.media.audio.tones import sine
 from percl.media.audio.wav import wav_bytes
 from percl.testing.harness import Harness
 from percl.testing.phones import speak
 from tests.e2e.conftest import CALLER
-
-pytestmark = pytest.mark.skipif(not NETWORK_HAS_AUDIO,
-                                reason="this build's SimNetwork has no audio fidelity")
 
 WELCOME = "Welcome to the audio test."
 TONE = sine(600, 1000, level_dbfs=-12.0)
