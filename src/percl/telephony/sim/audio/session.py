@@ -7,9 +7,10 @@ are the symbolic network's (playout.py writes both), amended with the time actua
 cut short.
 
 A Play file that cannot be had (missing, too big, undecodable: the kit's AudioUnavailable) is
-skipped with a warning naming the masked URL and the reason (once per leg and URL: a Play that
-loops forever would repeat it 50 times a second), as FreeClimb moves on past a file it cannot
-play: the entry is written and the play lasts one frame of silence (so a loop lets time pass).
+skipped with a warning naming the masked URL and the reason (once per leg and URL), as FreeClimb
+moves on past a file it cannot play: the entry is written and the far end hears silence for as long
+as the symbolic network plays a file of unknown length (PLAY_DEFAULT_MS, 3 s), so both fidelities
+time the flow alike and a looping Play or a conference's wait audio never spins.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from percl.telephony.sim.audio.dsp import Pcm, beep, dtmf_digits, silence
 from percl.telephony.sim.audio.kit import AudioUnavailable
 from percl.telephony.sim.audio.plane import AudioPlane
 from percl.telephony.sim.audio.streams import FrameQueue, Queued
-from percl.telephony.sim.media_model import parse_send_digits
+from percl.telephony.sim.media_model import PLAY_DEFAULT_MS, parse_send_digits
 from percl.telephony.sim.phones import Leg
 from percl.telephony.sim.playout import cut_entry, digits_entry, play_entry
 
@@ -49,6 +50,8 @@ class AudioMediaSession:
         queue = self._plane.audio_leg(leg).player
         if isinstance(source, Silence):
             return await _hold(leg, index, queue, queue.put_silence(source.ms))
+        if pcm is None:  # a file that cannot be had: silence as long as a file of unknown length
+            return await _hold(leg, index, queue, queue.put_silence(PLAY_DEFAULT_MS))
         return await _hold(leg, index, queue, queue.put(pcm))
 
     async def send_dtmf(self, digits: str, pause_ms: int) -> None:
@@ -75,8 +78,9 @@ class AudioMediaSession:
             audio = self._plane.audio_leg(self._leg)
             audio.phrases = None if phrases is None else list(phrases)
 
-    async def _render(self, source: Source) -> Pcm:
-        """The audio of `source` (empty: nothing to play; Silence is queued as a count)."""
+    async def _render(self, source: Source) -> Pcm | None:
+        """The audio of `source` (empty: nothing to play; Silence is queued as a count; None: a
+        file that cannot be had)."""
         kit = self._plane.kit
         if isinstance(source, File):
             try:
@@ -84,7 +88,7 @@ class AudioMediaSession:
             except AudioUnavailable as exc:
                 if self._leg is not None and self._plane.first_failure(self._leg, source.url):
                     log.warning("Play %s skipped: %s", mask_credentials(source.url), exc)
-                return _NOTHING
+                return None
         if isinstance(source, Tone):
             return beep()
         if isinstance(source, Silence):
