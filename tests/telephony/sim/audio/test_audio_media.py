@@ -166,6 +166,21 @@ async def test_send_digits_plays_dual_tones_to_the_phone(clock: FakeClock) -> No
             await net.media(LEG).send_dtmf("12x", 200)
 
 
+async def test_a_send_digits_pause_longer_than_any_tone_is_counted_silence(clock: FakeClock) -> None:
+    # {7000} at 100 ms is 700 s: legal PerCL, longer than the tone generator renders (MAX_TONE_MS)
+    async with audio_network(clock) as net:
+        await answered_leg(net, clock)
+        task = asyncio.ensure_future(net.media(LEG).send_dtmf("1{7000}2", 100))
+        await clock.advance(5)
+        assert not task.done()  # still pausing, nothing raised
+        audio = heard(net)
+        assert tone_power(audio[-5 * 8000:-5 * 8000 + 800], 697) > 0.3  # the first key was sent
+        assert rms(audio[-4 * 8000:]) == 0  # then silence
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
 @dataclass
 class Sink:
     written: list[Audio] = field(default_factory=list)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Sequence
 
 from percl.domain.urls import mask_credentials
@@ -61,7 +62,12 @@ class AudioMediaSession:
             return
         index = digits_entry(leg, digits)
         queue = self._plane.audio_leg(leg).player
-        await _hold(leg, index, queue, queue.put(dtmf_digits(digits, pause_ms=pause_ms)))
+        # Tones as samples, `{n}` pauses as counted silence: a long pause ({9999} at 1 s is legal
+        # PerCL) costs no memory and stays under the tone generator's length limit.
+        for part in _send_digits_parts(digits, pause_ms):
+            item = queue.put_silence(part) if isinstance(part, int) else queue.put(part)
+            if (await _hold(leg, index, queue, item)).end is PlayEnd.CUT:
+                return
 
     def start_recording(self, sink: RecordingSink) -> None:
         if self._leg is not None and self._leg.live:
@@ -101,6 +107,23 @@ class AudioMediaSession:
 
 
 _NOTHING: Pcm = silence(0)
+
+
+_PAUSE = re.compile(r"\{(\d+)\}")
+
+
+def _send_digits_parts(digits: str, pause_ms: int) -> list[Pcm | int]:
+    """A checked SendDigits string as tone runs (samples) and pauses (milliseconds of silence)."""
+    parts: list[Pcm | int] = []
+    pos = 0
+    for m in _PAUSE.finditer(digits):
+        if m.start() > pos:
+            parts.append(dtmf_digits(digits[pos:m.start()]))
+        parts.append(int(m.group(1)) * max(0, pause_ms))
+        pos = m.end()
+    if pos < len(digits):
+        parts.append(dtmf_digits(digits[pos:]))
+    return parts
 
 
 async def _hold(leg: Leg, index: int, queue: FrameQueue, item: Queued) -> Played:
