@@ -12,7 +12,8 @@ tests sharing a module-scoped fixture would. The app is a Flask app (called in o
 worker threads, the default), the same app called on the loop's thread, or a ScriptedApp.
 
     .venv/bin/python bench/kit_throughput.py [--calls 1000] [--app flask|flask-unthreaded|scripted]
-                                             [--store memory|sqlite] [--runs 1]
+                                             [--store memory|sqlite] [--media symbolic|audio]
+                                             [--runs 1]
 
 With `--runs N` it measures N times (a fresh Percl each, in this one process) and ends with the
 best and the median rate: on a shared machine single runs vary by a third.
@@ -91,9 +92,9 @@ class Run:
     webhooks: int
 
 
-def measure(calls: int, app: str, store_kind: str) -> Run:
+def measure(calls: int, app: str, store_kind: str, media: str = "symbolic") -> Run:
     store: Store = MemoryStore() if store_kind == "memory" else SqliteStore.for_path(":memory:")
-    with Percl(store=store) as percl:
+    with Percl(store=store, media=media) as percl:
         number = mount(percl, app)
         flow(percl, number)  # warm-up: imports, first-request setup
         started_clock = percl.now
@@ -110,14 +111,17 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--app", choices=["flask", "flask-unthreaded", "scripted"], default="flask")
     parser.add_argument("--store", choices=["memory", "sqlite"], default="memory")
+    parser.add_argument("--media", choices=["symbolic", "audio"], default="symbolic",
+                        help="the simulated network's fidelity (audio: real TTS, tones, detectors)")
     parser.add_argument("--runs", type=int, default=1,
                         help="measure this many times (a fresh Percl each) and give best and median")
     args = parser.parse_args()
     runs = []
     for _ in range(args.runs):
-        run = measure(args.calls, args.app, args.store)
+        run = measure(args.calls, args.app, args.store, args.media)
         runs.append(run)
-        print(f"kit throughput: {args.calls} flows ({args.app} app, {args.store} store), "
+        print(f"kit throughput: {args.calls} flows ({args.app} app, {args.store} store, "
+              f"{args.media} media), "
               f"{run.elapsed:.2f} s wall, {args.calls / run.elapsed:.0f} flows/s, "
               f"{run.elapsed / args.calls * 1000:.2f} ms a flow")
         print(f"  {run.cpu:.2f} s of CPU in this process ({args.calls / run.cpu:.0f} flows per CPU "
