@@ -201,3 +201,11 @@ async def _expect_say_waits_out_the_audio(h: Harness) -> None:
     # within a frame of the audio's end; the symbolic model (5.1 s) is over a second longer
     assert ended <= h.now <= ended + 0.04
 
+
+
+def test_say_ms_is_the_symbolic_model_or_the_audio_length() -> None:
+    text = "All agents are busy"  # 4 words: 1.6 s + 0.3 s in symbolic
+    assert Harness(media="symbolic").say_ms(text) == 1900
+    audio = Harness(media="audio")
+    ms = audio.say_ms(text)
+    assert ms % 20 == 0 and 0 <= ms - len(audio.speech(text)) / 8 < 20
