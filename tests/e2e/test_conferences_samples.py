@@ -209,7 +209,9 @@ async def test_click_to_call_over_rest(h: Harness) -> None:
     h.platform.sim.program(AGENT, PhoneProgram(script=(
         PhoneStep(9000, say="Hello, this is your agent"), PhoneStep(20_000, hangup=True))))
     h.platform.sim.program(CALLER, PhoneProgram(answer_after_ms=4000, script=(
-        PhoneStep(2000, say="Hi, thanks for calling me back"),)))
+        # a person's short "hello": with ifMachine, audio's answering machine detection (app_amd)
+        # takes a greeting over 1.5 s for a machine's and hangs up on it
+        PhoneStep(2000, say="Hello"),)))
 
     r = await h.rest.post(f"/Accounts/{h.account.account_id}/Calls", json={
         "from": FC_NUMBER, "to": AGENT, "applicationId": application.application_id,
@@ -227,7 +229,7 @@ async def test_click_to_call_over_rest(h: Harness) -> None:
     connect = next(w for w in h.webhooks_for(customer) if w.request_type == "outDialConnect")
     assert connect.body["parentCallId"] == agent and connect.body["to"] == CALLER
     assert heard(h.transcript(customer)) == [(AGENT, "Hello, this is your agent", None)]
-    assert heard(h.transcript(agent)) == [(CALLER, "Hi, thanks for calling me back", None)]
+    assert heard(h.transcript(agent)) == [(CALLER, "Hello", None)]
     assert (agent_call.status, agent_call.call_ended_reason) == (
         CallStatus.COMPLETED, CallEndedReason.FAR_END_HANGUP)
     assert (customer_call.status, customer_call.call_ended_reason) == (

@@ -171,7 +171,9 @@ async def test_inbound_queue_left_by_rest_dequeue(h: Harness) -> None:
     first, second = await _two_callers(h, app)
     t1, t2 = _enqueued_at(h, first), _enqueued_at(h, second)
     wait1, wait2 = round(h.now - t1), round(h.now - t2)
-    assert (wait1, wait2) == (6, 3)  # each entered after the greeting (2 s of speech)
+    # each entered after the greeting (symbolic 1.9 s of speech, audio espeak's ~1.1 s)
+    greeting = h.say_ms("All agents are busy") / 1000
+    assert (wait1, wait2) == (round(8 - greeting), round(5 - greeting))
     api = h.freeclimb_api()
     members = await asyncio.to_thread(api.list_members, QU)
     assert [(m.call_id, m.position, m.wait_time) for m in members.queue_members] == [
@@ -228,7 +230,8 @@ async def test_inbound_queue_left_by_caller_hangup(h: Harness) -> None:
                                      ("/status", "callStatus")]
     removed = h.webhooks_for(first)[-2].body
     queue_time = round(_removed_at(h, first) - _enqueued_at(h, first))
-    assert queue_time == 7  # hung up 9 s after the answer, enqueued after 2 s of greeting
+    # hung up 9 s after the answer, enqueued after the greeting
+    assert queue_time == round(9 - h.say_ms("All agents are busy") / 1000)
     assert (removed["queueResult"], removed["queueTime"], removed["queueId"]) == (
         "hangup", queue_time, QU)
     assert removed["callStatus"] == "completed"

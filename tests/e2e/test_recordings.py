@@ -48,8 +48,9 @@ def _records(h: Harness) -> list[Any]:
 async def test_voicemail_records_until_the_finish_key_and_plays_it_back(h: Harness) -> None:
     app = _voicemail(h)
     number = await h.number_for(app, voice_path="/voice", status_path="/status")
-    call_id = await h.sim_call(CALLER, number, [speak("please call me back", after_ms=8000),
-                                                press("#", after_ms=12000)])
+    # recording from about 3 s (the prompt and the beep); well inside the 5 s silence window
+    call_id = await h.sim_call(CALLER, number, [speak("please call me back", after_ms=5000),
+                                                press("#", after_ms=9000)])
     await h.run_until_ended(call_id)
     [record] = _records(h)
     parsed = freeclimb.RecordWebhook.from_dict(record.body)
@@ -76,19 +77,40 @@ async def test_voicemail_records_until_the_finish_key_and_plays_it_back(h: Harne
     assert "recordingId" not in status.body or status.body["recordingId"] is None
 
 
+@pytest.mark.percl_media("audio")
+async def test_the_finish_key_tone_is_left_out_of_the_recording_in_audio(h: Harness) -> None:
+    app = _voicemail(h)
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    call_id = await h.sim_call(CALLER, number, [speak("call me", after_ms=4000),
+                                                press("#", after_ms=7000)])
+    await h.run_until_ended(call_id)
+    [record] = _records(h)
+    assert record.body["termReason"] == "finishKey"
+    [recording] = await h.recordings(call_id)
+    [pcm], _ = read_wav(h.recording_wav(recording.recording_id))
+    assert rms_dbfs(pcm[: 8 * 2500]) > -50  # the words are there
+    # the take ends where the '#' tone began, though the detector heard it ~40 ms later
+    assert rms_dbfs(pcm[-8 * 200:]) < -80
+
+
 async def test_silence_ends_the_recording_with_timeout(h: Harness) -> None:
     app = _voicemail(h, silenceTimeoutMs=2000)
     number = await h.number_for(app, voice_path="/voice", status_path="/status")
-    # recording from 3 s (after the prompt and the beep); speech at 4 s; 2 s of silence after
-    call_id = await h.sim_call(CALLER, number, [speak("before the beep", after_ms=1000),
-                                                speak("hello", after_ms=4000)])
+    # recording from 3 s (symbolic: the prompt's modelled length and the beep) or about 1.9 s
+    # (audio: espeak's prompt); speech before either, then at 3.2 s; 2 s of silence after
+    call_id = await h.sim_call(CALLER, number, [speak("before the beep", after_ms=0),
+                                                speak("hello", after_ms=3200)])
     await h.run_until_ended(call_id)
     [recording] = await h.recordings(call_id)
     assert h.recording_words(recording) == ["hello"]  # not what was said before it started
     [record] = _records(h)
     assert record.body["termReason"] == "timeout"
     stored = await h.platform.store.get_recording(record.body["recordingId"])
-    assert stored is not None and stored.duration_ms == 3000
+    assert stored is not None
+    # 2 s after the last sound: "hello"'s start in symbolic (speech is one event), its end in
+    # audio (the voice's frames), so at most the spoken word's real length later
+    ended_ms = round(stored.date_created * 1000) - h.transcript(call_id).created_ms
+    assert 0 <= ended_ms - (3200 + 2000) <= len(h.speech("hello")) / 8 + 20
 
 
 async def test_max_length_ends_the_recording(h: Harness) -> None:
@@ -103,8 +125,8 @@ async def test_max_length_ends_the_recording(h: Harness) -> None:
 async def test_a_hangup_while_recording_still_reports_the_recording(h: Harness) -> None:
     app = _voicemail(h)
     number = await h.number_for(app, voice_path="/voice", status_path="/status")
-    call_id = await h.sim_call(CALLER, number, [speak("call me back", after_ms=7000),
-                                                hang_up(after_ms=9000)])
+    call_id = await h.sim_call(CALLER, number, [speak("call me back", after_ms=4000),
+                                                hang_up(after_ms=6000)])
     await h.run_until_ended(call_id)
     kinds = [w.request_type for w in h.webhooks]
     assert kinds[-2:] == ["record", "callStatus"]
@@ -146,9 +168,12 @@ async def test_auto_start_records_from_the_first_sound(h: Harness) -> None:
     [record] = _records(h)
     assert record.body["privacyMode"] is True and record.body["termReason"] == "finishKey"
     [recording] = await h.recordings(call_id)
-    assert recording.duration_ms == 3000 and record.body["recordingId"] == recording.recording_id
+    # from the first sound (audio: after the voice's 50-100 ms lead-in of silence) to the '#'
+    assert 2900 <= recording.duration_ms <= 3000
+    assert record.body["recordingId"] == recording.recording_id
     [pcm], _ = read_wav(h.recording_wav(recording.recording_id))
-    assert len(pcm) == 3000 * 8 and rms_dbfs(pcm[: 8 * 1000]) > -50  # speech right at the start
+    assert len(pcm) == recording.duration_ms * 8
+    assert rms_dbfs(pcm[: 8 * 1000]) > -50  # speech right at the start
 
 
 class _FullDisk:
@@ -192,7 +217,8 @@ async def test_a_full_disk_reports_the_recording_failed_and_the_call_goes_on(
 async def test_a_hangup_during_the_beep_reports_an_empty_recording(h: Harness) -> None:
     app = _voicemail(h)
     number = await h.number_for(app, voice_path="/voice", status_path="/status")
-    call_id = await h.sim_call(CALLER, number, [hang_up(after_ms=2800)])  # the beep: 2.7-3.0 s
+    beep_ms = h.say_ms("Leave a message after the beep")  # the beep: 300 ms from here
+    call_id = await h.sim_call(CALLER, number, [hang_up(after_ms=beep_ms + 100)])
     await h.run_until_ended(call_id)
     [record] = _records(h)
     assert (record.body["termReason"], record.body["recordingDurationSec"]) == ("hangup", 0)

@@ -17,8 +17,23 @@ from percl.testing.harness import CapturedWebhook, Harness, ScriptedApp
 from tests.e2e.conftest import CALLER, kinds, said
 
 GRAMMARS = Path(__file__).resolve().parents[1] / "data" / "grammar"
-PROMPT = "Say sales support or billing"  # 5 words: 2.0 + 0.3 = 2.3 s on the simulated network
-PROMPT_S = 2.3
+PROMPT = "Say sales support or billing"  # symbolic: 5 words, 2.0 + 0.3 = 2.3 s; audio: espeak's
+#: VoiceActivity hears speech start after 100 ms of voice (the TTS leads in with 50-100 ms of
+#: silence) and its end after 700 ms of silence: when audio fidelity reacts, symbolic at once
+SPEECH_START_S = 0.22
+SPEECH_END_S = 0.7 + 0.04
+ASR_MISSES = "pocketsphinx does not recognise these words as espeak speaks them (audio: noMatch)"
+
+
+def _prompt_s(h: Harness) -> float:
+    """How long PROMPT plays in the kit's fidelity."""
+    return h.say_ms(PROMPT) / 1000
+
+
+def _result_within(h: Harness, elapsed: float, said_at: float, utterance: str) -> bool:
+    """Whether a result `elapsed` s after the answer came for `utterance` said at `said_at`:
+    symbolic at once, audio once the utterance and its 700 ms of trailing silence are heard."""
+    return said_at - 1e-6 <= elapsed <= said_at + len(h.speech(utterance)) / 8000 + SPEECH_END_S
 
 
 async def _call(h: Harness, steps: list[PhoneStep], *, prompts: list[dict[str, Any]] | None = None,
@@ -63,12 +78,14 @@ async def test_speech_barges_in_and_is_recognised_with_the_fetched_grammar(h: Ha
     sdk = GetSpeechWebhook.from_json(hook.raw.decode())
     assert sdk.recognition_result == "BILLING" and sdk.confidence == 100
     prompt = h.transcript(call_id).entries[2]
-    assert prompt.type == "say" and prompt.interrupted and prompt.heard_ms == 800  # barge-in
-    assert hook.sent_at - _answered_at(h, call_id) == pytest.approx(0.8)  # recognised at once
+    assert prompt.type == "say" and prompt.interrupted  # barge-in, as speech starts
+    assert 800 <= prompt.heard_ms <= 800 + SPEECH_START_S * 1000
+    assert _result_within(h, hook.sent_at - _answered_at(h, call_id), 0.8, "uh billing please")
     assert said(h.transcript(call_id)) == [PROMPT, "Goodbye"]
     assert (await h.call(call_id)).call_ended_reason is CallEndedReason.APP_HANGUP
 
 
+@pytest.mark.percl_media("symbolic")  # ASR_MISSES: "customer service" is heard as BILLING
 async def test_speech_after_the_prompts_is_recognised(h: Harness) -> None:
     _, call_id = await _call(h, [PhoneStep(after_ms=4000, say="customer service")])
     hook = await _heard(h, call_id)
@@ -76,12 +93,23 @@ async def test_speech_after_the_prompts_is_recognised(h: Harness) -> None:
     assert not h.transcript(call_id).entries[2].interrupted
 
 
+@pytest.mark.percl_media("audio")
+async def test_speech_after_the_prompts_is_recognised_in_audio(h: Harness) -> None:
+    _, call_id = await _call(h, [PhoneStep(after_ms=4000, say="support please")])
+    hook = await _heard(h, call_id)
+    assert (hook.body["reason"], hook.body["recognitionResult"]) == ("recognition", "SUPPORT")
+    assert not h.transcript(call_id).entries[2].interrupted
+
+
 @pytest.mark.parametrize(("name", "utterance", "result"), [
     ("VERSAY_YESNO", "yeah", "yes"),
-    ("VERSAY_YESNO", "nope thanks", "no"),
-    ("DIG4", "five five one two", "5512"),
-    ("ALPHNUM6", "b 7 x-ray 2 k 9", "B7X2K9"),
-    ("UP_TO_20_DIGIT_SEQUENCE", "1 2 3", "123"),
+    # ASR_MISSES: "no" is heard as yes, digit and letter grammars as nothing
+    pytest.param("VERSAY_YESNO", "nope thanks", "no", marks=pytest.mark.percl_media("symbolic")),
+    pytest.param("DIG4", "five five one two", "5512", marks=pytest.mark.percl_media("symbolic")),
+    pytest.param("ALPHNUM6", "b 7 x-ray 2 k 9", "B7X2K9",
+                 marks=pytest.mark.percl_media("symbolic")),
+    pytest.param("UP_TO_20_DIGIT_SEQUENCE", "1 2 3", "123",
+                 marks=pytest.mark.percl_media("symbolic")),
 ])
 async def test_builtin_grammars(h: Harness, name: str, utterance: str, result: str) -> None:
     _, call_id = await _call(h, [PhoneStep(after_ms=500, say=utterance)], grammarType="BUILTIN",
@@ -90,11 +118,19 @@ async def test_builtin_grammars(h: Harness, name: str, utterance: str, result: s
     assert (hook.body["reason"], hook.body["recognitionResult"]) == ("recognition", result)
 
 
+@pytest.mark.percl_media("symbolic")  # ASR_MISSES: "sir" alone is heard as nothing, at times
 async def test_grammar_rule_picks_the_rule_to_match(h: Harness) -> None:
     # POLITE is not the root: with grammarRule it is the whole grammar
     _, call_id = await _call(h, [PhoneStep(after_ms=500, say="sir")], grammarRule="POLITE")
     hook = await _heard(h, call_id)
     assert (hook.body["reason"], hook.body["recognitionResult"]) == ("recognition", "sir")
+
+
+@pytest.mark.percl_media("audio")
+async def test_grammar_rule_picks_the_rule_to_match_in_audio(h: Harness) -> None:
+    _, call_id = await _call(h, [PhoneStep(after_ms=500, say="please")], grammarRule="POLITE")
+    hook = await _heard(h, call_id)
+    assert (hook.body["reason"], hook.body["recognitionResult"]) == ("recognition", "please")
 
 
 # ---- noMatch, confidence -------------------------------------------------------------------------
@@ -105,9 +141,10 @@ async def test_speech_outside_the_grammar_is_no_match(h: Harness) -> None:
     hook = await _heard(h, call_id)
     assert hook.body["reason"] == "noMatch"
     assert "recognitionResult" not in hook.body and "confidence" not in hook.body
-    assert hook.sent_at - _answered_at(h, call_id) == pytest.approx(0.5)
+    assert _result_within(h, hook.sent_at - _answered_at(h, call_id), 0.5, "I want a pizza")
 
 
+@pytest.mark.percl_media("symbolic")  # ASR_MISSES: a GARBAGE grammar is decoded free-form
 @pytest.mark.parametrize(("threshold", "reason"), [(None, "recognition"), (0.8, "recognition"),
                                                    (0.85, "noMatch")])
 async def test_confidence_threshold(h: Harness, threshold: float | None, reason: str) -> None:
@@ -132,14 +169,14 @@ async def test_silence_is_no_input_after_the_default_7_s(h: Harness) -> None:
     _, call_id = await _call(h, [])
     hook = await _heard(h, call_id)
     assert hook.body["reason"] == "noInput"
-    assert hook.sent_at - _answered_at(h, call_id) == pytest.approx(PROMPT_S + 7.0)
+    assert hook.sent_at - _answered_at(h, call_id) == pytest.approx(_prompt_s(h) + 7.0)
 
 
 async def test_no_input_timeout_ms(h: Harness) -> None:
     _, call_id = await _call(h, [], noInputTimeoutMs=2500)
     hook = await _heard(h, call_id)
     assert hook.body["reason"] == "noInput"
-    assert hook.sent_at - _answered_at(h, call_id) == pytest.approx(PROMPT_S + 2.5)
+    assert hook.sent_at - _answered_at(h, call_id) == pytest.approx(_prompt_s(h) + 2.5)
 
 
 async def test_recognition_timeout_bounds_the_wait_for_a_slow_grammar(h: Harness) -> None:
@@ -149,14 +186,16 @@ async def test_recognition_timeout_bounds_the_wait_for_a_slow_grammar(h: Harness
     _, call_id = await _call(h, [PhoneStep(after_ms=1000, say="sales")], recognitionTimeoutMs=3000)
     hook = await _heard(h, call_id)
     assert hook.body["reason"] == "noMatch"
-    assert hook.sent_at - _answered_at(h, call_id) == pytest.approx(1.0 + 3.0)
+    # 3 s from the barge-in (audio: when the voice's start is heard)
+    elapsed = hook.sent_at - _answered_at(h, call_id)
+    assert 1.0 + 3.0 - 1e-6 <= elapsed <= 1.0 + SPEECH_START_S + 3.0
 
 
 async def test_recognition_timeout_shorter_than_no_input_ends_silence_earlier(h: Harness) -> None:
     _, call_id = await _call(h, [], recognitionTimeoutMs=1000)
     hook = await _heard(h, call_id)
     assert hook.body["reason"] == "noInput"
-    assert hook.sent_at - _answered_at(h, call_id) == pytest.approx(PROMPT_S + 1.0)
+    assert hook.sent_at - _answered_at(h, call_id) == pytest.approx(_prompt_s(h) + 1.0)
 
 
 async def test_play_beep_after_the_prompts(h: Harness) -> None:

@@ -177,3 +177,35 @@ def test_the_plugin_registers_the_option_the_ini_key_and_the_marker(
     assert pytestconfig.getoption("--percl-media") in (None, "symbolic", "audio")
     assert pytestconfig.getini("percl_media") in ("", "symbolic", "audio")
     assert any(line.startswith("percl_media(") for line in pytestconfig.getini("markers"))
+
+
+@pytest.mark.percl_media("audio")
+async def test_expect_say_waits_out_the_say_as_long_as_its_audio_lasts() -> None:
+    async with Harness() as h:
+        await _expect_say_waits_out_the_audio(h)
+
+
+async def _expect_say_waits_out_the_audio(h: Harness) -> None:
+    text = "Press 1 for our opening hours, or 2 to speak to an agent."
+    app = h.scripted_app()
+    app.on("/voice", [{"GetDigits": {"actionUrl": app.url("/digits"), "initialTimeoutMs": 5000,
+                                     "prompts": [{"Say": {"text": text}}]}}])
+    app.on("/digits", [{"Hangup": {}}])
+    number = await h.number_for(app, voice_path="/voice")
+    phone = h.phone(CALLER)
+    call = await phone.calls(number)
+    entry = await call.expect_say(text)
+    record = await h.call(call.call_id)
+    assert record.start_time is not None
+    ended = record.start_time + entry.at_ms / 1000 + len(h.speech(text)) / 8000
+    # within a frame of the audio's end; the symbolic model (5.1 s) is over a second longer
+    assert ended <= h.now <= ended + 0.04
+
+
+
+def test_say_ms_is_the_symbolic_model_or_the_audio_length() -> None:
+    text = "All agents are busy"  # 4 words: 1.6 s + 0.3 s in symbolic
+    assert Harness(media="symbolic").say_ms(text) == 1900
+    audio = Harness(media="audio")
+    ms = audio.say_ms(text)
+    assert ms % 20 == 0 and 0 <= ms - len(audio.speech(text)) / 8 < 20

@@ -34,6 +34,7 @@ from percl.domain.records import Application, Call, IncomingNumber, LogEntry, Re
 from percl.engine.ports import LogFilter, RecordingQuery, Store
 from percl.media.audio.pcm import Pcm
 from percl.store.memory import MemoryStore
+from percl.telephony.sim.media_model import MediaModel
 from percl.telephony.sim.model import PhoneStep
 from percl.testing.apps import AppMounts, PerclAnswer, ScriptedApp
 from percl.testing.book import ObservedStore, RecordBook
@@ -324,6 +325,15 @@ class Harness:
         from percl.media.tts import default_synthesizer  # a symbolic kit has not loaded it
 
         return default_synthesizer().synthesize(text, language).pcm
+
+    def say_ms(self, text: str, language: str | None = None) -> int:
+        """How long a Say of `text` lasts in this kit's fidelity: symbolic, the modelled length
+        (words at 150 a minute + 300 ms); audio, the TTS audio's, in whole 20 ms frames. For
+        flow tests that time a phone's script after a prompt in either fidelity."""
+        if self.media == "audio":
+            return -(-len(self.speech(text, language)) // 160) * 20
+        model = MediaModel(self.settings.media_time_scale)
+        return round(model.say_seconds(text) * 1000)
 
     async def recordings(self, call_id: str) -> list[Recording]:
         """The call's recordings (RecordUtterance, StartRecordCall), oldest first."""

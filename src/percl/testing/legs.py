@@ -194,7 +194,7 @@ class AsyncPhoneCall:
         something after it happened. Its end is the leg's start (the call's startTime, set at
         the clock instant the network created the leg) + its offset + its modelled length."""
         entry = self.transcript.entries[index]
-        length = media_seconds(entry, self._h.settings.media_time_scale)
+        length = self._media_seconds(entry)
         record = self.record
         if length <= 0 or record is None or record.start_time is None:
             return
@@ -206,6 +206,14 @@ class AsyncPhoneCall:
                     or bool(entries[index].interrupted) or self._over())
 
         await self._h.clock.run_until(heard, limit_s=max(0.0, end - self._h.clock.now()) + 1)
+
+    def _media_seconds(self, entry: TranscriptEntry) -> float:
+        """How long the entry's media plays: in audio fidelity a Say lasts its TTS audio, not the
+        symbolic model's words at 150 a minute (Play files keep the model's default: the kit
+        does not fetch them; "something after it happened" ends the wait)."""
+        if entry.type is TranscriptEvent.SAY and self._h.media == "audio":
+            return self._h.say_ms(entry.text or "", entry.language) / 1000
+        return media_seconds(entry, self._h.settings.media_time_scale)
 
     async def expect_status(self, status: CallStatus | str, *, within: float = 60.0) -> Call:
         """Wait until the call has *reached* `status` ("ringing", CallStatus.IN_PROGRESS ...),

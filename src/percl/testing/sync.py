@@ -154,6 +154,10 @@ class Percl:
         """The audio percl plays for a Say of `text` (see Harness.speech)."""
         return self.harness.speech(text, language)
 
+    def say_ms(self, text: str, language: str | None = None) -> int:
+        """How long a Say of `text` lasts in this kit's fidelity (see Harness.say_ms)."""
+        return self.harness.say_ms(text, language)
+
     @property
     def now(self) -> float:
         return self.harness.now

@@ -69,10 +69,12 @@ class Played:
 
 @dataclass(frozen=True, slots=True)
 class AudioFrame:
-    """A slice of real audio: 16-bit little-endian mono PCM at `sample_rate` Hz."""
+    """A slice of real audio: 16-bit little-endian mono PCM at `sample_rate` Hz. `tone`: the
+    network's DTMF detector hears a key's tone in it (so a take can leave its finish key out)."""
 
     pcm: bytes
     sample_rate: int = 8000
+    tone: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,7 @@ class Running:
     take: RecordingTake | None = None
     started: float = 0.0
     ended: float | None = None
+    tone_since: float | None = None  # when the DTMF tone sounding now began (audio frames)
 
     def __post_init__(self) -> None:
         if not self.auto_start:
@@ -80,6 +81,8 @@ class Running:
             audio = DtmfTone(audio.digits.replace(self.finish_key, ""))
             if not audio.digits:
                 return
+        if isinstance(audio, AudioFrame):
+            self.tone_since = (self.tone_since or self.now()) if audio.tone else None
         sound = is_sound(audio)
         if self.take is None:
             if not sound:
@@ -93,10 +96,14 @@ class Running:
     def duration_ms(self) -> int:
         return 0 if self.ended is None else round((self.ended - self.started) * 1000)
 
-    def stop(self) -> RecordingTake:
-        """End the take (idempotent); a take that never started is an empty one."""
+    def stop(self, *, cut_tone: bool = False) -> RecordingTake:
+        """End the take (idempotent); a take that never started is an empty one. `cut_tone`: end
+        it where the DTMF tone sounding now began (the finish key's tone in audio is heard frames
+        before the detector reports the key, and FreeClimb leaves the finish key out)."""
         if self.ended is None:
             self.ended = self.now()
+            if cut_tone and self.tone_since is not None and self.take is not None:
+                self.ended = max(self.started, self.tone_since)
             if self.take is None:
                 self.take, self.started = self.recorder.take(), self.ended
             self.take.close(self.duration_ms)
@@ -191,7 +198,7 @@ class RecordingService:
         else:
             tap.running.append(take)
 
-    def _stop(self, call_id: str, take: Running) -> RecordingTake:
+    def _stop(self, call_id: str, take: Running, *, cut_tone: bool = False) -> RecordingTake:
         tap = self.taps.get(call_id)
         if tap is not None and take in tap.running:
             tap.running.remove(take)
@@ -199,14 +206,15 @@ class RecordingService:
                 del self.taps[call_id]
                 tap.closed = True
                 self.ctx.telephony.media(call_id).stop_recording()
-        return take.stop()
+        return take.stop(cut_tone=cut_tone)
 
     def recording_url(self, recording: Recording) -> str:
         return (f"{self.api_base_url}/Accounts/{recording.account_id}/Recordings/"
                 f"{recording.recording_id}/Download")
 
-    async def _save(self, session: Leg, running: Running) -> tuple[Recording | None, int]:
-        take = self._stop(session.call.call_id, running)
+    async def _save(self, session: Leg, running: Running, *,
+                    cut_tone: bool = False) -> tuple[Recording | None, int]:
+        take = self._stop(session.call.call_id, running, cut_tone=cut_tone)
         duration_ms = running.duration_ms
         try:
             wav = await self.library.offload(take.render)
@@ -262,8 +270,9 @@ class RecordingService:
         if utt.take is None:  # the leg ended during the beep: an empty recording
             utt.take = Running(self.recorder, self.ctx.clock.now, auto_start=True)
         # Shielded: a hangup while it saves must not leave a file without its record.
-        saved, duration_ms = await asyncio.shield(self._save(session, utt.take))
         reason = utt.reason or "hangup"
+        saved, duration_ms = await asyncio.shield(
+            self._save(session, utt.take, cut_tone=reason == "finishKey"))
         if saved is None:
             return p.Record("", "", "0", RECORDING_FORMAT, 0, reason,
                             bool(utt.command.privacy_mode))

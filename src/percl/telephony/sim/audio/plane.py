@@ -82,8 +82,10 @@ class AudioLeg:
         self.heard.append(self.bound)
         self.sent_track.append(self.sent)
         if self.leg.recording:
-            sent = ZERO if self.sent is None else self.sent
-            self.leg.record(AudioFrame(sent.tobytes()))
+            if self.sent is None:
+                self.leg.record(AudioFrame(ZERO.tobytes()))
+            else:
+                self.leg.record(AudioFrame(self.sent.tobytes(), tone=self.in_tone))
 
     def add_bound(self, frame: Pcm) -> None:
         self.bound = frame if self.bound is None else _add(self.bound, frame)
