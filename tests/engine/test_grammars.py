@@ -171,7 +171,8 @@ class ListeningMedia:
     def __init__(self) -> None:
         self.expected: list[list[str] | None] = []
 
-    def expect_speech(self, phrases: Any) -> None:
+    def expect_speech(self, grammar: Any) -> None:
+        phrases = None if grammar is None else grammar.phrases()
         self.expected.append(None if phrases is None else list(phrases))
 
 

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from percl.engine.ports import Fetched
+from percl.engine.ports import Fetched, Heard
 from percl.media.asr import Recognized
+from percl.media.grammar.port import GrammarRecognizer
+from percl.media.grammar.recognizer import Grammar
 from percl.media.kit import (
     DEFAULT_TTL_S,
     AudioUnavailable,
@@ -66,6 +68,10 @@ class Ear:
     def transcribe(self, pcm: Pcm, phrases: Sequence[str] | None) -> Recognized:
         self.heard.append((len(pcm), phrases))
         return Recognized("yes", 87)
+
+    def transcribe_grammar(self, pcm: Pcm, grammar: Grammar) -> Recognized:
+        self.heard.append((len(pcm), ["<rules>"]))
+        return Recognized("one two three four", 60)
 
 
 @dataclass
@@ -119,9 +125,26 @@ def test_a_language_without_a_voice_warns_once_naming_it(k: Kit,
     assert lines == ["Say: no voice for language 'xx-YY'; speaking it in en-US"]
 
 
+class Listed:
+    """A SpeechGrammar that is not one of percl.media.grammar's: decoded by its sentences."""
+
+    def recognize(self, utterance: str) -> Heard:
+        return Heard(utterance == "yes", utterance, 90)
+
+    def phrases(self, limit: int = 500) -> list[str] | None:
+        return ["yes", "no"]
+
+
 def test_transcribe_gives_text_and_confidence_and_passes_the_phrases(k: Kit) -> None:
-    assert k.kit.transcribe(np.zeros(800, dtype=np.int16), ["yes", "no"]) == ("yes", 87)
-    assert k.ear.heard == [(800, ["yes", "no"])]
+    assert k.kit.transcribe(np.zeros(800, dtype=np.int16), Listed()) == ("yes", 87)
+    assert k.kit.transcribe(np.zeros(80, dtype=np.int16), None) == ("yes", 87)
+    assert k.ear.heard == [(800, ["yes", "no"]), (80, None)]
+
+
+def test_a_compiled_grammar_is_decoded_by_its_rules_however_many_sentences(k: Kit) -> None:
+    dig4 = GrammarRecognizer().builtin("DIG4")  # 10,000 sentences: more than phrases() lists
+    assert k.kit.transcribe(np.zeros(800, dtype=np.int16), dig4) == ("one two three four", 60)
+    assert k.ear.heard == [(800, ["<rules>"])]
 
 
 async def test_a_file_is_fetched_with_the_cap_decoded_and_cached(k: Kit) -> None:

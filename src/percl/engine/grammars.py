@@ -40,7 +40,7 @@ async def load_grammar(ctx: EngineContext, action: a.LoadGrammar,
     if isinstance(found, e.GrammarLoaded):
         return found
     if media is not None:
-        media.expect_speech(found.phrases())
+        media.expect_speech(found)
     return e.GrammarLoaded(action.token, found)
 
 

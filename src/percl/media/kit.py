@@ -19,13 +19,14 @@ import asyncio
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from percl.domain.clock import Clock
-from percl.engine.ports import Fetched, Fetcher
+from percl.engine.ports import Fetched, Fetcher, SpeechGrammar
 from percl.media.audio.pcm import Pcm
+from percl.media.grammar.port import CompiledGrammar
 
 if TYPE_CHECKING:  # the engines load in default_kit: a symbolic platform never imports them
     from percl.media.asr import SpeechToText
@@ -174,9 +175,14 @@ class MediaKit:
         self.files.put(url, pcm, cache_ttl(fetched.cache_control))
         return pcm
 
-    def transcribe(self, pcm: Pcm, phrases: Sequence[str] | None) -> tuple[str, int]:
-        """The words of one utterance and a confidence 0..100 ("" and 0: nothing heard)."""
-        heard = self._asr.transcribe(pcm, phrases)
+    def transcribe(self, pcm: Pcm, grammar: SpeechGrammar | None) -> tuple[str, int]:
+        """The words of one utterance and a confidence 0..100 ("" and 0: nothing heard). A grammar
+        this package compiled is decoded by its sentences or, past 500 of them (DIG4, ANY_DIG,
+        ALPHNUM6), by its rules; any other by its sentences; None: free-form."""
+        if isinstance(grammar, CompiledGrammar):
+            heard = self._asr.transcribe_grammar(pcm, grammar.grammar)
+        else:
+            heard = self._asr.transcribe(pcm, None if grammar is None else grammar.phrases())
         return heard.text, heard.confidence
 
     def _check(self, fetched: Fetched) -> None:

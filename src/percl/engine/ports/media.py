@@ -8,10 +8,11 @@ writes transcripts; a real one decodes, synthesises and mixes samples.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
+
+from percl.engine.ports.grammar import SpeechGrammar
 
 # --------------------------------------------------------------------------- what can be played
 
@@ -148,8 +149,9 @@ class MediaSession(Protocol):
         """Close the running recording, if any."""
         ...
 
-    def expect_speech(self, phrases: Sequence[str] | None) -> None:
-        """What the recogniser should listen for until changed: the sentences the grammar of a
-        GetSpeech accepts (None: anything). A network that carries words, not audio, ignores it."""
+    def expect_speech(self, grammar: SpeechGrammar | None) -> None:
+        """What the recogniser should listen for until changed: the grammar of a GetSpeech (its
+        sentences or rules constrain the decoder; None: anything). A network that carries words,
+        not audio, ignores it."""
         ...
 

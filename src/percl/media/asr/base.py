@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from percl.media.audio.pcm import Pcm as Pcm
+from percl.media.grammar.recognizer import Grammar
 
 SAMPLE_RATE = 8000
 
@@ -32,4 +33,9 @@ class SpeechToText(Protocol):
         `phrases`: the sentences the grammar accepts (Grammar.phrases()); the decoder may only
         hear one of them. None: free-form decoding. Synchronous and thread-safe; never raises.
         """
+        ...
+
+    def transcribe_grammar(self, pcm: Pcm, grammar: Grammar) -> Recognized:
+        """Recognise ONE utterance against a compiled grammar however many sentences it has (its
+        rules when it lists too many). Synchronous and thread-safe; never raises."""
         ...

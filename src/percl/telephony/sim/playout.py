@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 from percl.domain.clock import Clock
 from percl.domain.urls import mask_credentials
-from percl.engine.ports import File, Played, PlayEnd, RecordingSink, Silence, Source, Tone
+from percl.engine.ports import (
+    File,
+    Played,
+    PlayEnd,
+    RecordingSink,
+    Silence,
+    Source,
+    SpeechGrammar,
+    Tone,
+)
 from percl.telephony.sim import bridge
 from percl.telephony.sim.media_model import MediaModel, parse_send_digits
 from percl.telephony.sim.model import TranscriptEvent
@@ -104,7 +113,7 @@ class SimMediaSession:
         if self._leg is not None:
             self._leg.stop_recording()
 
-    def expect_speech(self, phrases: Sequence[str] | None) -> None:
+    def expect_speech(self, grammar: SpeechGrammar | None) -> None:
         """Symbolic speech carries its words: there is no recogniser to tell."""
 
 

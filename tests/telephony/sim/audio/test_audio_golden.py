@@ -13,11 +13,11 @@ from test_audio_media import LEG, PHONE, PLATFORM, answered_leg, heard, played
 
 from percl.domain.enums import AnsweredBy, MachineType, PhoneAnswer
 from percl.domain.ids import SequentialIds
-from percl.engine.ports import Fetched, File, MixPath, PlayEnd, Tts
+from percl.engine.ports import Fetched, File, MixPath, PlayEnd, SpeechGrammar, Tts
 from percl.media.asr import default_recognizer
 from percl.media.audio.decode import decode_audio
 from percl.media.audio.wav import wav_bytes
-from percl.media.grammar.builtin import builtin_grammar
+from percl.media.grammar.port import GrammarRecognizer
 from percl.media.kit import MediaKit
 from percl.media.tts import default_synthesizer
 from percl.telephony.sim.model import PhoneProgram, PhoneStep
@@ -131,18 +131,24 @@ async def test_machine_detection_is_right_on_humans_and_machines(
         assert listener.of("machine") == ([] if machine is None else [machine])
 
 
-DIG1 = builtin_grammar("DIG1").phrases()
-DIG2 = builtin_grammar("DIG2").phrases()
+RECOGNIZER = GrammarRecognizer()
+YES_NO = b"""<grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0" root="a">
+<rule id="a"><one-of><item>yes</item><item>no</item></one-of></rule></grammar>"""
 
 
-@pytest.mark.parametrize(("said", "phrases"), [
-    ("yes", ["yes", "no"]), ("no", ["yes", "no"]), ("three", DIG1), ("four two", DIG2),
+def _grammar(name: str) -> SpeechGrammar:
+    return RECOGNIZER.compile(YES_NO, None) if name == "yes/no" else RECOGNIZER.builtin(name)
+
+
+@pytest.mark.parametrize(("said", "grammar"), [
+    ("yes", "yes/no"), ("no", "yes/no"), ("three", "DIG1"), ("four two", "DIG2"),
+    ("one two three four", "DIG4"),  # 10,000 sentences: decoded by the grammar's rules
 ])
 async def test_what_a_phone_says_is_recognised(clock: FakeClock, kit: Kit, said: str,
-                                               phrases: list[str] | None) -> None:
+                                               grammar: str) -> None:
     async with network(clock, kit) as net:
         listener = await answered_leg(net, clock)
-        net.media(LEG).expect_speech(phrases)
+        net.media(LEG).expect_speech(_grammar(grammar))
         net.say(LEG, said)
         await clock.advance(3)
         assert listener.of("speaking") == [None] and listener.of("speech") == [said]

@@ -8,9 +8,9 @@ cannot be played.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Protocol
 
+from percl.engine.ports import SpeechGrammar
 from percl.media.audio.pcm import Pcm
 from percl.media.kit import AudioUnavailable
 
@@ -27,8 +27,8 @@ class AudioKit(Protocol):
         AudioUnavailable with the reason."""
         ...
 
-    def transcribe(self, pcm: Pcm, phrases: Sequence[str] | None) -> tuple[str, int]:
+    def transcribe(self, pcm: Pcm, grammar: SpeechGrammar | None) -> tuple[str, int]:
         """The words of one utterance and a confidence 0..100 ("" and 0: nothing understood);
-        `phrases` constrains the recogniser (None: free-form). Synchronous and thread-safe: the
+        `grammar` (GetSpeech's) constrains the recogniser (None: free-form). Synchronous and thread-safe: the
         network calls it from a worker thread. Never raises."""
         ...

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 import numpy as np
 
 from percl.domain.clock import Clock
-from percl.engine.ports import AudioFrame, LegListener
+from percl.engine.ports import AudioFrame, LegListener, SpeechGrammar
 from percl.telephony.sim.audio.clock import MediaClock
 from percl.telephony.sim.audio.dsp import FRAME_MS, Pcm, tones_in
 from percl.telephony.sim.audio.ear import ZERO, Ear, Heard
@@ -49,8 +49,21 @@ class WorkCounter(Protocol):
 class AudioLeg:
     """The media of one leg (see the module docstring)."""
 
-    __slots__ = ("asr_turn", "bound", "ear", "failed_urls", "heard", "in_tone", "injected", "leg",
-                 "mouth", "phrases", "player", "sent", "sent_track")
+    __slots__ = (
+        "asr_turn",
+        "bound",
+        "ear",
+        "failed_urls",
+        "grammar",
+        "heard",
+        "in_tone",
+        "injected",
+        "leg",
+        "mouth",
+        "player",
+        "sent",
+        "sent_track",
+    )
 
     def __init__(self, leg: Leg, max_frames: int) -> None:
         self.leg = leg
@@ -60,7 +73,7 @@ class AudioLeg:
         self.ear = Ear()
         self.heard = Track(max_frames)
         self.sent_track = Track(max_frames)
-        self.phrases: list[str] | None = None  # what the recogniser listens for (None: anything)
+        self.grammar: SpeechGrammar | None = None  # what the recogniser listens for (None: anything)
         self.asr_turn = asyncio.Lock()  # utterances reach the listener in the order spoken
         self.sent: Pcm | None = None  # this tick's frames
         self.bound: Pcm | None = None
@@ -190,20 +203,20 @@ class AudioPlane:
         if heard.speech_started:
             leg.notify(lambda ln: ln.on_speech_started())
         if heard.utterance is not None:
-            self._spawn(leg, self._recognise(audio, heard.utterance, audio.phrases))
+            self._spawn(leg, self._recognise(audio, heard.utterance, audio.grammar))
         kind = heard.machine
         if kind is not None:
             leg.transcript.add(TranscriptEvent.MACHINE_DETECTED, machine_type=str(kind))
             leg.notify(lambda ln: ln.on_machine_detected(kind))
 
-    async def _recognise(self, audio: AudioLeg, pcm: Pcm, phrases: Sequence[str] | None) -> None:
+    async def _recognise(self, audio: AudioLeg, pcm: Pcm, grammar: SpeechGrammar | None) -> None:
         """Transcribe one utterance off the event loop; its text reaches the listener in turn."""
         tracker = self._tracker
         if tracker is not None:
             tracker.enter()
         try:
             async with audio.asr_turn:
-                text, _ = await asyncio.to_thread(self.kit.transcribe, pcm, phrases)
+                text, _ = await asyncio.to_thread(self.kit.transcribe, pcm, grammar)
         finally:
             if tracker is not None:
                 tracker.leave()

@@ -18,10 +18,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Sequence
 
 from percl.domain.urls import mask_credentials
-from percl.engine.ports import File, Played, PlayEnd, RecordingSink, Silence, Source, Tone
+from percl.engine.ports import (
+    File,
+    Played,
+    PlayEnd,
+    RecordingSink,
+    Silence,
+    Source,
+    SpeechGrammar,
+    Tone,
+)
 from percl.telephony.sim.audio.dsp import Pcm, beep, dtmf_digits, silence
 from percl.telephony.sim.audio.kit import AudioUnavailable
 from percl.telephony.sim.audio.plane import AudioPlane
@@ -79,10 +87,9 @@ class AudioMediaSession:
         if self._leg is not None:
             self._leg.stop_recording()
 
-    def expect_speech(self, phrases: Sequence[str] | None) -> None:
+    def expect_speech(self, grammar: SpeechGrammar | None) -> None:
         if self._leg is not None and self._leg.live:
-            audio = self._plane.audio_leg(self._leg)
-            audio.phrases = None if phrases is None else list(phrases)
+            self._plane.audio_leg(self._leg).grammar = grammar
 
     async def _render(self, source: Source) -> Pcm | None:
         """The audio of `source` (empty: nothing to play; Silence is queued as a count; None: a
