@@ -12,6 +12,7 @@ import pytest
 from percl.media.audio.pcm import rms_dbfs
 from percl.media.audio.tones import sine
 from percl.media.audio.wav import wav_bytes
+from percl.media.grammar.port import GrammarRecognizer
 from percl.media.kit import AudioUnavailable, MediaKit, default_kit
 from percl.testing.clock import FakeClock
 from percl.webhooks.fetch import TransportFetcher
@@ -72,7 +73,18 @@ async def test_what_cannot_be_played_says_why(kit: MediaKit, path: str, reason: 
         await kit.file("http://app.test" + path)
 
 
+YES_NO = b"""<grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0" root="a">
+<rule id="a"><one-of><item>yes</item><item>no</item></one-of></rule></grammar>"""
+
+
 def test_speech_is_recognised_against_the_grammars_phrases(kit: MediaKit) -> None:
+    grammar = GrammarRecognizer().compile(YES_NO, None)
     for word in ("yes", "no"):
-        text, confidence = kit.transcribe(kit.speech(word, "en-US"), ["yes", "no"])
+        text, confidence = kit.transcribe(kit.speech(word, "en-US"), grammar)
         assert text == word and confidence > 50
+
+
+def test_digits_are_recognised_by_the_rules_of_a_grammar_of_10000_sentences(kit: MediaKit) -> None:
+    text, _ = kit.transcribe(kit.speech("one two three four", "en-US"),
+                             GrammarRecognizer().builtin("DIG4"))
+    assert text == "one two three four"
