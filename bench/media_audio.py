@@ -28,7 +28,7 @@ if __package__ in (None, ""):
 from bench.common import machine_banner
 from percl.domain.enums import AnsweredBy, MachineType
 from percl.domain.ids import SequentialIds
-from percl.engine.ports import DialResult, MixPath
+from percl.engine.ports import DialResult, MixPath, SpeechGrammar
 from percl.media.tts import default_synthesizer
 from percl.runtime.clock import SystemClock
 from percl.telephony.sim.audio.dsp import FRAME_SAMPLES, Pcm
@@ -57,7 +57,7 @@ class BenchKit:
     async def file(self, url: str) -> Pcm:
         raise NotImplementedError("the bench plays no files")
 
-    def transcribe(self, pcm: Pcm, phrases: Sequence[str] | None) -> tuple[str, int]:
+    def transcribe(self, pcm: Pcm, grammar: SpeechGrammar | None) -> tuple[str, int]:
         return "", 0
 
 

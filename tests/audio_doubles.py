@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from percl.engine.ports import SpeechGrammar
 from percl.telephony.sim.audio.kit import AudioUnavailable
 
 Pcm = npt.NDArray[np.int16]
@@ -66,8 +67,8 @@ class FakeKit:
             return self.default_file
         raise AudioUnavailable("GET answered 404")
 
-    def transcribe(self, pcm: Pcm, phrases: Sequence[str] | None) -> tuple[str, int]:
-        self.transcribed.append(phrases)
+    def transcribe(self, pcm: Pcm, grammar: SpeechGrammar | None) -> tuple[str, int]:
+        self.transcribed.append(None if grammar is None else grammar.phrases())
         best, score = "", 0.0
         for text, said in self.said.items():
             if len(said) <= len(pcm):

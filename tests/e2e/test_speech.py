@@ -113,8 +113,6 @@ async def test_speech_after_the_prompts_is_recognised_in_audio(h: Harness) -> No
                  marks=pytest.mark.percl_media("symbolic")),
     # in audio, digit grammars past 500 sentences are decoded by their rules (JSGF)
     pytest.param("DIG4", "one two three four", "1234", marks=pytest.mark.percl_media("audio")),
-    pytest.param("UP_TO_20_DIGIT_SEQUENCE", "one two three", "123",
-                 marks=pytest.mark.percl_media("audio")),
 ])
 async def test_builtin_grammars(h: Harness, name: str, utterance: str, result: str) -> None:
     _, call_id = await _call(h, [PhoneStep(after_ms=500, say=utterance)], grammarType="BUILTIN",

@@ -10,6 +10,7 @@ from test_audio_media import LEG, PHONE, PLATFORM, answered_leg, entries, played
 
 from percl.domain.enums import AnsweredBy, MachineType, PhoneAnswer
 from percl.engine.ports import PlayEnd, Tts
+from percl.media.grammar.port import GrammarRecognizer
 from percl.telephony.sim.model import PhoneProgram, PhoneStep, TranscriptEvent
 from percl.testing.clock import FakeClock
 
@@ -31,11 +32,15 @@ async def test_keys_pressed_reach_the_platform_through_its_dtmf_detector(clock: 
         assert listener.of("speaking") == []  # keys are not speech
 
 
+PLEASE = b"""<grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0" root="a">
+<rule id="a"><one-of><item>yes please</item><item>no thanks</item></one-of></rule></grammar>"""
+
+
 async def test_speech_is_heard_by_voice_activity_and_transcribed(clock: FakeClock) -> None:
     kit = FakeKit()
     async with audio_network(clock, kit) as net:
         listener = await answered_leg(net, clock)
-        net.media(LEG).expect_speech(["yes please", "no thanks"])
+        net.media(LEG).expect_speech(GrammarRecognizer().compile(PLEASE, None))
         net.say(LEG, "yes please")
         await clock.advance(0.3)
         assert listener.of("speaking") == [None] and listener.of("speech") == []
