@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -25,23 +23,12 @@ if __package__ in (None, ""):
 
 import numpy as np
 
-from bench.common import machine_banner
+from bench.common import best_seconds, machine_banner
 from percl.media.audio.decode import decode_audio
 from percl.media.audio.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from percl.media.audio.mix import mix_minus
 from percl.media.audio.resample import resample
 from percl.media.audio.wav import wav_bytes
-
-
-def best_seconds(work: Callable[[], object], loops: int, repeats: int) -> float:
-    """The fastest of `repeats` runs of `loops` calls, CPU seconds per call."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.process_time()
-        for _ in range(loops):
-            work()
-        best = min(best, (time.process_time() - start) / loops)
-    return best
 
 
 def noise(samples: int, seed: int = 1) -> np.ndarray:

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import machine_banner
+from bench.common import best_seconds, machine_banner
 from percl.telephony.sip.message import Request, make_response, parse_message, serialize
 from percl.telephony.sip.rtp import RtpPacket, TelephoneEvent, parse_rtp
 from percl.telephony.sip.sdp import LocalMedia, answer_offer, parse_sdp
@@ -48,17 +46,6 @@ INVITE = (
     b"Content-Type: application/sdp\r\n"
     b"Content-Length: " + str(len(SDP)).encode() + b"\r\n\r\n" + SDP
 )
-
-
-def best_seconds(work: Callable[[], object], loops: int, repeats: int) -> float:
-    """The fastest of `repeats` runs of `loops` calls, CPU seconds per call."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.process_time()
-        for _ in range(loops):
-            work()
-        best = min(best, (time.process_time() - start) / loops)
-    return best
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from percl.domain.enums import AnsweredBy, MachineType
 from percl.domain.ids import SequentialIds
-from percl.engine.ports import DialResult
+from percl.engine.ports import Audio, DialResult
 from percl.telephony.sim.network import SimNetwork
 from percl.testing.clock import FakeClock
 
@@ -78,3 +78,17 @@ class RecordingHandler:
 async def running(clock: FakeClock, **kwargs: Any) -> AsyncIterator[SimNetwork]:
     async with SimNetwork(clock, SequentialIds("test"), **kwargs) as net:
         yield net
+
+
+@dataclass
+class Sink:
+    """A RecordingSink that keeps what it was given."""
+
+    written: list[Audio] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)
+
+    def write(self, audio: Audio) -> None:
+        self.written.append(audio)
+
+    def close(self, duration_ms: int) -> None:
+        self.closed.append(duration_ms)

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
 
 from sim_helpers import RecordingListener, running
 from test_sim_bridge import AGENT, CALLER, LEG_A, LEG_B, PLATFORM, heard, two_legs
+from tests.telephony.sim.sim_helpers import Sink
 
 from percl.engine.ports import (
-    Audio,
     AudioFrame,
     DtmfTone,
     File,
@@ -28,18 +27,6 @@ from percl.telephony.sim.recognizer import SymbolicRecognizer
 from percl.testing.clock import FakeClock
 
 MIX = "CF" + "1" * 40
-
-
-@dataclass
-class Sink:
-    written: list[Audio] = field(default_factory=list)
-    closed: list[int] = field(default_factory=list)
-
-    def write(self, audio: Audio) -> None:
-        self.written.append(audio)
-
-    def close(self, duration_ms: int) -> None:
-        self.closed.append(duration_ms)
 
 
 async def played(clock: FakeClock, play: Awaitable[Played]) -> Played:

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 from audio_helpers import FakeKit, Listener, audio_network, peak, rms, speak, tone_power
+from tests.telephony.sim.sim_helpers import Sink
 
 from percl.domain.ids import SequentialIds
-from percl.engine.ports import Audio, AudioFrame, File, Played, PlayEnd, Silence, Tone, Tts
+from percl.engine.ports import AudioFrame, File, Played, PlayEnd, Silence, Tone, Tts
 from percl.telephony.sim.media_model import PLAY_DEFAULT_MS
 from percl.telephony.sim.model import PhoneStep, TranscriptEvent
 from percl.telephony.sim.network import SimNetwork
@@ -179,18 +180,6 @@ async def test_a_send_digits_pause_longer_than_any_tone_is_counted_silence(clock
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-
-
-@dataclass
-class Sink:
-    written: list[Audio] = field(default_factory=list)
-    closed: list[int] = field(default_factory=list)
-
-    def write(self, audio: Audio) -> None:
-        self.written.append(audio)
-
-    def close(self, duration_ms: int) -> None:
-        self.closed.append(duration_ms)
 
 
 async def test_a_recording_gets_the_frames_the_phone_sends(clock: FakeClock) -> None:
