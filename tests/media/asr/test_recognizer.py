@@ -20,6 +20,7 @@ from bench.speech import COMMANDS, DIGITS, spoken_set, telephone_speech, white_n
 
 from percl.media.asr import PocketsphinxRecognizer, Recognized, default_recognizer, sphinx
 from percl.media.grammar import builtin_grammar, compile_grxml
+from percl.media.tts import default_synthesizer
 from tests.media.grammar.support import grxml, rule
 
 NOTHING = Recognized("", 0)
@@ -231,3 +232,32 @@ def test_transcribe_grammar_uses_the_list_when_there_is_one(recognizer: Pocketsp
     grammar = builtin_grammar("VERSAY_YESNO")
     speech = telephone_speech("no")
     assert recognizer.transcribe_grammar(speech, grammar) == recognizer.transcribe(speech, grammar.phrases())
+
+
+def test_quiet_ends_are_trimmed_so_a_detectors_hangover_does_not_change_the_words(
+    recognizer: PocketsphinxRecognizer,
+) -> None:
+    # The sim ear ends an utterance ~650 ms after the speech; with that tail decoded, what a sim
+    # phone says (the kit's TTS) came out as "nine nine one two", "one eight two three" and "".
+    tail = np.zeros(650 * 8, dtype=np.int16)
+    synthesizer = default_synthesizer()
+
+    def phone_speech(text: str) -> np.ndarray:
+        return synthesizer.synthesize(text, "en-US").pcm
+
+    for grammar, said in ((builtin_grammar("DIG4"), "five five one two"),
+                          (builtin_grammar("UP_TO_20_DIGIT_SEQUENCE"), "one two three")):
+        speech = phone_speech(said)
+        assert recognizer.transcribe_grammar(np.concatenate([speech, tail]), grammar).text == said
+    polite = compile_grxml(grxml(rule("<one-of><item>please</item><item>ma'am</item>"
+                                      "<item>sir</item></one-of>")))
+    assert recognizer.transcribe_grammar(np.concatenate([phone_speech("sir"), tail]),
+                                         polite).text == "sir"
+
+
+def test_trimming_keeps_100_ms_around_the_speech_and_leaves_quiet_audio_alone() -> None:
+    loud = np.full(800, 3000, dtype=np.int16)
+    quiet = np.zeros(4000, dtype=np.int16)
+    trimmed = sphinx._trimmed(np.concatenate([quiet, loud, quiet]))
+    assert len(trimmed) == 800 + 2 * 800 and trimmed[800:1600].tolist() == loud.tolist()
+    assert len(sphinx._trimmed(quiet)) == len(quiet)

@@ -59,6 +59,11 @@ MAX_CACHED_WORDS = 20_000  # word occurrences of all cached grammar searches (~2
 # Audio quieter than this (RMS, dB below full scale) is silence: not decoded, since a grammar's
 # Viterbi search always picks a sentence, even in digital silence. Speech on a line is -30..-10.
 SILENCE_DBFS = -55.0
+# Quiet ends of an utterance are trimmed to KEEP_MS (`_trimmed`): 10 ms blocks below
+# TRIM_LEVEL (-50 dBFS, RMS) are quiet.
+TRIM_FRAME = 80
+TRIM_LEVEL = 32768.0 * 10.0 ** (-50.0 / 20.0)
+KEEP_MS = 100
 DISAGREE_CONFIDENCE = 20
 LATTICE_EMPTY_CONFIDENCE = 10
 
@@ -160,8 +165,9 @@ class PocketsphinxRecognizer:
         return self._decoder
 
     def _prepare(self, audio: Pcm) -> Pcm:
-        """8 kHz -> 16 kHz with silence padding before and after."""
-        upsampled = np.asarray(soxr.resample(audio, SAMPLE_RATE, MODEL_RATE), dtype=np.int16)
+        """8 kHz -> 16 kHz, quiet ends trimmed, with silence padding before and after."""
+        upsampled = np.asarray(soxr.resample(_trimmed(audio), SAMPLE_RATE, MODEL_RATE),
+                               dtype=np.int16)
         pad = np.zeros(MODEL_RATE * self.pad_ms // 1000, dtype=np.int16)
         return np.concatenate([pad, upsampled, pad])
 
@@ -192,6 +198,25 @@ class PocketsphinxRecognizer:
             if decoder.lookup_word(word) is None and self._added_words < MAX_ADDED_WORDS:
                 decoder.add_word(word, phones, False)
                 self._added_words += 1
+
+
+def _trimmed(audio: Pcm) -> Pcm:
+    """`audio` without the quiet before and after its speech, past `KEEP_MS` of it.
+
+    Why: a voice-activity detector ends an utterance after a hangover of silence (the ear's is
+    ~650 ms), and a long quiet tail changes what the decoder picks ("five five one two" with
+    the tail came out as "nine nine one two", without it as said)."""
+    frames = len(audio) // TRIM_FRAME
+    if frames == 0:
+        return audio
+    blocks = audio[: frames * TRIM_FRAME].astype(np.float64).reshape(frames, TRIM_FRAME)
+    loud = np.flatnonzero(np.sqrt(np.mean(blocks * blocks, axis=1)) >= TRIM_LEVEL)
+    if loud.size == 0:
+        return audio
+    keep = KEEP_MS * SAMPLE_RATE // 1000
+    start = max(0, int(loud[0]) * TRIM_FRAME - keep)
+    end = min(len(audio), (int(loud[-1]) + 1) * TRIM_FRAME + keep)
+    return audio[start:end]
 
 
 def _is_silence(audio: Pcm) -> bool:
