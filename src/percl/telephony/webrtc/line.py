@@ -21,18 +21,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from percl.domain.clock import Clock
 from percl.domain.phone import is_e164
 from percl.engine.ports import DialResult, Store
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 from percl.telephony.sim.control.wire import render_transcript
-from percl.telephony.sim.lines import LineCall
+from percl.telephony.sim.lines import FarAudio, LineCall
 from percl.telephony.sim.model import Transcript
 from percl.telephony.sim.network import SimNetwork
-from percl.telephony.webrtc.peer import Peer
-from percl.telephony.webrtc.token import Claims, TokenGate
+from percl.telephony.webrtc.peer import Peer, Spawn
+from percl.telephony.webrtc.token import Claims, TokenGate, TokenRefused
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,23 @@ KEYS = frozenset("0123456789*#")
 Message = dict[str, Any]
 #: Whose call a call id is (app.py: the engine's sessions, else the store).
 CallOwner = Callable[[str], Awaitable[str | None]]
+
+
+class BrowserPeer(Protocol):
+    """What the line needs of a page's peer connection (peer.Peer; tests pass a double)."""
+
+    @property
+    def audio(self) -> FarAudio: ...
+    @property
+    def codec(self) -> str | None: ...
+    async def answer(self, offer_sdp: str) -> str:
+        """The SDP answer; raises ValueError for an unusable offer."""
+        ...
+    async def close(self) -> None: ...
+
+
+#: Makes a page's peer: `spawn` runs its tasks, `on_lost` is called if the browser drops.
+PeerFactory = Callable[[Spawn, Callable[[], None]], BrowserPeer]
 
 
 class LineError(Exception):
@@ -64,7 +81,7 @@ class BrowserCall:
     """One call of a page: the peer carrying its audio and the leg's handle."""
 
     page: Page
-    peer: Peer
+    peer: BrowserPeer
     call: LineCall | None = None
     call_id: str | None = None
     seen: int = 0  # transcript entries already sent to the page
@@ -85,12 +102,13 @@ class WebRtcLine(TaskOwner):
     name = "webrtc"
 
     def __init__(self, network: SimNetwork, gate: TokenGate, store: Store, clock: Clock, *,
-                 call_owner: CallOwner) -> None:
+                 call_owner: CallOwner, peers: PeerFactory = Peer) -> None:
         self._network = network
         self._gate = gate
         self._store = store
         self._clock = clock
         self._call_owner = call_owner
+        self._peers = peers
         self._group = OwnedTaskGroup("WebRtcLine")
         self._numbers: dict[str, list[Page]] = {}  # browser phone number -> pages registered
         self._calls: dict[str, BrowserCall] = {}  # live calls by call id
@@ -135,9 +153,14 @@ class WebRtcLine(TaskOwner):
         then bring the call in as an inbound call. Raises LineError (or TokenRefused) when the
         page is on a call, its token has no use left, or the offer is unusable."""
         self._idle(page)
-        self._gate.spend(page.claims)
+        self._gate.usable(page.claims)
         browser_call = await self._connect(page, offer_sdp)
         claims = page.claims
+        try:  # spent once the offer is good; a page racing another with the same token loses
+            self._gate.spend(claims)
+        except TokenRefused:
+            await self._finish(browser_call)
+            raise
         try:
             call = await self._network.line_call(self, claims.from_, claims.to,
                                                  browser_call.peer.audio)
@@ -217,14 +240,17 @@ class WebRtcLine(TaskOwner):
         owner = await self._call_owner(call.call_id)
         pages = [p for p in self._numbers.get(call.to, ()) if p.claims.account_id == owner]
         idle = [p for p in pages if p.call is None]
+        if not pages:
+            call.fail(DialResult.FAILED)  # nobody of this account listens on that number
+            return
+        call.ringing()  # as the sim's phones: busy is a ring that fails (the engine's table)
         if not idle:
-            call.fail(DialResult.BUSY if pages else DialResult.FAILED)
+            call.fail(DialResult.BUSY)
             return
         self._ringing[call.call_id] = Ringing(call, idle)
         for page in idle:
             page.send({"type": "incoming", "callId": call.call_id, "from": call.from_,
                        "to": call.to})
-        call.ringing()
 
     def answered(self, call_id: str) -> None:
         browser_call = self._calls.get(call_id)
@@ -254,7 +280,7 @@ class WebRtcLine(TaskOwner):
     async def _connect(self, page: Page, offer_sdp: str) -> BrowserCall:
         """A peer for the page's offer; the answer is sent to the page."""
         holder: list[BrowserCall] = []
-        peer = Peer(self._spawn, lambda: self._lost(holder[0]) if holder else None)
+        peer = self._peers(self._spawn, lambda: self._lost(holder[0]) if holder else None)
         browser_call = BrowserCall(page, peer)
         holder.append(browser_call)
         page.call = browser_call

@@ -73,13 +73,16 @@ class TokenGate:
         spent, _ = self._spent.get(claims.digest, (0, claims.expires))
         return max(0, claims.uses - spent)
 
-    def spend(self, claims: Claims) -> None:
-        """Count one call placed with the token. Raises TokenRefused when none is left or it
-        expired meanwhile."""
+    def usable(self, claims: Claims) -> None:
+        """Raises TokenRefused when the token expired since it was checked or has no use left."""
         if claims.expires <= self._clock.now():
             raise TokenRefused("the token has expired: make a new one")
         if self.left(claims) == 0:
             raise TokenRefused(f"the token's {claims.uses} use(s) are spent: make a new one")
+
+    def spend(self, claims: Claims) -> None:
+        """Count one call placed with the token. Raises TokenRefused like `usable`."""
+        self.usable(claims)
         spent, _ = self._spent.get(claims.digest, (0, claims.expires))
         self._spent[claims.digest] = (spent + 1, claims.expires)
         self._forget_expired()
