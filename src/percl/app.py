@@ -308,9 +308,9 @@ class Platform:
         sim = self.rate_limit.sharing(guarded(self.sim_api, SIM_PUBLIC_PATHS))
         home = home_routes(HomeInfo(settings.base_url, credentials_hint,  # / and /healthz
                                     self.cluster.worker_id if self.cluster else None))
-        webrtc = [Mount("/webrtc/v1", routes=webrtc_routes(self.webrtc))] if self.webrtc else []
         return Starlette(routes=[*home, *phone_routes(), Mount("/apiserver", self.rate_limit),
-                                 Mount("/sim/v1", sim), *webrtc])
+                                 Mount("/sim/v1", sim),
+                                 Mount("/webrtc/v1", routes=webrtc_routes(self.webrtc))])
 
     async def __aenter__(self) -> Platform:
         async with AsyncExitStack() as stack:  # a failed start closes what it opened

@@ -69,6 +69,8 @@ async def test_audio_flows_both_ways(codec: str) -> None:
     try:
         answer = await peer.answer(browser.localDescription.sdp)
         assert peer.codec == codec and first_codec(answer) == codec
+        candidates = [line for line in answer.splitlines() if line.startswith("a=candidate:")]
+        assert candidates and all(" 127.0.0.1 " in line for line in candidates)  # offer_addresses
         await browser.setRemoteDescription(RTCSessionDescription(answer, "answer"))
         heard = await _frames_from(peer.audio, 25)
         assert np.abs(heard).max() > 3000  # the tone, not silence

@@ -42,13 +42,21 @@ HELLO_TIMEOUT_S = 10.0
 OUTBOX = 512  # messages queued for a page that does not read; more close its socket
 CLOSE_REFUSED = 4001  # the token was refused
 CLOSE_SLOW = 4008  # the page stopped reading
+CLOSE_UNAVAILABLE = 4003  # this percl carries no audio
+NO_AUDIO = ("this percl runs symbolic media (no audio frames): the softphone needs PERCL_MEDIA=audio "
+            "(the default of `percl serve`)")
 
 
-def webrtc_routes(line: WebRtcLine) -> list[BaseRoute]:
-    """The routes app.py mounts at /webrtc/v1."""
+def webrtc_routes(line: WebRtcLine | None) -> list[BaseRoute]:
+    """The routes app.py mounts at /webrtc/v1. Without a line (symbolic media: no audio to carry)
+    the socket tells the page why and closes."""
 
     async def socket(ws: WebSocket) -> None:
         await ws.accept()
+        if line is None:
+            await ws.send_json({"type": "error", "request": "hello", "message": NO_AUDIO})
+            await ws.close(CLOSE_UNAVAILABLE)
+            return
         claims = await _hello(ws, line)
         if claims is not None:
             await _serve(ws, line, claims)
