@@ -209,6 +209,57 @@ async def live(tmp_path: Path) -> Any:
             await serving
 
 
+async def _open_phone(pw: Any, tmp_path: Path, port: int, token: str) -> Any:
+    """Chromium with the seeded WAV as its microphone, on /phone#token=..., connected."""
+    browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+        "--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream", f"--use-file-for-fake-audio-capture={tmp_path / 'mic.wav'}",
+        "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required"])
+    # The page's CSP forbids eval; Playwright's wait_for_function needs it.
+    page = await browser.new_page(viewport={"width": 1100, "height": 820}, bypass_csp=True)
+    page.set_default_timeout(WAIT_S * 1000)
+    await page.goto(f"http://127.0.0.1:{port}/phone#token={token}")
+    await page.wait_for_function("document.getElementById('status').textContent"
+                                 ".includes('ring here')")
+    assert "token=" not in page.url  # the token left the address bar
+    await page.uncheck("#processing")  # the test compares samples: no echo cancellation etc.
+    return browser, page
+
+
+async def _call_and_press(page: Any, platform: Platform, app: CustomerApp, codec: str) -> np.ndarray:
+    """The page calls NUMBER with `codec`, hears the greeting, presses 1 2 3 (GetDigits gets
+    them) and the app hangs up. Returns what the page's audio element played (8 kHz)."""
+    await page.select_option("#codec", codec)
+    capturing = page.evaluate(CAPTURE)
+    await page.get_by_role("button", name="Call").click()
+    await capturing
+    await page.wait_for_selector("#transcript li[data-type=say]")
+    assert await page.text_content("#call-info") == f"Audio codec: {codec}"
+    greeting_s = len(platform.audio_kit.speech(GREETING, None)) / 8000
+    await asyncio.sleep(greeting_s + 0.5)  # the whole prompt, then the keys
+    for key in "123":
+        await page.get_by_role("button", name=key, exact=True).click()
+        await asyncio.sleep(0.3)
+    assert await asyncio.wait_for(app.digits.get(), WAIT_S) == "123"
+    await page.wait_for_function("document.getElementById('status').textContent"
+                                 ".startsWith('Call ended')")
+    return np.concatenate(await page.evaluate("window.__heard")).astype(np.float32)
+
+
+async def _mic_reached(client: httpx.AsyncClient, call_id: str, mic: np.ndarray) -> list[float]:
+    """How well each quarter second of two seconds the leg received (the sim API's audio
+    endpoint, `sent` channel) is found in the page's microphone WAV."""
+    sent = await client.get(f"/sim/v1/calls/{call_id}/audio", params={"channel": "sent"})
+    assert sent.status_code == 200
+    with wave.open(io.BytesIO(sent.content)) as wav:
+        received = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+    source = resample(mic, MIC_RATE, 8000)
+    loop = np.concatenate([source, source])
+    start = int(np.flatnonzero(np.abs(received) > 500)[0]) + 4000
+    spoken = received[start:start + 8000 * 2]  # two seconds of the microphone, once it flows
+    return [best_match(loop, spoken[i:i + 2000])[0] for i in range(0, len(spoken), 2000)]
+
+
 async def test_the_softphone_calls_hears_sends_keys_and_is_called(live: Any, tmp_path: Path) -> None:
     platform, app, client, port, apps = live
     account = platform.account.account_id
@@ -219,38 +270,14 @@ async def test_the_softphone_calls_hears_sends_keys_and_is_called(live: Any, tmp
     mic = _mic_wav(tmp_path / "mic.wav")
 
     async with playwright_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream", f"--use-file-for-fake-audio-capture={tmp_path / 'mic.wav'}",
-            "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required"])
+        browser, page = await _open_phone(pw, tmp_path, port, made.text)
         try:
-            page = await browser.new_page(viewport={"width": 1100, "height": 820}, bypass_csp=True)
-            page.set_default_timeout(WAIT_S * 1000)
-            await page.goto(f"http://127.0.0.1:{port}/phone#token={made.text}")
-            await page.wait_for_function("document.getElementById('status').textContent"
-                                         ".includes('ring here')")
-            assert "token=" not in page.url  # the token left the address bar
-            await page.uncheck("#processing")
-            await page.select_option("#codec", "PCMU")
-            capturing = page.evaluate(CAPTURE)
-
             # 1. The page calls the number: the greeting is heard, the keypad reaches GetDigits.
-            await page.get_by_role("button", name="Call").click()
-            await capturing
-            await page.wait_for_selector("#transcript li[data-type=say]")
+            heard = await _call_and_press(page, platform, app, "PCMU")
             call_id = await page.evaluate("document.getElementById('transcript').dataset.callId")
             assert call_id == await _call_id(client, rest)
-            greeting_s = len(platform.audio_kit.speech(GREETING, None)) / 8000
-            await asyncio.sleep(greeting_s + 0.5)  # the whole prompt, then the keys
-            for key in "123":
-                await page.get_by_role("button", name=key, exact=True).click()
-                await asyncio.sleep(0.3)
-            assert await asyncio.wait_for(app.digits.get(), WAIT_S) == "123"
-            await page.wait_for_function("document.getElementById('status').textContent"
-                                         ".startsWith('Call ended')")
             await page.evaluate("window.scrollTo(0, 0)")
             await page.screenshot(path=str(SCREENSHOT), full_page=True)
-            heard = np.concatenate(await page.evaluate("window.__heard")).astype(np.float32)
 
             # 2. The page registers its browser phone number; an OutDial to it rings the page,
             # and so does a REST call. The page answers both.
@@ -275,16 +302,29 @@ async def test_the_softphone_calls_hears_sends_keys_and_is_called(live: Any, tmp
     # A piece spanning a time-stretch matches less; unrelated audio scores about 0.1.
     assert len(scores) >= 8 and np.median(scores) > 0.95 and min(scores) > 0.6, scores
     # ... and the leg received the page's microphone (the sim API's audio endpoint).
-    sent = await client.get(f"/sim/v1/calls/{call_id}/audio", params={"channel": "sent"})
-    assert sent.status_code == 200
-    with wave.open(io.BytesIO(sent.content)) as wav:
-        received = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
-    source = resample(mic, MIC_RATE, 8000)
-    loop = np.concatenate([source, source])
-    start = int(np.flatnonzero(np.abs(received) > 500)[0]) + 4000
-    spoken = received[start:start + 8000 * 2]  # two seconds of the microphone, once it flows
-    pieces = [best_match(loop, spoken[i:i + 2000])[0] for i in range(0, len(spoken), 2000)]
+    pieces = await _mic_reached(client, call_id, mic)
     assert np.median(pieces) > 0.95 and min(pieces) > 0.6, pieces
+
+
+async def test_the_softphone_speaks_opus_too(live: Any, tmp_path: Path) -> None:
+    platform, app, client, port, _ = live
+    rest = f"/apiserver/Accounts/{platform.account.account_id}"
+    made = await client.post(f"{rest}/Calls/WebRTC/Token",
+                             json={"to": NUMBER, "from": NUMBER, "uses": 1})
+    mic = _mic_wav(tmp_path / "mic.wav")
+    async with playwright_api.async_playwright() as pw:
+        browser, page = await _open_phone(pw, tmp_path, port, made.text)
+        try:
+            heard = await _call_and_press(page, platform, app, "opus")
+            call_id = await page.evaluate("document.getElementById('transcript').dataset.callId")
+        finally:
+            await browser.close()
+    tts = platform.audio_kit.speech(GREETING, None).astype(np.float32) / 32768
+    scores = found_in_order(heard, tts)
+    pieces = await _mic_reached(client, call_id, mic)
+    # Opus keeps speech closer than noise (measured: ~0.95 and ~0.8); unrelated audio is ~0.1.
+    assert len(scores) >= 8 and np.median(scores) > 0.85, scores
+    assert np.median(pieces) > 0.6, pieces
 
 
 async def _answer_and_hang_up(page: Any, client: httpx.AsyncClient, rest: str, *,

@@ -48,6 +48,7 @@
     async answer(m) {
       if (state.pc) await state.pc.setRemoteDescription({ type: "answer", sdp: m.sdp });
       status(`Connecting audio (${m.codec})…`);
+      $("call-info").textContent = `Audio codec: ${m.codec}`;
     },
     call(m) {
       state.callId = m.callId;
@@ -181,6 +182,7 @@
     state.callId = null;
     state.keys = "";
     $("keys-sent").textContent = "";
+    $("call-info").textContent = "";
     setButtons();
   }
 
