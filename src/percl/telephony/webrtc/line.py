@@ -113,15 +113,21 @@ class WebRtcLine(TaskOwner):
         self._numbers: dict[str, list[Page]] = {}  # browser phone number -> pages registered
         self._calls: dict[str, BrowserCall] = {}  # live calls by call id
         self._ringing: dict[str, Ringing] = {}  # platform calls ringing pages, by call id
-        self._early: dict[str, str] = {}  # "answered"/"ended" heard before line_call returned
+        self._open: set[BrowserCall] = set()  # calls whose peer is not closed yet
+        # "answered"/"ended" of a leg heard while `line_call` had not yet returned its id (the
+        # engine may answer, or the caller's app hang up, while it takes the call).
+        self._early: dict[str, str] = {}
+        self._placing = 0  # line_call awaits in flight: only then is an unknown id early
 
     @property
     def gate(self) -> TokenGate:
         return self._gate
 
     async def _close(self, exc: BaseException | None) -> None:
-        for browser_call in list(self._calls.values()):
+        """Finish every call and wait until every peer is closed, then stop the line's tasks."""
+        for browser_call in list(self._open):
             await self._finish(browser_call)
+            await browser_call.peer.close()  # finished meanwhile by a task: wait for its close
         await self._group.close()
 
     # ------------------------------------------------------------------ what pages do
@@ -161,17 +167,22 @@ class WebRtcLine(TaskOwner):
         except TokenRefused:
             await self._finish(browser_call)
             raise
+        self._placing += 1
         try:
             call = await self._network.line_call(self, claims.from_, claims.to,
                                                  browser_call.peer.audio)
         except Exception as exc:
             await self._finish(browser_call)
             raise LineError(f"the call to {claims.to} could not be placed: {exc}") from None
+        finally:
+            self._placing -= 1
+        heard = self._early.pop(call.call_id, None)
+        if not self._placing:
+            self._early.clear()  # legs whose line_call failed: nobody waits for them
         self._started(browser_call, call, outgoing=True)
-        early = self._early.pop(call.call_id, None)
-        if early == "answered":
+        if heard == "answered":
             self.answered(call.call_id)
-        elif early == "ended":
+        elif heard == "ended":
             self.ended(call.call_id)
 
     async def accept(self, page: Page, call_id: str, offer_sdp: str) -> None:
@@ -255,7 +266,8 @@ class WebRtcLine(TaskOwner):
     def answered(self, call_id: str) -> None:
         browser_call = self._calls.get(call_id)
         if browser_call is None:
-            self._early[call_id] = "answered"
+            if self._placing:
+                self._early[call_id] = "answered"
             return
         browser_call.page.send({"type": "answered", "callId": call_id})
 
@@ -266,7 +278,7 @@ class WebRtcLine(TaskOwner):
                 page.send({"type": "ended", "callId": call_id, "reason": "caller hung up"})
         browser_call = self._calls.pop(call_id, None)
         if browser_call is None:
-            if ringing is None:
+            if ringing is None and self._placing:
                 self._early[call_id] = "ended"
             return
         self._spawn(self._finish(browser_call))
@@ -283,6 +295,7 @@ class WebRtcLine(TaskOwner):
         peer = self._peers(self._spawn, lambda: self._lost(holder[0]) if holder else None)
         browser_call = BrowserCall(page, peer)
         holder.append(browser_call)
+        self._open.add(browser_call)
         page.call = browser_call
         try:
             answer = await peer.answer(offer_sdp)
@@ -320,6 +333,7 @@ class WebRtcLine(TaskOwner):
             self._send_transcript(browser_call)
             page.send({"type": "ended", "callId": browser_call.call_id})
         await browser_call.peer.close()
+        self._open.discard(browser_call)
 
     async def _feed(self, browser_call: BrowserCall) -> None:
         """Send the page the leg's transcript as it grows, until the call is over."""

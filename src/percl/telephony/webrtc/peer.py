@@ -14,6 +14,7 @@ PERCL_WEBRTC_ADDRESSES, e.g. `127.0.0.1` for a browser on the same machine start
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
@@ -49,7 +50,7 @@ class Peer:
         self._pc = RTCPeerConnection()
         self._spawn = spawn
         self._on_lost = on_lost
-        self._closed = False
+        self._closing: asyncio.Future[None] | None = None
         self._pc.on("track", self._track)
         self._pc.on("connectionstatechange", self._state)
 
@@ -74,19 +75,20 @@ class Peer:
         return None if description is None else first_codec(description.sdp)
 
     async def close(self) -> None:
-        """Stop the audio and close the connection (idempotent)."""
-        if self._closed:
-            return
-        self._closed = True
-        self.audio.close()
-        await self._pc.close()
+        """Stop the audio and close the connection. Idempotent: every caller waits for the one
+        closing, and a caller cancelled meanwhile does not cancel it (a line shutting down
+        still waits for it)."""
+        if self._closing is None:
+            self.audio.close()
+            self._closing = asyncio.ensure_future(self._pc.close())
+        await asyncio.shield(self._closing)
 
     def _track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":
             self._spawn(self.audio.pump(track))
 
     def _state(self) -> None:
-        if self._pc.connectionState in ("failed", "closed") and not self._closed:
+        if self._pc.connectionState in ("failed", "closed") and self._closing is None:
             self._on_lost()
 
 
