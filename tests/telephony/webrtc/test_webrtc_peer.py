@@ -112,3 +112,28 @@ async def test_an_offer_without_audio_is_refused() -> None:
     finally:
         await peer.close()
         await pc.close()
+
+
+async def test_the_browser_going_away_is_reported_once() -> None:
+    tasks: set[asyncio.Task[None]] = set()
+    lost = asyncio.Event()
+    calls: list[int] = []
+
+    def on_lost() -> None:
+        calls.append(1)
+        lost.set()
+
+    peer = Peer(lambda coro: tasks.add(asyncio.ensure_future(coro)), on_lost)
+    browser, _ = await _browser("PCMU")
+    try:
+        answer = await peer.answer(browser.localDescription.sdp)
+        await browser.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        await _frames_from(peer.audio, 6)  # connected: audio flows
+        await browser.close()
+        await asyncio.wait_for(lost.wait(), TIMEOUT_S)
+    finally:
+        await peer.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    assert calls == [1]

@@ -89,7 +89,12 @@ class Peer:
 
     def _state(self) -> None:
         if self._pc.connectionState in ("failed", "closed") and self._closing is None:
-            self._on_lost()
+            on_lost, self._on_lost = self._on_lost, _nothing  # once: "failed" then "closed"
+            on_lost()
+
+
+def _nothing() -> None:
+    pass
 
 
 def first_codec(sdp: str) -> str | None:
