@@ -299,11 +299,12 @@ async def test_the_softphone_calls_hears_sends_keys_and_is_called(live: Any, tmp
     # The browser heard the platform's TTS of the greeting ...
     tts = platform.audio_kit.speech(GREETING, None).astype(np.float32) / 32768
     scores = found_in_order(heard, tts)
-    # A piece spanning a time-stretch matches less; unrelated audio scores about 0.1.
-    assert len(scores) >= 8 and np.median(scores) > 0.95 and min(scores) > 0.6, scores
+    # A piece spanning a time-stretch or a lost packet matches less (a loaded machine makes a
+    # few); unrelated audio scores about 0.1.
+    assert len(scores) >= 8 and np.median(scores) > 0.95 and _share_above(scores, 0.9) >= 0.75, scores
     # ... and the leg received the page's microphone (the sim API's audio endpoint).
     pieces = await _mic_reached(client, call_id, mic)
-    assert np.median(pieces) > 0.95 and min(pieces) > 0.6, pieces
+    assert np.median(pieces) > 0.95 and _share_above(pieces, 0.9) >= 0.75, pieces
 
 
 async def test_the_softphone_speaks_opus_too(live: Any, tmp_path: Path) -> None:
@@ -344,6 +345,10 @@ async def _answer_and_hang_up(page: Any, client: httpx.AsyncClient, rest: str, *
         while (await client.get(f"{rest}/Calls/{call['callId']}")).json()["status"] != "completed":
             await asyncio.sleep(0.1)
     return str(call["callId"])
+
+
+def _share_above(scores: list[float], level: float) -> float:
+    return sum(score > level for score in scores) / len(scores)
 
 
 async def _call_id(client: httpx.AsyncClient, rest: str) -> str:

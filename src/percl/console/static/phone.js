@@ -8,7 +8,10 @@
   const $ = (id) => document.getElementById(id);
   const GATHER_TIMEOUT_MS = 5000;
   const KEYS = "0123456789*#";
-  const state = { ws: null, pc: null, stream: null, callId: null, incoming: null, keys: "" };
+  const state = {
+    ws: null, pc: null, stream: null, callId: null, incoming: null, keys: "", token: null,
+    usesLeft: null,
+  };
 
   function status(text) { $("status").textContent = text; }
 
@@ -23,6 +26,7 @@
 
   function connect(token) {
     if (state.ws) state.ws.close();
+    state.token = token;
     status("Connecting…");
     const ws = new WebSocket(socketUrl());
     state.ws = ws;
@@ -40,6 +44,9 @@
   const handlers = {
     ready(m) {
       showLine(m);
+      // The token stays in memory only: the field is cleared so it is not left on screen.
+      $("token").value = "";
+      $("token").placeholder = "Connected. Paste another token to switch.";
       status("Connected. Press Call, or register a number to be called.");
       setButtons();
       register();
@@ -78,6 +85,7 @@
   };
 
   function showLine(m) {
+    state.usesLeft = m.usesLeft;
     $("line-info").textContent =
       `Calls go from ${m.from} to ${m.to}; this token may place ${m.usesLeft} more call(s).`;
   }
@@ -200,7 +208,7 @@
 
   function setButtons() {
     const connected = Boolean(state.ws);
-    $("call").disabled = !connected || Boolean(state.callId);
+    $("call").disabled = !connected || Boolean(state.callId) || state.usesLeft === 0;
     $("hangup").disabled = !state.callId;
     $("register").disabled = !connected;
   }
@@ -230,7 +238,7 @@
     $("my-number").value = defaultNumber();
     $("token-form").addEventListener("submit", (event) => {
       event.preventDefault();
-      const token = $("token").value.trim();
+      const token = $("token").value.trim() || state.token;
       if (token) connect(token);
     });
     $("register-form").addEventListener("submit", (event) => {
