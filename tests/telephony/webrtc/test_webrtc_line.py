@@ -280,3 +280,15 @@ async def _rest_call(h: Harness, app: ScriptedApp, number: str, *, timeout: int 
     assert made.status_code in (200, 201, 202), made.text
     return str(made.json()["callId"])
 
+
+
+async def test_a_token_to_a_number_no_account_owns_cannot_place_its_call(
+        h: Harness, line: WebRtcLine, app: ScriptedApp) -> None:
+    number = await h.number_for(app)
+    made = await h.rest.post(f"/Accounts/{h.account.account_id}/Calls/WebRTC/Token",
+                             json={"to": "+13125550111", "from": number, "uses": 1})
+    page = FakePage(await line.gate.check(made.text))
+    with pytest.raises(LineError, match=r"\+13125550111 could not be placed: .*not a number"):
+        await line.place(page.page, "offer")
+    assert len(page.of("answer")) == 1  # the offer was answered; the call then failed
+    assert page.page.call is None and not page.of("call")
