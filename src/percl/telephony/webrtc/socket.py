@@ -10,9 +10,11 @@ then, in any order:
     -> {"type": "register", "number": "+15550100123"}   ring this page for calls to that number
     <- {"type": "registered", "number": ...}
     -> {"type": "call", "sdp": "<offer>"}                call the token's `to` (spends a use)
-    <- {"type": "answer", "sdp": "<answer>", "codec": "PCMU"}, then {"type": "call", "callId", ...}
+    <- {"type": "answer", "sdp": "<answer>", "codec": "PCMU"}, then
+       {"type": "call", "callId", "from", "to", "direction": "outgoing", "usesLeft": n}
     <- {"type": "incoming", "callId", "from", "to"}       the platform calls this page
-    -> {"type": "accept", "callId", "sdp": "<offer>"}    answer it  (<- "answer", "call", "answered")
+    -> {"type": "accept", "callId", "sdp": "<offer>"}    answer it  (<- "answer", "call" with
+                                                         direction "incoming", "answered")
     -> {"type": "decline", "callId"}                     busy
     -> {"type": "dtmf", "digits": "12#"}                 keypad
     -> {"type": "hangup"}
