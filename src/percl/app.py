@@ -36,6 +36,7 @@ from percl.config import (
     resolve_media,
 )
 from percl.console.home import HomeInfo, home_routes
+from percl.console.phone import phone_routes
 from percl.domain import ids as idmod
 from percl.domain.clock import Clock
 from percl.domain.ids import IdGenerator, RandomIds
@@ -68,6 +69,7 @@ from percl.store.recording_files import DirectoryRecordingFiles
 from percl.store.sqlite import SqliteStore
 from percl.telephony.sim.control import NetworkControl
 from percl.telephony.sim.network import SimNetwork
+from percl.telephony.webrtc import TokenGate, WebRtcLine, offer_addresses, webrtc_routes
 from percl.webhooks.aiohttp_transport import AiohttpTransport
 from percl.webhooks.dispatcher import WebhookDispatcher
 from percl.webhooks.faults import FaultInjector
@@ -216,6 +218,7 @@ class Platform:
         self.cluster = cluster_for(settings, self.store, self.clock, bus)
         self.calls = CallService(self.engine, self.cluster)
         self.sim.set_inbound_handler(self.calls)
+        self.webrtc = self._webrtc_line(settings)
         self.queues = QueueService(self.engine, self.calls.sessions, cluster=self.cluster)
         self.conferences = ConferenceService(self.engine, self.calls.sessions, self.cluster)
         self.campaigns = campaigns_from(settings.campaigns_file, self.clock.now())
@@ -250,6 +253,16 @@ class Platform:
         self.audio_kit = default_kit(self.fetcher, self.clock, tracker=tracker,
                                      max_file_bytes=self.settings.caps.max_play_bytes)
         return {"media": str(self.media), "audio_kit": self.audio_kit, "tracker": tracker}
+
+    def _webrtc_line(self, settings: Settings) -> WebRtcLine | None:
+        """The browser phones' line (telephony/webrtc): audio fidelity only."""
+        if self.media is MediaFidelity.SYMBOLIC:
+            return None
+        offer_addresses(settings.webrtc_addresses)
+        line = WebRtcLine(self.sim, TokenGate(self.store, self.clock), self.store, self.clock,
+                          call_owner=self._call_owner)
+        self.sim.add_line(line)
+        return line
 
     def _rest_api(self, settings: Settings) -> FastAPI:
         """The FreeClimb REST app over this platform's services (mounted at /apiserver)."""
@@ -295,7 +308,9 @@ class Platform:
         sim = self.rate_limit.sharing(guarded(self.sim_api, SIM_PUBLIC_PATHS))
         home = home_routes(HomeInfo(settings.base_url, credentials_hint,  # / and /healthz
                                     self.cluster.worker_id if self.cluster else None))
-        return Starlette(routes=[*home, Mount("/apiserver", self.rate_limit), Mount("/sim/v1", sim)])
+        return Starlette(routes=[*home, *phone_routes(), Mount("/apiserver", self.rate_limit),
+                                 Mount("/sim/v1", sim),
+                                 Mount("/webrtc/v1", routes=webrtc_routes(self.webrtc))])
 
     async def __aenter__(self) -> Platform:
         async with AsyncExitStack() as stack:  # a failed start closes what it opened
@@ -323,6 +338,8 @@ class Platform:
             stack.callback(self.recording_files.close)
             await stack.enter_async_context(self.recordings)
             await stack.enter_async_context(self.exports)
+            if self.webrtc is not None:  # before the network: legs ending at its close tell it
+                await stack.enter_async_context(self.webrtc)
             await stack.enter_async_context(self.sim)
             # Before the calls, so it closes after them: an ending leg's Sms still finds it open.
             await stack.enter_async_context(self.messages)

@@ -7,6 +7,7 @@ raises ConfigError naming the variable, so `percl serve` stops with a message in
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -130,6 +131,7 @@ class Settings:
     cluster: WorkerSettings = field(default_factory=WorkerSettings)  # leases, forwarding
     recordings_dir: str = ""  # recordings' WAV files; "" = `recordings` beside the database file
     recording_retention_days: float = 0.0  # recordings older than this are deleted; 0 = keep
+    webrtc_addresses: tuple[str, ...] = ()  # ICE host addresses offered to browsers; () = aioice's
 
     @property
     def base_url(self) -> str:
@@ -235,7 +237,19 @@ def from_sources(
         **_recordings(values, s),
         sms_require_campaign=_flag("PERCL_SMS_REQUIRE_CAMPAIGN",
                                    values.get("PERCL_SMS_REQUIRE_CAMPAIGN", "")),
+        webrtc_addresses=_addresses("PERCL_WEBRTC_ADDRESSES", values.get("PERCL_WEBRTC_ADDRESSES", "")),
     )
+
+
+def _addresses(name: str, raw: str) -> tuple[str, ...]:
+    """A comma-separated list of IP addresses (empty: none)."""
+    found = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for address in found:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r}: {address!r} is not an IP address") from None
+    return found
 
 
 def _guard(values: Mapping[str, str], g: GuardSettings) -> GuardSettings:

@@ -3,7 +3,8 @@
 FreeClimb answers 200 `text/plain` with a compact HS256 JWT; its documented example decodes to
 `{"alg": "HS256", "typ": "JWT"}` and `{"exp": ..., "custom": {"to", "from", "uses"}}`, so percl
 signs exactly those claims with the account's signing secret (the secret it signs webhooks with),
-valid for `TOKEN_TTL_S`. Nothing in percl accepts the token yet: the webrtc network is later work.
+valid for `TOKEN_TTL_S`. The browser softphone (/phone) presents it on its signalling socket
+(telephony/webrtc/token.py checks it: signature, expiry, uses).
 
 The request is `CreateWebRTCToken{to, from, uses >= 1}`: both numbers E.164, and `from` must be
 one of the account's incoming numbers (FreeClimb: "owned by the requesting account"; code 46 as
