@@ -1,0 +1,210 @@
+"""The web console over HTTP (no browser): sign-in, sessions and CSRF, pages that read through the
+REST and sim APIs, actions that write through them, a call's timeline, webhook replay and the
+"call it" token. tests/console/test_browser.py drives the same pages in Chromium."""
+
+from __future__ import annotations
+
+import re
+from contextlib import aclosing
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from percl.console.session import COOKIE
+from percl.domain.records import revised
+from percl.testing import Harness
+
+CALLER = "+15550100001"
+ORIGIN = "http://127.0.0.1:8080"
+
+
+@pytest.fixture
+async def h() -> AsyncIterator[Harness]:
+    async with Harness() as harness:
+        yield harness
+
+
+def browser(h: Harness) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=h.platform.asgi), base_url=ORIGIN)
+
+
+async def signed_in(h: Harness) -> tuple[httpx.AsyncClient, str]:
+    """A client with a session cookie, and the session's CSRF token."""
+    client = browser(h)
+    acc = h.account
+    answer = await client.post("/console/signin", data={"accountId": acc.account_id,
+                                                         "apiKey": acc.api_key})
+    assert answer.status_code == 303
+    home = await client.get("/")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', home.text)
+    assert token is not None
+    return client, token.group(1)
+
+
+async def test_a_wrong_key_is_refused_and_sets_no_cookie(h: Harness) -> None:
+    async with browser(h) as client:
+        answer = await client.post("/console/signin", data={"accountId": h.account.account_id,
+                                                            "apiKey": "not-the-key"})
+        assert answer.status_code == 401 and "Wrong account id or API key" in answer.text
+        assert COOKIE not in answer.headers.get("set-cookie", "")
+        page = await client.get("/console/calls")
+        assert page.status_code == 303 and page.headers["location"] == "/"
+
+
+async def test_the_session_cookie_is_httponly_and_samesite_strict(h: Harness) -> None:
+    async with browser(h) as client:
+        answer = await client.post("/console/signin", data={
+            "accountId": h.account.account_id, "apiKey": h.account.api_key})
+        cookie = answer.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        home = await client.get("/")
+        assert "Welcome to percl" in home.text and h.account.api_key in home.text
+
+
+async def test_a_sign_in_posted_from_another_site_is_refused(h: Harness) -> None:
+    async with browser(h) as client:
+        answer = await client.post("/console/signin", headers={"Origin": "http://evil.test"},
+                                   data={"accountId": h.account.account_id,
+                                         "apiKey": h.account.api_key})
+        assert answer.status_code == 403 and "set-cookie" not in answer.headers
+
+
+async def test_an_action_without_the_csrf_token_is_refused_and_changes_nothing(h: Harness) -> None:
+    client, token = await signed_in(h)
+    form = {"api": "rest", "method": "POST", "path": "/Applications", "back": "/",
+            "s:alias": "sneaky"}
+    async with aclosing(client):
+        for extra in ({}, {"csrf": "wrong"}):
+            answer = await client.post("/console/act", data={**form, **extra})
+            assert answer.status_code == 403
+        assert await h.rest.get(f"/Accounts/{h.account.account_id}/Applications",
+                                params={"alias": "sneaky"}) is not None
+        listed = await h.rest.get(f"/Accounts/{h.account.account_id}/Applications")
+        assert listed.json()["applications"] == []
+        made = await client.post("/console/act", data={**form, "csrf": token})
+        assert made.status_code == 303
+        listed = await h.rest.get(f"/Accounts/{h.account.account_id}/Applications")
+        assert [a["alias"] for a in listed.json()["applications"]] == ["sneaky"]
+
+
+async def test_an_action_goes_through_the_rest_api_and_shows_its_error(h: Harness) -> None:
+    client, token = await signed_in(h)
+    async with aclosing(client):
+        answer = await client.post("/console/act", data={
+            "csrf": token, "api": "rest", "method": "POST", "path": "/Applications",
+            "back": "/console/applications", "s:voiceUrl": "not a url"})
+        assert answer.headers["location"] == "/console/applications"
+        page = await client.get("/console/applications")
+        assert "Refused (400)" in page.text and "voiceUrl" in page.text
+        again = await client.get("/console/applications")
+        assert "Refused (400)" not in again.text  # shown once
+
+
+async def test_an_action_never_redirects_off_the_site(h: Harness) -> None:
+    client, token = await signed_in(h)
+    async with aclosing(client):
+        for back in ("//evil.test/x", "http://evil.test/", "javascript:alert(1)"):
+            answer = await client.post("/console/act", data={
+                "csrf": token, "api": "sim", "method": "DELETE", "path": "/faults", "back": back})
+            assert answer.status_code == 303 and answer.headers["location"] == "/"
+
+
+async def test_a_new_api_key_ends_the_session(h: Harness) -> None:
+    client, _ = await signed_in(h)
+    async with aclosing(client):
+        acc = h.account
+        await h.store.put_account(revised(acc, h.now, api_key="k" * 40))
+        page = await client.get("/console/calls")
+        assert page.status_code == 303 and page.headers["location"] == "/"
+
+
+def _counting_app(h: Harness) -> list[int]:
+    seen: list[int] = []
+
+    def voice(body: dict[str, Any]) -> Any:
+        seen.append(1)
+        return [{"Say": {"text": f"answer number {len(seen)}"}}, {"Hangup": {}}]
+
+    app = h.scripted_app()
+    app.on("/voice", voice)
+    return seen
+
+
+async def test_the_call_page_shows_its_webhooks_percl_and_transcript(h: Harness) -> None:
+    _counting_app(h)
+    number = await h.number_for(voice_path="/voice")
+    call_id = await h.sim_call(CALLER, number)
+    await h.run_until_ended(call_id)
+    client, _ = await signed_in(h)
+    async with aclosing(client):
+        listed = await client.get("/console/calls")
+        assert call_id in listed.text and "completed" in listed.text
+        page = await client.get(f"/console/calls/{call_id}")
+    text = page.text
+    for expected in ("inboundCall", "http://app.test/voice", "t=", "answer number 1",
+                     "far end heard &quot;answer number 1&quot;", "Replay this webhook",
+                     "callEndedReason" if "callEndedReason" in text else "ended completed"):
+        assert expected in text, expected
+    assert re.search(r"latency</dt><dd>[0-9.]+ ms", text)
+
+
+async def test_replay_sends_the_request_again_and_shows_the_new_answer_beside_the_old(
+        h: Harness) -> None:
+    seen = _counting_app(h)
+    number = await h.number_for(voice_path="/voice")
+    call_id = await h.sim_call(CALLER, number)
+    await h.run_until_ended(call_id)
+    logs_before = len(await h.logs(call_id))
+    client, token = await signed_in(h)
+    async with aclosing(client):
+        page = await client.get(f"/console/calls/{call_id}")
+        request_id = re.search(r'name="requestId" value="([^"]+)"', page.text)
+        assert request_id is not None
+        answer = await client.post(f"/console/calls/{call_id}/replay", data={
+            "csrf": token, "requestId": request_id.group(1), "fallback": "0"})
+        refused = await client.post(f"/console/calls/{call_id}/replay", data={
+            "requestId": request_id.group(1), "fallback": "0"})
+    assert answer.status_code == 200 and len(seen) == 2 and refused.status_code == 403
+    old, new = answer.text.split('id="replay-new"')
+    assert "answer number 1" in old and "answer number 2" in new and "status 200" in new
+    assert len(await h.logs(call_id)) == logs_before  # the replay is no part of the call
+    sent = h.webhooks_for(call_id)[-1]
+    assert sent.headers["FreeClimb-Signature"].startswith("t=")
+
+
+async def test_call_it_mints_a_one_use_webrtc_token_to_the_demo_number(h: Harness) -> None:
+    app = h.scripted_app()
+    app.on("/voice", [{"Say": {"text": "hello"}}])
+    demo = await h.number_for(voice_path="/voice")
+    numbers = f"/Accounts/{h.account.account_id}/IncomingPhoneNumbers"
+    (wired,) = (await h.rest.get(numbers)).json()["incomingPhoneNumbers"]
+    await h.rest.post(f"{numbers}/{wired['phoneNumberId']}", json={"alias": "percl demo"})
+    client, token = await signed_in(h)
+    async with aclosing(client):
+        home = await client.get("/")
+        assert demo in home.text and "Call it" in home.text
+        answer = await client.post("/console/call-it", data={"csrf": token})
+    assert answer.status_code == 303
+    location = answer.headers["location"]
+    assert location.startswith("/phone#token=")
+    # Signed with the account's secret, valid for an hour of the platform's (fake) clock.
+    claims = jwt.decode(location.split("=", 1)[1], h.account.signing_secret, algorithms=["HS256"],
+                        options={"verify_exp": False})
+    assert claims["custom"] == {"to": demo, "from": demo, "uses": 1}
+    assert claims["exp"] == int(h.now) + 3600
+
+
+async def test_every_page_renders_for_a_new_account(h: Harness) -> None:
+    client, _ = await signed_in(h)
+    async with aclosing(client):
+        for path in ("/", "/console/calls?status=completed", "/console/conferences",
+                     "/console/queues", "/console/messages", "/console/logs",
+                     "/console/logs?pql=level%20%3D%20%22error%22", "/console/applications",
+                     "/console/numbers", "/console/sim?number=%2B15550100001"):
+            page = await client.get(path)
+            assert page.status_code == 200 and "<h1>" in page.text, path
+        bad = await client.get("/console/logs?pql=%3D%3D%3D")
+        assert 'role="alert"' in bad.text
