@@ -5,8 +5,8 @@ REST and sim APIs, actions that write through them, a call's timeline, webhook r
 from __future__ import annotations
 
 import re
-from contextlib import aclosing
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import httpx

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
@@ -176,7 +176,9 @@ async def form_of(request: Request) -> FormData:
             if len(raw) > MAX_FORM_BYTES:
                 raw = b""
                 break
-        form = FormData(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
+        pairs: list[tuple[str, str | UploadFile]] = list(
+            parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
+        form = FormData(pairs)
     request.state.console_form = form
     return form
 

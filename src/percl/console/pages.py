@@ -57,7 +57,8 @@ async def home(ctx: Ctx) -> Response:
                    f'{link("/console/calls", "Calls")}:</p>'
                    f'<form method="post" action="/console/call-it">{csrf_field(ctx.forms)}'
                    '<button type="submit" class="primary">Call it</button></form>'
-                   f"<p>Or from a terminal: <code>percl sim call +15550100001 {esc(demo)} --press 1</code></p>")
+                   "<p>Or from a terminal: "
+                   f"<code>percl sim call +15550100001 {esc(demo)} --press 1</code></p>")
     else:
         call_it = ("<p>No demo number in this account: <code>make run</code> (or <code>percl serve "
                    "--demo</code>) wires one to the demo app.</p>")
@@ -118,9 +119,12 @@ async def calls(ctx: Ctx) -> Response:
                      f"{s or 'any'}</option>" for s in CALL_STATUSES)
     filters = f"""<form class="filters" method="get" action="/console/calls">
 <label for="f-status">Status</label><select id="f-status" name="status">{status}</select>
-<label for="f-from">From</label><input id="f-from" name="from" value="{esc(q.get("from"))}" placeholder="+1...">
-<label for="f-to">To</label><input id="f-to" name="to" value="{esc(q.get("to"))}" placeholder="+1...">
-<label><input type="checkbox" name="active" value="1"{" checked" if q.get("active") else ""}> live only</label>
+<label for="f-from">From</label>
+<input id="f-from" name="from" value="{esc(q.get("from"))}" placeholder="+1...">
+<label for="f-to">To</label>
+<input id="f-to" name="to" value="{esc(q.get("to"))}" placeholder="+1...">
+<label><input type="checkbox" name="active" value="1"{" checked" if q.get("active") else ""}>
+ live only</label>
 <button type="submit">Filter</button></form>"""
     place = action_form(ctx.forms, "sim", "POST", "/calls", "/console/calls", "Place a sim call",
                         [Field("from", "From (a virtual phone)", value="+15550100001"),

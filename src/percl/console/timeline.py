@@ -138,7 +138,8 @@ def answer_of(leg: Leg, webhook: dict[str, Any]) -> str:
     return ""
 
 
-def find_webhook(root: Leg, call_id: str, request_id: str, fallback: bool) -> tuple[Leg, dict[str, Any]] | None:
+def find_webhook(root: Leg, call_id: str, request_id: str,
+                 fallback: bool) -> tuple[Leg, dict[str, Any]] | None:
     """The logged webhook attempt of leg `call_id` with that Request-Id (and fallback flag)."""
     for leg in walk(root):
         if leg.call_id != call_id:
