@@ -140,20 +140,20 @@ async def call(ctx: Ctx) -> Response:
     if flow is None:
         return ctx.html("No such call", f"<p>This account has no call {esc(call_id)}.</p>",
                         "/console/calls")
-    inner = timeline.render_flow(flow, ctx.forms, audio=ctx.deps.audio)
-    if _fragment(ctx):
-        return HTMLResponse(inner)
     live = [leg for leg in timeline.walk(flow)
             if leg.call.get("status") in ("queued", "ringing", "inProgress")]
     hangups = "".join(action_form(ctx.forms, "rest", "POST", f"/Calls/{leg.call_id}",
                                   f"/console/calls/{call_id}", f"Hang up {leg.call_id}",
                                   body={"status": "completed"}) for leg in live)
+    inner = hangups + timeline.render_flow(flow, ctx.forms, audio=ctx.deps.audio)
+    if _fragment(ctx):
+        return HTMLResponse(inner)
     note = "" if ctx.deps.audio else (
         "<p>Audio players appear with audio media (PERCL_MEDIA=audio); with symbolic media the "
         "far end's transcript says what was heard.</p>")
     body = (f"<p>Every leg of this call, its webhooks, PerCL and what the far end heard, as "
             f"<code>percl trace {esc(call_id)}</code> prints it. It updates itself while the call "
-            f"is live.</p>{note}{hangups}{_live(ctx, inner, call=call_id)}")
+            f"is live.</p>{note}{_live(ctx, inner, call=call_id)}")
     return ctx.html(f"Call {call_id}", body, "/console/calls")
 
 
