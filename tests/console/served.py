@@ -63,7 +63,7 @@ class ServedPercl:
     def _main(self) -> None:
         try:
             asyncio.run(self._serve())
-        except BaseException as exc:  # noqa: BLE001 - told to the test thread
+        except BaseException as exc:
             self._failed = exc
             self._ready.set()
 
