@@ -180,7 +180,7 @@ def test_screenshots_of_the_main_pages(page: Any, served: ServedPercl, tmp_path:
     folder = Path(os.environ.get("PERCL_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     call_id = place_call(served)
-    page.set_viewport_size({"width": 1024, "height": 640})
+    page.set_viewport_size({"width": 1000, "height": 600})
     shots = {"console-home": "/", "console-calls": "/console/calls",
              "console-call": f"/console/calls/{call_id}", "console-logs": "/console/logs",
              "console-numbers": "/console/numbers", "console-sim": "/console/sim?number=%2B15550100001"}
@@ -189,6 +189,14 @@ def test_screenshots_of_the_main_pages(page: Any, served: ServedPercl, tmp_path:
         if name == "console-call":
             expect(page.locator("#live .status").first).to_have_text("[completed]")
             page.get_by_text("inboundCall: request and answer").first.click()
-        file = folder / f"{name}.png"
-        page.screenshot(path=str(file))
-        assert 0 < file.stat().st_size < MAX_SCREENSHOT_BYTES, (name, file.stat().st_size)
+        shoot(page, folder / f"{name}.png")
+    page.goto(f"/console/calls/{call_id}")
+    page.get_by_text("inboundCall: request and answer").first.click()
+    page.get_by_role("button", name="Replay this webhook").first.click()
+    expect(page.locator("#replay-new")).to_contain_text("status 200")
+    shoot(page, folder / "console-replay.png")
+
+
+def shoot(page: Any, file: Path) -> None:
+    page.screenshot(path=str(file))
+    assert 0 < file.stat().st_size < MAX_SCREENSHOT_BYTES, (file.name, file.stat().st_size)

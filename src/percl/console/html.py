@@ -128,7 +128,7 @@ def action_form(frame: Frame, api: str, method: str, path: str, back: str, butto
                        f"{esc(f.value)}</textarea>")
         else:
             control = f'<input id="{ident}" name="{esc(name)}" value="{esc(f.value)}">'
-        parts.append(f'<label for="{ident}">{esc(f.label)}</label>{control}')
+        parts.append(f'<span class="field"><label for="{ident}">{esc(f.label)}</label>{control}</span>')
     parts.append(f'<button type="submit">{esc(button)}</button>')
     return (f'<form class="action {esc(cls)}" method="post" action="/console/act">'
             + "".join(parts) + "</form>")

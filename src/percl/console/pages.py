@@ -7,6 +7,7 @@ the live feed says a call changed).
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -271,7 +272,7 @@ async def logs(ctx: Ctx) -> Response:
         problem = "" if answer.ok else f'<p class="flash error" role="alert">{esc(answer.error_text())}</p>'
     else:
         lines, problem = await ctx.api.items("/Logs", "logs", limit=200), ""
-    rows = [[esc(line.get("timestamp")), esc(line.get("level")),
+    rows = [[_time(line.get("timestamp")), esc(line.get("level")),
              link(f"/console/calls/{line['callId']}", line["callId"]) if line.get("callId") else "",
              esc(line.get("message")) + (f"<details><summary>metadata</summary>{pretty(line['metadata'])}"
                                          "</details>" if line.get("metadata") else "")]
@@ -280,9 +281,18 @@ async def logs(ctx: Ctx) -> Response:
 <label for="pql">PQL</label><input id="pql" name="pql" size="60" value="{esc(pql)}"
  placeholder='level = "error"'>
 <button type="submit">Search</button></form>"""
-    body = box + problem + table(["timestamp (µs)", "level", "call", "message"], rows,
+    body = box + problem + table(["time (UTC)", "level", "call", "message"], rows,
                                  caption="Newest first (200 at most)", empty="No log lines match.")
     return ctx.html("Logs", body, "/console/logs")
+
+
+def _time(micros: object) -> str:
+    """A log line's timestamp (integer microseconds) as UTC time, the raw value in its title."""
+    if not isinstance(micros, int):
+        return esc(micros)
+    at = datetime.fromtimestamp(micros / 1e6, UTC).isoformat(timespec="milliseconds")
+    shown = at.replace("+00:00", "").replace("T", " ")
+    return f'<time datetime="{esc(at)}" title="{micros}">{esc(shown)}</time>'
 
 
 # ------------------------------------------------------------------ applications and numbers
