@@ -208,3 +208,26 @@ async def test_every_page_renders_for_a_new_account(h: Harness) -> None:
             assert page.status_code == 200 and "<h1>" in page.text, path
         bad = await client.get("/console/logs?pql=%3D%3D%3D")
         assert 'role="alert"' in bad.text
+
+
+async def test_the_call_page_nests_the_legs_a_call_dialled(h: Harness) -> None:
+    agent = "+15550100077"
+    app = h.scripted_app()
+    app.on("/voice", [{"OutDial": {"destination": agent, "callingNumber": CALLER,
+                                   "actionUrl": app.url("/dialed"),
+                                   "callConnectUrl": app.url("/connect")}}])
+    app.on("/dialed", [{"Hangup": {}}])
+    app.on("/connect", [{"Say": {"text": "hello agent"}}, {"Hangup": {}}])
+    number = await h.number_for(voice_path="/voice")
+    parent = await h.sim_call(CALLER, number)
+    await h.run_until_ended(parent)
+    start = next(w for w in h.webhooks if w.request_type == "outDialStart")
+    child = str(start.body["dialCallId"])
+    await h.run_until_ended(child)
+    client, _ = await signed_in(h)
+    async with aclosing(client):
+        from_child = await client.get(f"/console/calls/{child}")  # rooted at the parent
+    text = from_child.text
+    assert text.index(f'data-call="{parent}"') < text.index(f'data-call="{child}"')
+    assert "dialled: outboundDial call" in text and "outDialConnect" in text
+    assert "far end heard &quot;hello agent&quot;" in text
