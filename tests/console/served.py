@@ -36,6 +36,7 @@ class ServedPercl:
         settings = from_sources({"PERCL_DB": "memory://", "PERCL_HOST": "127.0.0.1",
                                  "PERCL_PORT": str(port)})
         self.platform = Platform(settings, transport=FunctionTransport(app), probe_media=False)
+        self.number = ""  # the number a test wires to its app
         self._server: uvicorn.Server | None = None
         self._ready = threading.Event()
         self._failed: BaseException | None = None

@@ -69,7 +69,7 @@ def served() -> Iterator[ServedPercl]:
             "phoneNumber": number["phoneNumber"], "alias": "percl demo",
             "applicationId": app.json()["applicationId"]})
         bought.raise_for_status()
-        percl.number = number["phoneNumber"]  # type: ignore[attr-defined]
+        percl.number = number["phoneNumber"]
         yield percl
 
 
@@ -102,7 +102,7 @@ def sign_in(tab: Any, account_id: str, api_key: str) -> None:
 
 
 def place_call(served: ServedPercl) -> str:
-    answer = served.sim.post("/calls", json={"from": CALLER, "to": served.number})  # type: ignore[attr-defined]
+    answer = served.sim.post("/calls", json={"from": CALLER, "to": served.number})
     answer.raise_for_status()
     return str(answer.json()["callId"])
 
@@ -172,7 +172,7 @@ def test_call_it_opens_the_browser_phone_with_a_valid_token(page: Any, served: S
     page.wait_for_url(re.compile(r"/phone#token="))
     token = page.url.split("#token=", 1)[1]
     claims = jwt.decode(token, served.platform.account.signing_secret, algorithms=["HS256"])
-    assert claims["custom"] == {"to": served.number, "from": served.number,  # type: ignore[attr-defined]
+    assert claims["custom"] == {"to": served.number, "from": served.number,
                                 "uses": 1}
 
 
