@@ -13,6 +13,7 @@ import httpx
 import jwt
 import pytest
 
+from percl.config import GuardSettings, Settings
 from percl.console.session import COOKIE
 from percl.domain.records import revised
 from percl.testing import Harness
@@ -231,3 +232,14 @@ async def test_the_call_page_nests_the_legs_a_call_dialled(h: Harness) -> None:
     assert text.index(f'data-call="{parent}"') < text.index(f'data-call="{child}"')
     assert "dialled: outboundDial call" in text and "outDialConnect" in text
     assert "far end heard &quot;hello agent&quot;" in text
+
+
+async def test_failed_sign_ins_meet_the_apis_limit_on_failed_authentications() -> None:
+    settings = Settings(db=":memory:", guard=GuardSettings(auth_fail_rate=0.01, auth_fail_burst=2))
+    async with Harness(settings=settings) as h, browser(h) as client:
+        form = {"accountId": h.account.account_id, "apiKey": "wrong"}
+        statuses = [(await client.post("/console/signin", data=form)).status_code
+                    for _ in range(3)]
+        assert statuses == [401, 401, 429]
+        good = await client.post("/console/signin", data={**form, "apiKey": h.account.api_key})
+        assert good.status_code == 429 and "retry after" in good.text.lower()

@@ -94,7 +94,8 @@ def console_routes(deps: ConsoleDeps) -> list[BaseRoute]:
             session, account = found
             if request.method != "GET" and not await _csrf_ok(request, session):
                 return _refused("Missing or wrong CSRF token: reload the page and try again", 403)
-            async with ApiClient(deps.apis(), account.account_id, account.api_key) as api:
+            async with ApiClient(deps.apis(), account.account_id, account.api_key,
+                                 _address(request)) as api:
                 return await handler(Ctx(request, session, account, api, deps))
         return endpoint
 
@@ -196,10 +197,18 @@ async def _sign_in(deps: ConsoleDeps, request: Request) -> Response:
     form = await form_of(request)
     account_id = _text(form.get("accountId")).strip()
     api_key = _text(form.get("apiKey")).strip()
-    account = await deps.store.get_account(account_id) if account_id else None
-    if account is None or not hmac.compare_digest(account.api_key.encode(), api_key.encode()):
-        return HTMLResponse(signin_page(deps.info, error="Wrong account id or API key.",
-                                        account_id=account_id), status_code=401)
+    # Checked by the REST API itself (GET /Accounts/{id}): its limit on failed authentications
+    # applies to the console's sign-in as to a script's guesses.
+    answer = None
+    if account_id.isalnum() and api_key:
+        async with ApiClient(deps.apis(), account_id, api_key, _address(request)) as api:
+            answer = await api.rest("GET", "")
+    account = await deps.store.get_account(account_id) if answer and answer.ok else None
+    if account is None:
+        limited = answer is not None and answer.status == 429
+        error = answer.error_text() if answer and limited else "Wrong account id or API key."
+        return HTMLResponse(signin_page(deps.info, error=error, account_id=account_id),
+                            status_code=429 if limited else 401)
     _, cookie = deps.sessions.open(account.account_id, account.api_key)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(COOKIE, cookie, httponly=True, samesite="strict", path="/",
@@ -212,6 +221,10 @@ async def _sign_out(ctx: Ctx) -> Response:
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
+
+
+def _address(conn: Request | WebSocket) -> tuple[str, int] | None:
+    return (conn.client.host, conn.client.port) if conn.client else None
 
 
 def _refused(text: str, status: int) -> Response:

@@ -48,9 +48,13 @@ class Answer:
 class ApiClient:
     """Calls `/apiserver` and `/sim/v1` of `app` as `account_id`:`api_key`. Use `async with`."""
 
-    def __init__(self, app: ASGIApp, account_id: str, api_key: str) -> None:
+    def __init__(self, app: ASGIApp, account_id: str, api_key: str,
+                 address: tuple[str, int] | None = None) -> None:
+        """`address`: the browser's, so that the API's limits (failed sign-ins, rate) count
+        its requests as its own."""
         self.account_id = account_id
-        self._http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+        transport = httpx.ASGITransport(app=app, client=address or ("127.0.0.1", 0))
+        self._http = httpx.AsyncClient(transport=transport,
                                        base_url="http://percl.console", auth=(account_id, api_key),
                                        timeout=None)
 
