@@ -243,3 +243,36 @@ async def test_failed_sign_ins_meet_the_apis_limit_on_failed_authentications() -
         assert statuses == [401, 401, 429]
         good = await client.post("/console/signin", data={**form, "apiKey": h.account.api_key})
         assert good.status_code == 429 and "retry after" in good.text.lower()
+
+
+async def test_conference_actions_mute_a_participant_and_terminate_through_rest(h: Harness) -> None:
+    client, token = await signed_in(h)
+    act = {"csrf": token, "api": "rest", "back": "/console/conferences"}
+    base = f"/Accounts/{h.account.account_id}/Conferences"
+    async with aclosing(client):
+        made = await client.post("/console/act", data={**act, "method": "POST",
+                                                        "path": "/Conferences", "s:alias": "standup",
+                                                        "s:statusCallbackUrl": "http://app.test/conf"})
+        assert made.status_code == 303
+        await h.clock.settle()
+        (conf,) = (await h.rest.get(base)).json()["conferences"]
+        app = h.scripted_app()
+        app.on("/voice", [{"AddToConference": {"conferenceId": conf["conferenceId"]}}])
+        number = await h.number_for(voice_path="/voice")
+        caller = await h.sim_call(CALLER, number)
+        await h.advance(1)
+        page = await client.get("/console/conferences")
+        assert "standup" in page.text and caller in page.text and "Mute talk" in page.text
+        path = f"/Conferences/{conf['conferenceId']}/Participants/{caller}"
+        muted = await client.post("/console/act", data={**act, "method": "POST", "path": path,
+                                                         "j:": '{"talk": false}'})
+        assert muted.status_code == 303
+        participant = (await h.rest.get(f"/Accounts/{h.account.account_id}{path}")).json()
+        assert participant["talk"] is False
+        assert "Unmute talk" in (await client.get("/console/conferences")).text
+        await client.post("/console/act", data={**act, "method": "POST",
+                                                "path": f"/Conferences/{conf['conferenceId']}",
+                                                "j:": '{"status": "terminated"}'})
+        await h.advance(1)
+    ended = (await h.rest.get(f"{base}/{conf['conferenceId']}")).json()
+    assert ended["status"] == "terminated"

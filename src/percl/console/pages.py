@@ -217,7 +217,8 @@ async def conferences(ctx: Ctx) -> Response:
     if _fragment(ctx):
         return HTMLResponse(inner)
     create = action_form(ctx.forms, "rest", "POST", "/Conferences", back, "Create a conference",
-                         [Field("alias", "Alias")])
+                         [Field("alias", "Alias"), Field("statusCallbackUrl", "Status callback URL"),
+                          Field("waitUrl", "Wait URL (optional)")])
     return ctx.html("Conferences", _live(ctx, inner) + f"<details><summary>New conference</summary>"
                     f"{create}</details>", back)
 
