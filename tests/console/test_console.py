@@ -276,3 +276,14 @@ async def test_conference_actions_mute_a_participant_and_terminate_through_rest(
         await h.advance(1)
     ended = (await h.rest.get(f"{base}/{conf['conferenceId']}")).json()
     assert ended["status"] == "terminated"
+
+
+async def test_console_pages_may_not_be_framed_nor_cached_and_head_needs_no_token(h: Harness) -> None:
+    client, _ = await signed_in(h)
+    async with aclosing(client):
+        for answer in (await client.get("/"), await client.head("/console/calls")):
+            assert answer.status_code == 200
+            assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+            assert answer.headers["cache-control"] == "no-store"
+    async with browser(h) as signed_out:
+        assert "frame-ancestors" in (await signed_out.get("/")).headers["content-security-policy"]

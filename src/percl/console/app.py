@@ -39,6 +39,16 @@ from percl.engine.ports.webhooks import WebhookReplayer
 STATIC = Path(__file__).parent / "static"
 #: The methods an action form may ask for, per API.
 MAX_FORM_BYTES = 256 * 1024
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+#: Every console answer: no framing (clickjacking), scripts, styles and sockets of this origin
+#: only, and nothing cached (the home page shows the API key).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+                               "base-uri 'none'; object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
 ACTION_METHODS = {"rest": {"POST", "DELETE"}, "sim": {"POST", "PUT", "DELETE"}}
 
 
@@ -88,25 +98,25 @@ def console_routes(deps: ConsoleDeps) -> list[BaseRoute]:
         async def endpoint(request: Request) -> Response:
             found = await _session(deps, request)
             if found is None:
-                if request.method != "GET":
+                if request.method not in SAFE_METHODS:
                     return _refused("Sign in first (your session ended)", 401)
                 return RedirectResponse("/", status_code=303)
             session, account = found
-            if request.method != "GET" and not await _csrf_ok(request, session):
+            if request.method not in SAFE_METHODS and not await _csrf_ok(request, session):
                 return _refused("Missing or wrong CSRF token: reload the page and try again", 403)
             async with ApiClient(deps.apis(), account.account_id, account.api_key,
                                  _address(request)) as api:
-                return await handler(Ctx(request, session, account, api, deps))
+                return _secured(await handler(Ctx(request, session, account, api, deps)))
         return endpoint
 
     async def root(request: Request) -> Response:
         found = await _session(deps, request)
         if found is None:
-            return HTMLResponse(signin_page(deps.info))
+            return _secured(HTMLResponse(signin_page(deps.info)))
         return await signed_in(pages.home)(request)
 
     async def signin(request: Request) -> Response:
-        return await _sign_in(deps, request)
+        return _secured(await _sign_in(deps, request))
 
     async def live(websocket: WebSocket) -> None:
         found = await _session(deps, websocket)
@@ -220,6 +230,12 @@ async def _sign_out(ctx: Ctx) -> Response:
     ctx.deps.sessions.close(ctx.session)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+def _secured(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
     return response
 
 

@@ -202,7 +202,7 @@ def _render_leg(leg: Leg, frame: Frame, origin: int, audio: bool, depth: int) ->
                     f'<audio controls preload="none" src="/console/recordings/{rid}"></audio></label></p>')
     table = ('<table class="timeline"><thead><tr><th scope="col">time</th><th scope="col">kind</th>'
              f'<th scope="col">what happened</th></tr></thead><tbody>{rows}</tbody></table>')
-    return (f'<section class="leg" style="margin-left:{min(depth, 6) * 1.5}rem" '
+    return (f'<section class="leg depth-{min(depth, 6)}" '
             f'data-call="{esc(leg.call_id)}"><{heading}>{title}</{heading}>{players}{table}</section>')
 
 
