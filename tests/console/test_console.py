@@ -287,3 +287,57 @@ async def test_console_pages_may_not_be_framed_nor_cached_and_head_needs_no_toke
             assert answer.headers["cache-control"] == "no-store"
     async with browser(h) as signed_out:
         assert "frame-ancestors" in (await signed_out.get("/")).headers["content-security-policy"]
+
+
+async def test_queue_actions_dequeue_a_member_through_rest(h: Harness) -> None:
+    client, token = await signed_in(h)
+    act = {"csrf": token, "api": "rest", "back": "/console/queues"}
+    async with aclosing(client):
+        await client.post("/console/act", data={**act, "method": "POST", "path": "/Queues",
+                                                "s:alias": "support", "i:maxSize": "5"})
+        (queue,) = (await h.rest.get(f"/Accounts/{h.account.account_id}/Queues")).json()["queues"]
+        qid = queue["queueId"]
+        assert queue["maxSize"] == 5
+        app = h.scripted_app()
+        app.on("/voice", [{"Enqueue": {"queueId": qid, "waitUrl": app.url("/wait"),
+                                       "actionUrl": app.url("/left")}}])
+        app.on("/wait", [{"Pause": {"length": 60_000}}])
+        app.on("/left", lambda body: [{"Say": {"text": f"left with {body.get('queueResult')}"}},
+                                      {"Hangup": {}}])
+        number = await h.number_for(voice_path="/voice")
+        caller = await h.sim_call(CALLER, number)
+        await h.advance(1)
+        page = await client.get("/console/queues")
+        assert "support" in page.text and caller in page.text and "Dequeue" in page.text
+        done = await client.post("/console/act", data={
+            **act, "method": "POST", "path": f"/Queues/{qid}/Members/{caller}"})
+        assert done.status_code == 303
+        await h.advance(1)
+        assert "Nobody waiting." in (await client.get("/console/queues")).text
+    left = next(w for w in h.webhooks_for(caller) if w.url.endswith("/left"))
+    assert left.body["queueResult"] == "dequeued"
+
+
+async def test_numbers_are_bought_and_wired_through_rest(h: Harness) -> None:
+    client, token = await signed_in(h)
+    act = {"csrf": token, "api": "rest", "back": "/console/numbers"}
+    numbers = f"/Accounts/{h.account.account_id}/IncomingPhoneNumbers"
+    async with aclosing(client):
+        await client.post("/console/act", data={**act, "method": "POST", "path": "/Applications",
+                                                "s:alias": "ivr", "s:voiceUrl": "http://app.test/v"})
+        page = await client.get("/console/numbers")
+        on_sale = re.search(r'name="s:phoneNumber" value="(\+\d+)"', page.text)
+        assert on_sale is not None and "Buy " + on_sale.group(1) in page.text
+        await client.post("/console/act", data={**act, "method": "POST",
+                                                "path": "/IncomingPhoneNumbers",
+                                                "s:phoneNumber": on_sale.group(1)})
+        (bought,) = (await h.rest.get(numbers)).json()["incomingPhoneNumbers"]
+        assert bought["phoneNumber"] == on_sale.group(1) and not bought["applicationId"]
+        page = await client.get("/console/numbers")
+        app_id = re.search(r'<option value="(AP[0-9a-f]+)">ivr</option>', page.text)
+        assert app_id is not None
+        await client.post("/console/act", data={
+            **act, "method": "POST", "path": f"/IncomingPhoneNumbers/{bought['phoneNumberId']}",
+            "s:alias": "main line", "s:applicationId": app_id.group(1)})
+    (wired,) = (await h.rest.get(numbers)).json()["incomingPhoneNumbers"]
+    assert (wired["alias"], wired["applicationId"]) == ("main line", app_id.group(1))

@@ -334,7 +334,8 @@ async def numbers(ctx: Ctx) -> Response:
         rows.append([esc(n.get("phoneNumber")), wire + release])
     available = await ctx.api.rest("GET", "//AvailablePhoneNumbers", params={"pageSize": "10"})
     buy_rows = [[esc(a.get("phoneNumber")), esc(a.get("region")),
-                 action_form(ctx.forms, "rest", "POST", "/IncomingPhoneNumbers", back, "Buy",
+                 action_form(ctx.forms, "rest", "POST", "/IncomingPhoneNumbers", back,
+                             f"Buy {a.get('phoneNumber')}",
                              [Field("phoneNumber", "", hidden=True, value=str(a.get("phoneNumber")))],
                              cls="inline")]
                 for a in (available.json().get("availablePhoneNumbers") or [])[:10]]
