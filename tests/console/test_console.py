@@ -341,3 +341,29 @@ async def test_numbers_are_bought_and_wired_through_rest(h: Harness) -> None:
             "s:alias": "main line", "s:applicationId": app_id.group(1)})
     (wired,) = (await h.rest.get(numbers)).json()["incomingPhoneNumbers"]
     assert (wired["alias"], wired["applicationId"]) == ("main line", app_id.group(1))
+
+
+async def test_phone_programs_and_fault_rules_go_through_the_sim_api(h: Harness) -> None:
+    client, token = await signed_in(h)
+    act = {"csrf": token, "api": "sim", "back": "/console/sim"}
+    phone = "+15550100042"
+    async with aclosing(client):
+        saved = await client.post("/console/act", data={
+            **act, "method": "PUT", "path": f"/phones/{phone}",
+            "j:": '{"answer": "busy", "answerAfterMs": 0}'})
+        assert saved.status_code == 303
+        program = (await h.sim_rest.get(f"/phones/{phone}")).json()
+        assert program["answer"] == "busy"
+        page = await client.get("/console/sim?number=%2B15550100042")
+        assert "&quot;busy&quot;" in page.text
+        bad = await client.post("/console/act", data={**act, "method": "PUT",
+                                                      "path": f"/phones/{phone}", "j:": "{nope"})
+        assert bad.status_code == 303
+        assert "not valid JSON" in (await client.get("/console/sim")).text
+        await client.post("/console/act", data={**act, "method": "PUT", "path": "/faults",
+                                                "s:kind": "error", "i:status": "503"})
+        assert (await h.sim_rest.get("/faults")).json()[0]["status"] == 503
+        page = await client.get("/console/sim")
+        assert "503" in page.text
+        await client.post("/console/act", data={**act, "method": "DELETE", "path": "/faults"})
+        assert (await h.sim_rest.get("/faults")).json() == []
