@@ -367,3 +367,24 @@ async def test_phone_programs_and_fault_rules_go_through_the_sim_api(h: Harness)
         assert "503" in page.text
         await client.post("/console/act", data={**act, "method": "DELETE", "path": "/faults"})
         assert (await h.sim_rest.get("/faults")).json() == []
+
+
+async def test_an_sms_is_sent_and_the_logs_are_searched_with_pql(h: Harness) -> None:
+    app = h.scripted_app()
+    app.on("/voice", [{"Hangup": {}}])
+    number = await h.number_for(voice_path="/voice")
+    client, token = await signed_in(h)
+    async with aclosing(client):
+        sent = await client.post("/console/act", data={
+            "csrf": token, "api": "rest", "method": "POST", "path": "/Messages",
+            "back": "/console/messages", "s:from": number, "s:to": CALLER, "s:text": "hi there"})
+        assert sent.status_code == 303
+        await h.advance(1)
+        page = await client.get("/console/messages")
+        assert "Done: POST /Messages" in page.text and "hi there" in page.text
+        call_id = await h.sim_call(CALLER, number)
+        await h.run_until_ended(call_id)
+        found = await client.get("/console/logs", params={"pql": f'callId = "{call_id}"'})
+        other = await client.get("/console/logs", params={"pql": 'callId = "CAnone"'})
+    assert call_id in found.text and "Webhook POST" in found.text
+    assert "No log lines match." in other.text
