@@ -118,8 +118,15 @@ def test_a_bad_sign_in_is_refused_and_a_good_one_opens_the_console(
     account = served.platform.account
     sign_in(tab, account.account_id, "not-the-key")
     expect(tab.get_by_role("alert")).to_contain_text("Wrong account id or API key")
-    sign_in(tab, account.account_id, account.api_key)
+    # By keyboard alone: the labelled fields in order, Enter submits.
+    tab.get_by_label("Account id").fill(account.account_id)
+    tab.keyboard.press("Tab")
+    expect(tab.get_by_label("API key")).to_be_focused()
+    tab.keyboard.type(account.api_key)
+    tab.keyboard.press("Enter")
     expect(tab.get_by_role("heading", name="Welcome to percl")).to_be_visible()
+    tab.keyboard.press("Tab")  # the first stop of every page: skip to the content
+    expect(tab.get_by_role("link", name="Skip to content")).to_be_focused()
     (cookie,) = [c for c in context.cookies() if c["name"] == "percl_console"]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     context.close()

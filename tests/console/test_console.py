@@ -17,6 +17,7 @@ from percl.config import GuardSettings, Settings
 from percl.console.session import COOKIE
 from percl.domain.records import revised
 from percl.testing import Harness
+from percl.testing.phones import press, speak
 
 CALLER = "+15550100001"
 ORIGIN = "http://127.0.0.1:8080"
@@ -388,3 +389,42 @@ async def test_an_sms_is_sent_and_the_logs_are_searched_with_pql(h: Harness) -> 
         other = await client.get("/console/logs", params={"pql": 'callId = "CAnone"'})
     assert call_id in found.text and "Webhook POST" in found.text
     assert "No log lines match." in other.text
+
+
+async def test_the_call_page_plays_the_calls_recordings(h: Harness) -> None:
+    app = h.scripted_app()
+    app.on("/voice", [{"RecordUtterance": {"actionUrl": app.url("/recorded"), "finishOnKey": "#",
+                                           "maxLengthSec": 30}}])
+    app.on("/recorded", [{"Hangup": {}}])
+    number = await h.number_for(voice_path="/voice")
+    call_id = await h.sim_call(CALLER, number, [speak("call me back", after_ms=1000),
+                                                press("#", after_ms=4000)])
+    await h.run_until_ended(call_id)
+    [recording] = await h.recordings(call_id)
+    client, _ = await signed_in(h)
+    async with aclosing(client):
+        page = await client.get(f"/console/calls/{call_id}")
+        src = f"/console/recordings/{recording.recording_id}"
+        assert f'<audio controls preload="none" src="{src}">' in page.text
+        wav = await client.get(src)
+        nobody = await client.get("/console/recordings/RE0000")
+    assert wav.status_code == 200 and wav.content.startswith(b"RIFF")
+    assert wav.content == h.recording_wav(recording.recording_id)
+    assert nobody.status_code == 404
+
+
+async def test_with_audio_media_the_call_page_plays_what_the_leg_heard() -> None:
+    async with Harness(media="audio") as h:
+        app = h.scripted_app()
+        app.on("/voice", [{"Say": {"text": "hello"}}, {"Hangup": {}}])
+        number = await h.number_for(voice_path="/voice")
+        call_id = await h.sim_call(CALLER, number)
+        await h.run_until_ended(call_id)
+        client, _ = await signed_in(h)
+        async with aclosing(client):
+            page = await client.get(f"/console/calls/{call_id}")
+            wav = await client.get(f"/console/calls/{call_id}/audio")
+        sim = await h.sim_rest.get(f"/calls/{call_id}/audio")
+    assert f'src="/console/calls/{call_id}/audio"' in page.text
+    assert wav.status_code == 200 and wav.headers["content-type"] == "audio/wav"
+    assert wav.content == sim.content and len(wav.content) > 1000
