@@ -75,6 +75,7 @@ def served() -> Iterator[ServedPercl]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    expect.set_options(timeout=TIMEOUT_MS)  # each wait bounded, with room for a loaded machine
     with playwright_api.sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                       args=["--no-sandbox"])
@@ -107,6 +108,13 @@ def place_call(served: ServedPercl) -> str:
     return str(answer.json()["callId"])
 
 
+def listening(page: Any) -> None:
+    """Wait until the page's WebSocket is open, and mark the document (a reload would lose
+    the mark)."""
+    expect(page.locator("body[data-live=on]")).to_have_count(1)
+    page.evaluate("window.sameDocument = true")
+
+
 def hang_up(served: ServedPercl, call_id: str) -> None:
     served.sim.post(f"/calls/{call_id}/hangup").raise_for_status()
 
@@ -134,21 +142,25 @@ def test_a_bad_sign_in_is_refused_and_a_good_one_opens_the_console(
 
 def test_a_live_call_appears_and_its_timeline_fills(page: Any, served: ServedPercl) -> None:
     page.goto("/console/calls")
-    expect(page.locator("body[data-live=on]")).to_have_count(1)  # the WebSocket is open
+    listening(page)
     call_id = place_call(served)
     row = page.get_by_role("link", name=call_id)
-    expect(row).to_be_visible()  # no reload: the live feed told the page
+    expect(row).to_be_visible()  # the live feed told the page
+    assert page.evaluate("window.sameDocument") is True  # no reload
     row.click()
     expect(page.get_by_role("heading", name=f"Call {call_id}", exact=True)).to_be_visible()
     live = page.locator("#live")
     expect(live).to_contain_text("inboundCall")
     expect(live.locator(".status").first).to_have_text("[inProgress]")
-    assert live.get_attribute("data-refreshed") is None
+    listening(page)
+    page.get_by_text("inboundCall: request and answer").first.click()  # opened by the user
     hang_up(served, call_id)
-    expect(live.locator(".status").first).to_have_text("[completed]")  # no reload
+    expect(live.locator(".status").first).to_have_text("[completed]")
     expect(live).to_contain_text('far end heard "answer number')
     expect(live).to_contain_text("far end hangup by")
-    assert live.get_attribute("data-refreshed") is not None  # filled in place
+    assert page.evaluate("window.sameDocument") is True  # filled in place, not reloaded
+    opened = live.locator("details[open] > summary", has_text="inboundCall: request and answer")
+    expect(opened).to_have_count(1)  # and what the user opened stayed open
 
 
 def test_replaying_a_webhook_shows_the_new_answer_beside_the_old(
@@ -201,6 +213,7 @@ def test_screenshots_of_the_main_pages(page: Any, served: ServedPercl, tmp_path:
     for name, path in shots.items():
         page.goto(path)
         if name == "console-call":
+            listening(page)
             hang_up(served, call_id)
             expect(page.locator("#live .status").first).to_have_text("[completed]")
             page.get_by_text("inboundCall: request and answer").first.click()

@@ -209,15 +209,19 @@ def _render_leg(leg: Leg, frame: Frame, origin: int, audio: bool, depth: int) ->
 def _event_row(event: Event, leg: Leg, frame: Frame, origin: int) -> str:
     offset = f"+{(event.at_us - origin) / 1e6:.3f}s"
     what = esc(event.text)
+    # The key keeps a <details> open across the live refreshes (console.js): a log line's place
+    # in its leg's log never changes.
+    key = f'data-key="{esc(leg.call_id)}:{event.seq}"'
     if event.kind == "webhook" and event.log is not None:
-        what += _webhook_detail(event.log, leg, frame)
+        what += _webhook_detail(event.log, leg, frame, key)
     elif event.kind == "percl" and event.log is not None:
-        what += f"<details><summary>PerCL</summary>{pretty(event.log['metadata']['percl'])}</details>"
+        what += (f"<details {key}><summary>PerCL</summary>{pretty(event.log['metadata']['percl'])}"
+                 "</details>")
     return (f'<tr class="{esc(event.kind)} {esc(event.level)}"><td>{offset}</td>'
             f"<td>{esc(event.kind)}</td><td>{what}</td></tr>")
 
 
-def _webhook_detail(log: dict[str, Any], leg: Leg, frame: Frame) -> str:
+def _webhook_detail(log: dict[str, Any], leg: Leg, frame: Frame, key: str) -> str:
     meta = log.get("metadata") or {}
     headers = meta.get("requestHeaders") or {}
     answer = answer_of(leg, log)
@@ -231,7 +235,8 @@ def _webhook_detail(log: dict[str, Any], leg: Leg, frame: Frame) -> str:
               f'<input type="hidden" name="requestId" value="{esc(log.get("requestId"))}">'
               f'<input type="hidden" name="fallback" value="{"1" if meta.get("fallback") else "0"}">'
               '<button type="submit">Replay this webhook</button></form>')
-    return (f"<details><summary>{esc(meta.get('requestType'))}: request and answer</summary>{facts}"
+    return (f"<details {key}><summary>{esc(meta.get('requestType'))}: request and answer</summary>"
+            f"{facts}"
             f'<div class="pair"><div><h4>request</h4>{pretty(meta.get("requestBody"))}</div>'
             f"<div><h4>answer</h4>{pretty(answer) if answer else '<p>(empty)</p>'}</div></div>"
             f"{replay}</details>")
