@@ -35,8 +35,11 @@ from percl.config import (
     is_postgres,
     resolve_media,
 )
-from percl.console.home import HomeInfo, home_routes
+from percl.console.app import ConsoleDeps, console_routes
+from percl.console.home import HomeInfo
+from percl.console.live import CallFeed
 from percl.console.phone import phone_routes
+from percl.console.session import Sessions
 from percl.domain import ids as idmod
 from percl.domain.clock import Clock
 from percl.domain.ids import IdGenerator, RandomIds
@@ -74,10 +77,14 @@ from percl.webhooks.aiohttp_transport import AiohttpTransport
 from percl.webhooks.dispatcher import WebhookDispatcher
 from percl.webhooks.faults import FaultInjector
 from percl.webhooks.fetch import TransportFetcher
+from percl.webhooks.replay import TransportReplayer
 from percl.webhooks.transport import WebhookTransport
 
 #: The sim API's own documentation stays public (docs/DECISIONS.md): it describes routes only.
 SIM_PUBLIC_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
+#: The web console's sessions (console/session.py): idle lifetime and how many are kept.
+CONSOLE_IDLE_S = 12 * 3600
+CONSOLE_MAX_SESSIONS = 1000
 
 
 def export_files_for(settings: Settings, *, store_given: bool) -> DirectoryExportFiles:
@@ -187,6 +194,8 @@ class Platform:
         self.store: Store = store or store_for(settings.db)
         self.transport: WebhookTransport = transport or AiohttpTransport(
             ca_file=settings.webhook_ca_file)
+        self.console_feed = CallFeed()  # the console's live pages (console/live.py)
+        log_observers = [*log_observers, self.console_feed]
         self.logs = StoreLogSink(self.store, self.clock, log_observers, retention=LogRetention(
             max_age_days=settings.log_max_age_days, max_lines=settings.log_max_lines))
         # Every webhook passes the fault injector (a no-op without rules or #percl-fault=...).
@@ -306,11 +315,22 @@ class Platform:
                                               rate=settings.api_rate_per_s, burst=settings.api_burst,
                                               shared=shared)
         sim = self.rate_limit.sharing(guarded(self.sim_api, SIM_PUBLIC_PATHS))
-        home = home_routes(HomeInfo(settings.base_url, credentials_hint,  # / and /healthz
-                                    self.cluster.worker_id if self.cluster else None))
-        return Starlette(routes=[*home, *phone_routes(), Mount("/apiserver", self.rate_limit),
+        console = console_routes(self._console_deps(settings, credentials_hint))  # /, /console
+        return Starlette(routes=[*console, *phone_routes(), Mount("/apiserver", self.rate_limit),
                                  Mount("/sim/v1", sim),
                                  Mount("/webrtc/v1", routes=webrtc_routes(self.webrtc))])
+
+    def _console_deps(self, settings: Settings, credentials_hint: str | None) -> ConsoleDeps:
+        """The web console over this platform: the APIs it calls in process are `self.asgi`."""
+        info = HomeInfo(settings.base_url, credentials_hint,
+                        self.cluster.worker_id if self.cluster else None)
+        replayer = TransportReplayer(self.transport, self.clock,
+                                     timeout_s=settings.webhook_timeout_ms / 1000,
+                                     max_answer_bytes=settings.caps.max_answer_bytes)
+        return ConsoleDeps(store=self.store, sessions=Sessions(self.clock, idle_s=CONSOLE_IDLE_S,
+                                                               max_sessions=CONSOLE_MAX_SESSIONS),
+                           feed=self.console_feed, replayer=replayer, apis=lambda: self.asgi,
+                           info=info, audio=self.media is not MediaFidelity.SYMBOLIC)
 
     async def __aenter__(self) -> Platform:
         async with AsyncExitStack() as stack:  # a failed start closes what it opened

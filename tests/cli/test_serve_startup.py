@@ -114,6 +114,7 @@ def test_the_console_prints_a_line_per_webhook_and_state_change(tmp_path: Path) 
                 time.sleep(0.1)
             assert ended
             assert httpx.get(f"{server.url}/healthz").json()["status"] == "ok"
+        assert f"web console: {server.url}/ (sign in" in server.output()  # issue 16
         out = server.output().split("calls and webhooks appear below")[1]
         head = f"{call['callId']}  {CALLER} -> {number}  "
         if flag == "--verbose":

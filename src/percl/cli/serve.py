@@ -233,6 +233,8 @@ def _banner(console: Console, platform: Platform, demo_number: str | None, path:
     if ca_file:
         console.print(f"local TLS CA (trust it in clients, docs/TLS.md): {ca_file}",
                       soft_wrap=True, highlight=False, markup=False)
+    console.print(f"web console: {s.base_url}/ (sign in with the account id and API key)",
+                  soft_wrap=True, highlight=False, markup=False)
     console.print("official SDK (pip install freeclimb):", style="bold")
     console.print(_snippet(s.base_url, acc.account_id, acc.api_key if created else None, path,
                            ca_file), soft_wrap=True, highlight=False, markup=False)

@@ -1,8 +1,8 @@
-"""`GET /`: a small start page (where the APIs are, where the credentials are), and
-`GET /healthz`: a liveness check for scripts and load balancers.
+"""The public part of `/`: the sign-in page (with where the APIs and the credentials are), and
+`GET /healthz`, a liveness check for scripts and load balancers.
 
 Neither needs authentication, so neither shows anything of an account: the page says where
-the credentials are, never what they are.
+the credentials are, never what they are. Signed in, `/` is the console's home (pages.home).
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from percl.console.html import Frame, page
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,24 +35,17 @@ def percl_version() -> str:
         return "unknown"
 
 
-def home_routes(info: HomeInfo) -> list[BaseRoute]:
-    """The routes of `/` and `/healthz` (mounted by app.py before the API mounts)."""
-    page = _page(info)
-
-    async def home(request: Request) -> HTMLResponse:
-        return HTMLResponse(page)
-
+def healthz_route(info: HomeInfo) -> Route:
     async def healthz(request: Request) -> JSONResponse:
         body = {"status": "ok", "version": percl_version()}
         if info.worker_id is not None:
             body["worker"] = info.worker_id
         return JSONResponse(body)
 
-    return [Route("/", home, methods=["GET", "HEAD"]),
-            Route("/healthz", healthz, methods=["GET", "HEAD"])]
+    return Route("/healthz", healthz, methods=["GET", "HEAD"])
 
 
-def _page(info: HomeInfo) -> str:
+def signin_page(info: HomeInfo, *, error: str | None = None, account_id: str = "") -> str:
     base = html.escape(info.base_url)
     where = html.escape(info.credentials_hint or "the credentials file `percl serve` writes")
     links = [
@@ -59,18 +54,22 @@ def _page(info: HomeInfo) -> str:
         (f"{base}/healthz", "health check"),
     ]
     items = "\n".join(f'    <li><a href="{url}">{url}</a>: {text}</li>' for url, text in links)
-    return f"""<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>percl</title></head>
-<body>
-  <h1>percl {html.escape(percl_version())}</h1>
-  <p>A self-hosted FreeClimb-compatible voice platform with a simulated phone network.</p>
-  <ul>
-{items}
-  </ul>
+    problem = f'<p class="flash error" role="alert">{html.escape(error)}</p>' if error else ""
+    body = f"""<p>A self-hosted FreeClimb-compatible voice platform with a simulated phone network
+  (percl {html.escape(percl_version())}).</p>
+  <h2>Sign in to the console</h2>{problem}
+  <form class="signin" method="post" action="/console/signin">
+    <label for="accountId">Account id</label>
+    <input id="accountId" name="accountId" autocomplete="username" required value="{html.escape(account_id)}">
+    <label for="apiKey">API key</label>
+    <input id="apiKey" name="apiKey" type="password" autocomplete="current-password" required>
+    <button type="submit">Sign in</button>
+  </form>
   <h2>Credentials</h2>
   <p>The account id and API key (HTTP basic auth for the REST API) are in {where}.
   From a terminal, <code>percl status</code> shows which server and account the commands use.</p>
-</body>
-</html>
-"""
+  <h2>Links</h2>
+  <ul>
+{items}
+  </ul>"""
+    return page("percl", body, Frame())

@@ -69,3 +69,20 @@ class WebhookSender(Protocol):
         """Build, sign, POST and log one webhook; fall back once to `fallback_url` on timeout,
         transport error or HTTP >= 400. Never raises for anything the remote app does."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayAnswer:
+    """What an app answered to a replayed webhook (the console's "replay this webhook")."""
+
+    status: int | None  # None: no answer (timeout, refused connection): `error` says which
+    body: str  # the answer's text as received, up to the answer cap
+    elapsed_ms: float
+    error: str | None = None
+
+
+class WebhookReplayer(Protocol):
+    async def replay(self, account: Account, url: str, body: Mapping[str, JsonValue]) -> ReplayAnswer:
+        """POST a logged webhook body to `url` again, freshly signed; log nothing, never fall
+        back. Never raises for what the app does."""
+        ...
