@@ -1,0 +1,136 @@
+"""The asyncio owner of a `Registration`: one socket or connection, one timer task.
+
+It binds (UDP) or connects (TCP, TLS) first, so the Contact and Via carry the real local address,
+then moves messages between the wire and the sans-I/O machine and wakes it at its deadlines. Its
+events (`Registered`, `RegistrationFailed`, `Unregistered`) are kept in `events`, logged (never
+with the password), and handed to `on_event` when given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl as ssl_module
+from collections.abc import Callable
+
+from percl.telephony.sip import tcp
+from percl.telephony.sip.datagram import DatagramEndpoint
+from percl.telephony.sip.message import Request, Response, Uri
+from percl.telephony.sip.register import (
+    RegAction,
+    Registered,
+    RegisterAccount,
+    Registration,
+    RegistrationFailed,
+    Unregistered,
+)
+from percl.telephony.sip.transaction import Send
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+RegEvent = Registered | RegistrationFailed | Unregistered
+
+
+class RegistrationClient:
+    """Keep `account` registered at `registrar`. `await RegistrationClient.start(...)`, `stop()`."""
+
+    def __init__(self, clock: Callable[[], float],
+                 on_event: Callable[[RegEvent], None] | None) -> None:
+        self._clock = clock
+        self._on_event = on_event
+        self.registration: Registration | None = None
+        self.events: list[RegEvent] = []
+        self._send: Callable[[Request], None] = lambda request: None
+        self._close: Callable[[], None] = lambda: None
+        self._wake = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._timer: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def start(cls, account: RegisterAccount, registrar: Address, *,
+                    transport: str = "UDP", ssl: ssl_module.SSLContext | None = None,
+                    local_host: str = "127.0.0.1", contact_user: str | None = None,
+                    on_event: Callable[[RegEvent], None] | None = None) -> RegistrationClient:
+        client = cls(asyncio.get_running_loop().time, on_event)
+        transport = "TLS" if ssl is not None else transport.upper()
+        if transport == "UDP":
+            endpoint = await DatagramEndpoint.start(
+                lambda message, source: client._received(message), local_host, 0)
+            local = endpoint.address
+            client._send = lambda request: endpoint.send(request, registrar)
+            client._close = endpoint.close
+        else:
+            connection = await tcp.connect(registrar[0], registrar[1],
+                                           lambda message, conn: client._received(message),
+                                           ssl=ssl, local_addr=(local_host, 0))
+            local = connection.local
+            client._send = connection.send
+            client._close = connection.close
+        params = () if transport == "UDP" else (("transport", transport.lower()),)
+        contact = Uri("sips" if transport == "TLS" else "sip", host=local[0], port=local[1],
+                      user=contact_user or account.username, params=params)
+        client.registration = Registration(account, contact, via=f"{local[0]}:{local[1]}",
+                                           transport=transport)
+        client._timer = asyncio.create_task(client._run_timers())
+        client._apply(client.registration.start(client._clock()))
+        return client
+
+    def _received(self, message: Request | Response) -> None:
+        if isinstance(message, Response) and self.registration is not None:
+            self._apply(self.registration.receive(message, self._clock()))
+
+    def _apply(self, actions: list[RegAction]) -> None:
+        for action in actions:
+            if isinstance(action, Send):
+                if isinstance(action.message, Request):
+                    self._send(action.message)
+                continue
+            self._event(action)
+        self._wake.set()  # the machine may have a new, earlier deadline
+
+    def _event(self, event: RegEvent) -> None:
+        account = self.registration.account if self.registration else None
+        who = f"{account.username}@{account.registrar}" if account else "?"
+        if isinstance(event, RegistrationFailed):
+            log.warning("SIP registration of %s failed: %s (retry in %.0f s)", who, event.reason,
+                        max(0.0, event.retry_at - self._clock()))
+        elif isinstance(event, Registered):
+            log.info("SIP registration of %s: registered for %d s", who, event.expires)
+        self.events.append(event)
+        self._changed.set()
+        if self._on_event is not None:
+            self._on_event(event)
+
+    async def _run_timers(self) -> None:
+        while self.registration is not None:
+            deadline = self.registration.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - self._clock())
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            self._apply(self.registration.on_time(self._clock()))
+
+    async def wait_for(self, kind: type[RegEvent], *, count: int = 1,
+                       timeout: float = 10.0) -> RegEvent:
+        """The `count`-th event of type `kind` (waiting up to `timeout` seconds for it)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                found = [e for e in self.events if isinstance(e, kind)]
+                if len(found) >= count:
+                    return found[count - 1]
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Unregister (bounded by `timeout`), then close the socket or connection."""
+        if self.registration is not None:
+            self._apply(self.registration.stop(self._clock()))
+            with contextlib.suppress(TimeoutError):
+                await self.wait_for(Unregistered, timeout=timeout)
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+        self._close()
