@@ -19,8 +19,8 @@ from percl.telephony.sip.datagram import DatagramEndpoint
 from percl.telephony.sip.message import Request, Response, Uri
 from percl.telephony.sip.register import (
     RegAction,
-    Registered,
     RegisterAccount,
+    Registered,
     Registration,
     RegistrationFailed,
     Unregistered,

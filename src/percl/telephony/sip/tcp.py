@@ -34,11 +34,10 @@ class Connection(asyncio.Protocol):
     """One SIP stream connection; use `send` to write a message, `close` to end it."""
 
     def __init__(self, handler: MessageHandler, transport_name: str,
-                 on_lost: Callable[[Connection], None] | None = None) -> None:
+                 server: StreamServer | None = None) -> None:
         self._handler = handler
         self.transport_name = transport_name  # "TCP" or "TLS", for Via and logs
-        self._on_lost = on_lost
-        self.refused = False  # set by a server over its connection limit: closed when made
+        self._server = server
         self._parser = StreamParser()
         self._transport: asyncio.Transport | None = None
         self.peer: Address = ("", 0)
@@ -52,7 +51,7 @@ class Connection(asyncio.Protocol):
         peer = transport.get_extra_info("peername") or ("", 0)
         local = transport.get_extra_info("sockname") or ("", 0)
         self.peer, self.local = (str(peer[0]), int(peer[1])), (str(local[0]), int(local[1]))
-        if self.refused:
+        if self._server is not None and not self._server.admit(self):
             transport.close()
 
     def data_received(self, data: bytes) -> None:
@@ -73,8 +72,8 @@ class Connection(asyncio.Protocol):
         self._transport = None
         if not self.closed.done():
             self.closed.set_result(None)
-        if self._on_lost is not None:
-            self._on_lost(self)
+        if self._server is not None:
+            self._server.connections.discard(self)
 
     # -- for the owner
     @property
@@ -121,13 +120,16 @@ class StreamServer:
         return server
 
     def _protocol(self) -> Connection:
-        connection = Connection(self._handler, self.transport_name, self.connections.discard)
+        return Connection(self._handler, self.transport_name, self)
+
+    def admit(self, connection: Connection) -> bool:
+        """Count a connection made (after the TLS handshake); False when over the limit."""
         if len(self.connections) >= self.max_connections:
             log.warning("SIP %s: %d connections open, refusing another", self.transport_name,
                         len(self.connections))
-            connection.refused = True
+            return False
         self.connections.add(connection)
-        return connection
+        return True
 
     @property
     def address(self) -> Address:
