@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import ssl as ssl_module
+from collections import deque
 from collections.abc import Callable
 
 from percl.telephony.sip import tcp
@@ -34,7 +35,11 @@ RegEvent = Registered | RegistrationFailed | Unregistered
 
 
 class RegistrationClient:
-    """Keep `account` registered at `registrar`. `await RegistrationClient.start(...)`, `stop()`."""
+    """Keep `account` registered at `registrar`. `await RegistrationClient.start(...)`, `stop()`.
+
+    The Contact registered is `contact` when given (say, the UAS that takes the calls), else this
+    client's own address.
+    """
 
     def __init__(self, clock: Callable[[], float],
                  on_event: Callable[[RegEvent], None] | None) -> None:
@@ -42,16 +47,19 @@ class RegistrationClient:
         self._on_event = on_event
         self.registration: Registration | None = None
         self.events: list[RegEvent] = []
+        self.sent: deque[Request] = deque(maxlen=16)  # the last requests sent, for diagnosis
         self._send: Callable[[Request], None] = lambda request: None
         self._close: Callable[[], None] = lambda: None
         self._wake = asyncio.Event()
         self._changed = asyncio.Event()
         self._timer: asyncio.Task[None] | None = None
+        self._stopping = False
 
     @classmethod
     async def start(cls, account: RegisterAccount, registrar: Address, *,
                     transport: str = "UDP", ssl: ssl_module.SSLContext | None = None,
                     local_host: str = "127.0.0.1", contact_user: str | None = None,
+                    contact: Uri | None = None,
                     on_event: Callable[[RegEvent], None] | None = None) -> RegistrationClient:
         client = cls(asyncio.get_running_loop().time, on_event)
         transport = "TLS" if ssl is not None else transport.upper()
@@ -69,8 +77,9 @@ class RegistrationClient:
             client._send = connection.send
             client._close = connection.close
         params = () if transport == "UDP" else (("transport", transport.lower()),)
-        contact = Uri("sips" if transport == "TLS" else "sip", host=local[0], port=local[1],
-                      user=contact_user or account.username, params=params)
+        contact = contact or Uri("sips" if transport == "TLS" else "sip", host=local[0],
+                                 port=local[1], user=contact_user or account.username,
+                                 params=params)
         client.registration = Registration(account, contact, via=f"{local[0]}:{local[1]}",
                                            transport=transport)
         client._timer = asyncio.create_task(client._run_timers())
@@ -85,6 +94,7 @@ class RegistrationClient:
         for action in actions:
             if isinstance(action, Send):
                 if isinstance(action.message, Request):
+                    self.sent.append(action.message)
                     self._send(action.message)
                 continue
             self._event(action)
@@ -104,12 +114,15 @@ class RegistrationClient:
             self._on_event(event)
 
     async def _run_timers(self) -> None:
-        while self.registration is not None:
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancel that lands as
+        # the wake event fires, and this loop would then run on after stop().
+        while self.registration is not None and not self._stopping:
             deadline = self.registration.next_deadline()
             timeout = None if deadline is None else max(0.0, deadline - self._clock())
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             self._apply(self.registration.on_time(self._clock()))
 
     async def wait_for(self, kind: type[RegEvent], *, count: int = 1,
@@ -129,6 +142,7 @@ class RegistrationClient:
             self._apply(self.registration.stop(self._clock()))
             with contextlib.suppress(TimeoutError):
                 await self.wait_for(Unregistered, timeout=timeout)
+        self._stopping = True
         if self._timer is not None:
             self._timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
