@@ -77,9 +77,9 @@ class RegistrationClient:
             client._send = connection.send
             client._close = connection.close
         params = () if transport == "UDP" else (("transport", transport.lower()),)
-        contact = contact or Uri("sips" if transport == "TLS" else "sip", host=local[0],
-                                 port=local[1], user=contact_user or account.username,
-                                 params=params)
+        # sip: with transport=tls rather than sips: (which would demand TLS on every hop)
+        contact = contact or Uri("sip", host=local[0], port=local[1],
+                                 user=contact_user or account.username, params=params)
         client.registration = Registration(account, contact, via=f"{local[0]}:{local[1]}",
                                            transport=transport)
         client._timer = asyncio.create_task(client._run_timers())
