@@ -116,3 +116,27 @@ async def test_stream_transports_register(registrar: Registrar, tmp_path: Path,
     finally:
         await client.stop()
         await server.close()
+
+
+async def test_a_dropped_tcp_connection_is_reopened_and_the_new_address_registered(
+        registrar: Registrar) -> None:
+    def handle(message: Request | Response, connection: tcp.Connection) -> None:
+        if isinstance(message, Request):
+            connection.send(registrar.answer(message))
+
+    server = await tcp.StreamServer.start(handle)
+    client = await RegistrationClient.start(_account(), server.address, transport="TCP")
+    try:
+        await client.wait_for(Registered, timeout=5)
+        first = registrar.requests[-1].contacts[0].uri
+        for connection in list(server.connections):
+            connection.close()  # the registrar (or a NAT box) drops the connection
+        await client.wait_for(Registered, count=2, timeout=5)
+        second = registrar.requests[-1].contacts[0].uri
+        assert second.port != first.port and second.param("transport") == "tcp"
+        assert registrar.requests[-1].vias[0].port == second.port
+        assert len(server.connections) == 1
+    finally:
+        await client.stop()
+        await server.close()
+    assert isinstance(client.events[-1], Unregistered)

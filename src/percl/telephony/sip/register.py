@@ -112,6 +112,11 @@ class Registration:
                  if t is not None]
         return min(times) if times else None
 
+    def rebind(self, contact: Uri, *, via: str) -> None:
+        """A new local address (a stream transport reconnected): used from the next REGISTER."""
+        self.contact = contact
+        self._via = via
+
     def start(self, now: float) -> list[RegAction]:
         """Register now (again, when already registered)."""
         self.state = RegState.REGISTERING

@@ -1,7 +1,8 @@
 """The asyncio owner of a `Registration`: one socket or connection, one timer task.
 
 It binds (UDP) or connects (TCP, TLS) first, so the Contact and Via carry the real local address,
-then moves messages between the wire and the sans-I/O machine and wakes it at its deadlines. Its
+then moves messages between the wire and the sans-I/O machine and wakes it at its deadlines. A
+dropped TCP/TLS connection is reopened and the new address registered at once (`_StreamLink`). Its
 events (`Registered`, `RegistrationFailed`, `Unregistered`) are kept in `events`, logged (never
 with the password), and handed to `on_event` when given.
 """
@@ -54,6 +55,7 @@ class RegistrationClient:
         self._changed = asyncio.Event()
         self._timer: asyncio.Task[None] | None = None
         self._stopping = False
+        self._own_contact: str | None = None  # our user part when the Contact is our own address
 
     @classmethod
     async def start(cls, account: RegisterAccount, registrar: Address, *,
@@ -70,21 +72,34 @@ class RegistrationClient:
             client._send = lambda request: endpoint.send(request, registrar)
             client._close = endpoint.close
         else:
-            connection = await tcp.connect(registrar[0], registrar[1],
-                                           lambda message, conn: client._received(message),
-                                           ssl=ssl, local_addr=(local_host, 0))
-            local = connection.local
-            client._send = connection.send
-            client._close = connection.close
+            link = _StreamLink(client, registrar, ssl, local_host)
+            local = await link.open()
+            client._send = link.send
+            client._close = link.close
         params = () if transport == "UDP" else (("transport", transport.lower()),)
         # sip: with transport=tls rather than sips: (which would demand TLS on every hop)
-        contact = contact or Uri("sip", host=local[0], port=local[1],
-                                 user=contact_user or account.username, params=params)
+        own = None if contact else Uri("sip", host=local[0], port=local[1],
+                                       user=contact_user or account.username, params=params)
+        contact = contact or own
+        assert contact is not None
         client.registration = Registration(account, contact, via=f"{local[0]}:{local[1]}",
                                            transport=transport)
+        client._own_contact = None if own is None else own.user
         client._timer = asyncio.create_task(client._run_timers())
         client._apply(client.registration.start(client._clock()))
         return client
+
+    def reconnected(self, local: Address, transport: str) -> None:
+        """A stream link came back on a new local port: register the new address at once."""
+        if self.registration is None or self._stopping:
+            return
+        registration = self.registration
+        contact = registration.contact
+        if self._own_contact is not None:
+            contact = Uri("sip", host=local[0], port=local[1], user=self._own_contact,
+                          params=(("transport", transport.lower()),))
+        registration.rebind(contact, via=f"{local[0]}:{local[1]}")
+        self._apply(registration.start(self._clock()))
 
     def _received(self, message: Request | Response) -> None:
         if isinstance(message, Response) and self.registration is not None:
@@ -148,3 +163,63 @@ class RegistrationClient:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._timer
         self._close()
+
+
+class _StreamLink:
+    """The TCP/TLS connection to the registrar, opened again when it drops.
+
+    A lost connection is reopened at once (and again whenever a request is to be sent while it is
+    down); once it is back, the registration is renewed from the new local address. A connection
+    that cannot be opened leaves the request unsent: its transaction times out and the
+    registration's backoff paces the next try.
+    """
+
+    def __init__(self, client: RegistrationClient, registrar: Address,
+                 ssl: ssl_module.SSLContext | None, local_host: str) -> None:
+        self._client = client
+        self._registrar = registrar
+        self._ssl = ssl
+        self._local_host = local_host
+        self._connection: tcp.Connection | None = None
+        self._reconnecting: asyncio.Task[None] | None = None
+        self._closing = False
+
+    async def open(self) -> Address:
+        connection = await tcp.connect(
+            self._registrar[0], self._registrar[1],
+            lambda message, conn: self._client._received(message),
+            ssl=self._ssl, local_addr=(self._local_host, 0))
+        connection.closed.add_done_callback(lambda _: self._lost(connection))
+        self._connection = connection
+        return connection.local
+
+    def _lost(self, connection: tcp.Connection) -> None:
+        if connection is self._connection and not self._closing:
+            log.info("SIP registration: connection to %s:%d lost, reconnecting",
+                     *self._registrar)
+            self._reconnect()
+
+    def _reconnect(self) -> None:
+        if self._reconnecting is None or self._reconnecting.done():
+            self._reconnecting = asyncio.create_task(self._run_reconnect())
+
+    async def _run_reconnect(self) -> None:
+        try:
+            local = await self.open()
+        except OSError as exc:
+            log.warning("SIP registration: cannot connect to %s:%d: %s", *self._registrar, exc)
+            return
+        self._client.reconnected(local, "TLS" if self._ssl is not None else "TCP")
+
+    def send(self, request: Request) -> None:
+        if self._connection is not None and self._connection.is_open:
+            self._connection.send(request)
+        elif not self._closing:
+            self._reconnect()
+
+    def close(self) -> None:
+        self._closing = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+        if self._connection is not None:
+            self._connection.close()
