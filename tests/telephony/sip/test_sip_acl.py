@@ -117,3 +117,11 @@ def test_registered_users_authenticate_with_digest_instead_of_an_address() -> No
     assert admission.check_request(
         _invite("sip:x@elsewhere.example", extra=(("Proxy-Authorization", relay),)),
         "192.0.2.99", 0.0).status == 403
+
+
+def test_ipv6_sources_share_a_bucket_per_64() -> None:
+    admission = _admission(limiter=RateLimiter(rate=1, burst=2))
+    assert admission.check("2001:db8::1", 0.0).admitted
+    assert admission.check("2001:db8::ffff:2", 0.0).admitted
+    assert admission.check("2001:db8::3", 0.0).status == 503  # same /64: same bucket
+    assert admission.check("192.0.2.10", 0.0).admitted

@@ -4,8 +4,8 @@ Sans-I/O and clock-driven: `Admission.check(source_ip, now)` looks at the source
 and per-source token bucket); `Admission.check_request(request, source_ip, now)` adds what the
 request asks for. The order is chosen so refusals leak nothing and cost little:
 
-1. rate: each source address has a token bucket; over it, an allowed source gets 503 with
-   Retry-After, any other source is dropped silently (answering a flood amplifies it);
+1. rate: each source address (each /64 for IPv6) has a token bucket; over it, an allowed source
+   gets 503 with Retry-After, any other is dropped silently (answering a flood amplifies it);
 2. source: an address inside a trunk's CIDRs is that trunk's; otherwise, when a `DigestVerifier`
    is configured, a registered user may authenticate (407 with a challenge until it does);
    otherwise 403;
@@ -105,6 +105,13 @@ class RateLimiter:
         return (1 - bucket.tokens) / self.rate
 
 
+def _bucket_key(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """IPv4 addresses count one by one; IPv6 ones by /64, what one host or site usually holds."""
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 class Admission:
     """The SIP front door: see the module docstring for the checks and their order."""
 
@@ -124,7 +131,7 @@ class Admission:
         except ValueError:
             return Verdict(403, f"bad source address {source_ip!r}", silent=True)
         trunk = next((t for t in self.trunks if t.allows(address)), None)
-        wait = self.limiter.take(str(address), now)
+        wait = self.limiter.take(_bucket_key(address), now)
         if wait > 0:
             if trunk is None and self.verifier is None:
                 return Verdict(503, "rate limit", silent=True)
