@@ -11,11 +11,12 @@ import asyncio
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from percl.telephony.sip import tcp
 from percl.telephony.sip.auth import with_credentials
 from percl.telephony.sip.datagram import DatagramEndpoint
 from percl.telephony.sip.dialog import Dialog
@@ -75,15 +76,15 @@ class _Inbox:
 
 
 async def _drive(txn: ClientInviteTransaction | ClientTransaction, inbox: _Inbox,
-                 endpoint: DatagramEndpoint, peer: tuple[str, int]) -> Response:
-    """Run a client transaction over the endpoint until its final response (bounded)."""
+                 send: Callable[[Request | Response], None]) -> Response:
+    """Run a client transaction until its final response (bounded), sending with `send`."""
     loop = asyncio.get_running_loop()
     actions = txn.start(loop.time())
     async with asyncio.timeout(15):
         while True:
             for action in actions:
                 if isinstance(action, Send):
-                    endpoint.send(action.message, peer)
+                    send(action.message)
                 elif isinstance(action, Deliver) and isinstance(action.message, Response):
                     if action.message.status >= 200:
                         return action.message
@@ -195,71 +196,91 @@ async def test_request_challenged_with_407_is_authorized_with_with_credentials(
         kamailio: tuple[str, int]) -> None:
     inbox = _Inbox()
     endpoint = await DatagramEndpoint.start(inbox)
+
+    def send(message: Request | Response) -> None:
+        endpoint.send(message, kamailio)
+
     try:
         request = _options("nobody-registered", endpoint.address, kamailio, call_id="opt-407")
-        challenged = await _drive(ClientTransaction(request), inbox, endpoint, kamailio)
+        challenged = await _drive(ClientTransaction(request), inbox, send)
         assert challenged.status == 407
         assert challenged.headers.get("Proxy-Authenticate") is not None
         wrong = with_credentials(request, challenged, "alice", "nope")
-        assert (await _drive(ClientTransaction(wrong), inbox, endpoint, kamailio)).status == 407
+        assert (await _drive(ClientTransaction(wrong), inbox, send)).status == 407
         good = with_credentials(request, challenged, "alice", "alice-pw")
-        answered = await _drive(ClientTransaction(good), inbox, endpoint, kamailio)
+        answered = await _drive(ClientTransaction(good), inbox, send)
         assert answered.status == 404  # past auth: kamailio looked the user up
     finally:
         endpoint.close()
 
 
+@pytest.mark.parametrize("transport", ["UDP", "TCP"])
 async def test_call_through_kamailio_ack_and_bye_follow_the_route_set(
-        kamailio: tuple[str, int]) -> None:
+        kamailio: tuple[str, int], transport: str) -> None:
+    """alice (a percl UAC, over UDP or TCP) calls bob (percl's answering UAS, registered)."""
     core = AnsweringUas(contact="sip:bob@127.0.0.1",
                         media=lambda call_id: LocalMedia("127.0.0.1", 40010, "7"))
     uas = await UdpUas.start(core, "127.0.0.1", 0)
-    uas_port = uas.address[1]
-    core.contact = f"sip:bob@127.0.0.1:{uas_port}"
+    core.contact = f"sip:bob@127.0.0.1:{uas.address[1]}"
     bob = await RegistrationClient.start(_account("bob", "bob-pw"), kamailio,
                                          contact=parse_uri(core.contact))
     inbox = _Inbox()
-    endpoint = await DatagramEndpoint.start(inbox)
-    host, port = endpoint.address
+    close: Callable[[], None]
+    if transport == "UDP":
+        endpoint = await DatagramEndpoint.start(inbox)
+        local, close = endpoint.address, endpoint.close
+
+        def send(message: Request | Response) -> None:
+            endpoint.send(message, kamailio)
+    else:
+        connection = await tcp.connect(*kamailio, lambda message, conn: inbox(message, kamailio))
+        local, close, send = connection.local, connection.close, connection.send
+    reliable = transport == "TCP"
+    host, port = local
+    suffix = ";transport=tcp" if reliable else ""
     try:
         await bob.wait_for(Registered, timeout=10)
+        call_id = f"kamailio-call-{transport}"
         invite = Request("INVITE", parse_uri(f"sip:bob@{kamailio[0]}:{kamailio[1]}"), Headers((
-            ("Via", f"SIP/2.0/UDP {host}:{port};rport;branch={new_branch()}"),
+            ("Via", f"SIP/2.0/{transport} {host}:{port};rport;branch={new_branch()}"),
             ("Max-Forwards", "70"),
             ("From", f"<sip:alice@{REALM}>;tag=alice1"),
             ("To", f"<sip:bob@{REALM}>"),
-            ("Call-ID", "kamailio-call-1"),
+            ("Call-ID", call_id),
             ("CSeq", "1 INVITE"),
-            ("Contact", f"<sip:alice@{host}:{port}>"),
+            ("Contact", f"<sip:alice@{host}:{port}{suffix}>"),
             ("Content-Type", "application/sdp"),
         )), body=serialize_sdp(make_offer(LocalMedia("127.0.0.1", 40012, "8"))))
-        challenged = await _drive(ClientInviteTransaction(invite), inbox, endpoint, kamailio)
+        challenged = await _drive(ClientInviteTransaction(invite, reliable=reliable), inbox, send)
         assert challenged.status == 407
         invite = with_credentials(invite, challenged, "alice", "alice-pw")
-        ok = await _drive(ClientInviteTransaction(invite), inbox, endpoint, kamailio)
+        ok = await _drive(ClientInviteTransaction(invite, reliable=reliable), inbox, send)
         assert ok.status == 200, f"{ok.status} {ok.reason}"
         dialog = Dialog.as_uac(invite, ok)
-        # kamailio record-routed: in-dialog requests go to it, addressed to bob's Contact.
-        assert [(r.uri.host, r.uri.port) for r in dialog.route_set] == [kamailio]
+        # kamailio record-routed (twice when it changed transport: TCP towards alice, UDP towards
+        # bob): in-dialog requests go to it, addressed to bob's Contact.
+        assert {(r.uri.host, r.uri.port) for r in dialog.route_set} == {kamailio}
+        assert len(dialog.route_set) == (2 if reliable else 1)
+        assert (dialog.route_set[0].uri.param("transport") or "udp").upper() == transport
         assert str(dialog.remote_target) == core.contact
         hop = dialog.next_hop()
-        hop_address = (hop.host, hop.port or 5060)
-        assert hop_address == kamailio
-        ack = dialog.ack(invite.cseq.number, f"SIP/2.0/UDP {host}:{port};branch={new_branch()}")
+        assert (hop.host, hop.port) == kamailio
+        via = f"SIP/2.0/{transport} {host}:{port};branch={{}}"
+        ack = dialog.ack(invite.cseq.number, via.format(new_branch()))
         assert ack.headers.get("Route") is not None and ack.uri == dialog.remote_target
-        endpoint.send(ack, hop_address)
+        send(ack)
         async with asyncio.timeout(10):
             while not [e for e in core.events if isinstance(e, CallAnswered)]:
                 await asyncio.sleep(0.02)
-        dialog, bye = dialog.request("BYE", f"SIP/2.0/UDP {host}:{port};branch={new_branch()}")
-        done = await _drive(ClientTransaction(bye), inbox, endpoint, hop_address)
+        dialog, bye = dialog.request("BYE", via.format(new_branch()))
+        done = await _drive(ClientTransaction(bye, reliable=reliable), inbox, send)
         assert done.status == 200
         async with asyncio.timeout(10):
             while not [e for e in core.events if isinstance(e, CallEnded)]:
                 await asyncio.sleep(0.02)
         [ended] = [e for e in core.events if isinstance(e, CallEnded)]
-        assert ended.reason == "bye" and ended.call_id == "kamailio-call-1"
+        assert ended.reason == "bye" and ended.call_id == call_id
     finally:
-        endpoint.close()
+        close()
         await bob.stop()
         await uas.close()
