@@ -176,3 +176,21 @@ def test_verifier_refuses_wrong_password_foreign_and_tampered_nonces_and_marks_s
     assert late.user is None and late.stale
     assert Challenge.parse(verifier.challenge(stale=True)).stale
     assert verifier.verify("garbage", method="INVITE").user is None
+
+
+_PRINTABLE = st.text(st.characters(min_codepoint=32, max_codepoint=0x2FF, exclude_characters="\x7f"),
+                     min_size=1, max_size=20)
+
+
+@given(_PRINTABLE, _PRINTABLE, _PRINTABLE, st.sampled_from(["MD5", "SHA-256"]))
+def test_any_printable_credentials_round_trip_through_the_verifier(
+        username: str, password: str, realm: str, algorithm: str) -> None:
+    verifier = DigestVerifier(realm, {username: password}, lambda: 50.0, algorithm=algorithm)
+    challenge = Challenge.parse(verifier.challenge())
+    assert challenge.realm == realm and challenge.algorithm == algorithm
+    value = authorization(challenge, method="INVITE", uri="sip:x@y", username=username,
+                          password=password)
+    assert verifier.check(value, method="INVITE", uri="sip:x@y") == username
+    wrong = authorization(challenge, method="INVITE", uri="sip:x@y", username=username,
+                          password=password + "x")
+    assert verifier.check(wrong, method="INVITE") is None
