@@ -28,6 +28,7 @@ test: $(STAMP)
 	@sh tests/setup/ensure_espeak.sh
 	@sh tests/setup/ensure_sipp.sh
 	@sh tests/setup/ensure_chromium.sh
+	@sh tests/setup/ensure_kamailio.sh
 	$(BIN)/pytest
 
 # The e2e suite as two percl workers on PostgreSQL (calls on one, REST on the other), a group CI
