@@ -93,6 +93,26 @@ async def test_the_finish_key_tone_is_left_out_of_the_recording_in_audio(h: Harn
     assert rms_dbfs(pcm[-8 * 200:]) < -80
 
 
+@pytest.mark.percl_media("audio")
+async def test_the_voicemail_played_back_is_the_recording_sample_for_sample(h: Harness) -> None:
+    # The app plays the recordingUrl: percl reads its own recording in-process (over REST it
+    # needs the account's credentials), so the caller hears the message, not silence.
+    app = _voicemail(h)
+    call = await h.phone(CALLER).calls(
+        await h.number_for(app, voice_path="/voice", status_path="/status"),
+        speak("please call me back", after_ms=4000), press("#", after_ms=7000))
+    await call.expect_hangup(reason="appHangup")
+    [recording] = await h.recordings(call.call_id)
+    [message], _ = read_wav(h.recording_wav(recording.recording_id))
+    audio = await call.audio()
+    at = audio.offset_of(message, min_match=0.99)
+    assert at is not None and at >= 7.0  # after the '#': the playback, not the beep or prompt
+    start = round(at * 8000)
+    assert np.array_equal(audio.heard[start:start + len(message)], message)
+    # the playback lasts the recording: the hangup follows it
+    assert audio.seconds - (at + len(message) / 8000) < 0.2
+
+
 async def test_silence_ends_the_recording_with_timeout(h: Harness) -> None:
     app = _voicemail(h, silenceTimeoutMs=2000)
     number = await h.number_for(app, voice_path="/voice", status_path="/status")

@@ -39,7 +39,12 @@ from percl.engine.ports import (
     RecordingTake,
     Tone,
 )
-from percl.engine.recordings import RECORDING_FORMAT, RecordingLibrary, duration_sec
+from percl.engine.recordings import (
+    RECORDING_FORMAT,
+    RecordingLibrary,
+    duration_sec,
+)
+from percl.engine.recordings import recording_url as own_url
 from percl.engine.runners import Leg
 from percl.percl import events as e
 from percl.percl.commands import Command, RecordUtterance
@@ -209,8 +214,7 @@ class RecordingService:
         return take.stop(cut_tone=cut_tone)
 
     def recording_url(self, recording: Recording) -> str:
-        return (f"{self.api_base_url}/Accounts/{recording.account_id}/Recordings/"
-                f"{recording.recording_id}/Download")
+        return own_url(self.api_base_url, recording)
 
     async def _save(self, session: Leg, running: Running, *,
                     cut_tone: bool = False) -> tuple[Recording | None, int]:
