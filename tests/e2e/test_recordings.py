@@ -16,9 +16,11 @@ import pytest
 
 from percl.media.audio.pcm import rms_dbfs
 from percl.media.audio.wav import read_wav
+from percl.telephony.sim.model import PhoneProgram, PhoneStep
+from percl.testing.audio import LegAudio
 from percl.testing.harness import Harness
 from percl.testing.phones import hang_up, press, speak
-from tests.e2e.conftest import CALLER
+from tests.e2e.conftest import AGENT, CALLER
 
 
 def _voicemail(h: Harness, **record: Any) -> Any:
@@ -176,6 +178,79 @@ async def test_start_record_call_reports_the_recording_in_call_status(h: Harness
     pcm = await _audio(h, rid)
     assert abs(len(pcm) / 8 - stored.duration_ms) <= 20 and rms_dbfs(pcm) > -50
 
+
+
+def _found_at(h: Harness, recording: np.ndarray, text: str) -> float | None:
+    """Seconds into `recording` where the TTS voice's `text` starts (None: not in it)."""
+    return LegAudio(recording, recording).offset_of(h.speech(text), min_match=0.9)
+
+
+async def test_start_record_call_mixes_what_the_caller_hears_and_says(h: Harness) -> None:
+    app = h.scripted_app()
+    app.on("/voice", [{"StartRecordCall": {}}, {"Say": {"text": "Speak now"}},
+                      {"Pause": {"length": 6000}}, {"Hangup": {}}])
+    app.on("/status", [])
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    call_id = await h.sim_call(CALLER, number, [speak("this call is recorded", after_ms=3000)])
+    await h.run_until_ended(call_id)
+    status = [w for w in h.webhooks if w.request_type == "callStatus"][-1].body
+    pcm = await _audio(h, status["recordingId"])
+    prompt, caller = _found_at(h, pcm, "Speak now"), _found_at(h, pcm, "this call is recorded")
+    assert prompt is not None and prompt < 0.2  # percl's prompt, heard by the caller
+    assert caller is not None and 2.9 < caller < 3.2  # the caller's words, when said
+    stored = await h.platform.store.get_recording(status["recordingId"])
+    assert stored is not None and abs(len(pcm) / 8 - stored.duration_ms) <= 20
+
+
+async def test_a_bridged_outdial_is_recorded_whole_both_parties_mixed(h: Harness) -> None:
+    app = h.scripted_app()
+    cf: dict[str, str] = {}
+
+    def created(body: dict[str, Any]) -> list[Any]:
+        cf["id"] = body["conferenceId"]
+        return [{"OutDial": {"destination": AGENT, "callingNumber": body["to"],
+                             "actionUrl": app.url("/dialed"),
+                             "callConnectUrl": app.url("/connected")}}]
+
+    app.on("/voice", [{"StartRecordCall": {}}, {"CreateConference": {
+        "actionUrl": app.url("/created"), "playBeep": "never"}}])
+    app.on("/created", created)
+    app.on("/dialed", lambda body: [{"AddToConference": {"conferenceId": cf["id"]}}])
+    app.on("/connected", lambda body: [{"AddToConference": {"conferenceId": cf["id"]}}])
+    app.on("/status", [])
+    h.platform.sim.program(AGENT, PhoneProgram(script=(
+        PhoneStep(2000, say="hello this is the agent"), PhoneStep(9000, hangup=True))))
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    call_id = await h.sim_call(CALLER, number, [speak("I need some help please", after_ms=6000),
+                                                hang_up(after_ms=10_000)])
+    call = await h.run_until_ended(call_id)
+    status = next(w.body for w in h.webhooks_for(call_id) if w.request_type == "callStatus")
+    assert freeclimb.CallStatusWebhook.from_dict(status) is not None
+    rid = status["recordingId"]
+    assert rid and status["recordingUrl"].endswith(f"/Recordings/{rid}/Download")
+    pcm = await _audio(h, rid)
+    agent, caller = _found_at(h, pcm, "hello this is the agent"), _found_at(
+        h, pcm, "I need some help please")
+    assert agent is not None and caller is not None and agent + 1.5 < caller  # both, in order
+    stored = await h.platform.store.get_recording(rid)
+    assert stored is not None and abs(len(pcm) / 8 - stored.duration_ms) <= 20
+    assert status["recordingDurationSec"] == math.ceil(stored.duration_ms / 1000)
+    assert call.connect_time is not None and call.end_time is not None
+    assert abs(stored.duration_ms / 1000 - (call.end_time - call.connect_time)) < 0.1
+
+
+async def test_a_zero_length_call_recording_is_reported_empty(h: Harness) -> None:
+    app = h.scripted_app()
+    app.on("/voice", [{"StartRecordCall": {}}, {"Hangup": {}}])
+    app.on("/status", [])
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    call_id = await h.sim_call(CALLER, number)
+    await h.run_until_ended(call_id)
+    status = [w for w in h.webhooks if w.request_type == "callStatus"][-1].body
+    assert (status["recordingUrl"], status["recordingId"], status["recordingDurationSec"]) == (
+        "", "", 0)
+    assert freeclimb.CallStatusWebhook.from_dict(status) is not None
+    assert await h.recordings(call_id) == []
 
 
 async def test_auto_start_records_from_the_first_sound(h: Harness) -> None:

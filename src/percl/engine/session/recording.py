@@ -13,8 +13,12 @@ gives a zero-length recording. While it records, the leg's keys and speech are t
 not the script's.
 
 StartRecordCall (non-blocking): a take from now until the leg ends; the leg's callStatus webhook
-carries its recordingUrl, recordingId and recordingDurationSec. What is recorded is what the far
-end sends (the port carries no more); percl's own prompts are not mixed in.
+carries its recordingUrl, recordingId and recordingDurationSec; a zero-length one (the leg ended
+at once) is not kept and is reported with recordingDurationSec 0 and both others empty, as
+FreeClimb documents.
+It records both directions mixed: what the far end sends and what it hears (percl's prompts, the
+other parties of a conference), as FreeClimb's call recording does; a RecordUtterance records
+only the caller.
 
 A recording that cannot be saved (RecordingLibrary.save logs why) is reported with an empty
 recordingId and recordingUrl, size "0" and duration 0; the call goes on.
@@ -67,6 +71,7 @@ class Running:
 
     recorder: AudioRecorder
     now: Callable[[], float]
+    both_ways: bool = False  # also what the leg hears (StartRecordCall)
     finish_key: str | None = None
     auto_start: bool = False
     on_sound: Callable[[], None] | None = None
@@ -97,6 +102,10 @@ class Running:
         if sound and self.on_sound is not None:
             self.on_sound()
 
+    def hear(self, audio: Audio) -> None:
+        if self.both_ways and self.ended is None and self.take is not None:
+            self.take.hear(audio)
+
     @property
     def duration_ms(self) -> int:
         return 0 if self.ended is None else round((self.ended - self.started) * 1000)
@@ -126,6 +135,10 @@ class LegTap:
     def write(self, audio: Audio) -> None:
         for take in list(self.running):
             take.write(audio)
+
+    def hear(self, audio: Audio) -> None:
+        for take in self.running:
+            take.hear(audio)
 
     def close(self, duration_ms: int) -> None:
         """The leg ended (or its recording was replaced): every take ends now."""
@@ -294,7 +307,7 @@ class RecordingService:
             await session.log(LogLevel.WARNING, "StartRecordCall: the call is already being "
                               "recorded; the recording goes on")
             return e.Proceed()
-        take = Running(self.recorder, self.ctx.clock.now)
+        take = Running(self.recorder, self.ctx.clock.now, both_ways=True)
         self.whole_calls[call_id] = take
         self._start(call_id, take)
         await session.log(LogLevel.INFO, "StartRecordCall: recording the call")
@@ -306,6 +319,9 @@ class RecordingService:
         take = self.whole_calls.pop(session.call.call_id, None)
         if take is None:
             return None
+        self._stop(session.call.call_id, take)
+        if take.duration_ms == 0:  # zero-length: nothing to keep
+            return p.CallStatus(recording_url="", recording_id="", recording_duration_sec=0)
         saved, duration_ms = await asyncio.shield(self._save(session, take))
         if saved is None:
             return p.CallStatus(recording_url="", recording_id="", recording_duration_sec=0)

@@ -12,13 +12,17 @@ from collections.abc import Callable
 
 from percl.engine.ports import Audio, DtmfTone, MixPath, SpokenText
 from percl.telephony.sim import bridge
-from percl.telephony.sim.phones import Leg
+from percl.telephony.sim.phones import Leg, LegState
 
 #: The leg of a call id, if the network still knows it.
 FindLeg = Callable[[str], "Leg | None"]
 
 
 class SymbolicMixer:
+    #: Whether what a leg hears goes to its recording from here (the audio mixer's frames do it
+    #: in the audio fidelity: plane.py).
+    RECORDS_HEARD = True
+
     def __init__(self, find_leg: FindLeg) -> None:
         self._find = find_leg
         self._mixes: dict[str, dict[str, MixPath]] = {}  # mix id -> call id -> path
@@ -69,6 +73,9 @@ class SymbolicMixer:
             if call_id == speaker_id or not path.listen:
                 continue
             listener = self._find(call_id)
+            if (self.RECORDS_HEARD and listener is not None and speaker is not None
+                    and listener.state is LegState.ANSWERED):
+                listener.record_heard(audio)
             if isinstance(audio, SpokenText):
                 bridge.relay(listener, speaker, text=audio.text)
             elif isinstance(audio, DtmfTone):

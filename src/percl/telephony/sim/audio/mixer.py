@@ -39,6 +39,8 @@ class MixedLeg(Protocol):
 class AudioMixer(SymbolicMixer):
     """`find_audio(call_id)` is the leg's audio state (None: not an audio leg yet)."""
 
+    RECORDS_HEARD = False  # the heard frames go to a leg's recording (plane.py)
+
     def __init__(self, find_leg: FindLeg,
                  find_audio: Callable[[str], MixedLeg | None]) -> None:
         super().__init__(find_leg)
