@@ -14,6 +14,7 @@ import freeclimb
 import numpy as np
 import pytest
 
+from percl.engine.ports import RecordingQuery
 from percl.media.audio.pcm import rms_dbfs
 from percl.media.audio.wav import read_wav
 from percl.telephony.sim.model import PhoneProgram, PhoneStep
@@ -320,3 +321,76 @@ async def test_a_hangup_during_the_beep_reports_an_empty_recording(h: Harness) -
     [recording] = await h.recordings(call_id)
     assert recording.duration_ms == 0 and h.platform.recording.taps == {}
     assert not [line for line in await h.logs(call_id) if "Internal error" in line.message]
+
+
+async def test_a_recorded_conference_is_recorded_from_in_progress_to_empty(h: Harness) -> None:
+    app = h.scripted_app()
+    cf: dict[str, str] = {}
+
+    def created(body: dict[str, Any]) -> list[Any]:
+        cf["id"] = body["conferenceId"]
+        return [{"OutDial": {"destination": AGENT, "callingNumber": body["to"],
+                             "actionUrl": app.url("/dialed"),
+                             "callConnectUrl": app.url("/connected")}}]
+
+    app.on("/voice", [{"CreateConference": {
+        "actionUrl": app.url("/created"), "playBeep": "never", "record": True,
+        "statusCallbackUrl": app.url("/conference")}}])
+    app.on("/created", created)
+    # the caller waits (startConfOnEnter false): the conference starts when the agent joins
+    app.on("/dialed", lambda body: [{"AddToConference": {"conferenceId": cf["id"],
+                                                         "startConfOnEnter": False}}])
+    app.on("/connected", lambda body: [{"AddToConference": {"conferenceId": cf["id"]}}])
+    app.on("/conference", [])
+    app.on("/status", [])
+    h.platform.sim.program(AGENT, PhoneProgram(script=(
+        PhoneStep(2000, say="hello this is the agent"), PhoneStep(9000, hangup=True))))
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    call_id = await h.sim_call(CALLER, number, [speak("I need some help please", after_ms=6000),
+                                                hang_up(after_ms=12_000)])
+    await h.run_until_ended(call_id)
+    await h.advance(1)
+    hooks = [w for w in h.webhooks if w.path == "/conference"]
+    kinds = [(w.request_type, w.body["status"]) for w in hooks]
+    assert kinds == [("createConference", "empty"), ("conferenceStatus", "populated"),
+                     ("conferenceStatus", "inProgress"), ("conferenceStatus", "empty"),
+                     ("conferenceRecordingStatus", "empty")]
+    assert all(w.body["recordingId"] is None for w in hooks[:4])  # none finished before
+    rec = hooks[-1].body
+    parsed = freeclimb.ConferenceRecordingStatusWebhook.from_dict(rec)
+    assert parsed is not None and parsed.recording_id == rec["recordingId"]
+    assert rec["conferenceId"] == cf["id"] and rec["recordingUrl"].endswith(
+        f"/Recordings/{rec['recordingId']}/Download")
+    api = h.freeclimb_api()
+    listed = await asyncio.to_thread(api.list_conference_recordings, cf["id"])
+    [got] = listed.recordings
+    assert got.recording_id == rec["recordingId"] and got.conference_id == cf["id"]
+    assert got.call_id is None
+    stored = await h.platform.store.get_recording(rec["recordingId"])
+    assert stored is not None and rec["recordingDurationSec"] == math.ceil(stored.duration_ms / 1000)
+    pcm = await _audio(h, rec["recordingId"])
+    assert abs(len(pcm) / 8 - stored.duration_ms) <= 20
+    agent, caller = _found_at(h, pcm, "hello this is the agent"), _found_at(
+        h, pcm, "I need some help please")
+    assert agent is not None and caller is not None and agent + 1.5 < caller  # both, in order
+    # from inProgress (the agent joined) to empty (the last one left: the agent at 9 s)
+    conference_hooks = {w.body["status"]: w for w in hooks[:4]}
+    began = conference_hooks["inProgress"].sent_at
+    assert abs(stored.duration_ms / 1000 - (conference_hooks["empty"].sent_at - began)) < 0.05
+
+
+async def test_a_conference_without_record_is_not_recorded(h: Harness) -> None:
+    app = h.scripted_app()
+    app.on("/voice", [{"CreateConference": {"actionUrl": app.url("/created"),
+                                            "statusCallbackUrl": app.url("/conference")}}])
+    app.on("/created", lambda body: [{"AddToConference": {"conferenceId": body["conferenceId"]}}])
+    app.on("/conference", [])
+    app.on("/status", [])
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    call_id = await h.sim_call(CALLER, number, [speak("anyone there", after_ms=1000),
+                                                hang_up(after_ms=3000)])
+    await h.run_until_ended(call_id)
+    await h.advance(1)
+    kinds = [w.request_type for w in h.webhooks if w.path == "/conference"]
+    assert "conferenceRecordingStatus" not in kinds and kinds[-1] == "conferenceStatus"
+    assert await h.platform.store.list_recordings(RecordingQuery()) == []

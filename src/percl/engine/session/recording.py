@@ -20,6 +20,10 @@ It records both directions mixed: what the far end sends and what it hears (perc
 other parties of a conference), as FreeClimb's call recording does; a RecordUtterance records
 only the caller.
 
+A conference created with `record: true` (`start_mix`, called by its room): the network's mixer
+writes what the conference carries to a take from inProgress until the room stops it (empty);
+the recording belongs to the conference (conferenceId, no callId).
+
 A recording that cannot be saved (RecordingLibrary.save logs why) is reported with an empty
 recordingId and recordingUrl, size "0" and duration 0; the call goes on.
 """
@@ -49,7 +53,7 @@ from percl.engine.recordings import (
     duration_sec,
 )
 from percl.engine.recordings import recording_url as own_url
-from percl.engine.runners import Leg
+from percl.engine.runners import Leg, StopMixRecording
 from percl.percl import events as e
 from percl.percl.commands import Command, RecordUtterance
 
@@ -148,6 +152,22 @@ class LegTap:
         self.running.clear()
 
 
+@dataclass(eq=False)
+class MixTap:
+    """The mixer's RecordingSink of one conference: what it carries goes to the take."""
+
+    take: Running
+
+    def write(self, audio: Audio) -> None:
+        self.take.write(audio)
+
+    def hear(self, audio: Audio) -> None:
+        self.take.write(audio)
+
+    def close(self, duration_ms: int) -> None:
+        self.take.stop()
+
+
 class Utterance:
     """A running RecordUtterance: holds the leg (engine.runners.Membership) so its keys and speech
     are the recording's, and says why it ended."""
@@ -204,6 +224,7 @@ class RecordingService:
         ctx.runners.register("RecordUtterance", self.run_record_utterance)
         ctx.runners.register("StartRecordCall", self.run_start_record_call)
         ctx.runners.on_call_status(self.call_status)
+        ctx.runners.record_mixes(self.start_mix)
 
     # ------------------------------------------------------------------ takes on a leg
 
@@ -312,6 +333,41 @@ class RecordingService:
         self._start(call_id, take)
         await session.log(LogLevel.INFO, "StartRecordCall: recording the call")
         return e.Proceed()
+
+    # ------------------------------------------------------------------ conferences
+
+    def start_mix(self, account_id: str, conference_id: str) -> StopMixRecording:
+        """Record the conference's mix from now; the returned function stops and saves it."""
+        take = Running(self.recorder, self.ctx.clock.now)
+        mixer = self.ctx.telephony.mixer
+        mixer.record(conference_id, MixTap(take))
+
+        async def stop() -> p.RecordingFields | None:
+            mixer.record(conference_id, None)
+            done = take.stop()
+            if take.duration_ms == 0:
+                return None
+            return await asyncio.shield(self._save_mix(account_id, conference_id, done,
+                                                       take.duration_ms))
+
+        return stop
+
+    async def _save_mix(self, account_id: str, conference_id: str, take: RecordingTake,
+                        duration_ms: int) -> p.RecordingFields | None:
+        try:
+            wav = await self.library.offload(take.render)
+        except Exception as exc:  # a synthesis failure must not take the conference down
+            await self.ctx.logs.log(LogLevel.ERROR, account_id, "Conference recording could "
+                                    f"not be rendered: {exc!r}")
+            return None
+        saved = await self.library.save(self.library.new_id(), account_id, wav, duration_ms,
+                                        conference_id=conference_id)
+        if saved is None:
+            await self.ctx.logs.log(LogLevel.ERROR, account_id, "Conference recording could not "
+                                    "be saved (see the server log)")
+            return None
+        return p.RecordingFields(self.recording_url(saved), saved.recording_id,
+                                 duration_sec(duration_ms))
 
     async def call_status(self, session: Leg) -> p.CallStatus | None:
         """The callStatus payload of a leg recorded by StartRecordCall (None: not recorded)."""
