@@ -51,12 +51,14 @@ from percl.engine.ports import Bus, Leases, LogObserver, Store
 from percl.engine.queue import QueueService
 from percl.engine.recordings import OwnRecordingsFetcher, RecordingLibrary, RecordingSettings
 from percl.engine.session.recording import RecordingService
+from percl.engine.session.transcription import TranscribeRunner
 from percl.engine.workers.cluster import Cluster
 from percl.errors import ConfigError
 from percl.media.grammar.port import GrammarRecognizer
 from percl.media.kit import MediaKit, WorkCounter, default_kit
 from percl.media.probe import WavProbe
 from percl.media.recording import WavRecorder
+from percl.media.transcribe import transcriber_for
 from percl.runtime.clock import SystemClock
 from percl.simapi import SimApiDeps, create_sim_api
 from percl.store.export_files import DirectoryExportFiles
@@ -234,7 +236,13 @@ class Platform:
         self.exports = ExportJobs(self.store, self.clock, self.export_files)
         # Registers RecordUtterance and StartRecordCall; recordingUrl is the REST Download URL.
         self.recording = RecordingService(self.engine, self.recordings, WavRecorder(self.clock),
-                                          f"{settings.base_url}/apiserver")
+                                          f"{settings.base_url}/apiserver",
+                                          settings.privacy_recording_minutes * 60)
+        # Registers TranscribeUtterance: pocketsphinx offline, or PERCL_TRANSCRIBE_URL's engine.
+        self.transcriber = transcriber_for(
+            settings.transcribe_url, settings.transcribe_model, settings.transcribe_api_key,
+            offload=lambda work: self.recordings.offload(work))
+        self.transcribing = TranscribeRunner(self.recording, self.transcriber)
         self.api = self._rest_api(settings)
         control = NetworkControl(self.sim, self.store, leg_audio=self.sim.leg_audio)
         self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=control,

@@ -103,7 +103,7 @@ class Transcribe:
     barged_in_prompt_ms: int | None = None
     barged_in_prompt_loop_no: int | None = None
     barge_in_time_ms: int | None = None
-    transcript: str | None = None
+    transcript: str | None = field(default=None, metadata=NULL_KEPT)  # null: it failed
     transcribe_reason: TranscribeReason | None = None
     transcription_duration_ms: int | None = None
 

@@ -11,6 +11,10 @@ RecordingFiles port, and this module is the one place that keeps the two togethe
   never a record without a file nor a file without a record.
 * Retention: recordings older than `retention_days` are deleted at start-up and every
   `PURGE_INTERVAL_S` after (0 days keeps them forever).
+* Private recordings (RecordUtterance privacyMode, TranscribeUtterance privacyForRecording):
+  FreeClimb keeps them downloadable for two minutes and not playable; `expire` deletes one after
+  that long and, until then, the fetcher refuses to play it. The timer lives in this process: a
+  restart in between keeps the recording until the retention removes it.
 
 `OwnRecordingsFetcher` lets a Play of a recordingUrl (a voicemail played back) work: percl's own
 recording URLs need the account's credentials over REST, which the platform's fetcher does not
@@ -85,6 +89,7 @@ class RecordingLibrary:
         self.store, self.files, self.clock, self.ids = store, files, clock, ids
         self.settings = settings or RecordingSettings()
         self._sweeper: asyncio.Task[None] | None = None
+        self._expiring: dict[str, asyncio.Task[None]] = {}  # private recordings' timers
         self.offload: Offload = in_thread
 
     def new_id(self) -> str:
@@ -105,6 +110,29 @@ class RecordingLibrary:
                               date_updated=now, duration_ms=duration_ms, size=size)
         await self.store.put_recording(recording)
         return recording
+
+    def expire(self, recording: Recording, after_s: float) -> None:
+        """Delete the (private) `recording` `after_s` seconds from now; until then it is
+        `private` (not played by percl's fetcher)."""
+        if recording.recording_id in self._expiring:
+            return
+        task = asyncio.get_running_loop().create_task(self._expire(recording, after_s))
+        self._expiring[recording.recording_id] = task
+
+    def private(self, recording_id: str) -> bool:
+        return recording_id in self._expiring
+
+    async def _expire(self, recording: Recording, after_s: float) -> None:
+        try:
+            await self.clock.sleep(after_s)
+            if await self.store.get_recording(recording.recording_id) is not None:
+                await self.delete(recording)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the retention sweep is the fallback
+            log.exception("Private recording %s could not be deleted", recording.recording_id)
+        finally:
+            self._expiring.pop(recording.recording_id, None)
 
     async def delete(self, recording: Recording) -> None:
         await self.store.delete_recording(recording.recording_id)
@@ -157,6 +185,10 @@ class RecordingLibrary:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
             self._sweeper = None
+        timers = list(self._expiring.values())
+        for timer in timers:
+            timer.cancel()
+        await asyncio.gather(*timers, return_exceptions=True)
 
 
 class OwnRecordingsFetcher:
@@ -186,6 +218,9 @@ class OwnRecordingsFetcher:
         account_id, recording_id = own
         recording = await self._library.store.get_recording(recording_id)
         data = None
+        if self._library.private(recording_id):
+            return Fetched(url, 403, error="HTTP 403: a private recording (privacyMode) is not "
+                           "played")
         if recording is not None and recording.account_id == account_id:
             data = await self._library.offload(lambda: self._read(recording_id))
         if data is None:

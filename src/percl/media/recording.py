@@ -63,6 +63,12 @@ class WavTake:
         if self.duration_ms is None:
             self.duration_ms = max(0, duration_ms)
 
+    def words(self) -> str | None:
+        if any(isinstance(piece.audio, AudioFrame) for piece in self._pieces):
+            return None
+        return " ".join(piece.audio.text for piece in self._pieces
+                        if isinstance(piece.audio, SpokenText) and piece.audio.text)
+
     def render(self) -> bytes:
         if self.duration_ms is None:
             raise RuntimeError("a take renders once it is closed")

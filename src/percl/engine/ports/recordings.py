@@ -56,6 +56,12 @@ class RecordingTake(Protocol):
         """The recording stopped; it lasted `duration_ms` (the WAV lasts exactly as long)."""
         ...
 
+    def words(self) -> str | None:
+        """What was said, when the take holds symbolic speech only (the simulated network's
+        words, joined by spaces; "" for none); None when it holds real audio, which only a
+        transcriber can tell."""
+        ...
+
     def render(self) -> bytes:
         """The closed recording as an 8 kHz 16-bit mono WAV. Blocking (speech synthesis):
         call it from a worker thread. Raises RuntimeError before `close`."""

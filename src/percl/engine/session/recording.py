@@ -76,6 +76,7 @@ class Running:
     recorder: AudioRecorder
     now: Callable[[], float]
     both_ways: bool = False  # also what the leg hears (StartRecordCall)
+    keys: bool = True  # keys are recorded and count as sound (not for TranscribeUtterance)
     finish_key: str | None = None
     auto_start: bool = False
     on_sound: Callable[[], None] | None = None
@@ -95,9 +96,12 @@ class Running:
             audio = DtmfTone(audio.digits.replace(self.finish_key, ""))
             if not audio.digits:
                 return
+        if isinstance(audio, DtmfTone) and not self.keys:
+            return
         if isinstance(audio, AudioFrame):
             self.tone_since = (self.tone_since or self.now()) if audio.tone else None
-        sound = is_sound(audio)
+        sound = is_sound(audio) and (self.keys or not (isinstance(audio, AudioFrame)
+                                                       and audio.tone))
         if self.take is None:
             if not sound:
                 return
@@ -216,9 +220,11 @@ class RecordingService:
     StartRecordCall runners and the callStatus fields of whole-call recordings."""
 
     def __init__(self, ctx: EngineContext, library: RecordingLibrary, recorder: AudioRecorder,
-                 api_base_url: str = "") -> None:
+                 api_base_url: str = "", private_recording_s: float = 120.0) -> None:
+        """`private_recording_s`: how long a private recording (privacyMode) is kept."""
         self.ctx, self.library, self.recorder = ctx, library, recorder
         self.api_base_url = api_base_url.rstrip("/")
+        self.private_recording_s = private_recording_s
         self.taps: dict[str, LegTap] = {}
         self.whole_calls: dict[str, Running] = {}  # call id -> its StartRecordCall take
         ctx.runners.register("RecordUtterance", self.run_record_utterance)
@@ -228,7 +234,7 @@ class RecordingService:
 
     # ------------------------------------------------------------------ takes on a leg
 
-    def _start(self, call_id: str, take: Running) -> None:
+    def start_take(self, call_id: str, take: Running) -> None:
         tap = self.taps.get(call_id)
         if tap is None or tap.closed:
             tap = self.taps[call_id] = LegTap()
@@ -237,7 +243,7 @@ class RecordingService:
         else:
             tap.running.append(take)
 
-    def _stop(self, call_id: str, take: Running, *, cut_tone: bool = False) -> RecordingTake:
+    def stop_take(self, call_id: str, take: Running, *, cut_tone: bool = False) -> RecordingTake:
         tap = self.taps.get(call_id)
         if tap is not None and take in tap.running:
             tap.running.remove(take)
@@ -250,9 +256,9 @@ class RecordingService:
     def recording_url(self, recording: Recording) -> str:
         return own_url(self.api_base_url, recording)
 
-    async def _save(self, session: Leg, running: Running, *,
+    async def save_take(self, session: Leg, running: Running, *,
                     cut_tone: bool = False) -> tuple[Recording | None, int]:
-        take = self._stop(session.call.call_id, running, cut_tone=cut_tone)
+        take = self.stop_take(session.call.call_id, running, cut_tone=cut_tone)
         duration_ms = running.duration_ms
         try:
             wav = await self.library.offload(take.render)
@@ -286,7 +292,7 @@ class RecordingService:
                            auto_start=auto, on_sound=utt.heard)
         utt.last_sound = clock.now()
         started = clock.now()
-        self._start(call_id, utt.take)
+        self.start_take(call_id, utt.take)
         await session.log(LogLevel.INFO, "RecordUtterance: recording",
                           {"maxLengthSec": max_s, "silenceTimeoutMs": round(silence_s * 1000)})
         while utt.reason is None:
@@ -310,12 +316,14 @@ class RecordingService:
         # Shielded: a hangup while it saves must not leave a file without its record.
         reason = utt.reason or "hangup"
         saved, duration_ms = await asyncio.shield(
-            self._save(session, utt.take, cut_tone=reason == "finishKey"))
+            self.save_take(session, utt.take, cut_tone=reason == "finishKey"))
         if saved is None:
             return p.Record("", "", "0", RECORDING_FORMAT, 0, reason,
                             bool(utt.command.privacy_mode))
         await session.log(LogLevel.INFO, f"RecordUtterance: recorded {duration_ms} ms ({reason})",
                           {"recordingId": saved.recording_id, "termReason": reason})
+        if utt.command.privacy_mode:  # downloadable for a while only, as FreeClimb's
+            self.library.expire(saved, self.private_recording_s)
         return p.Record(saved.recording_id, self.recording_url(saved), str(saved.size),
                         RECORDING_FORMAT, duration_sec(duration_ms), reason,
                         bool(utt.command.privacy_mode))
@@ -330,7 +338,7 @@ class RecordingService:
             return e.Proceed()
         take = Running(self.recorder, self.ctx.clock.now, both_ways=True)
         self.whole_calls[call_id] = take
-        self._start(call_id, take)
+        self.start_take(call_id, take)
         await session.log(LogLevel.INFO, "StartRecordCall: recording the call")
         return e.Proceed()
 
@@ -375,10 +383,10 @@ class RecordingService:
         take = self.whole_calls.pop(session.call.call_id, None)
         if take is None:
             return None
-        self._stop(session.call.call_id, take)
+        self.stop_take(session.call.call_id, take)
         if take.duration_ms == 0:  # zero-length: nothing to keep
             return p.CallStatus(recording_url="", recording_id="", recording_duration_sec=0)
-        saved, duration_ms = await asyncio.shield(self._save(session, take))
+        saved, duration_ms = await asyncio.shield(self.save_take(session, take))
         if saved is None:
             return p.CallStatus(recording_url="", recording_id="", recording_duration_sec=0)
         return p.CallStatus(recording_url=self.recording_url(saved),
