@@ -76,7 +76,7 @@ async def test_the_http_engine_fails_clearly(whisper: tuple[FakeWhisper, str]) -
     with pytest.raises(TranscriptionFailed, match="without a `text`"):
         await HttpTranscriber(url).transcribe(WAV)
     assert "Authorization" not in fake.headers[-1]
-    with pytest.raises(TranscriptionFailed, match="127.0.0.1:9"):
+    with pytest.raises(TranscriptionFailed, match=r"127\.0\.0\.1:9"):
         await HttpTranscriber("http://127.0.0.1:9/v1/audio/transcriptions").transcribe(WAV)
 
 
