@@ -394,3 +394,17 @@ async def test_a_conference_without_record_is_not_recorded(h: Harness) -> None:
     kinds = [w.request_type for w in h.webhooks if w.path == "/conference"]
     assert "conferenceRecordingStatus" not in kinds and kinds[-1] == "conferenceStatus"
     assert await h.platform.store.list_recordings(RecordingQuery()) == []
+
+
+async def test_the_kit_tells_what_a_voicemail_contains(h: Harness) -> None:
+    app = _voicemail(h)
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    call_id = await h.sim_call(CALLER, number, [speak("please call me back", after_ms=4000),
+                                                speak("thank you", after_ms=7000),
+                                                press("#", after_ms=10_000)])
+    await h.run_until_ended(call_id)
+    [recording] = await h.recordings(call_id)
+    phrases = ["please call me back", "thank you", "goodbye", "check my balance"]
+    assert h.recording_heard(recording, phrases) == ["please call me back", "thank you"]
+    assert abs(recording.duration_ms - (10_000 - h.say_ms(
+        "Leave a message after the beep") - 300)) <= 120  # from the beep's end to the '#'
