@@ -408,3 +408,20 @@ async def test_the_kit_tells_what_a_voicemail_contains(h: Harness) -> None:
     assert h.recording_heard(recording, phrases) == ["please call me back", "thank you"]
     assert abs(recording.duration_ms - (10_000 - h.say_ms(
         "Leave a message after the beep") - 300)) <= 120  # from the beep's end to the '#'
+
+
+async def test_a_private_recording_lasts_two_minutes_and_is_not_played(h: Harness) -> None:
+    app = _voicemail(h, privacyMode=True)
+    app.on("/recorded", lambda body: [{"Play": {"file": body["recordingUrl"]}}, {"Hangup": {}}])
+    number = await h.number_for(app, voice_path="/voice", status_path="/status")
+    call_id = await h.sim_call(CALLER, number, [speak("my pin is four", after_ms=4000),
+                                                press("#", after_ms=6000)])
+    await h.run_until_ended(call_id)
+    [record] = _records(h)
+    rid = record.body["recordingId"]
+    assert (await h.platform.fetcher.fetch(record.body["recordingUrl"])).status == 403
+    r = await h.rest.get(f"/Accounts/{h.account.account_id}/Recordings/{rid}/Download")
+    assert r.status_code == 200  # the app may download it for two minutes
+    await h.advance(120)
+    assert await h.recordings(call_id) == []
+    assert h.platform.recording_files.size(rid) is None  # the file went with its record
