@@ -302,7 +302,7 @@ class RecordingService:
             if clock.now() >= deadline:
                 utt.end("maxLength" if clock.now() >= started + max_s else "timeout")
                 break
-            await _wait(clock.sleep(deadline - clock.now()), utt.wake)
+            await wait_or_wake(clock.sleep(deadline - clock.now()), utt.wake)
         if utt.reported:  # the leg ended meanwhile: on_leg_ended reported it
             return e.Proceed()
         utt.reported = True
@@ -394,7 +394,7 @@ class RecordingService:
                             recording_duration_sec=duration_sec(duration_ms))
 
 
-async def _wait(sleep: Coroutine[Any, Any, None], wake: asyncio.Event) -> None:
+async def wait_or_wake(sleep: Coroutine[Any, Any, None], wake: asyncio.Event) -> None:
     """Until `sleep` (a sleep on the clock) is done or `wake` is set."""
     sleeper = asyncio.ensure_future(sleep)
     waker = asyncio.ensure_future(wake.wait())

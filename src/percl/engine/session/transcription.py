@@ -38,7 +38,7 @@ from percl.engine.ports import (
 from percl.engine.recordings import RECORDING_FORMAT
 from percl.engine.runners import Leg
 from percl.engine.session.media import media_source
-from percl.engine.session.recording import RecordingService, Running, _wait
+from percl.engine.session.recording import RecordingService, Running, wait_or_wake
 from percl.percl import events as e
 from percl.percl.commands import Command, TranscribeUtterance, TranscribeUtteranceRecord
 from percl.percl.playback import play_media, prompt_entries
@@ -209,7 +209,7 @@ class TranscribeRunner:
                 else:
                     break  # silence after speech: the plain end
             else:
-                await _wait(clock.sleep(deadline - clock.now()), t.wake)
+                await wait_or_wake(clock.sleep(deadline - clock.now()), t.wake)
                 if t.reason is None:
                     t.wake.clear()
 
