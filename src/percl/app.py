@@ -53,14 +53,16 @@ from percl.engine.messaging import MessagingService, MessagingSettings
 from percl.engine.park import ParkService
 from percl.engine.ports import Bus, Leases, LogObserver, Store
 from percl.engine.queue import QueueService
-from percl.engine.recordings import RecordingLibrary, RecordingSettings
+from percl.engine.recordings import OwnRecordingsFetcher, RecordingLibrary, RecordingSettings
 from percl.engine.session.recording import RecordingService
+from percl.engine.session.transcription import TranscribeRunner
 from percl.engine.workers.cluster import Cluster
 from percl.errors import ConfigError
 from percl.media.grammar.port import GrammarRecognizer
 from percl.media.kit import MediaKit, WorkCounter, default_kit
 from percl.media.probe import WavProbe
 from percl.media.recording import WavRecorder
+from percl.media.transcribe import transcriber_for
 from percl.runtime.clock import SystemClock
 from percl.simapi import SimApiDeps, create_sim_api
 from percl.store.export_files import DirectoryExportFiles
@@ -205,10 +207,17 @@ class Platform:
             timeout_s=settings.webhook_timeout_ms / 1000, ids=self.ids,
             max_answer_bytes=settings.caps.max_answer_bytes,
         )
-        # Grammar and media files: the same transport (faults included), timeout and clock.
-        self.fetcher = TransportFetcher(self.faults, self.clock,
-                                        timeout_s=settings.webhook_timeout_ms / 1000,
-                                        max_bytes=settings.caps.max_grammar_bytes)
+        self.recording_files = recording_files_for(settings, store_given=store is not None)
+        self.recordings = RecordingLibrary(
+            self.store, self.recording_files, self.clock, self.ids,
+            RecordingSettings(retention_days=settings.recording_retention_days))
+        # Grammar and media files: the same transport (faults included), timeout and clock;
+        # percl's own recordingUrls (a voicemail played back) are read in-process: over REST
+        # they need the account's credentials (docs/DECISIONS.md, issue 13).
+        self.fetcher = OwnRecordingsFetcher(
+            TransportFetcher(self.faults, self.clock, timeout_s=settings.webhook_timeout_ms / 1000,
+                             max_bytes=settings.caps.max_grammar_bytes),
+            self.recordings, f"{settings.base_url}/apiserver")
         # Play lasts as long as the file really does (its head fetched by GET); tests use the
         # fixed model.
         self.media_probe = (WavProbe(self.fetcher, max_play_bytes=settings.caps.max_play_bytes)
@@ -237,13 +246,15 @@ class Platform:
         self.parking = ParkService(self.engine)  # registers Park, Unpark
         self.export_files = export_files_for(settings, store_given=store is not None)
         self.exports = ExportJobs(self.store, self.clock, self.export_files)
-        self.recording_files = recording_files_for(settings, store_given=store is not None)
-        self.recordings = RecordingLibrary(
-            self.store, self.recording_files, self.clock, self.ids,
-            RecordingSettings(retention_days=settings.recording_retention_days))
         # Registers RecordUtterance and StartRecordCall; recordingUrl is the REST Download URL.
         self.recording = RecordingService(self.engine, self.recordings, WavRecorder(self.clock),
-                                          f"{settings.base_url}/apiserver")
+                                          f"{settings.base_url}/apiserver",
+                                          settings.privacy_recording_minutes * 60)
+        # Registers TranscribeUtterance: pocketsphinx offline, or PERCL_TRANSCRIBE_URL's engine.
+        self.transcriber = transcriber_for(
+            settings.transcribe_url, settings.transcribe_model, settings.transcribe_api_key,
+            offload=lambda work: self.recordings.offload(work))
+        self.transcribing = TranscribeRunner(self.recording, self.transcriber)
         self.api = self._rest_api(settings)
         control = NetworkControl(self.sim, self.store, leg_audio=self.sim.leg_audio)
         self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=control,

@@ -132,6 +132,12 @@ class Settings:
     recordings_dir: str = ""  # recordings' WAV files; "" = `recordings` beside the database file
     recording_retention_days: float = 0.0  # recordings older than this are deleted; 0 = keep
     webrtc_addresses: tuple[str, ...] = ()  # ICE host addresses offered to browsers; () = aioice's
+    # TranscribeUtterance's engine: "" = pocketsphinx offline; else an OpenAI-compatible
+    # /v1/audio/transcriptions URL (a local Whisper server), its model and optional API key.
+    transcribe_url: str = ""
+    transcribe_model: str = "whisper-1"
+    transcribe_api_key: str = field(default="", repr=False)
+    privacy_recording_minutes: float = 2.0  # privacyForRecording recordings live this long
 
     @property
     def base_url(self) -> str:
@@ -235,6 +241,7 @@ def from_sources(
         knowledge_dir=values.get("PERCL_KNOWLEDGE_DIR", s.knowledge_dir).strip(),
         campaigns_file=values.get("PERCL_CAMPAIGNS_FILE", s.campaigns_file).strip(),
         **_recordings(values, s),
+        **_transcription(values, s),
         sms_require_campaign=_flag("PERCL_SMS_REQUIRE_CAMPAIGN",
                                    values.get("PERCL_SMS_REQUIRE_CAMPAIGN", "")),
         webrtc_addresses=_addresses("PERCL_WEBRTC_ADDRESSES", values.get("PERCL_WEBRTC_ADDRESSES", "")),
@@ -352,3 +359,23 @@ def _recordings(values: Mapping[str, str], s: Settings) -> dict[str, Any]:
         days = _float("PERCL_RECORDING_RETENTION_DAYS", values["PERCL_RECORDING_RETENTION_DAYS"], 0.0)
     return {"recordings_dir": values.get("PERCL_RECORDINGS_DIR", s.recordings_dir).strip(),
             "recording_retention_days": days}
+
+
+def _transcription(values: Mapping[str, str], s: Settings) -> dict[str, Any]:
+    """PERCL_TRANSCRIBE_URL (http(s) URL or ""), PERCL_TRANSCRIBE_MODEL, PERCL_TRANSCRIBE_API_KEY,
+    PERCL_PRIVACY_RECORDING_MINUTES (> 0)."""
+    url = values.get("PERCL_TRANSCRIBE_URL", s.transcribe_url).strip()
+    if url and not url.startswith(("http://", "https://")):
+        raise ConfigError(f"PERCL_TRANSCRIBE_URL={url!r}: expected an http:// or https:// URL "
+                          "of an OpenAI-compatible /v1/audio/transcriptions endpoint")
+    minutes = s.privacy_recording_minutes
+    if "PERCL_PRIVACY_RECORDING_MINUTES" in values:
+        minutes = _float("PERCL_PRIVACY_RECORDING_MINUTES",
+                         values["PERCL_PRIVACY_RECORDING_MINUTES"], 0.0)
+        if minutes <= 0:
+            raise ConfigError("PERCL_PRIVACY_RECORDING_MINUTES must be more than 0")
+    return {"transcribe_url": url,
+            "transcribe_model": values.get("PERCL_TRANSCRIBE_MODEL", s.transcribe_model).strip()
+            or "whisper-1",
+            "transcribe_api_key": values.get("PERCL_TRANSCRIBE_API_KEY", s.transcribe_api_key),
+            "privacy_recording_minutes": minutes}

@@ -108,3 +108,28 @@ def test_events_from_a_record_without_logs() -> None:
     listed = [(e.at_us, e.text) for e in events(LegTrace(call=call))]
     assert listed == [(1_767_225_600_000_000, "state ringing"),
                       (1_767_225_630_000_000, "state noAnswer")]
+
+
+def test_trace_shows_the_calls_recordings() -> None:
+    with ThreadedHarness() as b:
+        h = b.h
+        app = h.scripted_app()
+        app.on("/voice", [{"RecordUtterance": {"actionUrl": app.url("/rec"), "finishOnKey": "#"}}])
+        app.on("/rec", [{"Hangup": {}}])
+        number = b.run(h.number_for(app))
+        call_id = b.run(h.sim_call(CALLER, number, [PhoneStep(after_ms=500, say="call me back"),
+                                                    PhoneStep(after_ms=2200, digits="#")]))
+        b.run(h.run_until_ended(call_id))
+        [rec] = b.run(h.recordings(call_id))
+        result = invoke(b, ["trace", call_id])
+        assert result.exit_code == 0, result.output
+        text = " ".join(result.output.replace("│", " ").split())
+        # the Download URL at the address the CLI reached percl at
+        url = (f"http://percl.test/apiserver/Accounts/{h.account.account_id}/Recordings/"
+               f"{rec.recording_id}/Download")
+        assert f"recording {rec.recording_id} 3 s {url}" in text
+        assert text.find("webhook record") < text.find(f"recording {rec.recording_id}")
+        as_json = json.loads(invoke(b, ["trace", call_id, "--json"]).output)
+        [event] = [e for e in as_json["events"] if e["kind"] == "recording"]
+        assert event["detail"] == {"recordingId": rec.recording_id, "durationSec": 3,
+                                   "downloadUrl": url}

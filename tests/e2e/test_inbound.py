@@ -158,7 +158,6 @@ async def test_empty_script_is_app_no_percl(h: Harness) -> None:
 
 
 NOT_EXECUTED = {  # RecordUtterance and StartRecordCall run since issue 13 (test_recordings.py)
-    "TranscribeUtterance": {"actionUrl": "http://app.test/tr"},
     "AudioStream": {"location": "grpc://stream.example.com:443"},
 }
 

@@ -64,13 +64,14 @@ async def test_recover_empties_conferences_a_crash_left_populated(h: Harness) ->
     assert (await h.store.get_conference(other)).revision == 1
 
 
-async def test_record_is_accepted_and_reported_as_not_implemented(h: Harness) -> None:
-    await h.platform.conferences.create(
+async def test_record_is_stored_without_a_warning(h: Harness) -> None:
+    # (it is recorded from inProgress: tests/e2e/test_recordings.py)
+    room = await h.platform.conferences.create(
         h.account, alias=None, play_beep=PlayBeep.NEVER, record=True, wait_url=None,
         status_callback_url=None, action_url=None, request_id=None, creator=None)
-    logs = await h.logs()
-    assert any(e.level is LogLevel.WARNING and "recording is not implemented" in e.message
-               for e in logs)
+    stored = await h.store.get_conference(room.conference_id)
+    assert stored is not None and stored.record is True
+    assert not [e for e in await h.logs() if e.level is LogLevel.WARNING]
 
 
 # --------------------------------------------------------------------------- the outbox

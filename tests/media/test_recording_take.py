@@ -51,3 +51,27 @@ async def test_the_length_is_the_close_duration_padded_or_cut() -> None:
     empty = WavRecorder(clock).take()
     empty.close(0)
     assert read_wav(empty.render())[0][0].size == 0
+
+
+async def test_what_the_leg_heard_is_mixed_with_what_it_sent() -> None:
+    clock = FakeClock()
+    take = WavRecorder(clock).take()
+    sent = np.full(160, 1000, dtype=np.int16)
+    heard = np.full(160, 30000, dtype=np.int16)
+    for _ in range(5):  # 100 ms of both directions, frame by frame
+        take.write(AudioFrame(sent.tobytes()))
+        take.hear(AudioFrame(heard.tobytes()))
+        await clock.advance(0.02)
+    take.hear(AudioFrame(heard.tobytes()))  # then 20 ms of the far end only
+    await clock.advance(0.02)
+    take.close(120)
+    [pcm], _ = read_wav(take.render())
+    assert len(pcm) == 960
+    assert (pcm[:800] == 31000).all()  # added
+    assert (pcm[800:] == 30000).all()
+    take2 = WavRecorder(clock).take()
+    take2.write(AudioFrame(heard.tobytes()))
+    take2.hear(AudioFrame(heard.tobytes()))
+    take2.close(20)
+    [loud], _ = read_wav(take2.render())
+    assert (loud == 32767).all()  # clipped, not wrapped

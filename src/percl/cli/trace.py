@@ -53,7 +53,11 @@ def _leg(client: PerclClient, call: dict[str, object]) -> LegTrace:
         transcript = client.sim("GET", f"/calls/{call_id}/transcript")
     except HttpError:
         transcript = None  # not a simulated leg, or forgotten by the network
-    return LegTrace(call=dict(call), logs=list(reversed(logs)), transcript=transcript)
+    recordings = client.rest_list(f"/Calls/{call_id}/Recordings", "recordings")
+    for rec in recordings:  # the recordingUrl a webhook carried
+        rec["downloadUrl"] = f"{client.target.url}/apiserver{rec.get('uri')}/Download"
+    return LegTrace(call=dict(call), logs=list(reversed(logs)), transcript=transcript,
+                    recordings=list(reversed(recordings)))
 
 
 @click.command("trace")

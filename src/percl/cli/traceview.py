@@ -4,7 +4,9 @@ Sources, per leg: the REST call record (its states: ringing at startTime, inProg
 connectTime, the final status at endTime), the call's logs (every webhook attempt with its
 requestType, URL, status and latency; every PerCL script received; "Call ended" with its reason;
 errors), and, when the simulated network still has it, the leg's transcript (what its far end
-heard, pressed and said). Legs a leg dialled become branches at the time they started.
+heard, pressed and said), and the leg's recordings (id, duration, download URL; placed at the end
+of the second they were saved in, as a RecordingResult's dateCreated has whole seconds). Legs a
+leg dialled become branches at the time they started.
 
 Ordering at equal times (the FakeClock makes many) follows cause and effect: "ringing"; what the
 phone did (keys, speech, hangups: they cause webhooks); the log lines in the order they were
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from rich.text import Text
@@ -51,6 +54,7 @@ class LegTrace:
     logs: list[dict[str, Any]] = field(default_factory=list)  # oldest first
     transcript: dict[str, Any] | None = None
     legs: list[LegTrace] = field(default_factory=list)
+    recordings: list[dict[str, Any]] = field(default_factory=list)  # RecordingResults + downloadUrl
 
     @property
     def call_id(self) -> str:
@@ -88,6 +92,7 @@ def events(leg: LegTrace) -> list[Event]:
         out.append(Event(end_ms * 1000, LOGS, len(leg.logs), "state", "info",
                          f"state {leg.call.get('status')}"))
     out += _media(leg.transcript)
+    out += _recordings(leg.recordings, len(leg.logs))
     return sorted(out, key=lambda e: (e.at_us, e.rank, e.seq))
 
 
@@ -130,6 +135,21 @@ def _media(transcript: dict[str, Any] | None) -> list[Event]:
         rank = PLATFORM if entry.get("type") in _PLATFORM_MEDIA else PHONE
         out.append(Event(created_us + int(entry.get("atMs", 0)) * 1000, rank, seq, "media",
                          "info", f"far end {entry_text(entry)}", {"type": entry.get("type")}))
+    return out
+
+
+def _recordings(recordings: list[dict[str, Any]], first_seq: int) -> list[Event]:
+    out = []
+    for seq, rec in enumerate(recordings, first_seq):
+        try:
+            saved_s = parsedate_to_datetime(str(rec.get("dateCreated"))).timestamp()
+        except (TypeError, ValueError):
+            continue
+        text = (f"recording {rec.get('recordingId')} {rec.get('durationSec')} s "
+                f"{rec.get('downloadUrl', '')}").rstrip()
+        detail = {k: rec.get(k) for k in ("recordingId", "durationSec", "downloadUrl")}
+        out.append(Event(int(saved_s) * 1_000_000 + 999_999, LOGS, seq, "recording", "info",
+                         text, detail))
     return out
 
 

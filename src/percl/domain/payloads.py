@@ -103,7 +103,7 @@ class Transcribe:
     barged_in_prompt_ms: int | None = None
     barged_in_prompt_loop_no: int | None = None
     barge_in_time_ms: int | None = None
-    transcript: str | None = None
+    transcript: str | None = field(default=None, metadata=NULL_KEPT)  # null: it failed
     transcribe_reason: TranscribeReason | None = None
     transcription_duration_ms: int | None = None
 
@@ -190,6 +190,9 @@ class CreateConference:
     REQUEST_TYPE: ClassVar[RequestType] = RequestType.CREATE_CONFERENCE
     conference_id: str
     status: ConferenceStatus | None = None
+    recording_url: str | None = None
+    recording_id: str | None = None
+    recording_duration_sec: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +202,18 @@ class ConferenceStatusChanged:
     REQUEST_TYPE: ClassVar[RequestType] = RequestType.CONFERENCE_STATUS
     conference_id: str
     status: ConferenceStatus
+    recording_url: str | None = None
+    recording_id: str | None = None
+    recording_duration_sec: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingFields:
+    """A conference's last recording, as its webhooks carry it."""
+
+    recording_url: str
+    recording_id: str
+    recording_duration_sec: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +231,9 @@ class AddToConferenceNotification:
     REQUEST_TYPE: ClassVar[RequestType] = RequestType.ADD_TO_CONFERENCE_NOTIFICATION
     conference_id: str
     status: ConferenceStatus
+    recording_url: str | None = None
+    recording_id: str | None = None
+    recording_duration_sec: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,14 @@ RecordingFiles port, and this module is the one place that keeps the two togethe
   never a record without a file nor a file without a record.
 * Retention: recordings older than `retention_days` are deleted at start-up and every
   `PURGE_INTERVAL_S` after (0 days keeps them forever).
+* Private recordings (RecordUtterance privacyMode, TranscribeUtterance privacyForRecording):
+  FreeClimb keeps them downloadable for two minutes and not playable; `expire` deletes one after
+  that long and, until then, the fetcher refuses to play it. The timer lives in this process: a
+  restart in between keeps the recording until the retention removes it.
+
+`OwnRecordingsFetcher` lets a Play of a recordingUrl (a voicemail played back) work: percl's own
+recording URLs need the account's credentials over REST, which the platform's fetcher does not
+have, so they are read from the library in-process (docs/DECISIONS.md, issue 13).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -27,7 +36,7 @@ from percl.domain import ids as idmod
 from percl.domain.clock import Clock
 from percl.domain.ids import IdGenerator
 from percl.domain.records import Recording
-from percl.engine.ports import RecordingFiles, RecordingQuery, Store
+from percl.engine.ports import Fetched, Fetcher, RecordingFiles, RecordingQuery, Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,6 +65,16 @@ class RecordingSettings:
     max_length_sec: int = 60  # RecordUtterance's maxLengthSec default
 
 
+def recording_url(api_base_url: str, recording: Recording) -> str:
+    """The recordingUrl of `recording`: its REST Download URL under `api_base_url`."""
+    return (f"{api_base_url.rstrip('/')}/Accounts/{recording.account_id}/Recordings/"
+            f"{recording.recording_id}/Download")
+
+
+_OWN_PATH = re.compile(r"/Accounts/([^/?#]+)/Recordings/([^/?#]+)/(?:Download|Stream)"
+                       r"(?:[?#].*)?")
+
+
 def duration_sec(duration_ms: int) -> int:
     """Whole seconds, rounded up (FreeClimb's recordingDurationSec)."""
     return math.ceil(duration_ms / 1000)
@@ -70,6 +89,7 @@ class RecordingLibrary:
         self.store, self.files, self.clock, self.ids = store, files, clock, ids
         self.settings = settings or RecordingSettings()
         self._sweeper: asyncio.Task[None] | None = None
+        self._expiring: dict[str, asyncio.Task[None]] = {}  # private recordings' timers
         self.offload: Offload = in_thread
 
     def new_id(self) -> str:
@@ -90,6 +110,29 @@ class RecordingLibrary:
                               date_updated=now, duration_ms=duration_ms, size=size)
         await self.store.put_recording(recording)
         return recording
+
+    def expire(self, recording: Recording, after_s: float) -> None:
+        """Delete the (private) `recording` `after_s` seconds from now; until then it is
+        `private` (not played by percl's fetcher)."""
+        if recording.recording_id in self._expiring:
+            return
+        task = asyncio.get_running_loop().create_task(self._expire(recording, after_s))
+        self._expiring[recording.recording_id] = task
+
+    def private(self, recording_id: str) -> bool:
+        return recording_id in self._expiring
+
+    async def _expire(self, recording: Recording, after_s: float) -> None:
+        try:
+            await self.clock.sleep(after_s)
+            if await self.store.get_recording(recording.recording_id) is not None:
+                await self.delete(recording)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the retention sweep is the fallback
+            log.exception("Private recording %s could not be deleted", recording.recording_id)
+        finally:
+            self._expiring.pop(recording.recording_id, None)
 
     async def delete(self, recording: Recording) -> None:
         await self.store.delete_recording(recording.recording_id)
@@ -142,3 +185,60 @@ class RecordingLibrary:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
             self._sweeper = None
+        timers = list(self._expiring.values())
+        for timer in timers:
+            timer.cancel()
+        await asyncio.gather(*timers, return_exceptions=True)
+
+
+class OwnRecordingsFetcher:
+    """engine.ports.Fetcher: a URL of one of percl's own recordings (`recording_url` under
+    `api_base_url`, Download or Stream) is answered from `library` in-process; every other URL
+    goes to `fetcher`.
+
+    The account in the URL must own the recording (else 404, as REST would answer). The answer
+    says `Cache-Control: no-store`: a caller's message is not kept in the shared file cache."""
+
+    def __init__(self, fetcher: Fetcher, library: RecordingLibrary, api_base_url: str) -> None:
+        self._fetcher = fetcher
+        self._library = library
+        self._prefix = api_base_url.rstrip("/")
+
+    def own_recording(self, url: str) -> tuple[str, str] | None:
+        """(account id, recording id) when `url` is one of percl's recording URLs."""
+        if not url.startswith(self._prefix + "/"):
+            return None
+        found = _OWN_PATH.fullmatch(url[len(self._prefix):])
+        return None if found is None else (found[1], found[2])
+
+    async def fetch(self, url: str, *, max_bytes: int | None = None) -> Fetched:
+        own = self.own_recording(url)
+        if own is None:
+            return await self._fetcher.fetch(url, max_bytes=max_bytes)
+        account_id, recording_id = own
+        recording = await self._library.store.get_recording(recording_id)
+        data = None
+        if self._library.private(recording_id):
+            return Fetched(url, 403, error="HTTP 403: a private recording (privacyMode) is not "
+                           "played")
+        if recording is not None and recording.account_id == account_id:
+            data = await self._library.offload(lambda: self._read(recording_id))
+        if data is None:
+            return Fetched(url, 404, error="HTTP 404: no such recording")
+        return _capped(url, data, max_bytes)
+
+    def _read(self, recording_id: str) -> bytes | None:
+        file = self._library.files.open(recording_id)
+        if file is None:
+            return None
+        with file:
+            return file.read()
+
+
+def _capped(url: str, data: bytes, max_bytes: int | None) -> Fetched:
+    """A 200 answer of `data`, cut at `max_bytes` as the transport fetcher cuts a file."""
+    truncated = max_bytes is not None and len(data) > max_bytes
+    body = data[:max_bytes] if truncated else data
+    error = (f"the file is larger than {max_bytes} bytes; percl stopped reading it there"
+             if truncated else None)
+    return Fetched(url, 200, body, "audio/wav", error, 0.0, len(data), truncated, "no-store")

@@ -85,6 +85,11 @@ class Leg(Protocol):
 Runner = Callable[[Leg, Command], Awaitable[Outcome]]
 #: The callStatus payload a service has for an ending leg (None: nothing to add).
 CallStatusHook = Callable[[Leg], Awaitable[p.CallStatus | None]]
+#: Stops a conference's recording and saves it: its recordingUrl, recordingId and
+#: recordingDurationSec, or None when nothing was kept (zero-length, or it could not be saved).
+StopMixRecording = Callable[[], Awaitable[p.RecordingFields | None]]
+#: Starts recording a conference's mix: (account id, conference id) -> how to stop it.
+MixRecorder = Callable[[str, str], StopMixRecording]
 
 
 class Membership(Protocol):
@@ -115,6 +120,7 @@ class Runners:
     def __init__(self) -> None:
         self._table: dict[str, Runner] = {}
         self._status_hooks: list[CallStatusHook] = []
+        self.mix_recorder: MixRecorder | None = None  # CreateConference `record` (None: off)
 
     def register(self, name: str, runner: Runner) -> None:
         """Register the runner of PerCL command `name`.
@@ -137,6 +143,10 @@ class Runners:
     def on_call_status(self, hook: CallStatusHook) -> None:
         """Let `hook` fill an ending leg's callStatus webhook (StartRecordCall's recording)."""
         self._status_hooks.append(hook)
+
+    def record_mixes(self, recorder: MixRecorder) -> None:
+        """Let `recorder` record conferences created with `record: true`."""
+        self.mix_recorder = recorder
 
     async def call_status(self, leg: Leg) -> p.CallStatus:
         """The callStatus payload of the ending `leg`: the first hook's that has one."""

@@ -5,7 +5,9 @@ is), symbolic speech (SpokenText: the words, spoken here by the text-to-speech v
 recording made on the symbolic network still holds audible speech) and keys (DtmfTone: their
 DTMF tones). Each piece is placed at the time it was written, after the previous one when they
 would overlap (symbolic speech takes no network time); `close(duration_ms)` fixes the length:
-the rendering is padded with silence or cut to exactly that many milliseconds.
+the rendering is padded with silence or cut to exactly that many milliseconds. What the leg heard
+(`hear`: prompts, the other party; a whole-call recording) is a second track placed the same way
+and added to the first, clipped: both directions mixed.
 """
 
 from __future__ import annotations
@@ -46,15 +48,26 @@ class WavTake:
         self._synth = synthesizer
         self._language = language
         self._pieces: list[_Piece] = []
+        self._heard: list[_Piece] = []
         self.duration_ms: int | None = None
 
     def write(self, audio: Audio) -> None:
         if self.duration_ms is None:
             self._pieces.append(_Piece((self._clock.now() - self._started) * 1000, audio))
 
+    def hear(self, audio: Audio) -> None:
+        if self.duration_ms is None:
+            self._heard.append(_Piece((self._clock.now() - self._started) * 1000, audio))
+
     def close(self, duration_ms: int) -> None:
         if self.duration_ms is None:
             self.duration_ms = max(0, duration_ms)
+
+    def words(self) -> str | None:
+        if any(isinstance(piece.audio, AudioFrame) for piece in self._pieces):
+            return None
+        return " ".join(piece.audio.text for piece in self._pieces
+                        if isinstance(piece.audio, SpokenText) and piece.audio.text)
 
     def render(self) -> bytes:
         if self.duration_ms is None:
@@ -62,12 +75,21 @@ class WavTake:
         return wav_bytes([self.pcm()])
 
     def pcm(self) -> Pcm:
-        """The take's samples: exactly `duration_ms` long."""
+        """The take's samples: exactly `duration_ms` long, both directions mixed."""
         assert self.duration_ms is not None
         total = samples_for_ms(self.duration_ms)
+        sent = self._track(self._pieces, total)
+        if not self._heard:
+            return sent
+        mixed = sent.astype(np.int32) + self._track(self._heard, total)
+        out: Pcm = np.clip(mixed, -32768, 32767).astype(np.int16)
+        return out
+
+    def _track(self, pieces: list[_Piece], total: int) -> Pcm:
+        """`pieces` placed in `total` samples, each after the previous one if they overlap."""
         out = np.zeros(total, dtype=np.int16)
         cursor = 0
-        for piece in self._pieces:
+        for piece in pieces:
             start = max(cursor, samples_for_ms(piece.at_ms))
             if start >= total:
                 break

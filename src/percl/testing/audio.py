@@ -61,3 +61,33 @@ def read_leg_wav(data: bytes) -> LegAudio:
     if len(channels) != 2:
         raise ValueError(f"expected 2 channels (heard, sent), got {len(channels)}")
     return LegAudio(channels[0], channels[1], rate)
+
+
+#: A 20 ms frame this loud (RMS, 16-bit) is speech for `utterances` (about -46 dBFS).
+SPEECH_RMS = 160.0
+
+
+def utterances(pcm: Pcm, *, gap_ms: int = 400, rate: int = SAMPLE_RATE) -> list[Pcm]:
+    """The stretches of `pcm` that hold sound, split where it is quiet for `gap_ms` or more:
+    the separate things a caller said in a recording, each decoded on its own."""
+    frame = rate // 50
+    count = len(pcm) // frame
+    if count == 0:
+        return []
+    frames = pcm[: count * frame].astype(np.float64).reshape(count, frame)
+    loud = np.sqrt(np.mean(np.square(frames), axis=1)) >= SPEECH_RMS
+    out: list[Pcm] = []
+    start: int | None = None
+    quiet = 0
+    for i, is_loud in enumerate(loud.tolist()):
+        if is_loud:
+            start = i if start is None else start
+            quiet = 0
+        elif start is not None:
+            quiet += 1
+            if quiet * 20 >= gap_ms:
+                out.append(pcm[start * frame:(i - quiet + 1) * frame])
+                start, quiet = None, 0
+    if start is not None:
+        out.append(pcm[start * frame:(count - quiet) * frame])
+    return out

@@ -360,6 +360,25 @@ class Harness:
         return [e.text for e in transcript.entries
                 if e.type == "said" and start_ms <= e.at_ms <= end_ms and e.text]
 
+    def recording_heard(self, recording: Recording, phrases: Sequence[str]) -> list[str]:
+        """Which of `phrases` the recording holds, in the order said: "the voicemail contains
+        'call me back'" is `"call me back" in h.recording_heard(rec, ["call me back", ...])`.
+
+        Symbolic fidelity: the words said while it ran (`recording_words`) that are among
+        `phrases`. Audio: each stretch of sound in the recording's WAV decoded by pocketsphinx
+        against a grammar of exactly `phrases` (grammar-constrained: it picks the closest, so
+        list what else might have been said; free-form decoding is too poor to assert on)."""
+        if self.media != "audio":
+            return [w for w in self.recording_words(recording) if w in phrases]
+        from percl.media.asr import default_recognizer  # pocketsphinx: audio kits only
+        from percl.media.audio.wav import read_wav
+        from percl.testing.audio import utterances
+
+        [pcm], _ = read_wav(self.recording_wav(recording.recording_id))
+        decoder = default_recognizer()
+        heard = [decoder.transcribe(part, list(phrases)).text for part in utterances(pcm)]
+        return [text for text in heard if text in phrases]
+
     def transcript(self, call_id: str) -> Any:
         return self.platform.sim.transcript(call_id)
 

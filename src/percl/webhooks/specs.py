@@ -250,6 +250,7 @@ SPECS: dict[RequestType, Spec] = {
         },
         optional=_CONF,
         non_null=("conferenceId",),
+        call_optional=True,  # about the conference's recording, not a leg
     ),
     RequestType.ADD_TO_CONFERENCE_NOTIFICATION: Spec(
         "call",

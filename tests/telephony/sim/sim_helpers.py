@@ -86,9 +86,13 @@ class Sink:
 
     written: list[Audio] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)
+    heard: list[Audio] = field(default_factory=list)
 
     def write(self, audio: Audio) -> None:
         self.written.append(audio)
+
+    def hear(self, audio: Audio) -> None:
+        self.heard.append(audio)
 
     def close(self, duration_ms: int) -> None:
         self.closed.append(duration_ms)

@@ -12,6 +12,11 @@ change of membership or status runs under the room's lock; no webhook is awaited
 go to the outbox) and no other session's loop is awaited (legs are moved on by posting events to
 them). The mixer is configured without awaits, next to the state change it follows.
 Everything a change reports is stored before it is queued.
+
+Recording (`record: true`): the mix is recorded from each start (inProgress) to the next empty;
+saving is a task of its own (rendering takes a while: not under the lock), which then queues
+`conferenceRecordingStatus`; later notifications carry that recording's fields. A terminated
+room closes its outbox only once that notice is queued.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from percl.engine.ports import File, MixPath, Tone
 from percl.percl import events as e
 
 if TYPE_CHECKING:
-    from percl.engine.runners import Leg
+    from percl.engine.runners import Leg, StopMixRecording
     from percl.percl.commands import AddToConference
 
 Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None] | None"]
@@ -61,6 +66,9 @@ class ConferenceRoom:
         self.outbox = Outbox(account, ctx.webhooks, ctx.logs)
         self._spawn = spawn
         self._on_closed = on_closed
+        self._stop_recording: StopMixRecording | None = None  # while the mix is recorded
+        self._saving: asyncio.Task[None] | None = None
+        self.last_recording: p.RecordingFields | None = None
         spawn(self.outbox.run())
 
     @property
@@ -76,7 +84,8 @@ class ConferenceRoom:
         url = self.conference.status_callback_url
         if url:
             self.outbox.put(Notice(url, call,
-                                   p.CreateConference(self.conference_id, ConferenceStatus.EMPTY),
+                                   p.CreateConference(self.conference_id, ConferenceStatus.EMPTY,
+                                                      **self._recording_fields()),
                                    self.conference.request_id))
 
     # ------------------------------------------------------------------ joining and leaving
@@ -119,8 +128,9 @@ class ConferenceRoom:
             self._place(member)
             if record.notification_url:
                 self.outbox.put(Notice(record.notification_url, session.call,
-                                       p.AddToConferenceNotification(self.conference_id,
-                                                                     self.status)))
+                                       p.AddToConferenceNotification(
+                                           self.conference_id, self.status,
+                                           **self._recording_fields())))
         self._beep(entering=True)
         return member
 
@@ -199,7 +209,8 @@ class ConferenceRoom:
             for member in members:
                 await self.ctx.store.delete_participant(self.conference_id, member.call_id)
             await self._move(on_terminate(self.status), by.call if by is not None else None)
-            self.outbox.close()
+            if self._saving is None or self._saving.done():
+                self.outbox.close()  # else once the recording's notice is queued (_save)
             self._on_closed(self)
         for member in members:
             if member.session is not by:
@@ -289,15 +300,52 @@ class ConferenceRoom:
             status = apply_conference(self.status, event)
             self.conference = revised(self.conference, self.ctx.clock.now(), status=status)
             await self.ctx.store.put_conference(self.conference)
+            self._record(status)
             url = self.conference.status_callback_url
             if url:
-                self.outbox.put(Notice(url, call, p.ConferenceStatusChanged(self.conference_id,
-                                                                            status),
+                self.outbox.put(Notice(url, call, p.ConferenceStatusChanged(
+                    self.conference_id, status, **self._recording_fields()),
                                        self.conference.request_id if call is None else None))
             if status is ConferenceStatus.IN_PROGRESS:
                 for member in self.members.values():
                     if member.state is ParticipantState.WAITING:
                         self._place(member)
+
+    # ------------------------------------------------------------------ recording
+
+    def _record(self, status: ConferenceStatus) -> None:
+        """Start recording the mix at inProgress (with `record`), stop it when it empties."""
+        recorder = self.ctx.runners.mix_recorder
+        if status is ConferenceStatus.IN_PROGRESS:
+            if self.conference.record and recorder is not None and self._stop_recording is None:
+                self._stop_recording = recorder(self.account.account_id, self.conference_id)
+        elif self._stop_recording is not None:
+            stop, self._stop_recording = self._stop_recording, None
+            self._saving = self._spawn(self._save(stop))
+
+    async def _save(self, stop: StopMixRecording) -> None:
+        """Save the stopped recording and tell statusCallbackUrl (conferenceRecordingStatus)."""
+        try:
+            fields = await stop()
+            if fields is not None:
+                self.last_recording = fields
+                url = self.conference.status_callback_url
+                if url:
+                    self.outbox.put(Notice(url, None, p.ConferenceRecordingStatus(
+                        self.conference_id, self.status, fields.recording_url,
+                        fields.recording_id, fields.recording_duration_sec),
+                                           self.conference.request_id))
+        finally:
+            if self.status is ConferenceStatus.TERMINATED:
+                self.outbox.close()
+
+    def _recording_fields(self) -> dict[str, Any]:
+        """The last recording's fields for a conference webhook (none: they go as null)."""
+        last = self.last_recording
+        if last is None:
+            return {}
+        return {"recording_url": last.recording_url, "recording_id": last.recording_id,
+                "recording_duration_sec": last.recording_duration_sec}
 
     def _place(self, member: Member) -> None:
         """Bridge the member (conference in progress) or let it wait (with the wait audio)."""

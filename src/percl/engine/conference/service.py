@@ -87,10 +87,6 @@ class ConferenceService(TaskOwner):
         room = self._open(conference, account)
         room.announce_created(creator.call if creator is not None else None)
         call_id = creator.call.call_id if creator is not None else None
-        if record:
-            await self.ctx.logs.log(LogLevel.WARNING, account.account_id, "Conference recording "
-                                    "is not implemented by percl yet: record is ignored",
-                                    call_id=call_id, request_id=request_id)
         if wait_url:
             self.spawn(self._fetch_wait_url(account, conference, call_id))
         return room

@@ -80,3 +80,7 @@ from percl.engine.ports.recordings import AudioRecorder, RecordingFiles, Recordi
 __all__ += ["AudioRecorder", "RecordingFiles", "RecordingQuery", "RecordingTake"]
 # Limits that hold across workers (issue 19): limits.py.
 __all__ += ["Rate", "SharedLimits"]
+# Transcription (issue 13): transcriber.py.
+from percl.engine.ports.transcriber import Transcriber, TranscriptionFailed  # noqa: E402
+
+__all__ += ["Transcriber", "TranscriptionFailed"]

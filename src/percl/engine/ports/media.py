@@ -99,7 +99,14 @@ Audio = AudioFrame | SpokenText | DtmfTone
 class RecordingSink(Protocol):
     """Where a recording goes, piece by piece. Exactly one `close` ends it."""
 
-    def write(self, audio: Audio) -> None: ...
+    def write(self, audio: Audio) -> None:
+        """The far end sent `audio` (its speech, its keys)."""
+        ...
+
+    def hear(self, audio: Audio) -> None:
+        """The far end heard `audio` from the platform: percl's prompts and, in a conference or
+        bridge, the other parties (a whole-call recording mixes both directions)."""
+        ...
 
     def close(self, duration_ms: int) -> None:
         """The recording stopped; it lasted `duration_ms`."""
@@ -141,8 +148,9 @@ class MediaSession(Protocol):
         ...
 
     def start_recording(self, sink: RecordingSink) -> None:
-        """Write what the far end sends (speech, keys) to `sink` until `stop_recording` or the
-        end of the leg, which closes it. A recording already running is stopped first."""
+        """Write what the far end sends (speech, keys) to `sink` and what it hears to
+        `sink.hear`, until `stop_recording` or the end of the leg, which closes it. A recording
+        already running is stopped first."""
         ...
 
     def stop_recording(self) -> None:

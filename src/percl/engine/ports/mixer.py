@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from percl.engine.ports.media import RecordingSink
+
 
 @dataclass(frozen=True, slots=True)
 class MixPath:
@@ -35,4 +37,10 @@ class Mixer(Protocol):
         """The others of the mix who listen hear keys of `call_id` that the engine held back
         first (the prefix of a call-control sequence, let go when it did not complete); keys
         of a leg whose path has `dtmf_pass` reach them without this."""
+        ...
+
+    def record(self, mix_id: str, sink: RecordingSink | None) -> None:
+        """From now, write what the mix carries (what its talking legs send, summed; the keys
+        that pass) to `sink`, until called again (None: stop). The mixer never closes the sink:
+        whoever started the recording ends it (a conference's `record`)."""
         ...

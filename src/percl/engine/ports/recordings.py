@@ -44,10 +44,22 @@ class RecordingTake(Protocol):
     """One recording being made: a RecordingSink (what the leg hears is written to it) that
     renders the audio as a WAV file once closed."""
 
-    def write(self, audio: Audio) -> None: ...
+    def write(self, audio: Audio) -> None:
+        """What the leg sent (the caller's side)."""
+        ...
+
+    def hear(self, audio: Audio) -> None:
+        """What the leg heard (percl's prompts, the other party): mixed with what it sent."""
+        ...
 
     def close(self, duration_ms: int) -> None:
         """The recording stopped; it lasted `duration_ms` (the WAV lasts exactly as long)."""
+        ...
+
+    def words(self) -> str | None:
+        """What was said, when the take holds symbolic speech only (the simulated network's
+        words, joined by spaces; "" for none); None when it holds real audio, which only a
+        transcriber can tell."""
         ...
 
     def render(self) -> bytes:

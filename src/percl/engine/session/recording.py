@@ -13,8 +13,16 @@ gives a zero-length recording. While it records, the leg's keys and speech are t
 not the script's.
 
 StartRecordCall (non-blocking): a take from now until the leg ends; the leg's callStatus webhook
-carries its recordingUrl, recordingId and recordingDurationSec. What is recorded is what the far
-end sends (the port carries no more); percl's own prompts are not mixed in.
+carries its recordingUrl, recordingId and recordingDurationSec; a zero-length one (the leg ended
+at once) is not kept and is reported with recordingDurationSec 0 and both others empty, as
+FreeClimb documents.
+It records both directions mixed: what the far end sends and what it hears (percl's prompts, the
+other parties of a conference), as FreeClimb's call recording does; a RecordUtterance records
+only the caller.
+
+A conference created with `record: true` (`start_mix`, called by its room): the network's mixer
+writes what the conference carries to a take from inProgress until the room stops it (empty);
+the recording belongs to the conference (conferenceId, no callId).
 
 A recording that cannot be saved (RecordingLibrary.save logs why) is reported with an empty
 recordingId and recordingUrl, size "0" and duration 0; the call goes on.
@@ -39,8 +47,13 @@ from percl.engine.ports import (
     RecordingTake,
     Tone,
 )
-from percl.engine.recordings import RECORDING_FORMAT, RecordingLibrary, duration_sec
-from percl.engine.runners import Leg
+from percl.engine.recordings import (
+    RECORDING_FORMAT,
+    RecordingLibrary,
+    duration_sec,
+)
+from percl.engine.recordings import recording_url as own_url
+from percl.engine.runners import Leg, StopMixRecording
 from percl.percl import events as e
 from percl.percl.commands import Command, RecordUtterance
 
@@ -62,6 +75,8 @@ class Running:
 
     recorder: AudioRecorder
     now: Callable[[], float]
+    both_ways: bool = False  # also what the leg hears (StartRecordCall)
+    keys: bool = True  # keys are recorded and count as sound (not for TranscribeUtterance)
     finish_key: str | None = None
     auto_start: bool = False
     on_sound: Callable[[], None] | None = None
@@ -81,9 +96,12 @@ class Running:
             audio = DtmfTone(audio.digits.replace(self.finish_key, ""))
             if not audio.digits:
                 return
+        if isinstance(audio, DtmfTone) and not self.keys:
+            return
         if isinstance(audio, AudioFrame):
             self.tone_since = (self.tone_since or self.now()) if audio.tone else None
-        sound = is_sound(audio)
+        sound = is_sound(audio) and (self.keys or not (isinstance(audio, AudioFrame)
+                                                       and audio.tone))
         if self.take is None:
             if not sound:
                 return
@@ -91,6 +109,10 @@ class Running:
         self.take.write(audio)
         if sound and self.on_sound is not None:
             self.on_sound()
+
+    def hear(self, audio: Audio) -> None:
+        if self.both_ways and self.ended is None and self.take is not None:
+            self.take.hear(audio)
 
     @property
     def duration_ms(self) -> int:
@@ -122,12 +144,32 @@ class LegTap:
         for take in list(self.running):
             take.write(audio)
 
+    def hear(self, audio: Audio) -> None:
+        for take in self.running:
+            take.hear(audio)
+
     def close(self, duration_ms: int) -> None:
         """The leg ended (or its recording was replaced): every take ends now."""
         self.closed = True
         for take in self.running:
             take.stop()
         self.running.clear()
+
+
+@dataclass(eq=False)
+class MixTap:
+    """The mixer's RecordingSink of one conference: what it carries goes to the take."""
+
+    take: Running
+
+    def write(self, audio: Audio) -> None:
+        self.take.write(audio)
+
+    def hear(self, audio: Audio) -> None:
+        self.take.write(audio)
+
+    def close(self, duration_ms: int) -> None:
+        self.take.stop()
 
 
 class Utterance:
@@ -178,18 +220,21 @@ class RecordingService:
     StartRecordCall runners and the callStatus fields of whole-call recordings."""
 
     def __init__(self, ctx: EngineContext, library: RecordingLibrary, recorder: AudioRecorder,
-                 api_base_url: str = "") -> None:
+                 api_base_url: str = "", private_recording_s: float = 120.0) -> None:
+        """`private_recording_s`: how long a private recording (privacyMode) is kept."""
         self.ctx, self.library, self.recorder = ctx, library, recorder
         self.api_base_url = api_base_url.rstrip("/")
+        self.private_recording_s = private_recording_s
         self.taps: dict[str, LegTap] = {}
         self.whole_calls: dict[str, Running] = {}  # call id -> its StartRecordCall take
         ctx.runners.register("RecordUtterance", self.run_record_utterance)
         ctx.runners.register("StartRecordCall", self.run_start_record_call)
         ctx.runners.on_call_status(self.call_status)
+        ctx.runners.record_mixes(self.start_mix)
 
     # ------------------------------------------------------------------ takes on a leg
 
-    def _start(self, call_id: str, take: Running) -> None:
+    def start_take(self, call_id: str, take: Running) -> None:
         tap = self.taps.get(call_id)
         if tap is None or tap.closed:
             tap = self.taps[call_id] = LegTap()
@@ -198,7 +243,7 @@ class RecordingService:
         else:
             tap.running.append(take)
 
-    def _stop(self, call_id: str, take: Running, *, cut_tone: bool = False) -> RecordingTake:
+    def stop_take(self, call_id: str, take: Running, *, cut_tone: bool = False) -> RecordingTake:
         tap = self.taps.get(call_id)
         if tap is not None and take in tap.running:
             tap.running.remove(take)
@@ -209,12 +254,11 @@ class RecordingService:
         return take.stop(cut_tone=cut_tone)
 
     def recording_url(self, recording: Recording) -> str:
-        return (f"{self.api_base_url}/Accounts/{recording.account_id}/Recordings/"
-                f"{recording.recording_id}/Download")
+        return own_url(self.api_base_url, recording)
 
-    async def _save(self, session: Leg, running: Running, *,
+    async def save_take(self, session: Leg, running: Running, *,
                     cut_tone: bool = False) -> tuple[Recording | None, int]:
-        take = self._stop(session.call.call_id, running, cut_tone=cut_tone)
+        take = self.stop_take(session.call.call_id, running, cut_tone=cut_tone)
         duration_ms = running.duration_ms
         try:
             wav = await self.library.offload(take.render)
@@ -248,7 +292,7 @@ class RecordingService:
                            auto_start=auto, on_sound=utt.heard)
         utt.last_sound = clock.now()
         started = clock.now()
-        self._start(call_id, utt.take)
+        self.start_take(call_id, utt.take)
         await session.log(LogLevel.INFO, "RecordUtterance: recording",
                           {"maxLengthSec": max_s, "silenceTimeoutMs": round(silence_s * 1000)})
         while utt.reason is None:
@@ -258,7 +302,7 @@ class RecordingService:
             if clock.now() >= deadline:
                 utt.end("maxLength" if clock.now() >= started + max_s else "timeout")
                 break
-            await _wait(clock.sleep(deadline - clock.now()), utt.wake)
+            await wait_or_wake(clock.sleep(deadline - clock.now()), utt.wake)
         if utt.reported:  # the leg ended meanwhile: on_leg_ended reported it
             return e.Proceed()
         utt.reported = True
@@ -272,12 +316,14 @@ class RecordingService:
         # Shielded: a hangup while it saves must not leave a file without its record.
         reason = utt.reason or "hangup"
         saved, duration_ms = await asyncio.shield(
-            self._save(session, utt.take, cut_tone=reason == "finishKey"))
+            self.save_take(session, utt.take, cut_tone=reason == "finishKey"))
         if saved is None:
             return p.Record("", "", "0", RECORDING_FORMAT, 0, reason,
                             bool(utt.command.privacy_mode))
         await session.log(LogLevel.INFO, f"RecordUtterance: recorded {duration_ms} ms ({reason})",
                           {"recordingId": saved.recording_id, "termReason": reason})
+        if utt.command.privacy_mode:  # downloadable for a while only, as FreeClimb's
+            self.library.expire(saved, self.private_recording_s)
         return p.Record(saved.recording_id, self.recording_url(saved), str(saved.size),
                         RECORDING_FORMAT, duration_sec(duration_ms), reason,
                         bool(utt.command.privacy_mode))
@@ -290,11 +336,46 @@ class RecordingService:
             await session.log(LogLevel.WARNING, "StartRecordCall: the call is already being "
                               "recorded; the recording goes on")
             return e.Proceed()
-        take = Running(self.recorder, self.ctx.clock.now)
+        take = Running(self.recorder, self.ctx.clock.now, both_ways=True)
         self.whole_calls[call_id] = take
-        self._start(call_id, take)
+        self.start_take(call_id, take)
         await session.log(LogLevel.INFO, "StartRecordCall: recording the call")
         return e.Proceed()
+
+    # ------------------------------------------------------------------ conferences
+
+    def start_mix(self, account_id: str, conference_id: str) -> StopMixRecording:
+        """Record the conference's mix from now; the returned function stops and saves it."""
+        take = Running(self.recorder, self.ctx.clock.now)
+        mixer = self.ctx.telephony.mixer
+        mixer.record(conference_id, MixTap(take))
+
+        async def stop() -> p.RecordingFields | None:
+            mixer.record(conference_id, None)
+            done = take.stop()
+            if take.duration_ms == 0:
+                return None
+            return await asyncio.shield(self._save_mix(account_id, conference_id, done,
+                                                       take.duration_ms))
+
+        return stop
+
+    async def _save_mix(self, account_id: str, conference_id: str, take: RecordingTake,
+                        duration_ms: int) -> p.RecordingFields | None:
+        try:
+            wav = await self.library.offload(take.render)
+        except Exception as exc:  # a synthesis failure must not take the conference down
+            await self.ctx.logs.log(LogLevel.ERROR, account_id, "Conference recording could "
+                                    f"not be rendered: {exc!r}")
+            return None
+        saved = await self.library.save(self.library.new_id(), account_id, wav, duration_ms,
+                                        conference_id=conference_id)
+        if saved is None:
+            await self.ctx.logs.log(LogLevel.ERROR, account_id, "Conference recording could not "
+                                    "be saved (see the server log)")
+            return None
+        return p.RecordingFields(self.recording_url(saved), saved.recording_id,
+                                 duration_sec(duration_ms))
 
     async def call_status(self, session: Leg) -> p.CallStatus | None:
         """The callStatus payload of a leg recorded by StartRecordCall (None: not recorded)."""
@@ -302,7 +383,10 @@ class RecordingService:
         take = self.whole_calls.pop(session.call.call_id, None)
         if take is None:
             return None
-        saved, duration_ms = await asyncio.shield(self._save(session, take))
+        self.stop_take(session.call.call_id, take)
+        if take.duration_ms == 0:  # zero-length: nothing to keep
+            return p.CallStatus(recording_url="", recording_id="", recording_duration_sec=0)
+        saved, duration_ms = await asyncio.shield(self.save_take(session, take))
         if saved is None:
             return p.CallStatus(recording_url="", recording_id="", recording_duration_sec=0)
         return p.CallStatus(recording_url=self.recording_url(saved),
@@ -310,7 +394,7 @@ class RecordingService:
                             recording_duration_sec=duration_sec(duration_ms))
 
 
-async def _wait(sleep: Coroutine[Any, Any, None], wake: asyncio.Event) -> None:
+async def wait_or_wake(sleep: Coroutine[Any, Any, None], wake: asyncio.Event) -> None:
     """Until `sleep` (a sleep on the clock) is done or `wake` is set."""
     sleeper = asyncio.ensure_future(sleep)
     waker = asyncio.ensure_future(wake.wait())

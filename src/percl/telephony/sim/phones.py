@@ -103,6 +103,11 @@ class Leg:
         if self._recording is not None:
             self._recording[0].write(audio)
 
+    def record_heard(self, audio: Audio) -> None:
+        """The far end heard `audio`: into the running recording, if any."""
+        if self._recording is not None:
+            self._recording[0].hear(audio)
+
     def end(self) -> None:
         """Mark the leg ended, let go of the engine's listener and cancel its phone's pending
         behaviour. Idempotent. Whoever reports the end takes the listener before calling this.

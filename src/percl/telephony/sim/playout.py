@@ -22,6 +22,7 @@ from percl.engine.ports import (
     Silence,
     Source,
     SpeechGrammar,
+    SpokenText,
     Tone,
 )
 from percl.telephony.sim import bridge
@@ -54,6 +55,7 @@ class MediaPlayer:
             seconds = self._model.pause_seconds(bridge.BEEP_MS)
         else:
             seconds = self._model.say_seconds(source.text)
+            leg.record_heard(SpokenText(source.text))  # the words, as a caller's speech is
         return await self._hold(leg, play_entry(leg, source), seconds)
 
     async def send_digits(self, leg: Leg, digits: str, pause_ms: int) -> None:

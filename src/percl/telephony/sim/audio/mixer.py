@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from percl.engine.ports import MixPath
+from percl.engine.ports import AudioFrame, MixPath
 from percl.telephony.sim.audio.dsp import Pcm, dtmf_digits, mix_minus
 from percl.telephony.sim.symbolic_mixer import FindLeg, SymbolicMixer
 
@@ -39,6 +39,8 @@ class MixedLeg(Protocol):
 class AudioMixer(SymbolicMixer):
     """`find_audio(call_id)` is the leg's audio state (None: not an audio leg yet)."""
 
+    SYMBOLIC_RECORDING = False  # frames go to recordings: heard ones in plane.py, mixes here
+
     def __init__(self, find_leg: FindLeg,
                  find_audio: Callable[[str], MixedLeg | None]) -> None:
         super().__init__(find_leg)
@@ -57,8 +59,9 @@ class AudioMixer(SymbolicMixer):
 
     def mix(self, legs: Mapping[str, MixedLeg]) -> None:
         """One tick: add to each listening leg of each mix what the others sent."""
-        for paths in self._mixes.values():
-            if len(paths) < 2:
+        for mix_id, paths in self._mixes.items():
+            recorder = self._recorders.get(mix_id)
+            if len(paths) < 2 and recorder is None:
                 continue
             talkers: list[tuple[str, Pcm]] = []
             for call_id, path in paths.items():
@@ -66,7 +69,9 @@ class AudioMixer(SymbolicMixer):
                 if (leg is not None and leg.sent is not None and path.talk
                         and (path.dtmf_pass or not leg.in_tone)):
                     talkers.append((call_id, leg.sent))
-            if talkers:
+            if talkers and recorder is not None:  # the conference's recording: every talker
+                recorder.write(AudioFrame(_total([frame for _, frame in talkers]).tobytes()))
+            if talkers and len(paths) >= 2:
                 _deliver(paths, legs, talkers)
 
 
@@ -91,3 +96,12 @@ def _deliver(paths: Mapping[str, MixPath], legs: Mapping[str, MixedLeg],
         if total is None:
             total = np.clip(stack.astype(np.int32).sum(axis=0), -32768, 32767).astype(np.int16)
         leg.add_bound(total)
+
+
+def _total(frames: list[Pcm]) -> Pcm:
+    """The frames summed, clipped to 16 bits."""
+    if len(frames) == 1:
+        return frames[0]
+    total: Pcm = np.clip(np.stack(frames).astype(np.int32).sum(axis=0), -32768,
+                         32767).astype(np.int16)
+    return total

@@ -100,7 +100,7 @@ class AudioLeg:
         self.bound = bound
 
     def keep(self) -> None:
-        """Keep this tick's frames (and write the sent one to a running recording)."""
+        """Keep this tick's frames (and write both to a running recording)."""
         self.heard.append(self.bound)
         self.sent_track.append(self.sent)
         if self.far is not None:
@@ -110,6 +110,7 @@ class AudioLeg:
                 self.leg.record(AudioFrame(ZERO.tobytes()))
             else:
                 self.leg.record(AudioFrame(self.sent.tobytes(), tone=self.in_tone))
+            self.leg.record_heard(AudioFrame((ZERO if self.bound is None else self.bound).tobytes()))
 
     def add_bound(self, frame: Pcm) -> None:
         self.bound = frame if self.bound is None else _add(self.bound, frame)
