@@ -109,7 +109,9 @@ def _both(*values: str) -> list[Any]:
 
 @pytest.mark.parametrize(("name", "utterance", "result"), [
     ("VERSAY_YESNO", "yeah", "yes"),
-    *_both("VERSAY_YESNO", "nope thanks", "no"),
+    # ASR_MISSES: "nope thanks" is recognised alone but was heard as yes in the whole suite: espeak's
+    # renders depend on what it synthesised before (its pitch flutter and noise state persist)
+    pytest.param("VERSAY_YESNO", "nope thanks", "no", marks=pytest.mark.percl_media("symbolic")),
     *_both("DIG4", "five five one two", "5512"),
     # ASR_MISSES: the letters of ALPHNUM6 are not recognised (espeak + pocketsphinx) in audio;
     # "1 2 3" is when run alone, but was heard as "13" after the other audio cases (cause not found)
