@@ -30,7 +30,8 @@ plays to them (playout.py), bridged conference audio (symbolic_mixer.py, bridge.
 words and keys, with modelled durations, written to transcripts; no audio frame flows) and `audio`
 (audio/: real 8 kHz frames on one media clock, TTS, files and ASR from an injected AudioKit,
 detectors for keys, speech and machines, mixing; the same transcript entries, and each leg's heard
-and sent audio kept for `leg_audio`).
+and sent audio kept for `leg_audio`). External lines (lines.py: a SIP trunk, browser phones)
+bring real phones in as legs of this network, in the audio fidelity: `add_line`, `line_call`.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from percl.telephony.sim.audio.session import AudioMediaSession
 from percl.telephony.sim.audio.voice import AudioFarEnd
 from percl.telephony.sim.inventory import SimInventory
 from percl.telephony.sim.legbook import LegBook
+from percl.telephony.sim.lines import ExternalLine, FarAudio, LineCall
 from percl.telephony.sim.media_model import (
     PLAY_DEFAULT_MS,
     MediaModel,
@@ -133,6 +135,8 @@ class SimNetwork(TaskOwner):
             far_end = SymbolicFarEnd(clock, self._spawn, machine_detect_ms=machine_detect_ms,
                                      recognizer=SymbolicRecognizer(), carry=self._mixer.carry)
         self._runner = PhoneRunner(clock, self._spawn, far_end)
+        self._lines: list[ExternalLine] = []
+        self._line_of: dict[str, ExternalLine] = {}  # live legs of external lines, by call id
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -158,14 +162,20 @@ class SimNetwork(TaskOwner):
     # ------------------------------------------------------------------ Telephony: outbound
 
     def is_reachable(self, number: str) -> bool:
-        """Every E.164 number is a virtual phone on this network."""
-        return is_e164(number)
+        """Every E.164 number is a virtual phone on this network; an external line may reach
+        more (a SIP URI)."""
+        return is_e164(number) or self._line_for(number) is not None
 
     async def dial(
         self, call_id: str, from_: str, to: str, listener: LegListener, *, detect_machine: bool
     ) -> None:
         """Start ringing `to`; returns at once. Progress reaches `listener` from the network's
-        tasks. A `to` that is not E.164 fails. Raises ValueError for a call id already in use."""
+        tasks. A `to` that is not E.164 fails. Raises ValueError for a call id already in use.
+        A `to` an external line handles goes out on that line (lines.py)."""
+        line = self._line_for(to)
+        if line is not None:
+            await self._dial_line(line, call_id, from_, to, listener, detect_machine=detect_machine)
+            return
         program = await self._program_for_call(call_id, to) if is_e164(to) else _FAILS
         leg = self._new_leg(call_id, from_, to, outbound=True, program=program, listener=listener)
         self._spawn(leg, self._runner.ring(leg, detect_machine=detect_machine))
@@ -198,6 +208,63 @@ class SimNetwork(TaskOwner):
             raise
         return call_id
 
+    # ------------------------------------------------------------------ external lines
+
+    def add_line(self, line: ExternalLine) -> None:
+        """Route outbound calls whose `to` the line handles to it (lines added first win over
+        later ones and over the network's own phones). Needs the audio fidelity."""
+        if self._plane is None:
+            raise ValueError(f"the {line.name} line needs the audio fidelity (media='audio')")
+        self._lines.append(line)
+
+    async def line_call(
+        self, line: ExternalLine, from_: str, to: str, far: FarAudio, *,
+        number: IncomingNumber | None = None,
+    ) -> LineCall:
+        """A call from `line`'s far end `from_` to the platform's number `to`, whose audio is
+        `far`; returns once the inbound handler took it (as `place_call`). The line hears the
+        platform's answer through `line.answered` and the leg's end through `line.ended`.
+        Raises ValueError for a `to` that is not E.164 or an empty `from_`, RuntimeError with no
+        inbound handler; if the handler raises, the leg ends as failed and the error propagates."""
+        if self._plane is None:
+            raise ValueError(f"the {line.name} line needs the audio fidelity (media='audio')")
+        if not is_e164(to) or not from_:
+            raise ValueError(f"to {to!r} must be an E.164 number and from must not be empty")
+        if self._handler is None:
+            raise RuntimeError("SimNetwork.line_call: no inbound handler set")
+        call_id = self._ids.new(CALL)
+        leg = self._new_leg(call_id, from_, to, outbound=False, program=PhoneProgram(),
+                            listener=None)
+        self._line_of[call_id] = line
+        self._plane.audio_leg(leg).far = far
+        try:
+            await self._handler.incoming_call(call_id, from_, to, number)
+        except BaseException:
+            if leg.live:
+                leg.transcript.add(TranscriptEvent.FAILED)
+                leg.end()
+            raise
+        return LineCall(leg, self._plane, self._runner)
+
+    def _line_for(self, to: str) -> ExternalLine | None:
+        for line in self._lines:
+            if line.handles(to):
+                return line
+        return None
+
+    async def _dial_line(
+        self, line: ExternalLine, call_id: str, from_: str, to: str, listener: LegListener, *,
+        detect_machine: bool,
+    ) -> None:
+        assert self._plane is not None  # add_line refuses a symbolic network
+        leg = self._new_leg(call_id, from_, to, outbound=True,
+                            program=PhoneProgram(answer=PhoneAnswer.MANUAL), listener=listener)
+        self._line_of[call_id] = line
+        self._spawn(leg, line.dial(LineCall(leg, self._plane, self._runner,
+                                            detect_machine=detect_machine)))
+
+    # ------------------------------------------------------------------ Telephony: legs
+
     def attach(self, call_id: str, listener: LegListener) -> None:
         """Attach the engine's listener to an inbound leg. Raises KeyError for unknown legs.
 
@@ -216,6 +283,9 @@ class SimNetwork(TaskOwner):
         leg = self._legs.leg(call_id)
         if leg.state is LegState.RINGING:
             self._runner.answered(leg)
+            line = self._line_of.get(call_id)
+            if line is not None:
+                line.answered(call_id)
 
     async def reject(self, call_id: str) -> None:
         """The platform rejects a ringing inbound leg. Raises KeyError for unknown legs."""
@@ -380,6 +450,12 @@ class SimNetwork(TaskOwner):
         self._mixer.forget(call_id)
         if self._plane is not None:
             self._plane.ended(call_id)
+        line = self._line_of.pop(call_id, None)
+        if line is not None:
+            try:
+                line.ended(call_id)
+            except Exception:  # a line's bug must not stop the leg from ending
+                log.exception("external line %s: ended(%s) failed", line.name, call_id)
 
     def _new_leg(
         self, call_id: str, from_: str, to: str, *, outbound: bool, program: PhoneProgram,

@@ -268,6 +268,15 @@ class PhoneRunner:
 
     # ------------------------------------------------------------------ behaviour tasks
 
+    @property
+    def far_end(self) -> FarEnd:
+        return self._far_end
+
+    def fail(self, leg: Leg, entry: TranscriptEvent, result: DialResult) -> None:
+        """The outbound `leg` ended before an answer (`entry` in its transcript); a network
+        task or a line reports it."""
+        self._finish(leg, True, lambda ln: ln.on_dial_failed(result), entry)
+
     def _fail(self, leg: Leg, entry: TranscriptEvent, result: DialResult) -> None:
         self._finish(leg, False, lambda ln: ln.on_dial_failed(result), entry)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -33,6 +33,9 @@ from percl.telephony.sim.audio.mixer import AudioMixer
 from percl.telephony.sim.audio.streams import FrameQueue, Track
 from percl.telephony.sim.model import TranscriptEvent
 from percl.telephony.sim.phones import Leg
+
+if TYPE_CHECKING:
+    from percl.telephony.sim.lines import FarAudio
 from percl.telephony.sim.symbolic_mixer import FindLeg
 
 #: Run a coroutine as a task of the network, owned by a leg (None: by the network).
@@ -54,6 +57,7 @@ class AudioLeg:
         "bound",
         "ear",
         "failed_urls",
+        "far",
         "grammar",
         "heard",
         "in_tone",
@@ -79,11 +83,16 @@ class AudioLeg:
         self.bound: Pcm | None = None
         self.in_tone = False
         self.failed_urls: set[str] = set()  # Play URLs whose failure was logged
+        self.far: FarAudio | None = None  # an external line's audio (lines.py), beside the mouth
 
     def pull(self) -> None:
         """Take this tick's frames: what the phone sends, and what it hears of the platform
         (its plays and injected tones; the mixer adds the others later in the tick)."""
-        self.sent = self.mouth.next() if self.mouth else None
+        sent = self.mouth.next() if self.mouth else None
+        if self.far is not None:  # a real phone; the mouth still carries keys a line reports
+            external = self.far.take()
+            sent = external if sent is None else sent if external is None else _add(sent, external)
+        self.sent = sent
         bound = self.player.next() if self.player else None
         if self.injected:
             extra = self.injected.next()
@@ -94,6 +103,8 @@ class AudioLeg:
         """Keep this tick's frames (and write the sent one to a running recording)."""
         self.heard.append(self.bound)
         self.sent_track.append(self.sent)
+        if self.far is not None:
+            self.far.give(self.bound)
         if self.leg.recording:
             if self.sent is None:
                 self.leg.record(AudioFrame(ZERO.tobytes()))
@@ -109,6 +120,9 @@ class AudioLeg:
     def close(self) -> None:
         for queue in (self.player, self.injected, self.mouth):
             queue.clear()
+        far, self.far = self.far, None
+        if far is not None:
+            far.close()
 
 
 class AudioPlane:
