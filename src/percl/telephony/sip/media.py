@@ -98,6 +98,10 @@ class RtpEndpoint:
         self.params: AudioParams | None = None
         self.counters = MediaCounters()
         self.on_digits: Callable[[str], None] = lambda digits: None
+        # Until released, nothing is sent; the first real frame calls `on_early_audio` (the line
+        # sends 183 Session Progress) and opens the gate. The line releases it at the answer.
+        self.held = False
+        self.on_early_audio: Callable[[], None] = lambda: None
         self._rtp: asyncio.DatagramTransport | None = None
         self._rtcp: asyncio.DatagramTransport | None = None
         self._remote: Address | None = None
@@ -159,8 +163,13 @@ class RtpEndpoint:
         params = self.params
         if params is None or self._remote is None or self._rtp is None:
             return
-        if params.direction in (Direction.RECVONLY, Direction.INACTIVE):
-            return  # we answered sendonly/inactive: the peer holds the call
+        if params.direction in (Direction.SENDONLY, Direction.INACTIVE):
+            return  # the peer holds the call (it only sends, or nothing flows)
+        if self.held:
+            if frame is None:
+                return
+            self.held = False  # audio before the answer: early media
+            self.on_early_audio()
         pcm = frame if frame is not None else np.zeros(FRAME_SAMPLES, dtype=np.int16)
         packet = RtpPacket(payload_type=params.payload_type, sequence=self._sequence,
                            timestamp=self._timestamp, ssrc=self._ssrc,
