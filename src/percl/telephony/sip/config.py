@@ -221,8 +221,8 @@ def _trunk(item: Mapping[str, object], where: str) -> Trunk:
     name = item.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{where}: name is required (a short word, e.g. \"carrier\")")
-    return _build_trunk(where, name.strip(), item.get("proxy"), item.get("prefixes", ()),
-                        item.get("sources", ()), item.get("username"), item.get("password"))
+    return _build_trunk(where, name.strip(), item.get("proxy"), item.get("prefixes", []),
+                        item.get("sources", []), item.get("username"), item.get("password"))
 
 
 def _env_trunk(values: Mapping[str, str]) -> Trunk | None:
