@@ -27,6 +27,7 @@ test: $(STAMP)
 	@sh tests/setup/ensure_postgres.sh
 	@sh tests/setup/ensure_espeak.sh
 	@sh tests/setup/ensure_sipp.sh
+	@sh tests/setup/ensure_baresip.sh
 	$(BIN)/pytest
 
 # The e2e suite as two percl workers on PostgreSQL (calls on one, REST on the other), a group CI

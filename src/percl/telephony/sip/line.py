@@ -431,6 +431,7 @@ class SipLine(TaskOwner):
 
     def _failed(self, leg: _Leg, status: int) -> None:
         assert leg.call is not None
+        log.info("SIP call %s to %s: %d", leg.sip_id, leg.call.to, status)
         leg.call.fail(dial_result(status))
         self._forget(leg)
 
