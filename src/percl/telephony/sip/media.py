@@ -91,8 +91,10 @@ class RtpEndpoint:
     """A call's RTP and RTCP sockets. Open with `await RtpEndpoint.open(...)`; `start` once the
     remote side is known (the SDP answer or offer); `close` when the leg ends."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, host: str, port: int) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, host: str, port: int, *,
+                 rtcp_interval_s: float = RTCP_INTERVAL_S) -> None:
         self._loop = loop
+        self._rtcp_interval = rtcp_interval_s
         self.host = host
         self.port = port
         self.params: AudioParams | None = None
@@ -117,12 +119,13 @@ class RtpEndpoint:
         self._report: asyncio.TimerHandle | None = None
 
     @classmethod
-    async def open(cls, host: str, ports: PortPool) -> RtpEndpoint:
+    async def open(cls, host: str, ports: PortPool, *,
+                   rtcp_interval_s: float = RTCP_INTERVAL_S) -> RtpEndpoint:
         """Bind an RTP port and the RTCP port above it on `host`. Raises OSError when every
         port of the pool is taken."""
         loop = asyncio.get_running_loop()
         for port in ports.candidates():
-            endpoint = cls(loop, host, port)
+            endpoint = cls(loop, host, port, rtcp_interval_s=rtcp_interval_s)
             try:
                 await endpoint._bind()
             except OSError:
@@ -146,7 +149,7 @@ class RtpEndpoint:
         if not self._latched:
             self._remote = (params.remote_address, params.remote_port)
         if self._report is None and self._rtcp is not None:
-            self._report = self._loop.call_later(RTCP_INTERVAL_S, self._send_report)
+            self._report = self._loop.call_later(self._rtcp_interval, self._send_report)
 
     @property
     def remote(self) -> Address | None:
@@ -249,7 +252,7 @@ class RtpEndpoint:
         pass  # the peer's reports are not used (yet): percl adapts nothing to them
 
     def _send_report(self) -> None:
-        self._report = self._loop.call_later(RTCP_INTERVAL_S, self._send_report)
+        self._report = self._loop.call_later(self._rtcp_interval, self._send_report)
         if self._rtcp is None or self._remote is None:
             return
         blocks = (self._stats.block(),) if self._stats is not None else ()
