@@ -201,6 +201,10 @@ class SipLine(TaskOwner):
     def live_legs(self) -> int:
         return len(self._legs)
 
+    def jitter_ms(self) -> list[float]:
+        """The RFC 3550 interarrival jitter of each live leg's incoming stream (for the bench)."""
+        return [leg.rtp.jitter_ms() for leg in self._legs.values()]
+
     def _now(self) -> float:
         assert self._loop is not None
         return self._loop.time()
