@@ -28,6 +28,7 @@ from percl.domain.records import Application, Call, IncomingNumber
 from percl.engine.ports.store import CallFilter
 from percl.store.memory import MemoryStore
 from percl.telephony.sip.config import HostPort, SipConfig, Trunk
+from percl.telephony.sip.line import Digest, SipLine
 from percl.testing.apps import ScriptedApp
 from percl.webhooks.inprocess import FunctionTransport, RoutingTransport, WebhookFunction
 
@@ -122,10 +123,12 @@ class SipPlatform:
 @asynccontextmanager
 async def sip_platform(*, trunk_port: int | None = None,
                        sources: tuple[str, ...] = ("127.0.0.1/32",),
-                       voice: WebhookFunction | None = None) -> AsyncIterator[SipPlatform]:
+                       voice: WebhookFunction | None = None,
+                       digest: Digest | None = None) -> AsyncIterator[SipPlatform]:
     """percl with a SIP line on 127.0.0.1 (a free port), NUMBER wired to a scripted app at
     http://app.test, and one trunk: inbound from `sources`, outbound (+1555...) to `trunk_port`.
-    `voice`: a webhook function that answers /voice instead of the scripted app."""
+    `voice`: a webhook function that answers /voice instead of the scripted app; `digest`: the
+    SIP line's answer to 401/407 challenges."""
     import ipaddress
 
     app = ScriptedApp("http://app.test")
@@ -142,6 +145,10 @@ async def sip_platform(*, trunk_port: int | None = None,
     settings = Settings(db=":memory:", media=MediaFidelity.AUDIO)
     platform = Platform(settings, store=MemoryStore(), transport=router, probe_media=False,
                         sip=config)
+    if digest is not None:
+        assert platform.sip_line is not None
+        platform.sip_line = SipLine(config, platform.sim, platform.store.find_number,
+                                    digest=digest)
     async with platform:
         account = platform.account.account_id
         now = platform.clock.now()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from sip_platform import (
 )
 
 from percl.domain.enums import CallStatus
+from percl.telephony.sip.config import Trunk
+from percl.telephony.sip.message import Request, Response
 from percl.telephony.sip.rtp import decode_payload, parse_rtp
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -155,10 +158,10 @@ async def test_an_invite_from_an_unknown_source_is_forbidden(sipp: str, tmp_path
         assert await sp.calls() == []
 
 
-async def _far_phone(sipp: str, tmp_path: Path, scenario: str,
-                     port: int) -> asyncio.subprocess.Process:
+async def _far_phone(sipp: str, tmp_path: Path, scenario: str, port: int,
+                     *extra: str) -> asyncio.subprocess.Process:
     proc = await asyncio.create_subprocess_exec(
-        sipp, "-sf", str(SCENARIOS / scenario), "-i", LOOPBACK, "-p", str(port),
+        sipp, "-sf", str(SCENARIOS / scenario), "-i", LOOPBACK, "-p", str(port), *extra,
         "-mp", str(free_udp_port()), "-m", "1", "-nostdin", "-timeout", "30s", "-timeout_error",
         cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     await asyncio.sleep(0.3)  # let it bind its port
@@ -210,3 +213,29 @@ async def test_two_hundred_inbound_calls_all_run_and_end(sipp: str, tmp_path: Pa
                              and sp.platform.sip_line.live_legs == 0, 10)
         statuses = {c.status.value for c in await sp.calls()}
         assert statuses == {"completed"}
+
+
+async def test_a_challenged_outbound_invite_is_sent_again_through_the_digest_hook(
+        sipp: str, tmp_path: Path) -> None:
+    challenges: list[int] = []
+
+    def digest(trunk: Trunk, request: Request, challenge: Response) -> Request | None:
+        challenges.append(challenge.status)
+        value = f'Digest username="{trunk.username}", realm="test", nonce="abc123"'
+        return replace(request, headers=request.headers.add("Proxy-Authorization", value))
+
+    port = free_udp_port()
+    far = await _far_phone(sipp, tmp_path, "uas_challenge.xml", port)
+    try:
+        async with sip_platform(trunk_port=port, digest=digest) as sp:
+            sp.app.on("/connect", [{"Say": {"text": "authorized"}}, {"Hangup": {}}])
+            made = await sp.make_call(FAR)
+            call = await sp.ended(made["callId"], 20)
+            code, output = await _finish(far, 20)
+    finally:
+        if far.returncode is None:
+            far.kill()
+            await far.wait()
+    assert challenges == [407]
+    assert call.status.value == "completed"
+    assert code == 0, output[-3000:]

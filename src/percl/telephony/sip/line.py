@@ -56,7 +56,7 @@ from percl.telephony.sip.agent import (
 )
 from percl.telephony.sip.config import SipConfig, Trunk
 from percl.telephony.sip.media import PortPool, RtpEndpoint
-from percl.telephony.sip.message import NameAddr, Request, parse_uri
+from percl.telephony.sip.message import NameAddr, Request, Response, parse_uri
 from percl.telephony.sip.sdp import (
     LocalMedia,
     SdpError,
@@ -75,6 +75,9 @@ log = logging.getLogger(__name__)
 Address = tuple[str, int]
 #: The store's record of an account's number, or None (app.py: Store.find_number).
 FindNumber = Callable[[str], Awaitable[IncomingNumber | None]]
+#: Digest credentials for a challenged request: (trunk, request, 401/407) -> the request again
+#: with Authorization / Proxy-Authorization, or None. The digest module provides it.
+Digest = Callable[[Trunk, Request, Response], Request | None]
 
 _BUSY = frozenset({486, 600, 603})
 _NO_ANSWER = frozenset({408, 480})
@@ -135,15 +138,19 @@ class SipLine(TaskOwner):
 
     name = "sip"
 
-    def __init__(self, config: SipConfig, host: LineHost, find_number: FindNumber) -> None:
+    def __init__(self, config: SipConfig, host: LineHost, find_number: FindNumber, *,
+                 digest: Digest | None = None) -> None:
+        """`digest`: answers 401/407 challenges with a trunk's username and password; without
+        it a challenged outbound call fails with the challenge's status."""
         self.config = config
+        self._digest = digest
         self._host = host
         self._find_number = find_number
         self._group = OwnedTaskGroup("SipLine")
         self._ports = PortPool(*config.rtp_ports)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._transport: asyncio.DatagramTransport | None = None
-        self._agent = SipAgent(config.advertised, config.listen.port)
+        self._agent = SipAgent(config.advertised, config.listen.port, authorize=self._authorize)
         self._wake = asyncio.Event()
         self._legs: dict[str, _Leg] = {}  # by SIP Call-ID
         self._by_engine: dict[str, _Leg] = {}  # by the engine's call id
@@ -409,6 +416,12 @@ class SipLine(TaskOwner):
         self._legs[sip_id] = leg
         self._by_engine[call.call_id] = leg
         self._send(out)
+
+    def _authorize(self, request: Request, challenge: Response) -> Request | None:
+        leg = self._legs.get(request.call_id)
+        if leg is None or self._digest is None or not leg.trunk.username:
+            return None
+        return self._digest(leg.trunk, request, challenge)
 
     def _progress(self, leg: _Leg, event: Progress) -> None:
         assert leg.call is not None
