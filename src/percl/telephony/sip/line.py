@@ -366,7 +366,8 @@ class SipLine(TaskOwner):
         """The platform answered: 200 OK with the SDP answer."""
         leg = self._by_engine.get(call_id)
         if leg is None:
-            self._early_answers.add(call_id)
+            if self._arriving:  # a call line_call has not returned yet (module docstring)
+                self._early_answers.add(call_id)
             return
         leg.rtp.held = False
         self._send(self._agent.respond(leg.sip_id, 200, self._now(), body=leg.answer))
@@ -464,7 +465,8 @@ class SipLine(TaskOwner):
         SIP state needs (nothing when the far end ended it), and free its RTP ports."""
         leg = self._by_engine.get(call_id)
         if leg is None:
-            self._early_ends.add(call_id)
+            if self._arriving:
+                self._early_ends.add(call_id)
             return
         self._send(self._agent.hang_up(leg.sip_id, self._now()))
         self._forget(leg)

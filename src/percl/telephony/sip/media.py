@@ -131,6 +131,9 @@ class RtpEndpoint:
             except OSError:
                 endpoint.close()
                 continue
+            except BaseException:  # cancelled half way: no socket may stay open
+                endpoint.close()
+                raise
             return endpoint
         raise OSError(f"no free RTP port pair on {host}")
 
