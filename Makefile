@@ -29,6 +29,7 @@ test: $(STAMP)
 	@sh tests/setup/ensure_sipp.sh
 	@sh tests/setup/ensure_chromium.sh
 	@sh tests/setup/ensure_kamailio.sh
+	@sh tests/setup/ensure_baresip.sh
 	$(BIN)/pytest
 
 # The e2e suite as two percl workers on PostgreSQL (calls on one, REST on the other), a group CI

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +74,8 @@ from percl.store.recording_files import DirectoryRecordingFiles
 from percl.store.sqlite import SqliteStore
 from percl.telephony.sim.control import NetworkControl
 from percl.telephony.sim.network import SimNetwork
+from percl.telephony.sip.config import SipConfig, load_sip_config
+from percl.telephony.sip.line import SipLine, trunk_credentials
 from percl.telephony.webrtc import TokenGate, WebRtcLine, offer_addresses, webrtc_routes
 from percl.webhooks.aiohttp_transport import AiohttpTransport
 from percl.webhooks.dispatcher import WebhookDispatcher
@@ -184,6 +186,7 @@ class Platform:
         credentials_hint: str | None = None,
         tracker: WorkCounter | None = None,
         bus: Bus | None = None,
+        sip: SipConfig | None = None,
     ) -> None:
         """`tracker`: counts the audio work done in worker threads (the test kit passes its
         FakeClock's, so `settle()` waits for it). Raises ConfigError for audio media with a
@@ -237,6 +240,7 @@ class Platform:
         self.calls = CallService(self.engine, self.cluster)
         self.sim.set_inbound_handler(self.calls)
         self.webrtc = self._webrtc_line(settings)
+        self.sip_line = self._sip_line(sip)
         self.queues = QueueService(self.engine, self.calls.sessions, cluster=self.cluster)
         self.conferences = ConferenceService(self.engine, self.calls.sessions, self.cluster)
         self.campaigns = campaigns_from(settings.campaigns_file, self.clock.now())
@@ -283,6 +287,15 @@ class Platform:
                           call_owner=self._call_owner)
         self.sim.add_line(line)
         return line
+    def _sip_line(self, sip: SipConfig | None) -> SipLine | None:
+        """The SIP trunk line (telephony/sip/line.py), or None when SIP is not configured.
+        Raises ConfigError for SIP with symbolic media (a SIP leg carries real audio)."""
+        if sip is None:
+            return None
+        if self.media is not MediaFidelity.AUDIO:
+            raise ConfigError("PERCL_SIP_*: SIP trunks carry real audio; drop PERCL_MEDIA=symbolic "
+                              "(and PERCL_MEDIA_TIME_SCALE)")
+        return SipLine(sip, self.sim, self.store.find_number, digest=trunk_credentials)
 
     def _rest_api(self, settings: Settings) -> FastAPI:
         """The FreeClimb REST app over this platform's services (mounted at /apiserver)."""
@@ -372,6 +385,9 @@ class Platform:
             if self.webrtc is not None:  # before the network: legs ending at its close tell it
                 await stack.enter_async_context(self.webrtc)
             await stack.enter_async_context(self.sim)
+            if self.sip_line is not None:  # after the network: it closes first
+                await stack.enter_async_context(self.sip_line)
+                self.sim.add_line(self.sip_line)
             # Before the calls, so it closes after them: an ending leg's Sms still finds it open.
             await stack.enter_async_context(self.messages)
             # Before the calls too: ending legs still leave their conferences.
@@ -427,6 +443,12 @@ async def ensure_account(
     )
     await store.put_account(account)
     return SeedResult(account, True)
+
+
+def sip_config_from(environ: Mapping[str, str]) -> SipConfig | None:
+    """The SIP settings (PERCL_SIP_*, the PERCL_SIP_CONFIG file), None when SIP is off; for the
+    CLI, which may not import telephony itself. Raises ConfigError."""
+    return load_sip_config(environ)
 
 
 def _cursor_secret(settings: Settings) -> bytes:

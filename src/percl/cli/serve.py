@@ -22,10 +22,11 @@ from typing import Any
 import httpx
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from starlette.routing import Mount
 
-from percl.app import Platform
+from percl.app import Platform, sip_config_from
 from percl.cli import startup, tls
 from percl.cli.activity import ActivityPrinter, Verbosity
 from percl.cli.credentials import CREDENTIALS_NAME, ServerEntry, write_entry
@@ -104,8 +105,10 @@ async def _serve(settings: Settings, options: ServeOptions, console: Console,
                  claim: startup.Claim, ca_file: str | None, worker_index: int | None = None) -> None:
     printer = ActivityPrinter(console, options.verbosity)
     path = options.home / CREDENTIALS_NAME
+    # SIP (PERCL_SIP_*) listens in the first worker only: one socket per SIP port.
+    sip = None if worker_index else sip_config_from(os.environ)
     async with Platform(settings, log_observers=[printer],
-                        credentials_hint=str(path)) as platform:
+                        credentials_hint=str(path), sip=sip) as platform:
         if platform.db_created:
             console.print(f"percl: no database at PERCL_DB={shown(settings.db)}: created a new one")
         demo_number = None
@@ -223,6 +226,8 @@ def _banner(console: Console, platform: Platform, demo_number: str | None, path:
     ]
     if created:  # the only time the secrets are printed
         lines += [f"  apiKey         {acc.api_key}", f"  signingSecret  {acc.signing_secret}"]
+    if platform.sip_line is not None:  # never a password: SipConfig.describe() leaves it out
+        lines += ["", *(escape(line) for line in platform.sip_line.config.describe())]
     if platform.recovered:
         lines.append(f"[yellow]{platform.recovered} call(s) left live by a previous run were "
                      "closed with internalError[/]")

@@ -403,6 +403,11 @@ class ReceiverStats:
         self._transit = transit
 
     @property
+    def jitter(self) -> float:
+        """The interarrival jitter estimate so far, in timestamp units (1/8000 s)."""
+        return self._jitter
+
+    @property
     def extended_highest(self) -> int:
         return self._cycles + self._max
 

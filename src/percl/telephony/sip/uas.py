@@ -121,17 +121,8 @@ class AnsweringUas:
         return self._request(message, source, now)
 
     def _bad_request(self, data: bytes, source: Address, reason: str) -> list[Outgoing]:
-        # Answer 400 only when the headers a response needs could be read (RFC 3261 8.2.x);
-        # a datagram of noise gets nothing.
-        try:
-            request = parse_head(data.split(b"\r\n\r\n", 1)[0])
-        except ParseError:
-            return []
-        if not isinstance(request, Request) or request.method == "ACK":
-            return []
-        request = _stamp_via(request, source)
-        response = make_response(request, 400, f"Bad Request ({reason[:80]})", to_tag=new_tag())
-        return [Outgoing(serialize(response), _response_address(request, source))]
+        response = _bad_request_response(data, source, reason)
+        return [] if response is None else [response]
 
     def _request(self, request: Request, source: Address, now: float) -> list[Outgoing]:
         request = _stamp_via(request, source)
@@ -243,6 +234,21 @@ class AnsweringUas:
                 self._others.pop(key, None)
             # Deliver: this UAS decides at once, in _invite and _answer.
         return out
+
+
+def _bad_request_response(data: bytes, source: Address, reason: str) -> Outgoing | None:
+    """The 400 for a request percl could not parse, or None for what cannot be answered."""
+    # Answer 400 only when the headers a response needs could be read (RFC 3261 8.2.x);
+    # a datagram of noise gets nothing.
+    try:
+        request = parse_head(data.split(b"\r\n\r\n", 1)[0])
+    except ParseError:
+        return None
+    if not isinstance(request, Request) or request.method == "ACK":
+        return None
+    request = _stamp_via(request, source)
+    response = make_response(request, 400, f"Bad Request ({reason[:80]})", to_tag=new_tag())
+    return Outgoing(serialize(response), _response_address(request, source))
 
 
 def _stamp_via(request: Request, source: Address) -> Request:

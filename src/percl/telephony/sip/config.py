@@ -1,0 +1,256 @@
+"""SIP trunk settings: where percl listens, what it advertises, and the trunks it trusts.
+
+SIP is off unless configured: `load_sip_config` returns None when no PERCL_SIP_* setting and no
+file are given. Settings come from a TOML file (PERCL_SIP_CONFIG) and the environment; an
+environment variable wins over the file's value. The environment describes at most one trunk
+(PERCL_SIP_TRUNK_*); more trunks need the file (`[[trunk]]` tables). Every error names the
+setting and says what is expected (ConfigError).
+
+A trunk's password is kept out of `repr`, `describe()` and every log line: only the fact that a
+password is set is shown.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import cast
+
+from percl.domain.phone import is_e164
+from percl.errors import ConfigError
+
+DEFAULT_PORT = 5060
+DEFAULT_RTP_PORTS = (20000, 29999)
+
+#: The environment variables this module reads.
+ENV_NAMES = (
+    "PERCL_SIP_CONFIG", "PERCL_SIP_LISTEN", "PERCL_SIP_ADVERTISED", "PERCL_SIP_RTP_PORTS",
+    "PERCL_SIP_TRUNK_NAME", "PERCL_SIP_TRUNK_PROXY", "PERCL_SIP_TRUNK_PREFIXES",
+    "PERCL_SIP_TRUNK_SOURCES", "PERCL_SIP_TRUNK_USERNAME", "PERCL_SIP_TRUNK_PASSWORD",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HostPort:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Trunk:
+    """A SIP peer percl trusts: a carrier, a PBX, a softphone.
+
+    Outbound calls whose `to` starts with one of `prefixes` ("+" takes every E.164 number) go to
+    `proxy`. Inbound INVITEs are accepted from `sources` (addresses or networks), and from the
+    proxy's own address when `sources` is empty.
+    """
+
+    name: str
+    proxy: HostPort | None = None
+    prefixes: tuple[str, ...] = ()
+    sources: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    def routes(self, to: str) -> bool:
+        """Whether an outbound call to `to` goes out on this trunk."""
+        return self.proxy is not None and is_e164(to) and any(
+            to.startswith(prefix) for prefix in self.prefixes)
+
+    def describe(self) -> str:
+        """One line for the banner and logs; never the password."""
+        parts = [f"trunk {self.name}"]
+        parts.append(f"proxy {self.proxy}" if self.proxy else "inbound only")
+        if self.prefixes:
+            parts.append("out: " + ",".join(self.prefixes))
+        parts.append("from: " + (",".join(str(s) for s in self.sources) or "the proxy"))
+        if self.username:
+            parts.append(f"user {self.username}" + (" (password set)" if self.password else ""))
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class SipConfig:
+    listen: HostPort = HostPort("0.0.0.0", DEFAULT_PORT)
+    advertised: str = "127.0.0.1"  # the address put in Via, Contact and SDP (NAT: the public one)
+    rtp_ports: tuple[int, int] = DEFAULT_RTP_PORTS
+    trunks: tuple[Trunk, ...] = ()
+
+    def trunk_for(self, to: str) -> Trunk | None:
+        """The first trunk that routes `to`, in configuration order."""
+        return next((trunk for trunk in self.trunks if trunk.routes(to)), None)
+
+    def describe(self) -> list[str]:
+        """Banner lines: listen and advertised addresses, RTP ports, one line per trunk."""
+        lines = [f"SIP on udp {self.listen} (advertised {self.advertised}), "
+                 f"RTP ports {self.rtp_ports[0]}-{self.rtp_ports[1]}"]
+        lines += [trunk.describe() for trunk in self.trunks]
+        if not self.trunks:
+            lines.append("no trunk: every INVITE is refused (403)")
+        return lines
+
+
+def load_sip_config(environ: Mapping[str, str],
+                    read_file: Callable[[str], bytes] | None = None) -> SipConfig | None:
+    """The SIP settings from PERCL_SIP_* and the file PERCL_SIP_CONFIG names; None when off.
+
+    `read_file` reads the TOML file (default: open it); raises ConfigError for bad values.
+    """
+    values = {k: v for k, v in environ.items() if k.startswith("PERCL_SIP_") and v.strip()}
+    if not values:
+        return None
+    table: dict[str, object] = {}
+    if "PERCL_SIP_CONFIG" in values:
+        table = _read_toml(values["PERCL_SIP_CONFIG"].strip(), read_file or _read_path)
+    listen = _host_port("PERCL_SIP_LISTEN",
+                        values.get("PERCL_SIP_LISTEN") or _text(table, "listen", "0.0.0.0"),
+                        DEFAULT_PORT)
+    advertised = (values.get("PERCL_SIP_ADVERTISED") or _text(table, "advertised", "")).strip()
+    if not advertised:
+        advertised = "127.0.0.1" if listen.host in ("0.0.0.0", "::") else listen.host
+    ports = _port_range(values.get("PERCL_SIP_RTP_PORTS") or _text(table, "rtp_ports", ""))
+    trunks = [_trunk(item, f"PERCL_SIP_CONFIG [[trunk]] #{i + 1}")
+              for i, item in enumerate(_tables(table, "trunk"))]
+    env_trunk = _env_trunk(values)
+    if env_trunk is not None:
+        trunks = [t for t in trunks if t.name != env_trunk.name] + [env_trunk]
+    names = [t.name for t in trunks]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"PERCL_SIP_CONFIG: trunk names must be unique, got {names}")
+    return SipConfig(listen=listen, advertised=advertised, rtp_ports=ports, trunks=tuple(trunks))
+
+
+def _read_path(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _read_toml(path: str, read_file: Callable[[str], bytes]) -> dict[str, object]:
+    try:
+        return tomllib.loads(read_file(path).decode("utf-8"))
+    except OSError as error:
+        raise ConfigError(f"PERCL_SIP_CONFIG={path!r}: cannot read it ({error.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"PERCL_SIP_CONFIG={path!r}: not valid TOML ({error})") from None
+
+
+def _text(table: Mapping[str, object], key: str, default: str) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str):
+        raise ConfigError(f"PERCL_SIP_CONFIG: {key} must be a string, got {value!r}")
+    return value
+
+
+def _tables(table: Mapping[str, object], key: str) -> list[Mapping[str, object]]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f"PERCL_SIP_CONFIG: {key} must be an array of tables ([[{key}]])")
+    return cast("list[Mapping[str, object]]", value)
+
+
+def _host_port(name: str, raw: str, default_port: int) -> HostPort:
+    text = raw.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, ""
+    if not host or any(c.isspace() for c in host):
+        raise ConfigError(f"{name}={raw!r}: expected host or host:port")
+    if not port_text:
+        return HostPort(host, default_port)
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ConfigError(f"{name}={raw!r}: the port must be 1..65535")
+    return HostPort(host, int(port_text))
+
+
+def _port_range(raw: str) -> tuple[int, int]:
+    if not raw.strip():
+        return DEFAULT_RTP_PORTS
+    low, dash, high = raw.strip().partition("-")
+    if not (dash and low.isdigit() and high.isdigit()):
+        raise ConfigError(f"PERCL_SIP_RTP_PORTS={raw!r}: expected LOW-HIGH, e.g. 20000-29999")
+    lo, hi = int(low), int(high)
+    if not 1024 <= lo < hi <= 65535 or hi - lo < 3:
+        raise ConfigError(f"PERCL_SIP_RTP_PORTS={raw!r}: expected 1024 <= LOW < HIGH <= 65535 "
+                          "with room for two calls (RTP and RTCP ports)")
+    return lo, hi
+
+
+def _list(name: str, raw: object) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
+    if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+        return tuple(str(item).strip() for item in raw if str(item).strip())
+    raise ConfigError(f"{name}: expected a list of strings (or one comma-separated string)")
+
+
+def _sources(name: str, items: Sequence[str]) -> tuple[ipaddress.IPv4Network |
+                                                       ipaddress.IPv6Network, ...]:
+    out = []
+    for item in items:
+        try:
+            out.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"{name}: {item!r} is not an IP address or network "
+                              "(e.g. 198.51.100.7 or 198.51.100.0/24)") from None
+    return tuple(out)
+
+
+def _prefixes(name: str, items: Sequence[str]) -> tuple[str, ...]:
+    for item in items:
+        if not ((item.startswith("+") and item[1:].isdigit()) or item == "+"):
+            raise ConfigError(f"{name}: prefix {item!r} must be '+' and digits (e.g. +1, +4420), "
+                              "or '+' alone for every number")
+    return tuple(items)
+
+
+def _trunk(item: Mapping[str, object], where: str) -> Trunk:
+    known = {"name", "proxy", "prefixes", "sources", "username", "password"}
+    unknown = sorted(set(item) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {unknown} (known: {sorted(known)})")
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}: name is required (a short word, e.g. \"carrier\")")
+    return _build_trunk(where, name.strip(), item.get("proxy"), item.get("prefixes", []),
+                        item.get("sources", []), item.get("username"), item.get("password"))
+
+
+def _env_trunk(values: Mapping[str, str]) -> Trunk | None:
+    keys = [k for k in values if k.startswith("PERCL_SIP_TRUNK_")]
+    if not keys:
+        return None
+    return _build_trunk("PERCL_SIP_TRUNK_*", values.get("PERCL_SIP_TRUNK_NAME", "trunk").strip(),
+                        values.get("PERCL_SIP_TRUNK_PROXY"),
+                        values.get("PERCL_SIP_TRUNK_PREFIXES", ""),
+                        values.get("PERCL_SIP_TRUNK_SOURCES", ""),
+                        values.get("PERCL_SIP_TRUNK_USERNAME"),
+                        values.get("PERCL_SIP_TRUNK_PASSWORD"))
+
+
+def _build_trunk(where: str, name: str, proxy: object, prefixes: object, sources: object,
+                 username: object, password: object) -> Trunk:
+    if proxy is not None and not isinstance(proxy, str):
+        raise ConfigError(f"{where}: proxy must be a string host[:port]")
+    for key, value in (("username", username), ("password", password)):
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{where}: {key} must be a string")
+    hop = _host_port(f"{where} proxy", proxy, DEFAULT_PORT) if proxy else None
+    routes = _prefixes(f"{where} prefixes", _list(f"{where} prefixes", prefixes))
+    if routes and hop is None:
+        raise ConfigError(f"{where}: prefixes need a proxy to send the calls to")
+    allowed = _sources(f"{where} sources", _list(f"{where} sources", sources))
+    if hop is None and not allowed:
+        raise ConfigError(f"{where}: give a proxy, sources, or both")
+    return Trunk(name=name, proxy=hop, prefixes=routes, sources=allowed,
+                 username=cast("str | None", username) or None,
+                 password=cast("str | None", password) or None)

@@ -1,0 +1,526 @@
+"""The SIP trunk as an external line of the simulated network: real phones as legs of the engine.
+
+`SipLine` is the asyncio shell around the sans-I/O `SipAgent`: one UDP socket for SIP, a timer
+task for the transactions, and an `RtpEndpoint` per call that is that leg's `FarAudio`. It joins
+the engine through the network's external-lines contract (telephony/sim/lines.py), so a SIP
+caller runs the number's application as a simulated caller does, and an OutDial to a number a
+trunk routes rings a real phone.
+
+Inbound, in order (the first failing check answers the INVITE):
+  1. the source address belongs to a configured trunk (its `sources`, else its proxy) -> 403;
+  2. the Request-URI's user (else the To user) is a number of an account -> 404;
+  3. the SDP offer has a stream percl can do (PCMU/PCMA) -> 488 (400 when it is not SDP);
+  4. an RTP port pair is free -> 503;
+then 180 Ringing and the call goes to the engine (`line_call`). The engine's answer sends 200
+with the SDP answer; audio the platform plays before that (PlayEarlyMedia) sends 183 with the
+same SDP first. A CANCEL or BYE reaches the engine as the far end's hang-up; RFC 4733 events as
+key presses.
+
+Outbound (`dial`): the first trunk whose prefixes match `to` gets an INVITE through its proxy
+with percl's offer; 180/183 ring (183 with SDP plays early audio), 200 answers, and failures map
+to FreeClimb's outcomes: 486, 600 and 603 busy; 408 and 480 no answer; anything else failed.
+The engine's ring timeout or hang-up ends the leg, and `ended` CANCELs or BYEs as the state needs.
+
+Why the engine's call id is learnt late: `line_call` makes it, and the engine may answer (and
+so call `answered`) before `line_call` returns. Answers and ends for ids not yet known are kept
+until it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import secrets
+import socket
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from percl.domain.phone import is_e164
+from percl.domain.records import IncomingNumber
+from percl.engine.ports import DialResult
+from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
+from percl.telephony.sim.lines import ExternalLine, FarAudio, LineCall
+from percl.telephony.sip.agent import (
+    Answered,
+    Ended,
+    Event,
+    Failed,
+    Incoming,
+    Phase,
+    Progress,
+    Reoffer,
+    SipAgent,
+)
+from percl.telephony.sip.auth import (
+    Challenge,
+    challenge_header,
+    credentials_header,
+    parse_digest_params,
+    with_credentials,
+)
+from percl.telephony.sip.config import SipConfig, Trunk
+from percl.telephony.sip.media import PortPool, RtpEndpoint
+from percl.telephony.sip.message import NameAddr, Request, Response, parse_uri
+from percl.telephony.sip.sdp import (
+    LocalMedia,
+    SdpError,
+    SdpRefused,
+    SessionDescription,
+    answer_offer,
+    make_offer,
+    parse_sdp,
+    read_answer,
+    serialize_sdp,
+)
+from percl.telephony.sip.uas import Outgoing
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+#: The store's record of an account's number, or None (app.py: Store.find_number).
+FindNumber = Callable[[str], Awaitable[IncomingNumber | None]]
+#: Digest credentials for a challenged request: (trunk, request, 401/407) -> the request again
+#: with Authorization / Proxy-Authorization, or None. The digest module provides it.
+Digest = Callable[[Trunk, Request, Response], Request | None]
+
+
+
+def trunk_credentials(trunk: Trunk, request: Request, challenge: Response) -> Request | None:
+    """The `Digest` percl uses (auth.py): `request` again with the trunk's credentials for the
+    challenge, or None when the trunk has none, the challenge cannot be answered, or it is a
+    second challenge to credentials already sent for the same nonce (a wrong password: no loop)."""
+    if not trunk.username or trunk.password is None:
+        return None
+    try:
+        offered = Challenge.best(challenge.headers.get_all(challenge_header(challenge.status)))
+    except ValueError:
+        log.warning("SIP trunk %s: cannot answer the %d challenge to %s", trunk.name,
+                    challenge.status, request.method)
+        return None
+    for sent in request.headers.get_all(credentials_header(challenge.status)):
+        params = parse_digest_params(sent)
+        if params.get("realm") == offered.realm and params.get("nonce") == offered.nonce:
+            log.warning("SIP trunk %s: %s refused again with the same challenge: check the "
+                        "trunk's username and password", trunk.name, request.method)
+            return None
+    return with_credentials(request, challenge, trunk.username, trunk.password)
+
+
+_BUSY = frozenset({486, 600, 603})
+_NO_ANSWER = frozenset({408, 480})
+
+
+class LineHost(Protocol):
+    """The network a line brings its inbound calls to (SimNetwork)."""
+
+    async def line_call(self, line: ExternalLine, from_: str, to: str, far: FarAudio, *,
+                        number: IncomingNumber | None = None) -> LineCall: ...
+
+
+def dial_result(status: int) -> DialResult:
+    """A final SIP status of an outbound INVITE as a FreeClimb dial outcome."""
+    if status in _BUSY:
+        return DialResult.BUSY
+    if status in _NO_ANSWER:
+        return DialResult.NO_ANSWER
+    return DialResult.FAILED
+
+
+def phone_number(user: str | None) -> str | None:
+    """A URI's user part as an E.164 number ("+15551234567", "15551234567"), else None."""
+    if not user:
+        return None
+    text = user.split(";")[0].replace("-", "").replace(".", "")
+    number = text if text.startswith("+") else "+" + text
+    return number if is_e164(number) else None
+
+
+@dataclass
+class _Leg:
+    sip_id: str
+    rtp: RtpEndpoint
+    trunk: Trunk
+    outbound: bool
+    call: LineCall | None = None
+    answer: bytes = b""  # inbound: our SDP answer, for the 183 and the 200
+    offer: SessionDescription | None = None  # outbound: our offer
+    rang: bool = False
+    early: bool = False
+
+
+class _Socket(asyncio.DatagramProtocol):
+    def __init__(self, line: SipLine) -> None:
+        self._line = line
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        self._line.datagram(data, (str(addr[0]), int(addr[1])))
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("SIP socket error: %s", exc)
+
+
+class SipLine(TaskOwner):
+    """The SIP trunk line. Use as `async with SipLine(config, network, find_number) as line:`
+    and `network.add_line(line)`; it binds `config.listen` on entering."""
+
+    name = "sip"
+
+    def __init__(self, config: SipConfig, host: LineHost, find_number: FindNumber, *,
+                 digest: Digest | None = None) -> None:
+        """`digest`: answers 401/407 challenges with a trunk's username and password; without
+        it a challenged outbound call fails with the challenge's status."""
+        self.config = config
+        self._digest = digest
+        self._host = host
+        self._find_number = find_number
+        self._group = OwnedTaskGroup("SipLine")
+        self._ports = PortPool(*config.rtp_ports)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._transport: asyncio.DatagramTransport | None = None
+        self._agent = SipAgent(config.advertised, config.listen.port, authorize=self._authorize)
+        self._wake = asyncio.Event()
+        self._legs: dict[str, _Leg] = {}  # by SIP Call-ID
+        self._by_engine: dict[str, _Leg] = {}  # by the engine's call id
+        self._early_answers: set[str] = set()
+        self._early_ends: set[str] = set()
+        self._arriving = 0  # line_call()s in progress
+        self._proxy_ips: dict[str, frozenset[str]] = {}
+        self._proxy_hops: dict[str, Address] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> SipLine:
+        await super().__aenter__()
+        try:
+            await self._start()
+        except BaseException:
+            await self._group.close()
+            raise
+        return self
+
+    async def _start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        for trunk in self.config.trunks:
+            if trunk.proxy is not None:
+                infos = await self._loop.getaddrinfo(trunk.proxy.host, trunk.proxy.port,
+                                                     type=socket.SOCK_DGRAM)
+                self._proxy_ips[trunk.name] = frozenset(str(i[4][0]) for i in infos)
+                self._proxy_hops[trunk.name] = (str(infos[0][4][0]), int(infos[0][4][1]))
+        listen = self.config.listen
+        transport, _ = await self._loop.create_datagram_endpoint(
+            lambda: _Socket(self), local_addr=(listen.host, listen.port))
+        self._transport = transport
+        self._agent.port = self.address[1]  # the real port when the config said 0
+        self._group.spawn(self._run_timers())
+        log.info("SIP line on udp %s:%d", *self.address)
+
+    async def _close(self, exc: BaseException | None) -> None:
+        for leg in list(self._legs.values()):
+            self._send(self._agent.hang_up(leg.sip_id, self._now()))
+            leg.rtp.close()
+        self._legs.clear()
+        self._by_engine.clear()
+        await self._group.close()
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    @property
+    def address(self) -> Address:
+        assert self._transport is not None, "the SIP line is not running"
+        host, port = self._transport.get_extra_info("sockname")[:2]
+        return str(host), int(port)
+
+    @property
+    def live_legs(self) -> int:
+        return len(self._legs)
+
+    def jitter_ms(self) -> list[float]:
+        """The RFC 3550 interarrival jitter of each live leg's incoming stream (for the bench)."""
+        return [leg.rtp.jitter_ms() for leg in self._legs.values()]
+
+    def _now(self) -> float:
+        assert self._loop is not None
+        return self._loop.time()
+
+    def _send(self, outgoing: list[Outgoing]) -> None:
+        if self._transport is None:
+            return
+        for item in outgoing:
+            with contextlib.suppress(OSError):  # one unreachable peer must not stop the rest
+                self._transport.sendto(item.data, item.address)
+        if outgoing:
+            self._wake.set()  # a new transaction may have an earlier deadline
+
+    async def _run_timers(self) -> None:
+        while True:
+            deadline = self._agent.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - self._now())
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            self._send(self._agent.on_time(self._now()))
+            self._events()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        self._group.spawn(_guarded(coro))
+
+    # ------------------------------------------------------------------ the wire
+
+    def datagram(self, data: bytes, source: Address) -> None:
+        self._send(self._agent.receive(data, source, self._now()))
+        self._events()
+
+    def _events(self) -> None:
+        for event in self._agent.take_events():
+            self._event(event)
+
+    def _event(self, event: Event) -> None:
+        if isinstance(event, Incoming):
+            self._spawn(self._inbound(event))
+            return
+        leg = self._legs.get(event.call_id)
+        if leg is None:
+            return
+        if isinstance(event, Progress):
+            self._progress(leg, event)
+        elif isinstance(event, Answered):
+            self._answered(leg, event)
+        elif isinstance(event, Failed):
+            self._failed(leg, event.status)
+        elif isinstance(event, Ended):
+            self._far_end_hung_up(leg)
+        elif isinstance(event, Reoffer):
+            self._reoffer(leg, event)
+
+    # ------------------------------------------------------------------ inbound
+
+    async def _inbound(self, event: Incoming) -> None:
+        sip_id, invite = event.call_id, event.request
+        trunk = self._trunk_of(event.source[0])
+        if trunk is None:
+            log.warning("SIP INVITE from %s refused: not a configured trunk", event.source[0])
+            self._refuse(sip_id, 403)
+            return
+        to = phone_number(invite.uri.user) or phone_number(invite.to.uri.user)
+        number = await self._find_number(to) if to else None
+        if number is None and phone_number(invite.to.uri.user) not in (None, to):
+            to = phone_number(invite.to.uri.user)
+            number = await self._find_number(to) if to else None
+        if number is None or to is None:
+            self._refuse(sip_id, 404)
+            return
+        leg = await self._inbound_leg(sip_id, invite, trunk)
+        if leg is None or self._agent.phase(sip_id) is Phase.ENDED:
+            if leg is not None:
+                self._forget(leg)
+            return
+        self._send(self._agent.respond(sip_id, 180, self._now()))
+        await self._hand_to_engine(leg, _caller(invite.from_), to, number)
+
+    async def _inbound_leg(self, sip_id: str, invite: Request, trunk: Trunk) -> _Leg | None:
+        try:
+            offer = parse_sdp(invite.body)
+        except SdpError:
+            self._refuse(sip_id, 400)
+            return None
+        try:
+            rtp = await RtpEndpoint.open(self.config.listen.host, self._ports)
+        except OSError:
+            self._refuse(sip_id, 503)
+            return None
+        local = LocalMedia(self.config.advertised, rtp.port, str(secrets.randbits(31)))
+        try:
+            answer, params = answer_offer(offer, local)
+        except SdpRefused:
+            rtp.close()
+            self._refuse(sip_id, 488)
+            return None
+        leg = _Leg(sip_id, rtp, trunk, outbound=False, answer=serialize_sdp(answer))
+        rtp.start(params)
+        rtp.held = True
+        rtp.on_early_audio = lambda: self._early_media(leg)
+        rtp.on_digits = lambda digits: leg.call.press(digits) if leg.call else None
+        self._legs[sip_id] = leg
+        return leg
+
+    async def _hand_to_engine(self, leg: _Leg, from_: str, to: str,
+                              number: IncomingNumber) -> None:
+        self._arriving += 1
+        try:
+            call = await self._host.line_call(self, from_, to, leg.rtp, number=number)
+        except Exception:
+            log.exception("SIP call %s: the engine did not take it", leg.sip_id)
+            self._send(self._agent.respond(leg.sip_id, 500, self._now()))
+            self._forget(leg)
+            return
+        finally:
+            self._arriving -= 1
+        leg.call = call
+        self._by_engine[call.call_id] = leg
+        if self._agent.phase(leg.sip_id) is Phase.ENDED:
+            call.hang_up()  # cancelled while the engine was taking it
+        if call.call_id in self._early_answers:
+            self.answered(call.call_id)
+        if call.call_id in self._early_ends:
+            self.ended(call.call_id)
+        if self._arriving == 0:
+            self._early_answers.clear()
+            self._early_ends.clear()
+
+    def _refuse(self, sip_id: str, status: int) -> None:
+        self._send(self._agent.respond(sip_id, status, self._now()))
+
+    def _trunk_of(self, ip: str) -> Trunk | None:
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return None
+        for trunk in self.config.trunks:
+            if trunk.sources:
+                if any(address in network for network in trunk.sources):
+                    return trunk
+            elif ip in self._proxy_ips.get(trunk.name, ()):
+                return trunk
+        return None
+
+    def _early_media(self, leg: _Leg) -> None:
+        if not leg.early and self._agent.phase(leg.sip_id) is Phase.RINGING:
+            leg.early = True
+            self._send(self._agent.respond(leg.sip_id, 183, self._now(), body=leg.answer))
+
+    def answered(self, call_id: str) -> None:
+        """The platform answered: 200 OK with the SDP answer."""
+        leg = self._by_engine.get(call_id)
+        if leg is None:
+            if self._arriving:  # a call line_call has not returned yet (module docstring)
+                self._early_answers.add(call_id)
+            return
+        leg.rtp.held = False
+        self._send(self._agent.respond(leg.sip_id, 200, self._now(), body=leg.answer))
+
+    def _reoffer(self, leg: _Leg, event: Reoffer) -> None:
+        """A re-INVITE (hold, resume, a new address): answer it and follow it."""
+        local = LocalMedia(self.config.advertised, leg.rtp.port, str(secrets.randbits(31)))
+        try:
+            answer, params = answer_offer(parse_sdp(event.body), local)
+        except (SdpError, SdpRefused):
+            self._send(self._agent.respond(leg.sip_id, 488, self._now()))
+            return
+        leg.rtp.start(params)
+        self._send(self._agent.respond(leg.sip_id, 200, self._now(), body=serialize_sdp(answer)))
+
+    # ------------------------------------------------------------------ outbound
+
+    def handles(self, to: str) -> bool:
+        return self.config.trunk_for(to) is not None
+
+    async def dial(self, call: LineCall) -> None:
+        """INVITE `call.to` through its trunk's proxy; the answer or failure comes later."""
+        trunk = self.config.trunk_for(call.to)
+        if trunk is None or trunk.proxy is None:
+            call.fail(DialResult.FAILED)
+            return
+        try:
+            rtp = await RtpEndpoint.open(self.config.listen.host, self._ports)
+        except OSError:
+            log.warning("SIP call to %s failed: no free RTP port", call.to)
+            call.fail(DialResult.FAILED)
+            return
+        if not call.live:
+            rtp.close()
+            return
+        offer = make_offer(LocalMedia(self.config.advertised, rtp.port,
+                                      str(secrets.randbits(31))))
+        proxy = str(trunk.proxy)
+        caller = parse_uri(f"sip:{call.from_}@{self.config.advertised}")
+        sip_id, out = self._agent.invite(
+            request_uri=parse_uri(f"sip:{call.to}@{proxy}"),
+            from_=NameAddr(caller), to=NameAddr(parse_uri(f"sip:{call.to}@{proxy}")),
+            hop=self._proxy_hops[trunk.name], body=serialize_sdp(offer), now=self._now(),
+            extra=(("P-Asserted-Identity", f"<{caller}>"),))
+        leg = _Leg(sip_id, rtp, trunk, outbound=True, call=call, offer=offer)
+        rtp.on_digits = lambda digits: call.press(digits)
+        self._legs[sip_id] = leg
+        self._by_engine[call.call_id] = leg
+        self._send(out)
+
+    def _authorize(self, request: Request, challenge: Response) -> Request | None:
+        leg = self._legs.get(request.call_id)
+        if leg is None or self._digest is None or not leg.trunk.username:
+            return None
+        return self._digest(leg.trunk, request, challenge)
+
+    def _progress(self, leg: _Leg, event: Progress) -> None:
+        assert leg.call is not None
+        if not leg.rang:
+            leg.rang = True
+            leg.call.ringing()
+        if event.body and not leg.early and leg.offer is not None:
+            with contextlib.suppress(SdpError, SdpRefused):
+                leg.rtp.start(read_answer(leg.offer, parse_sdp(event.body)))
+                leg.early = True
+                leg.call.early_audio(leg.rtp)
+
+    def _answered(self, leg: _Leg, event: Answered) -> None:
+        assert leg.call is not None and leg.offer is not None
+        try:
+            leg.rtp.start(read_answer(leg.offer, parse_sdp(event.body)))
+        except (SdpError, SdpRefused) as error:
+            if not leg.early:  # no usable answer, and none came before: nothing to hear
+                log.warning("SIP call %s: unusable SDP answer (%s)", leg.sip_id, error)
+                self._send(self._agent.hang_up(leg.sip_id, self._now()))
+                leg.call.fail(DialResult.FAILED)
+                return
+        leg.call.answer(leg.rtp)
+
+    def _failed(self, leg: _Leg, status: int) -> None:
+        assert leg.call is not None
+        log.info("SIP call %s to %s: %d", leg.sip_id, leg.call.to, status)
+        leg.call.fail(dial_result(status))
+        self._forget(leg)
+
+    # ------------------------------------------------------------------ ending
+
+    def _far_end_hung_up(self, leg: _Leg) -> None:
+        if leg.call is not None:
+            leg.call.hang_up()  # the network calls ended(), which forgets the leg
+        # else: the engine has not taken the call yet; _hand_to_engine sees the phase
+
+    def ended(self, call_id: str) -> None:
+        """The leg ended on the platform's side or the far end's: CANCEL, 480 or BYE as the
+        SIP state needs (nothing when the far end ended it), and free its RTP ports."""
+        leg = self._by_engine.get(call_id)
+        if leg is None:
+            if self._arriving:
+                self._early_ends.add(call_id)
+            return
+        self._send(self._agent.hang_up(leg.sip_id, self._now()))
+        self._forget(leg)
+
+    def _forget(self, leg: _Leg) -> None:
+        leg.rtp.close()
+        self._legs.pop(leg.sip_id, None)
+        if leg.call is not None:
+            self._by_engine.pop(leg.call.call_id, None)
+
+
+def _caller(from_: NameAddr) -> str:
+    """The From of an inbound call as percl records it: an E.164 number when the user part is
+    one, else the SIP URI without parameters."""
+    number = phone_number(from_.uri.user)
+    if number is not None:
+        return number
+    uri = from_.uri
+    user = f"{uri.user}@" if uri.user else ""
+    return f"sip:{user}{uri.host}" if uri.is_sip else str(uri)
+
+
+async def _guarded(coro: Coroutine[Any, Any, None]) -> None:
+    try:
+        await coro
+    except Exception:
+        log.exception("SIP line task failed")
