@@ -131,6 +131,9 @@ def best_match(haystack: np.ndarray, needle: np.ndarray) -> tuple[float, int]:
     return float(score[at]), at
 
 
+ORDER_SCORE = 0.8  # pieces found at least this well must be found in order
+
+
 def found_in_order(haystack: np.ndarray, sound: np.ndarray, *, chunk: int = 2000) -> list[float]:
     """How well each audible quarter second (`chunk` samples at 8 kHz) of `sound` is found in
     `haystack`, checking that they are found in order. The browser's jitter buffer stretches and
@@ -142,8 +145,9 @@ def found_in_order(haystack: np.ndarray, sound: np.ndarray, *, chunk: int = 2000
         if np.sqrt(np.mean(np.square(piece, dtype=np.float64))) < 0.01 * np.abs(sound).max():
             continue  # a pause: nothing to recognise
         score, at = best_match(haystack, piece)
-        assert at > last, f"the quarter second at {start / 8000:.2f} s was heard out of order"
-        last = at
+        if score >= ORDER_SCORE:  # where a poor match lies says nothing: its score counts instead
+            assert at > last, f"the quarter second at {start / 8000:.2f} s was heard out of order"
+            last = at
         scores.append(score)
     return scores
 
