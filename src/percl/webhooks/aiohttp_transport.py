@@ -97,7 +97,10 @@ async def _answer(response: aiohttp.ClientResponse, limit: int | None) -> Transp
         return TransportResponse(response.status, headers, await response.read())
     chunks: list[bytes] = []
     room = limit
-    async for chunk in response.content.iter_chunked(_CHUNK):
+    content = response.content
+    # `read` until it returns b"", as iter_chunked does, without an async iterator's calls and
+    # StopAsyncIteration per answer.
+    while chunk := await content.read(_CHUNK):
         if len(chunk) > room:
             chunks.append(chunk[:room])
             return TransportResponse(response.status, headers, b"".join(chunks), truncated=True)
