@@ -223,7 +223,8 @@ class SqliteExecutor:
                 await engine.dispose()
 
     def check_open(self) -> None:
-        self.driver()
+        if self._driver is None:  # as driver() does, without the call (every store write)
+            self.driver()
 
     def driver(self) -> aiosqlite.Connection:
         """The aiosqlite connection. Raises StoreClosed before `open()` or after `close()`."""
