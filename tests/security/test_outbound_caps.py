@@ -138,6 +138,42 @@ async def test_aiohttp_transport_reads_no_further_than_the_cap(
     assert written["bytes"] < 2 * 16 * 1024 * 1024
 
 
+async def test_aiohttp_transport_reads_a_declared_length_whole_only_within_the_cap() -> None:
+    """An answer whose Content-Length fits is read in one go; one past the cap, or compressed
+    (a small Content-Length that unpacks far past the cap), is still cut at the cap."""
+    fits, too_long = b"[" + SAY[:-1] + b"]", b"x" * (CAP + 1)
+    bomb = b"x" * (64 * CAP)
+
+    async def answer(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name == "bomb":
+            response = web.Response(body=bomb)
+            response.enable_compression(web.ContentCoding.gzip)
+            return response
+        return web.Response(body=fits if name == "fits" else too_long)
+
+    app = web.Application()
+    app.router.add_route("*", "/{name}", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    transport = AiohttpTransport()
+    try:
+        whole = await transport.post(f"{base}/fits", b"{}", {}, limit=CAP)
+        cut = await transport.post(f"{base}/long", b"{}", {}, limit=CAP)
+        unpacked = await transport.post(f"{base}/bomb", b"{}", {"Accept-Encoding": "gzip"},
+                                        limit=CAP)
+    finally:
+        await transport.close()
+        await runner.cleanup()
+    assert (whole.body, whole.truncated) == (fits, False)
+    assert (cut.body, cut.truncated) == (too_long[:CAP], True)
+    assert unpacked.headers.get("Content-Encoding") == "gzip"
+    assert (len(unpacked.body), unpacked.truncated) == (CAP, True)
+
+
 # --------------------------------------------------------------------------- the call's outcome
 
 

@@ -98,7 +98,8 @@ class ActivityPrinter:
         self.active = False
 
     def observe(self, entry: LogEntry) -> None:
-        self._remember(entry)
+        if entry.call_id is not None and entry.call_id not in self._numbers:  # not known yet
+            self._remember(entry)
         if not self.active or (self._verbosity is Verbosity.QUIET
                                and entry.level is not LogLevel.ERROR):
             return  # nothing to show (a line's level is its entry's): skip decoding it

@@ -336,12 +336,27 @@ def wire_fields(payload: Payload) -> dict[str, WireValue]:
         return {"originalRequestType": payload.original.REQUEST_TYPE.value,
                 **wire_fields(payload.original)}
     out: dict[str, WireValue] = {}
-    for f in dataclasses.fields(payload):
-        value = getattr(payload, f.name)
-        if value is None and not f.metadata.get("null"):
+    for name, wire, null in _wire_plan(payload):
+        value = getattr(payload, name)
+        if value is None and not null:
             continue
-        out[wire_name(f.name)] = value.value if isinstance(value, Enum) else value
+        out[wire] = value.value if isinstance(value, Enum) else value
     return out
+
+
+_WirePlan = tuple[tuple[str, str, bool], ...]
+_WIRE_PLANS: dict[type[object], _WirePlan] = {}
+
+
+def _wire_plan(payload: Original) -> _WirePlan:
+    """(attribute, wire name, sent as null) per field of `payload`'s type: worked out once per
+    type, not per webhook."""
+    plan = _WIRE_PLANS.get(type(payload))
+    if plan is None:
+        plan = _WIRE_PLANS[type(payload)] = tuple(
+            (f.name, wire_name(f.name), bool(f.metadata.get("null")))
+            for f in dataclasses.fields(payload))
+    return plan
 
 
 def wire_name(name: str) -> str:

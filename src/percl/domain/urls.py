@@ -41,11 +41,13 @@ def mask_in(value: Any) -> Any:
     kind = type(value)
     if kind is str:
         return value if "@" not in value else mask_credentials(value)
+    # Items that are numbers or strings without "@" are kept without a call (most of them).
     if kind is dict:
-        return {key: item if type(item) in _PLAIN else mask_in(item)
-                for key, item in value.items()}
+        return {key: item if (t := type(item)) in _PLAIN or (t is str and "@" not in item)
+                else mask_in(item) for key, item in value.items()}
     if kind is list or kind is tuple:
-        return [item if type(item) in _PLAIN else mask_in(item) for item in value]
+        return [item if (t := type(item)) in _PLAIN or (t is str and "@" not in item)
+                else mask_in(item) for item in value]
     if kind in _PLAIN:
         return value
     if isinstance(value, str):

@@ -30,13 +30,27 @@ def serialize_command(command: Command) -> dict[str, Any]:
 
 def _attributes(model: BaseModel) -> dict[str, Any]:
     attributes: dict[str, Any] = {}
-    for name, info in type(model).model_fields.items():
-        if name not in model.model_fields_set:
+    given = model.model_fields_set
+    for name, wire in _wire_order(type(model)):
+        if name not in given:
             continue
         value = getattr(model, name)
         if value is not None:
-            attributes[info.alias or name] = _wire(value)
+            attributes[wire] = _wire(value)
     return attributes
+
+
+#: Model class -> (field, wire name) in declaration order, filled on first use (a script is
+#: serialized for its "PerCL received" log line, every time one arrives).
+_WIRE_ORDER: dict[type[BaseModel], tuple[tuple[str, str], ...]] = {}
+
+
+def _wire_order(kind: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    order = _WIRE_ORDER.get(kind)
+    if order is None:
+        order = _WIRE_ORDER[kind] = tuple(
+            (name, info.alias or name) for name, info in kind.model_fields.items())
+    return order
 
 
 def _wire(value: Any) -> Any:

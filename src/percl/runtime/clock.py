@@ -9,8 +9,9 @@ import time
 class SystemClock:
     """The real clock, used by `percl serve`."""
 
-    def now(self) -> float:
-        return time.time()
+    #: time.time itself: the engine reads the clock ~40 times a call, and a method wrapping it
+    #: cost a Python call each time.
+    now = staticmethod(time.time)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))

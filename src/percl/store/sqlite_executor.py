@@ -34,10 +34,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import aiosqlite
@@ -97,20 +97,26 @@ def _getter(names: tuple[str, ...]) -> _Getter:
     return picked
 
 
-@contextmanager
-def _translated() -> Iterator[None]:
+class _Translated:
     """sqlite3's errors as the executor contract's (executor.py): a broken unique constraint is
-    `Duplicate`, a database locked by another connection `StoreBusy`."""
-    try:
-        yield
-    except sqlite3.IntegrityError as exc:
-        if getattr(exc, "sqlite_errorcode", 0) in _DUPLICATE_CODES:
+    `Duplicate`, a database locked by another connection `StoreBusy`. Used as `with _TRANSLATED:`
+    around every write (a class: a generator-based context manager costs five calls a write)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc is None:
+            return
+        code = getattr(exc, "sqlite_errorcode", 0)
+        if isinstance(exc, sqlite3.IntegrityError) and code in _DUPLICATE_CODES:
             raise Duplicate(str(exc)) from exc
-        raise
-    except sqlite3.OperationalError as exc:
-        if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _BUSY_CODES:
+        if isinstance(exc, sqlite3.OperationalError) and code & 0xFF in _BUSY_CODES:
             raise StoreBusy() from exc
-        raise
+
+
+_TRANSLATED = _Translated()
 
 
 class SqliteExecutor:
@@ -217,7 +223,8 @@ class SqliteExecutor:
                 await engine.dispose()
 
     def check_open(self) -> None:
-        self.driver()
+        if self._driver is None:  # as driver() does, without the call (every store write)
+            self.driver()
 
     def driver(self) -> aiosqlite.Connection:
         """The aiosqlite connection. Raises StoreClosed before `open()` or after `close()`."""
@@ -253,7 +260,7 @@ class SqliteExecutor:
     async def _write_one(self, sql: str, values: Params | Sequence[Any]) -> int:
         async with self.lock:
             driver = self.driver()
-            with _translated():
+            with _TRANSLATED:
                 if self.writer is not None and self.checkpointer is not None:
                     count = self.writer.execute(sql, values).rowcount
                     self.checkpointer.committed()
@@ -271,7 +278,7 @@ class SqliteExecutor:
         seq = [values(row) for row in rows]
         async with self.lock:
             driver = self.driver()
-            with _translated():
+            with _TRANSLATED:
                 if self.writer is not None and self.checkpointer is not None:
                     return self._write_many_here(self.writer, sql, seq)
                 await driver.execute("BEGIN IMMEDIATE")

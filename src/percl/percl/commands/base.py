@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -290,12 +290,20 @@ class Command(BaseModel):
     WIRE_SYNONYMS: ClassVar[dict[str, str]] = {}
 
     @classmethod
-    def wire_names(cls) -> dict[str, str]:
-        """Map every accepted wire attribute name to its Python field name."""
-        names = {(info.alias or field): field for field, info in cls.model_fields.items()}
-        for synonym, canonical in cls.WIRE_SYNONYMS.items():
-            names[synonym] = names[canonical]
+    def wire_names(cls) -> Mapping[str, str]:
+        """Map every accepted wire attribute name to its Python field name (worked out once per
+        command class: every command parsed looks its attributes up here)."""
+        names = _WIRE_NAMES.get(cls)
+        if names is None:
+            names = {(info.alias or field): field for field, info in cls.model_fields.items()}
+            for synonym, canonical in cls.WIRE_SYNONYMS.items():
+                names[synonym] = names[canonical]
+            _WIRE_NAMES[cls] = names
         return names
+
+
+#: Command class -> Command.wire_names(), filled on first use.
+_WIRE_NAMES: dict[type[Command], dict[str, str]] = {}
 
 
 class WireModel(BaseModel):

@@ -14,12 +14,19 @@ from percl.errors import StoreBusy
 from percl.store.schema import LOG_MAP, logs
 from percl.store.sql.batch import BatchWriter, Row
 from percl.store.sql.executor import Executor
-from percl.store.sql.log_query import count_select, log_conditions, page_select, prune_statement
+from percl.store.sql.log_query import (
+    PRUNE_PARAMS,
+    count_select,
+    log_conditions,
+    page_select,
+    prune_statement,
+)
 from percl.store.sql.statements import insert_row
 
 _BATCH = 100  # lines per transaction: bounds one write's time on the loop's thread
 #: log_id is the database's (the insertion order): every other column.
 _INSERT = insert_row(logs, [f.column for f in LOG_MAP.fields])
+_PRUNE = prune_statement()
 
 
 class Logs:
@@ -82,6 +89,7 @@ class Logs:
         holds the database locked (retention is best effort; the next prune catches up)."""
         await self.flush()
         try:
-            return await self._db.write(prune_statement(older_than, keep))
+            return await self._db.write(
+                _PRUNE, {**PRUNE_PARAMS, "older_than": older_than, "keep": keep})
         except StoreBusy:
             return 0
