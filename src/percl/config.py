@@ -103,6 +103,31 @@ def _caps(values: Mapping[str, str]) -> ReadCaps:
 
 
 @dataclass(frozen=True, slots=True)
+class AudioStreamSettings:
+    """AudioStream's limits (issue 14; docs/AUDIOSTREAM.md, docs/DECISIONS.md)."""
+
+    stall_s: float = 30.0  # PERCL_AUDIOSTREAM_STALL_S: agent silent this long ends it; 0 = never
+    connect_timeout_s: float = 10.0  # PERCL_AUDIOSTREAM_CONNECT_TIMEOUT_S
+    buffer_ms: int = 10_000  # PERCL_AUDIOSTREAM_BUFFER_MS: audio held each way per stream
+    ca_file: str | None = None  # PERCL_AUDIOSTREAM_CA_FILE: a PEM CA trusted for grpcs/wss
+
+
+def _audiostream(values: Mapping[str, str]) -> AudioStreamSettings:
+    d = AudioStreamSettings()
+    stall = values.get("PERCL_AUDIOSTREAM_STALL_S")
+    connect = values.get("PERCL_AUDIOSTREAM_CONNECT_TIMEOUT_S")
+    buffer = values.get("PERCL_AUDIOSTREAM_BUFFER_MS")
+    return AudioStreamSettings(
+        stall_s=d.stall_s if stall is None else _float("PERCL_AUDIOSTREAM_STALL_S", stall, 0.0),
+        connect_timeout_s=(d.connect_timeout_s if connect is None else
+                           _float("PERCL_AUDIOSTREAM_CONNECT_TIMEOUT_S", connect, 0.1)),
+        buffer_ms=(d.buffer_ms if buffer is None else
+                   _int("PERCL_AUDIOSTREAM_BUFFER_MS", buffer, 100, 600_000)),
+        ca_file=values.get("PERCL_AUDIOSTREAM_CA_FILE", "").strip() or None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8600
@@ -130,6 +155,7 @@ class Settings:
     cluster: WorkerSettings = field(default_factory=WorkerSettings)  # leases, forwarding
     recordings_dir: str = ""  # recordings' WAV files; "" = `recordings` beside the database file
     recording_retention_days: float = 0.0  # recordings older than this are deleted; 0 = keep
+    audiostream: AudioStreamSettings = field(default_factory=AudioStreamSettings)
 
     @property
     def base_url(self) -> str:
@@ -235,6 +261,7 @@ def from_sources(
         **_recordings(values, s),
         sms_require_campaign=_flag("PERCL_SMS_REQUIRE_CAMPAIGN",
                                    values.get("PERCL_SMS_REQUIRE_CAMPAIGN", "")),
+        audiostream=_audiostream(values),
     )
 
 

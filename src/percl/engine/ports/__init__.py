@@ -32,6 +32,7 @@ from percl.engine.ports.media import (
     Silence,
     Source,
     SpokenText,
+    StreamTap,
     Tone,
     ToneKind,
     Tts,
@@ -80,3 +81,16 @@ from percl.engine.ports.recordings import AudioRecorder, RecordingFiles, Recordi
 __all__ += ["AudioRecorder", "RecordingFiles", "RecordingQuery", "RecordingTake"]
 # Limits that hold across workers (issue 19): limits.py.
 __all__ += ["Rate", "SharedLimits"]
+# AudioStream (issue 14): media.py's StreamTap, streaming.py.
+from percl.engine.ports.streaming import (  # noqa: E402
+    CONTENT_TYPES,
+    DEFAULT_CONTENT_TYPE,
+    AgentConnector,
+    AgentStream,
+    StreamEnd,
+    StreamEndKind,
+    StreamStart,
+)
+
+__all__ += ["CONTENT_TYPES", "DEFAULT_CONTENT_TYPE", "AgentConnector", "AgentStream", "StreamEnd",
+            "StreamEndKind", "StreamStart", "StreamTap"]
