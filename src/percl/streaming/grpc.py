@@ -9,6 +9,7 @@ setting (PERCL_AUDIOSTREAM_CA_FILE), e.g. a development CA.
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlsplit
 
 import grpc
@@ -164,38 +165,72 @@ def _fault(location: str, error: grpc.aio.AioRpcError) -> m.AgentFault:
 
 
 class GrpcLink:
-    """One SendIVRData call (session.Link)."""
+    """One SendIVRData call (session.Link).
+
+    Why a reader task: in grpc.aio, cancelling a coroutine that awaits `read()` cancels the
+    whole RPC, and the stream's tasks are cancelled whenever one of them ends it; the agent
+    must still get NotifyCallEnded afterwards. So one task reads for the link's whole life into
+    a queue, `receive` waits on the queue (safe to cancel), and writes are shielded."""
 
     def __init__(self, location: str, channel: grpc.aio.Channel) -> None:
         self._location = location
         self._channel = channel
         stub = pbg.GRPCStreamServiceStub(channel)  # type: ignore[no-untyped-call]
         self._call = stub.SendIVRData()
+        self._inbox: asyncio.Queue[m.AppCommand | m.AgentFault | None] = asyncio.Queue()
+        self._reader: asyncio.Task[None] | None = None
         self._closed = False
 
     async def send(self, event: m.PlatformEvent) -> None:
         try:
-            await self._call.write(platform_message(event))
+            await asyncio.shield(self._call.write(platform_message(event)))
         except grpc.aio.AioRpcError as exc:
             raise _fault(self._location, exc) from None
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:  # grpc raises its UsageError / InvalidStateError once done
             raise m.AgentFault(await self._why_done(exc)) from None
 
     async def receive(self) -> m.AppCommand | None:
+        if self._reader is None:
+            self._reader = asyncio.ensure_future(self._read_all())
+        item = await self._inbox.get()
+        if isinstance(item, m.AgentFault):
+            raise item
+        return item
+
+    async def _read_all(self) -> None:
         try:
-            message = await self._call.read()
+            while True:
+                message = await self._call.read()
+                if message is grpc.aio.EOF:
+                    self._inbox.put_nowait(None)
+                    return
+                self._inbox.put_nowait(app_command(message))
         except grpc.aio.AioRpcError as exc:
-            raise _fault(self._location, exc) from None
-        if message is grpc.aio.EOF:
-            return None
-        return app_command(message)
+            self._inbox.put_nowait(_fault(self._location, exc))
+        except m.AgentFault as fault:
+            self._inbox.put_nowait(fault)
 
     async def close(self) -> None:
+        """Half-close, let the agent read what was sent and end the call, then close the
+        channel (the caller bounds the wait; cancelling it still closes)."""
         if self._closed:
             return
         self._closed = True
-        self._call.cancel()
-        await self._channel.close()
+        try:
+            if not self._call.done():
+                await self._call.done_writing()
+                if self._reader is None:
+                    self._reader = asyncio.ensure_future(self._read_all())
+                await self._reader  # until the agent ends the call (what it says is not heard)
+        except grpc.aio.AioRpcError:
+            pass
+        finally:
+            if self._reader is not None:
+                self._reader.cancel()
+            self._call.cancel()
+            await self._channel.close()
 
     async def _why_done(self, exc: Exception) -> str:
         if self._call.done():

@@ -111,6 +111,7 @@ class StreamSession:
         self._last_heard = clock.now()
         self._tasks: asyncio.TaskGroup | None = None
         self._connected_at: float | None = None
+        self._call_gone = False
         self.dropped_frames = 0  # caller audio the agent never got (it read too slowly)
 
     # ------------------------------------------------------------------ AgentStream
@@ -135,17 +136,25 @@ class StreamSession:
             try:
                 end = await self._converse(link, tap)
             except asyncio.CancelledError:
-                await self._goodbye(link, m.EndCode.CALLER_DISCONNECT, "the call ended")
+                await _despite_cancel(self._goodbye(link, m.EndCode.CALLER_DISCONNECT,
+                                                    "the call ended"))
                 raise
         finally:
             tap.close()
-        if end.kind is StreamEndKind.TERMINATE_CALL:
+        if await _despite_cancel(self._end(link, end)):
+            raise asyncio.CancelledError  # the leg ended meanwhile: its task was cancelled
+        return end
+
+    async def _end(self, link: Link, end: StreamEnd) -> None:
+        """Tell the agent how the call or its stream ended (unless it ended it), and close."""
+        if self._call_gone:  # the leg ended under the stream (its tap closed)
+            await self._goodbye(link, m.EndCode.CALLER_DISCONNECT, end.reason)
+        elif end.kind is StreamEndKind.TERMINATE_CALL:
             await self._goodbye(link, m.EndCode.APPLICATION_DISCONNECT, end.reason)
         elif end.kind is StreamEndKind.FAILED:
             await self._goodbye(link, m.EndCode.PLATFORM_ERROR, end.reason)
         else:
             await self._close(link)
-        return end
 
     # ------------------------------------------------------------------ the conversation
 
@@ -159,6 +168,7 @@ class StreamSession:
         s = self.start
         self._outbox.appendleft(m.CallStarted(s.call_id, s.to, s.from_, s.inbound, s.metadata,
                                               self._codec.content_type.wire))
+        self._counted(opening=True)
         self._wake.set()
         self._last_heard = self._connected_at = self._clock.now()
         return link
@@ -186,6 +196,7 @@ class StreamSession:
                 self._queue_audio(m.AudioData(audio, sequence, at, at + FRAME_S))
                 sequence += 1
             self._playback_notices(tap)
+        self._call_gone = True
         raise _Ended(StreamEnd(StreamEndKind.AGENT_CLOSED, "the call ended"))
 
     async def _sender(self, link: Link) -> None:
@@ -302,7 +313,14 @@ class StreamSession:
 
     def _queue(self, event: m.PlatformEvent) -> None:
         self._outbox.append(event)
+        self._counted()
         self._wake.set()
+
+    def _counted(self, *, opening: bool = False) -> None:
+        """A message is on its way (queued counts: a test's FakeClock must not run ahead of a
+        queue the sender is still writing; see pacing.py)."""
+        if self._inflight is not None:
+            self._inflight.sent(self._key, opening=opening)
 
     def _queue_audio(self, event: m.AudioData) -> None:
         if self._audio_queued >= self._max_audio:  # the agent reads too slowly: drop the oldest
@@ -311,28 +329,30 @@ class StreamSession:
                     del self._outbox[i]
                     self._audio_queued -= 1
                     self.dropped_frames += 1
+                    if self._inflight is not None:
+                        self._inflight.arrived(self._key)  # it never will
                     break
         self._audio_queued += 1
         self._queue(event)
 
     async def _send(self, link: Link, event: m.PlatformEvent) -> None:
-        if self._inflight is not None:
-            self._inflight.sent(self._key, opening=isinstance(event, m.CallStarted))
         await link.send(event)
 
     async def _goodbye(self, link: Link, code: m.EndCode, reason: str) -> None:
         """Tell the agent the call (or its stream) ended, then close; never raises."""
         with contextlib.suppress(Exception, asyncio.CancelledError):
             async with asyncio.timeout(self._settings.close_timeout_s):
+                self._counted()
                 await self._send(link, m.CallEnded(self.start.call_id, code, reason))
         await self._close(link)
 
     async def _close(self, link: Link) -> None:
-        if self._inflight is not None:
-            self._inflight.forget(self._key)
+        self._counted()  # a test agent: the clock waits for the close too
         with contextlib.suppress(Exception, asyncio.CancelledError):
             async with asyncio.timeout(self._settings.close_timeout_s):
                 await link.close()
+        if self._inflight is not None:  # after the agent had its chance to read the goodbye
+            self._inflight.forget(self._key)
 
 
 def _first_end(group: BaseExceptionGroup[BaseException]) -> StreamEnd:
@@ -345,3 +365,17 @@ def _first_end(group: BaseExceptionGroup[BaseException]) -> StreamEnd:
         if isinstance(exc, BaseExceptionGroup):
             return _first_end(exc)
     raise group
+
+
+async def _despite_cancel(work: Awaitable[None]) -> bool:
+    """Run `work` (bounded by its own timeouts) to its end even when the awaiting task is
+    cancelled meanwhile (a leg ending cancels its tasks, maybe more than once): the agent must
+    hear that the call ended. True when a cancellation was held back (re-raise it then)."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    return cancelled
