@@ -206,11 +206,15 @@ class GrpcLink:
                 if message is grpc.aio.EOF:
                     self._inbox.put_nowait(None)
                     return
+                if message is None:  # grpc.aio's answer to bytes it could not deserialize
+                    raise m.AgentFault("agent sent garbage (not an AppMessage)")
                 self._inbox.put_nowait(app_command(message))
         except grpc.aio.AioRpcError as exc:
             self._inbox.put_nowait(_fault(self._location, exc))
         except m.AgentFault as fault:
             self._inbox.put_nowait(fault)
+        except Exception as exc:  # never leave receive() waiting
+            self._inbox.put_nowait(m.AgentFault(f"agent stream failed: {exc!r}"))
 
     async def close(self) -> None:
         """Half-close, let the agent read what was sent and end the call, then close the

@@ -110,7 +110,8 @@ class StreamSession:
         self._dtmf_pending = 0
         self._last_heard = clock.now()
         self._tasks: asyncio.TaskGroup | None = None
-        self._connected_at: float | None = None
+        self._connected_at: float | None = None  # once NotifyCallStarted went out
+        self._opened_at = 0.0
         self._call_gone = False
         self.dropped_frames = 0  # caller audio the agent never got (it read too slowly)
 
@@ -170,7 +171,7 @@ class StreamSession:
                                               self._codec.content_type.wire))
         self._counted(opening=True)
         self._wake.set()
-        self._last_heard = self._connected_at = self._clock.now()
+        self._last_heard = self._opened_at = self._clock.now()
         return link
 
     async def _converse(self, link: Link, tap: StreamTap) -> StreamEnd:
@@ -208,6 +209,8 @@ class StreamSession:
             if isinstance(event, m.AudioData):
                 self._audio_queued -= 1
             await self._send(link, event)
+            if self._connected_at is None:  # gRPC connects on the first write
+                self._connected_at = self._opened_at
 
     async def _receiver(self, link: Link, tap: StreamTap) -> None:
         while True:

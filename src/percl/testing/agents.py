@@ -145,6 +145,11 @@ class AgentStream:
             self.agent.inflight.arrived(self.key)
 
 
+def _consume(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 def _wide(frame: bytes) -> bytes:
     """8 kHz PCM as 16 kHz big-endian l16 (each sample twice: enough for a test signal)."""
     samples = np.frombuffer(frame, dtype="<i2")
@@ -238,8 +243,9 @@ class FakeAgent:
             while not writer.done():
                 reading = asyncio.ensure_future(context.read())
                 await asyncio.wait((reading, writer), return_when=asyncio.FIRST_COMPLETED)
-                if not reading.done():
-                    reading.cancel()
+                if not reading.done():  # the agent closes: return, leaving the read to fail
+                    # (cancelling it would cancel the whole RPC, which is not a close)
+                    reading.add_done_callback(_consume)
                     break
                 message = reading.result()
                 if message is grpc.aio.EOF:
