@@ -233,3 +233,30 @@ async def test_used_audio_stream_filter_and_audio_stream_duration_in_rest() -> N
         body = (await h.rest.get(f"/Accounts/{h.account.account_id}/Calls/{streamed.call_id}")).json()
         assert body["audioStreamDuration"] == 2
         del result
+
+
+async def test_in_symbolic_fidelity_the_agent_hears_silence_and_keys_and_its_audio_takes_time() -> None:
+    """Symbolic media carries words, not audio: the agent gets a silent frame every 20 ms, the
+    caller's keys as DTMF notices, and what it plays counts as time (PlaybackCompleted when the
+    audio's duration has passed)."""
+    tone = sine(600, 1000, level_dbfs=-12.0)
+
+    def on_event(stream: AgentStream, event: m.PlatformEvent) -> list[m.AppCommand]:
+        if isinstance(event, m.DtmfEnded):
+            stream.play(tone, "reply")
+        if isinstance(event, m.Acknowledged) and event.kind == m.PLAYBACK_COMPLETED:
+            stream.close()
+        return []
+
+    async with Harness(media="symbolic") as h, FakeAgent(
+            "grpc", inflight=h.platform.streaming.inflight, on_event=on_event) as agent:
+        start = h.now
+        _app, call = await _streamed_call(h, agent.location, (press("7", after_ms=500),))
+        await call.expect_say("after")
+        stream = agent.streams[0]
+        assert stream.digits == "7"
+        assert not stream.heard().any() and len(stream.frames) >= 70
+        (done,) = [e for e in stream.of_type(m.Acknowledged) if e.kind == m.PLAYBACK_COMPLETED]
+        (key,) = stream.of_type(m.DtmfEnded)
+        assert 0.98 <= done.at - key.at <= 1.06  # the tone's second
+        assert h.now - start < 10

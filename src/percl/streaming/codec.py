@@ -9,7 +9,10 @@ FreeClimb's three content types, one per stream (NotifyCallStarted says which):
 `audio/L16` is network byte order (big-endian) by its MIME registration (RFC 2586, RFC 3551
 4.5.11), and FreeClimb documents no other, so percl sends and expects big-endian samples.
 16 kHz is resampled with soxr's streaming resampler (one per direction per stream, so there is
-no seam at frame edges). An agent may play mu-law on an l16 stream or l16 on a mu-law one at the
+no seam at frame edges) at its "QQ" (cubic) quality: its delay is 4 samples up and 1 down, where
+the "HQ" filter percl uses for files holds back 66 ms each way, more than the whole latency
+budget of a live conversation. Telephone audio (0-3.4 kHz) loses nothing audible to it.
+An agent may play mu-law on an l16 stream or l16 on a mu-law one at the
 same rate (FreeClimb: "transcoding can occur between l16 and mulaw"); another rate, another
 format or an odd byte count is `WrongFormat`.
 """
@@ -27,6 +30,9 @@ from percl.media.audio.pcm import Pcm
 MULAW_8K = "audio/mulaw;rate=8000"
 L16_8K = "audio/l16;rate=8000"
 L16_16K = "audio/l16;rate=16000"
+
+
+QUALITY = "QQ"  # see the module docstring
 
 
 class WrongFormat(ValueError):
@@ -71,8 +77,10 @@ class Codec:
     def __init__(self, content_type: ContentType) -> None:
         self.content_type = content_type
         wide = content_type.rate != 8000
-        self._up = soxr.ResampleStream(8000, content_type.rate, 1, dtype="int16") if wide else None
-        self._down = soxr.ResampleStream(content_type.rate, 8000, 1, dtype="int16") if wide else None
+        self._up = (soxr.ResampleStream(8000, content_type.rate, 1, dtype="int16", quality=QUALITY)
+                    if wide else None)
+        self._down = (soxr.ResampleStream(content_type.rate, 8000, 1, dtype="int16",
+                                          quality=QUALITY) if wide else None)
         self._pending = bytearray()  # upsampled audio short of a whole frame
 
     def to_agent(self, pcm: bytes) -> list[bytes]:
