@@ -3,7 +3,8 @@
 One scenario per reason (the table SCENARIOS); each test checks the final call record and, when
 the leg has a statusCallbackUrl, its callStatus webhook through the official SDK. One reason is
 never produced (docs/COMPATIBILITY.md): conferenceEmptied (a conference empties only when its last
-leg has left, so no leg is left to end with it). test_every_producible_reason_has_a_scenario keeps the table honest.
+leg has left, so no leg is left to end with it).
+test_every_producible_reason_has_a_scenario keeps the table honest.
 """
 
 from __future__ import annotations
