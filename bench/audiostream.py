@@ -33,16 +33,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import grpc  # noqa: E402
+import grpc
 
-from bench.common import cpu_seconds, machine_banner, percentile  # noqa: E402
-from percl.engine.ports import StreamStart  # noqa: E402
-from percl.runtime.clock import SystemClock  # noqa: E402
-from percl.streaming import grpc as wire  # noqa: E402
-from percl.streaming import messages as m  # noqa: E402
-from percl.streaming.connector import Connector  # noqa: E402
-from percl.streaming.proto import ivr_pb2 as pb  # noqa: E402
-from percl.streaming.session import StreamSettings  # noqa: E402
+from bench.common import cpu_seconds, machine_banner, percentile
+from percl.engine.ports import StreamStart
+from percl.runtime.clock import SystemClock
+from percl.streaming.connector import Connector
+from percl.streaming.proto import ivr_pb2 as pb
+from percl.streaming.session import StreamSettings
 
 FRAME = 320  # l16 8 kHz, 20 ms
 
