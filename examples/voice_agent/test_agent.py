@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-
 from examples.voice_agent.agent import Parrot
+
 from percl.media.audio.pcm import FRAME_SAMPLES
 from percl.media.audio.tones import sine
 
