@@ -60,3 +60,9 @@ clean:
 .PHONY: dist
 dist: $(BIN)/python
 	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist .
+
+# AudioStream's gRPC code (issue 14): regenerate the committed modules after editing ivr.proto.
+.PHONY: proto
+proto: $(STAMP)
+	$(BIN)/python -m grpc_tools.protoc -Isrc --python_out=src --pyi_out=src --grpc_python_out=src \
+		src/percl/streaming/proto/ivr.proto

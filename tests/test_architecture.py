@@ -21,16 +21,18 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"engine.ports", "domain", "percl", "errors", "runtime"},
     "media": {"engine.ports", "domain", "percl", "errors", "runtime"},
     "telephony": {"engine.ports", "domain", "percl", "errors", "media", "runtime"},
+    # AudioStream's agents (gRPC, WebSocket): an adapter like webhooks; config for its settings
+    "streaming": {"engine.ports", "domain", "percl", "errors", "media", "runtime", "config"},
     "api": {"engine", "store.base", "domain", "percl", "errors", "runtime"},
     # simapi mounts the network's control surface, never the network itself
     "simapi": {"engine", "store.base", "domain", "percl", "errors", "api.auth", "telephony.sim.control"},
     "console": {"engine", "store.base", "domain", "percl", "errors", "runtime"},
     "config": {"engine", "domain", "errors"},
     "app": {"api", "simapi", "console", "config", "domain", "engine", "store", "telephony", "webhooks",
-            "media", "percl", "errors", "runtime"},
+            "media", "percl", "errors", "runtime", "streaming"},
     "cli": {"app", "config", "domain", "errors", "engine", "api", "percl", "runtime"},
     "testing": {"app", "config", "domain", "engine", "store", "telephony", "webhooks", "media",
-                "percl", "errors", "api", "simapi", "runtime"},
+                "percl", "errors", "api", "simapi", "runtime", "streaming"},
 }
 NO_IO = {"asyncio", "httpx", "aiohttp", "time"}
 #: Packages that do no I/O: the PerCL language and the shared vocabulary (its clock is a Protocol).

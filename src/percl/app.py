@@ -44,6 +44,7 @@ from percl.domain import ids as idmod
 from percl.domain.clock import Clock
 from percl.domain.ids import IdGenerator, RandomIds
 from percl.domain.records import Account, revised
+from percl.engine.audiostream import AudioStreamService
 from percl.engine.calls import CallService
 from percl.engine.conference import ConferenceService
 from percl.engine.context import EngineContext
@@ -72,6 +73,8 @@ from percl.store.pgbus import PostgresBus
 from percl.store.postgres import PostgresStore
 from percl.store.recording_files import DirectoryRecordingFiles
 from percl.store.sqlite import SqliteStore
+from percl.streaming.connector import Connector, stream_settings
+from percl.streaming.pacing import InFlight
 from percl.telephony.sim.control import NetworkControl
 from percl.telephony.sim.network import SimNetwork
 from percl.telephony.sip.config import SipConfig, load_sip_config
@@ -248,6 +251,12 @@ class Platform:
             self.engine, MessagingSettings(campaign_required=settings.sms_require_campaign),
             has_campaign=lambda number: self.campaigns.campaign_of(number) is not None)
         self.parking = ParkService(self.engine)  # registers Park, Unpark
+        # AudioStream (issue 14): gRPC or WebSocket agents. With the test kit's tracker, the
+        # kit's in-process agents keep the FakeClock in step with their messages (pacing.py).
+        self.streaming = Connector(self.clock, stream_settings(settings.audiostream),
+                                   ca_file=settings.audiostream.ca_file,
+                                   inflight=InFlight(tracker) if tracker is not None else None)
+        self.audio_streams = AudioStreamService(self.engine, self.streaming)  # registers AudioStream
         self.export_files = export_files_for(settings, store_given=store is not None)
         self.exports = ExportJobs(self.store, self.clock, self.export_files)
         # Registers RecordUtterance and StartRecordCall; recordingUrl is the REST Download URL.

@@ -104,6 +104,31 @@ def _caps(values: Mapping[str, str]) -> ReadCaps:
 
 
 @dataclass(frozen=True, slots=True)
+class AudioStreamSettings:
+    """AudioStream's limits (issue 14; docs/AUDIOSTREAM.md, docs/DECISIONS.md)."""
+
+    stall_s: float = 30.0  # PERCL_AUDIOSTREAM_STALL_S: agent silent this long ends it; 0 = never
+    connect_timeout_s: float = 10.0  # PERCL_AUDIOSTREAM_CONNECT_TIMEOUT_S
+    buffer_ms: int = 10_000  # PERCL_AUDIOSTREAM_BUFFER_MS: audio held each way per stream
+    ca_file: str | None = None  # PERCL_AUDIOSTREAM_CA_FILE: a PEM CA trusted for grpcs/wss
+
+
+def _audiostream(values: Mapping[str, str]) -> AudioStreamSettings:
+    d = AudioStreamSettings()
+    stall = values.get("PERCL_AUDIOSTREAM_STALL_S")
+    connect = values.get("PERCL_AUDIOSTREAM_CONNECT_TIMEOUT_S")
+    buffer = values.get("PERCL_AUDIOSTREAM_BUFFER_MS")
+    return AudioStreamSettings(
+        stall_s=d.stall_s if stall is None else _float("PERCL_AUDIOSTREAM_STALL_S", stall, 0.0),
+        connect_timeout_s=(d.connect_timeout_s if connect is None else
+                           _float("PERCL_AUDIOSTREAM_CONNECT_TIMEOUT_S", connect, 0.1)),
+        buffer_ms=(d.buffer_ms if buffer is None else
+                   _int("PERCL_AUDIOSTREAM_BUFFER_MS", buffer, 100, 600_000)),
+        ca_file=values.get("PERCL_AUDIOSTREAM_CA_FILE", "").strip() or None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8600
@@ -138,6 +163,7 @@ class Settings:
     transcribe_model: str = "whisper-1"
     transcribe_api_key: str = field(default="", repr=False)
     privacy_recording_minutes: float = 2.0  # privacyForRecording recordings live this long
+    audiostream: AudioStreamSettings = field(default_factory=AudioStreamSettings)
 
     @property
     def base_url(self) -> str:
@@ -245,6 +271,7 @@ def from_sources(
         sms_require_campaign=_flag("PERCL_SMS_REQUIRE_CAMPAIGN",
                                    values.get("PERCL_SMS_REQUIRE_CAMPAIGN", "")),
         webrtc_addresses=_addresses("PERCL_WEBRTC_ADDRESSES", values.get("PERCL_WEBRTC_ADDRESSES", "")),
+        audiostream=_audiostream(values),
     )
 
 

@@ -1,10 +1,10 @@
 """Every callEndedReason of the SDK's enum that percl can produce, each in the situation it names.
 
 One scenario per reason (the table SCENARIOS); each test checks the final call record and, when
-the leg has a statusCallbackUrl, its callStatus webhook through the official SDK. Two reasons are
-never produced (docs/COMPATIBILITY.md): grpcHangup (AudioStream is not supported) and
-conferenceEmptied (a conference empties only when its last leg has left, so no leg is left to end
-with it). test_every_producible_reason_has_a_scenario keeps the table honest.
+the leg has a statusCallbackUrl, its callStatus webhook through the official SDK. One reason is
+never produced (docs/COMPATIBILITY.md): conferenceEmptied (a conference empties only when its last
+leg has left, so no leg is left to end with it).
+test_every_producible_reason_has_a_scenario keeps the table honest.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from percl.telephony.sim.model import PhoneProgram, PhoneStep
 from percl.testing.harness import Harness, ScriptedApp
 from tests.e2e.conftest import AGENT, CALLER, said
 
-NOT_PRODUCED = {CallEndedReason.GRPC_HANGUP, CallEndedReason.CONFERENCE_EMPTIED}
+NOT_PRODUCED = {CallEndedReason.CONFERENCE_EMPTIED}
 MAX_DURATION_S = 60.0
 
 Scenario = Callable[[Harness, ScriptedApp], Awaitable[str]]
@@ -123,6 +123,12 @@ async def _machine(h: Harness, app: ScriptedApp) -> str:
 @scenario(CallEndedReason.APP_HANGUP)
 async def _app_hangup(h: Harness, app: ScriptedApp) -> str:
     return await inbound(h, app, [{"Say": {"text": "Bye"}}, {"Hangup": {"reason": "menu-exit"}}])
+
+
+@scenario(CallEndedReason.GRPC_HANGUP)
+async def _grpc_hangup(h: Harness, app: ScriptedApp) -> str:
+    # An AudioStream without actionUrl whose agent cannot be reached (port 1 refuses at once).
+    return await inbound(h, app, [{"AudioStream": {"location": "grpc://127.0.0.1:1"}}])
 
 
 @scenario(CallEndedReason.APP_REJECT)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import freeclimb
-import pytest
 
-from percl.domain.enums import CallDirection, CallEndedReason, CallStatus, LogLevel
+from percl.domain.enums import CallDirection, CallEndedReason, CallStatus
 from percl.telephony.sim.model import PhoneStep
 from percl.testing.harness import Harness
 from tests.e2e.conftest import CALLER, kinds, said
@@ -155,25 +154,6 @@ async def test_empty_script_is_app_no_percl(h: Harness) -> None:
     call_id = await h.sim_call(CALLER, number)
     call = await h.run_until_ended(call_id)
     assert call.call_ended_reason is CallEndedReason.APP_NO_PERCL
-
-
-NOT_EXECUTED = {  # RecordUtterance and StartRecordCall run since issue 13 (test_recordings.py)
-    "AudioStream": {"location": "grpc://stream.example.com:443"},
-}
-
-
-@pytest.mark.parametrize("name", sorted(NOT_EXECUTED))
-async def test_unsupported_command_ends_with_percl_processing_error(h: Harness, name: str) -> None:
-    app = h.scripted_app()
-    app.on("/voice", [{"Say": {"text": "hi"}}, {name: NOT_EXECUTED[name]}, {"Say": {"text": "never"}}])
-    number = await h.number_for_app(voice_url=app.url("/voice"))
-    call_id = await h.sim_call(CALLER, number)
-    call = await h.run_until_ended(call_id)
-    assert call.call_ended_reason is CallEndedReason.PERCL_PROCESSING_ERROR
-    logs = await h.store.list_logs(h.account.account_id, _flt(call_id))
-    (entry,) = [e for e in logs if f"{name} is not supported by percl yet" in e.message]
-    assert entry.level is LogLevel.ERROR and entry.metadata == {"command": name}
-    assert not [e for e in h.transcript(call_id).entries if e.text == "never"]
 
 
 async def test_caller_hangs_up_during_prompt(h: Harness) -> None:

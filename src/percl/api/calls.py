@@ -105,8 +105,7 @@ def render_call(call: Call) -> dict[str, Any]:
         "endTimeISO": iso(call.end_time),
         "duration": call.duration,
         "connectDuration": call.connect_duration,
-        # percl has no AudioStream: no call ever used one (the OpenAPI: "empty or zero" then).
-        "audioStreamDuration": 0,
+        "audioStreamDuration": call.audio_stream_duration,  # 0: the call never streamed
         "direction": call.direction.value,
         "answeredBy": call.answered_by.value if call.answered_by is not None else None,
         "callerName": call.caller_name,
@@ -177,6 +176,7 @@ def call_filter(
     end_time: str | None,
     parent_call_id: str | None,
     application_ids: list[str],
+    used_audio_stream: bool = False,
 ) -> CallFilter:
     """The store filter for GET /Calls. Raises BadRequest naming a malformed parameter."""
     if len(application_ids) > MAX_APPLICATION_IDS:
@@ -199,6 +199,7 @@ def call_filter(
         end_time_to=parse_filter_time(end_time, "endTime") if end_time else None,
         parent_call_id=parent_call_id,
         application_ids=tuple(application_ids),
+        used_audio_stream=used_audio_stream,
     )
 
 
@@ -214,11 +215,13 @@ async def list_calls(
     end_time: Annotated[str | None, Query(alias="endTime")] = None,
     parent_call_id: Annotated[str | None, Query(alias="parentCallId")] = None,
     application_id: Annotated[list[str] | None, Query(alias="applicationId")] = None,
+    used_audio_stream: Annotated[bool, Query(alias="usedAudioStream")] = False,
 ) -> dict[str, Any]:
-    """list-calls: 200 CallList, newest first."""
+    """list-calls: 200 CallList, newest first (usedAudioStream: only calls that streamed)."""
     deps = deps_of(request)
     flt = call_filter(
-        active, to, from_, status, start_time, end_time, parent_call_id, application_id or []
+        active, to, from_, status, start_time, end_time, parent_call_id, application_id or [],
+        used_audio_stream,
     )
     # Paged in the store: only the page's rows (and one more, to know whether a page follows)
     # are read, after the keyset position the cursor carries; the count runs once per walk.

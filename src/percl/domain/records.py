@@ -109,6 +109,14 @@ class Call:
     send_digits: str | None = None
     timeout_s: int = 30
     privacy_mode: bool = False
+    # How long the leg's AudioStreams were connected to their agents, in all (milliseconds).
+    audio_stream_ms: int = 0
+
+    @property
+    def audio_stream_duration(self) -> int:
+        """audioStreamDuration: whole seconds, rounded up, so that it is > 0 exactly when the leg
+        streamed at all (the list-calls filter usedAudioStream means "audioStreamDuration > 0")."""
+        return -(-self.audio_stream_ms // 1000)
 
     @property
     def duration(self) -> int | None:

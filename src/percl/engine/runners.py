@@ -48,6 +48,7 @@ class CallChanges(TypedDict, total=False):
     answered_by: AnsweredBy | None
     conference_id: str | None
     queue_id: str | None
+    audio_stream_ms: int
 
 
 class Leg(Protocol):

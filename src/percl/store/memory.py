@@ -563,6 +563,7 @@ def _call_matches(call: Call, flt: CallFilter) -> bool:
         and (flt.parent_call_id is None or call.parent_call_id == flt.parent_call_id)
         and (not flt.application_ids or call.application_id in flt.application_ids)
         and (flt.created_to is None or call.date_created <= flt.created_to)
+        and (not flt.used_audio_stream or call.audio_stream_ms > 0)
     )
 
 

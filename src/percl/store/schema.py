@@ -73,7 +73,8 @@ from percl.domain.records import (
 # 6: + leases (new table only): which worker owns what, until when (issue 19, workers).
 # 7: + recordings (new table only): recordings' metadata; their WAV files are RecordingFiles'.
 # 8: + rates (new table only): dial pacing and REST allowance shared by workers (issue 19).
-SCHEMA_VERSION = 8
+# 9: calls + audio_stream_ms (ADDED_COLUMNS below): how long the leg's AudioStreams ran (issue 14).
+SCHEMA_VERSION = 9
 
 metadata = MetaData()
 
@@ -167,6 +168,7 @@ calls = Table(
     Column("send_digits", String),
     Column("timeout_s", Integer, nullable=False),
     Column("privacy_mode", Boolean, nullable=False),
+    Column("audio_stream_ms", Integer, nullable=False, server_default="0"),
     Index("ix_calls_account_created", "account_id", "date_created"),
     Index("ix_calls_status", "status"),
 )
@@ -200,6 +202,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 #: adds each one that is missing, as `column NOT NULL DEFAULT server_default`).
 ADDED_COLUMNS: dict[int, tuple[tuple[str, str], ...]] = {
     4: (("queue_members", "inserted"),),
+    8: (("calls", "audio_stream_ms"),),
 }
 
 conferences = Table(

@@ -32,6 +32,7 @@ from percl.engine.ports.media import (
     Silence,
     Source,
     SpokenText,
+    StreamTap,
     Tone,
     ToneKind,
     Tts,
@@ -84,3 +85,17 @@ __all__ += ["Rate", "SharedLimits"]
 from percl.engine.ports.transcriber import Transcriber, TranscriptionFailed  # noqa: E402
 
 __all__ += ["Transcriber", "TranscriptionFailed"]
+
+# AudioStream (issue 14): media.py's StreamTap, streaming.py.
+from percl.engine.ports.streaming import (  # noqa: E402
+    CONTENT_TYPES,
+    DEFAULT_CONTENT_TYPE,
+    AgentConnector,
+    AgentStream,
+    StreamEnd,
+    StreamEndKind,
+    StreamStart,
+)
+
+__all__ += ["CONTENT_TYPES", "DEFAULT_CONTENT_TYPE", "AgentConnector", "AgentStream", "StreamEnd",
+            "StreamEndKind", "StreamStart", "StreamTap"]

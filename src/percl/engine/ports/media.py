@@ -113,6 +113,47 @@ class RecordingSink(Protocol):
         ...
 
 
+# --------------------------------------------------------------------------- a live audio tap
+
+
+class StreamTap(Protocol):
+    """A live two-way audio path to a leg's far end (AudioStream), from `MediaSession.open_stream`.
+
+    Audio is 16-bit little-endian mono PCM at 8 kHz, 20 ms (320 bytes) a frame. Several taps may
+    be open on one leg; each gets every frame, whether or not a recording runs. What is queued
+    with `play` is heard by the far end after (mixed with) the leg's own prompts, in order.
+    """
+
+    async def read(self) -> bytes | None:
+        """The far end's next 20 ms frame, waiting for it (silence is a frame of zeros); None once
+        the leg ended or the tap was closed. A reader that falls behind loses the oldest frames
+        beyond the tap's bound (it is told nothing: the gap is the loss)."""
+        ...
+
+    def play(self, pcm: bytes) -> int:
+        """Queue `pcm` (whole samples) for the far end; returns how many samples were queued
+        (fewer when the bound would be passed: the rest is dropped)."""
+        ...
+
+    def clear(self) -> int:
+        """Drop everything queued and not yet played (barge-in); returns how many samples."""
+        ...
+
+    @property
+    def queued(self) -> int:
+        """Samples queued and not yet played."""
+        ...
+
+    @property
+    def played(self) -> int:
+        """Samples played to the far end since the tap opened (cleared ones never count)."""
+        ...
+
+    def close(self) -> None:
+        """Stop the tap: `read` returns None and nothing more is played. Idempotent."""
+        ...
+
+
 # --------------------------------------------------------------------------- the port
 
 
@@ -155,6 +196,11 @@ class MediaSession(Protocol):
 
     def stop_recording(self) -> None:
         """Close the running recording, if any."""
+        ...
+
+    def open_stream(self, max_buffer_ms: int) -> StreamTap:
+        """Open a live tap on the leg's audio both ways (AudioStream). Each direction holds at most
+        `max_buffer_ms` of audio. On an unknown or ended leg the tap is closed from the start."""
         ...
 
     def expect_speech(self, grammar: SpeechGrammar | None) -> None:

@@ -38,6 +38,7 @@ class CallFilter:
     parent_call_id: str | None = None
     application_ids: tuple[str, ...] = ()
     created_to: float | None = None  # date_created <= this (an export's snapshot bound)
+    used_audio_stream: bool = False  # only calls with audioStreamDuration > 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,8 +26,14 @@ class StartRecordCall(Command):
     NAME: ClassVar[str] = "StartRecordCall"
 
 
+#: Hosts whose AudioStream location may use any port: a percl extension for an agent under
+#: development on the same machine (FreeClimb itself only dials ports 80 and 443).
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
 def check_location(value: Any) -> str:
-    """A gRPC server URI on port 80 or 443, given as a string or as {"uri": "..."}."""
+    """A gRPC server URI on port 80 or 443 (any port on a loopback host), given as a string or
+    as {"uri": "..."}."""
     if isinstance(value, dict):
         if "uri" not in value:
             raise fail("uri: required attribute missing")
@@ -40,7 +46,7 @@ def check_location(value: Any) -> str:
         raise fail(f"expected an absolute URI, got {describe(text)}") from exc
     if not parts.scheme or not parts.hostname:
         raise fail(f"expected an absolute URI, got {describe(text)}")
-    if port is not None and port not in (80, 443):
+    if port is not None and port not in (80, 443) and parts.hostname not in LOOPBACK_HOSTS:
         raise fail(f"port must be 80 or 443, got {port}")
     return text
 

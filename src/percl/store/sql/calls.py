@@ -103,4 +103,6 @@ def _conditions(account_id: str, flt: CallFilter) -> list[ColumnElement[bool]]:
         conds.append(c.application_id.in_(flt.application_ids))
     if flt.created_to is not None:
         conds.append(c.date_created <= flt.created_to)
+    if flt.used_audio_stream:
+        conds.append(c.audio_stream_ms > 0)
     return conds

@@ -29,6 +29,7 @@ from percl.telephony.sim import bridge
 from percl.telephony.sim.media_model import MediaModel, parse_send_digits
 from percl.telephony.sim.model import TranscriptEvent
 from percl.telephony.sim.phones import Leg
+from percl.telephony.sim.stream_tap import SilentTap
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,10 @@ class MediaPlayer:
         self._clock = clock
         self._model = model
         self._probe = probe
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
 
     async def play(self, leg: Leg, source: Source) -> Played:
         """Play one item to the far end of a live `leg`; returns when its duration has passed or
@@ -117,6 +122,12 @@ class SimMediaSession:
 
     def expect_speech(self, grammar: SpeechGrammar | None) -> None:
         """Symbolic speech carries its words: there is no recogniser to tell."""
+
+    def open_stream(self, max_buffer_ms: int) -> SilentTap:
+        """Silence to the agent, its audio counted as time (stream_tap.py)."""
+        leg = self._leg
+        ended = leg.ended if leg is not None and leg.live else None
+        return SilentTap(self._player.clock, ended, max(1, max_buffer_ms // 20))
 
 
 def play_entry(leg: Leg, source: Source) -> int:

@@ -33,10 +33,11 @@ from percl.telephony.sim.audio.mixer import AudioMixer
 from percl.telephony.sim.audio.streams import FrameQueue, Track
 from percl.telephony.sim.model import TranscriptEvent
 from percl.telephony.sim.phones import Leg
+from percl.telephony.sim.stream_tap import FrameTap
+from percl.telephony.sim.symbolic_mixer import FindLeg
 
 if TYPE_CHECKING:
     from percl.telephony.sim.lines import FarAudio
-from percl.telephony.sim.symbolic_mixer import FindLeg
 
 #: Run a coroutine as a task of the network, owned by a leg (None: by the network).
 Spawn = Callable[["Leg | None", Coroutine[Any, Any, None]], None]
@@ -67,6 +68,7 @@ class AudioLeg:
         "player",
         "sent",
         "sent_track",
+        "taps",
     )
 
     def __init__(self, leg: Leg, max_frames: int) -> None:
@@ -83,6 +85,7 @@ class AudioLeg:
         self.bound: Pcm | None = None
         self.in_tone = False
         self.failed_urls: set[str] = set()  # Play URLs whose failure was logged
+        self.taps: list[FrameTap] = []  # AudioStream's live taps (stream_tap.py)
         self.far: FarAudio | None = None  # an external line's audio (lines.py), beside the mouth
 
     def pull(self) -> None:
@@ -97,12 +100,19 @@ class AudioLeg:
         if self.injected:
             extra = self.injected.next()
             bound = extra if bound is None else bound if extra is None else _add(bound, extra)
+        for tap in self.taps:  # an AudioStream agent's audio
+            extra = tap.next_out()
+            bound = extra if bound is None else bound if extra is None else _add(bound, extra)
         self.bound = bound
 
     def keep(self) -> None:
         """Keep this tick's frames (and write both to a running recording)."""
         self.heard.append(self.bound)
         self.sent_track.append(self.sent)
+        if self.taps:
+            for tap in self.taps:
+                tap.feed(self.sent)
+            self.taps = [tap for tap in self.taps if not tap.closed]
         if self.far is not None:
             self.far.give(self.bound)
         if self.leg.recording:
@@ -121,6 +131,8 @@ class AudioLeg:
     def close(self) -> None:
         for queue in (self.player, self.injected, self.mouth):
             queue.clear()
+        for tap in self.taps:
+            tap.close()
         far, self.far = self.far, None
         if far is not None:
             far.close()

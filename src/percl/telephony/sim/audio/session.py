@@ -30,13 +30,14 @@ from percl.engine.ports import (
     SpeechGrammar,
     Tone,
 )
-from percl.telephony.sim.audio.dsp import Pcm, beep, dtmf_digits, silence
+from percl.telephony.sim.audio.dsp import FRAME_MS, Pcm, beep, dtmf_digits, silence
 from percl.telephony.sim.audio.kit import AudioUnavailable
 from percl.telephony.sim.audio.plane import AudioPlane
 from percl.telephony.sim.audio.streams import FrameQueue, Queued
 from percl.telephony.sim.media_model import PLAY_DEFAULT_MS, parse_send_digits
 from percl.telephony.sim.phones import Leg
 from percl.telephony.sim.playout import cut_entry, digits_entry, play_entry
+from percl.telephony.sim.stream_tap import FrameTap
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,14 @@ class AudioMediaSession:
     def stop_recording(self) -> None:
         if self._leg is not None:
             self._leg.stop_recording()
+
+    def open_stream(self, max_buffer_ms: int) -> FrameTap:
+        tap = FrameTap(max(1, max_buffer_ms // FRAME_MS))
+        if self._leg is not None and self._leg.live:
+            self._plane.audio_leg(self._leg).taps.append(tap)
+        else:
+            tap.close()
+        return tap
 
     def expect_speech(self, grammar: SpeechGrammar | None) -> None:
         if self._leg is not None and self._leg.live:

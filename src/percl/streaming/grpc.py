@@ -1,0 +1,261 @@
+"""FreeClimb's AudioStream over gRPC: the platform is the client of the agent's
+GRPCStreamService.SendIVRData (proto/ivr.proto), one bidirectional call per stream.
+
+Locations: `grpcs://host[:port]` and `https://` use TLS (default port 443), `grpc://` and
+`http://` plain HTTP/2 (default port 80). FreeClimb's documentation gives `https://example.com`
+style locations. TLS trusts the system's roots, or the PEM file of the `root_certificates`
+setting (PERCL_AUDIOSTREAM_CA_FILE), e.g. a development CA.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from percl.engine.ports import StreamStart
+from percl.streaming import messages as m
+from percl.streaming.proto import ivr_pb2 as pb
+from percl.streaming.proto import ivr_pb2_grpc as pbg
+
+TLS_SCHEMES = {"grpcs": 443, "https": 443}
+PLAIN_SCHEMES = {"grpc": 80, "http": 80}
+SCHEMES = frozenset(TLS_SCHEMES) | frozenset(PLAIN_SCHEMES)
+
+_P = pb.PlatformMessage
+_A = pb.AppMessage
+
+
+def target_of(location: str) -> tuple[str, bool]:
+    """(host:port, TLS?) of a gRPC location. Raises ValueError for another scheme."""
+    parts = urlsplit(location)
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES or not parts.hostname:
+        raise ValueError(f"not a gRPC location: {location!r}")
+    tls = scheme in TLS_SCHEMES
+    port = parts.port or (TLS_SCHEMES.get(scheme) if tls else PLAIN_SCHEMES.get(scheme))
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{host}:{port}", tls
+
+
+def _ts(seconds: float) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromNanoseconds(round(seconds * 1e9))
+    return stamp
+
+
+def platform_message(event: m.PlatformEvent) -> pb.PlatformMessage:
+    """A typed platform event as FreeClimb's PlatformMessage."""
+    match event:
+        case m.CallStarted():
+            return _P(notify_call_started=_P.NotifyCallStartedMessage(
+                call_id=event.call_id, to=event.to, is_inbound=event.is_inbound,
+                metadata=list(event.metadata), content_type=event.content_type,
+                **{"from": event.from_}))
+        case m.AudioData():
+            return _P(notify_audio_data=_P.NotifyAudioMessage(
+                audio_data=event.audio, start_tstamp=_ts(event.start), end_tstamp=_ts(event.end),
+                sequence_num=event.sequence))
+        case m.DtmfStarted():
+            return _P(notify_dtmf_received_start_data=_P.NotifyDTMFReceivedStartedMessage(
+                digit=event.digit, start_tstamp=_ts(event.at)))
+        case m.DtmfEnded():
+            return _P(notify_dtmf_received_end_data=_P.NotifyDTMFReceivedEndedMessage(
+                digit=event.digit, end_tstamp=_ts(event.at)))
+        case m.Acknowledged():
+            message = _P()
+            field = getattr(message, event.kind)
+            field.id = event.id
+            field.timestamp.CopyFrom(_ts(event.at))
+            return message
+        case m.CallEnded():
+            return _P(notify_call_ended=_P.NotifyCallEndedMessage(
+                call_id=event.call_id, reason_code=event.code.name, reason=event.reason))
+        case m.ErrorNotice():
+            return _P(notify_error=_P.NotifyErrorMessage(error_message=event.message,
+                                                        error_id=event.error_id))
+        case m.BufferDepth():
+            return _P(notify_buffer=_P.NotifyBufferDepthMessage(
+                buffer_type="DTMF" if event.kind is m.BufferKind.DTMF else "Audio",
+                depth=event.depth, buffer_size=event.size))
+
+
+def app_command(message: pb.AppMessage) -> m.AppCommand:
+    """FreeClimb's AppMessage as a typed command. Raises AgentFault for one with no payload."""
+    match message.WhichOneof("payload"):
+        case "audio_data":
+            a = message.audio_data
+            return m.PlayAudio(a.id, a.audio_data, a.content_type, a.sequence_num, a.last_message)
+        case "clear_audio_buffer":
+            return m.ClearAudio(message.clear_audio_buffer.id)
+        case "dtmf_data":
+            d = message.dtmf_data
+            return m.PressDtmf(d.id, d.dtmf_digits, d.press_duration_ms, d.break_duration_ms)
+        case "query_buffer":
+            return m.QueryBuffer(m.BufferKind(message.query_buffer.buffer_type))
+        case "terminate_call":
+            return m.TerminateCall()
+        case "end_stream":
+            return m.EndStream(message.end_stream.action_url)
+    raise m.AgentFault("agent sent an AppMessage with no payload")
+
+
+def platform_event(message: pb.PlatformMessage) -> m.PlatformEvent:
+    """FreeClimb's PlatformMessage as a typed event (for agents: the test kit, examples).
+    Raises ValueError for one with no payload."""
+    kind = message.WhichOneof("payload")
+    if kind is None:
+        raise ValueError("a PlatformMessage with no payload")
+    body = getattr(message, kind)
+    match kind:
+        case "notify_call_started":
+            return m.CallStarted(body.call_id, body.to, getattr(body, "from"), body.is_inbound,
+                                 tuple(body.metadata), body.content_type)
+        case "notify_audio_data":
+            return m.AudioData(body.audio_data, body.sequence_num,
+                               body.start_tstamp.ToNanoseconds() / 1e9,
+                               body.end_tstamp.ToNanoseconds() / 1e9)
+        case "notify_dtmf_received_start_data":
+            return m.DtmfStarted(body.digit, body.start_tstamp.ToNanoseconds() / 1e9)
+        case "notify_dtmf_received_end_data":
+            return m.DtmfEnded(body.digit, body.end_tstamp.ToNanoseconds() / 1e9)
+        case "notify_call_ended":
+            return m.CallEnded(body.call_id, m.EndCode(body.reason_code), body.reason)
+        case "notify_error":
+            return m.ErrorNotice(body.error_message, body.error_id)
+        case "notify_buffer":
+            return m.BufferDepth(m.BufferKind(body.buffer_type), body.depth, body.buffer_size)
+    return m.Acknowledged(kind, body.id, body.timestamp.ToNanoseconds() / 1e9)
+
+
+def app_message(command: m.AppCommand) -> pb.AppMessage:
+    """A typed command as FreeClimb's AppMessage (for agents: the test kit, examples)."""
+    match command:
+        case m.PlayAudio():
+            return _A(audio_data=_A.PlayAudioMessage(
+                id=command.id, audio_data=command.audio, content_type=command.content_type,
+                sequence_num=command.sequence, last_message=command.last))
+        case m.ClearAudio():
+            return _A(clear_audio_buffer=_A.ClearAudioBufferMessage(id=command.id))
+        case m.PressDtmf():
+            return _A(dtmf_data=_A.PressDTMFMessage(
+                id=command.id, dtmf_digits=command.digits, press_duration_ms=command.press_ms,
+                break_duration_ms=command.break_ms))
+        case m.QueryBuffer():
+            return _A(query_buffer=_A.QueryBufferDepthMessage(
+                buffer_type="DTMF" if command.kind is m.BufferKind.DTMF else "Audio"))
+        case m.TerminateCall():
+            return _A(terminate_call=_A.TerminateCallMessage())
+        case m.EndStream():
+            return _A(end_stream=_A.EndGrpcStreamMessage(action_url=command.action_url))
+
+
+def _fault(location: str, error: grpc.aio.AioRpcError) -> m.AgentFault:
+    code = error.code()
+    details = error.details() or ""
+    if code == grpc.StatusCode.UNAVAILABLE:
+        if "ssl" in details.lower() or "handshake" in details.lower() or "tls" in details.lower():
+            return m.AgentFault(f"TLS failure with the agent at {location}: {details}")
+        return m.AgentFault(f"agent unreachable at {location}: {details}")
+    if code == grpc.StatusCode.INTERNAL and "deserializ" in details.lower():
+        return m.AgentFault(f"agent sent garbage (not an AppMessage): {details}")
+    return m.AgentFault(f"agent stream failed ({code.name}): {details}")
+
+
+class GrpcLink:
+    """One SendIVRData call (session.Link).
+
+    Why a reader task: in grpc.aio, cancelling a coroutine that awaits `read()` cancels the
+    whole RPC, and the stream's tasks are cancelled whenever one of them ends it; the agent
+    must still get NotifyCallEnded afterwards. So one task reads for the link's whole life into
+    a queue, `receive` waits on the queue (safe to cancel), and writes are shielded."""
+
+    def __init__(self, location: str, channel: grpc.aio.Channel) -> None:
+        self._location = location
+        self._channel = channel
+        stub = pbg.GRPCStreamServiceStub(channel)  # type: ignore[no-untyped-call]
+        self._call = stub.SendIVRData()
+        self._inbox: asyncio.Queue[m.AppCommand | m.AgentFault | None] = asyncio.Queue()
+        self._reader: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def send(self, event: m.PlatformEvent) -> None:
+        try:
+            await asyncio.shield(self._call.write(platform_message(event)))
+        except grpc.aio.AioRpcError as exc:
+            raise _fault(self._location, exc) from None
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # grpc raises its UsageError / InvalidStateError once done
+            raise m.AgentFault(await self._why_done(exc)) from None
+
+    async def receive(self) -> m.AppCommand | None:
+        if self._reader is None:
+            self._reader = asyncio.ensure_future(self._read_all())
+        item = await self._inbox.get()
+        if isinstance(item, m.AgentFault):
+            raise item
+        return item
+
+    async def _read_all(self) -> None:
+        try:
+            while True:
+                message = await self._call.read()
+                if message is grpc.aio.EOF:
+                    self._inbox.put_nowait(None)
+                    return
+                if message is None:  # grpc.aio's answer to bytes it could not deserialize
+                    raise m.AgentFault("agent sent garbage (not an AppMessage)")
+                self._inbox.put_nowait(app_command(message))
+        except grpc.aio.AioRpcError as exc:
+            self._inbox.put_nowait(_fault(self._location, exc))
+        except m.AgentFault as fault:
+            self._inbox.put_nowait(fault)
+        except Exception as exc:  # never leave receive() waiting
+            self._inbox.put_nowait(m.AgentFault(f"agent stream failed: {exc!r}"))
+
+    async def close(self) -> None:
+        """Half-close, let the agent read what was sent and end the call, then close the
+        channel (the caller bounds the wait; cancelling it still closes)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if not self._call.done():
+                await self._call.done_writing()
+                if self._reader is None:
+                    self._reader = asyncio.ensure_future(self._read_all())
+                await self._reader  # until the agent ends the call (what it says is not heard)
+        except grpc.aio.AioRpcError:
+            pass
+        finally:
+            if self._reader is not None:
+                self._reader.cancel()
+            self._call.cancel()
+            await self._channel.close()
+
+    async def _why_done(self, exc: Exception) -> str:
+        if self._call.done():
+            code = await self._call.code()
+            if code == grpc.StatusCode.OK:
+                return "the agent closed the stream"
+            return f"agent stream failed ({code.name}): {await self._call.details()}"
+        return f"agent stream failed: {exc!r}"
+
+
+class GrpcDialer:
+    """Opens GrpcLinks (session.Dialer); `root_certificates`: PEM to trust for TLS (None: the
+    system's)."""
+
+    def __init__(self, root_certificates: bytes | None = None) -> None:
+        self._roots = root_certificates
+
+    async def __call__(self, start: StreamStart) -> GrpcLink:
+        target, tls = target_of(start.location)
+        if tls:
+            channel = grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(self._roots))
+        else:
+            channel = grpc.aio.insecure_channel(target)
+        return GrpcLink(start.location, channel)
