@@ -217,7 +217,8 @@ class Platform:
         self.calls = CallService(self.engine, self.cluster)
         self.sim.set_inbound_handler(self.calls)
         self.queues = QueueService(self.engine, self.calls.sessions, cluster=self.cluster)
-        self.conferences = ConferenceService(self.engine, self.calls.sessions, self.cluster)
+        self.conferences = ConferenceService(self.engine, self.calls.sessions, self.cluster,
+                                             hand_over=self.calls.hand_over)
         self.campaigns = campaigns_from(settings.campaigns_file, self.clock.now())
         self.messages = MessagingService(  # registers the Sms runner
             self.engine, MessagingSettings(campaign_required=settings.sms_require_campaign),

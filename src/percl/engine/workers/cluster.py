@@ -73,7 +73,8 @@ class Cluster(TaskOwner):
         self.forwarder = Forwarder(bus, clock, self.worker_id, self._group.spawn,
                                    timeout_s=settings.forward_timeout_s)
         self._expired: dict[LeaseKind, ExpiredHandler] = {
-            LeaseKind.WORKER: self._worker_gone, LeaseKind.LIVE: self._live_gone}
+            LeaseKind.WORKER: self._worker_gone, LeaseKind.LIVE: self._live_gone,
+            LeaseKind.CONFERENCE: self._dropped}
         #: Workers this one saw stop renewing (oldest first), for the console and tests.
         self.dead_workers: list[str] = []
         self._peer_changed: Callable[[], None] | None = None
@@ -110,6 +111,17 @@ class Cluster(TaskOwner):
 
     async def disown(self, kind: LeaseKind, key: str) -> None:
         await self.leases.release(kind, key, self.worker_id)
+
+    async def transfer(self, kind: LeaseKind, key: str, to: str) -> bool:
+        """Hand this worker's (kind, key) to worker `to` (False: this worker did not hold it)."""
+        return await self.leases.transfer(kind, key, self.worker_id, to, now=self.clock.now(),
+                                          until=self._until())
+
+    async def transfer_from(self, kind: LeaseKind, key: str, worker_id: str) -> bool:
+        """Take (kind, key) from worker `worker_id`, which hands it over (False: it did not
+        hold it unexpired)."""
+        return await self.leases.transfer(kind, key, worker_id, self.worker_id,
+                                          now=self.clock.now(), until=self._until())
 
     async def holder(self, kind: LeaseKind, key: str) -> str | None:
         return await self.leases.holder(kind, key, now=self.clock.now())
@@ -170,6 +182,11 @@ class Cluster(TaskOwner):
 
     async def _live_gone(self, lease: Lease) -> None:
         # A dead worker's live-call count: taken (one winner) and dropped, so it counts no more.
+        await self._dropped(lease)
+
+    async def _dropped(self, lease: Lease) -> None:
+        """A dead worker's lease that needs no tidying of its own (a live-call count; a room,
+        whose participants' legs are closed through their call leases): taken and dropped."""
         if await self.take_over(lease):
             await self.disown(lease.kind, lease.key)
 
