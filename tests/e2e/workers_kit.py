@@ -67,12 +67,17 @@ class TwoWorkers(Harness):
         # bus (nothing was opened yet).
         self.store = ObservedStore(self._tracked_store(url), self.clock.tracker, self.book)
         self.platform = Platform(self.settings, clock=self.clock, ids=self.ids, store=self.store,
-                                 transport=self.recorder, probe_media=False, bus=LocalBus(peers))
+                                 transport=self.recorder, probe_media=False, bus=LocalBus(peers),
+                                 tracker=self.clock.tracker)
         rest_store: Any = ObservedStore(self._tracked_store(url), self.clock.tracker, self.book)
         self.rest_worker = Platform(self.settings, clock=self.clock,
                                     ids=SequentialIds("percl-rest"), store=rest_store,
                                     transport=self.recorder, probe_media=False,
-                                    bus=LocalBus(peers))
+                                    bus=LocalBus(peers), tracker=self.clock.tracker)
+        # Both render recordings in threads the FakeClock waits for, as the Harness's own does
+        # (without it, time ran on while a take was saved: its date was seconds late).
+        for worker in self.workers:
+            worker.recordings.offload = self._tracked
         # One simulated world: a phone's program holds whichever worker dials it, and a leg
         # handed over to the other worker (a conference there) moves between the networks.
         self.rest_worker.sim.share_world(self.platform.sim)
