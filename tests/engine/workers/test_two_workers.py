@@ -31,7 +31,12 @@ LEASE_S = 15.0
 @pytest.fixture
 async def workers() -> AsyncIterator[tuple[Harness, Harness]]:
     url = postgres.server().new_database()
-    settings = Settings(db=url, cluster=WorkerSettings(lease_s=LEASE_S, forward_timeout_s=2.0))
+    # No REST rate limit: its shared rows are timed by each worker's clock, and these two
+    # FakeClocks drift apart (wait_for moves one), so one worker's spend looked like a burst from
+    # the future to the other: a 429 whenever one clock had run ahead (test_shared_limits tests
+    # the shared limit with one clock).
+    settings = Settings(db=url, api_rate_per_s=0,
+                        cluster=WorkerSettings(lease_s=LEASE_S, forward_timeout_s=2.0))
     one = Harness(settings=settings, store=PostgresStore(url))
     two = Harness(settings=settings, store=PostgresStore(url))
     two.ids._seed = "percl-two"  # two kits would otherwise make the same ids
