@@ -106,11 +106,12 @@ class Workers:
     ports, or one process with `--workers N` (`forked`)."""
 
     def __init__(self, db: str | None, *, count: int = 1, forked: int = 1,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, cprofile: str | None = None) -> None:
         extra = {**({"PERCL_DB": db} if db else {}), **(env or {})}  # None: SQLite, a new file
         args = ("--workers", str(forked)) if forked > 1 else ()
         self.forked = forked
-        self.processes = [PerclProcess(extra, args=args, grace_s=60.0) for _ in range(count)]
+        self.processes = [PerclProcess(extra, args=args, grace_s=60.0, cprofile=cprofile)
+                          for _ in range(count)]
 
     async def __aenter__(self) -> Workers:
         for process in self.processes:  # one after the other: the first creates the schema
@@ -321,6 +322,12 @@ async def run(args: argparse.Namespace) -> None:
             print("\n3. Failover after kill -9 under load")
             print("\n".join(await failover(server.new_database(), app, args.failover_held,
                                            args.lease, max(10, window // 2))))
+        if args.cprofile:
+            print(f"\nProfile: PostgreSQL, 1 worker, {args.calls} calls ({args.cprofile})")
+            for db, name in ((server.new_database(), "pg"), (None, "sqlite")):
+                out = f"{args.cprofile}.{name}"
+                async with Workers(db, cprofile=out) as w:
+                    print((await setup_rate(name, w, app, args.calls, window, pg_pids)).line())
         if "4" in args.only and rates:
             print("\n4. Four machines, estimated from the CPU each part spent per call")
             print("\n".join(estimate(rates["pg1"], rates["pg2"], rates["pg4"])))
@@ -353,6 +360,8 @@ def main() -> None:
     parser.add_argument("--lease", type=float, default=3.0)
     parser.add_argument("--quick", action="store_true", help="a smoke run")
     parser.add_argument("--only", default="1234", help="the stages to run, e.g. 3 (4 needs 1)")
+    parser.add_argument("--cprofile", help="also profile one worker on PostgreSQL and on SQLite "
+                        "(FILE.pg, FILE.sqlite: bench/profile_summary.py --pstats)")
     args = parser.parse_args()
     if args.quick:
         args.calls, args.held, args.gets, args.failover_held = 400, 100, 300, 50
