@@ -70,3 +70,31 @@ async def test_a_leg_the_rooms_worker_cannot_take_ends_with_a_reason(kit: TwoWor
     await h.clock.settle()
     assert h.rest_worker.cluster is not None
     assert await h.rest_worker.cluster.holder(LeaseKind.CALL, b) is None  # released by its owner
+
+
+async def test_a_call_recording_stops_and_is_saved_when_its_leg_moves(kit: TwoWorkers) -> None:
+    h = kit
+    app = AsyncApp(h)
+    rooms: list[str] = []
+
+    async def created(body: dict[str, Any], _: str) -> Any:
+        rooms.append(body["conferenceId"])
+        return [{"AddToConference": {"conferenceId": body["conferenceId"]}}]
+
+    async def join(_body: dict[str, Any], _: str) -> Any:
+        return [{"StartRecordCall": {}}, {"Say": {"text": "joining"}},
+                {"AddToConference": {"conferenceId": rooms[0]}}]
+
+    app.on("voice", [{"CreateConference": {"actionUrl": app.url("/created/a")}}])
+    app.on("created", created)
+    app.on("join", join)
+    app.on("status", [])
+    await h.number_for_app(flows.FC, voice_url=app.url("/voice"),
+                           status_callback_url=app.url("/status"))
+    await h.sim_call(flows.A, flows.FC)
+    await h.wait_for(lambda: rooms, within=30)
+    b = await flows.rest_call(h, flows.B, app.url("/join/b"), app.url("/status/b"))
+    await h.wait_for(lambda: flows.worker_of(h, b) == "calls", within=30)  # moved
+    await h.clock.settle()
+    [recording] = await h.recordings(b)
+    assert recording.duration_ms > 0 and h.recording_wav(recording.recording_id)

@@ -338,7 +338,7 @@ class CallSession:
             case a.EndCall(reason=reason, notices=notices):
                 await self.finish(reason, notices=notices)
             case a.LetGo():
-                self._let_go()
+                await self._let_go()
             case a.LoadGrammar():
                 spawn(action.token, self._load_grammar(action))
             case a.Recognize():
@@ -564,7 +564,7 @@ class CallSession:
         if self.call.status_callback_url:  # callEndedReason and callDuration come from the record
             await self.send_webhook(self.call.status_callback_url, status)
 
-    def _let_go(self) -> None:
+    async def _let_go(self) -> None:
         """The leg now runs on another worker: stop its work here without ending it (no
         hang-up, no record, no webhook; its holder, if any, was left before it moved)."""
         if self.done:
@@ -575,6 +575,10 @@ class CallSession:
         self._tasks.cancel_all()
         self._children.release_all()
         self.leave()
+        # What this worker's services kept for the leg ends here: a StartRecordCall's take is
+        # saved now (listed with the call's recordings; the final callStatus, sent by the
+        # other worker, does not name it), not lost with this session.
+        await self.ctx.runners.call_status(self)
 
     async def end_with(self, reason: CallEndedReason) -> None:
         """End a leg that never ran a script (configuration errors at arrival)."""
