@@ -22,7 +22,7 @@ flow is setup_rate.py's: POST /Calls, [Say, Redirect], [Say, Hangup], callStatus
    per call of each part, an estimate of what four real 2-core machines and one PostgreSQL
    would do.
 
-PostgreSQL runs as tests/postgres.py starts it (a temporary cluster, fsync off): the figures
+PostgreSQL runs as bench/pgserver.py starts it (a temporary cluster, fsync off): the figures
 are the CPU cost of the statements, not of a disk.
 """
 
@@ -53,6 +53,7 @@ from bench.common import (
     machine_banner,
 )
 from bench.load import CALLEE, Rig, closed_loop
+from bench.pgserver import PgServer
 
 HEALTH = "/healthz"
 
@@ -94,11 +95,6 @@ class CpuMeter:
     def spent(self) -> float:
         now = cpu_by_pid(self._pids())
         return sum(v - self._start.get(p, 0.0) for p, v in now.items())
-
-
-def postgres_server() -> Any:
-    from tests import postgres
-    return postgres.server()
 
 
 class Workers:
@@ -306,8 +302,12 @@ def estimate(one: Rate, two: Rate, four: Rate) -> list[str]:
 
 async def run(args: argparse.Namespace) -> None:
     print(machine_banner("bench/workers.py: percl workers on PostgreSQL (issue 19)"))
-    server = postgres_server()
-    pg_pids = lambda: descendants(server.pid)  # noqa: E731 (its backends come and go)
+    with PgServer() as server:
+        await run_on(server, args)
+
+
+async def run_on(server: PgServer, args: argparse.Namespace) -> None:
+    pg_pids = lambda: descendants(server.pid or 0)  # noqa: E731 (its backends come and go)
     window = args.window
     async with AppProcess() as app:
         rates: dict[str, Rate] = {}
@@ -333,7 +333,7 @@ async def run(args: argparse.Namespace) -> None:
             print("\n".join(estimate(rates["pg1"], rates["pg2"], rates["pg4"])))
 
 
-async def stage_rates(server: Any, app: AppProcess, args: argparse.Namespace,
+async def stage_rates(server: PgServer, app: AppProcess, args: argparse.Namespace,
                       rates: dict[str, Rate], pg_pids: Callable[[], Sequence[int]]) -> None:
     calls, window = args.calls, args.window
     print(f"\n1. Completed call setups/s (closed loop, window {window}, {calls} calls)")
