@@ -18,6 +18,7 @@ from percl.engine.ports import LeaseKind
 from percl.engine.workers.cluster import Cluster, WorkerSettings
 from percl.store.postgres import PostgresStore
 from percl.testing.harness import Harness
+from percl.testing.tracked import Tracked
 from tests import postgres
 from tests.e2e.conference_kit import AsyncApp
 from tests.e2e.conftest import AGENT, CALLER
@@ -40,6 +41,13 @@ async def workers() -> AsyncIterator[tuple[Harness, Harness]]:
     one = Harness(settings=settings, store=PostgresStore(url))
     two = Harness(settings=settings, store=PostgresStore(url))
     two.ids._seed = "percl-two"  # two kits would otherwise make the same ids
+    for h in (one, two):
+        # Lease and limit statements count as work for each FakeClock (as the store's own do),
+        # so a clock never runs on while one is in PostgreSQL: a room's lease is taken as a leg
+        # joins it, and the clock ran past a wait_for's 30 s while it was.
+        cluster_ = cluster(h)
+        cluster_.leases = Tracked(cluster_.leases, h.clock.tracker)  # type: ignore[assignment]
+        cluster_.limits = Tracked(cluster_.limits, h.clock.tracker)  # type: ignore[assignment]
     async with one, two:
         yield one, two
 
