@@ -260,7 +260,8 @@ class PerclProcess(_Server):
 
     def __init__(self, extra_env: Mapping[str, str] | None = None, grace_s: float = 30.0,
                  cprofile: str | None = None, gcwatch: str | None = None,
-                 prefix: Sequence[str] = (), percl_bin: Path | None = None) -> None:
+                 prefix: Sequence[str] = (), percl_bin: Path | None = None,
+                 args: Sequence[str] = ()) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="percl-bench-")
         folder = Path(self._tmp.name)
         port = free_port()
@@ -275,7 +276,8 @@ class PerclProcess(_Server):
         }
         # --quiet: errors only. A console line per webhook costs ~25% of percl's CPU per call
         # (docs/BENCHMARKS.md); the figures measure the platform, as before the lines existed.
-        argv = [str(percl_bin or VENV_BIN / "percl"), "serve", "--port", str(port), "--quiet"]
+        argv = [str(percl_bin or VENV_BIN / "percl"), "serve", "--port", str(port), "--quiet",
+                *args]  # e.g. --workers 2 (bench/workers.py)
         if cprofile:  # the same command under cProfile (bench/cprofile_percl.py)
             argv = [sys.executable, str(ROOT / "bench" / "cprofile_percl.py"), cprofile, *argv[1:]]
         elif gcwatch:  # the same command, timing every GC pause (bench/gcwatch_percl.py)

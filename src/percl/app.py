@@ -69,6 +69,7 @@ from percl.simapi import SimApiDeps, create_sim_api
 from percl.store.export_files import DirectoryExportFiles
 from percl.store.knowledge_files import FolderKnowledge
 from percl.store.memory import MemoryStore
+from percl.store.natsbus import NatsBus
 from percl.store.pgbus import PostgresBus
 from percl.store.postgres import PostgresStore
 from percl.store.recording_files import DirectoryRecordingFiles
@@ -148,13 +149,15 @@ def store_for(db: str) -> Store:
 def cluster_for(settings: Settings, store: Store, clock: Clock,
                 bus: Bus | None = None) -> Cluster | None:
     """This worker's Cluster when the database is PostgreSQL (another worker or machine may
-    share it: leases in the store, the bus on LISTEN/NOTIFY unless `bus` is given: a test's
-    workers in one process); None otherwise (one worker)."""
+    share it: leases in the store, the bus on LISTEN/NOTIFY or on NATS with PERCL_BUS, unless
+    `bus` is given: a test's workers in one process); None otherwise (one worker)."""
     # The SQL store's leases (`getattr`: a test kit's wrapper around the store passes it on).
     leases: Leases | None = getattr(store, "leases", None)
     if not is_postgres(settings.db) or leases is None:
         return None
-    cluster = Cluster(leases, bus or PostgresBus(settings.db, clock), clock, settings.cluster,
+    if bus is None:
+        bus = NatsBus(settings.bus) if settings.bus else PostgresBus(settings.db, clock)
+    cluster = Cluster(leases, bus, clock, settings.cluster,
                       limits=getattr(store, "limits", None))  # live calls, pacing, REST rate
     # The store's cache of accounts, applications and numbers: changes told to the others.
     store.on_cached_change(cluster.cached_changed)  # type: ignore[attr-defined]
@@ -245,7 +248,8 @@ class Platform:
         self.webrtc = self._webrtc_line(settings)
         self.sip_line = self._sip_line(sip)
         self.queues = QueueService(self.engine, self.calls.sessions, cluster=self.cluster)
-        self.conferences = ConferenceService(self.engine, self.calls.sessions, self.cluster)
+        self.conferences = ConferenceService(self.engine, self.calls.sessions, self.cluster,
+                                             hand_over=self.calls.hand_over)
         self.campaigns = campaigns_from(settings.campaigns_file, self.clock.now())
         self.messages = MessagingService(  # registers the Sms runner
             self.engine, MessagingSettings(campaign_required=settings.sms_require_campaign),

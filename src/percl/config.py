@@ -154,6 +154,7 @@ class Settings:
     cursor_secret: str | None = None  # keys list cursors; None: random per start
     workers: int = 1  # processes `percl serve` runs on its port (PERCL_WORKERS, --workers)
     cluster: WorkerSettings = field(default_factory=WorkerSettings)  # leases, forwarding
+    bus: str = ""  # PERCL_BUS: "" = PostgreSQL LISTEN/NOTIFY; nats://host:4222 = NATS
     recordings_dir: str = ""  # recordings' WAV files; "" = `recordings` beside the database file
     recording_retention_days: float = 0.0  # recordings older than this are deleted; 0 = keep
     webrtc_addresses: tuple[str, ...] = ()  # ICE host addresses offered to browsers; () = aioice's
@@ -361,8 +362,8 @@ MAX_WORKERS = 64
 
 
 def _workers(values: Mapping[str, str], s: Settings) -> dict[str, Any]:
-    """PERCL_WORKERS (1..64), PERCL_LEASE_SECONDS (1..3600, default 15) and
-    PERCL_FORWARD_TIMEOUT_MS (100..60000, default 5000): docs/WORKERS.md."""
+    """PERCL_WORKERS (1..64), PERCL_LEASE_SECONDS (1..3600, default 15),
+    PERCL_FORWARD_TIMEOUT_MS (100..60000, default 5000) and PERCL_BUS: docs/WORKERS.md."""
     workers = s.workers
     if "PERCL_WORKERS" in values:
         workers = _int("PERCL_WORKERS", values["PERCL_WORKERS"], 1, MAX_WORKERS)
@@ -376,7 +377,12 @@ def _workers(values: Mapping[str, str], s: Settings) -> dict[str, Any]:
     if "PERCL_FORWARD_TIMEOUT_MS" in values:
         forward = _int("PERCL_FORWARD_TIMEOUT_MS", values["PERCL_FORWARD_TIMEOUT_MS"],
                        100, 60_000) / 1000
-    return {"workers": workers, "cluster": WorkerSettings(lease_s=lease, forward_timeout_s=forward)}
+    bus = values.get("PERCL_BUS", s.bus).strip()
+    if bus and not bus.startswith(("nats://", "tls://")):
+        raise ConfigError(f"PERCL_BUS={bus!r}: leave it empty (PostgreSQL LISTEN/NOTIFY) or give "
+                          "a NATS server, nats://host:4222")
+    return {"workers": workers, "bus": bus,
+            "cluster": WorkerSettings(lease_s=lease, forward_timeout_s=forward)}
 
 
 def _recordings(values: Mapping[str, str], s: Settings) -> dict[str, Any]:

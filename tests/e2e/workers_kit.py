@@ -18,12 +18,17 @@ What the two share, and why:
   tests/integration/test_workers_live.py;
 - the webhook recorder (every webhook of either worker is in `h.webhooks`) and the record book;
 - the simulated phones' programs: a phone is part of the simulated world, not of a worker, so a
-  program set on one worker's network answers calls dialled from either.
+  program set on one worker's network answers calls dialled from either; and legs: a leg that
+  joins a conference whose room runs on the other worker is handed over to it (its phone moves
+  to that worker's network: SimNetwork.share_world);
+- the recordings folder (as workers on one machine share PERCL_RECORDINGS_DIR): a recording
+  made on one worker is downloaded through the other.
 """
 
 from __future__ import annotations
 
 import base64
+import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from types import TracebackType
@@ -51,7 +56,10 @@ class TwoWorkers(Harness):
     """A Harness whose REST API is served by a second worker (see the module doc)."""
 
     def __init__(self, url: str, settings: Settings | None = None) -> None:
+        self._recordings = tempfile.TemporaryDirectory(prefix="percl-recordings-")
         settings = replace(settings or Settings(db=url), db=url,
+                           recordings_dir=settings.recordings_dir if settings and
+                           settings.recordings_dir else self._recordings.name,
                            cluster=WorkerSettings(lease_s=LEASE_S, forward_timeout_s=5.0))
         super().__init__(settings=settings, store=PostgresStore(url))
         peers: list[LocalBus] = []
@@ -59,15 +67,20 @@ class TwoWorkers(Harness):
         # bus (nothing was opened yet).
         self.store = ObservedStore(self._tracked_store(url), self.clock.tracker, self.book)
         self.platform = Platform(self.settings, clock=self.clock, ids=self.ids, store=self.store,
-                                 transport=self.recorder, probe_media=False, bus=LocalBus(peers))
+                                 transport=self.recorder, probe_media=False, bus=LocalBus(peers),
+                                 tracker=self.clock.tracker)
         rest_store: Any = ObservedStore(self._tracked_store(url), self.clock.tracker, self.book)
         self.rest_worker = Platform(self.settings, clock=self.clock,
                                     ids=SequentialIds("percl-rest"), store=rest_store,
                                     transport=self.recorder, probe_media=False,
-                                    bus=LocalBus(peers))
-        # One simulated world: a phone's program holds whichever worker dials it.
-        self.rest_worker.sim._programs = self.platform.sim._programs
-        self.rest_worker.sim._account_programs = self.platform.sim._account_programs
+                                    bus=LocalBus(peers), tracker=self.clock.tracker)
+        # Both render recordings in threads the FakeClock waits for, as the Harness's own does
+        # (without it, time ran on while a take was saved: its date was seconds late).
+        for worker in self.workers:
+            worker.recordings.offload = self._tracked
+        # One simulated world: a phone's program holds whichever worker dials it, and a leg
+        # handed over to the other worker (a conference there) moves between the networks.
+        self.rest_worker.sim.share_world(self.platform.sim)
 
     def _tracked_store(self, url: str) -> PostgresStore:
         """A store whose leases and shared limits count as work for FakeClock.settle() (the
@@ -88,7 +101,10 @@ class TwoWorkers(Harness):
         try:
             await self.rest_worker.__aexit__(exc_type, exc, tb)
         finally:
-            await super().__aexit__(exc_type, exc, tb)
+            try:
+                await super().__aexit__(exc_type, exc, tb)
+            finally:
+                self._recordings.cleanup()
 
     @property
     def workers(self) -> tuple[Platform, Platform]:

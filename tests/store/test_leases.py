@@ -101,3 +101,16 @@ async def test_live_lists_the_unexpired_leases_of_a_kind(leases: Leases) -> None
     assert await leases.live(LeaseKind.WORKER, now=101.0) == [
         Lease(LeaseKind.WORKER, A, A, 115.0), Lease(LeaseKind.WORKER, B, B, 105.0)]
     assert await leases.live(LeaseKind.WORKER, now=105.0) == [Lease(LeaseKind.WORKER, A, A, 115.0)]
+
+
+async def test_a_lease_is_transferred_only_by_its_live_owner(leases: Leases) -> None:
+    await leases.acquire(CALL, "CA1", A, now=100.0, until=115.0)
+    assert not await leases.transfer(CALL, "CA1", B, A, now=101.0, until=116.0)  # not B's
+    assert await leases.transfer(CALL, "CA1", A, B, now=101.0, until=120.0)
+    assert await leases.holder(CALL, "CA1", now=119.0) == B  # B's, with B's expiry
+    assert not await leases.transfer(CALL, "CA1", A, B, now=102.0, until=130.0)  # A's no more
+    assert not await leases.transfer(CALL, "CA1", B, A, now=120.0, until=130.0)  # ran out
+    assert not await leases.transfer(CALL, "CA2", A, B, now=101.0, until=116.0)  # unknown
+    await leases.acquire(LeaseKind.CONFERENCE, "CA1", A, now=100.0, until=115.0)
+    assert await leases.transfer(LeaseKind.CONFERENCE, "CA1", A, B, now=101.0, until=116.0)
+    assert await leases.holder(CALL, "CA1", now=110.0) == B  # kinds are apart

@@ -21,13 +21,15 @@ from percl.domain.records import Account, Application, Call, IncomingNumber, rev
 from percl.engine import durable
 from percl.engine.admission import DialAdmission, LiveCallLimit, too_many_live_calls
 from percl.engine.context import EngineContext
-from percl.engine.ports import Lease, LeaseKind, Rate, WebhookRequest
+from percl.engine.ports import Lease, LeaseKind, LegMover, Rate, WebhookRequest
+from percl.engine.ports.limits import live_key
 from percl.engine.service import MakeCallRequest
 from percl.engine.session.session import ApiUpdate, CallSession, ParentEnded, Shutdown
 from percl.engine.workers.cluster import Cluster
 from percl.engine.workers.failover import release_memberships
 from percl.engine.workers.forwarding import Arguments, OwnerGone
-from percl.errors import BadRequest, NotFound, ServiceUnavailable
+from percl.errors import ApiError, BadRequest, NotFound, ServiceUnavailable
+from percl.percl.parse import parse_script
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 
 if TYPE_CHECKING:
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("percl.engine.calls")
 #: The operation a worker forwards a REST update of a leg it does not run to (forwarding.py).
 UPDATE_CALL = "call.update"
+#: The operation that hands a live leg over to the worker asked (see `hand_over`).
+ADOPT_CALL = "call.adopt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,7 @@ class CallService(TaskOwner):
         self._reclaiming: set[str] = set()  # legs of dead workers being closed here
         if cluster is not None:
             cluster.serve(UPDATE_CALL, self._forwarded_update)
+            cluster.serve(ADOPT_CALL, self._adopt)
             cluster.on_expired(LeaseKind.CALL, self._owner_gone)
         self.sessions: dict[str, CallSession] = {}
         self._group = OwnedTaskGroup("CallService")
@@ -325,6 +330,8 @@ class CallService(TaskOwner):
     def _forget(self, session: CallSession) -> None:
         if self.sessions.pop(session.call.call_id, None) is not None:
             self.live.ended(session.call.account_id)
+        if session.moved:  # it lives on another worker, with its leases and its children
+            return
         self._disown(session.call)  # after its final record: see _reclaim
         if self.ctx.settings.hangup_children_with_parent:
             for child in list(self.sessions.values()):
@@ -396,6 +403,54 @@ class CallService(TaskOwner):
                 await cluster.leave_live(call.account_id, call.call_id)
         except Exception:  # they run out by themselves; the leg's record is final already
             log.exception("could not release the leases of call %s", call.call_id)
+
+    async def hand_over(self, call_id: str, script: list[JsonValue], worker_id: str) -> bool:
+        """Move the live leg `call_id` to worker `worker_id`, which goes on with `script` (PerCL
+        JSON: the AddToConference of a conference whose room runs there). True when that worker
+        runs the leg now: this worker's session must let it go (events.Moved). False when it
+        could not take it (the leg runs on here): the network cannot move it, that worker is
+        gone or refused."""
+        session = self.sessions.get(call_id)
+        telephony = self.ctx.telephony
+        if (self.cluster is None or session is None or not isinstance(telephony, LegMover)
+                or not telephony.park(call_id)):
+            return False
+        try:
+            await self.cluster.forwarder.ask(worker_id, ADOPT_CALL, {
+                "account_id": session.call.account_id, "call_id": call_id,
+                "from": self.cluster.worker_id, "script": script})
+        except (ApiError, OwnerGone) as exc:
+            telephony.unpark(call_id, session)
+            await session.log(LogLevel.ERROR, f"Call could not move to percl worker {worker_id}: "
+                              f"{exc}", {"worker": worker_id})
+            return False
+        return True
+
+    async def _adopt(self, arguments: Arguments) -> JsonValue:
+        """Another worker hands a live leg over (`hand_over`): its leases become this worker's,
+        the network gives its media here, and a session runs `script` for it."""
+        assert self.cluster is not None
+        call_id, sender = str(arguments.get("call_id")), str(arguments.get("from"))
+        call = await self.ctx.store.get_call(call_id)
+        account = await self.ctx.store.get_account(str(arguments.get("account_id")))
+        telephony = self.ctx.telephony
+        if call is None or account is None or call.status.is_final:
+            raise NotFound(f"Call {call_id} not found or no longer live")
+        if not isinstance(telephony, LegMover):
+            raise ServiceUnavailable("this worker's phone network cannot take a leg over")
+        if not await self.cluster.transfer_from(LeaseKind.CALL, call_id, sender):
+            raise ServiceUnavailable(f"Call {call_id} is not leased to worker {sender}")
+        session = CallSession(self.ctx, call, account, dial_child=self._dial_child,
+                              on_end=self._forget, adopted=parse_script(arguments.get("script")))
+        if not telephony.adopt(call_id, session):
+            await self.cluster.transfer(LeaseKind.CALL, call_id, sender)
+            raise ServiceUnavailable(f"this worker cannot reach the media of call {call_id} (the "
+                                     "simulated network moves legs only inside one process)")
+        if self._shared_live:
+            await self.cluster.transfer_from(LeaseKind.LIVE, live_key(call.account_id, call_id),
+                                             sender)
+        self._start(session)
+        return None
 
     async def _update_elsewhere(self, account: Account, call_id: str, status: str) -> None:
         """A REST update of a leg this worker does not run: the owner does it (forwarded over

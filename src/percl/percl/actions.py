@@ -129,6 +129,12 @@ class LegIdle:
 
 
 @dataclass(frozen=True, slots=True)
+class LetGo:
+    """The leg was handed over to another worker (events.Moved): this shell stops running it
+    without ending it (no hang-up, no final record, no webhook)."""
+
+
+@dataclass(frozen=True, slots=True)
 class LoadGrammar:
     """Get the grammar of a GetSpeech ready -> GrammarLoaded(token, ...).
 
@@ -179,6 +185,7 @@ Action = (
     | Invoke
     | Cancel
     | LegIdle
+    | LetGo
     | LoadGrammar
     | Recognize
     | EndCall

@@ -171,7 +171,13 @@ class Finish:
     message: str | None = None
 
 
-Outcome = Proceed | Fetch | Hold | Finish
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """The leg now runs on another percl worker (handed over to the worker of the conference it
+    joins): its script goes on there; here it is let go, not ended (actions.LetGo)."""
+
+
+Outcome = Proceed | Fetch | Hold | Finish | Moved
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,7 @@ from percl.percl.commands import (
     SendDigits,
 )
 from percl.percl.digits import DigitsRun
+from percl.percl.parse import Script
 from percl.percl.playback import MediaLoop, play_media
 from percl.percl.sequencing import Sequencer
 from percl.percl.speech import SpeechDefaults, SpeechRun
@@ -104,6 +105,13 @@ class Interpreter(Sequencer):
         """Ask `url` for a script (the leg's first webhook, or a connect/redirect webhook)."""
         out = Out()
         self._post(out, url, payload)
+        return out.actions
+
+    def resume(self, script: Script) -> list[a.Action]:
+        """Run `script` without asking for it: a leg handed over by another worker goes on
+        here with the command it was running there (an AddToConference)."""
+        out = Out()
+        self._load(out, script)
         return out.actions
 
     def handle(self, event: e.Event) -> list[a.Action]:

@@ -114,6 +114,10 @@ class Sequencer:
                 if message:
                     out.add(a.Log(LogLevel.ERROR, message, {"command": command.NAME}))
                 self._end(out, reason)
+            case e.Moved():
+                self.ended = True  # nothing more happens here: another worker runs the leg
+                self._waiting = None
+                out.add(a.LetGo())
 
     # ------------------------------------------------------------------ the ways on
 

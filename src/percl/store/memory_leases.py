@@ -35,6 +35,14 @@ class MemoryLeases:
         if held is not None and held.owner == owner:
             del self._leases[(kind, key)]
 
+    async def transfer(self, kind: LeaseKind, key: str, owner: str, to: str, *, now: float,
+                       until: float) -> bool:
+        held = self._leases.get((kind, key))
+        if held is None or held.owner != owner or held.expires_at <= now:
+            return False
+        self._leases[(kind, key)] = Lease(kind, key, to, until)
+        return True
+
     async def holder(self, kind: LeaseKind, key: str, *, now: float) -> str | None:
         held = self._leases.get((kind, key))
         return held.owner if held is not None and held.expires_at > now else None

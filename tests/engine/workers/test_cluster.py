@@ -153,3 +153,29 @@ async def test_a_bus_that_cannot_send_is_a_503_not_a_crash() -> None:
         with pytest.raises(ServiceUnavailable) as raised:
             await b.ask_owner(LeaseKind.CALL, "CA1", "call.update", {})
     assert raised.value.status == 503 and "connection refused" in raised.value.message
+
+
+async def test_a_scan_takes_over_several_expired_leases_at_once(
+        pair: tuple[Cluster, Cluster, FakeClock]) -> None:
+    """Closing a dead worker's call takes a few statements and a webhook: one by one, hundreds
+    of calls took minutes; the scan handles up to SCAN_CONCURRENCY at a time."""
+    from percl.engine.workers.cluster import SCAN_CONCURRENCY
+
+    a, b, clock = pair
+    at: list[float] = []
+
+    async def slow(lease: Lease) -> None:
+        if await b.take_over(lease):
+            await clock.sleep(1.0)  # the statements and the webhook of one closed call
+            at.append(clock.now())
+            await b.disown(lease.kind, lease.key)
+
+    b.on_expired(LeaseKind.CALL, slow)
+    for n in range(2 * SCAN_CONCURRENCY):
+        await a.own(LeaseKind.CALL, f"CA{n}")
+    await a._group.close()
+    await clock.advance(SETTINGS.lease_s + 0.5)  # expired: b's heartbeat scan takes them
+    scan = asyncio.ensure_future(b.scan())
+    assert await clock.run_until(scan.done, limit_s=60)
+    assert len(at) == 2 * SCAN_CONCURRENCY
+    assert max(at) - min(at) == pytest.approx(1.0)  # two rounds, not one second per lease

@@ -18,6 +18,7 @@ from percl.engine.ports import LeaseKind
 from percl.engine.workers.cluster import Cluster, WorkerSettings
 from percl.store.postgres import PostgresStore
 from percl.testing.harness import Harness
+from percl.testing.tracked import Tracked
 from tests import postgres
 from tests.e2e.conference_kit import AsyncApp
 from tests.e2e.conftest import AGENT, CALLER
@@ -31,10 +32,22 @@ LEASE_S = 15.0
 @pytest.fixture
 async def workers() -> AsyncIterator[tuple[Harness, Harness]]:
     url = postgres.server().new_database()
-    settings = Settings(db=url, cluster=WorkerSettings(lease_s=LEASE_S, forward_timeout_s=2.0))
+    # No REST rate limit: its shared rows are timed by each worker's clock, and these two
+    # FakeClocks drift apart (wait_for moves one), so one worker's spend looked like a burst from
+    # the future to the other: a 429 whenever one clock had run ahead (test_shared_limits tests
+    # the shared limit with one clock).
+    settings = Settings(db=url, api_rate_per_s=0,
+                        cluster=WorkerSettings(lease_s=LEASE_S, forward_timeout_s=2.0))
     one = Harness(settings=settings, store=PostgresStore(url))
     two = Harness(settings=settings, store=PostgresStore(url))
     two.ids._seed = "percl-two"  # two kits would otherwise make the same ids
+    for h in (one, two):
+        # Lease and limit statements count as work for each FakeClock (as the store's own do),
+        # so a clock never runs on while one is in PostgreSQL: a room's lease is taken as a leg
+        # joins it, and the clock ran past a wait_for's 30 s while it was.
+        cluster_ = cluster(h)
+        cluster_.leases = Tracked(cluster_.leases, h.clock.tracker)  # type: ignore[assignment]
+        cluster_.limits = Tracked(cluster_.limits, h.clock.tracker)  # type: ignore[assignment]
     async with one, two:
         yield one, two
 

@@ -61,6 +61,11 @@ class Conferences(Protocol):
 
     async def leave_current(self, session: Leg) -> None: ...
 
+    async def owner_elsewhere(self, conference_id: str) -> str | None: ...
+
+    async def hand_over(self, session: Leg, command: AddToConference,
+                        worker_id: str) -> e.Outcome: ...
+
 #: A participant waits silently when its script runs out; on_idle only re-arms call control.
 PARTICIPANT_HOLD = e.Hold(e.Idle.NOTIFY, allowed=PARTICIPANT_COMMANDS)
 
@@ -99,6 +104,9 @@ async def add_to_conference(
     if room is None:
         return _problem(f"AddToConference: conference {command.conference_id} does not exist or "
                         "is terminated; the call ends with perclProcessingError")
+    owner = await service.owner_elsewhere(command.conference_id)
+    if owner is not None and target is session:  # its room runs on another worker: move there
+        return await service.hand_over(session, command, owner)
     await service.leave_current(target)
     member = await room.join(target, command)
     if member is None:

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from percl.domain import ids
-from percl.domain.enums import ConferenceStatus, LogLevel, PlayBeep
+from percl.domain.enums import CallEndedReason, ConferenceStatus, LogLevel, PlayBeep
 from percl.domain.records import Account, Conference, Participant, revised
 from percl.engine.conference import commands as conference_commands
 from percl.engine.conference.member import Member
@@ -34,11 +34,18 @@ from percl.engine.service import ConferenceUpdate, NewConference, ParticipantUpd
 from percl.engine.workers.cluster import Cluster
 from percl.engine.workers.forwarding import Arguments, OwnerGone
 from percl.errors import NotFound
+from percl.percl import events as e
+from percl.percl.serialize import serialize_script
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 
 if TYPE_CHECKING:
     from percl.domain.json import JsonValue
     from percl.engine.runners import Leg
+    from percl.percl.commands import AddToConference
+
+#: Moves leg `call_id` to worker `worker_id`, which runs the PerCL `script` for it; False when
+#: it could not (CallService.hand_over).
+HandOver = Callable[[str, "list[JsonValue]", str], Awaitable[bool]]
 
 log = logging.getLogger("percl.engine.conference")
 WAIT_URL_HEAD_BYTES = 64 * 1024  # what of a waitUrl audio file is read to know it is there
@@ -48,8 +55,10 @@ class ConferenceService(TaskOwner):
     """Conferences of every account. `sessions` is the CallService's live-session registry."""
 
     def __init__(self, ctx: EngineContext, sessions: Mapping[str, Leg],
-                 cluster: Cluster | None = None) -> None:
+                 cluster: Cluster | None = None, hand_over: HandOver | None = None) -> None:
         self.ctx = ctx
+        #: Moves a leg to another worker (CallService.hand_over); None: legs never move.
+        self._hand_over = hand_over
         self.sessions = sessions
         self.rooms: dict[str, ConferenceRoom] = {}
         self._group = OwnedTaskGroup("ConferenceService")
@@ -123,6 +132,29 @@ class ConferenceService(TaskOwner):
             room, member = found
             await room.detach(member)
 
+    async def owner_elsewhere(self, conference_id: str) -> str | None:
+        """With workers: the worker whose room the conference's participants are in, when it is
+        another one; None when this worker runs it (it takes the room's lease if nobody held
+        it: the first worker to bring a leg in runs the room, until it is terminated)."""
+        cluster = self._cluster
+        if cluster is None or await cluster.own(LeaseKind.CONFERENCE, conference_id):
+            return None
+        return await cluster.holder(LeaseKind.CONFERENCE, conference_id)
+
+    async def hand_over(self, session: Leg, command: AddToConference,
+                        worker_id: str) -> e.Outcome:
+        """AddToConference of a conference whose room runs on worker `worker_id`: the leg leaves
+        its current conference here and moves there, where it joins (docs/WORKERS.md)."""
+        await self.leave_current(session)
+        script: list[JsonValue] = list(serialize_script([command]))
+        if self._hand_over is not None and await self._hand_over(session.call.call_id, script,
+                                                                 worker_id):
+            return e.Moved()
+        return e.Finish(CallEndedReason.PERCL_PROCESSING_ERROR,
+                        f"AddToConference: conference {command.conference_id} runs on percl "
+                        f"worker {worker_id}, which could not take this call over; the call ends "
+                        "with perclProcessingError")
+
     def _open(self, conference: Conference, account: Account) -> ConferenceRoom:
         room = ConferenceRoom(self.ctx, conference, account, self.spawn, self._closed)
         self.rooms[conference.conference_id] = room
@@ -131,6 +163,8 @@ class ConferenceService(TaskOwner):
     def _closed(self, room: ConferenceRoom) -> None:
         if self.rooms.get(room.conference_id) is room:
             del self.rooms[room.conference_id]
+        if self._cluster is not None:  # terminated: nothing of it runs anywhere now
+            self.spawn(self._cluster.disown(LeaseKind.CONFERENCE, room.conference_id))
 
     async def _fetch_wait_url(self, account: Account, conference: Conference,
                               call_id: str | None) -> None:

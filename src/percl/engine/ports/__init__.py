@@ -53,6 +53,7 @@ from percl.engine.ports.store import (
 )
 from percl.engine.ports.telephony import (
     InboundHandler,
+    LegMover,
     Telephony,
 )
 from percl.engine.ports.webhooks import (
@@ -75,6 +76,7 @@ __all__ = [
 ]
 # Several workers on one database (issue 19): leases.py, bus.py.
 __all__ += ["Bus", "BusHandler", "BusUnavailable", "Lease", "LeaseKind", "Leases", "MessageTooLarge"]
+__all__ += ["LegMover"]  # a leg handed over to another worker (telephony.py)
 # Recordings (issue 13): recordings.py.
 from percl.engine.ports.recordings import AudioRecorder, RecordingFiles, RecordingTake  # noqa: E402
 

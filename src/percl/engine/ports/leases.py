@@ -21,6 +21,7 @@ class LeaseKind(StrEnum):
     WORKER = "worker"  # the worker itself: its heartbeat; expired means the worker is gone
     CALL = "call"  # a leg's CallSession runs on the owner
     LIVE = "live"  # a leg counted against its account's live-call limit (key: account/call)
+    CONFERENCE = "conference"  # a conference's room (its participants' legs) runs on the owner
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,12 @@ class Leases(Protocol):
 
     async def release(self, kind: LeaseKind, key: str, owner: str) -> None:
         """Give up (kind, key) if `owner` holds it; nothing happens otherwise."""
+        ...
+
+    async def transfer(self, kind: LeaseKind, key: str, owner: str, to: str, *, now: float,
+                       until: float) -> bool:
+        """Hand (kind, key) from `owner` to `to` until `until`, if `owner` holds it unexpired;
+        True when `to` holds it now (a leg moving between workers: never unowned meanwhile)."""
         ...
 
     async def holder(self, kind: LeaseKind, key: str, *, now: float) -> str | None:

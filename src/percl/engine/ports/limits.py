@@ -70,3 +70,8 @@ class SharedLimits(Protocol):
         """Forget rate keys that are back at their full allowance (equal to unseen ones);
         returns how many."""
         ...
+
+
+def live_key(account_id: str, call_id: str) -> str:
+    """The key of a leg's `live` lease: the account's are counted by this prefix."""
+    return f"{account_id}/{call_id}"

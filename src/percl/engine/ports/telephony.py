@@ -6,12 +6,12 @@ PlayMedia action (engine/session/media.py `media_source`), the one description o
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from percl.domain.records import IncomingNumber
 from percl.engine.ports.media import MediaSession
 from percl.engine.ports.mixer import Mixer
-from percl.engine.ports.signalling import Signalling
+from percl.engine.ports.signalling import LegListener, Signalling
 
 
 class Telephony(Signalling, Protocol):
@@ -35,4 +35,28 @@ class InboundHandler(Protocol):
         The engine records it, `attach`es its listener and starts the leg's session. `number` is
         the store's record of `to` when the network's front door already looked it up (the sim
         API checks who owns it), so one inbound call reads it once; None: the engine looks it up."""
+        ...
+
+
+@runtime_checkable
+class LegMover(Protocol):
+    """A network that can move a live leg from one percl worker to another (issue 19: a leg
+    joining a conference whose room runs on another worker is handed over to that worker).
+
+    The leg's worker `park`s it (its listener is let go; the phone stays on the line), the
+    room's worker `adopt`s it with its own listener; when the adoption fails, the first worker
+    `unpark`s it again. A network that cannot move a leg there (another process, another
+    machine without a re-INVITE) answers False to `adopt`."""
+
+    def park(self, call_id: str) -> bool:
+        """Let leg `call_id` go to another worker; False when it is not live here."""
+        ...
+
+    def adopt(self, call_id: str, listener: LegListener) -> bool:
+        """Take over a leg another worker parked, with `listener` (told at once of a far-end
+        hangup that came meanwhile); False when no such leg can be had here."""
+        ...
+
+    def unpark(self, call_id: str, listener: LegListener) -> None:
+        """Take back a leg this worker parked (its adoption failed)."""
         ...

@@ -63,6 +63,7 @@ from percl.engine.state import CallEvent, apply
 from percl.percl import actions as a
 from percl.percl import events as e
 from percl.percl.interpreter import Interpreter
+from percl.percl.parse import Script
 
 if TYPE_CHECKING:
     from percl.percl.commands import Command, OutDial
@@ -95,8 +96,14 @@ class CallSession:
         on_end: Callable[[CallSession], None] | None = None,
         parent_started: asyncio.Event | None = None,
         admission: DialAdmission | None = None,
+        adopted: Script | None = None,
     ) -> None:
         self.ctx = ctx
+        #: A leg another worker handed over (engine/workers/handover.py): the session starts
+        #: by running this script (the AddToConference it was running there).
+        self._adopted = adopted
+        #: True once this worker let the leg go to another (it is not ended: see `let_go`).
+        self.moved = False
         #: Paces this leg's dial (REST legs; None: it dials at once). See engine/admission.py.
         self.admission = admission
         #: An OutDial child's: set once the parent's outDialStart has been answered and its script
@@ -177,7 +184,10 @@ class CallSession:
         limit = self.ctx.settings.max_call_duration_s
         if limit > 0:
             self._tasks.spawn(None, self._duration_limit(limit))
-        if self.call.direction is CallDirection.INBOUND:
+        if self._adopted is not None:
+            self.interp = Interpreter(answered=True, settings=self.ctx.settings.interpreter)
+            await self.perform(self.interp.resume(self._adopted))
+        elif self.call.direction is CallDirection.INBOUND:
             await self._begin_inbound()
         else:
             await self._dial()
@@ -327,6 +337,8 @@ class CallSession:
                     spawn(None, self.membership.on_idle(self))
             case a.EndCall(reason=reason, notices=notices):
                 await self.finish(reason, notices=notices)
+            case a.LetGo():
+                await self._let_go()
             case a.LoadGrammar():
                 spawn(action.token, self._load_grammar(action))
             case a.Recognize():
@@ -551,6 +563,22 @@ class CallSession:
         status = await self.ctx.runners.call_status(self)  # also saves a StartRecordCall's take
         if self.call.status_callback_url:  # callEndedReason and callDuration come from the record
             await self.send_webhook(self.call.status_callback_url, status)
+
+    async def _let_go(self) -> None:
+        """The leg now runs on another worker: stop its work here without ending it (no
+        hang-up, no record, no webhook; its holder, if any, was left before it moved)."""
+        if self.done:
+            return
+        self.done = self.moved = True
+        if self.admission is not None:
+            self.admission.withdraw(self.call.call_id)
+        self._tasks.cancel_all()
+        self._children.release_all()
+        self.leave()
+        # What this worker's services kept for the leg ends here: a StartRecordCall's take is
+        # saved now (listed with the call's recordings; the final callStatus, sent by the
+        # other worker, does not name it), not lost with this session.
+        await self.ctx.runners.call_status(self)
 
     async def end_with(self, reason: CallEndedReason) -> None:
         """End a leg that never ran a script (configuration errors at arrival)."""

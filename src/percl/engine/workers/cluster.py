@@ -30,6 +30,8 @@ log = logging.getLogger("percl.engine.workers")
 
 #: Expired leases handled per scan (the next heartbeat takes the rest).
 SCAN_LIMIT = 500
+#: Expired leases handled at once within a scan (each holds a database connection meanwhile).
+SCAN_CONCURRENCY = 8
 #: The bus channel on which a worker says it changed a cached record (an account, an
 #: application, a number): every other worker drops its cached copies (store/sql/store.py).
 CACHE_CHANNEL = "percl_cache"
@@ -73,7 +75,8 @@ class Cluster(TaskOwner):
         self.forwarder = Forwarder(bus, clock, self.worker_id, self._group.spawn,
                                    timeout_s=settings.forward_timeout_s)
         self._expired: dict[LeaseKind, ExpiredHandler] = {
-            LeaseKind.WORKER: self._worker_gone, LeaseKind.LIVE: self._live_gone}
+            LeaseKind.WORKER: self._worker_gone, LeaseKind.LIVE: self._live_gone,
+            LeaseKind.CONFERENCE: self._dropped}
         #: Workers this one saw stop renewing (oldest first), for the console and tests.
         self.dead_workers: list[str] = []
         self._peer_changed: Callable[[], None] | None = None
@@ -110,6 +113,17 @@ class Cluster(TaskOwner):
 
     async def disown(self, kind: LeaseKind, key: str) -> None:
         await self.leases.release(kind, key, self.worker_id)
+
+    async def transfer(self, kind: LeaseKind, key: str, to: str) -> bool:
+        """Hand this worker's (kind, key) to worker `to` (False: this worker did not hold it)."""
+        return await self.leases.transfer(kind, key, self.worker_id, to, now=self.clock.now(),
+                                          until=self._until())
+
+    async def transfer_from(self, kind: LeaseKind, key: str, worker_id: str) -> bool:
+        """Take (kind, key) from worker `worker_id`, which hands it over (False: it did not
+        hold it unexpired)."""
+        return await self.leases.transfer(kind, key, worker_id, self.worker_id,
+                                          now=self.clock.now(), until=self._until())
 
     async def holder(self, kind: LeaseKind, key: str) -> str | None:
         return await self.leases.holder(kind, key, now=self.clock.now())
@@ -170,6 +184,11 @@ class Cluster(TaskOwner):
 
     async def _live_gone(self, lease: Lease) -> None:
         # A dead worker's live-call count: taken (one winner) and dropped, so it counts no more.
+        await self._dropped(lease)
+
+    async def _dropped(self, lease: Lease) -> None:
+        """A dead worker's lease that needs no tidying of its own (a live-call count; a room,
+        whose participants' legs are closed through their call leases): taken and dropped."""
         if await self.take_over(lease):
             await self.disown(lease.kind, lease.key)
 
@@ -229,10 +248,22 @@ class Cluster(TaskOwner):
         # would each handle the same lease.
         async with self._scanning:
             found = await self.leases.expired(self.clock.now(), limit=SCAN_LIMIT)
-            for lease in found:
-                handler = self._expired.get(lease.kind)
-                if handler is not None and lease.owner != self.worker_id:
+            gate = asyncio.Semaphore(SCAN_CONCURRENCY)
+
+            async def handle(handler: ExpiredHandler, lease: Lease) -> None:
+                async with gate:
                     await handler(lease)
+
+            # Several at a time: closing a dead worker's call is a few statements and its
+            # webhook, so one by one a worker with hundreds of calls took minutes to clear.
+            done = await asyncio.gather(*(
+                handle(handler, lease) for lease in found
+                if (handler := self._expired.get(lease.kind)) is not None
+                and lease.owner != self.worker_id), return_exceptions=True)
+            for outcome in done:
+                if isinstance(outcome, BaseException):
+                    log.error("worker %s: taking over an expired lease failed", self.worker_id,
+                              exc_info=outcome)
         return len(found)
 
     async def take_over(self, lease: Lease) -> bool:

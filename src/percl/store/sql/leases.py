@@ -23,6 +23,10 @@ _RELEASE = delete(leases).where(leases.c.kind == bindparam("kind"), leases.c.key
 _RENEW = (update(leases)
           .where(leases.c.owner == bindparam("holder"), leases.c.expires_at > bindparam("now"))
           .values(expires_at=bindparam("until")))
+_TRANSFER = (update(leases)
+             .where(leases.c.kind == bindparam("of_kind"), leases.c.key == bindparam("of_key"),
+                    leases.c.owner == bindparam("holder"), leases.c.expires_at > bindparam("now"))
+             .values(owner=bindparam("to"), expires_at=bindparam("until")))
 _HOLDER = select(leases.c.owner).where(
     leases.c.kind == bindparam("kind"), leases.c.key == bindparam("key"),
     leases.c.expires_at > bindparam("now"))
@@ -61,6 +65,13 @@ class SqlLeases:
 
     async def release(self, kind: LeaseKind, key: str, owner: str) -> None:
         await self._db.write(_RELEASE, {"kind": kind.value, "key": key, "owner": owner})
+
+    async def transfer(self, kind: LeaseKind, key: str, owner: str, to: str, *, now: float,
+                       until: float) -> bool:
+        changed = await self._db.write(_TRANSFER, {"of_kind": kind.value, "of_key": key,
+                                                   "holder": owner, "to": to, "now": now,
+                                                   "until": until})
+        return changed == 1
 
     async def holder(self, kind: LeaseKind, key: str, *, now: float) -> str | None:
         rows = await self._db.fetch(_HOLDER, {"kind": kind.value, "key": key, "now": now})

@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 
 from percl.engine.ports.leases import LeaseKind
-from percl.engine.ports.limits import Rate
+from percl.engine.ports.limits import Rate, live_key
 from percl.store.schema import leases, rates
 from percl.store.sql.executor import Executor, Params, Statement
 from percl.store.sql.statements import Statements
@@ -47,10 +47,6 @@ class LockingExecutor(Executor, Protocol):
     async def write_locked(self, lock: int, stmt: Statement, params: Params) -> int:
         """`stmt` after taking advisory lock `lock` in one transaction (sql/alchemy.py)."""
         ...
-
-
-def _live_key(account_id: str, call_id: str) -> str:
-    return f"{account_id}/{call_id}"
 
 
 def account_lock(account_id: str) -> int:
@@ -120,11 +116,11 @@ class SqlLimits:
         # "0" is the character after "/": [account/, account0) is every key of the account.
         taken = await self._db.write_locked(account_lock(account_id), self._enter, {
             "lo": f"{account_id}/", "hi": f"{account_id}0", "now": now, "limit": limit,
-            "key": _live_key(account_id, call_id), "owner": owner, "until": until})
+            "key": live_key(account_id, call_id), "owner": owner, "until": until})
         return taken == 1
 
     async def leave_live(self, account_id: str, call_id: str, owner: str) -> None:
-        await self._db.write(_LEAVE, {"key": _live_key(account_id, call_id), "owner": owner})
+        await self._db.write(_LEAVE, {"key": live_key(account_id, call_id), "owner": owner})
 
     async def reserve(self, key: str, rate: Rate, *, now: float) -> float:
         t = rate.interval_s

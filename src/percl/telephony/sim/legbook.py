@@ -66,6 +66,29 @@ class LegBook:
         self._evict()
         return leg
 
+    def take(self, call_id: str) -> Leg | None:
+        """Forget the live leg `call_id` without ending it (it moves to another network's
+        book: `put`); None when it is not live here."""
+        leg = self._legs.get(call_id)
+        if leg is None or not leg.live:
+            return None
+        del self._legs[call_id]
+        if isinstance(leg, _BookedLeg):
+            leg._on_end = _nobody  # ending in transit: the adopting book learns it in `put`
+        return leg
+
+    def put(self, leg: Leg) -> None:
+        """Remember a live leg another book let go (`take`); its end is reported here now.
+        Raises ValueError for a call id already in use."""
+        if leg.call_id in self._legs:
+            raise ValueError(f"call id {leg.call_id} is already in use")
+        if isinstance(leg, _BookedLeg):
+            leg._on_end = self._ended_now
+        self._legs[leg.call_id] = leg
+        if not leg.live:
+            self._ended[leg.call_id] = None
+        self._evict()
+
     def __iter__(self) -> Iterator[Leg]:
         return iter(self._legs.values())
 
@@ -130,3 +153,7 @@ class LegBook:
             call_id, _ = self._ended.popitem(last=False)
             del self._legs[call_id]
             excess -= 1
+
+
+def _nobody(call_id: str) -> None:
+    """A parked leg's end goes to no book (see LegBook.take)."""

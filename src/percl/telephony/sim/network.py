@@ -118,6 +118,8 @@ class SimNetwork(TaskOwner):
         self._programs: dict[str, PhoneProgram] = {}  # the network's own, by number
         self._account_programs: dict[str, dict[str, PhoneProgram]] = {}  # number -> account -> it
         self._call_owner = call_owner
+        # Legs parked for another worker's network (see share_world).
+        self._in_transit: dict[str, Leg] = {}
         self._legs = LegBook(clock, max_transcripts, on_end=self._leg_ended)
         self._handler: InboundHandler | None = None
         self._group = OwnedTaskGroup("SimNetwork")
@@ -443,6 +445,49 @@ class SimNetwork(TaskOwner):
 
     def is_live(self, call_id: str) -> bool:
         return self._legs.is_live(call_id)
+
+    # ------------------------------------------------------------------ legs moving (LegMover)
+
+    def share_world(self, other: SimNetwork) -> None:
+        """Simulate one world with `other` (two workers' networks in one process, the e2e kit):
+        the same phone programs, and legs parked by one may be adopted by the other. Call
+        before either has a leg."""
+        self._programs = other._programs
+        self._account_programs = other._account_programs
+        self._in_transit = other._in_transit
+
+    def park(self, call_id: str) -> bool:
+        """Let a live leg go to another worker's network (LegMover): out of this network's book
+        and mixer, its listener let go; the phone stays on the line and its script goes on.
+        Only symbolic legs move (an audio leg's frames are clocked by this network's plane)."""
+        if self._plane is not None:
+            return False
+        leg = self._legs.take(call_id)
+        if leg is None:
+            return False
+        self._mixer.forget(call_id)
+        leg.listener = None
+        self._in_transit[call_id] = leg
+        return True
+
+    def adopt(self, call_id: str, listener: LegListener) -> bool:
+        """Take a leg another network of this world parked; a leg that ended meanwhile is
+        reported to `listener` as a far-end hangup at once. False when none is parked here (the
+        other worker is another process: its phones are not in this one)."""
+        leg = self._in_transit.pop(call_id, None)
+        if leg is None:
+            return False
+        self._legs.put(leg)
+        leg.carry = self._mixer.carry
+        if leg.live:
+            leg.listener = listener
+        else:
+            listener.on_far_end_hangup()
+        return True
+
+    def unpark(self, call_id: str, listener: LegListener) -> None:
+        """Take back a leg this network parked (nobody adopted it)."""
+        self.adopt(call_id, listener)
 
     # ------------------------------------------------------------------ internals
 

@@ -58,6 +58,9 @@ class Leg:
         self.outbound = outbound
         self.program = program
         self.listener = listener
+        #: Where what the phone sends goes when the leg moved to another worker's network (that
+        #: network's mixer); None: the network that made it.
+        self.carry: Carry | None = None
         self.state = LegState.RINGING
         self.created_at = clock.now()
         self.answered_at: float | None = None
@@ -201,7 +204,7 @@ class SymbolicFarEnd:
 
     def _sent(self, leg: Leg, audio: Audio) -> None:
         leg.record(audio)
-        self._carry(leg, audio)
+        (leg.carry or self._carry)(leg, audio)
 
 
 class PhoneRunner:

@@ -1,0 +1,372 @@
+"""Issue 19's figures: percl as several workers on one PostgreSQL, in one run.
+
+    .venv/bin/python bench/workers.py            # ~3,000 calls a stage (several minutes)
+    .venv/bin/python bench/workers.py --quick    # a smoke run (< 2 minutes)
+
+Stages (each against a fresh database; the app is bench/benchapp.py in a process of its own, the
+flow is setup_rate.py's: POST /Calls, [Say, Redirect], [Say, Hangup], callStatus):
+
+1. Completed call setups/s (closed loop, `--window` calls in progress) with SQLite and one
+   worker, PostgreSQL and one worker, PostgreSQL and `percl serve --workers 2` (SO_REUSEPORT:
+   the kernel spreads the generator's connections over the two), and the CPU seconds each
+   process spent per call (percl's workers, PostgreSQL, the app, this generator): on a 2-core
+   machine they all share the two cores, which is what caps the second worker.
+2. REST latency while calls are held: `--held` calls wait in GetDigits, then GET /Calls/{id}
+   (`--gets` of them, 8 at a time) is timed, with one worker and with two.
+3. Failover under load: two `percl serve` processes on their own ports (PERCL_LEASE_SECONDS=
+   `--lease`); worker B holds `--held` calls while worker A places calls in a closed loop; B is
+   killed with SIGKILL; the time until every one of B's calls is closed in the database, and the
+   callStatus webhooks A sent for them.
+4. Four machines, by simulation: four `percl serve` processes on their own ports (as four
+   machines behind a load balancer would be), calls spread over them in turn; with the CPU cost
+   per call of each part, an estimate of what four real 2-core machines and one PostgreSQL
+   would do.
+
+PostgreSQL runs as bench/pgserver.py starts it (a temporary cluster, fsync off): the figures
+are the CPU cost of the statements, not of a disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (
+    AppProcess,
+    PerclProcess,
+    Summary,
+    cpu_seconds,
+    machine_banner,
+)
+from bench.load import CALLEE, Rig, closed_loop
+from bench.pgserver import PgServer
+
+HEALTH = "/healthz"
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process under it (Linux /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+    return found
+
+
+def cpu_of(pids: Sequence[int]) -> float:
+    return sum(cpu_by_pid(pids).values())
+
+
+def cpu_by_pid(pids: Sequence[int]) -> dict[int, float]:
+    found: dict[int, float] = {}
+    for p in pids:
+        with suppress(OSError, ValueError, IndexError):
+            found[p] = cpu_seconds(p)
+    return found
+
+
+class CpuMeter:
+    """CPU seconds spent by a changing set of processes (PostgreSQL's backends come and go):
+    the growth of those alive at both reads, plus all of those started in between."""
+
+    def __init__(self, pids: Callable[[], Sequence[int]]) -> None:
+        self._pids = pids
+        self._start = cpu_by_pid(pids())
+
+    def spent(self) -> float:
+        now = cpu_by_pid(self._pids())
+        return sum(v - self._start.get(p, 0.0) for p, v in now.items())
+
+
+class Workers:
+    """One or more `percl serve` processes on one database: `count` processes on their own
+    ports, or one process with `--workers N` (`forked`)."""
+
+    def __init__(self, db: str | None, *, count: int = 1, forked: int = 1,
+                 env: dict[str, str] | None = None, cprofile: str | None = None) -> None:
+        extra = {**({"PERCL_DB": db} if db else {}), **(env or {})}  # None: SQLite, a new file
+        args = ("--workers", str(forked)) if forked > 1 else ()
+        self.forked = forked
+        self.processes = [PerclProcess(extra, args=args, grace_s=60.0, cprofile=cprofile)
+                          for _ in range(count)]
+
+    async def __aenter__(self) -> Workers:
+        for process in self.processes:  # one after the other: the first creates the schema
+            await process.start(process.auth, wait_s=180.0)
+            if self.forked > 1:
+                await wait_for_workers(process, self.forked)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for process in self.processes:
+            process.stop(60.0)
+            process._tmp.cleanup()
+
+    @property
+    def pids(self) -> list[int]:
+        return [p for process in self.processes if process.proc and process.proc.poll() is None
+                for p in descendants(process.pid)]
+
+
+async def worker_of(base: str, auth: aiohttp.BasicAuth, then: tuple[str, str, Any] | None = None
+                    ) -> str:
+    """The worker id answering a new connection to `base` (and `then`: a request made on that
+    same connection, so on that same worker)."""
+    connector = aiohttp.TCPConnector(limit=1, force_close=False)
+    async with aiohttp.ClientSession(auth=auth, connector=connector) as http:
+        async with http.get(base + HEALTH) as r:
+            worker = str((await r.json()).get("worker"))
+        if then is not None:
+            method, path, body = then
+            async with http.request(method, base + path, json=body) as r:
+                await r.read()
+        return worker
+
+
+async def wait_for_workers(process: PerclProcess, n: int, timeout_s: float = 180.0) -> None:
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout_s
+    while len(seen) < n and time.monotonic() < deadline:
+        with suppress(aiohttp.ClientError, OSError):
+            seen.add(await worker_of(process.base, process.auth))
+        await asyncio.sleep(0.05)
+    if len(seen) < n:
+        raise RuntimeError(f"only {len(seen)} of {n} workers answered")
+
+
+class SpreadRig(Rig):
+    """A Rig whose calls go to several percl processes in turn (machines behind a balancer),
+    and whose phone program reaches every worker (a program is kept by the worker that got it)."""
+
+    def __init__(self, workers: Workers, app_base: str) -> None:
+        super().__init__(workers.processes[0], app_base)
+        self.workers = workers
+        self._turn = 0
+
+    async def setup(self) -> None:
+        await super().setup()
+        program = ("PUT", f"/sim/v1/phones/{CALLEE}", {"answer": "human", "answerAfterMs": 0})
+        for process in self.workers.processes:
+            seen: set[str] = set()
+            for _ in range(400):  # new connections until every forked worker has it
+                seen.add(await worker_of(process.base, process.auth, program))
+                if len(seen) == self.workers.forked:
+                    break
+
+    async def call(self, flow: str = "three") -> Any:
+        processes = self.workers.processes
+        self.percl = processes[self._turn % len(processes)]
+        self._turn += 1
+        return await super().call(flow)
+
+
+@dataclass
+class Rate:
+    label: str
+    calls: int
+    seconds: float
+    cpu: dict[str, float]  # CPU seconds per call, by part
+
+    @property
+    def per_second(self) -> float:
+        return self.calls / self.seconds
+
+    def line(self, base: float | None = None) -> str:
+        parts = "  ".join(f"{k} {v * 1000:.2f}" for k, v in self.cpu.items())
+        ratio = f"  ({self.per_second / base:.2f}x)" if base else ""
+        return (f"  {self.label:<34} {self.per_second:7.1f} setups/s{ratio}   CPU ms per call: "
+                f"{parts}")
+
+
+async def setup_rate(label: str, workers: Workers, app: AppProcess, calls: int, window: int,
+                     pg_pids: Callable[[], Sequence[int]]) -> Rate:
+    async with SpreadRig(workers, app.base) as rig:
+        await rig.setup()
+        await rig.warm_up(100)
+        percl0, pg, app0 = cpu_of(workers.pids), CpuMeter(pg_pids), cpu_seconds(app.pid)
+        own0, wall0 = time.process_time(), time.monotonic()
+        await closed_loop(rig.call, calls, window, rig.finished)
+        wall = time.monotonic() - wall0
+        if rig.errors:
+            print(f"    {len(rig.errors)} errors, first: {rig.errors[0]}")
+        cpu = {"percl": cpu_of(workers.pids) - percl0, "postgres": pg.spent(),
+               "app": cpu_seconds(app.pid) - app0, "generator": time.process_time() - own0}
+        return Rate(label, calls, wall, {k: v / calls for k, v in cpu.items()})
+
+
+async def rest_while_held(workers: Workers, app: AppProcess, held: int, gets: int) -> Summary:
+    async with SpreadRig(workers, app.base) as rig:
+        await rig.setup()
+        placed = [p for p in await asyncio.gather(*(rig.call("hold") for _ in range(held))) if p]
+        await asyncio.sleep(2.0)  # every held leg answered and waiting in GetDigits
+        ids = [p.call_id for p in placed]
+        times: list[float] = []
+        gate = asyncio.Semaphore(8)
+
+        async def one(i: int) -> None:
+            async with gate:
+                rig.percl = workers.processes[i % len(workers.processes)]
+                ms, status = await rig.timed_get(f"/Calls/{ids[i % len(ids)]}")
+                if status == 200:
+                    times.append(ms)
+
+        await asyncio.gather(*(one(i) for i in range(gets)))
+        return Summary.of(times)
+
+
+async def failover(db: str, app: AppProcess, held: int, lease_s: float, window: int) -> list[str]:
+    env = {"PERCL_LEASE_SECONDS": f"{lease_s:g}"}
+    out: list[str] = []
+    async with Workers(db, count=2, env=env) as workers, SpreadRig(workers, app.base) as rig:
+        survivor, victim = workers.processes
+        await rig.setup()
+        rig.percl = victim
+        doomed = [p.call_id for p in await asyncio.gather(
+            *(Rig.call(rig, "hold") for _ in range(held))) if p]
+        await asyncio.sleep(2.0)
+        rig.percl = survivor
+        await rig.reset()
+        load = asyncio.create_task(closed_loop(lambda: Rig.call(rig, "three"), 10**9, window,
+                                               rig.finished))
+        await asyncio.sleep(3.0)
+        before = await rig.finished()
+        victim_pids = descendants(victim.pid)
+        killed = time.monotonic()
+        for p in victim_pids:
+            os.kill(p, signal.SIGKILL)
+        open_ = set(doomed)
+        closed_at: list[float] = []
+        while open_ and time.monotonic() - killed < 10 * lease_s + 30:
+            for call_id in list(open_)[:50]:
+                async with rig.rest.get(f"{survivor.base}/apiserver/Accounts/"
+                                        f"{survivor.auth.login}/Calls/{call_id}") as r:
+                    data = await r.json()
+                if data.get("status") not in ("inProgress", "ringing", "queued"):
+                    open_.discard(call_id)
+                    closed_at.append(time.monotonic() - killed)
+            await asyncio.sleep(0.05)
+        after = await rig.finished()
+        span = time.monotonic() - killed
+        load.cancel()
+        records = await rig.records()
+        doomed_set = set(doomed)
+        webhooks = sum(1 for call_id, kind, _, _ in records
+                       if call_id in doomed_set and kind == "callStatus")
+        out.append(f"  lease {lease_s:g} s; {held} calls held on the killed worker, a closed loop "
+                   f"of {window} calls on the other")
+        if closed_at:
+            out.append(f"  first closed {min(closed_at):.2f} s after the kill, last "
+                       f"{max(closed_at):.2f} s ({len(closed_at)} of {held}); bound: "
+                       f"{lease_s * 4 / 3:.2f} s (a lease and a heartbeat)")
+        out.append(f"  still open: {len(open_)}; callStatus webhooks sent for them: {webhooks}")
+        out.append(f"  the other worker completed {(after - before) / span:.1f} setups/s meanwhile")
+    return out
+
+
+def estimate(one: Rate, two: Rate, four: Rate) -> list[str]:
+    """Four 2-core machines, each running two workers, one PostgreSQL: each machine does what two
+    workers did here when nothing else shares its cores (percl's CPU per call), PostgreSQL's CPU
+    per call limits the whole."""
+    percl_ms = two.cpu["percl"] * 1000
+    pg_ms = four.cpu["postgres"] * 1000
+    per_machine = 2 * 1000 / percl_ms  # two cores of percl workers
+    pg_cap = 2 * 1000 / pg_ms if pg_ms > 0 else float("inf")  # a 2-core database machine
+    return [
+        f"  percl CPU per call (2 workers): {percl_ms:.2f} ms -> one 2-core machine of workers "
+        f"alone: ~{per_machine:.0f} setups/s",
+        f"  PostgreSQL CPU per call (4 processes): {pg_ms:.2f} ms -> a 2-core database: "
+        f"~{pg_cap:.0f} setups/s",
+        f"  four machines: ~{min(4 * per_machine, pg_cap):.0f} setups/s "
+        f"(min of {4 * per_machine:.0f} for the workers and {pg_cap:.0f} for the database)",
+    ]
+
+
+async def run(args: argparse.Namespace) -> None:
+    print(machine_banner("bench/workers.py: percl workers on PostgreSQL (issue 19)"))
+    with PgServer() as server:
+        await run_on(server, args)
+
+
+async def run_on(server: PgServer, args: argparse.Namespace) -> None:
+    pg_pids = lambda: descendants(server.pid or 0)  # noqa: E731 (its backends come and go)
+    window = args.window
+    async with AppProcess() as app:
+        rates: dict[str, Rate] = {}
+        if "1" in args.only:
+            await stage_rates(server, app, args, rates, pg_pids)
+        if "2" in args.only:
+            print(f"\n2. REST GET /Calls/{{id}} while {args.held} calls are held")
+            for label, kwargs in (("1 worker", {}), ("--workers 2", {"forked": 2})):
+                async with Workers(server.new_database(), **kwargs) as w:
+                    print((await rest_while_held(w, app, args.held, args.gets)).line(label))
+        if "3" in args.only:
+            print("\n3. Failover after kill -9 under load")
+            print("\n".join(await failover(server.new_database(), app, args.failover_held,
+                                           args.lease, max(10, window // 2))))
+        if args.cprofile:
+            print(f"\nProfile: PostgreSQL, 1 worker, {args.calls} calls ({args.cprofile})")
+            for db, name in ((server.new_database(), "pg"), (None, "sqlite")):
+                out = f"{args.cprofile}.{name}"
+                async with Workers(db, cprofile=out) as w:
+                    print((await setup_rate(name, w, app, args.calls, window, pg_pids)).line())
+        if "4" in args.only and rates:
+            print("\n4. Four machines, estimated from the CPU each part spent per call")
+            print("\n".join(estimate(rates["pg1"], rates["pg2"], rates["pg4"])))
+
+
+async def stage_rates(server: PgServer, app: AppProcess, args: argparse.Namespace,
+                      rates: dict[str, Rate], pg_pids: Callable[[], Sequence[int]]) -> None:
+    calls, window = args.calls, args.window
+    print(f"\n1. Completed call setups/s (closed loop, window {window}, {calls} calls)")
+    async with Workers(None) as w:
+        rates["sqlite1"] = await setup_rate("SQLite, 1 worker", w, app, calls, window, lambda: [])
+    print(rates["sqlite1"].line())
+    stages: tuple[tuple[str, str, dict[str, int]], ...] = (
+        ("pg1", "PostgreSQL, 1 worker", {}),
+        ("pg2", "PostgreSQL, --workers 2", {"forked": 2}),
+        ("pg4", "PostgreSQL, 4 processes, own ports", {"count": 4}))
+    for key, label, kwargs in stages:
+        async with Workers(server.new_database(), **kwargs) as w:
+            rates[key] = await setup_rate(label, w, app, calls, window, pg_pids)
+        print(rates[key].line(rates["pg1"].per_second if key != "pg1" else None))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--window", type=int, default=100)
+    parser.add_argument("--held", type=int, default=500)
+    parser.add_argument("--gets", type=int, default=2000)
+    parser.add_argument("--failover-held", type=int, default=200)
+    parser.add_argument("--lease", type=float, default=3.0)
+    parser.add_argument("--quick", action="store_true", help="a smoke run")
+    parser.add_argument("--only", default="1234", help="the stages to run, e.g. 3 (4 needs 1)")
+    parser.add_argument("--cprofile", help="also profile one worker on PostgreSQL and on SQLite "
+                        "(FILE.pg, FILE.sqlite: bench/profile_summary.py --pstats)")
+    args = parser.parse_args()
+    if args.quick:
+        args.calls, args.held, args.gets, args.failover_held = 400, 100, 300, 50
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
