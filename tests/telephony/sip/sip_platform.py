@@ -124,11 +124,12 @@ class SipPlatform:
 async def sip_platform(*, trunk_port: int | None = None,
                        sources: tuple[str, ...] = ("127.0.0.1/32",),
                        voice: WebhookFunction | None = None,
-                       digest: Digest | None = None) -> AsyncIterator[SipPlatform]:
+                       digest: Digest | None = None, rate: float = 20.0,
+                       burst: float = 40.0) -> AsyncIterator[SipPlatform]:
     """percl with a SIP line on 127.0.0.1 (a free port), NUMBER wired to a scripted app at
     http://app.test, and one trunk: inbound from `sources`, outbound (+1555...) to `trunk_port`.
     `voice`: a webhook function that answers /voice instead of the scripted app; `digest`: the
-    SIP line's answer to 401/407 challenges."""
+    SIP line's answer to 401/407 challenges; `rate`/`burst`: the per-source INVITE limit."""
     import ipaddress
 
     app = ScriptedApp("http://app.test")
@@ -141,7 +142,7 @@ async def sip_platform(*, trunk_port: int | None = None,
                   sources=tuple(ipaddress.ip_network(s) for s in sources),
                   username="percl", password="s3cret-never-logged")
     config = SipConfig(listen=HostPort(LOOPBACK, 0), advertised=LOOPBACK,
-                       rtp_ports=rtp_range(), trunks=(trunk,))
+                       rtp_ports=rtp_range(), trunks=(trunk,), rate=rate, burst=burst)
     settings = Settings(db=":memory:", media=MediaFidelity.AUDIO)
     platform = Platform(settings, store=MemoryStore(), transport=router, probe_media=False,
                         sip=config)

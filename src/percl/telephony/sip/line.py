@@ -6,9 +6,15 @@ the engine through the network's external-lines contract (telephony/sim/lines.py
 caller runs the number's application as a simulated caller does, and an OutDial to a number a
 trunk routes rings a real phone.
 
-Inbound, in order (the first failing check answers the INVITE):
+Inbound, in order (the first failing check answers the INVITE). Checks 0-1b are acl.Admission's,
+made by the agent before a call exists (only for dialog-creating INVITEs: in-dialog requests
+belong to a dialog that was admitted):
+  0. the source address's token bucket (`rate`/s, `burst`) -> 503 with Retry-After, or silence
+     for a source that is not a trunk's (answering a flood amplifies it);
   1. the source address belongs to a configured trunk (its `sources`, else its proxy) -> 403;
-  2. the Request-URI's user (else the To user) is a number of an account -> 404;
+  1b. the Request-URI's host is percl (its addresses, `domains`): no relaying -> 403;
+  2. the Request-URI's user (else the To user) is a number of an account -> 404 (here, not in
+     Admission: the store is asynchronous);
   3. the SDP offer has a stream percl can do (PCMU/PCMA) -> 488 (400 when it is not SDP);
   4. an RTP port pair is free -> 503;
 then 180 Ringing and the call goes to the engine (`line_call`). The engine's answer sends 200
@@ -43,6 +49,8 @@ from percl.domain.records import IncomingNumber
 from percl.engine.ports import DialResult
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 from percl.telephony.sim.lines import ExternalLine, FarAudio, LineCall
+from percl.telephony.sip.acl import Admission, RateLimiter, Verdict
+from percl.telephony.sip.acl import Trunk as AclTrunk
 from percl.telephony.sip.agent import (
     Answered,
     Ended,
@@ -180,7 +188,9 @@ class SipLine(TaskOwner):
         self._ports = PortPool(*config.rtp_ports)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._transport: asyncio.DatagramTransport | None = None
-        self._agent = SipAgent(config.advertised, config.listen.port, authorize=self._authorize)
+        self._agent = SipAgent(config.advertised, config.listen.port, authorize=self._authorize,
+                               admit=self._admit)
+        self._admission: Admission | None = None  # made in _start, once the proxies resolve
         self._wake = asyncio.Event()
         self._legs: dict[str, _Leg] = {}  # by SIP Call-ID
         self._by_engine: dict[str, _Leg] = {}  # by the engine's call id
@@ -214,6 +224,12 @@ class SipLine(TaskOwner):
             lambda: _Socket(self), local_addr=(listen.host, listen.port))
         self._transport = transport
         self._agent.port = self.address[1]  # the real port when the config said 0
+        self._admission = Admission(
+            [AclTrunk.from_cidrs(t.name, [str(n) for n in t.sources] or
+                                 sorted(self._proxy_ips.get(t.name, ()))) for t in self.config.trunks],
+            local_domains=await self._local_domains(),
+            is_our_number=lambda user: True,  # the 404 comes after, from the store (_inbound)
+            limiter=RateLimiter(self.config.rate, self.config.burst))
         self._group.spawn(self._run_timers())
         log.info("SIP line on udp %s:%d", *self.address)
 
@@ -227,6 +243,31 @@ class SipLine(TaskOwner):
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+
+    async def _local_domains(self) -> set[str]:
+        """The Request-URI hosts that are percl: its listen, bound and advertised addresses, the
+        configured `domains`, and when listening on all interfaces this host's names and
+        addresses (a softphone on the LAN dials percl's LAN address)."""
+        assert self._loop is not None
+        domains = {self.config.advertised, self.address[0], "localhost", *self.config.domains}
+        if self.config.listen.host in ("0.0.0.0", "::"):
+            name = socket.gethostname()
+            domains |= {name, socket.getfqdn(), "127.0.0.1", "::1"}
+            with contextlib.suppress(OSError):
+                infos = await self._loop.getaddrinfo(name, None, type=socket.SOCK_DGRAM)
+                domains |= {str(info[4][0]) for info in infos}
+        return {domain.lower() for domain in domains}
+
+    def _admit(self, invite: Request, source: Address, now: float) -> Verdict:
+        if self._admission is None:
+            return Verdict(503, "starting", retry_after=1)
+        verdict = self._admission.check_request(invite, source[0], now)
+        if verdict.status == 503:
+            log.debug("SIP INVITE from %s: rate limited", source[0])
+        elif not verdict.admitted:
+            log.warning("SIP INVITE from %s refused (%d): %s", source[0], verdict.status,
+                        verdict.reason)
+        return verdict
 
     @property
     def address(self) -> Address:
@@ -301,8 +342,7 @@ class SipLine(TaskOwner):
     async def _inbound(self, event: Incoming) -> None:
         sip_id, invite = event.call_id, event.request
         trunk = self._trunk_of(event.source[0])
-        if trunk is None:
-            log.warning("SIP INVITE from %s refused: not a configured trunk", event.source[0])
+        if trunk is None:  # admitted by the agent's hook, so only if the config lost the trunk
             self._refuse(sip_id, 403)
             return
         to = phone_number(invite.uri.user) or phone_number(invite.to.uri.user)
