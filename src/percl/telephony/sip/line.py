@@ -71,7 +71,9 @@ from percl.telephony.sip.auth import (
 )
 from percl.telephony.sip.config import SipConfig, Trunk
 from percl.telephony.sip.media import PortPool, RtpEndpoint
-from percl.telephony.sip.message import NameAddr, Request, Response, parse_uri
+from percl.telephony.sip.message import NameAddr, Request, Response, Uri, parse_uri
+from percl.telephony.sip.register import RegisterAccount, Registered, RegistrationFailed
+from percl.telephony.sip.register_io import RegEvent, RegistrationClient
 from percl.telephony.sip.sdp import (
     LocalMedia,
     SdpError,
@@ -86,6 +88,9 @@ from percl.telephony.sip.sdp import (
 from percl.telephony.sip.uas import Outgoing
 
 log = logging.getLogger(__name__)
+
+REGISTER_WAIT = 2.0
+"""Seconds start-up waits for each trunk's first REGISTER outcome, so the banner can show it."""
 
 Address = tuple[str, int]
 #: The store's record of an account's number, or None (app.py: Store.find_number).
@@ -199,6 +204,9 @@ class SipLine(TaskOwner):
         self._arriving = 0  # line_call()s in progress
         self._proxy_ips: dict[str, frozenset[str]] = {}
         self._proxy_hops: dict[str, Address] = {}
+        self._registrations: dict[str, RegistrationClient] = {}  # by trunk name
+        self._reg_state: dict[str, str] = {}  # by trunk name: the banner's words
+        self._reg_outcome = asyncio.Event()  # every registering trunk had a first outcome
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -232,6 +240,53 @@ class SipLine(TaskOwner):
             limiter=RateLimiter(self.config.rate, self.config.burst))
         self._group.spawn(self._run_timers())
         log.info("SIP line on udp %s:%d", *self.address)
+        await self._register_trunks()
+
+    async def _register_trunks(self) -> None:
+        """REGISTER the line's Contact with each `register = true` trunk's proxy, and wait
+        (at most REGISTER_WAIT s) for the first outcomes. The REGISTERs go from a socket of
+        their own (register_io), the Contact is the line's address, where calls arrive."""
+        for trunk in self.config.trunks:
+            if not trunk.register or trunk.proxy is None or not trunk.username:
+                continue
+            hop = self._proxy_hops[trunk.name]
+            account = RegisterAccount(
+                registrar=Uri("sip", host=trunk.proxy.host, port=trunk.proxy.port),
+                aor=Uri("sip", host=trunk.proxy.host, user=trunk.username),
+                username=trunk.username, password=trunk.password or "")
+            contact = Uri("sip", host=self.config.advertised, port=self.address[1],
+                          user=trunk.username)
+            self._reg_state[trunk.name] = f"registering with {trunk.proxy}"
+            self._registrations[trunk.name] = await RegistrationClient.start(
+                account, hop, local_host=_local_address_toward(hop, self.config.listen.host),
+                contact=contact, on_event=self._on_registration(trunk))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(REGISTER_WAIT):
+                await self._reg_outcome.wait()
+
+    def _on_registration(self, trunk: Trunk) -> Callable[[RegEvent], None]:
+        def on_event(event: RegEvent) -> None:
+            self._registration(trunk, event)
+            if all(not state.startswith("registering") for state in self._reg_state.values()):
+                self._reg_outcome.set()
+        return on_event
+
+    def _registration(self, trunk: Trunk, event: RegEvent) -> None:
+        if isinstance(event, Registered):
+            self._reg_state[trunk.name] = f"registered with {trunk.proxy} for {event.expires} s"
+        elif isinstance(event, RegistrationFailed):
+            self._reg_state[trunk.name] = f"NOT registered with {trunk.proxy}: {event.reason}"
+        else:
+            self._reg_state[trunk.name] = "unregistered"
+
+    def describe(self) -> list[str]:
+        """The banner's lines: the configuration's, and each registering trunk's state."""
+        return [*self.config.describe(),
+                *(f"trunk {name}: {state}" for name, state in self._reg_state.items())]
+
+    def registration(self, trunk: str) -> RegistrationClient | None:
+        """The trunk's REGISTER client (its events and state), when it registers."""
+        return self._registrations.get(trunk)
 
     async def _close(self, exc: BaseException | None) -> None:
         for leg in list(self._legs.values()):
@@ -239,6 +294,9 @@ class SipLine(TaskOwner):
             leg.rtp.close()
         self._legs.clear()
         self._by_engine.clear()
+        for client in self._registrations.values():  # remove the bindings (bounded)
+            await client.stop(timeout=REGISTER_WAIT)
+        self._registrations.clear()
         await self._group.close()
         if self._transport is not None:
             self._transport.close()
@@ -557,6 +615,20 @@ def _caller(from_: NameAddr) -> str:
     uri = from_.uri
     user = f"{uri.user}@" if uri.user else ""
     return f"sip:{user}{uri.host}" if uri.is_sip else str(uri)
+
+
+def _local_address_toward(hop: Address, listen_host: str) -> str:
+    """The address to send REGISTERs from: the listen address, or when listening on all
+    interfaces the one the system routes toward the registrar (a UDP connect sends nothing)."""
+    if listen_host not in ("0.0.0.0", "::"):
+        return listen_host
+    family = socket.AF_INET6 if ":" in hop[0] else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(hop)
+        except OSError:
+            return "127.0.0.1" if family == socket.AF_INET else "::1"
+        return str(probe.getsockname()[0])
 
 
 async def _guarded(coro: Coroutine[Any, Any, None]) -> None:
