@@ -310,7 +310,7 @@ class SipLine(TaskOwner):
         domains = {self.config.advertised, self.address[0], "localhost", *self.config.domains}
         if self.config.listen.host in ("0.0.0.0", "::"):
             name = socket.gethostname()
-            domains |= {name, socket.getfqdn(), "127.0.0.1", "::1"}
+            domains |= {name, "127.0.0.1", "::1"}  # (no getfqdn: a blocking reverse lookup)
             with contextlib.suppress(OSError):
                 infos = await self._loop.getaddrinfo(name, None, type=socket.SOCK_DGRAM)
                 domains |= {str(info[4][0]) for info in infos}
