@@ -215,6 +215,7 @@ class SipLine(TaskOwner):
         try:
             await self._start()
         except BaseException:
+            await self._stop_registrations()
             await self._group.close()
             raise
         return self
@@ -260,6 +261,8 @@ class SipLine(TaskOwner):
             self._registrations[trunk.name] = await RegistrationClient.start(
                 account, hop, local_host=_local_address_toward(hop, self.config.listen.host),
                 contact=contact, on_event=self._on_registration(trunk))
+        if not self._registrations:
+            return
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(REGISTER_WAIT):
                 await self._reg_outcome.wait()
@@ -294,13 +297,17 @@ class SipLine(TaskOwner):
             leg.rtp.close()
         self._legs.clear()
         self._by_engine.clear()
-        for client in self._registrations.values():  # remove the bindings (bounded)
-            await client.stop(timeout=REGISTER_WAIT)
-        self._registrations.clear()
+        await self._stop_registrations()
         await self._group.close()
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+
+    async def _stop_registrations(self) -> None:
+        """Remove the bindings (each bounded by REGISTER_WAIT) and close their sockets."""
+        for client in self._registrations.values():
+            await client.stop(timeout=REGISTER_WAIT)
+        self._registrations.clear()
 
     async def _local_domains(self) -> set[str]:
         """The Request-URI hosts that are percl: its listen, bound and advertised addresses, the
