@@ -226,8 +226,8 @@ def _banner(console: Console, platform: Platform, demo_number: str | None, path:
     ]
     if created:  # the only time the secrets are printed
         lines += [f"  apiKey         {acc.api_key}", f"  signingSecret  {acc.signing_secret}"]
-    if platform.sip_line is not None:  # never a password: SipConfig.describe() leaves it out
-        lines += ["", *(escape(line) for line in platform.sip_line.config.describe())]
+    if platform.sip_line is not None:  # never a password: SipLine.describe() leaves it out
+        lines += ["", *(escape(line) for line in platform.sip_line.describe())]
     if platform.recovered:
         lines.append(f"[yellow]{platform.recovered} call(s) left live by a previous run were "
                      "closed with internalError[/]")

@@ -124,11 +124,14 @@ class SipPlatform:
 async def sip_platform(*, trunk_port: int | None = None,
                        sources: tuple[str, ...] = ("127.0.0.1/32",),
                        voice: WebhookFunction | None = None,
-                       digest: Digest | None = None) -> AsyncIterator[SipPlatform]:
+                       digest: Digest | None = None, rate: float = 200.0,
+                       burst: float = 400.0, trunk: Trunk | None = None,
+                       ) -> AsyncIterator[SipPlatform]:
     """percl with a SIP line on 127.0.0.1 (a free port), NUMBER wired to a scripted app at
     http://app.test, and one trunk: inbound from `sources`, outbound (+1555...) to `trunk_port`.
     `voice`: a webhook function that answers /voice instead of the scripted app; `digest`: the
-    SIP line's answer to 401/407 challenges."""
+    SIP line's answer to 401/407 challenges; `rate`/`burst`: the per-source INVITE limit;
+    `trunk`: this trunk instead of the test one."""
     import ipaddress
 
     app = ScriptedApp("http://app.test")
@@ -136,12 +139,12 @@ async def sip_platform(*, trunk_port: int | None = None,
     router.mount("http://app.test/", FunctionTransport(app))
     if voice is not None:
         router.mount("http://app.test/voice", FunctionTransport(voice))
-    trunk = Trunk(name="test", proxy=HostPort(LOOPBACK, trunk_port) if trunk_port else None,
+    trunk = trunk or Trunk(name="test", proxy=HostPort(LOOPBACK, trunk_port) if trunk_port else None,
                   prefixes=("+1555",) if trunk_port else (),
                   sources=tuple(ipaddress.ip_network(s) for s in sources),
                   username="percl", password="s3cret-never-logged")
     config = SipConfig(listen=HostPort(LOOPBACK, 0), advertised=LOOPBACK,
-                       rtp_ports=rtp_range(), trunks=(trunk,))
+                       rtp_ports=rtp_range(), trunks=(trunk,), rate=rate, burst=burst)
     settings = Settings(db=":memory:", media=MediaFidelity.AUDIO)
     platform = Platform(settings, store=MemoryStore(), transport=router, probe_media=False,
                         sip=config)

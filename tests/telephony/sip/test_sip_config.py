@@ -135,3 +135,29 @@ def test_uri_users_read_as_e164_numbers() -> None:
     assert phone_number("13125550100") == "+13125550100"
     assert phone_number("1-312-555-0100;npdi") == "+13125550100"
     assert phone_number("alice") is None and phone_number(None) is None
+
+
+def test_register_domains_and_rate_from_the_file_and_the_environment() -> None:
+    toml = (b'domains = ["PBX.example"]\nrate = 5\nburst = 10\n[[trunk]]\nname = "carrier"\n'
+            b'proxy = "127.0.0.1:5090"\nusername = "acct"\npassword = "pw"\nregister = true\n')
+    config = load_sip_config({"PERCL_SIP_CONFIG": "sip.toml"}, _files(toml))
+    assert config is not None and config.trunks[0].register
+    assert (config.domains, config.rate, config.burst) == (("pbx.example",), 5.0, 10.0)
+    assert "registers" in config.describe()[1]
+    env = load_sip_config({"PERCL_SIP_TRUNK_PROXY": "127.0.0.1", "PERCL_SIP_TRUNK_USERNAME": "u",
+                           "PERCL_SIP_TRUNK_PASSWORD": "p", "PERCL_SIP_TRUNK_REGISTER": "1",
+                           "PERCL_SIP_RATE": "2.5", "PERCL_SIP_DOMAINS": "a.example,b.example"})
+    assert env is not None and env.trunks[0].register and env.rate == 2.5
+    assert env.domains == ("a.example", "b.example")
+
+
+@pytest.mark.parametrize(("environ", "named"), [
+    ({"PERCL_SIP_TRUNK_PROXY": "127.0.0.1", "PERCL_SIP_TRUNK_REGISTER": "1"}, "register needs"),
+    ({"PERCL_SIP_TRUNK_PROXY": "127.0.0.1", "PERCL_SIP_TRUNK_REGISTER": "maybe"},
+     "PERCL_SIP_TRUNK_REGISTER"),
+    ({"PERCL_SIP_LISTEN": "127.0.0.1", "PERCL_SIP_RATE": "0"}, "PERCL_SIP_RATE"),
+    ({"PERCL_SIP_LISTEN": "127.0.0.1", "PERCL_SIP_BURST": "lots"}, "PERCL_SIP_BURST"),
+])
+def test_bad_register_and_rate_settings_are_named(environ: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        load_sip_config(environ)

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from percl.telephony.sip.acl import Verdict
 from percl.telephony.sip.dialog import Dialog, DialogError, new_tag
 from percl.telephony.sip.message import (
     Headers,
@@ -69,6 +70,9 @@ USER_AGENT = "percl"
 
 #: The digest hook: (the request that was challenged, the 401/407) -> the request to send again.
 Authorize = Callable[[Request, Response], Request | None]
+#: The admission hook for dialog-creating requests (acl.Admission via the line): (the INVITE,
+#: its source, now) -> a verdict; a refused INVITE is answered (or dropped) before any call exists.
+Admit = Callable[[Request, Address, float], Verdict]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +161,7 @@ class SipAgent:
     host: str  # the advertised address, for Via and Contact
     port: int
     authorize: Authorize | None = None
+    admit: Admit | None = None
     events: list[Event] = field(default_factory=list)
     _calls: dict[str, _Call] = field(default_factory=dict)
     _servers: dict[ServerKey, tuple[ServerTransaction, Address]] = field(default_factory=dict)
@@ -263,11 +268,32 @@ class SipAgent:
             response = make_response(invite, 481, "Call/Transaction Does Not Exist")
             return self._send_responses(txn.request, source, txn.start(now, trying=False)
                                         + txn.respond(response, now))
+        if self.admit is not None:
+            verdict = self.admit(invite, source, now)
+            if not verdict.admitted:
+                return self._refuse_new(invite, source, verdict, now)
         call = _Call(invite.call_id, outbound=False, invite=invite, hop=source)
         call.uas = ServerInviteTransaction(invite)
         self._calls[call.call_id] = call
         self.events.append(Incoming(call.call_id, invite, source))
         return self._run_uas(call, call.uas, call.uas.start(now), now)
+
+    def _refuse_new(self, invite: Request, source: Address, verdict: Verdict,
+                    now: float) -> list[Outgoing]:
+        """A refused new INVITE: its final answer at once (no call, no 100), or nothing when the
+        verdict is silent (answering a flood from a stranger amplifies it)."""
+        if verdict.silent:
+            return []
+        extra: list[tuple[str, str]] = [("Server", USER_AGENT)]
+        if verdict.retry_after is not None:
+            extra.append(("Retry-After", str(verdict.retry_after)))
+        if verdict.challenge is not None:
+            extra.append(("Proxy-Authenticate", verdict.challenge))
+        txn = ServerInviteTransaction(invite)
+        response = make_response(invite, verdict.status, _reason(verdict.status),
+                                 to_tag=new_tag(), extra=tuple(extra))
+        return self._send_responses(txn.request, source, txn.start(now, trying=False)
+                                    + txn.respond(response, now))
 
     def _reinvite(self, call: _Call, request: Request, source: Address,
                   now: float) -> list[Outgoing]:
@@ -577,7 +603,8 @@ class SipAgent:
 
 _REASONS = {
     100: "Trying", 180: "Ringing", 183: "Session Progress", 200: "OK", 400: "Bad Request",
-    403: "Forbidden", 404: "Not Found", 408: "Request Timeout", 480: "Temporarily Unavailable",
+    403: "Forbidden", 404: "Not Found", 407: "Proxy Authentication Required",
+    408: "Request Timeout", 480: "Temporarily Unavailable",
     481: "Call/Transaction Does Not Exist", 486: "Busy Here", 487: "Request Terminated",
     488: "Not Acceptable Here", 491: "Request Pending", 500: "Server Internal Error",
     501: "Not Implemented", 503: "Service Unavailable", 603: "Decline",

@@ -29,7 +29,12 @@ ENV_NAMES = (
     "PERCL_SIP_CONFIG", "PERCL_SIP_LISTEN", "PERCL_SIP_ADVERTISED", "PERCL_SIP_RTP_PORTS",
     "PERCL_SIP_TRUNK_NAME", "PERCL_SIP_TRUNK_PROXY", "PERCL_SIP_TRUNK_PREFIXES",
     "PERCL_SIP_TRUNK_SOURCES", "PERCL_SIP_TRUNK_USERNAME", "PERCL_SIP_TRUNK_PASSWORD",
+    "PERCL_SIP_TRUNK_REGISTER", "PERCL_SIP_DOMAINS", "PERCL_SIP_RATE", "PERCL_SIP_BURST",
 )
+# A carrier sends all its calls from a few addresses, so the per-source limit is sized for a
+# trunk's traffic (the bench's 100 calls/s from one sipp), not a phone's: it stops floods.
+DEFAULT_RATE = 200.0  # INVITEs per second one source address may send, sustained
+DEFAULT_BURST = 400.0  # INVITEs one source address may send at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,7 @@ class Trunk:
     sources: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    register: bool = False  # REGISTER percl's Contact with the proxy (username/password)
 
     def routes(self, to: str) -> bool:
         """Whether an outbound call to `to` goes out on this trunk."""
@@ -72,6 +78,8 @@ class Trunk:
         parts.append("from: " + (",".join(str(s) for s in self.sources) or "the proxy"))
         if self.username:
             parts.append(f"user {self.username}" + (" (password set)" if self.password else ""))
+        if self.register:
+            parts.append("registers")
         return "; ".join(parts)
 
 
@@ -81,6 +89,9 @@ class SipConfig:
     advertised: str = "127.0.0.1"  # the address put in Via, Contact and SDP (NAT: the public one)
     rtp_ports: tuple[int, int] = DEFAULT_RTP_PORTS
     trunks: tuple[Trunk, ...] = ()
+    domains: tuple[str, ...] = ()  # more Request-URI hosts that are percl (besides its addresses)
+    rate: float = DEFAULT_RATE
+    burst: float = DEFAULT_BURST
 
     def trunk_for(self, to: str) -> Trunk | None:
         """The first trunk that routes `to`, in configuration order."""
@@ -123,7 +134,33 @@ def load_sip_config(environ: Mapping[str, str],
     names = [t.name for t in trunks]
     if len(set(names)) != len(names):
         raise ConfigError(f"PERCL_SIP_CONFIG: trunk names must be unique, got {names}")
-    return SipConfig(listen=listen, advertised=advertised, rtp_ports=ports, trunks=tuple(trunks))
+    domains = _list("PERCL_SIP_DOMAINS", values.get("PERCL_SIP_DOMAINS") or table.get("domains", []))
+    rate = _positive("PERCL_SIP_RATE", values.get("PERCL_SIP_RATE") or table.get("rate", DEFAULT_RATE))
+    burst = _positive("PERCL_SIP_BURST",
+                      values.get("PERCL_SIP_BURST") or table.get("burst", DEFAULT_BURST))
+    return SipConfig(listen=listen, advertised=advertised, rtp_ports=ports, trunks=tuple(trunks),
+                     domains=tuple(d.lower() for d in domains), rate=rate, burst=max(1.0, burst))
+
+
+def _positive(name: str, raw: object) -> float:
+    try:
+        value = float(cast("str | float", raw))
+    except (TypeError, ValueError):
+        value = 0.0
+    if isinstance(raw, bool) or not value > 0:
+        raise ConfigError(f"{name}={raw!r}: expected a number above 0 (requests per second)")
+    return value
+
+
+def _flag(name: str, raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected true or false (1 or 0)")
 
 
 def _read_path(path: str) -> bytes:
@@ -214,7 +251,7 @@ def _prefixes(name: str, items: Sequence[str]) -> tuple[str, ...]:
 
 
 def _trunk(item: Mapping[str, object], where: str) -> Trunk:
-    known = {"name", "proxy", "prefixes", "sources", "username", "password"}
+    known = {"name", "proxy", "prefixes", "sources", "username", "password", "register"}
     unknown = sorted(set(item) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown keys {unknown} (known: {sorted(known)})")
@@ -222,7 +259,8 @@ def _trunk(item: Mapping[str, object], where: str) -> Trunk:
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{where}: name is required (a short word, e.g. \"carrier\")")
     return _build_trunk(where, name.strip(), item.get("proxy"), item.get("prefixes", []),
-                        item.get("sources", []), item.get("username"), item.get("password"))
+                        item.get("sources", []), item.get("username"), item.get("password"),
+                        _flag(f"{where} register", item.get("register", False)))
 
 
 def _env_trunk(values: Mapping[str, str]) -> Trunk | None:
@@ -234,11 +272,12 @@ def _env_trunk(values: Mapping[str, str]) -> Trunk | None:
                         values.get("PERCL_SIP_TRUNK_PREFIXES", ""),
                         values.get("PERCL_SIP_TRUNK_SOURCES", ""),
                         values.get("PERCL_SIP_TRUNK_USERNAME"),
-                        values.get("PERCL_SIP_TRUNK_PASSWORD"))
+                        values.get("PERCL_SIP_TRUNK_PASSWORD"),
+                        _flag("PERCL_SIP_TRUNK_REGISTER", values.get("PERCL_SIP_TRUNK_REGISTER", "")))
 
 
 def _build_trunk(where: str, name: str, proxy: object, prefixes: object, sources: object,
-                 username: object, password: object) -> Trunk:
+                 username: object, password: object, register: bool = False) -> Trunk:
     if proxy is not None and not isinstance(proxy, str):
         raise ConfigError(f"{where}: proxy must be a string host[:port]")
     for key, value in (("username", username), ("password", password)):
@@ -251,6 +290,9 @@ def _build_trunk(where: str, name: str, proxy: object, prefixes: object, sources
     allowed = _sources(f"{where} sources", _list(f"{where} sources", sources))
     if hop is None and not allowed:
         raise ConfigError(f"{where}: give a proxy, sources, or both")
+    if register and (hop is None or not username or not password):
+        raise ConfigError(f"{where}: register needs a proxy (the registrar), a username and a "
+                          "password")
     return Trunk(name=name, proxy=hop, prefixes=routes, sources=allowed,
                  username=cast("str | None", username) or None,
-                 password=cast("str | None", password) or None)
+                 password=cast("str | None", password) or None, register=register)

@@ -6,9 +6,15 @@ the engine through the network's external-lines contract (telephony/sim/lines.py
 caller runs the number's application as a simulated caller does, and an OutDial to a number a
 trunk routes rings a real phone.
 
-Inbound, in order (the first failing check answers the INVITE):
+Inbound, in order (the first failing check answers the INVITE). Checks 0-1b are acl.Admission's,
+made by the agent before a call exists (only for dialog-creating INVITEs: in-dialog requests
+belong to a dialog that was admitted):
+  0. the source address's token bucket (`rate`/s, `burst`) -> 503 with Retry-After, or silence
+     for a source that is not a trunk's (answering a flood amplifies it);
   1. the source address belongs to a configured trunk (its `sources`, else its proxy) -> 403;
-  2. the Request-URI's user (else the To user) is a number of an account -> 404;
+  1b. the Request-URI's host is percl (its addresses, `domains`): no relaying -> 403;
+  2. the Request-URI's user (else the To user) is a number of an account -> 404 (here, not in
+     Admission: the store is asynchronous);
   3. the SDP offer has a stream percl can do (PCMU/PCMA) -> 488 (400 when it is not SDP);
   4. an RTP port pair is free -> 503;
 then 180 Ringing and the call goes to the engine (`line_call`). The engine's answer sends 200
@@ -43,6 +49,8 @@ from percl.domain.records import IncomingNumber
 from percl.engine.ports import DialResult
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 from percl.telephony.sim.lines import ExternalLine, FarAudio, LineCall
+from percl.telephony.sip.acl import Admission, RateLimiter, Verdict
+from percl.telephony.sip.acl import Trunk as AclTrunk
 from percl.telephony.sip.agent import (
     Answered,
     Ended,
@@ -63,7 +71,9 @@ from percl.telephony.sip.auth import (
 )
 from percl.telephony.sip.config import SipConfig, Trunk
 from percl.telephony.sip.media import PortPool, RtpEndpoint
-from percl.telephony.sip.message import NameAddr, Request, Response, parse_uri
+from percl.telephony.sip.message import NameAddr, Request, Response, Uri, parse_uri
+from percl.telephony.sip.register import RegisterAccount, Registered, RegistrationFailed
+from percl.telephony.sip.register_io import RegEvent, RegistrationClient
 from percl.telephony.sip.sdp import (
     LocalMedia,
     SdpError,
@@ -78,6 +88,9 @@ from percl.telephony.sip.sdp import (
 from percl.telephony.sip.uas import Outgoing
 
 log = logging.getLogger(__name__)
+
+REGISTER_WAIT = 2.0
+"""Seconds start-up waits for each trunk's first REGISTER outcome, so the banner can show it."""
 
 Address = tuple[str, int]
 #: The store's record of an account's number, or None (app.py: Store.find_number).
@@ -180,7 +193,9 @@ class SipLine(TaskOwner):
         self._ports = PortPool(*config.rtp_ports)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._transport: asyncio.DatagramTransport | None = None
-        self._agent = SipAgent(config.advertised, config.listen.port, authorize=self._authorize)
+        self._agent = SipAgent(config.advertised, config.listen.port, authorize=self._authorize,
+                               admit=self._admit)
+        self._admission: Admission | None = None  # made in _start, once the proxies resolve
         self._wake = asyncio.Event()
         self._legs: dict[str, _Leg] = {}  # by SIP Call-ID
         self._by_engine: dict[str, _Leg] = {}  # by the engine's call id
@@ -189,6 +204,9 @@ class SipLine(TaskOwner):
         self._arriving = 0  # line_call()s in progress
         self._proxy_ips: dict[str, frozenset[str]] = {}
         self._proxy_hops: dict[str, Address] = {}
+        self._registrations: dict[str, RegistrationClient] = {}  # by trunk name
+        self._reg_state: dict[str, str] = {}  # by trunk name: the banner's words
+        self._reg_outcome = asyncio.Event()  # every registering trunk had a first outcome
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -197,6 +215,7 @@ class SipLine(TaskOwner):
         try:
             await self._start()
         except BaseException:
+            await self._stop_registrations()
             await self._group.close()
             raise
         return self
@@ -214,8 +233,63 @@ class SipLine(TaskOwner):
             lambda: _Socket(self), local_addr=(listen.host, listen.port))
         self._transport = transport
         self._agent.port = self.address[1]  # the real port when the config said 0
+        self._admission = Admission(
+            [AclTrunk.from_cidrs(t.name, [str(n) for n in t.sources] or
+                                 sorted(self._proxy_ips.get(t.name, ()))) for t in self.config.trunks],
+            local_domains=await self._local_domains(),
+            is_our_number=lambda user: True,  # the 404 comes after, from the store (_inbound)
+            limiter=RateLimiter(self.config.rate, self.config.burst))
         self._group.spawn(self._run_timers())
         log.info("SIP line on udp %s:%d", *self.address)
+        await self._register_trunks()
+
+    async def _register_trunks(self) -> None:
+        """REGISTER the line's Contact with each `register = true` trunk's proxy, and wait
+        (at most REGISTER_WAIT s) for the first outcomes. The REGISTERs go from a socket of
+        their own (register_io), the Contact is the line's address, where calls arrive."""
+        for trunk in self.config.trunks:
+            if not trunk.register or trunk.proxy is None or not trunk.username:
+                continue
+            hop = self._proxy_hops[trunk.name]
+            account = RegisterAccount(
+                registrar=Uri("sip", host=trunk.proxy.host, port=trunk.proxy.port),
+                aor=Uri("sip", host=trunk.proxy.host, user=trunk.username),
+                username=trunk.username, password=trunk.password or "")
+            contact = Uri("sip", host=self.config.advertised, port=self.address[1],
+                          user=trunk.username)
+            self._reg_state[trunk.name] = f"registering with {trunk.proxy}"
+            self._registrations[trunk.name] = await RegistrationClient.start(
+                account, hop, local_host=_local_address_toward(hop, self.config.listen.host),
+                contact=contact, on_event=self._on_registration(trunk))
+        if not self._registrations:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(REGISTER_WAIT):
+                await self._reg_outcome.wait()
+
+    def _on_registration(self, trunk: Trunk) -> Callable[[RegEvent], None]:
+        def on_event(event: RegEvent) -> None:
+            self._registration(trunk, event)
+            if all(not state.startswith("registering") for state in self._reg_state.values()):
+                self._reg_outcome.set()
+        return on_event
+
+    def _registration(self, trunk: Trunk, event: RegEvent) -> None:
+        if isinstance(event, Registered):
+            self._reg_state[trunk.name] = f"registered with {trunk.proxy} for {event.expires} s"
+        elif isinstance(event, RegistrationFailed):
+            self._reg_state[trunk.name] = f"NOT registered with {trunk.proxy}: {event.reason}"
+        else:
+            self._reg_state[trunk.name] = "unregistered"
+
+    def describe(self) -> list[str]:
+        """The banner's lines: the configuration's, and each registering trunk's state."""
+        return [*self.config.describe(),
+                *(f"trunk {name}: {state}" for name, state in self._reg_state.items())]
+
+    def registration(self, trunk: str) -> RegistrationClient | None:
+        """The trunk's REGISTER client (its events and state), when it registers."""
+        return self._registrations.get(trunk)
 
     async def _close(self, exc: BaseException | None) -> None:
         for leg in list(self._legs.values()):
@@ -223,10 +297,42 @@ class SipLine(TaskOwner):
             leg.rtp.close()
         self._legs.clear()
         self._by_engine.clear()
+        await self._stop_registrations()
         await self._group.close()
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+
+    async def _stop_registrations(self) -> None:
+        """Remove the bindings (each bounded by REGISTER_WAIT) and close their sockets."""
+        for client in self._registrations.values():
+            await client.stop(timeout=REGISTER_WAIT)
+        self._registrations.clear()
+
+    async def _local_domains(self) -> set[str]:
+        """The Request-URI hosts that are percl: its listen, bound and advertised addresses, the
+        configured `domains`, and when listening on all interfaces this host's names and
+        addresses (a softphone on the LAN dials percl's LAN address)."""
+        assert self._loop is not None
+        domains = {self.config.advertised, self.address[0], "localhost", *self.config.domains}
+        if self.config.listen.host in ("0.0.0.0", "::"):
+            name = socket.gethostname()
+            domains |= {name, "127.0.0.1", "::1"}  # (no getfqdn: a blocking reverse lookup)
+            with contextlib.suppress(OSError):
+                infos = await self._loop.getaddrinfo(name, None, type=socket.SOCK_DGRAM)
+                domains |= {str(info[4][0]) for info in infos}
+        return {domain.lower() for domain in domains}
+
+    def _admit(self, invite: Request, source: Address, now: float) -> Verdict:
+        if self._admission is None:
+            return Verdict(503, "starting", retry_after=1)
+        verdict = self._admission.check_request(invite, source[0], now)
+        if verdict.status == 503:
+            log.debug("SIP INVITE from %s: rate limited", source[0])
+        elif not verdict.admitted:
+            log.warning("SIP INVITE from %s refused (%d): %s", source[0], verdict.status,
+                        verdict.reason)
+        return verdict
 
     @property
     def address(self) -> Address:
@@ -301,8 +407,7 @@ class SipLine(TaskOwner):
     async def _inbound(self, event: Incoming) -> None:
         sip_id, invite = event.call_id, event.request
         trunk = self._trunk_of(event.source[0])
-        if trunk is None:
-            log.warning("SIP INVITE from %s refused: not a configured trunk", event.source[0])
+        if trunk is None:  # admitted by the agent's hook, so only if the config lost the trunk
             self._refuse(sip_id, 403)
             return
         to = phone_number(invite.uri.user) or phone_number(invite.to.uri.user)
@@ -517,6 +622,20 @@ def _caller(from_: NameAddr) -> str:
     uri = from_.uri
     user = f"{uri.user}@" if uri.user else ""
     return f"sip:{user}{uri.host}" if uri.is_sip else str(uri)
+
+
+def _local_address_toward(hop: Address, listen_host: str) -> str:
+    """The address to send REGISTERs from: the listen address, or when listening on all
+    interfaces the one the system routes toward the registrar (a UDP connect sends nothing)."""
+    if listen_host not in ("0.0.0.0", "::"):
+        return listen_host
+    family = socket.AF_INET6 if ":" in hop[0] else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(hop)
+        except OSError:
+            return "127.0.0.1" if family == socket.AF_INET else "::1"
+        return str(probe.getsockname()[0])
 
 
 async def _guarded(coro: Coroutine[Any, Any, None]) -> None:

@@ -56,6 +56,8 @@ class RegistrationClient:
         self._timer: asyncio.Task[None] | None = None
         self._stopping = False
         self._own_contact: str | None = None  # our user part when the Contact is our own address
+        self._last_failure: str | None = None  # the last failure logged, not to repeat it
+        self._registered_once = False  # refreshes are logged at debug
 
     @classmethod
     async def start(cls, account: RegisterAccount, registrar: Address, *,
@@ -119,10 +121,15 @@ class RegistrationClient:
         account = self.registration.account if self.registration else None
         who = f"{account.username}@{account.registrar}" if account else "?"
         if isinstance(event, RegistrationFailed):
-            log.warning("SIP registration of %s failed: %s (retry in %.0f s)", who, event.reason,
-                        max(0.0, event.retry_at - self._clock()))
+            # The same failure again (a registrar down for hours) goes to debug: said once.
+            level = logging.DEBUG if event.reason == self._last_failure else logging.WARNING
+            self._last_failure = event.reason
+            log.log(level, "SIP registration of %s failed: %s (retry in %.0f s)", who,
+                    event.reason, max(0.0, event.retry_at - self._clock()))
         elif isinstance(event, Registered):
-            log.info("SIP registration of %s: registered for %d s", who, event.expires)
+            level = logging.DEBUG if self._registered_once and not self._last_failure else logging.INFO
+            self._registered_once, self._last_failure = True, None
+            log.log(level, "SIP registration of %s: registered for %d s", who, event.expires)
         self.events.append(event)
         self._changed.set()
         if self._on_event is not None:
