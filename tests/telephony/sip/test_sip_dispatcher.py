@@ -1,13 +1,15 @@
 """SIP across machines (issue 19): kamailio's dispatcher (docs/kamailio/dispatcher.cfg, the file
-users copy, with only its list path and ports replaced) in front of two `percl serve` processes,
+users copy, with only its list path, ports and caller networks replaced) in front of two `percl serve` processes,
 each with its own HTTP and SIP port, on one PostgreSQL database.
 
 sipp sends calls to kamailio; both percl processes take some (kamailio's log says where each
-Call-ID went, each percl's store has them), every call completes; then one percl is killed with
+Call-ID went, each percl's activity log shows the calls it ran), every call completes (the shared
+store has them all, `completed`); then one percl is killed with
 SIGKILL, kamailio's OPTIONS probing marks it down, and the next calls all complete on the other.
 
 Real processes in real time, so it runs with the PostgreSQL group (`make test-workers`, or
-`--pg-workers`), not in `make test`. Every wait is bounded; every process is stopped by its PID.
+`--pg-workers`), not in `make test`; the check that kamailio refuses strangers runs in both.
+Every wait is bounded; every process is stopped by its PID.
 """
 
 from __future__ import annotations
@@ -36,11 +38,12 @@ SCENARIO = Path(__file__).resolve().parent / "scenarios" / "uac_call_proxy.xml"
 NUMBER = "+13125550100"
 CALLER = "+13125550199"
 FIRST_CALLS, LATER_CALLS = 8, 6
+CALLER_NETS = "!CALLER_NETS!198.51.100.0/24!g"  # the example's networks new calls may come from
 WAIT_S = 40.0  # bounds for real processes on a shared machine; not timing assertions
 
 
-@pytest.fixture(autouse=True)
-def _pg_group(request: pytest.FixtureRequest) -> None:
+@pytest.fixture
+def pg_group(request: pytest.FixtureRequest) -> None:
     if not request.config.getoption("pg_workers"):
         pytest.skip("real percl processes on PostgreSQL: run with --pg-workers (make test-workers)")
 
@@ -76,7 +79,8 @@ def _until(condition: Any, what: str) -> Any:
 class Kamailio:
     """docs/kamailio/dispatcher.cfg and a dispatcher list of `percls`, on a free UDP port."""
 
-    def __init__(self, folder: Path, percls: list[int]) -> None:
+    def __init__(self, folder: Path, percls: list[int],
+                 callers: str = f"192.0.2.0/24,{LOOPBACK}/32") -> None:
         self.binary = need("kamailio", "ensure_kamailio.sh")
         self.folder, self.port = folder, free_udp_port()
         self.log = folder / "kamailio.log"
@@ -86,9 +90,10 @@ class Kamailio:
             example = example.replace(f"sip:{docs_host}", f"sip:{LOOPBACK}:{port}")
         listed.write_text(example)
         config = (DOCS / "dispatcher.cfg").read_text()
-        assert "/etc/kamailio/dispatcher.list" in config
+        assert "/etc/kamailio/dispatcher.list" in config and CALLER_NETS in config
         self.config = folder / "dispatcher.cfg"
-        self.config.write_text(config.replace("/etc/kamailio/dispatcher.list", str(listed)))
+        self.config.write_text(config.replace("/etc/kamailio/dispatcher.list", str(listed))
+                               .replace(CALLER_NETS, f"!CALLER_NETS!{callers}!g"))
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Kamailio:
@@ -166,7 +171,7 @@ def _percl(folder: Path, url: str, creds: Credentials, sip_port: int) -> Served:
 
 
 def test_calls_through_kamailio_reach_both_percls_and_skip_a_dead_one(
-        tmp_path: Path, app: SayApp) -> None:
+        pg_group: None, tmp_path: Path, app: SayApp) -> None:
     sipp = need("sipp", "ensure_sipp.sh")
     url = postgres.server().new_database()
     creds = Credentials.generate()
@@ -227,3 +232,17 @@ def test_calls_through_kamailio_reach_both_percls_and_skip_a_dead_one(
             kamailio.stop()
         for served in percls:
             served.stop()
+
+
+def test_a_call_from_outside_the_caller_networks_is_refused_by_kamailio(tmp_path: Path) -> None:
+    """percl trusts kamailio's address, so kamailio is where callers are checked (no percl runs:
+    nothing may be dispatched)."""
+    sipp = need("sipp", "ensure_sipp.sh")
+    kamailio = Kamailio(tmp_path, [free_udp_port(), free_udp_port()], callers="192.0.2.0/24")
+    try:
+        kamailio.start()
+        code, output = _sipp(sipp, tmp_path, kamailio.port, 1)
+    finally:
+        kamailio.stop()
+    assert code != 0 and "403 Forbidden" in output, output[-3000:]
+    assert kamailio.dispatched() == {}
