@@ -1,11 +1,11 @@
 """SIP across machines (issue 19): kamailio's dispatcher (docs/kamailio/dispatcher.cfg, the file
-users copy, with only its list path, ports and caller networks replaced) in front of two `percl serve` processes,
-each with its own HTTP and SIP port, on one PostgreSQL database.
+users copy, with only its list path, ports and caller networks replaced) in front of two
+`percl serve` processes, each with its own HTTP and SIP port, on one PostgreSQL database.
 
 sipp sends calls to kamailio; both percl processes take some (kamailio's log says where each
 Call-ID went, each percl's activity log shows the calls it ran), every call completes (the shared
-store has them all, `completed`); then one percl is killed with
-SIGKILL, kamailio's OPTIONS probing marks it down, and the next calls all complete on the other.
+store has them all, `completed`); then one percl is killed with SIGKILL, kamailio's OPTIONS
+probing marks it down, and the next calls all complete on the other.
 
 Real processes in real time, so it runs with the PostgreSQL group (`make test-workers`, or
 `--pg-workers`), not in `make test`; the check that kamailio refuses strangers runs in both.
