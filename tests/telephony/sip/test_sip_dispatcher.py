@@ -19,6 +19,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +38,7 @@ DOCS = Path(__file__).resolve().parents[3] / "docs" / "kamailio"
 SCENARIO = Path(__file__).resolve().parent / "scenarios" / "uac_call_proxy.xml"
 NUMBER = "+13125550100"
 CALLER = "+13125550199"
-FIRST_CALLS, LATER_CALLS = 8, 6
+FIRST_CALLS, LATER_CALLS, HUNG_CALLS = 8, 6, 4
 CALLER_NETS = "!CALLER_NETS!198.51.100.0/24!g"  # the example's networks new calls may come from
 WAIT_S = 40.0  # bounds for real processes on a shared machine; not timing assertions
 
@@ -139,6 +140,41 @@ class Kamailio:
                 self.process.wait()
 
 
+class Mute:
+    """A "percl" that answers Kamailio's OPTIONS probes but never an INVITE (a hung process):
+    the dispatcher keeps it in the set, and its INVITEs must go to the next percl."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((LOOPBACK, port))
+        self.sock.settimeout(0.1)
+        self.invites = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mute-percl", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, source = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            text = data.decode(errors="replace")
+            if text.startswith("INVITE "):
+                self.invites += 1
+            if not text.startswith("OPTIONS "):
+                continue
+            copied = [line for line in text.split("\r\n") if line.split(":")[0].strip().lower()
+                      in ("via", "from", "to", "call-id", "cseq")]
+            reply = "\r\n".join(["SIP/2.0 200 OK", *copied, "Content-Length: 0", "", ""])
+            self.sock.sendto(reply.encode(), source)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+
 def _sipp(sipp: str, folder: Path, kamailio: int, calls: int) -> tuple[int, str]:
     """`calls` calls from sipp to NUMBER through kamailio; sipp's exit code and output."""
     command = [sipp, "-sf", str(SCENARIO), f"{LOOPBACK}:{kamailio}", "-i", LOOPBACK,
@@ -226,6 +262,24 @@ def test_calls_through_kamailio_reach_both_percls_and_skip_a_dead_one(
                             "the later calls completed")
         later_ids = {x["callId"] for x in everything} - {x["callId"] for x in done}
         assert later_ids <= _ended(a)  # the survivor ran them all
+
+        # A percl that answers probes but not INVITEs (hung): its calls go to the next one.
+        mute = Mute(ports[1])
+        try:
+            _until(lambda: f"percl-up sip:{LOOPBACK}:{ports[1]}" in kamailio.output(),
+                   "kamailio's probing took the mute percl back in")
+            seen = set(kamailio.dispatched())
+            code, output = _sipp(sipp, tmp_path, kamailio.port, HUNG_CALLS)
+            assert code == 0, output[-3000:] + kamailio.output()[-2000:]
+        finally:
+            mute.close()
+        hung = {k: v for k, v in kamailio.dispatched().items() if k not in seen}
+        assert len(hung) == HUNG_CALLS and mute.invites > 0
+        assert any(went == set(ports) for went in hung.values()), hung  # failed over to a
+        assert "did not answer" in kamailio.output()
+        total += HUNG_CALLS
+        _until(lambda: (c := calls()) and len(c) == total
+               and all(x["status"] == "completed" for x in c), "the failed-over calls completed")
         rest.close()
     finally:
         if kamailio is not None:
@@ -246,3 +300,10 @@ def test_a_call_from_outside_the_caller_networks_is_refused_by_kamailio(tmp_path
         kamailio.stop()
     assert code != 0 and "403 Forbidden" in output, output[-3000:]
     assert kamailio.dispatched() == {}
+
+
+def test_workers_md_shows_the_files_as_they_are() -> None:
+    """docs/WORKERS.md quotes the configuration users copy: it must be the tested one."""
+    shown = (DOCS.parent / "WORKERS.md").read_text()
+    for name in ("dispatcher.cfg", "dispatcher.list"):
+        assert f"```text\n{(DOCS / name).read_text()}```\n" in shown, name
