@@ -5,7 +5,9 @@ users copy, with only its list path, ports and caller networks replaced) in fron
 sipp sends calls to kamailio; both percl processes take some (kamailio's log says where each
 Call-ID went, each percl's activity log shows the calls it ran), every call completes (the shared
 store has them all, `completed`); then one percl is killed with SIGKILL, kamailio's OPTIONS
-probing marks it down, and the next calls all complete on the other.
+probing marks it down, and the next calls all complete on the other; then a "percl" that answers
+the probes but no INVITE (a hung process) takes its port, and the calls sent to it are passed on
+to the live one (the configuration's failure route) and complete.
 
 Real processes in real time, so it runs with the PostgreSQL group (`make test-workers`, or
 `--pg-workers`), not in `make test`; the check that kamailio refuses strangers runs in both.
