@@ -33,11 +33,14 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 # The e2e suite as two percl workers on PostgreSQL (calls on one, REST on the other), a group CI
-# runs besides `make test` (tests/e2e/workers_kit.py, docs/WORKERS.md).
+# runs besides `make test` (tests/e2e/workers_kit.py, docs/WORKERS.md); with it, kamailio's
+# dispatcher in front of two percl processes (tests/telephony/sip/test_sip_dispatcher.py).
 .PHONY: test-workers
 test-workers: $(STAMP)
 	@sh tests/setup/ensure_postgres.sh
-	$(BIN)/pytest tests/e2e --pg-workers
+	@sh tests/setup/ensure_sipp.sh
+	@sh tests/setup/ensure_kamailio.sh
+	$(BIN)/pytest tests/e2e tests/telephony/sip/test_sip_dispatcher.py --pg-workers
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples
