@@ -198,16 +198,10 @@ class SimNetwork(TaskOwner):
             raise ValueError(f"from {from_!r} and to {to!r} must be E.164 numbers")
         if self._handler is None:
             raise RuntimeError("SimNetwork.place_call: no inbound handler set")
-        program = PhoneProgram(script=tuple(script))
         call_id = self._ids.new(CALL)
-        leg = self._new_leg(call_id, from_, to, outbound=False, program=program, listener=None)
-        try:
-            await self._handler.incoming_call(call_id, from_, to, number)
-        except BaseException:
-            if leg.live:
-                leg.transcript.add(TranscriptEvent.FAILED)
-                leg.end()
-            raise
+        leg = self._new_leg(call_id, from_, to, outbound=False,
+                            program=PhoneProgram(script=tuple(script)), listener=None)
+        await self._hand_in(leg, number)
         return call_id
 
     # ------------------------------------------------------------------ external lines
@@ -239,14 +233,21 @@ class SimNetwork(TaskOwner):
                             listener=None)
         self._line_of[call_id] = line
         self._plane.audio_leg(leg).far = far
+        await self._hand_in(leg, number)
+        return LineCall(leg, self._plane, self._runner)
+
+    async def _hand_in(self, leg: Leg, number: IncomingNumber | None) -> None:
+        """Give the new inbound `leg` to the inbound handler; if it raises, the leg ends as
+        failed and the error propagates."""
+        assert self._handler is not None  # the callers checked
+        t = leg.transcript
         try:
-            await self._handler.incoming_call(call_id, from_, to, number)
+            await self._handler.incoming_call(leg.call_id, t.from_, t.to, number)
         except BaseException:
             if leg.live:
-                leg.transcript.add(TranscriptEvent.FAILED)
+                t.add(TranscriptEvent.FAILED)
                 leg.end()
             raise
-        return LineCall(leg, self._plane, self._runner)
 
     def _line_for(self, to: str) -> ExternalLine | None:
         for line in self._lines:

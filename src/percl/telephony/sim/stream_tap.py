@@ -69,7 +69,28 @@ class Outbound:
         return out
 
 
-class FrameTap:
+class _Playing:
+    """What both taps do with the agent's audio: queue it (bounded), clear it, count it."""
+
+    _out: Outbound
+    closed: bool
+
+    def play(self, pcm: bytes) -> int:
+        return 0 if self.closed else self._out.put(pcm)
+
+    def clear(self) -> int:
+        return self._out.clear()
+
+    @property
+    def queued(self) -> int:
+        return self._out.queued
+
+    @property
+    def played(self) -> int:
+        return self._out.played
+
+
+class FrameTap(_Playing):
     """The StreamTap of an audio-fidelity leg; the plane calls `feed` and `next_out` each tick."""
 
     def __init__(self, max_frames: int) -> None:
@@ -104,20 +125,6 @@ class FrameTap:
                 self._waiter = None
         return self._in.popleft()
 
-    def play(self, pcm: bytes) -> int:
-        return 0 if self.closed else self._out.put(pcm)
-
-    def clear(self) -> int:
-        return self._out.clear()
-
-    @property
-    def queued(self) -> int:
-        return self._out.queued
-
-    @property
-    def played(self) -> int:
-        return self._out.played
-
     def close(self) -> None:
         if not self.closed:
             self.closed = True
@@ -129,7 +136,7 @@ class FrameTap:
             self._waiter.set_result(None)
 
 
-class SilentTap:
+class SilentTap(_Playing):
     """The StreamTap of a symbolic leg (see the module docstring); ends with `ended`."""
 
     def __init__(self, clock: Clock, ended: asyncio.Future[None] | None, max_frames: int) -> None:
@@ -151,20 +158,6 @@ class SilentTap:
             return None
         self._out.take(FRAME_SAMPLES)  # the agent's audio takes its time
         return _SILENT_FRAME
-
-    def play(self, pcm: bytes) -> int:
-        return 0 if self.closed else self._out.put(pcm)
-
-    def clear(self) -> int:
-        return self._out.clear()
-
-    @property
-    def queued(self) -> int:
-        return self._out.queued
-
-    @property
-    def played(self) -> int:
-        return self._out.played
 
     def close(self) -> None:
         self.closed = True
