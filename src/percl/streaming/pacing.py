@@ -14,6 +14,8 @@ Production builds none of this (the connector's InFlight is None).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Protocol
 
 Key = tuple[str, str]  # (location, call id)
@@ -30,6 +32,16 @@ class InFlight:
         self._claimed: set[str] = set()
         self._counts: dict[Key, int] = {}
         self._dead: set[Key] = set()
+
+    @contextlib.contextmanager
+    def connecting(self) -> Iterator[None]:
+        """A connection attempt is under way (real time: a refused port or a TLS handshake takes
+        what it takes): the FakeClock waits for it instead of running ahead of it."""
+        self._tracker.enter()
+        try:
+            yield
+        finally:
+            self._tracker.leave()
 
     def claim(self, location: str) -> None:
         """A test agent serves `location`: count its streams' messages."""

@@ -160,9 +160,11 @@ class StreamSession:
     # ------------------------------------------------------------------ the conversation
 
     async def _connect(self) -> Link:
+        pacing = self._inflight.connecting() if self._inflight else contextlib.nullcontext()
         try:
-            async with asyncio.timeout(self._settings.connect_timeout_s):
-                link = await self._dial(self.start)
+            with pacing:
+                async with asyncio.timeout(self._settings.connect_timeout_s):
+                    link = await self._dial(self.start)
         except TimeoutError:
             raise m.AgentFault(f"agent unreachable at {self.start.location}: no answer within "
                                f"{self._settings.connect_timeout_s:g} s") from None
