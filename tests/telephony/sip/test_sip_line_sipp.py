@@ -99,7 +99,7 @@ async def test_an_inbound_sip_call_runs_the_numbers_app_and_hears_its_say(
     corr = np.correlate(received.astype(np.float64), said.astype(np.float64), "valid")
     norm = np.sqrt(float(said.astype(np.float64) @ said) * np.convolve(
         received.astype(np.float64) ** 2, np.ones(len(said)), "valid").max())
-    assert corr.max() / norm > 0.9
+    assert corr.max() / norm > 0.8  # 0.8999 once at load 3.5; unrelated audio scores ~0.1
 
 
 async def test_rfc2833_digits_from_sipp_reach_getdigits(sipp: str, tmp_path: Path) -> None:
