@@ -28,6 +28,7 @@ test: $(STAMP)
 	@sh tests/setup/ensure_espeak.sh
 	@sh tests/setup/ensure_sipp.sh
 	@sh tests/setup/ensure_chromium.sh
+	@sh tests/setup/ensure_firefox.sh
 	@sh tests/setup/ensure_kamailio.sh
 	@sh tests/setup/ensure_baresip.sh
 	$(BIN)/pytest

@@ -26,15 +26,16 @@ App = Callable[[str, bytes, Any], tuple[int, bytes | str]]
 
 class ServedPercl:
     """`with ServedPercl(app) as served:` percl at `served.base_url`, webhooks answered by
-    `app(url, body, headers)`; `served.rest` and `served.sim` are clients of its APIs."""
+    `app(url, body, headers)`; `served.rest` and `served.sim` are clients of its APIs.
+    `settings`: more PERCL_* values (e.g. PERCL_MEDIA=audio for the softphone)."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, settings: dict[str, str] | None = None) -> None:
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         port = self._sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{port}"
         settings = from_sources({"PERCL_DB": "memory://", "PERCL_HOST": "127.0.0.1",
-                                 "PERCL_PORT": str(port)})
+                                 "PERCL_PORT": str(port), **(settings or {})})
         self.platform = Platform(settings, transport=FunctionTransport(app), probe_media=False)
         self.number = ""  # the number a test wires to its app
         self._server: uvicorn.Server | None = None

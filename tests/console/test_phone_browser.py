@@ -348,7 +348,7 @@ async def _answer_and_hang_up(page: Any, client: httpx.AsyncClient, rest: str, *
         f".some(li => li.textContent.includes({CALLEE_SAY[:20]!r}))")
     found = (await client.get(f"{rest}/Calls", params={"to": BROWSER_NUMBER, "active": "true"}))
     [call] = found.json()["calls"]
-    assert call["status"] == "inProgress" and call["parentCallId"] == parent
+    assert call["status"] == "inProgress" and call["parentCallId"] == parent and call["webRTC"] is True
     await page.get_by_role("button", name="Hang up").click()
     async with asyncio.timeout(WAIT_S):
         while (await client.get(f"{rest}/Calls/{call['callId']}")).json()["status"] != "completed":

@@ -55,7 +55,8 @@ class Engine:
     offered: list[tuple[str, str, str]] = field(default_factory=list)
 
     async def incoming_call(
-        self, call_id: str, from_: str, to: str, number: object = None
+        self, call_id: str, from_: str, to: str, number: object = None, *,
+        web_rtc: bool = False,
     ) -> None:
         self.offered.append((call_id, from_, to))
 

@@ -26,7 +26,7 @@ class Listener:
     def on_ringing(self) -> None:
         self.events.append(("ringing", None))
 
-    def on_answered(self, answered_by: Any) -> None:
+    def on_answered(self, answered_by: Any, *, web_rtc: bool = False) -> None:
         self.events.append(("answered", str(answered_by)))
 
     def on_dial_failed(self, result: DialResult) -> None:

@@ -295,6 +295,16 @@ async def test_filter_application_ids(store: Store) -> None:
     assert await ids(store, CallFilter(application_ids=("AP1", "AP2"))) == [call_id(2), call_id(1)]
 
 
+async def test_filter_web_rtc_keeps_the_browser_phones_calls(store: Store) -> None:
+    await store.put_call(mk_call(1, web_rtc=True))
+    await store.put_call(mk_call(2))
+    assert await ids(store, CallFilter(web_rtc=True)) == [call_id(1)]
+    assert await ids(store, CallFilter()) == [call_id(2), call_id(1)]
+    assert await store.count_calls(AC1, CallFilter(web_rtc=True)) == 1
+    stored = await store.get_call(call_id(1))
+    assert stored is not None and stored.web_rtc
+
+
 async def test_filters_combine(store: Store) -> None:
     await store.put_call(mk_call(1, status=CallStatus.RINGING, to="+1"))
     await store.put_call(mk_call(2, status=CallStatus.RINGING, to="+2"))

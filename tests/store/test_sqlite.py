@@ -11,7 +11,7 @@ import pytest
 
 from percl.domain.enums import LogLevel
 from percl.domain.records import LogEntry
-from percl.engine.ports import LogFilter
+from percl.engine.ports import CallFilter, LogFilter
 from percl.errors import ConfigError
 from percl.store import schema
 from percl.store.sqlite import SqliteStore
@@ -158,3 +158,34 @@ async def test_a_prune_while_another_process_holds_the_lock_deletes_nothing(tmp_
         assert await store.prune_logs(older_than=10, keep=0) == 1
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("version", [8, 9])
+async def test_an_older_file_gets_the_calls_web_rtc_column_and_keeps_its_calls(
+        tmp_path: Path, version: int) -> None:
+    path = tmp_path / f"v{version}.db"
+    store = SqliteStore.for_path(path)
+    await store.open()
+    try:
+        await store.put_call(CALL)
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as raw:  # what that version left: calls without its newer columns
+        raw.execute("ALTER TABLE calls DROP COLUMN web_rtc")
+        if version < 9:
+            raw.execute("ALTER TABLE calls DROP COLUMN audio_stream_ms")
+        raw.execute("UPDATE schema_version SET version = ?", (version,))
+    browser = dataclasses.replace(CALL, call_id="CA" + "b" * 40, web_rtc=True)
+    store = SqliteStore.for_path(path)
+    await store.open()
+    try:
+        assert await store.get_call(CALL.call_id) == CALL  # web_rtc False: the column's default
+        await store.put_call(browser)
+        assert await store.get_call(browser.call_id) == browser
+        only = await store.list_calls(AC1, CallFilter(web_rtc=True), limit=10)
+        assert [c.call_id for c in only] == [browser.call_id]
+        assert await store.count_calls(AC1, CallFilter()) == 2
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT version FROM schema_version").fetchall() == [(schema.SCHEMA_VERSION,)]

@@ -109,7 +109,7 @@ def render_call(call: Call) -> dict[str, Any]:
         "direction": call.direction.value,
         "answeredBy": call.answered_by.value if call.answered_by is not None else None,
         "callerName": call.caller_name,
-        "webRTC": False,
+        "webRTC": call.web_rtc,
         "subresourceUris": {"logs": f"{uri}/Logs", "recordings": f"{uri}/Recordings"},
         "applicationId": call.application_id,
     }
@@ -177,6 +177,7 @@ def call_filter(
     parent_call_id: str | None,
     application_ids: list[str],
     used_audio_stream: bool = False,
+    web_rtc: bool = False,
 ) -> CallFilter:
     """The store filter for GET /Calls. Raises BadRequest naming a malformed parameter."""
     if len(application_ids) > MAX_APPLICATION_IDS:
@@ -200,6 +201,7 @@ def call_filter(
         parent_call_id=parent_call_id,
         application_ids=tuple(application_ids),
         used_audio_stream=used_audio_stream,
+        web_rtc=web_rtc,
     )
 
 
@@ -216,12 +218,14 @@ async def list_calls(
     parent_call_id: Annotated[str | None, Query(alias="parentCallId")] = None,
     application_id: Annotated[list[str] | None, Query(alias="applicationId")] = None,
     used_audio_stream: Annotated[bool, Query(alias="usedAudioStream")] = False,
+    web_rtc: Annotated[bool, Query(alias="webRTC")] = False,
 ) -> dict[str, Any]:
-    """list-calls: 200 CallList, newest first (usedAudioStream: only calls that streamed)."""
+    """list-calls: 200 CallList, newest first (usedAudioStream: only calls that streamed;
+    webRTC: only calls a browser phone placed or answered)."""
     deps = deps_of(request)
     flt = call_filter(
         active, to, from_, status, start_time, end_time, parent_call_id, application_id or [],
-        used_audio_stream,
+        used_audio_stream, web_rtc,
     )
     # Paged in the store: only the page's rows (and one more, to know whether a page follows)
     # are read, after the keyset position the cursor carries; the count runs once per walk.

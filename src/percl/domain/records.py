@@ -111,6 +111,8 @@ class Call:
     privacy_mode: bool = False
     # How long the leg's AudioStreams were connected to their agents, in all (milliseconds).
     audio_stream_ms: int = 0
+    # Placed from or answered by a browser phone (the webrtc line): the record's `webRTC`.
+    web_rtc: bool = False
 
     @property
     def audio_stream_duration(self) -> int:

@@ -205,7 +205,7 @@ class CallService(TaskOwner):
         self, account_id: str, from_: str, to: str, direction: CallDirection, *, call_id: str,
         application_id: str | None, phone_number_id: str | None, request_id: str | None,
         status_callback_url: str | None, parent_call_id: str | None = None,
-        dialing: Dialing | None = None,
+        dialing: Dialing | None = None, web_rtc: bool = False,
     ) -> Call:
         """The first record of a new leg: the one place a Call is made. An inbound leg rings
         from now on; an outbound one (with its `dialing`) waits to be dialed."""
@@ -215,6 +215,7 @@ class CallService(TaskOwner):
             application_id=application_id, parent_call_id=parent_call_id,
             phone_number_id=phone_number_id, request_id=request_id,
             date_created=now, date_updated=now, status_callback_url=status_callback_url,
+            web_rtc=web_rtc,
         )
         if dialing is None:
             return replace(call, status=CallStatus.RINGING, start_time=now)
@@ -263,7 +264,8 @@ class CallService(TaskOwner):
     # ---------------------------------------------------------------- inbound
 
     async def incoming_call(
-        self, call_id: str, from_: str, to: str, number: IncomingNumber | None = None
+        self, call_id: str, from_: str, to: str, number: IncomingNumber | None = None, *,
+        web_rtc: bool = False,
     ) -> None:
         store = self.ctx.store
         if number is None or number.phone_number != to:
@@ -281,6 +283,7 @@ class CallService(TaskOwner):
             phone_number_id=number.phone_number_id,
             request_id=self.ctx.ids.new(ids.REQUEST),
             status_callback_url=app.status_callback_url if app else None,
+            web_rtc=web_rtc,
         )
         if self.cluster is not None:
             await self._own(call.call_id)

@@ -49,6 +49,7 @@ class CallChanges(TypedDict, total=False):
     conference_id: str | None
     queue_id: str | None
     audio_stream_ms: int
+    web_rtc: bool
 
 
 class Leg(Protocol):

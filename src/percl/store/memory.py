@@ -564,6 +564,7 @@ def _call_matches(call: Call, flt: CallFilter) -> bool:
         and (not flt.application_ids or call.application_id in flt.application_ids)
         and (flt.created_to is None or call.date_created <= flt.created_to)
         and (not flt.used_audio_stream or call.audio_stream_ms > 0)
+        and (not flt.web_rtc or call.web_rtc)
     )
 
 

@@ -74,7 +74,8 @@ from percl.domain.records import (
 # 7: + recordings (new table only): recordings' metadata; their WAV files are RecordingFiles'.
 # 8: + rates (new table only): dial pacing and REST allowance shared by workers (issue 19).
 # 9: calls + audio_stream_ms (ADDED_COLUMNS below): how long the leg's AudioStreams ran (issue 14).
-SCHEMA_VERSION = 9
+# 10: calls + web_rtc (ADDED_COLUMNS below): placed from or answered by a browser phone (issue 16).
+SCHEMA_VERSION = 10
 
 metadata = MetaData()
 
@@ -169,6 +170,8 @@ calls = Table(
     Column("timeout_s", Integer, nullable=False),
     Column("privacy_mode", Boolean, nullable=False),
     Column("audio_stream_ms", Integer, nullable=False, server_default="0"),
+    # "false", not "0": PostgreSQL refuses an integer default for a boolean column.
+    Column("web_rtc", Boolean, nullable=False, server_default="false"),
     Index("ix_calls_account_created", "account_id", "date_created"),
     Index("ix_calls_status", "status"),
 )
@@ -203,6 +206,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 ADDED_COLUMNS: dict[int, tuple[tuple[str, str], ...]] = {
     4: (("queue_members", "inserted"),),
     8: (("calls", "audio_stream_ms"),),
+    9: (("calls", "web_rtc"),),
 }
 
 conferences = Table(

@@ -31,7 +31,7 @@ class RecordingListener:
     def on_ringing(self) -> None:
         self._note("ringing")
 
-    def on_answered(self, answered_by: AnsweredBy) -> None:
+    def on_answered(self, answered_by: AnsweredBy, *, web_rtc: bool = False) -> None:
         self._note("answered", answered_by)
 
     def on_dial_failed(self, result: DialResult) -> None:
@@ -66,7 +66,8 @@ class RecordingHandler:
     listeners: dict[str, RecordingListener] = field(default_factory=dict)
 
     async def incoming_call(
-        self, call_id: str, from_: str, to: str, number: object = None
+        self, call_id: str, from_: str, to: str, number: object = None, *,
+        web_rtc: bool = False,
     ) -> None:
         self.calls.append((call_id, from_, to))
         listener = RecordingListener(self.clock)

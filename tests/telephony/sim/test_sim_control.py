@@ -42,7 +42,8 @@ class Offered:
     calls: list[str] = field(default_factory=list)
 
     async def incoming_call(
-        self, call_id: str, from_: str, to: str, number: object = None
+        self, call_id: str, from_: str, to: str, number: object = None, *,
+        web_rtc: bool = False,
     ) -> None:
         self.calls.append(call_id)
 

@@ -277,7 +277,8 @@ async def test_a_caller_who_hangs_up_before_the_engine_attaches_is_still_heard(c
 
         class SlowHandler(RecordingHandler):
             async def incoming_call(
-                self, call_id: str, from_: str, to: str, number: object = None
+                self, call_id: str, from_: str, to: str, number: object = None, *,
+                web_rtc: bool = False,
             ) -> None:
                 # The caller gives up while the engine is still storing the call.
                 net.far_end_hangup(call_id)

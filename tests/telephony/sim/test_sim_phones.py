@@ -218,7 +218,7 @@ async def test_no_listener_calls_after_leg_ended(clock: FakeClock) -> None:
 
 async def test_listener_that_raises_does_not_break_the_network(clock: FakeClock) -> None:
     class Exploding(RecordingListener):
-        def on_answered(self, answered_by: AnsweredBy) -> None:
+        def on_answered(self, answered_by: AnsweredBy, *, web_rtc: bool = False) -> None:
             raise RuntimeError("engine bug")
 
     async with running(clock) as net:

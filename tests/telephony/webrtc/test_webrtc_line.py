@@ -1,7 +1,7 @@
 """The browser phones' line on a whole percl (FakeClock, audio media) with pages and peers doubled:
 placing calls with a token, being called at a registered browser phone number, busy, decline,
-several pages, keys, hang-ups from either side. The real peer is tested in test_webrtc_peer.py, the
-page in a browser in tests/console/test_phone_browser.py."""
+several pages, keys, hang-ups from either side, the record's webRTC. The real peer is tested in
+test_webrtc_peer.py, the page in a browser in tests/console/test_phone_browser.py."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from freeclimb.models.call_list import CallList
+from freeclimb.models.call_result import CallResult
 
 from percl.media.audio.pcm import Pcm
 from percl.telephony.webrtc.line import LineError, Page, WebRtcLine
@@ -292,3 +294,71 @@ async def test_a_token_to_a_number_no_account_owns_cannot_place_its_call(
         await line.place(page.page, "offer")
     assert len(page.of("answer")) == 1  # the offer was answered; the call then failed
     assert page.page.call is None and not page.of("call")
+
+
+# ---------------------------------------------------------------- the record's webRTC
+
+
+async def _get(h: Harness, call_id: str) -> dict[str, Any]:
+    got = await h.rest.get(f"/Accounts/{h.account.account_id}/Calls/{call_id}")
+    assert got.status_code == 200, got.text
+    body: dict[str, Any] = got.json()
+    return body
+
+
+async def _list(h: Harness, **params: str) -> list[str]:
+    got = await h.rest.get(f"/Accounts/{h.account.account_id}/Calls", params=params)
+    assert got.status_code == 200, got.text
+    parsed = CallList.from_dict(got.json())  # the SDK reads the list and its records
+    assert parsed is not None and parsed.calls is not None
+    return [str(c.call_id) for c in parsed.calls]
+
+
+async def test_a_call_placed_by_a_page_is_webrtc_a_sim_call_is_not_and_the_filter_keeps_it(
+        h: Harness, line: WebRtcLine, app: ScriptedApp) -> None:
+    number = await h.number_for(app)
+    page = await _page(h, line, number)
+    await line.place(page.page, "offer")
+    [placed] = page.of("call")
+    browser_id = str(placed["callId"])
+    sim_id = await h.sim_call(SIM_PHONE, number)
+    body = await _get(h, browser_id)
+    assert body["webRTC"] is True and CallResult.from_dict(body).web_rtc is True
+    sim = await _get(h, sim_id)
+    assert sim["webRTC"] is False and CallResult.from_dict(sim).web_rtc is False
+    assert await _list(h, webRTC="true") == [browser_id]
+    assert sorted(await _list(h, webRTC="false")) == sorted([browser_id, sim_id])
+    assert sorted(await _list(h)) == sorted([browser_id, sim_id])
+    line.hang_up(page.page)
+    await h.run_until_ended(browser_id, limit_s=10)
+    assert (await h.call(browser_id)).web_rtc  # kept through the leg's later revisions
+
+
+async def test_a_call_a_page_answers_is_webrtc_its_sim_parent_is_not(
+        h: Harness, line: WebRtcLine, app: ScriptedApp) -> None:
+    number = await h.number_for(app, voice_path="/dial")
+    page = await _page(h, line, number)
+    await line.register(page.page, BROWSER)
+    parent = await h.sim_call(SIM_PHONE, number)
+    await h.wait_for(lambda: page.of("incoming"), within=10)
+    [incoming] = page.of("incoming")
+    child = str(incoming["callId"])
+    assert (await _get(h, child))["webRTC"] is False  # ringing: nobody answered yet
+    await line.accept(page.page, child, "offer")
+    await h.wait_for(lambda: "You were called" in page.said(), within=10)
+    assert (await _get(h, child))["webRTC"] is True
+    assert (await _get(h, parent))["webRTC"] is False
+    assert await _list(h, webRTC="true") == [child]
+
+
+async def test_a_rest_call_declined_by_the_page_stays_false(
+        h: Harness, line: WebRtcLine, app: ScriptedApp) -> None:
+    number = await h.number_for(app)
+    page = await _page(h, line, number)
+    await line.register(page.page, BROWSER)
+    call_id = await _rest_call(h, app, number)
+    await h.wait_for(lambda: page.of("incoming"), within=5)
+    line.decline(page.page, call_id)
+    await h.run_until_ended(call_id, limit_s=10)
+    assert (await _get(h, call_id))["webRTC"] is False
+    assert await _list(h, webRTC="true") == []

@@ -39,6 +39,7 @@ class CallFilter:
     application_ids: tuple[str, ...] = ()
     created_to: float | None = None  # date_created <= this (an export's snapshot bound)
     used_audio_stream: bool = False  # only calls with audioStreamDuration > 0
+    web_rtc: bool = False  # only calls placed from or answered by a browser phone
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,12 +29,14 @@ class InboundHandler(Protocol):
     """The engine side of an inbound call; a phone network calls it when a call arrives."""
 
     async def incoming_call(
-        self, call_id: str, from_: str, to: str, number: IncomingNumber | None = None
+        self, call_id: str, from_: str, to: str, number: IncomingNumber | None = None, *,
+        web_rtc: bool = False,
     ) -> None:
         """A new inbound leg `call_id` (made by the network with the shared IdGenerator) is ringing.
         The engine records it, `attach`es its listener and starts the leg's session. `number` is
         the store's record of `to` when the network's front door already looked it up (the sim
-        API checks who owns it), so one inbound call reads it once; None: the engine looks it up."""
+        API checks who owns it), so one inbound call reads it once; None: the engine looks it up.
+        `web_rtc`: a browser phone placed the call (the record's `webRTC`)."""
         ...
 
 

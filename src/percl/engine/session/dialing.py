@@ -88,9 +88,10 @@ def ringing(call: Call, now: float) -> Ring | None:
     return Ring(changes, call.timeout_s)
 
 
-def answered(call: Call, by: AnsweredBy, now: float) -> Connect | None:
+def answered(call: Call, by: AnsweredBy, now: float, *, web_rtc: bool = False) -> Connect | None:
     """The network says the far end answered; None unless the leg was ringing. Who answered is
-    recorded only when the leg asked for machine detection (`ifMachine`)."""
+    recorded only when the leg asked for machine detection (`ifMachine`); `web_rtc`: a browser
+    phone answered."""
     if call.status is not CallStatus.RINGING:
         return None
     changes: CallChanges = {
@@ -98,6 +99,8 @@ def answered(call: Call, by: AnsweredBy, now: float) -> Connect | None:
         "connect_time": now,
         "answered_by": by if call.if_machine is not None else None,
     }
+    if web_rtc:
+        changes["web_rtc"] = True
     return Connect(changes, call.send_digits, call.call_connect_url, connect_payload(call))
 
 

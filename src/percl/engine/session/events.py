@@ -25,6 +25,7 @@ class Ringing:
 @dataclass(frozen=True, slots=True)
 class Answered:
     by: AnsweredBy
+    web_rtc: bool = False  # a browser phone answered
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,8 +127,8 @@ class CallSession:
     def on_ringing(self) -> None:
         self._queue.put_nowait(Ringing())
 
-    def on_answered(self, answered_by: AnsweredBy) -> None:
-        self._queue.put_nowait(Answered(answered_by))
+    def on_answered(self, answered_by: AnsweredBy, *, web_rtc: bool = False) -> None:
+        self._queue.put_nowait(Answered(answered_by, web_rtc))
 
     def on_dial_failed(self, result: DialResult) -> None:
         self._queue.put_nowait(DialFailed(result))
@@ -204,8 +204,8 @@ class CallSession:
         match event:
             case Ringing():
                 await self._ringing()
-            case Answered(by=by):
-                await self._answered(by)
+            case Answered(by=by, web_rtc=web_rtc):
+                await self._answered(by, web_rtc)
             case DialFailed(result=result):
                 ev, reason = dialing.DIAL_FAILURES[result]
                 await self.finish(reason, ev)
@@ -270,9 +270,9 @@ class CallSession:
         await self.ctx.clock.sleep(seconds)
         self.post(RingTimeout())
 
-    async def _answered(self, by: AnsweredBy) -> None:
+    async def _answered(self, by: AnsweredBy, web_rtc: bool) -> None:
         """Answered: stop the ring timer, play sendDigits, then ask callConnectUrl for a script."""
-        connect = dialing.answered(self.call, by, self.ctx.clock.now())
+        connect = dialing.answered(self.call, by, self.ctx.clock.now(), web_rtc=web_rtc)
         if connect is None:
             return
         if self._ring_timer is not None:

@@ -105,4 +105,6 @@ def _conditions(account_id: str, flt: CallFilter) -> list[ColumnElement[bool]]:
         conds.append(c.date_created <= flt.created_to)
     if flt.used_audio_stream:
         conds.append(c.audio_stream_ms > 0)
+    if flt.web_rtc:
+        conds.append(c.web_rtc.is_(True))
     return conds

@@ -111,9 +111,10 @@ class LineCall:
         if self._leg.live:
             self._plane.audio_leg(self._leg).far = far
 
-    def answer(self, far: FarAudio) -> None:
+    def answer(self, far: FarAudio, *, web_rtc: bool = False) -> None:
         """The far end answered an outbound call (SIP 200): a human as far as signalling knows;
-        with machine detection on, the ear judges the audio that follows."""
+        with machine detection on, the ear judges the audio that follows. `web_rtc`: the far
+        end is a browser phone (the record's `webRTC`)."""
         leg = self._leg
         if not leg.live or leg.state is not LegState.RINGING or not leg.outbound:
             far.close()
@@ -122,7 +123,7 @@ class LineCall:
         self._runner.answered(leg)
         by = self._runner.far_end.answered(leg, PhoneAnswer.HUMAN,
                                            detect_machine=self.detect_machine)
-        leg.notify(lambda ln: ln.on_answered(by))
+        leg.notify(lambda ln: ln.on_answered(by, web_rtc=web_rtc))
 
     def fail(self, result: DialResult) -> None:
         """The outbound call ended before an answer: busy, no answer or failed."""

@@ -215,13 +215,14 @@ class SimNetwork(TaskOwner):
 
     async def line_call(
         self, line: ExternalLine, from_: str, to: str, far: FarAudio, *,
-        number: IncomingNumber | None = None,
+        number: IncomingNumber | None = None, web_rtc: bool = False,
     ) -> LineCall:
         """A call from `line`'s far end `from_` to the platform's number `to`, whose audio is
         `far`; returns once the inbound handler took it (as `place_call`). The line hears the
         platform's answer through `line.answered` and the leg's end through `line.ended`.
         Raises ValueError for a `to` that is not E.164 or an empty `from_`, RuntimeError with no
-        inbound handler; if the handler raises, the leg ends as failed and the error propagates."""
+        inbound handler; if the handler raises, the leg ends as failed and the error propagates.
+        `web_rtc`: the caller is a browser phone (the record's `webRTC`)."""
         if self._plane is None:
             raise ValueError(f"the {line.name} line needs the audio fidelity (media='audio')")
         if not is_e164(to) or not from_:
@@ -233,16 +234,18 @@ class SimNetwork(TaskOwner):
                             listener=None)
         self._line_of[call_id] = line
         self._plane.audio_leg(leg).far = far
-        await self._hand_in(leg, number)
+        await self._hand_in(leg, number, web_rtc=web_rtc)
         return LineCall(leg, self._plane, self._runner)
 
-    async def _hand_in(self, leg: Leg, number: IncomingNumber | None) -> None:
+    async def _hand_in(self, leg: Leg, number: IncomingNumber | None, *,
+                       web_rtc: bool = False) -> None:
         """Give the new inbound `leg` to the inbound handler; if it raises, the leg ends as
         failed and the error propagates."""
         assert self._handler is not None  # the callers checked
         t = leg.transcript
         try:
-            await self._handler.incoming_call(leg.call_id, t.from_, t.to, number)
+            await self._handler.incoming_call(leg.call_id, t.from_, t.to, number,
+                                              web_rtc=web_rtc)
         except BaseException:
             if leg.live:
                 t.add(TranscriptEvent.FAILED)

@@ -170,7 +170,7 @@ class WebRtcLine(TaskOwner):
         self._placing += 1
         try:
             call = await self._network.line_call(self, claims.from_, claims.to,
-                                                 browser_call.peer.audio)
+                                                 browser_call.peer.audio, web_rtc=True)
         except Exception as exc:
             await self._finish(browser_call)
             raise LineError(f"the call to {claims.to} could not be placed: {exc}") from None
@@ -201,7 +201,7 @@ class WebRtcLine(TaskOwner):
             await self._finish(browser_call)
             raise LineError("the caller hung up")
         self._started(browser_call, ringing.call, outgoing=False)
-        ringing.call.answer(browser_call.peer.audio)
+        ringing.call.answer(browser_call.peer.audio, web_rtc=True)
         page.send({"type": "answered", "callId": call_id})
 
     def decline(self, page: Page, call_id: str) -> None:

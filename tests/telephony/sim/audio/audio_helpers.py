@@ -69,7 +69,7 @@ class Listener:
     def on_ringing(self) -> None:
         self._note("ringing")
 
-    def on_answered(self, answered_by: AnsweredBy) -> None:
+    def on_answered(self, answered_by: AnsweredBy, *, web_rtc: bool = False) -> None:
         self._note("answered", answered_by)
 
     def on_dial_failed(self, result: DialResult) -> None:

@@ -81,7 +81,8 @@ class Handler:
         self.calls: list[tuple[str, str, str]] = []
 
     async def incoming_call(self, call_id: str, from_: str, to: str,
-                            number: IncomingNumber | None = None) -> None:
+                            number: IncomingNumber | None = None, *,
+                            web_rtc: bool = False) -> None:
         self.calls.append((call_id, from_, to))
         self.net.attach(call_id, self.listener)
         await self.net.answer(call_id)

@@ -235,7 +235,8 @@ class Handler:
     clock: FakeClock
     listeners: dict[str, Listener] = field(default_factory=dict)
 
-    async def incoming_call(self, call_id: str, from_: str, to: str, number: object = None) -> None:
+    async def incoming_call(self, call_id: str, from_: str, to: str, number: object = None,
+                            *, web_rtc: bool = False) -> None:
         self.listeners[call_id] = listener = Listener(self.clock)
         self.net.attach(call_id, listener)
 
