@@ -269,7 +269,7 @@ class _Shared:
 
 class ChannelPool:
     """The channels of one dialer, shared by the streams to the same agent (target and TLS):
-    multiplexing them on one HTTP/2 connection costs far less CPU per frame than a connection
+    multiplexing them on one HTTP/2 connection costs less CPU per frame than a connection
     per stream (docs/BENCHMARKS.md). A channel closes when its last link does, and `close`
     closes them all (the platform's close: its calls ended first)."""
 
