@@ -182,7 +182,9 @@ async def bench(streams: int, seconds: float, warmup: float) -> None:
         print(f"round trip ms:      p50 {_ms(stats.round_trip, 50)}  p99 {_ms(stats.round_trip, 99)}"
               f"  max {_ms(stats.round_trip, 100)}")
         print(f"ticker late ms:     p50 {_ms(stats.late, 50)}  p99 {_ms(stats.late, 99)}")
-        print(f"CPU: percl side {100 * cpu / wall:.0f}% of a core, agent {100 * agent_cpu / wall:.0f}%")
+        print(f"CPU: percl side {100 * cpu / wall:.0f}% of a core, agent {100 * agent_cpu / wall:.0f}%"
+              f"; per frame echoed: percl {1e6 * cpu / max(1, frames):.0f} us, "
+              f"agent {1e6 * agent_cpu / max(1, frames):.0f} us")
     finally:
         os.kill(agent.pid, signal.SIGTERM)
         agent.wait(timeout=10)

@@ -393,6 +393,7 @@ class Platform:
                 await self.recordings.recover()  # records and files agree again
             stack.callback(self.export_files.close)
             stack.callback(self.recording_files.close)
+            stack.push_async_callback(self.streaming.close)  # after the calls: their streams
             await stack.enter_async_context(self.recordings)
             await stack.enter_async_context(self.exports)
             if self.webrtc is not None:  # before the network: legs ending at its close tell it

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import numpy as np
 import pytest
 
@@ -61,3 +62,37 @@ async def test_the_echo_agent_in_another_process_sends_back_what_it_heard(
     match = scores / (np.sqrt(np.maximum(energy, 1e-9)) * np.linalg.norm(probe))
     assert match.max() > 0.95, match.max()
     assert abs(int(np.argmax(match)) - 800) <= 4  # where it was sent (+ the resamplers' delay)
+
+
+async def test_concurrent_streams_to_one_agent_share_one_channel_closed_after_them(
+        agent_port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[grpc.aio.Channel] = []
+    closed: list[grpc.aio.Channel] = []
+    real_open = grpc.aio.insecure_channel
+
+    def counting(target: str) -> grpc.aio.Channel:
+        channel = real_open(target)
+        real_close = channel.close
+
+        async def close(grace: float | None = None) -> None:
+            closed.append(channel)
+            await real_close(grace)
+
+        channel.close = close  # type: ignore[method-assign]
+        opened.append(channel)
+        return channel
+
+    monkeypatch.setattr(grpc.aio, "insecure_channel", counting)
+    connector = Connector(SystemClock(), StreamSettings(stall_s=0))
+    taps = [ScriptTap(SIGNAL, wait_for=len(SIGNAL)) for _ in range(3)]
+    runs = [connector.stream(StreamStart(f"grpc://127.0.0.1:{agent_port}", f"CA{i:040x}",
+                                         "+15550100002", "+15550100001", True, (),
+                                         "audio/l16;rate=8000"), ScriptMedia(tap)).run()
+            for i, tap in enumerate(taps)]
+    async with asyncio.timeout(30):
+        ends = await asyncio.gather(*runs)
+    assert [end.kind for end in ends] == [StreamEndKind.AGENT_CLOSED] * 3
+    assert all(tap.played >= len(SIGNAL) for tap in taps)  # each got its own echo back
+    assert len(opened) == 1 and closed == opened  # one channel, closed with the last stream
+    await connector.close()
+    assert closed == opened  # nothing left for the platform's close

@@ -41,6 +41,10 @@ class Connector:
         self._grpc = grpc_link.GrpcDialer(roots)
         self._ws = websocket.WsDialer(context)
 
+    async def close(self) -> None:
+        """Close the gRPC channels the streams shared (after the calls ended)."""
+        await self._grpc.close()
+
     def stream(self, start: StreamStart, media: MediaSession) -> StreamSession:
         return StreamSession(start, media, self._dial, self._clock, self.settings, self.inflight)
 

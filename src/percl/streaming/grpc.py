@@ -10,6 +10,8 @@ setting (PERCL_AUDIOSTREAM_CA_FILE), e.g. a development CA.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import grpc
@@ -172,9 +174,11 @@ class GrpcLink:
     must still get NotifyCallEnded afterwards. So one task reads for the link's whole life into
     a queue, `receive` waits on the queue (safe to cancel), and writes are shielded."""
 
-    def __init__(self, location: str, channel: grpc.aio.Channel) -> None:
+    def __init__(self, location: str, channel: grpc.aio.Channel,
+                 release: Callable[[], Awaitable[None]] | None = None) -> None:
         self._location = location
         self._channel = channel
+        self._release = release  # the shared channel's owner (None: the link owns the channel)
         stub = pbg.GRPCStreamServiceStub(channel)  # type: ignore[no-untyped-call]
         self._call = stub.SendIVRData()
         self._inbox: asyncio.Queue[m.AppCommand | m.AgentFault | None] = asyncio.Queue()
@@ -234,7 +238,10 @@ class GrpcLink:
             if self._reader is not None:
                 self._reader.cancel()
             self._call.cancel()
-            await self._channel.close()
+            if self._release is not None:
+                await self._release()
+            else:
+                await self._channel.close()
 
     async def _why_done(self, exc: Exception) -> str:
         if self._call.done():
@@ -245,17 +252,97 @@ class GrpcLink:
         return f"agent stream failed: {exc!r}"
 
 
+#: Streams one shared channel (one HTTP/2 connection) carries at most. Many servers limit the
+#: concurrent streams of a connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS, often 100); a call
+#: over the limit would wait, so the 101st stream opens a second channel.
+STREAMS_PER_CHANNEL = 100
+
+
+@dataclass(eq=False, slots=True)
+class _Shared:
+    """A channel and how many open links use it."""
+
+    channel: grpc.aio.Channel
+    links: int = 0
+    retired: bool = False  # failed: new links get a fresh channel; closed when its links are
+
+
+class ChannelPool:
+    """The channels of one dialer, shared by the streams to the same agent (target and TLS):
+    multiplexing them on one HTTP/2 connection costs less CPU per frame than a connection
+    per stream (docs/BENCHMARKS.md). A channel closes when its last link does, and `close`
+    closes them all (the platform's close: its calls ended first)."""
+
+    def __init__(self, open_channel: Callable[[str, bool], grpc.aio.Channel]) -> None:
+        self._open = open_channel
+        self._channels: dict[tuple[str, bool], list[_Shared]] = {}
+
+    def acquire(self, target: str, tls: bool) -> tuple[grpc.aio.Channel, Callable[[], Awaitable[None]]]:
+        """A channel to use and the callable that gives it back (once, when the link closes)."""
+        shared = self._usable(target, tls)
+        shared.links += 1
+        released = False
+
+        async def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                shared.links -= 1
+                if shared.links == 0:
+                    await self._drop(target, tls, shared)
+
+        return shared.channel, release
+
+    def _usable(self, target: str, tls: bool) -> _Shared:
+        pool = self._channels.setdefault((target, tls), [])
+        for shared in pool:
+            if shared.retired or shared.links >= STREAMS_PER_CHANNEL:
+                continue
+            # A channel that failed to connect would fail new calls at once until its
+            # reconnect backoff ends: a new stream gets a new channel, as it did unshared.
+            if shared.channel.get_state() is grpc.ChannelConnectivity.TRANSIENT_FAILURE:
+                shared.retired = True
+                continue
+            return shared
+        shared = _Shared(self._open(target, tls))
+        pool.append(shared)
+        return shared
+
+    async def _drop(self, target: str, tls: bool, shared: _Shared) -> None:
+        pool = self._channels.get((target, tls), [])
+        if shared not in pool:  # the pool's close closed it
+            return
+        pool.remove(shared)
+        if not pool:
+            self._channels.pop((target, tls), None)
+        await shared.channel.close()
+
+    async def close(self) -> None:
+        """Close every channel (idempotent)."""
+        channels = [shared.channel for pool in self._channels.values() for shared in pool]
+        self._channels.clear()
+        for channel in channels:
+            await channel.close()
+
+
 class GrpcDialer:
-    """Opens GrpcLinks (session.Dialer); `root_certificates`: PEM to trust for TLS (None: the
-    system's)."""
+    """Opens GrpcLinks (session.Dialer) on channels shared per agent (ChannelPool);
+    `root_certificates`: PEM to trust for TLS (None: the system's)."""
 
     def __init__(self, root_certificates: bytes | None = None) -> None:
         self._roots = root_certificates
+        self._pool = ChannelPool(self._channel)
+
+    def _channel(self, target: str, tls: bool) -> grpc.aio.Channel:
+        if tls:
+            return grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(self._roots))
+        return grpc.aio.insecure_channel(target)
 
     async def __call__(self, start: StreamStart) -> GrpcLink:
         target, tls = target_of(start.location)
-        if tls:
-            channel = grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(self._roots))
-        else:
-            channel = grpc.aio.insecure_channel(target)
-        return GrpcLink(start.location, channel)
+        channel, release = self._pool.acquire(target, tls)
+        return GrpcLink(start.location, channel, release)
+
+    async def close(self) -> None:
+        """Close the channels still open (the platform's close)."""
+        await self._pool.close()
