@@ -16,6 +16,7 @@ Every wait is bounded; every process is stopped by its PID.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -103,7 +104,8 @@ class Kamailio:
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [self.binary, "-f", str(self.config), "-DD", "-E", "-Y", str(self.folder),
-                 "-l", f"udp:{LOOPBACK}:{self.port}"], stdout=subprocess.DEVNULL, stderr=log)
+                 "-l", f"udp:{LOOPBACK}:{self.port}"], stdout=subprocess.DEVNULL, stderr=log,
+                start_new_session=True)
         options = ("OPTIONS sip:{0}:{1} SIP/2.0\r\nVia: SIP/2.0/UDP {0}:{2};branch=z9hG4bK{3}\r\n"
                    "From: <sip:probe@{0}>;tag=1\r\nTo: <sip:{0}>\r\nCall-ID: ready-{3}\r\n"
                    "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
@@ -133,13 +135,17 @@ class Kamailio:
         return found
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
             self.process.terminate()  # our own kamailio, by its PID
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        with contextlib.suppress(ProcessLookupError):  # and its forked workers (its group)
+            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 class Mute:

@@ -8,7 +8,10 @@ kamailio per module, on a free port, stopped by its PID. Every wait is bounded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
@@ -110,7 +113,7 @@ def kamailio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, in
         proc = subprocess.Popen(
             [binary, "-f", str(CONFIG), "-DD", "-E", "-Y", str(run_dir),
              "-l", f"udp:127.0.0.1:{port}", "-l", f"tcp:127.0.0.1:{port}"],
-            stdout=subprocess.DEVNULL, stderr=log)
+            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
     address = ("127.0.0.1", port)
     try:
         _wait_ready(address, proc, log_path)
@@ -122,6 +125,9 @@ def kamailio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, in
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        # and its forked workers, by the process group it leads (one was left behind once)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _wait_ready(address: tuple[str, int], proc: subprocess.Popen[bytes], log: Path) -> None:
