@@ -1,19 +1,8 @@
 #!/bin/sh
-# `make test`: install Debian's chromium when it is missing, for the browser tests (the console and the
-# softphone, Playwright driving the system browser: Playwright's own browser download is not available).
-# Quiet, idempotent, and it never fails the build: where it cannot install, those tests skip and say why.
-if command -v chromium >/dev/null 2>&1; then
-    exit 0
-fi
-if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
-    echo "percl: chromium is not installed and apt-get cannot be used here (needs root):" \
-         "the browser tests will be skipped"
-    exit 0
-fi
-echo "percl: installing chromium for the browser tests (apt-get; first run only)"
-export DEBIAN_FRONTEND=noninteractive
-if ! { apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null 2>&1 &&
-       apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends chromium >/dev/null 2>&1; }; then
-    echo "percl: could not install chromium: the browser tests will be skipped"
+# `make test`: Debian's chromium, for the browser tests (the console and the softphone; Playwright drives the system
+# browser, its own browser download is not available).
+. "$(dirname "$0")/apt.sh"
+if ! { command -v chromium >/dev/null 2>&1; }; then
+    install_for_tests chromium "the browser tests"
 fi
 exit 0
