@@ -1,5 +1,5 @@
 """The platform's top-level routes: the APIs are tried first (POST /Calls is the busiest request;
-Starlette tries routes in order, and each one passed over costs ~3,000 instructions)."""
+Starlette tries routes in order, and each one passed over costs ~5,000 instructions)."""
 
 from __future__ import annotations
 
