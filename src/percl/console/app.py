@@ -92,7 +92,7 @@ Handler = Callable[[Ctx], Awaitable[Response]]
 
 
 def console_routes(deps: ConsoleDeps) -> list[BaseRoute]:
-    """`/`, `/healthz`, `/console/...` (mounted by app.py before the API mounts)."""
+    """`/`, `/healthz`, `/console/...` (mounted by app.py after the API mounts)."""
 
     def signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
