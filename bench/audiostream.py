@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import grpc
 
 from bench.common import cpu_seconds, machine_banner, percentile
+from percl.cli.serve import tune_gc
 from percl.engine.ports import StreamStart
 from percl.runtime.clock import SystemClock
 from percl.streaming.connector import Connector
@@ -153,8 +154,10 @@ class Stats:
         self.measuring = False
 
 
-async def ticker(taps: list[BenchTap], stats: Stats, start: float, until: float) -> None:
-    """Feed every tap a frame every 20 ms on absolute deadlines from `start` to `until`."""
+async def ticker(taps: list[BenchTap], stats: Stats, start: float,
+                 until: asyncio.Future[float]) -> None:
+    """Feed every tap a frame every 20 ms on absolute deadlines from `start` to `until` (set
+    later: when the parent says)."""
     n = 0
     while True:
         n += 1
@@ -165,15 +168,16 @@ async def ticker(taps: list[BenchTap], stats: Stats, start: float, until: float)
         now = time.time()
         if stats.measuring:
             stats.late.append(max(0.0, now - deadline))
-        if now > until:
+        if until.done() and now > until.result():
             return
         for tap in taps:
             tap.feed(now)
 
 
-async def worker(port: int, streams: int, first: int, measure_at: float, seconds: float) -> dict[str, Any]:
-    """One percl process's share: `streams` streams from now, measured from `measure_at` (epoch
-    seconds) for `seconds`. Its figures as a dict (printed as JSON for the parent)."""
+async def worker(port: int, streams: int, first: int, seconds: float) -> dict[str, Any]:
+    """One percl process's share: `streams` streams from now; once it said `ready` on stdout, the
+    parent answers with when to measure (epoch seconds on stdin), for `seconds`. Its figures as
+    a dict (printed as JSON for the parent)."""
     stats = Stats()
     connector = Connector(SystemClock(), StreamSettings(stall_s=0))
     taps = [BenchTap(stats) for _ in range(streams)]
@@ -181,7 +185,12 @@ async def worker(port: int, streams: int, first: int, measure_at: float, seconds
                                          "+2", True, (), "audio/l16;rate=8000"), BenchMedia(tap))
             for i, tap in enumerate(taps)]
     tasks = [asyncio.ensure_future(run.run()) for run in runs]  # type: ignore[arg-type]
-    clock = asyncio.ensure_future(ticker(taps, stats, time.time(), measure_at + seconds))
+    tune_gc()  # what `percl serve` does once it started
+    until = asyncio.get_running_loop().create_future()
+    clock = asyncio.ensure_future(ticker(taps, stats, time.time(), until))
+    print("ready", flush=True)
+    measure_at = float(await asyncio.to_thread(sys.stdin.readline))
+    until.set_result(measure_at + seconds)
     await asyncio.sleep(max(0.0, measure_at - time.time()))
     cpu0, t0 = time.process_time(), time.time()
     stats.measuring = True
@@ -243,13 +252,21 @@ def run_once(streams: int, processes: int, agent_kind: str, seconds: float, warm
     agent, port = start_agent(agent_kind)
     workers: list[subprocess.Popen[str]] = []
     try:
-        measure_at = time.time() + 2.0 + warmup  # the workers' start-up, then the warm-up
         shares = [streams // processes + (i < streams % processes) for i in range(processes)]
         for i, share in enumerate(shares):
             workers.append(subprocess.Popen(
                 [sys.executable, __file__, "--worker-process", str(port), str(share),
-                 str(sum(shares[:i])), repr(measure_at), repr(seconds)],
-                stdout=subprocess.PIPE, text=True))
+                 str(sum(shares[:i])), repr(seconds)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+        for proc in workers:  # every process started its streams
+            assert proc.stdout is not None
+            if proc.stdout.readline().strip() != "ready":
+                raise SystemExit("a percl process failed to start")
+        measure_at = time.time() + warmup
+        for proc in workers:
+            assert proc.stdin is not None
+            proc.stdin.write(f"{measure_at!r}\n")
+            proc.stdin.flush()
         time.sleep(max(0.0, measure_at - time.time()))
         agent0 = cpu_seconds(agent.pid)
         time.sleep(seconds)
@@ -315,15 +332,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--pause", type=float, default=5.0, help="seconds between runs")
     parser.add_argument("--agent-process", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--worker-process", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-process", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.agent_process:
         asyncio.run(agent_main())
         return
     if args.worker_process:
-        port, streams, first, at, seconds = args.worker_process
-        print(json.dumps(asyncio.run(worker(int(port), int(streams), int(first), float(at),
-                                            float(seconds)))))
+        port, streams, first, seconds = args.worker_process
+        print(json.dumps(asyncio.run(worker(int(port), int(streams), int(first), float(seconds)))))
         return
     results = []
     for processes in args.processes:
