@@ -40,6 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import grpc
+import numpy as np
 
 from bench.common import cpu_seconds, machine_banner, percentile
 from percl.cli.serve import tune_gc
@@ -48,8 +49,10 @@ from percl.runtime.clock import SystemClock
 from percl.streaming.connector import Connector
 from percl.streaming.proto import ivr_pb2 as pb
 from percl.streaming.session import StreamSettings
+from percl.telephony.sim.stream_tap import FrameTap
 
 FRAME = 320  # l16 8 kHz, 20 ms
+SILENCE = np.zeros(FRAME // 2 - 8, dtype=np.int16)  # a frame after its 16-byte stamp
 AGENT_CPP = Path(__file__).resolve().parent / "agent_cpp"
 TARGET_STREAMS, TARGET_P99_MS = 200, 20.0  # issue 14
 GRACE_S = 1.0  # an echo later than this after the window closed is counted as lost
@@ -57,22 +60,31 @@ GRACE_S = 1.0  # an echo later than this after the window closed is counted as l
 
 # ------------------------------------------------------------------------------- the agents
 
-async def _echo(requests: AsyncIterator[pb.PlatformMessage], context: Any) -> AsyncIterator[pb.AppMessage]:
-    async for message in requests:
-        if message.WhichOneof("payload") == "notify_audio_data":
-            audio = bytearray(message.notify_audio_data.audio_data)
-            # l16 is big-endian on the wire: swap each byte pair so that percl's conversion
-            # back to little-endian leaves the stamp readable
-            stamp = bytearray(struct.pack("<d", time.time()))
-            stamp[0::2], stamp[1::2] = stamp[1::2], stamp[0::2]
-            audio[8:16] = stamp
-            yield pb.AppMessage(audio_data=pb.AppMessage.PlayAudioMessage(id="e", audio_data=bytes(audio)))
+def _echo(lead: int) -> Any:
+    async def echo(requests: AsyncIterator[pb.PlatformMessage],
+                   context: Any) -> AsyncIterator[pb.AppMessage]:
+        ahead = lead
+        async for message in requests:
+            if message.WhichOneof("payload") == "notify_audio_data":
+                audio = bytearray(message.notify_audio_data.audio_data)
+                for _ in range(ahead):  # see --lead
+                    yield pb.AppMessage(audio_data=pb.AppMessage.PlayAudioMessage(
+                        id="e", audio_data=bytes(len(audio))))
+                ahead = 0
+                # l16 is big-endian on the wire: swap each byte pair so that percl's
+                # conversion back to little-endian leaves the stamp readable
+                stamp = bytearray(struct.pack("<d", time.time()))
+                stamp[0::2], stamp[1::2] = stamp[1::2], stamp[0::2]
+                audio[8:16] = stamp
+                yield pb.AppMessage(audio_data=pb.AppMessage.PlayAudioMessage(
+                    id="e", audio_data=bytes(audio)))
+    return echo
 
 
-async def agent_main() -> None:
+async def agent_main(lead: int) -> None:
     server = grpc.aio.server()
     handler = grpc.stream_stream_rpc_method_handler(
-        _echo, request_deserializer=pb.PlatformMessage.FromString,
+        _echo(lead), request_deserializer=pb.PlatformMessage.FromString,
         response_serializer=pb.AppMessage.SerializeToString)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
         "freeclimb.GRPCStreamService", {"SendIVRData": handler}),))
@@ -96,8 +108,9 @@ def cpp_agent() -> Path:
     return binary
 
 
-def start_agent(kind: str) -> tuple[subprocess.Popen[str], int]:
-    command = [str(cpp_agent())] if kind == "cpp" else [sys.executable, __file__, "--agent-process"]
+def start_agent(kind: str, lead: int) -> tuple[subprocess.Popen[str], int]:
+    command = ([str(cpp_agent()), "--lead", str(lead)] if kind == "cpp" else
+               [sys.executable, __file__, "--agent-process", str(lead)])
     agent = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert agent.stdout is not None
     return agent, int(agent.stdout.readline())
@@ -105,20 +118,18 @@ def start_agent(kind: str) -> tuple[subprocess.Popen[str], int]:
 
 # ------------------------------------------------------------------------------- the platform side
 
-class BenchTap:
-    """A StreamTap fed by the ticker; what comes back is measured, not played."""
+class BenchTap(FrameTap):
+    """percl's own StreamTap of an audio leg (telephony/sim/stream_tap.py), fed and drained by
+    the ticker as the audio plane does every 20 ms; the echoes it queues are measured."""
 
     def __init__(self, stats: Stats) -> None:
-        self._frames: asyncio.Queue[bytes | None] = asyncio.Queue()
+        super().__init__(StreamSettings().max_buffer_ms // 20)
         self._stats = stats
-        self.played = 0
-        self.queued = 0
 
-    def feed(self, now: float) -> None:
-        self._frames.put_nowait(struct.pack("<dd", now, 0.0) + bytes(FRAME - 16))
-
-    async def read(self) -> bytes | None:
-        return await self._frames.get()
+    def tick(self, now: float) -> None:
+        stamp = np.frombuffer(struct.pack("<dd", now, 0.0), dtype="<i2")
+        self.feed(np.concatenate((stamp, SILENCE)))
+        self.next_out()  # what the phone hears this tick
 
     def play(self, pcm: bytes) -> int:
         sent, got = struct.unpack("<dd", pcm[:16])
@@ -127,14 +138,7 @@ class BenchTap:
             now = time.time()
             self._stats.uplink.append(got - sent)
             self._stats.round_trip.append(now - sent)
-        self.played += len(pcm) // 2
-        return len(pcm) // 2
-
-    def clear(self) -> int:
-        return 0
-
-    def close(self) -> None:
-        self._frames.put_nowait(None)
+        return super().play(pcm)
 
 
 class BenchMedia:
@@ -175,7 +179,7 @@ async def ticker(taps: list[BenchTap], stats: Stats, start: float,
         if until.done() and now > until.result():
             return
         for tap in taps:
-            tap.feed(now)
+            tap.tick(now)
 
 
 async def worker(port: int, streams: int, first: int, seconds: float) -> dict[str, Any]:
@@ -251,11 +255,13 @@ def _ms(values: list[float], p: float) -> float:
     return percentile(sorted(values), p) * 1000 if values else float("nan")
 
 
-def run_once(streams: int, processes: int, agent_kind: str, seconds: float, warmup: float) -> Result:
+def run_once(streams: int, processes: int, agent_kind: str, lead: int, seconds: float,
+             warmup: float) -> Result:
     load = os.getloadavg()[0]
     print(machine_banner(f"AudioStream: {streams} concurrent gRPC streams over {processes} percl "
-                         f"process(es), {agent_kind} echo agent, {seconds:g} s"), flush=True)
-    agent, port = start_agent(agent_kind)
+                         f"process(es), {agent_kind} echo agent {lead} frame(s) ahead, {seconds:g} s"),
+          flush=True)
+    agent, port = start_agent(agent_kind, lead)
     workers: list[subprocess.Popen[str]] = []
     try:
         shares = [streams // processes + (i < streams % processes) for i in range(processes)]
@@ -315,7 +321,8 @@ def run_once(streams: int, processes: int, agent_kind: str, seconds: float, warm
     print(f"round trip:      p50 {_fmt(result.round_trip_p50)}  p99 {_fmt(result.round_trip_p99)}"
           f"  max {_fmt(_ms(round_trip, 100))}")
     print(f"ticker late:     p50 {_fmt(_ms(late, 50))}  p99 {_fmt(result.late_p99)}")
-    print(f"SUMMARY streams={streams} processes={processes} agent={agent_kind} load={load:.2f} "
+    print(f"SUMMARY streams={streams} processes={processes} agent={agent_kind} lead={lead} "
+          f"load={load:.2f} "
           f"echoed={100 * result.echoed:.1f}% up_p99={result.uplink_p99:.1f}ms "
           f"rt_p99={result.round_trip_p99:.1f}ms percl_cpu={100 * result.percl_cpu:.0f}% "
           f"agent_cpu={100 * result.agent_cpu:.0f}% percl_us_per_frame={result.percl_us:.0f} "
@@ -339,11 +346,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured window")
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--pause", type=float, default=5.0, help="seconds between runs")
-    parser.add_argument("--agent-process", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--lead", type=int, default=1,
+                        help="frames of silence the agent plays first, so that its echo stays "
+                             "that far ahead of the phone's playout (0: just in time, and percl "
+                             "answers each echoed frame with PlaybackStarted and "
+                             "PlaybackCompleted: three writes a frame instead of one)")
+    parser.add_argument("--agent-process", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--worker-process", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.agent_process:
-        asyncio.run(agent_main())
+    if args.agent_process is not None:
+        asyncio.run(agent_main(args.agent_process))
         return
     if args.worker_process:
         port, streams, first, seconds = args.worker_process
@@ -354,7 +366,8 @@ def main() -> None:
         for streams in args.streams:
             if results:
                 time.sleep(args.pause)
-            results.append(run_once(streams, processes, args.agent, args.seconds, args.warmup))
+            results.append(run_once(streams, processes, args.agent, args.lead, args.seconds,
+                                    args.warmup))
     if len(results) > 1:
         print("\n| streams | processes | load | frames echoed | caller -> agent p50 / p99 | "
               "round trip p50 / p99 | ticker late p99 | CPU percl / agent | per frame percl / agent |")

@@ -5,8 +5,11 @@
 //
 // Every NotifyAudio is answered by a PlayAudio of the same bytes with bytes 8..16 replaced by the
 // time it arrived (a little-endian double, each byte pair swapped: l16 is big-endian on the wire
-// and percl swaps it back), exactly what the bench's Python agent does. Other messages are read
-// and ignored. It listens on 127.0.0.1, prints its port on stdout and runs until SIGTERM/SIGINT.
+// and percl swaps it back), exactly what the bench's Python agent does; `--lead N` first plays N
+// frames of silence, so that its audio stays N frames ahead of the phone's playout as a
+// speaking agent's would (0: just in time, and percl answers every frame's audio with
+// PlaybackStarted and PlaybackCompleted). Other messages are read and ignored. It listens on
+// 127.0.0.1, prints its port on stdout and runs until SIGTERM/SIGINT.
 //
 // Built by bench/agent_cpp/build.sh (Debian's libgrpc++-dev, protobuf-compiler-grpc, g++);
 // the binary is never committed.
@@ -20,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <cstdlib>
 
 #include <grpcpp/grpcpp.h>
 
@@ -29,6 +33,8 @@ using freeclimb::AppMessage;
 using freeclimb::PlatformMessage;
 
 namespace {
+
+int lead_frames = 1;  // --lead N
 
 void Stamp(std::string* audio) {
   if (audio->size() < 16) return;
@@ -53,6 +59,13 @@ class Echo final : public grpc::ServerBidiReactor<PlatformMessage, AppMessage> {
       if (!ok) {
         reading_done_ = true;
       } else if (in_.payload_case() == PlatformMessage::kNotifyAudioData) {
+        for (; lead_ > 0; --lead_) {
+          AppMessage silence;
+          silence.mutable_audio_data()->set_id("e");
+          silence.mutable_audio_data()->set_audio_data(
+              std::string(in_.notify_audio_data().audio_data().size(), '\0'));
+          queue_.push_back(std::move(silence));
+        }
         AppMessage out;
         auto* play = out.mutable_audio_data();
         play->set_id("e");
@@ -103,6 +116,7 @@ class Echo final : public grpc::ServerBidiReactor<PlatformMessage, AppMessage> {
   }
 
   PlatformMessage in_;
+  int lead_ = lead_frames;
   std::mutex mu_;
   std::deque<AppMessage> queue_;
   bool writing_ = false;
@@ -119,7 +133,8 @@ class Service final : public freeclimb::GRPCStreamService::CallbackService {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--lead") lead_frames = std::atoi(argv[2]);
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGTERM);
