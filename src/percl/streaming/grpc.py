@@ -50,6 +50,9 @@ def _ts(seconds: float) -> Timestamp:
     return stamp
 
 
+_NS = 1_000_000_000
+
+
 def _audio_message(event: m.AudioData) -> pb.PlatformMessage:
     """NotifyAudio, 50 a second per stream: fields set in place, which costs half of building
     the nested messages from keyword arguments (docs/BENCHMARKS.md, AudioStream)."""
@@ -60,9 +63,6 @@ def _audio_message(event: m.AudioData) -> pb.PlatformMessage:
     audio.start_tstamp.seconds, audio.start_tstamp.nanos = divmod(round(event.start * 1e9), _NS)
     audio.end_tstamp.seconds, audio.end_tstamp.nanos = divmod(round(event.end * 1e9), _NS)
     return message
-
-
-_NS = 1_000_000_000
 
 
 def platform_message(event: m.PlatformEvent) -> pb.PlatformMessage:
