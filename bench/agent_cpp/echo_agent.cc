@@ -7,8 +7,8 @@
 // time it arrived (a little-endian double, each byte pair swapped: l16 is big-endian on the wire
 // and percl swaps it back), exactly what the bench's Python agent does; `--lead N` first plays N
 // frames of silence, so that its audio stays N frames ahead of the phone's playout as a
-// speaking agent's would (0: just in time, and percl answers every frame's audio with
-// PlaybackStarted and PlaybackCompleted). Other messages are read and ignored. It listens on
+// speaking agent's would (0: just in time; the tap runs dry between echoes and percl sends
+// PlaybackStarted and PlaybackCompleted again and again). Other messages are read and ignored. It listens on
 // 127.0.0.1, prints its port on stdout and runs until SIGTERM/SIGINT.
 //
 // Built by bench/agent_cpp/build.sh (Debian's libgrpc++-dev, protobuf-compiler-grpc, g++);
