@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from percl.media.audio.tones import sine
 from percl.streaming import grpc as g
@@ -91,3 +93,12 @@ def test_mulaw_and_l16_may_be_mixed_at_one_rate_but_not_another_rate() -> None:
         Codec(parse_content_type("audio/l16;rate=8000")).from_agent(b"\x00" * 3)
     with pytest.raises(WrongFormat, match="unsupported content type"):
         parse_content_type("audio/opus;rate=48000")
+
+
+@given(st.floats(min_value=-1e9, max_value=4e9, allow_nan=False), st.integers(0, 2**32 - 1))
+def test_notify_audio_timestamps_are_the_nanoseconds_of_the_frame(start: float, sequence: int) -> None:
+    message = g.platform_message(m.AudioData(b"\x01\x02", sequence, start, start + 0.02))
+    body = message.notify_audio_data
+    assert body.start_tstamp.ToNanoseconds() == round(start * 1e9)
+    assert body.end_tstamp.ToNanoseconds() == round((start + 0.02) * 1e9)
+    assert 0 <= body.start_tstamp.nanos < 1_000_000_000 and body.sequence_num == sequence

@@ -10,6 +10,8 @@ setting (PERCL_AUDIOSTREAM_CA_FILE), e.g. a development CA.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -48,6 +50,21 @@ def _ts(seconds: float) -> Timestamp:
     return stamp
 
 
+_NS = 1_000_000_000
+
+
+def _audio_message(event: m.AudioData) -> pb.PlatformMessage:
+    """NotifyAudio, 50 a second per stream: fields set in place, which costs half of building
+    the nested messages from keyword arguments (docs/BENCHMARKS.md, AudioStream)."""
+    message = _P()
+    audio = message.notify_audio_data
+    audio.audio_data = event.audio
+    audio.sequence_num = event.sequence
+    audio.start_tstamp.seconds, audio.start_tstamp.nanos = divmod(round(event.start * 1e9), _NS)
+    audio.end_tstamp.seconds, audio.end_tstamp.nanos = divmod(round(event.end * 1e9), _NS)
+    return message
+
+
 def platform_message(event: m.PlatformEvent) -> pb.PlatformMessage:
     """A typed platform event as FreeClimb's PlatformMessage."""
     match event:
@@ -57,9 +74,7 @@ def platform_message(event: m.PlatformEvent) -> pb.PlatformMessage:
                 metadata=list(event.metadata), content_type=event.content_type,
                 **{"from": event.from_}))
         case m.AudioData():
-            return _P(notify_audio_data=_P.NotifyAudioMessage(
-                audio_data=event.audio, start_tstamp=_ts(event.start), end_tstamp=_ts(event.end),
-                sequence_num=event.sequence))
+            return _audio_message(event)
         case m.DtmfStarted():
             return _P(notify_dtmf_received_start_data=_P.NotifyDTMFReceivedStartedMessage(
                 digit=event.digit, start_tstamp=_ts(event.at)))
@@ -169,10 +184,13 @@ def _fault(location: str, error: grpc.aio.AioRpcError) -> m.AgentFault:
 class GrpcLink:
     """One SendIVRData call (session.Link).
 
-    Why a reader task: in grpc.aio, cancelling a coroutine that awaits `read()` cancels the
-    whole RPC, and the stream's tasks are cancelled whenever one of them ends it; the agent
-    must still get NotifyCallEnded afterwards. So one task reads for the link's whole life into
-    a queue, `receive` waits on the queue (safe to cancel), and writes are shielded."""
+    Why a reader and a writer task: in grpc.aio, cancelling a coroutine that awaits `read()` or
+    `write()` cancels the whole RPC, and the stream's tasks are cancelled whenever one of them
+    ends it; the agent must still get NotifyCallEnded afterwards. So one task reads for the
+    link's whole life into a queue, `receive` waits on the queue (safe to cancel), and one task
+    writes what `send` queues, in order, `send` waiting for its own message's future (safe to
+    cancel: the write goes on). One writer instead of a shielded task per write: no task is made
+    per frame, and a goodbye queued after a cancelled send never overlaps its write."""
 
     def __init__(self, location: str, channel: grpc.aio.Channel,
                  release: Callable[[], Awaitable[None]] | None = None) -> None:
@@ -183,17 +201,59 @@ class GrpcLink:
         self._call = stub.SendIVRData()
         self._inbox: asyncio.Queue[m.AppCommand | m.AgentFault | None] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
+        self._writes: deque[tuple[pb.PlatformMessage | None, asyncio.Future[None]]] = deque()
+        self._writer: asyncio.Task[None] | None = None
+        self._writer_idle: asyncio.Future[None] | None = None
+        self._write_fault: m.AgentFault | None = None  # set once a write failed: sends fail
         self._closed = False
 
     async def send(self, event: m.PlatformEvent) -> None:
-        try:
-            await asyncio.shield(self._call.write(platform_message(event)))
-        except grpc.aio.AioRpcError as exc:
-            raise _fault(self._location, exc) from None
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # grpc raises its UsageError / InvalidStateError once done
-            raise m.AgentFault(await self._why_done(exc)) from None
+        await self._queue_write(platform_message(event))
+
+    def _queue_write(self, message: pb.PlatformMessage | None) -> asyncio.Future[None]:
+        """Queue a message (None: half-close) for the writer; the future is done once written."""
+        if self._write_fault is not None:
+            raise m.AgentFault(str(self._write_fault))
+        if self._writer is not None and self._writer.done():
+            raise m.AgentFault("agent stream failed: the platform closed it")
+        done = asyncio.get_running_loop().create_future()
+        self._writes.append((message, done))
+        if self._writer is None:
+            self._writer = asyncio.ensure_future(self._write_all())
+        elif self._writer_idle is not None and not self._writer_idle.done():
+            self._writer_idle.set_result(None)
+        return done
+
+    async def _write_all(self) -> None:
+        writes = self._writes
+        while True:
+            while not writes:
+                self._writer_idle = asyncio.get_running_loop().create_future()
+                await self._writer_idle
+            message, done = writes[0]
+            try:
+                if message is None:
+                    await self._call.done_writing()
+                else:
+                    await self._call.write(message)
+            except grpc.aio.AioRpcError as exc:
+                self._fail_writes(_fault(self._location, exc))
+                return
+            except Exception as exc:  # grpc raises its UsageError / InvalidStateError once done
+                self._fail_writes(m.AgentFault(await self._why_done(exc)))
+                return
+            writes.popleft()
+            if not done.done():  # a cancelled send: its message went out all the same
+                done.set_result(None)
+            if message is None:
+                return
+
+    def _fail_writes(self, fault: m.AgentFault) -> None:
+        self._write_fault = fault
+        for _, done in self._writes:
+            if not done.done():
+                done.set_exception(m.AgentFault(str(fault)))
+        self._writes.clear()
 
     async def receive(self) -> m.AppCommand | None:
         if self._reader is None:
@@ -228,15 +288,17 @@ class GrpcLink:
         self._closed = True
         try:
             if not self._call.done():
-                await self._call.done_writing()
+                with contextlib.suppress(m.AgentFault):  # after what is queued
+                    await self._queue_write(None)
                 if self._reader is None:
                     self._reader = asyncio.ensure_future(self._read_all())
                 await self._reader  # until the agent ends the call (what it says is not heard)
         except grpc.aio.AioRpcError:
             pass
         finally:
-            if self._reader is not None:
-                self._reader.cancel()
+            for task in (self._reader, self._writer):
+                if task is not None:
+                    task.cancel()
             self._call.cancel()
             if self._release is not None:
                 await self._release()
