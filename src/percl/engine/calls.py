@@ -22,6 +22,7 @@ from percl.engine import durable
 from percl.engine.admission import DialAdmission, LiveCallLimit, too_many_live_calls
 from percl.engine.context import EngineContext
 from percl.engine.ports import Lease, LeaseKind, LegMover, Rate, WebhookRequest
+from percl.engine.ports.bus import MessageTooLarge
 from percl.engine.ports.limits import live_key
 from percl.engine.service import MakeCallRequest
 from percl.engine.session.session import ApiUpdate, CallSession, ParentEnded, Shutdown
@@ -421,12 +422,14 @@ class CallService(TaskOwner):
         try:
             await self.cluster.forwarder.ask(worker_id, ADOPT_CALL, {
                 "account_id": session.call.account_id, "call_id": call_id,
-                "from": self.cluster.worker_id, "script": script})
-        except (ApiError, OwnerGone) as exc:
+                "from": self.cluster.worker_id, "script": script,
+                "leg": telephony.parcel(call_id)})
+        except (ApiError, OwnerGone, MessageTooLarge) as exc:
             telephony.unpark(call_id, session)
             await session.log(LogLevel.ERROR, f"Call could not move to percl worker {worker_id}: "
                               f"{exc}", {"worker": worker_id})
             return False
+        telephony.let_go(call_id)  # another process's network runs its phone now
         return True
 
     async def _adopt(self, arguments: Arguments) -> JsonValue:
@@ -445,10 +448,10 @@ class CallService(TaskOwner):
             raise ServiceUnavailable(f"Call {call_id} is not leased to worker {sender}")
         session = CallSession(self.ctx, call, account, dial_child=self._dial_child,
                               on_end=self._forget, adopted=parse_script(arguments.get("script")))
-        if not telephony.adopt(call_id, session):
+        if not telephony.adopt(call_id, session, arguments.get("leg")):
             await self.cluster.transfer(LeaseKind.CALL, call_id, sender)
-            raise ServiceUnavailable(f"this worker cannot reach the media of call {call_id} (the "
-                                     "simulated network moves legs only inside one process)")
+            raise ServiceUnavailable(f"this worker cannot take the media of call {call_id} over "
+                                     "(an audio leg, or a phone too large to move)")
         if self._shared_live:
             await self.cluster.transfer_from(LeaseKind.LIVE, live_key(call.account_id, call_id),
                                              sender)
