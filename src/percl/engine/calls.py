@@ -68,6 +68,8 @@ class CallService(TaskOwner):
         self.ctx = ctx
         self.cluster = cluster
         self._reclaiming: set[str] = set()  # legs of dead workers being closed here
+        self._final_gate = asyncio.Semaphore(
+            cluster.settings.failover_concurrency if cluster is not None else 1)
         if cluster is not None:
             cluster.serve(UPDATE_CALL, self._forwarded_update)
             cluster.serve(ADOPT_CALL, self._adopt)
@@ -481,14 +483,15 @@ class CallService(TaskOwner):
         await self._update_here(account, call_id, str(arguments.get("status")))
         return None
 
-    async def _reclaim(self, call_id: str, last_seen: float | None) -> int:
+    async def _reclaim(self, call_id: str, last_seen: float | None, *, taken: bool = False) -> int:
         """Close a leg no live worker owns: take its lease (one worker wins), read it again (its
         owner may have ended it meanwhile: it writes the final record before letting go), close
-        it if it is still live, let go. Returns 1 when closed here, else 0."""
+        it if it is still live, let go. Returns 1 when closed here, else 0. `taken`: the expiry
+        scan took the lease already and lets go of it afterwards (with others, in one go)."""
         assert self.cluster is not None
         if call_id in self._reclaiming or call_id in self.sessions:
             return 0
-        if not await self.cluster.own(LeaseKind.CALL, call_id):
+        if not taken and not await self.cluster.own(LeaseKind.CALL, call_id):
             return 0  # a live worker runs it
         self._reclaiming.add(call_id)
         try:
@@ -507,11 +510,18 @@ class CallService(TaskOwner):
             return 1
         finally:
             self._reclaiming.discard(call_id)
-            await self.cluster.disown(LeaseKind.CALL, call_id)
+            if not taken:
+                await self.cluster.disown(LeaseKind.CALL, call_id)
 
     async def _final_status(self, call: Call, url: str) -> None:
         """The callStatus webhook FreeClimb sends when a leg ends, for a leg closed because its
-        worker died (its statusCallbackUrl; its other webhooks died with the worker)."""
+        worker died (its statusCallbackUrl; its other webhooks died with the worker). At most
+        failover_concurrency of them at once: hundreds of a dead worker's calls are closed in
+        a few seconds, and the app should not get them all in the same instant."""
+        async with self._final_gate:
+            await self._send_final_status(call, url)
+
+    async def _send_final_status(self, call: Call, url: str) -> None:
         try:
             account = await self.ctx.store.get_account(call.account_id)
             if account is None:
@@ -527,7 +537,8 @@ class CallService(TaskOwner):
         """A leg's lease ran out: its worker stopped renewing (died). Close the leg as a start-up
         recovery would, its end at the owner's last renewal."""
         assert self.cluster is not None
-        if await self._reclaim(lease.key, lease.expires_at - self.cluster.settings.lease_s):
+        if await self._reclaim(lease.key, lease.expires_at - self.cluster.settings.lease_s,
+                               taken=True):
             log.warning("call %s: its worker %s stopped; closed with internalError",
                         lease.key, lease.owner)
 
