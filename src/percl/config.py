@@ -364,7 +364,7 @@ MAX_WORKERS = 64
 def _workers(values: Mapping[str, str], s: Settings) -> dict[str, Any]:
     """PERCL_WORKERS (1..64), PERCL_LEASE_SECONDS (1..3600, default 15),
     PERCL_FORWARD_TIMEOUT_MS (100..60000, default 5000), PERCL_FAILOVER_CONCURRENCY (1..256,
-    default 16) and PERCL_BUS: docs/WORKERS.md."""
+    default 32) and PERCL_BUS: docs/WORKERS.md."""
     workers = s.workers
     if "PERCL_WORKERS" in values:
         workers = _int("PERCL_WORKERS", values["PERCL_WORKERS"], 1, MAX_WORKERS)

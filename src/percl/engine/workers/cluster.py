@@ -36,7 +36,7 @@ log = logging.getLogger("percl.engine.workers")
 #: Expired leases handled per scan (the next heartbeat takes the rest).
 SCAN_LIMIT = 500
 #: The default of WorkerSettings.failover_concurrency (PERCL_FAILOVER_CONCURRENCY).
-SCAN_CONCURRENCY = 16
+SCAN_CONCURRENCY = 32
 #: The bus channel on which a worker says it changed a cached record (an account, an
 #: application, a number): every other worker drops its cached copies (store/sql/store.py).
 CACHE_CHANNEL = "percl_cache"
