@@ -526,7 +526,9 @@ class SimNetwork(TaskOwner):
     def _arrive(self, call_id: str, listener: LegListener, parcel: JsonValue) -> bool:
         moved = unpack(parcel)
         if (moved is None or moved.call_id != call_id or self._plane is not None
-                or not self._group.running or self._legs.get(call_id) is not None):
+                or not self._group.running or self._legs.get(call_id) is not None
+                or moved.state is LegState.ENDED
+                or (moved.outbound and moved.state is LegState.RINGING)):
             return False
         leg = self._legs.restore(moved, listener)
         if leg.state is LegState.ANSWERED:
