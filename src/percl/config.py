@@ -363,7 +363,8 @@ MAX_WORKERS = 64
 
 def _workers(values: Mapping[str, str], s: Settings) -> dict[str, Any]:
     """PERCL_WORKERS (1..64), PERCL_LEASE_SECONDS (1..3600, default 15),
-    PERCL_FORWARD_TIMEOUT_MS (100..60000, default 5000) and PERCL_BUS: docs/WORKERS.md."""
+    PERCL_FORWARD_TIMEOUT_MS (100..60000, default 5000), PERCL_FAILOVER_CONCURRENCY (1..256,
+    default 32) and PERCL_BUS: docs/WORKERS.md."""
     workers = s.workers
     if "PERCL_WORKERS" in values:
         workers = _int("PERCL_WORKERS", values["PERCL_WORKERS"], 1, MAX_WORKERS)
@@ -377,12 +378,16 @@ def _workers(values: Mapping[str, str], s: Settings) -> dict[str, Any]:
     if "PERCL_FORWARD_TIMEOUT_MS" in values:
         forward = _int("PERCL_FORWARD_TIMEOUT_MS", values["PERCL_FORWARD_TIMEOUT_MS"],
                        100, 60_000) / 1000
+    failover = s.cluster.failover_concurrency
+    if "PERCL_FAILOVER_CONCURRENCY" in values:
+        failover = _int("PERCL_FAILOVER_CONCURRENCY", values["PERCL_FAILOVER_CONCURRENCY"], 1, 256)
     bus = values.get("PERCL_BUS", s.bus).strip()
     if bus and not bus.startswith(("nats://", "tls://")):
         raise ConfigError(f"PERCL_BUS={bus!r}: leave it empty (PostgreSQL LISTEN/NOTIFY) or give "
                           "a NATS server, nats://host:4222")
     return {"workers": workers, "bus": bus,
-            "cluster": WorkerSettings(lease_s=lease, forward_timeout_s=forward)}
+            "cluster": WorkerSettings(lease_s=lease, forward_timeout_s=forward,
+                                      failover_concurrency=failover)}
 
 
 def _recordings(values: Mapping[str, str], s: Settings) -> dict[str, Any]:

@@ -114,3 +114,24 @@ async def test_a_lease_is_transferred_only_by_its_live_owner(leases: Leases) -> 
     await leases.acquire(LeaseKind.CONFERENCE, "CA1", A, now=100.0, until=115.0)
     assert await leases.transfer(LeaseKind.CONFERENCE, "CA1", A, B, now=101.0, until=116.0)
     assert await leases.holder(CALL, "CA1", now=110.0) == B  # kinds are apart
+
+
+async def test_expired_leases_are_taken_dropped_and_released_several_at_once(
+        leases: Leases) -> None:
+    for key in ("CA1", "CA2", "CA3"):
+        await leases.acquire(CALL, key, A, now=100.0, until=110.0)
+    await leases.acquire(CALL, "CA4", A, now=100.0, until=130.0)  # still live
+    await leases.acquire(CALL, "CA3", B, now=111.0, until=140.0)  # B was first to CA3
+    for key in ("AC1/CA1", "AC1/CA2"):
+        await leases.acquire(LeaseKind.LIVE, key, A, now=100.0, until=110.0)
+    taken = await leases.take_expired(CALL, ["CA1", "CA2", "CA3", "CA4", "CA9"], "wkc",
+                                      now=120.0, until=135.0)
+    assert sorted(taken) == ["CA1", "CA2"]
+    assert [await leases.holder(CALL, k, now=121.0) for k in ("CA1", "CA2", "CA3", "CA4")] == [
+        "wkc", "wkc", B, A]
+    assert await leases.take_expired(CALL, [], "wkc", now=120.0, until=135.0) == []
+    assert await leases.drop_expired(LeaseKind.LIVE, ["AC1/CA1", "AC1/CA2"], now=120.0) == 2
+    assert await leases.expired(121.0, limit=10) == []
+    await leases.release_all(CALL, ["CA1", "CA2", "CA4"], "wkc")  # CA4 is A's: kept
+    assert [await leases.holder(CALL, k, now=121.0) for k in ("CA1", "CA2", "CA4")] == [
+        None, None, A]

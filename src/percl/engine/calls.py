@@ -22,6 +22,7 @@ from percl.engine import durable
 from percl.engine.admission import DialAdmission, LiveCallLimit, too_many_live_calls
 from percl.engine.context import EngineContext
 from percl.engine.ports import Lease, LeaseKind, LegMover, Rate, WebhookRequest
+from percl.engine.ports.bus import MessageTooLarge
 from percl.engine.ports.limits import live_key
 from percl.engine.service import MakeCallRequest
 from percl.engine.session.session import ApiUpdate, CallSession, ParentEnded, Shutdown
@@ -67,6 +68,8 @@ class CallService(TaskOwner):
         self.ctx = ctx
         self.cluster = cluster
         self._reclaiming: set[str] = set()  # legs of dead workers being closed here
+        self._final_gate = asyncio.Semaphore(
+            cluster.settings.failover_concurrency if cluster is not None else 1)
         if cluster is not None:
             cluster.serve(UPDATE_CALL, self._forwarded_update)
             cluster.serve(ADOPT_CALL, self._adopt)
@@ -421,12 +424,14 @@ class CallService(TaskOwner):
         try:
             await self.cluster.forwarder.ask(worker_id, ADOPT_CALL, {
                 "account_id": session.call.account_id, "call_id": call_id,
-                "from": self.cluster.worker_id, "script": script})
-        except (ApiError, OwnerGone) as exc:
+                "from": self.cluster.worker_id, "script": script,
+                "leg": telephony.parcel(call_id)})
+        except (ApiError, OwnerGone, MessageTooLarge) as exc:
             telephony.unpark(call_id, session)
             await session.log(LogLevel.ERROR, f"Call could not move to percl worker {worker_id}: "
                               f"{exc}", {"worker": worker_id})
             return False
+        telephony.let_go(call_id)  # another process's network runs its phone now
         return True
 
     async def _adopt(self, arguments: Arguments) -> JsonValue:
@@ -445,10 +450,10 @@ class CallService(TaskOwner):
             raise ServiceUnavailable(f"Call {call_id} is not leased to worker {sender}")
         session = CallSession(self.ctx, call, account, dial_child=self._dial_child,
                               on_end=self._forget, adopted=parse_script(arguments.get("script")))
-        if not telephony.adopt(call_id, session):
+        if not telephony.adopt(call_id, session, arguments.get("leg")):
             await self.cluster.transfer(LeaseKind.CALL, call_id, sender)
-            raise ServiceUnavailable(f"this worker cannot reach the media of call {call_id} (the "
-                                     "simulated network moves legs only inside one process)")
+            raise ServiceUnavailable(f"this worker cannot take the media of call {call_id} over "
+                                     "(an audio leg, or a phone too large to move)")
         if self._shared_live:
             await self.cluster.transfer_from(LeaseKind.LIVE, live_key(call.account_id, call_id),
                                              sender)
@@ -478,14 +483,15 @@ class CallService(TaskOwner):
         await self._update_here(account, call_id, str(arguments.get("status")))
         return None
 
-    async def _reclaim(self, call_id: str, last_seen: float | None) -> int:
+    async def _reclaim(self, call_id: str, last_seen: float | None, *, taken: bool = False) -> int:
         """Close a leg no live worker owns: take its lease (one worker wins), read it again (its
         owner may have ended it meanwhile: it writes the final record before letting go), close
-        it if it is still live, let go. Returns 1 when closed here, else 0."""
+        it if it is still live, let go. Returns 1 when closed here, else 0. `taken`: the expiry
+        scan took the lease already and lets go of it afterwards (with others, in one go)."""
         assert self.cluster is not None
         if call_id in self._reclaiming or call_id in self.sessions:
             return 0
-        if not await self.cluster.own(LeaseKind.CALL, call_id):
+        if not taken and not await self.cluster.own(LeaseKind.CALL, call_id):
             return 0  # a live worker runs it
         self._reclaiming.add(call_id)
         try:
@@ -504,11 +510,18 @@ class CallService(TaskOwner):
             return 1
         finally:
             self._reclaiming.discard(call_id)
-            await self.cluster.disown(LeaseKind.CALL, call_id)
+            if not taken:
+                await self.cluster.disown(LeaseKind.CALL, call_id)
 
     async def _final_status(self, call: Call, url: str) -> None:
         """The callStatus webhook FreeClimb sends when a leg ends, for a leg closed because its
-        worker died (its statusCallbackUrl; its other webhooks died with the worker)."""
+        worker died (its statusCallbackUrl; its other webhooks died with the worker). At most
+        failover_concurrency of them at once: hundreds of a dead worker's calls are closed in
+        a few seconds, and the app should not get them all in the same instant."""
+        async with self._final_gate:
+            await self._send_final_status(call, url)
+
+    async def _send_final_status(self, call: Call, url: str) -> None:
         try:
             account = await self.ctx.store.get_account(call.account_id)
             if account is None:
@@ -524,7 +537,8 @@ class CallService(TaskOwner):
         """A leg's lease ran out: its worker stopped renewing (died). Close the leg as a start-up
         recovery would, its end at the owner's last renewal."""
         assert self.cluster is not None
-        if await self._reclaim(lease.key, lease.expires_at - self.cluster.settings.lease_s):
+        if await self._reclaim(lease.key, lease.expires_at - self.cluster.settings.lease_s,
+                               taken=True):
             log.warning("call %s: its worker %s stopped; closed with internalError",
                         lease.key, lease.owner)
 

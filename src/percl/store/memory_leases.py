@@ -55,3 +55,22 @@ class MemoryLeases:
         found = sorted((lease for lease in self._leases.values() if lease.expires_at <= now),
                        key=lambda x: (x.expires_at, x.kind.value, x.key))
         return found[:limit]
+
+    async def take_expired(self, kind: LeaseKind, keys: Sequence[str], owner: str, *,
+                           now: float, until: float) -> Sequence[str]:
+        taken = [key for key in keys if (held := self._leases.get((kind, key))) is not None
+                 and held.expires_at <= now]
+        for key in taken:
+            self._leases[(kind, key)] = Lease(kind, key, owner, until)
+        return taken
+
+    async def drop_expired(self, kind: LeaseKind, keys: Sequence[str], *, now: float) -> int:
+        gone = [key for key in keys if (held := self._leases.get((kind, key))) is not None
+                and held.expires_at <= now]
+        for key in gone:
+            del self._leases[(kind, key)]
+        return len(gone)
+
+    async def release_all(self, kind: LeaseKind, keys: Sequence[str], owner: str) -> None:
+        for key in keys:
+            await self.release(kind, key, owner)

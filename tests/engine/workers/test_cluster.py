@@ -127,6 +127,30 @@ async def test_a_silent_worker_is_found_by_the_others_scan(pair: tuple[Cluster, 
     assert await b.alone()
 
 
+async def test_a_long_take_over_does_not_hold_up_the_workers_own_renewals(
+        pair: tuple[Cluster, Cluster, FakeClock]) -> None:
+    """Closing hundreds of a dead worker's calls may outlast a lease: meanwhile the worker
+    doing it must go on renewing its own leases, or it looks dead to the others in turn."""
+    a, b, clock = pair
+    closing: list[str] = []
+
+    async def slow(lease: Lease) -> None:
+        closing.append(lease.key)
+        await clock.sleep(SETTINGS.lease_s * 3)  # a take-over far longer than a lease
+
+    b.on_expired(LeaseKind.CALL, slow)
+    await b.own(LeaseKind.CALL, "CB1")
+    await a.own(LeaseKind.CALL, "CA1")
+    await a._group.close()  # a is killed
+    await clock.advance(SETTINGS.lease_s * 2)  # b's scan found CA1 and is still closing it
+    assert closing == ["CA1"]
+    assert await b.holder(LeaseKind.WORKER, "wkb") == "wkb"  # renewed meanwhile
+    assert await b.holder(LeaseKind.CALL, "CB1") == "wkb"
+    assert await b.holder(LeaseKind.CALL, "CA1") == "wkb"  # taken, and held while closed
+    await clock.advance(SETTINGS.lease_s * 2)
+    assert await b.holder(LeaseKind.CALL, "CA1") is None  # let go once closed
+
+
 async def test_a_dead_workers_live_call_counts_are_dropped_by_the_scan(
         pair: tuple[Cluster, Cluster, FakeClock]) -> None:
     a, b, clock = pair
@@ -158,9 +182,8 @@ async def test_a_bus_that_cannot_send_is_a_503_not_a_crash() -> None:
 async def test_a_scan_takes_over_several_expired_leases_at_once(
         pair: tuple[Cluster, Cluster, FakeClock]) -> None:
     """Closing a dead worker's call takes a few statements and a webhook: one by one, hundreds
-    of calls took minutes; the scan handles up to SCAN_CONCURRENCY at a time."""
-    from percl.engine.workers.cluster import SCAN_CONCURRENCY
-
+    of calls took minutes; the scan handles up to failover_concurrency at a time."""
+    concurrency = SETTINGS.failover_concurrency
     a, b, clock = pair
     at: list[float] = []
 
@@ -171,11 +194,11 @@ async def test_a_scan_takes_over_several_expired_leases_at_once(
             await b.disown(lease.kind, lease.key)
 
     b.on_expired(LeaseKind.CALL, slow)
-    for n in range(2 * SCAN_CONCURRENCY):
+    for n in range(2 * concurrency):
         await a.own(LeaseKind.CALL, f"CA{n}")
     await a._group.close()
     await clock.advance(SETTINGS.lease_s + 0.5)  # expired: b's heartbeat scan takes them
     scan = asyncio.ensure_future(b.scan())
     assert await clock.run_until(scan.done, limit_s=60)
-    assert len(at) == 2 * SCAN_CONCURRENCY
+    assert len(at) == 2 * concurrency
     assert max(at) - min(at) == pytest.approx(1.0)  # two rounds, not one second per lease

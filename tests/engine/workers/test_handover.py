@@ -1,8 +1,9 @@
 """A leg handed over to the worker running its conference's room (issue 19), in `make test`: the
 e2e kit's two workers on one PostgreSQL (tests/e2e/workers_kit.py: one simulated world, the
 in-process bus) run the spanning flows of tests/e2e/test_conferences_workers.py; and when the
-room's worker cannot take the leg (its phone network is another process's), the leg ends with
-perclProcessingError and a log line saying why, and nothing else changes."""
+room's worker has another phone network (another process's), the leg travels in its parcel; when
+it cannot (a phone too large for the bus), the leg ends with perclProcessingError and a log line
+saying why, and nothing else changes."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from percl.domain.enums import CallEndedReason, CallStatus
 from percl.engine.ports import LeaseKind
-from percl.telephony.sim.phones import Leg
+from percl.telephony.sim.model import PhoneProgram, PhoneStep, TranscriptEvent
 from percl.testing.harness import Harness
 from tests import postgres
 from tests.e2e import test_conferences_workers as flows
@@ -37,10 +38,15 @@ async def test_conference_flows_spanning_two_workers(
     await flow(kit)
 
 
-async def test_a_leg_the_rooms_worker_cannot_take_ends_with_a_reason(kit: TwoWorkers) -> None:
-    h = kit
-    in_transit: dict[str, Leg] = {}
-    h.rest_worker.sim._in_transit = in_transit  # the REST worker's phones: another process's
+def _two_worlds(h: TwoWorkers) -> None:
+    """The REST worker's phones become another process's: a leg can reach the room's worker
+    only in its parcel (JSON on the bus), as between two `percl serve` processes."""
+    h.rest_worker.sim._in_transit = {}
+
+
+async def _phone_room_and_rest_call(h: TwoWorkers) -> tuple[str, str, list[str]]:
+    """A phone's call A opens a conference on the phones' worker; a REST call B (on the REST
+    worker) is told to join it."""
     app = AsyncApp(h)
     rooms: list[str] = []
 
@@ -57,16 +63,50 @@ async def test_a_leg_the_rooms_worker_cannot_take_ends_with_a_reason(kit: TwoWor
     a = await h.sim_call(flows.A, flows.FC)
     await h.wait_for(lambda: rooms, within=30)
     b = await flows.rest_call(h, flows.B, app.url("/join/b"), app.url("/status/b"))
+    return a, b, rooms
+
+
+async def test_a_leg_moves_to_another_process_in_its_parcel(kit: TwoWorkers) -> None:
+    h = kit
+    _two_worlds(h)
+    h.platform.sim.program(flows.B, PhoneProgram(script=(
+        PhoneStep(60_000, say="scripted hello from b"), PhoneStep(90_000, hangup=True))))
+    a, b, rooms = await _phone_room_and_rest_call(h)
+    await h.wait_for(lambda: flows.worker_of(h, b) == "calls", within=30)  # moved
+    assert await flows.participants(h, rooms[0]) == sorted([a, b])
+    assert h.rest_worker.sim.transcript(b) is None  # its phone left the REST worker's network
+    h.platform.sim.say(a, "hello from a")
+    call = await h.run_until_ended(b, limit_s=120)  # its phone's script hangs up, there
+    assert (call.status, call.call_ended_reason) == (CallStatus.COMPLETED,
+                                                     CallEndedReason.FAR_END_HANGUP)
+    heard_by_a, heard_by_b = (h.platform.sim.transcript(x) for x in (a, b))
+    assert heard_by_a is not None and heard_by_b is not None
+    assert [e.text for e in heard_by_a.entries if e.type is TranscriptEvent.HEARD] == [
+        "scripted hello from b"]
+    assert [e.text for e in heard_by_b.entries if e.type is TranscriptEvent.HEARD] == [
+        "hello from a"]
+    assert heard_by_b.entries[0].type is TranscriptEvent.RINGING  # carried from the REST worker
+    assert flows.call_statuses(h, b) == ["completed"]
+    assert await flows.participants(h, rooms[0]) == [a]
+
+
+async def test_a_leg_the_rooms_worker_cannot_take_ends_with_a_reason(kit: TwoWorkers) -> None:
+    h = kit
+    _two_worlds(h)
+    # A phone whose script is too large for the bus cannot travel.
+    h.platform.sim.program(flows.B, PhoneProgram(script=tuple(
+        PhoneStep(600_000 + i, say="x" * 1000) for i in range(10))))
+    a, b, rooms = await _phone_room_and_rest_call(h)
     call = await h.run_until_ended(b, limit_s=60)
     assert (call.status, call.call_ended_reason) == (
         CallStatus.COMPLETED, CallEndedReason.PERCL_PROCESSING_ERROR)
     messages = [e.message for e in await h.logs(b)]
-    assert any("could not move to percl worker" in m and "simulated network" in m
+    assert any("could not move to percl worker" in m and "cannot take the media" in m
                for m in messages), messages
     assert flows.call_statuses(h, b) == ["completed"]
     assert await flows.participants(h, rooms[0]) == [a]  # the room is as it was
     assert (await h.call(a)).status is CallStatus.IN_PROGRESS
-    assert not in_transit  # the leg went back to its network before it ended
+    assert not h.rest_worker.sim._in_transit  # the leg went back to its network before it ended
     await h.clock.settle()
     assert h.rest_worker.cluster is not None
     assert await h.rest_worker.cluster.holder(LeaseKind.CALL, b) is None  # released by its owner

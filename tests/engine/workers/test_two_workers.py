@@ -177,11 +177,14 @@ async def test_a_worker_that_stops_renewing_has_its_calls_closed_by_the_other(
 
 
 def test_workers_settings_come_from_the_environment() -> None:
-    from percl.config import from_sources
+    from percl.config import ConfigError, from_sources
 
     s = from_sources({"PERCL_LEASE_SECONDS": "30", "PERCL_FORWARD_TIMEOUT_MS": "750",
-                      "PERCL_WORKERS": "3"})
-    assert s.cluster == WorkerSettings(lease_s=30.0, forward_timeout_s=0.75) and s.workers == 3
+                      "PERCL_WORKERS": "3", "PERCL_FAILOVER_CONCURRENCY": "40"})
+    assert s.cluster == WorkerSettings(lease_s=30.0, forward_timeout_s=0.75,
+                                       failover_concurrency=40) and s.workers == 3
+    with pytest.raises(ConfigError, match="PERCL_FAILOVER_CONCURRENCY"):
+        from_sources({"PERCL_FAILOVER_CONCURRENCY": "0"})
     assert replace(s, workers=1).cluster.heartbeat_s == 10.0
 
 

@@ -4,6 +4,7 @@ network's mixer; a network of another world (another process) cannot adopt it.""
 
 from __future__ import annotations
 
+import json
 from contextlib import AsyncExitStack
 
 from sim_helpers import RecordingListener, running
@@ -11,6 +12,7 @@ from sim_helpers import RecordingListener, running
 from percl.engine.ports import LegMover, MixPath
 from percl.telephony.sim.model import PhoneProgram, PhoneStep, TranscriptEvent
 from percl.telephony.sim.network import SimNetwork
+from percl.telephony.sim.parcel import PARCEL_BYTES, unpack
 from percl.testing.clock import FakeClock
 
 AGENT, CALLER, PLATFORM = "+15550100002", "+15550100001", "+13125550100"
@@ -89,3 +91,64 @@ async def test_audio_legs_do_not_move(clock: FakeClock) -> None:
         await net.dial(LEG_A, PLATFORM, AGENT, RecordingListener(clock), detect_machine=False)
         await clock.advance(2)
         assert not net.park(LEG_A)
+
+
+async def test_a_leg_moves_to_another_process_network_in_its_parcel(clock: FakeClock) -> None:
+    """Two networks of two worlds (two processes): the leg travels as JSON, arrives with its
+    transcript and times, and its phone goes on with the script steps it had not started."""
+    async with AsyncExitStack() as stack:
+        one = await stack.enter_async_context(running(clock))
+        other = await stack.enter_async_context(running(clock))  # another process
+        one.program(AGENT, PhoneProgram(hangup_after_ms=9000, script=(
+            PhoneStep(1000, digits="1"), PhoneStep(3000, say="still here"),
+            PhoneStep(4000, digits="5"))))
+        first = RecordingListener(clock)
+        await one.dial(LEG_A, PLATFORM, AGENT, first, detect_machine=False)
+        await clock.advance(2.5)  # answered at 1 s; "1" pressed at 2 s
+        before = one.transcript(LEG_A)
+        assert one.park(LEG_A)
+        parcel = json.loads(json.dumps(one.parcel(LEG_A)))  # only JSON crosses
+        assert len(json.dumps(parcel)) <= PARCEL_BYTES
+        second = RecordingListener(clock)
+        assert other.adopt(LEG_A, second, parcel)
+        one.let_go(LEG_A)
+        await clock.advance(10)
+        assert events(first) == ["ringing", "answered", "digits"]
+        assert events(second) == ["speech", "digits", "hangup"]  # not "1" again
+        assert [(t, name) for t, name, _ in second.events] == [
+            (1.5, "speech"), (2.5, "digits"), (7.5, "hangup")]  # times count from the answer (1 s)
+        after = other.transcript(LEG_A)
+        assert before is not None and after is not None and not after.live
+        assert after.created_ms == before.created_ms
+        assert after.entries[:len(before.entries)] == before.entries
+        assert [e.type for e in after.entries[len(before.entries):]] == [
+            TranscriptEvent.SAID, TranscriptEvent.DIGITS_PRESSED, TranscriptEvent.HANGUP]
+        assert one.transcript(LEG_A) is None and not one.park(LEG_A)
+
+
+async def test_a_parcel_keeps_the_newest_entries_and_refuses_a_phone_too_large(
+        clock: FakeClock) -> None:
+    async with AsyncExitStack() as stack:
+        one = await stack.enter_async_context(running(clock))
+        other = await stack.enter_async_context(running(clock))
+        one.program(AGENT, PhoneProgram(script=tuple(
+            PhoneStep(1000 + i, say=f"line {i} " + "x" * 80) for i in range(60))))
+        one.program(CALLER, PhoneProgram(script=tuple(
+            PhoneStep(60_000 + i, say="y" * 1000) for i in range(10))))
+        await one.dial(LEG_A, PLATFORM, AGENT, RecordingListener(clock), detect_machine=False)
+        await one.dial(LEG_B, PLATFORM, CALLER, RecordingListener(clock), detect_machine=False)
+        await clock.advance(5)  # A said all 60 lines: more transcript than a parcel holds
+        assert one.park(LEG_A) and one.park(LEG_B)
+        assert one.parcel(LEG_B) is None  # its unstarted script alone is over the budget
+        assert not other.adopt(LEG_B, RecordingListener(clock), one.parcel(LEG_B))
+        parcel = one.parcel(LEG_A)
+        assert isinstance(parcel, dict) and parcel["dropped"] > 0
+        assert other.adopt(LEG_A, RecordingListener(clock), parcel)
+        moved = other.transcript(LEG_A)
+        assert moved is not None and moved.entries[-1].text is not None
+        assert moved.entries[-1].text.startswith("line 59 ")  # the newest entries came
+
+
+def test_a_parcel_that_is_not_one_is_refused() -> None:
+    for junk in (None, 3, {"v": 2}, {"v": 1, "callId": LEG_A}, [1, 2]):
+        assert unpack(junk) is None

@@ -68,3 +68,19 @@ class Leases(Protocol):
         """Up to `limit` leases that ran out (expires_at <= now), oldest first: what dead
         workers left."""
         ...
+
+    async def take_expired(self, kind: LeaseKind, keys: Sequence[str], owner: str, *,
+                           now: float, until: float) -> Sequence[str]:
+        """Take every lease of `kind` among `keys` that ran out for `owner` until `until`, all
+        at once (a dead worker's calls: one statement, not one per call); returns the keys
+        `owner` holds now (another worker may have been first to some)."""
+        ...
+
+    async def drop_expired(self, kind: LeaseKind, keys: Sequence[str], *, now: float) -> int:
+        """Delete the leases of `kind` among `keys` that ran out (a dead worker's live-call
+        counts, its rooms: nothing to tidy but the row); returns how many."""
+        ...
+
+    async def release_all(self, kind: LeaseKind, keys: Sequence[str], owner: str) -> None:
+        """Give up the leases of `kind` among `keys` that `owner` holds (`release`, at once)."""
+        ...

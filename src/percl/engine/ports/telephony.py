@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from percl.domain.json import JsonValue
 from percl.domain.records import IncomingNumber
 from percl.engine.ports.media import MediaSession
 from percl.engine.ports.mixer import Mixer
@@ -45,20 +46,31 @@ class LegMover(Protocol):
     """A network that can move a live leg from one percl worker to another (issue 19: a leg
     joining a conference whose room runs on another worker is handed over to that worker).
 
-    The leg's worker `park`s it (its listener is let go; the phone stays on the line), the
-    room's worker `adopt`s it with its own listener; when the adoption fails, the first worker
-    `unpark`s it again. A network that cannot move a leg there (another process, another
-    machine without a re-INVITE) answers False to `adopt`."""
+    The leg's worker `park`s it (its listener is let go; the phone stays on the line) and packs
+    it (`parcel`: JSON another process's network can rebuild it from), the room's worker
+    `adopt`s it with its own listener; then the first worker `let_go`es it (it runs there
+    now). When the adoption fails, the first worker `unpark`s it again. A network that cannot
+    move a leg there (an audio leg, SIP without a re-INVITE) answers False to `adopt`."""
 
     def park(self, call_id: str) -> bool:
         """Let leg `call_id` go to another worker; False when it is not live here."""
         ...
 
-    def adopt(self, call_id: str, listener: LegListener) -> bool:
+    def parcel(self, call_id: str) -> JsonValue:
+        """The parked leg `call_id` as JSON for another process's network (at most a few KB:
+        it travels on the bus); None when it cannot leave this process."""
+        ...
+
+    def adopt(self, call_id: str, listener: LegListener, parcel: JsonValue = None) -> bool:
         """Take over a leg another worker parked, with `listener` (told at once of a far-end
-        hangup that came meanwhile); False when no such leg can be had here."""
+        hangup that came meanwhile): from this process when it is parked here, else from its
+        `parcel`; False when no such leg can be had here."""
         ...
 
     def unpark(self, call_id: str, listener: LegListener) -> None:
         """Take back a leg this worker parked (its adoption failed)."""
+        ...
+
+    def let_go(self, call_id: str) -> None:
+        """A leg this worker parked was adopted by another: forget it here, silently."""
         ...

@@ -6,10 +6,15 @@ statement renews every lease the worker holds, so a worker with ten thousand leg
 database one UPDATE per heartbeat, not ten thousand. A worker that stops (kill -9, a machine
 gone, a stalled loop) stops renewing, and its leases run out after at most one lease length.
 
-The expiry scan runs at start and with every heartbeat: it lists leases that ran out and hands
-each to the handler registered for its kind (`on_expired`), which takes the lease over first
-(only one worker wins it: leases are taken in one statement) and then tidies up: the calls a dead
-worker owned are closed (engine/calls.py). A dead worker's own lease is reported and removed.
+The expiry scan runs at start and then every heartbeat, in a task of its own (closing a dead
+worker's hundreds of calls must never hold up the renewal of this worker's own leases, or this
+worker would look dead in turn): it lists leases that ran out, takes those of each kind over in
+one statement (only one worker wins each), and hands each it won to the handler registered for
+its kind (`on_expired`), `failover_concurrency` at a time, which tidies up: the calls a dead
+worker owned are closed (engine/calls.py); then it lets go of them in one statement. Leases with
+nothing to tidy (a live-call count, a room) are deleted in one statement. A dead worker's own
+lease is reported and removed. A scan that found SCAN_LIMIT leases is followed by another at
+once.
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ log = logging.getLogger("percl.engine.workers")
 
 #: Expired leases handled per scan (the next heartbeat takes the rest).
 SCAN_LIMIT = 500
-#: Expired leases handled at once within a scan (each holds a database connection meanwhile).
-SCAN_CONCURRENCY = 8
+#: The default of WorkerSettings.failover_concurrency (PERCL_FAILOVER_CONCURRENCY).
+SCAN_CONCURRENCY = 32
 #: The bus channel on which a worker says it changed a cached record (an account, an
 #: application, a number): every other worker drops its cached copies (store/sql/store.py).
 CACHE_CHANNEL = "percl_cache"
@@ -51,6 +56,9 @@ class WorkerSettings:
 
     lease_s: float = 15.0  # PERCL_LEASE_SECONDS: a silent worker's leases run out after this
     forward_timeout_s: float = 5.0  # PERCL_FORWARD_TIMEOUT_MS: how long an owner has to answer
+    #: PERCL_FAILOVER_CONCURRENCY: a dead worker's leases tidied at once (each holds a database
+    #: connection meanwhile), and its calls' final webhooks in flight at once.
+    failover_concurrency: int = SCAN_CONCURRENCY
 
     @property
     def heartbeat_s(self) -> float:
@@ -74,9 +82,10 @@ class Cluster(TaskOwner):
         self._group = OwnedTaskGroup("Cluster")
         self.forwarder = Forwarder(bus, clock, self.worker_id, self._group.spawn,
                                    timeout_s=settings.forward_timeout_s)
-        self._expired: dict[LeaseKind, ExpiredHandler] = {
-            LeaseKind.WORKER: self._worker_gone, LeaseKind.LIVE: self._live_gone,
-            LeaseKind.CONFERENCE: self._dropped}
+        self._expired: dict[LeaseKind, ExpiredHandler] = {LeaseKind.WORKER: self._worker_gone}
+        #: Kinds whose expired leases need no tidying of their own (a live-call count; a room,
+        #: whose participants' legs are closed through their call leases): deleted at once.
+        self._dropped_kinds = {LeaseKind.LIVE, LeaseKind.CONFERENCE}
         #: Workers this one saw stop renewing (oldest first), for the console and tests.
         self.dead_workers: list[str] = []
         self._peer_changed: Callable[[], None] | None = None
@@ -93,6 +102,7 @@ class Cluster(TaskOwner):
             await self._group.close()
             raise
         self._group.spawn(self._heartbeat())
+        self._group.spawn(self._expiry())
         return self
 
     async def _close(self, exc: BaseException | None) -> None:
@@ -182,16 +192,6 @@ class Cluster(TaskOwner):
         except Exception:  # the rows wait for the next beat
             log.exception("worker %s: sweeping shared rates failed", self.worker_id)
 
-    async def _live_gone(self, lease: Lease) -> None:
-        # A dead worker's live-call count: taken (one winner) and dropped, so it counts no more.
-        await self._dropped(lease)
-
-    async def _dropped(self, lease: Lease) -> None:
-        """A dead worker's lease that needs no tidying of its own (a live-call count; a room,
-        whose participants' legs are closed through their call leases): taken and dropped."""
-        if await self.take_over(lease):
-            await self.disown(lease.kind, lease.key)
-
     # ------------------------------------------------------------------ cached records
 
     def on_peer_change(self, callback: Callable[[], None]) -> None:
@@ -217,21 +217,29 @@ class Cluster(TaskOwner):
     # ------------------------------------------------------------------ heartbeat, expiry
 
     def on_expired(self, kind: LeaseKind, handler: ExpiredHandler) -> None:
-        """Hand expired leases of `kind` to `handler` (one per kind)."""
+        """Hand expired leases of `kind` to `handler` once this worker took them (one per
+        kind); the scan lets go of them after the handler returned."""
         self._expired[kind] = handler
+        self._dropped_kinds.discard(kind)
 
     async def _heartbeat(self) -> None:
         while True:
-            try:
-                await self.scan()
-            except Exception:  # the database may be briefly away: try again next beat
-                log.exception("worker %s: expiry scan failed", self.worker_id)
             await self.clock.sleep(self.settings.heartbeat_s)
             try:
                 await self.renew()
             except Exception:
                 log.exception("worker %s: lease renewal failed", self.worker_id)
             await self._sweep()
+
+    async def _expiry(self) -> None:
+        while True:
+            found = 0
+            try:
+                found = await self.scan()
+            except Exception:  # the database may be briefly away: try again next beat
+                log.exception("worker %s: expiry scan failed", self.worker_id)
+            if found < SCAN_LIMIT:  # else more are waiting: go on at once
+                await self.clock.sleep(self.settings.heartbeat_s)
 
     async def renew(self) -> None:
         """Renew every lease of this worker; take the worker lease again if it ran out."""
@@ -242,40 +250,58 @@ class Cluster(TaskOwner):
             await self.own(LeaseKind.WORKER, self.worker_id)
 
     async def scan(self) -> int:
-        """Hand every expired lease (up to SCAN_LIMIT) to its kind's handler; returns how many
-        were found. A lease of a kind nobody handles is left for a worker that does."""
+        """Take over every expired lease of another worker (up to SCAN_LIMIT) and tidy it up
+        (see the module doc); returns how many were found. A lease of a kind nobody handles is
+        left for a worker that does."""
         # One scan at a time: taking a lease this worker holds succeeds again, so two scans
         # would each handle the same lease.
         async with self._scanning:
-            found = await self.leases.expired(self.clock.now(), limit=SCAN_LIMIT)
-            gate = asyncio.Semaphore(SCAN_CONCURRENCY)
-
-            async def handle(handler: ExpiredHandler, lease: Lease) -> None:
-                async with gate:
-                    await handler(lease)
-
-            # Several at a time: closing a dead worker's call is a few statements and its
-            # webhook, so one by one a worker with hundreds of calls took minutes to clear.
-            done = await asyncio.gather(*(
-                handle(handler, lease) for lease in found
-                if (handler := self._expired.get(lease.kind)) is not None
-                and lease.owner != self.worker_id), return_exceptions=True)
-            for outcome in done:
-                if isinstance(outcome, BaseException):
-                    log.error("worker %s: taking over an expired lease failed", self.worker_id,
-                              exc_info=outcome)
+            now = self.clock.now()
+            found = await self.leases.expired(now, limit=SCAN_LIMIT)
+            keys: dict[LeaseKind, list[str]] = {}
+            for lease in found:
+                if lease.owner != self.worker_id:
+                    keys.setdefault(lease.kind, []).append(lease.key)
+            for kind, of_kind in keys.items():
+                if kind in self._dropped_kinds:
+                    await self.leases.drop_expired(kind, of_kind, now=now)
+                elif (handler := self._expired.get(kind)) is not None:
+                    await self._tidy(kind, handler, [
+                        lease for lease in found if lease.kind is kind
+                        and lease.owner != self.worker_id], now)
         return len(found)
+
+    async def _tidy(self, kind: LeaseKind, handler: ExpiredHandler, expired: list[Lease],
+                    now: float) -> None:
+        """Take `expired` leases of `kind` in one statement, hand those won to `handler`
+        (failover_concurrency at a time), then let go of them in one statement."""
+        won = set(await self.leases.take_expired(kind, [lease.key for lease in expired],
+                                                 self.worker_id, now=now, until=self._until()))
+        gate = asyncio.Semaphore(self.settings.failover_concurrency)
+
+        async def handle(lease: Lease) -> None:
+            async with gate:
+                await handler(lease)
+
+        # Several at a time: closing a dead worker's call is a few statements (its webhook is
+        # sent in the background), so one by one a worker with hundreds of calls took minutes.
+        done = await asyncio.gather(*(handle(lease) for lease in expired if lease.key in won),
+                                    return_exceptions=True)
+        for outcome in done:
+            if isinstance(outcome, BaseException):
+                log.error("worker %s: taking over an expired lease failed", self.worker_id,
+                          exc_info=outcome)
+        await self.leases.release_all(kind, sorted(won), self.worker_id)
 
     async def take_over(self, lease: Lease) -> bool:
         """Take an expired lease for this worker (False: another worker was first)."""
         return await self.own(lease.kind, lease.key)
 
     async def _worker_gone(self, lease: Lease) -> None:
-        if await self.take_over(lease):
-            self.dead_workers.append(lease.key)
-            log.warning("worker %s stopped renewing its leases: taking over what it owned",
-                        lease.key)
-            await self.disown(lease.kind, lease.key)
+        # Taken by the scan already, which lets go of it after this.
+        self.dead_workers.append(lease.key)
+        log.warning("worker %s stopped renewing its leases: taking over what it owned",
+                    lease.key)
 
 
 __all__ = ["Cluster", "OwnerGone", "WorkerSettings", "new_worker_id"]

@@ -86,6 +86,35 @@ class SqlLeases:
         return _leases(await self._db.fetch(stmt))
 
 
+    # Several keys at once (a dead worker's calls): built per call, the keys inside (at most
+    # SCAN_LIMIT of them), as the executor takes statements without params.
+
+    async def take_expired(self, kind: LeaseKind, keys: Sequence[str], owner: str, *,
+                           now: float, until: float) -> Sequence[str]:
+        if not keys:
+            return []
+        of = (leases.c.kind == kind.value) & leases.c.key.in_(list(keys))
+        await self._db.write(update(leases).where(of, leases.c.expires_at <= now)
+                             .values(owner=owner, expires_at=until))
+        # What it holds now: the rows just taken (no other worker takes an unexpired lease).
+        rows = await self._db.fetch(select(leases.c.key).where(
+            of, leases.c.owner == owner, leases.c.expires_at > now))
+        return [str(row[0]) for row in rows]
+
+    async def drop_expired(self, kind: LeaseKind, keys: Sequence[str], *, now: float) -> int:
+        if not keys:
+            return 0
+        return await self._db.write(delete(leases).where(
+            leases.c.kind == kind.value, leases.c.key.in_(list(keys)),
+            leases.c.expires_at <= now))
+
+    async def release_all(self, kind: LeaseKind, keys: Sequence[str], owner: str) -> None:
+        if keys:
+            await self._db.write(delete(leases).where(
+                leases.c.kind == kind.value, leases.c.key.in_(list(keys)),
+                leases.c.owner == owner))
+
+
 def _leases(rows: Sequence[Row]) -> list[Lease]:
     return [Lease(LeaseKind(kind), str(key), str(owner), float(expires_at))
             for kind, key, owner, expires_at in rows]

@@ -20,6 +20,7 @@ from typing import Any
 from percl.domain.clock import Clock
 from percl.engine.ports import LegListener
 from percl.telephony.sim.model import LegSummary, PhoneProgram, Transcript, TranscriptEvent
+from percl.telephony.sim.parcel import LegParcel
 from percl.telephony.sim.phones import Leg, LegState
 
 
@@ -63,6 +64,27 @@ class LegBook:
         )  # fmt: skip
         leg.transcript.add(TranscriptEvent.RINGING)
         self._legs[call_id] = leg
+        self._evict()
+        return leg
+
+    def restore(self, parcel: LegParcel, listener: LegListener | None) -> Leg:
+        """Remember a live leg that moved here from another process's network (parcel.py), as
+        it was there: its state, its times (relative to this clock now) and its transcript.
+        Raises ValueError for a call id already in use."""
+        if parcel.call_id in self._legs:
+            raise ValueError(f"call id {parcel.call_id} is already in use")
+        leg = _BookedLeg(
+            parcel.call_id, parcel.from_, parcel.to, outbound=parcel.outbound,
+            program=parcel.program, clock=self._clock, listener=listener,
+            on_end=self._ended_now,
+        )  # fmt: skip
+        now = self._clock.now()
+        leg.created_at = now - parcel.created_ago_ms / 1000
+        if parcel.answered_ago_ms is not None:
+            leg.answered_at = now - parcel.answered_ago_ms / 1000
+        leg.state = parcel.state
+        leg.transcript.restore(leg.created_at, parcel.entries)
+        self._legs[parcel.call_id] = leg
         self._evict()
         return leg
 

@@ -38,11 +38,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import replace
 from typing import Any
 
 from percl.domain.clock import Clock
 from percl.domain.enums import PhoneAnswer
 from percl.domain.ids import CALL, IdGenerator
+from percl.domain.json import JsonValue
 from percl.domain.phone import is_e164
 from percl.domain.records import IncomingNumber
 from percl.engine.ports import AvailableNumber, InboundHandler, LegListener, Source
@@ -70,6 +72,7 @@ from percl.telephony.sim.model import (
     Transcript,
     TranscriptEvent,
 )
+from percl.telephony.sim.parcel import LegParcel, pack, unpack
 from percl.telephony.sim.phones import FarEnd, Leg, LegState, PhoneRunner, SymbolicFarEnd
 from percl.telephony.sim.playout import MediaPlayer, MediaProbe, SimMediaSession
 from percl.telephony.sim.recognizer import SymbolicRecognizer
@@ -474,13 +477,33 @@ class SimNetwork(TaskOwner):
         self._in_transit[call_id] = leg
         return True
 
-    def adopt(self, call_id: str, listener: LegListener) -> bool:
+    def parcel(self, call_id: str) -> JsonValue:
+        """The parked leg `call_id` packed for another process's network (parcel.py): its
+        phone's program (the script steps not started yet), state, times and transcript. None
+        when it cannot travel: not parked here, an outbound leg still ringing (its ringing is
+        this network's), or a program too large for the bus."""
+        leg = self._in_transit.get(call_id)
+        if leg is None or not leg.live or (leg.outbound and leg.state is LegState.RINGING):
+            return None
+        now = self._clock.now()
+        steps = sorted(leg.program.script, key=lambda s: s.after_ms)[leg.steps_started:]
+        return pack(LegParcel(
+            call_id=call_id, from_=leg.transcript.from_, to=leg.transcript.to,
+            outbound=leg.outbound, state=leg.state,
+            created_ago_ms=round((now - leg.created_at) * 1000),
+            answered_ago_ms=None if leg.answered_at is None
+            else round((now - leg.answered_at) * 1000),
+            program=replace(leg.program, script=tuple(steps)),
+            entries=leg.transcript.snapshot(live=True).entries))
+
+    def adopt(self, call_id: str, listener: LegListener, parcel: JsonValue = None) -> bool:
         """Take a leg another network of this world parked; a leg that ended meanwhile is
-        reported to `listener` as a far-end hangup at once. False when none is parked here (the
-        other worker is another process: its phones are not in this one)."""
+        reported to `listener` as a far-end hangup at once. A leg of another process arrives as
+        its `parcel` (see `parcel`): it is rebuilt here and its phone goes on with its script.
+        False when neither can be had (no parcel, or one this network cannot take)."""
         leg = self._in_transit.pop(call_id, None)
         if leg is None:
-            return False
+            return self._arrive(call_id, listener, parcel)
         self._legs.put(leg)
         leg.carry = self._mixer.carry
         if leg.live:
@@ -492,6 +515,27 @@ class SimNetwork(TaskOwner):
     def unpark(self, call_id: str, listener: LegListener) -> None:
         """Take back a leg this network parked (nobody adopted it)."""
         self.adopt(call_id, listener)
+
+    def let_go(self, call_id: str) -> None:
+        """A leg this network parked runs in another process's network now (it was adopted
+        from its parcel): stop its phone here without a word (no transcript entry, no event)."""
+        leg = self._in_transit.pop(call_id, None)
+        if leg is not None:
+            leg.end()  # its listener went at `park`; its book let it go
+
+    def _arrive(self, call_id: str, listener: LegListener, parcel: JsonValue) -> bool:
+        moved = unpack(parcel)
+        if (moved is None or moved.call_id != call_id or self._plane is not None
+                or not self._group.running or self._legs.get(call_id) is not None
+                or moved.state is LegState.ENDED
+                or (moved.outbound and moved.state is LegState.RINGING)):
+            return False
+        leg = self._legs.restore(moved, listener)
+        if leg.state is LegState.ANSWERED:
+            self._runner.resume(leg)
+        log.info("simulated leg %s arrived from another process (%d transcript entries left "
+                 "behind)", call_id, moved.dropped)
+        return True
 
     # ------------------------------------------------------------------ internals
 

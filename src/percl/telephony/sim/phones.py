@@ -64,6 +64,9 @@ class Leg:
         self.state = LegState.RINGING
         self.created_at = clock.now()
         self.answered_at: float | None = None
+        #: Script steps (in afterMs order) the phone has started: a leg that moves to another
+        #: process's network carries only the others (parcel.py).
+        self.steps_started = 0
         self.transcript = TranscriptLog(clock, call_id, from_, to)
         self.tasks: set[asyncio.Task[None]] = set()
         self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -241,6 +244,11 @@ class PhoneRunner:
         leg.answered_at = self._clock.now()
         leg.transcript.add(TranscriptEvent.ANSWERED)
         self._far_end.connected(leg)
+        self.resume(leg)
+
+    def resume(self, leg: Leg) -> None:
+        """Start the answered `leg`'s script and hangupAfterMs timer (at its answer, or when it
+        arrived from another process's network: their times still count from its answer)."""
         if leg.program.script:
             self._spawn(leg, self._script(leg))
         if leg.program.hangup_after_ms is not None:
@@ -312,6 +320,8 @@ class PhoneRunner:
             await self._sleep_since_answer(leg, step.after_ms)
             if not leg.live:
                 return
+            # Counted when it starts: a leg that moves mid-step must not repeat its keys there.
+            leg.steps_started += 1
             if step.digits:
                 await self._press(leg, step.digits)
             elif step.say is not None:

@@ -7,6 +7,7 @@ Entries are appended in the order things happen; media that is cut short is amen
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from percl.domain.clock import Clock
@@ -37,6 +38,12 @@ class TranscriptLog:
     def amend(self, index: int, **fields: Any) -> None:
         """Change fields of an entry already written (media cut short, digits still coming)."""
         self._entries[index] = dataclasses.replace(self._entries[index], **fields)
+
+    def restore(self, created_at: float, entries: Sequence[TranscriptEntry]) -> None:
+        """Take the creation time and entries of a leg that moved here from another process's
+        network (parcel.py), before anything else is written."""
+        self._created_at = created_at
+        self._entries = list(entries)
 
     def types(self) -> list[TranscriptEvent]:
         return [e.type for e in self._entries]
