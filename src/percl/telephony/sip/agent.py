@@ -65,6 +65,7 @@ from percl.telephony.sip.uas import Outgoing, _bad_request_response, _response_a
 
 Address = tuple[str, int]
 ServerKey = tuple[str, str, int | None, str]
+STREAMS = frozenset({"TCP", "TLS"})
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
 USER_AGENT = "percl"
 
@@ -141,6 +142,7 @@ class _Call:
     outbound: bool
     invite: Request
     hop: Address  # where the INVITE came from / went to
+    transport: str = "UDP"  # "UDP", "TCP" or "TLS": the call's signalling goes this way
     phase: Phase = Phase.CALLING
     dialog: Dialog | None = None
     local_tag: str = field(default_factory=new_tag)
@@ -162,6 +164,8 @@ class SipAgent:
     port: int
     authorize: Authorize | None = None
     admit: Admit | None = None
+    #: The port percl listens on for each stream transport ("TCP", "TLS"), for Via and Contact.
+    stream_ports: dict[str, int] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     _calls: dict[str, _Call] = field(default_factory=dict)
     _servers: dict[ServerKey, tuple[ServerTransaction, Address]] = field(default_factory=dict)
@@ -169,14 +173,19 @@ class SipAgent:
 
     @property
     def contact(self) -> str:
-        return f"<sip:percl@{self._hostport()}>"
+        return self._contact("UDP")
 
-    def _hostport(self) -> str:
+    def _contact(self, transport: str) -> str:
+        if transport == "UDP":
+            return f"<sip:percl@{self._hostport(transport)}>"
+        return f"<sip:percl@{self._hostport(transport)};transport={transport.lower()}>"
+
+    def _hostport(self, transport: str = "UDP") -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return f"{host}:{self.stream_ports.get(transport, self.port)}"
 
-    def _via(self) -> str:
-        return f"SIP/2.0/UDP {self._hostport()};branch={new_branch()};rport"
+    def _via(self, transport: str = "UDP") -> str:
+        return f"SIP/2.0/{transport} {self._hostport(transport)};branch={new_branch()};rport"
 
     def phase(self, call_id: str) -> Phase | None:
         call = self._calls.get(call_id)
@@ -231,8 +240,17 @@ class SipAgent:
         except ParseError as error:
             response = _bad_request_response(data, source, str(error))
             return [] if response is None else [response]
+        return self.receive_message(message, source, now)
+
+    def receive_message(self, message: Request | Response, source: Address, now: float, *,
+                        transport: str = "UDP") -> list[Outgoing]:
+        """One parsed message from `source` that came over `transport` (a stream's framing
+        parsed it: tcp.py). A request whose top Via names another transport than the one it
+        came on is dropped: its responses would have nowhere to go (RFC 3261 18.2.2)."""
         if isinstance(message, Response):
             return self._response(message, now)
+        if message.vias[0].transport.upper() != transport:
+            return []
         return self._request(_stamp_via(message, source), source, now)
 
     def _request(self, request: Request, source: Address, now: float) -> list[Outgoing]:
@@ -264,7 +282,7 @@ class SipAgent:
 
     def _new_invite(self, invite: Request, source: Address, now: float) -> list[Outgoing]:
         if invite.to.tag is not None:
-            txn = ServerInviteTransaction(invite)
+            txn = ServerInviteTransaction(invite, reliable=_reliable(invite))
             response = make_response(invite, 481, "Call/Transaction Does Not Exist")
             return self._send_responses(txn.request, source, txn.start(now, trying=False)
                                         + txn.respond(response, now))
@@ -272,8 +290,9 @@ class SipAgent:
             verdict = self.admit(invite, source, now)
             if not verdict.admitted:
                 return self._refuse_new(invite, source, verdict, now)
-        call = _Call(invite.call_id, outbound=False, invite=invite, hop=source)
-        call.uas = ServerInviteTransaction(invite)
+        call = _Call(invite.call_id, outbound=False, invite=invite, hop=source,
+                     transport=invite.vias[0].transport.upper())
+        call.uas = ServerInviteTransaction(invite, reliable=_reliable(invite))
         self._calls[call.call_id] = call
         self.events.append(Incoming(call.call_id, invite, source))
         return self._run_uas(call, call.uas, call.uas.start(now), now)
@@ -289,7 +308,7 @@ class SipAgent:
             extra.append(("Retry-After", str(verdict.retry_after)))
         if verdict.challenge is not None:
             extra.append(("Proxy-Authenticate", verdict.challenge))
-        txn = ServerInviteTransaction(invite)
+        txn = ServerInviteTransaction(invite, reliable=_reliable(invite))
         response = make_response(invite, verdict.status, _reason(verdict.status),
                                  to_tag=new_tag(), extra=tuple(extra))
         return self._send_responses(txn.request, source, txn.start(now, trying=False)
@@ -297,7 +316,7 @@ class SipAgent:
 
     def _reinvite(self, call: _Call, request: Request, source: Address,
                   now: float) -> list[Outgoing]:
-        txn = ServerInviteTransaction(request)
+        txn = ServerInviteTransaction(request, reliable=_reliable(request))
         out = self._send_responses(request, source, txn.start(now))
         try:
             if call.dialog is None or call.phase is not Phase.ANSWERED:
@@ -315,7 +334,7 @@ class SipAgent:
 
     def _non_invite(self, request: Request, key: ServerKey, source: Address,
                     now: float) -> list[Outgoing]:
-        server = ServerTransaction(request)
+        server = ServerTransaction(request, reliable=_reliable(request))
         self._servers[key] = (server, source)
         out = self._run_server(key, server, source, server.start(now))
         status, extra = self._answer_non_invite(request, now)
@@ -363,7 +382,7 @@ class SipAgent:
         if call.uac is not None and client_key(call.uac.request) == key:
             return self._run_uac(call, call.uac.receive(response, now), now)
         if 200 <= response.status < 300 and response.cseq.method == "INVITE" and call.ack:
-            return [Outgoing(serialize(call.ack), self._dialog_hop(call))]  # a 2xx again
+            return [_out(call.ack, self._dialog_hop(call))]  # a 2xx again
         return []
 
     # ------------------------------------------------------------------ inbound: answering
@@ -394,7 +413,7 @@ class SipAgent:
                       body: bytes) -> Response:
         extra: list[tuple[str, str]] = [("Server", USER_AGENT)]
         if 100 < status < 300:
-            extra += [("Contact", self.contact), ("Allow", ALLOW)]
+            extra += [("Contact", self._contact(call.transport)), ("Allow", ALLOW)]
         if body:
             extra.append(("Content-Type", "application/sdp"))
         return make_response(request, status, reason, to_tag=call.local_tag,
@@ -403,22 +422,23 @@ class SipAgent:
     # ------------------------------------------------------------------ outbound: calling
 
     def invite(self, *, request_uri: Uri, from_: NameAddr, to: NameAddr, hop: Address,
-               body: bytes, now: float,
-               extra: tuple[tuple[str, str], ...] = ()) -> tuple[str, list[Outgoing]]:
+               body: bytes, now: float, extra: tuple[tuple[str, str], ...] = (),
+               transport: str = "UDP") -> tuple[str, list[Outgoing]]:
         """Place a call: an INVITE with SDP offer `body` to `request_uri`, sent to `hop` (the
-        trunk's proxy). Returns the new Call-ID and what to send."""
+        trunk's proxy) over `transport`. Returns the new Call-ID and what to send."""
         call_id = f"{secrets.token_hex(12)}@percl"
         tag = new_tag()
         headers = Headers((
-            ("Via", self._via()), ("Max-Forwards", "70"),
+            ("Via", self._via(transport)), ("Max-Forwards", "70"),
             ("From", str(from_.with_param("tag", tag))), ("To", str(to)),
-            ("Call-ID", call_id), ("CSeq", "1 INVITE"), ("Contact", self.contact),
+            ("Call-ID", call_id), ("CSeq", "1 INVITE"), ("Contact", self._contact(transport)),
             ("Allow", ALLOW), ("User-Agent", USER_AGENT), *extra,
             ("Content-Type", "application/sdp"),
         ))
         invite = Request(method="INVITE", uri=request_uri, headers=headers, body=body)
-        call = _Call(call_id, outbound=True, invite=invite, hop=hop, local_tag=tag)
-        call.uac = ClientInviteTransaction(invite)
+        call = _Call(call_id, outbound=True, invite=invite, hop=hop, local_tag=tag,
+                     transport=transport)
+        call.uac = ClientInviteTransaction(invite, reliable=transport in STREAMS)
         self._calls[call_id] = call
         return call_id, self._run_uac(call, call.uac.start(now), now)
 
@@ -426,7 +446,7 @@ class SipAgent:
         out: list[Outgoing] = []
         for action in actions:
             if isinstance(action, Send):
-                out.append(Outgoing(serialize(action.message), call.hop))
+                out.append(_out(action.message, call.hop))
             elif isinstance(action, Deliver) and isinstance(action.message, Response):
                 out += self._uac_response(call, action.message, now)
             elif isinstance(action, TimedOut):
@@ -466,9 +486,9 @@ class SipAgent:
             dialog = Dialog.as_uac(call.invite, response)
         except DialogError:
             return self._uac_failed(call, 502)  # a 2xx we cannot follow (no Contact)
-        ack = dialog.ack(call.invite.cseq.number, self._via())
+        ack = dialog.ack(call.invite.cseq.number, self._via(call.transport))
         call.dialog, call.ack, call.phase = dialog, ack, Phase.ANSWERED
-        out = [Outgoing(serialize(ack), self._dialog_hop(call))]
+        out = [_out(ack, self._dialog_hop(call))]
         if call.hung_up:
             return out + self._bye(call, now)  # hung up while the 2xx was on its way
         self.events.append(Answered(call.call_id, response.body))
@@ -476,11 +496,11 @@ class SipAgent:
 
     def _uac_retry(self, call: _Call, retry: Request, now: float) -> list[Outgoing]:
         """The challenged INVITE again with credentials: a new transaction, CSeq + 1."""
-        headers = retry.headers.set("Via", self._via()).set(
+        headers = retry.headers.set("Via", self._via(call.transport)).set(
             "CSeq", f"{call.invite.cseq.number + 1} INVITE")
         call.invite = replace(retry, headers=headers)
         call.authorized = True
-        call.uac = ClientInviteTransaction(call.invite)
+        call.uac = ClientInviteTransaction(call.invite, reliable=call.transport in STREAMS)
         return self._run_uac(call, call.uac.start(now), now)
 
     def _uac_failed(self, call: _Call, status: int) -> list[Outgoing]:
@@ -513,15 +533,16 @@ class SipAgent:
         if call.uac is None:
             return []
         call.cancelled_at = now
-        return self._start_client(make_cancel(call.uac.request), call.hop, now)
+        return self._start_client(make_cancel(call.uac.request), call.hop, now,
+                                  reliable=call.transport in STREAMS)
 
     def _bye(self, call: _Call, now: float) -> list[Outgoing]:
         assert call.dialog is not None
-        call.dialog, bye = call.dialog.request("BYE", self._via())
+        call.dialog, bye = call.dialog.request("BYE", self._via(call.transport))
         call.phase = Phase.ENDED
         hop = self._dialog_hop(call)
         self._forget_later(call)
-        return self._start_client(bye, hop, now)
+        return self._start_client(bye, hop, now, reliable=call.transport in STREAMS)
 
     def _forget_later(self, call: _Call) -> None:
         if call.uas is None and call.uac is None and call.reinvite is None:
@@ -536,10 +557,11 @@ class SipAgent:
         if not call.outbound and not call.dialog.route_set:
             return call.hop
         uri = call.dialog.next_hop()
-        return uri.host.strip("[]"), uri.port or 5060
+        return uri.host.strip("[]"), uri.port or (5061 if call.transport == "TLS" else 5060)
 
-    def _start_client(self, request: Request, hop: Address, now: float) -> list[Outgoing]:
-        client = ClientTransaction(request)
+    def _start_client(self, request: Request, hop: Address, now: float, *,
+                      reliable: bool = False) -> list[Outgoing]:
+        client = ClientTransaction(request, reliable=reliable)
         key = client_key(request)
         self._clients[key] = (client, hop)
         return self._run_client(key, client, hop, client.start(now), now)
@@ -549,7 +571,7 @@ class SipAgent:
         out: list[Outgoing] = []
         for action in actions:
             if isinstance(action, Send):
-                out.append(Outgoing(serialize(action.message), hop))
+                out.append(_out(action.message, hop))
             elif isinstance(action, Terminated):
                 self._clients.pop(key, None)
         return out
@@ -592,8 +614,10 @@ class SipAgent:
 
     def _send_responses(self, request: Request, source: Address,
                         actions: list[Action]) -> list[Outgoing]:
-        address = _response_address(request, source)
-        return [Outgoing(serialize(a.message), address) for a in actions
+        # Over a stream the response goes back on the request's connection, whose far end is
+        # `source` (RFC 3261 18.2.2); over UDP to the Via's received/rport.
+        address = source if _reliable(request) else _response_address(request, source)
+        return [_out(a.message, address) for a in actions
                 if isinstance(a, Send) and isinstance(a.message, Response)]
 
     @property
@@ -613,3 +637,14 @@ _REASONS = {
 
 def _reason(status: int) -> str:
     return _REASONS.get(status, "Unknown")
+
+
+def _reliable(request: Request) -> bool:
+    """Whether `request` came (or goes) over a stream: no retransmissions (RFC 3261 17)."""
+    return request.vias[0].transport.upper() in STREAMS
+
+
+def _out(message: Request | Response, address: Address) -> Outgoing:
+    """`message` for the wire, on the transport its top Via names (ours for a request we send,
+    the peer's for a response: the one its request came on)."""
+    return Outgoing(serialize(message), address, message.vias[0].transport.upper())

@@ -40,6 +40,7 @@ import ipaddress
 import logging
 import secrets
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -47,6 +48,7 @@ from typing import Any, Protocol
 from percl.domain.phone import is_e164
 from percl.domain.records import IncomingNumber
 from percl.engine.ports import DialResult
+from percl.errors import ConfigError
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 from percl.telephony.sim.lines import ExternalLine, FarAudio, LineCall
 from percl.telephony.sip.acl import Admission, RateLimiter, Verdict
@@ -69,7 +71,7 @@ from percl.telephony.sip.auth import (
     parse_digest_params,
     with_credentials,
 )
-from percl.telephony.sip.config import SipConfig, Trunk
+from percl.telephony.sip.config import HostPort, SipConfig, Trunk
 from percl.telephony.sip.media import PortPool, RtpEndpoint
 from percl.telephony.sip.message import NameAddr, Request, Response, Uri, parse_uri
 from percl.telephony.sip.register import RegisterAccount, Registered, RegistrationFailed
@@ -85,6 +87,7 @@ from percl.telephony.sip.sdp import (
     read_answer,
     serialize_sdp,
 )
+from percl.telephony.sip.tcp import Connection, StreamServer, connect
 from percl.telephony.sip.uas import Outgoing
 
 log = logging.getLogger(__name__)
@@ -207,6 +210,9 @@ class SipLine(TaskOwner):
         self._registrations: dict[str, RegistrationClient] = {}  # by trunk name
         self._reg_state: dict[str, str] = {}  # by trunk name: the banner's words
         self._reg_outcome = asyncio.Event()  # every registering trunk had a first outcome
+        self._stream_servers: dict[str, StreamServer] = {}  # "TCP" / "TLS" listeners
+        self._streams: dict[tuple[str, Address], Connection] = {}  # by transport, far address
+        self._client_tls: ssl.SSLContext | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -241,7 +247,29 @@ class SipLine(TaskOwner):
             limiter=RateLimiter(self.config.rate, self.config.burst))
         self._group.spawn(self._run_timers())
         log.info("SIP line on udp %s:%d", *self.address)
+        await self._start_streams()
         await self._register_trunks()
+
+    async def _start_streams(self) -> None:
+        """The TCP and TLS listeners, when configured, and the context outbound TLS trusts."""
+        config = self.config
+        if config.tls is not None or any(t.transport == "tls" for t in config.trunks):
+            self._client_tls = _tls_context(config)
+        listeners: list[tuple[str, HostPort | None, ssl.SSLContext | None]] = [
+            ("TCP", config.tcp, None),
+            ("TLS", config.tls, _tls_server_context(config) if config.tls else None)]
+        for name, where, context in listeners:
+            if where is None:
+                continue
+            server = await StreamServer.start(self._stream_message, where.host, where.port,
+                                              ssl=context)
+            self._stream_servers[name] = server
+            self._agent.stream_ports[name] = server.address[1]
+            log.info("SIP line on %s %s:%d", name.lower(), *server.address)
+
+    def stream_address(self, transport: str) -> Address:
+        """Where the TCP or TLS listener is bound (the real port when the config said 0)."""
+        return self._stream_servers[transport.upper()].address
 
     async def _register_trunks(self) -> None:
         """REGISTER the line's Contact with each `register = true` trunk's proxy, and wait
@@ -255,12 +283,16 @@ class SipLine(TaskOwner):
                 registrar=Uri("sip", host=trunk.proxy.host, port=trunk.proxy.port),
                 aor=Uri("sip", host=trunk.proxy.host, user=trunk.username),
                 username=trunk.username, password=trunk.password or "")
-            contact = Uri("sip", host=self.config.advertised, port=self.address[1],
-                          user=trunk.username)
+            transport = trunk.transport.upper()
+            port = self._agent.stream_ports.get(transport, self.address[1])
+            params = () if transport == "UDP" else (("transport", trunk.transport),)
+            contact = Uri("sip", host=self.config.advertised, port=port, user=trunk.username,
+                          params=params)
             self._reg_state[trunk.name] = f"registering with {trunk.proxy}"
             self._registrations[trunk.name] = await RegistrationClient.start(
                 account, hop, local_host=_local_address_toward(hop, self.config.listen.host),
-                contact=contact, on_event=self._on_registration(trunk))
+                contact=contact, on_event=self._on_registration(trunk), transport=transport,
+                ssl=self._client_tls if transport == "TLS" else None)
         if not self._registrations:
             return
         with contextlib.suppress(TimeoutError):
@@ -299,6 +331,12 @@ class SipLine(TaskOwner):
         self._by_engine.clear()
         await self._stop_registrations()
         await self._group.close()
+        for connection in list(self._streams.values()):
+            connection.close()
+        self._streams.clear()
+        for server in self._stream_servers.values():
+            await server.close()
+        self._stream_servers.clear()
         if self._transport is not None:
             self._transport.close()
             self._transport = None
@@ -356,10 +394,64 @@ class SipLine(TaskOwner):
         if self._transport is None:
             return
         for item in outgoing:
+            if item.transport != "UDP":
+                self._send_stream(item)
+                continue
             with contextlib.suppress(OSError):  # one unreachable peer must not stop the rest
                 self._transport.sendto(item.data, item.address)
         if outgoing:
             self._wake.set()  # a new transaction may have an earlier deadline
+
+    def _send_stream(self, item: Outgoing) -> None:
+        """On the open connection to the address (the one a request came on, or the one percl
+        opened to a trunk), else on a new connection (a BYE to a Contact elsewhere)."""
+        connection = self._streams.get((item.transport, item.address))
+        if connection is not None and connection.is_open:
+            connection.send_bytes(item.data)
+        else:
+            self._spawn(self._connect_and_send(item))
+
+    async def _connect_and_send(self, item: Outgoing) -> None:
+        try:
+            connection = await self._connection(item.transport, item.address, item.address[0])
+        except (OSError, ssl.SSLError) as error:
+            log.warning("SIP %s to %s:%d: cannot connect (%s)", item.transport, *item.address,
+                        error)
+            return
+        connection.send_bytes(item.data)
+
+    async def _connection(self, transport: str, address: Address, name: str) -> Connection:
+        """The open connection to `address` over `transport`, or a new one (TLS checks the
+        certificate against `name`)."""
+        key = (transport, address)
+        found = self._streams.get(key)
+        if found is not None and found.is_open:
+            return found
+        context = self._client_tls if transport == "TLS" else None
+        if transport == "TLS" and context is None:
+            context = self._client_tls = _tls_context(self.config)
+        async with asyncio.timeout(REGISTER_WAIT * 5):
+            connection = await connect(address[0], address[1], self._stream_message,
+                                       ssl=context, server_hostname=name)
+        self._keep(key, connection)
+        return connection
+
+    def _keep(self, key: tuple[str, Address], connection: Connection) -> None:
+        self._streams[key] = connection
+
+        def forget(_: object) -> None:
+            if self._streams.get(key) is connection:
+                del self._streams[key]
+        connection.closed.add_done_callback(forget)
+
+    def _stream_message(self, message: Request | Response, connection: Connection) -> None:
+        """A message from a TCP or TLS connection (accepted, or opened by percl)."""
+        key = (connection.transport_name, connection.peer)
+        if key not in self._streams:
+            self._keep(key, connection)
+        self._send(self._agent.receive_message(message, connection.peer, self._now(),
+                                               transport=connection.transport_name))
+        self._events()
 
     async def _run_timers(self) -> None:
         while True:
@@ -529,6 +621,16 @@ class SipLine(TaskOwner):
         if trunk is None or trunk.proxy is None:
             call.fail(DialResult.FAILED)
             return
+        transport = trunk.transport.upper()
+        hop = self._proxy_hops[trunk.name]
+        if transport != "UDP":
+            try:
+                await self._connection(transport, hop, trunk.proxy.host)
+            except (OSError, ssl.SSLError, TimeoutError) as error:
+                log.warning("SIP call to %s failed: no %s connection to %s (%s)", call.to,
+                            transport, trunk.proxy, error)
+                call.fail(DialResult.FAILED)
+                return
         try:
             rtp = await RtpEndpoint.open(self.config.listen.host, self._ports)
         except OSError:
@@ -545,8 +647,8 @@ class SipLine(TaskOwner):
         sip_id, out = self._agent.invite(
             request_uri=parse_uri(f"sip:{call.to}@{proxy}"),
             from_=NameAddr(caller), to=NameAddr(parse_uri(f"sip:{call.to}@{proxy}")),
-            hop=self._proxy_hops[trunk.name], body=serialize_sdp(offer), now=self._now(),
-            extra=(("P-Asserted-Identity", f"<{caller}>"),))
+            hop=hop, body=serialize_sdp(offer), now=self._now(),
+            extra=(("P-Asserted-Identity", f"<{caller}>"),), transport=transport)
         leg = _Leg(sip_id, rtp, trunk, outbound=True, call=call, offer=offer)
         rtp.on_digits = lambda digits: call.press(digits)
         self._legs[sip_id] = leg
@@ -611,6 +713,24 @@ class SipLine(TaskOwner):
         self._legs.pop(leg.sip_id, None)
         if leg.call is not None:
             self._by_engine.pop(leg.call.call_id, None)
+
+
+def _tls_context(config: SipConfig) -> ssl.SSLContext:
+    """What outbound TLS trusts: `tls_ca`, else the system's CAs (hostnames are checked)."""
+    try:
+        return ssl.create_default_context(cafile=config.tls_ca)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError(f"PERCL_SIP_TLS_CA={config.tls_ca!r}: cannot load it ({error})") from None
+
+
+def _tls_server_context(config: SipConfig) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(str(config.tls_cert), str(config.tls_key))
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError(f"PERCL_SIP_TLS_CERT={config.tls_cert!r} / PERCL_SIP_TLS_KEY="
+                          f"{config.tls_key!r}: cannot load them ({error})") from None
+    return context
 
 
 def _caller(from_: NameAddr) -> str:
