@@ -44,6 +44,15 @@ from percl.telephony.sip.message import (
     parse_message,
     serialize,
 )
+from percl.telephony.sip.session_timer import (
+    MIN_SE,
+    SessionTimer,
+    allows_update,
+    answer_request,
+    from_answer,
+    refresh_headers,
+    too_small,
+)
 from percl.telephony.sip.transaction import (
     T1,
     Action,
@@ -66,7 +75,7 @@ from percl.telephony.sip.uas import Outgoing, _bad_request_response, _response_a
 Address = tuple[str, int]
 ServerKey = tuple[str, str, int | None, str]
 STREAMS = frozenset({"TCP", "TLS"})
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE"
 USER_AGENT = "percl"
 
 #: The digest hook: (the request that was challenged, the 401/407) -> the request to send again.
@@ -112,7 +121,8 @@ class Failed:
 
 @dataclass(frozen=True, slots=True)
 class Ended:
-    """The far end ended a call: "bye", "cancel", or "no-ack" (our 2xx was never acknowledged)."""
+    """The far end ended a call: "bye", "cancel", "no-ack" (our 2xx was never acknowledged) or
+    "session-expired" (no session refresh in time: percl sent BYE, RFC 4028)."""
 
     call_id: str
     reason: str
@@ -154,6 +164,15 @@ class _Call:
     reinvite: ServerInviteTransaction | None = None
     authorized: bool = False
     hung_up: bool = False  # the owner ended it: report nothing more
+    # Session timer (RFC 4028), when the peer asked for one: at `timer_at` percl refreshes (as
+    # the refresher) or, not refreshed in time, sends BYE.
+    timer: SessionTimer | None = None
+    timer_at: float | None = None
+    peer_update: bool = False  # the peer allows UPDATE: refresh with it, else re-INVITE
+    local_sdp: bytes = b""  # our last offer or answer, for a re-INVITE refresh
+    refresh_uac: ClientInviteTransaction | None = None  # our re-INVITE refresh in progress
+    refresh_ack: Request | None = None  # its ACK, for a retransmitted 2xx
+    refreshing: bool = False  # a refresh of ours awaits its answer
 
 
 @dataclass
@@ -170,6 +189,7 @@ class SipAgent:
     _calls: dict[str, _Call] = field(default_factory=dict)
     _servers: dict[ServerKey, tuple[ServerTransaction, Address]] = field(default_factory=dict)
     _clients: dict[tuple[str, str], tuple[ClientTransaction, Address]] = field(default_factory=dict)
+    _refreshes: dict[tuple[str, str], str] = field(default_factory=dict)  # UPDATE key -> Call-ID
 
     @property
     def contact(self) -> str:
@@ -201,8 +221,10 @@ class SipAgent:
         deadlines = [t.next_deadline() for t, _ in (*self._servers.values(),
                                                      *self._clients.values())]
         for call in self._calls.values():
-            deadlines += [t.next_deadline() for t in (call.uas, call.uac, call.reinvite)
-                          if t is not None]
+            deadlines += [t.next_deadline() for t in (call.uas, call.uac, call.reinvite,
+                                                       call.refresh_uac) if t is not None]
+            if call.timer_at is not None and call.phase is Phase.ANSWERED:
+                deadlines.append(call.timer_at)
             if call.cancelled_at is not None and call.uac is not None:
                 deadlines.append(call.cancelled_at + 64 * T1)
         return min((d for d in deadlines if d is not None), default=None)
@@ -219,6 +241,11 @@ class SipAgent:
 
     def _call_timers(self, call: _Call, now: float) -> list[Outgoing]:
         out: list[Outgoing] = []
+        if call.refresh_uac is not None:
+            out += self._run_refresh(call, call.refresh_uac.on_time(now), now)
+        if (call.timer is not None and call.timer_at is not None and now >= call.timer_at
+                and call.phase is Phase.ANSWERED):
+            out += self._session_timer(call, call.timer, now)
         if call.uas is not None:
             out += self._run_uas(call, call.uas, call.uas.on_time(now), now)
         if call.reinvite is not None:
@@ -290,8 +317,11 @@ class SipAgent:
             verdict = self.admit(invite, source, now)
             if not verdict.admitted:
                 return self._refuse_new(invite, source, verdict, now)
+        if too_small(invite):
+            return self._refuse_new(invite, source, Verdict(422, "session interval too small"),
+                                    now)
         call = _Call(invite.call_id, outbound=False, invite=invite, hop=source,
-                     transport=invite.vias[0].transport.upper())
+                     transport=invite.vias[0].transport.upper(), peer_update=allows_update(invite))
         call.uas = ServerInviteTransaction(invite, reliable=_reliable(invite))
         self._calls[call.call_id] = call
         self.events.append(Incoming(call.call_id, invite, source))
@@ -308,6 +338,8 @@ class SipAgent:
             extra.append(("Retry-After", str(verdict.retry_after)))
         if verdict.challenge is not None:
             extra.append(("Proxy-Authenticate", verdict.challenge))
+        if verdict.status == 422:
+            extra.append(("Min-SE", str(MIN_SE)))
         txn = ServerInviteTransaction(invite, reliable=_reliable(invite))
         response = make_response(invite, verdict.status, _reason(verdict.status),
                                  to_tag=new_tag(), extra=tuple(extra))
@@ -327,6 +359,9 @@ class SipAgent:
             return out + self._send_responses(request, source, txn.respond(response, now))
         if call.reinvite is not None and call.reinvite.state.value == "proceeding":
             response = make_response(request, 491, "Request Pending")
+            return out + self._send_responses(request, source, txn.respond(response, now))
+        if too_small(request):
+            response = make_response(request, 422, _reason(422), extra=(("Min-SE", str(MIN_SE)),))
             return out + self._send_responses(request, source, txn.respond(response, now))
         call.reinvite = txn
         self.events.append(Reoffer(call.call_id, request.body))
@@ -359,7 +394,108 @@ class SipAgent:
                 return 481, ()
             self._end(call, "bye")
             return 200, ()
+        if request.method == "UPDATE":
+            return self._update(request, now)
         return 501, (("Allow", ALLOW),)
+
+    def _update(self, request: Request, now: float) -> tuple[int, tuple[tuple[str, str], ...]]:
+        """An UPDATE (RFC 3311) in an answered call: a session refresh. One with an SDP offer
+        is refused 488 (percl changes media only by re-INVITE)."""
+        call = self._calls.get(request.call_id)
+        if call is None or call.dialog is None or call.phase is not Phase.ANSWERED:
+            return 481, ()
+        try:
+            call.dialog = call.dialog.receive(request)
+        except DialogError as error:
+            return error.status, ()
+        if request.body:
+            return 488, ()
+        if too_small(request):
+            return 422, (("Min-SE", str(MIN_SE)),)
+        return 200, (("Contact", self._contact(call.transport)),
+                     *self._start_timer(call, request, now))
+
+    def _start_timer(self, call: _Call, request: Request,
+                     now: float) -> tuple[tuple[str, str], ...]:
+        """The session timer a request from the peer asks for (or none: off), started now;
+        returns the headers its 2xx carries."""
+        answer = answer_request(request)
+        if answer is None:
+            call.timer = call.timer_at = None
+            return ()
+        call.timer, headers = answer
+        call.timer_at = call.timer.deadline(now)
+        return tuple(headers)
+
+    def _session_timer(self, call: _Call, timer: SessionTimer, now: float) -> list[Outgoing]:
+        """The session timer's deadline: refresh (as the refresher, once), else the session
+        expired: end the call with BYE."""
+        if timer.we_refresh and not call.refreshing:
+            call.refreshing = True
+            call.timer_at = now + timer.interval / 2  # the session's end, if nothing answers
+            return self._refresh(call, timer, now)
+        call.timer = call.timer_at = None
+        if not call.hung_up:
+            self.events.append(Ended(call.call_id, "session-expired"))
+        call.hung_up = True
+        return self._bye(call, now)
+
+    def _refresh(self, call: _Call, timer: SessionTimer, now: float) -> list[Outgoing]:
+        """A session refresh: UPDATE when the peer allows it (no offer), else a re-INVITE with
+        our last SDP."""
+        assert call.dialog is not None
+        via = self._via(call.transport)
+        extra = (("Contact", self._contact(call.transport)), *refresh_headers(timer))
+        reliable = call.transport in STREAMS
+        if call.peer_update:
+            call.dialog, update = call.dialog.request("UPDATE", via, extra=extra)
+            self._refreshes[client_key(update)] = call.call_id
+            return self._start_client(update, self._dialog_hop(call), now, reliable=reliable)
+        call.dialog, invite = call.dialog.request(
+            "INVITE", via, body=call.local_sdp,
+            extra=(*extra, ("Content-Type", "application/sdp")) if call.local_sdp else extra)
+        call.refresh_uac = ClientInviteTransaction(invite, reliable=reliable)
+        return self._run_refresh(call, call.refresh_uac.start(now), now)
+
+    def _run_refresh(self, call: _Call, actions: list[Action], now: float) -> list[Outgoing]:
+        out: list[Outgoing] = []
+        txn = call.refresh_uac
+        for action in actions:
+            if isinstance(action, Send):
+                out.append(_out(action.message, self._dialog_hop(call)))
+            elif isinstance(action, Deliver) and isinstance(action.message, Response):
+                response = action.message
+                if 200 <= response.status < 300 and call.dialog is not None and txn is not None:
+                    call.refresh_ack = call.dialog.ack(txn.request.cseq.number,
+                                                       self._via(call.transport))
+                    out.append(_out(call.refresh_ack, self._dialog_hop(call)))
+                if response.status >= 200:
+                    out += self._refreshed(call, response.status, response, now)
+            elif isinstance(action, TimedOut):
+                out += self._refreshed(call, 408, None, now)
+            elif isinstance(action, Terminated):
+                call.refresh_uac = None
+        return out
+
+    def _refreshed(self, call: _Call, status: int, response: Response | None,
+                   now: float) -> list[Outgoing]:
+        """Our refresh's final answer: a 2xx restarts the timer (as the answer sets it); 408
+        or 481 mean the dialog is gone (BYE, RFC 4028 10); other refusals leave the session
+        to expire."""
+        call.refreshing = False
+        if call.phase is not Phase.ANSWERED:
+            return []
+        if 200 <= status < 300 and response is not None:
+            call.timer = from_answer(response)
+            call.timer_at = None if call.timer is None else call.timer.deadline(now)
+            return []
+        if status in (408, 481):
+            call.timer = call.timer_at = None
+            if not call.hung_up:
+                self.events.append(Ended(call.call_id, "session-expired"))
+            call.hung_up = True
+            return self._bye(call, now)
+        return []
 
     def _cancel_inbound(self, cancel: Request, now: float) -> list[Outgoing]:
         key = cancelled_key(cancel)
@@ -377,6 +513,12 @@ class SipAgent:
             client, hop = self._clients[key]
             return self._run_client(key, client, hop, client.receive(response, now), now)
         call = self._calls.get(response.call_id)
+        if call is not None and call.refresh_uac is not None and client_key(
+                call.refresh_uac.request) == key:
+            return self._run_refresh(call, call.refresh_uac.receive(response, now), now)
+        if (call is not None and call.refresh_ack is not None and 200 <= response.status < 300
+                and response.cseq.number == call.refresh_ack.cseq.number):
+            return [_out(call.refresh_ack, self._dialog_hop(call))]  # our refresh's 2xx again
         if call is None or not call.outbound:
             return []
         if call.uac is not None and client_key(call.uac.request) == key:
@@ -397,7 +539,12 @@ class SipAgent:
         txn = call.reinvite if call.reinvite is not None else call.uas
         if txn is None or txn.state.value != "proceeding":
             return []
-        response = self._response_for(call, txn.request, status, reason or _reason(status), body)
+        timer: tuple[tuple[str, str], ...] = ()
+        if 200 <= status < 300:
+            timer = self._start_timer(call, txn.request, now)
+            call.local_sdp = body or call.local_sdp
+        response = self._response_for(call, txn.request, status, reason or _reason(status), body,
+                                      timer)
         if txn is call.uas:
             if 100 < status < 200:
                 call.phase = Phase.RINGING
@@ -410,10 +557,11 @@ class SipAgent:
         return self._run_uas(call, txn, txn.respond(response, now), now)
 
     def _response_for(self, call: _Call, request: Request, status: int, reason: str,
-                      body: bytes) -> Response:
+                      body: bytes, timer: tuple[tuple[str, str], ...] = ()) -> Response:
         extra: list[tuple[str, str]] = [("Server", USER_AGENT)]
         if 100 < status < 300:
-            extra += [("Contact", self._contact(call.transport)), ("Allow", ALLOW)]
+            extra += [("Contact", self._contact(call.transport)), ("Allow", ALLOW),
+                      ("Supported", "timer"), *timer]
         if body:
             extra.append(("Content-Type", "application/sdp"))
         return make_response(request, status, reason, to_tag=call.local_tag,
@@ -432,12 +580,12 @@ class SipAgent:
             ("Via", self._via(transport)), ("Max-Forwards", "70"),
             ("From", str(from_.with_param("tag", tag))), ("To", str(to)),
             ("Call-ID", call_id), ("CSeq", "1 INVITE"), ("Contact", self._contact(transport)),
-            ("Allow", ALLOW), ("User-Agent", USER_AGENT), *extra,
+            ("Allow", ALLOW), ("Supported", "timer"), ("User-Agent", USER_AGENT), *extra,
             ("Content-Type", "application/sdp"),
         ))
         invite = Request(method="INVITE", uri=request_uri, headers=headers, body=body)
         call = _Call(call_id, outbound=True, invite=invite, hop=hop, local_tag=tag,
-                     transport=transport)
+                     transport=transport, local_sdp=body)
         call.uac = ClientInviteTransaction(invite, reliable=transport in STREAMS)
         self._calls[call_id] = call
         return call_id, self._run_uac(call, call.uac.start(now), now)
@@ -488,6 +636,9 @@ class SipAgent:
             return self._uac_failed(call, 502)  # a 2xx we cannot follow (no Contact)
         ack = dialog.ack(call.invite.cseq.number, self._via(call.transport))
         call.dialog, call.ack, call.phase = dialog, ack, Phase.ANSWERED
+        call.peer_update = allows_update(response)
+        call.timer = from_answer(response)  # the peer's session timer, when it asked for one
+        call.timer_at = None if call.timer is None else call.timer.deadline(now)
         out = [_out(ack, self._dialog_hop(call))]
         if call.hung_up:
             return out + self._bye(call, now)  # hung up while the 2xx was on its way
@@ -574,7 +725,23 @@ class SipAgent:
                 out.append(_out(action.message, hop))
             elif isinstance(action, Terminated):
                 self._clients.pop(key, None)
+                self._refreshes.pop(key, None)
+            elif key in self._refreshes and isinstance(action, Deliver | TimedOut):
+                out += self._update_answered(key, action, now)
         return out
+
+    def _update_answered(self, key: tuple[str, str], action: Deliver | TimedOut,
+                         now: float) -> list[Outgoing]:
+        """A response to our UPDATE refresh (provisional ones are ignored)."""
+        call = self._calls.get(self._refreshes[key])
+        if call is None:
+            return []
+        if isinstance(action, TimedOut):
+            return self._refreshed(call, 408, None, now)
+        response = action.message
+        if not isinstance(response, Response) or response.status < 200:
+            return []
+        return self._refreshed(call, response.status, response, now)
 
     # ------------------------------------------------------------------ server plumbing
 
@@ -630,7 +797,8 @@ _REASONS = {
     403: "Forbidden", 404: "Not Found", 407: "Proxy Authentication Required",
     408: "Request Timeout", 480: "Temporarily Unavailable",
     481: "Call/Transaction Does Not Exist", 486: "Busy Here", 487: "Request Terminated",
-    488: "Not Acceptable Here", 491: "Request Pending", 500: "Server Internal Error",
+    488: "Not Acceptable Here", 491: "Request Pending", 422: "Session Interval Too Small",
+    500: "Server Internal Error",
     501: "Not Implemented", 503: "Service Unavailable", 603: "Decline",
 }
 
