@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
-from percl.domain.phone import is_e164
+from percl.domain.phone import is_e164, is_sip_uri
 from percl.errors import ConfigError
 
 DEFAULT_PORT = 5060
@@ -31,7 +31,7 @@ ENV_NAMES = (
     "PERCL_SIP_TRUNK_SOURCES", "PERCL_SIP_TRUNK_USERNAME", "PERCL_SIP_TRUNK_PASSWORD",
     "PERCL_SIP_TRUNK_REGISTER", "PERCL_SIP_DOMAINS", "PERCL_SIP_RATE", "PERCL_SIP_BURST",
     "PERCL_SIP_TCP", "PERCL_SIP_TLS", "PERCL_SIP_TLS_CERT", "PERCL_SIP_TLS_KEY", "PERCL_SIP_TLS_CA",
-    "PERCL_SIP_TRUNK_TRANSPORT",
+    "PERCL_SIP_TRUNK_TRANSPORT", "PERCL_SIP_DIRECT_URIS",
 )
 TRANSPORTS = ("udp", "tcp", "tls")
 DEFAULT_TLS_PORT = 5061
@@ -71,7 +71,7 @@ class Trunk:
 
     def routes(self, to: str) -> bool:
         """Whether an outbound call to `to` goes out on this trunk."""
-        return self.proxy is not None and is_e164(to) and any(
+        return self.proxy is not None and (is_e164(to) or is_sip_uri(to)) and any(
             to.startswith(prefix) for prefix in self.prefixes)
 
     def describe(self) -> str:
@@ -104,6 +104,7 @@ class SipConfig:
     tls_cert: str | None = None  # PEM certificate chain the TLS listener presents
     tls_key: str | None = None  # its private key (PEM)
     tls_ca: str | None = None  # PEM CAs trusted for outbound TLS (default: the system's)
+    direct_uris: bool = False  # a sip: URI no trunk routes goes straight to its host
 
     def trunk_for(self, to: str) -> Trunk | None:
         """The first trunk that routes `to`, in configuration order."""
@@ -117,6 +118,8 @@ class SipConfig:
             lines.append(f"SIP on tcp {self.tcp}")
         if self.tls is not None:
             lines.append(f"SIP on tls {self.tls} (certificate {self.tls_cert})")
+        if self.direct_uris:
+            lines.append("sip: URIs no trunk routes are called directly at their host")
         lines += [trunk.describe() for trunk in self.trunks]
         if not self.trunks:
             lines.append("no trunk: every INVITE is refused (403)")
@@ -163,7 +166,10 @@ def load_sip_config(environ: Mapping[str, str],
     tls = _tls_listen(tls_text, cert, key, listen)
     return SipConfig(listen=listen, advertised=advertised, rtp_ports=ports, trunks=tuple(trunks),
                      domains=tuple(d.lower() for d in domains), rate=rate, burst=max(1.0, burst),
-                     tcp=tcp, tls=tls, tls_cert=cert, tls_key=key, tls_ca=ca)
+                     tcp=tcp, tls=tls, tls_cert=cert, tls_key=key, tls_ca=ca,
+                     direct_uris=_flag("PERCL_SIP_DIRECT_URIS",
+                                       values.get("PERCL_SIP_DIRECT_URIS")
+                                       or table.get("direct_uris", False)))
 
 
 def _tls_listen(raw: str, cert: str | None, key: str | None, listen: HostPort) -> HostPort | None:
@@ -285,9 +291,11 @@ def _sources(name: str, items: Sequence[str]) -> tuple[ipaddress.IPv4Network |
 
 def _prefixes(name: str, items: Sequence[str]) -> tuple[str, ...]:
     for item in items:
-        if not ((item.startswith("+") and item[1:].isdigit()) or item == "+"):
+        if not ((item.startswith("+") and item[1:].isdigit()) or item == "+"
+                or (item.startswith(("sip:", "sips:")) and not any(c.isspace() for c in item))):
             raise ConfigError(f"{name}: prefix {item!r} must be '+' and digits (e.g. +1, +4420), "
-                              "or '+' alone for every number")
+                              "'+' alone for every number, or 'sip:' (sip: URIs, or those that "
+                              "start so, e.g. 'sip:' or 'sip:ext-')")
     return tuple(items)
 
 

@@ -45,7 +45,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from percl.domain.phone import is_e164
+from percl.domain.phone import is_e164, is_sip_uri
 from percl.domain.records import IncomingNumber
 from percl.engine.ports import DialResult
 from percl.errors import ConfigError
@@ -73,7 +73,14 @@ from percl.telephony.sip.auth import (
 )
 from percl.telephony.sip.config import HostPort, SipConfig, Trunk
 from percl.telephony.sip.media import PortPool, RtpEndpoint
-from percl.telephony.sip.message import NameAddr, Request, Response, Uri, parse_uri
+from percl.telephony.sip.message import (
+    NameAddr,
+    ParseError,
+    Request,
+    Response,
+    Uri,
+    parse_uri,
+)
 from percl.telephony.sip.register import RegisterAccount, Registered, RegistrationFailed
 from percl.telephony.sip.register_io import RegEvent, RegistrationClient
 from percl.telephony.sip.sdp import (
@@ -613,22 +620,23 @@ class SipLine(TaskOwner):
     # ------------------------------------------------------------------ outbound
 
     def handles(self, to: str) -> bool:
-        return self.config.trunk_for(to) is not None
+        return self.config.trunk_for(to) is not None or (self.config.direct_uris
+                                                         and is_sip_uri(to))
 
     async def dial(self, call: LineCall) -> None:
-        """INVITE `call.to` through its trunk's proxy; the answer or failure comes later."""
-        trunk = self.config.trunk_for(call.to)
-        if trunk is None or trunk.proxy is None:
+        """INVITE `call.to` through its trunk's proxy (or, for a sip: URI no trunk routes and
+        `direct_uris`, to the URI's host); the answer or failure comes later."""
+        route = await self._route(call.to)
+        if route is None:
             call.fail(DialResult.FAILED)
             return
-        transport = trunk.transport.upper()
-        hop = self._proxy_hops[trunk.name]
+        trunk, transport, hop, name, target = route
         if transport != "UDP":
             try:
-                await self._connection(transport, hop, trunk.proxy.host)
+                await self._connection(transport, hop, name)
             except (OSError, ssl.SSLError, TimeoutError) as error:
-                log.warning("SIP call to %s failed: no %s connection to %s (%s)", call.to,
-                            transport, trunk.proxy, error)
+                log.warning("SIP call to %s failed: no %s connection to %s:%d (%s)", call.to,
+                            transport, *hop, error)
                 call.fail(DialResult.FAILED)
                 return
         try:
@@ -642,11 +650,9 @@ class SipLine(TaskOwner):
             return
         offer = make_offer(LocalMedia(self.config.advertised, rtp.port,
                                       str(secrets.randbits(31))))
-        proxy = str(trunk.proxy)
         caller = parse_uri(f"sip:{call.from_}@{self.config.advertised}")
         sip_id, out = self._agent.invite(
-            request_uri=parse_uri(f"sip:{call.to}@{proxy}"),
-            from_=NameAddr(caller), to=NameAddr(parse_uri(f"sip:{call.to}@{proxy}")),
+            request_uri=target, from_=NameAddr(caller), to=NameAddr(target),
             hop=hop, body=serialize_sdp(offer), now=self._now(),
             extra=(("P-Asserted-Identity", f"<{caller}>"),), transport=transport)
         leg = _Leg(sip_id, rtp, trunk, outbound=True, call=call, offer=offer)
@@ -654,6 +660,45 @@ class SipLine(TaskOwner):
         self._legs[sip_id] = leg
         self._by_engine[call.call_id] = leg
         self._send(out)
+
+    async def _route(self, to: str) -> tuple[Trunk, str, Address, str, Uri] | None:
+        """How a call to `to` goes out: (the trunk whose credentials answer challenges, the
+        transport, the next hop, the name TLS checks, the Request-URI); None when it cannot.
+        A number goes to `sip:NUMBER@proxy`; a sip: URI is the Request-URI itself, sent to the
+        trunk's proxy, or straight to its host when `direct_uris` and no trunk routes it."""
+        trunk = self.config.trunk_for(to)
+        if trunk is not None and trunk.proxy is not None:
+            hop = self._proxy_hops[trunk.name]
+            target = f"sip:{to}@{trunk.proxy}" if is_e164(to) else to
+            try:
+                uri = parse_uri(target)
+            except ParseError:
+                log.warning("SIP call to %r failed: not a SIP URI percl can send", to)
+                return None
+            return trunk, trunk.transport.upper(), hop, trunk.proxy.host, uri
+        if not (self.config.direct_uris and is_sip_uri(to)):
+            return None
+        try:
+            uri = parse_uri(to)
+        except ParseError:
+            log.warning("SIP call to %r failed: not a SIP URI percl can send", to)
+            return None
+        transport = (uri.param("transport") or ("tls" if uri.scheme.lower() == "sips"
+                                                 else "udp")).upper()
+        if transport not in ("UDP", "TCP", "TLS") or not uri.host:
+            log.warning("SIP call to %s failed: transport %s is not one percl speaks", to,
+                        transport.lower())
+            return None
+        host = uri.host.strip("[]")
+        port = uri.port or (5061 if transport == "TLS" else 5060)
+        assert self._loop is not None
+        try:
+            infos = await self._loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        except OSError as error:
+            log.warning("SIP call to %s failed: cannot resolve %s (%s)", to, host, error)
+            return None
+        hop = (str(infos[0][4][0]), int(infos[0][4][1]))
+        return _DIRECT, transport, hop, host, uri
 
     def _authorize(self, request: Request, challenge: Response) -> Request | None:
         leg = self._legs.get(request.call_id)
@@ -713,6 +758,10 @@ class SipLine(TaskOwner):
         self._legs.pop(leg.sip_id, None)
         if leg.call is not None:
             self._by_engine.pop(leg.call.call_id, None)
+
+
+_DIRECT = Trunk(name="direct")
+"""The trunk of calls sent straight to a sip: URI's host: no credentials, no proxy."""
 
 
 def _tls_context(config: SipConfig) -> ssl.SSLContext:
