@@ -180,6 +180,7 @@ async def _finish(proc: asyncio.subprocess.Process, within: float) -> tuple[int,
 
 @pytest.mark.parametrize(("scenario", "extra", "status"), [
     ("uas_answer.xml", {}, "completed"),
+    ("uas_answer_at_once.xml", {}, "completed"),  # a 200 with no 180 before it
     ("uas_busy.xml", {}, "busy"),
     ("uas_no_answer.xml", {"timeout": 2}, "noAnswer"),
 ])

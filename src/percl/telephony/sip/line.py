@@ -719,6 +719,9 @@ class SipLine(TaskOwner):
 
     def _answered(self, leg: _Leg, event: Answered) -> None:
         assert leg.call is not None and leg.offer is not None
+        if not leg.rang:  # a 200 with no 180 before it: the leg rings first, as the engine needs
+            leg.rang = True
+            leg.call.ringing()
         try:
             leg.rtp.start(read_answer(leg.offer, parse_sdp(event.body)))
         except (SdpError, SdpRefused) as error:
