@@ -143,6 +143,8 @@ async def test_as_refresher_percl_sends_a_reinvite_with_its_sdp_when_update_is_n
     reinvites = peer.requests("INVITE")
     assert len(reinvites) == 1 and reinvites[0].body == SDP
     assert reinvites[0].cseq.number == 1  # percl's first request in the dialog
+    peer.feed(_invite("", cseq=2, to_tag=reinvites[0].from_.tag or "", branch="z9hG4bKglare"))
+    assert peer.responses(491) and peer.agent.take_events() == []  # glare with percl's refresh
     reply = make_response(reinvites[0], 200, "OK", extra=(
         ("Contact", "<sip:peer@127.0.0.1:5090>"), ("Session-Expires", "90;refresher=uac")))
     peer.feed(serialize(reply))

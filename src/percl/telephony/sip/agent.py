@@ -357,7 +357,8 @@ class SipAgent:
         except DialogError as error:
             response = make_response(request, error.status, _reason(error.status))
             return out + self._send_responses(request, source, txn.respond(response, now))
-        if call.reinvite is not None and call.reinvite.state.value == "proceeding":
+        pending = call.reinvite is not None and call.reinvite.state.value == "proceeding"
+        if pending or call.refresh_uac is not None:  # glare with ours: 491 (RFC 3261 14.2)
             response = make_response(request, 491, "Request Pending")
             return out + self._send_responses(request, source, txn.respond(response, now))
         if too_small(request):
