@@ -1,16 +1,21 @@
-"""SendDigits on a SIP leg: RFC 4733 events when the caller offered telephone-event (event codes,
-growing durations on one timestamp, the end packet three times, in the stream's numbering), and
-in-band tones when it did not (real clock, percl's own RTP receiver, bounded waits)."""
+"""SendDigits (PerCL, and make-a-call's sendDigits) on a SIP leg: RFC 4733 events when the peer
+offered telephone-event (event codes, growing durations on one timestamp, the end packet three
+times, in the stream's numbering), and in-band tones when it did not (real clock, percl's own RTP
+receiver, bounded waits)."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 
 import numpy as np
 from sip_platform import sip_platform
-from test_sip_line import PCMU_OFFER, Rig, request, wait
+from test_sip_line import PCMU_OFFER, Rig, RtpSink, request, wait
+from test_sip_line_tcp import OFFER, _Peer
 
 from percl.media.audio.tones import dtmf
+from percl.telephony.sip import tcp
+from percl.telephony.sip.message import Request, Response, make_response
 from percl.telephony.sip.rtp import RtpPacket, decode_payload, parse_event
 
 
@@ -73,3 +78,33 @@ async def test_send_digits_are_tones_when_the_peer_offered_no_telephone_event() 
     assert packets and all(p.payload_type == 0 for p in packets)
     heard = np.concatenate([decode_payload(p.payload, 0) for p in packets])
     assert _contains(heard, dtmf("1", 100)[:400])  # the key's dual tone, in band
+
+
+async def test_make_a_call_send_digits_reach_an_answering_sip_phone_as_events() -> None:
+    loop = asyncio.get_running_loop()
+    heard: list[tuple[float, RtpPacket]] = []
+    media, _ = await loop.create_datagram_endpoint(lambda: RtpSink(heard),
+                                                   local_addr=("127.0.0.1", 0))
+    rtp_port = int(media.get_extra_info("sockname")[1])
+    peer = _Peer()
+
+    def far_phone(message: Request | Response, connection: tcp.Connection) -> None:
+        peer(message, connection)
+        if isinstance(message, Request) and message.method == "INVITE":
+            connection.send(make_response(message, 200, "OK", to_tag="far1", extra=(
+                ("Contact", f"<sip:far@127.0.0.1:{server.address[1]};transport=tcp>"),
+                ("Content-Type", "application/sdp")),
+                body=OFFER.replace(b"{port}", str(rtp_port).encode())))
+
+    server = await tcp.StreamServer.start(far_phone, "127.0.0.1", 0)
+    try:
+        async with sip_platform(trunk_port=server.address[1], transport="tcp") as sp:
+            sp.app.on("/connect", [{"Pause": {"length": 300}}, {"Hangup": {}}])
+            made = await sp.make_call("+15550001111", sendDigits="42")
+            assert await peer.next("BYE", 20)
+            assert (await sp.ended(made["callId"], 10)).status.value == "completed"
+    finally:
+        await server.close()
+        media.close()
+    events = [parse_event(p.payload) for _, p in heard if p.payload_type == 101]
+    assert [e.event for e in events if e.end][::3] == [4, 2]  # each end packet sent 3 times
