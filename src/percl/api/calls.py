@@ -16,7 +16,15 @@ from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr
 
 from percl.api.auth import PathAccount, path_account
 from percl.api.deps import ApiDeps, deps_of, request_id_of
-from percl.api.fields import APPLICATION_ID_RE, E164, ApplicationId, CallId, HttpUrl, WireModel
+from percl.api.fields import (
+    APPLICATION_ID_RE,
+    E164,
+    ApplicationId,
+    CallId,
+    Destination,
+    HttpUrl,
+    WireModel,
+)
 from percl.api.json_body import json_payload, validated
 from percl.api.owned import of_account
 from percl.api.pagination import SortKey, matched_count, open_page, page_envelope
@@ -47,7 +55,7 @@ class MakeCallBody(WireModel):
     """FreeClimb's MakeCallRequest, shape only."""
 
     from_: E164 = Field(alias="from")
-    to: E164
+    to: Destination
     application_id: ApplicationId | None = Field(default=None, alias="applicationId")
     call_connect_url: HttpUrl | None = Field(default=None, alias="callConnectUrl")
     parent_call_id: CallId | None = Field(default=None, alias="parentCallId")

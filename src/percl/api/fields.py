@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, field_validator
 from pydantic_core import PydanticCustomError
 
-from percl.domain.phone import is_e164
+from percl.domain.phone import is_e164, is_sip_uri
 
 APPLICATION_ID_RE = re.compile(r"^AP[0-9a-fA-F]{40}$")
 CALL_ID_RE = re.compile(r"^CA[0-9a-fA-F]{40}$")
@@ -80,6 +80,13 @@ def _e164(value: str) -> str:
     return value
 
 
+def _destination(value: str) -> str:
+    if not (is_e164(value) or is_sip_uri(value)):
+        raise PydanticCustomError(E164_ERROR, "is not an E.164 phone number (e.g. +13125550100) "
+                                  "or a sip: URI (e.g. sip:alice@pbx.example.com)")
+    return value
+
+
 def _application_id(value: str) -> str:
     if not APPLICATION_ID_RE.fullmatch(value):
         raise ValueError("must be AP followed by 40 hexadecimal digits")
@@ -94,6 +101,8 @@ def _call_id(value: str) -> str:
 
 HttpUrl = Annotated[StrictStr, AfterValidator(_absolute_http_url)]
 E164 = Annotated[StrictStr, AfterValidator(_e164)]
+Destination = Annotated[StrictStr, AfterValidator(_destination)]
+"""Where a call goes: an E.164 number or a sip: URI (a SIP leg's `to`, docs/SIP.md)."""
 ApplicationId = Annotated[StrictStr, AfterValidator(_application_id)]
 CallId = Annotated[StrictStr, AfterValidator(_call_id)]
 Alias = Annotated[StrictStr, Field(max_length=64)]

@@ -126,12 +126,14 @@ async def sip_platform(*, trunk_port: int | None = None,
                        voice: WebhookFunction | None = None,
                        digest: Digest | None = None, rate: float = 200.0,
                        burst: float = 400.0, trunk: Trunk | None = None,
+                       transport: str = "udp", **config: Any,
                        ) -> AsyncIterator[SipPlatform]:
     """percl with a SIP line on 127.0.0.1 (a free port), NUMBER wired to a scripted app at
     http://app.test, and one trunk: inbound from `sources`, outbound (+1555...) to `trunk_port`.
     `voice`: a webhook function that answers /voice instead of the scripted app; `digest`: the
     SIP line's answer to 401/407 challenges; `rate`/`burst`: the per-source INVITE limit;
-    `trunk`: this trunk instead of the test one."""
+    `trunk`: this trunk instead of the test one; `transport`: the test trunk's; `config`: more
+    SipConfig fields (tcp, tls, tls_cert, ...)."""
     import ipaddress
 
     app = ScriptedApp("http://app.test")
@@ -142,9 +144,9 @@ async def sip_platform(*, trunk_port: int | None = None,
     trunk = trunk or Trunk(name="test", proxy=HostPort(LOOPBACK, trunk_port) if trunk_port else None,
                   prefixes=("+1555",) if trunk_port else (),
                   sources=tuple(ipaddress.ip_network(s) for s in sources),
-                  username="percl", password="s3cret-never-logged")
+                  username="percl", password="s3cret-never-logged", transport=transport)
     config = SipConfig(listen=HostPort(LOOPBACK, 0), advertised=LOOPBACK,
-                       rtp_ports=rtp_range(), trunks=(trunk,), rate=rate, burst=burst)
+                       rtp_ports=rtp_range(), trunks=(trunk,), rate=rate, burst=burst, **config)
     settings = Settings(db=":memory:", media=MediaFidelity.AUDIO)
     platform = Platform(settings, store=MemoryStore(), transport=router, probe_media=False,
                         sip=config)

@@ -161,3 +161,34 @@ def test_register_domains_and_rate_from_the_file_and_the_environment() -> None:
 def test_bad_register_and_rate_settings_are_named(environ: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         load_sip_config(environ)
+
+
+def test_tcp_and_tls_listeners_and_a_trunks_transport() -> None:
+    config = load_sip_config({"PERCL_SIP_LISTEN": "127.0.0.1:5070", "PERCL_SIP_TCP": "0.0.0.0",
+                              "PERCL_SIP_TLS_CERT": "/c.pem", "PERCL_SIP_TLS_KEY": "/k.pem",
+                              "PERCL_SIP_TLS_CA": "/ca.pem", "PERCL_SIP_TRUNK_PROXY": "pbx:5061",
+                              "PERCL_SIP_TRUNK_PREFIXES": "+1",
+                              "PERCL_SIP_TRUNK_TRANSPORT": "TLS"})
+    assert config is not None
+    assert config.tcp == HostPort("0.0.0.0", 5060)
+    assert config.tls == HostPort("127.0.0.1", 5061)  # the UDP host, the TLS port
+    assert (config.tls_cert, config.tls_key, config.tls_ca) == ("/c.pem", "/k.pem", "/ca.pem")
+    assert config.trunks[0].transport == "tls"
+    assert "over tls" in config.trunks[0].describe()
+    assert "SIP on tcp 0.0.0.0:5060" in config.describe()
+    filed = load_sip_config({"PERCL_SIP_CONFIG": "sip.toml"}, lambda path: b'tcp = "127.0.0.1:5080"\n'
+                            b'[[trunk]]\nname = "t"\nproxy = "10.0.0.2"\ntransport = "tcp"\n')
+    assert filed is not None and filed.tcp == HostPort("127.0.0.1", 5080)
+    assert filed.trunks[0].transport == "tcp" and filed.tls is None
+
+
+@pytest.mark.parametrize(("environ", "named"), [
+    ({"PERCL_SIP_TLS_CERT": "/c.pem"}, "PERCL_SIP_TLS_KEY"),
+    ({"PERCL_SIP_TLS": "0.0.0.0:5061"}, "PERCL_SIP_TLS_CERT"),
+    ({"PERCL_SIP_TRUNK_PROXY": "pbx", "PERCL_SIP_TRUNK_TRANSPORT": "sctp"},
+     "PERCL_SIP_TRUNK_TRANSPORT"),
+    ({"PERCL_SIP_TCP": "host:99999"}, "PERCL_SIP_TCP"),
+])
+def test_bad_transport_settings_are_named(environ: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        load_sip_config(environ)

@@ -180,6 +180,7 @@ async def _finish(proc: asyncio.subprocess.Process, within: float) -> tuple[int,
 
 @pytest.mark.parametrize(("scenario", "extra", "status"), [
     ("uas_answer.xml", {}, "completed"),
+    ("uas_answer_at_once.xml", {}, "completed"),  # a 200 with no 180 before it
     ("uas_busy.xml", {}, "busy"),
     ("uas_no_answer.xml", {"timeout": 2}, "noAnswer"),
 ])
@@ -239,3 +240,14 @@ async def test_a_challenged_outbound_invite_is_sent_again_through_the_digest_hoo
     assert challenges == [407]
     assert call.status.value == "completed"
     assert code == 0, output[-3000:]
+
+
+async def test_a_session_timer_too_short_gets_422_and_the_200_carries_the_timer(
+        sipp: str, tmp_path: Path) -> None:
+    async with sip_platform() as sp:
+        sp.app.on("/voice", [{"Say": {"text": "timers"}}, {"Hangup": {}}])
+        code, output = await run(_uac(sipp, SCENARIOS / "uac_session_timer.xml", sp.sip_port),
+                                 tmp_path, 60)
+        assert code == 0, output[-3000:]  # 422 with Min-SE 90, then 200 with the timer
+        (call,) = await sp.calls()
+        assert call.status is CallStatus.COMPLETED

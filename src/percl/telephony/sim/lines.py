@@ -15,7 +15,7 @@ SIP caller with a browser and a sim phone would need a bridge between mixers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from percl.domain.enums import PhoneAnswer
 from percl.engine.ports import DialResult
@@ -42,6 +42,22 @@ class FarAudio(Protocol):
 
     def close(self) -> None:
         """The leg's media ended; nothing more is taken or given."""
+        ...
+
+
+@runtime_checkable
+class DigitEvents(Protocol):
+    """A FarAudio that can send keys as RFC 4733 events instead of tones (a SIP leg whose peer
+    negotiated telephone-event). SendDigits asks it per key; without it, keys are tones."""
+
+    @property
+    def sends_events(self) -> bool:
+        """True when the peer accepts events now (else: play tones)."""
+        ...
+
+    def send_digit_event(self, key: str, tone_ms: int) -> int:
+        """Send `key` as an event lasting `tone_ms`, in the ticks to come; returns the
+        milliseconds its packets take (the end packet's repeats included)."""
         ...
 
 

@@ -44,6 +44,15 @@ from percl.telephony.sip.message import (
     parse_message,
     serialize,
 )
+from percl.telephony.sip.session_timer import (
+    MIN_SE,
+    SessionTimer,
+    allows_update,
+    answer_request,
+    from_answer,
+    refresh_headers,
+    too_small,
+)
 from percl.telephony.sip.transaction import (
     T1,
     Action,
@@ -65,7 +74,8 @@ from percl.telephony.sip.uas import Outgoing, _bad_request_response, _response_a
 
 Address = tuple[str, int]
 ServerKey = tuple[str, str, int | None, str]
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+STREAMS = frozenset({"TCP", "TLS"})
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE"
 USER_AGENT = "percl"
 
 #: The digest hook: (the request that was challenged, the 401/407) -> the request to send again.
@@ -111,7 +121,8 @@ class Failed:
 
 @dataclass(frozen=True, slots=True)
 class Ended:
-    """The far end ended a call: "bye", "cancel", or "no-ack" (our 2xx was never acknowledged)."""
+    """The far end ended a call: "bye", "cancel", "no-ack" (our 2xx was never acknowledged) or
+    "session-expired" (no session refresh in time: percl sent BYE, RFC 4028)."""
 
     call_id: str
     reason: str
@@ -141,6 +152,7 @@ class _Call:
     outbound: bool
     invite: Request
     hop: Address  # where the INVITE came from / went to
+    transport: str = "UDP"  # "UDP", "TCP" or "TLS": the call's signalling goes this way
     phase: Phase = Phase.CALLING
     dialog: Dialog | None = None
     local_tag: str = field(default_factory=new_tag)
@@ -152,6 +164,15 @@ class _Call:
     reinvite: ServerInviteTransaction | None = None
     authorized: bool = False
     hung_up: bool = False  # the owner ended it: report nothing more
+    # Session timer (RFC 4028), when the peer asked for one: at `timer_at` percl refreshes (as
+    # the refresher) or, not refreshed in time, sends BYE.
+    timer: SessionTimer | None = None
+    timer_at: float | None = None
+    peer_update: bool = False  # the peer allows UPDATE: refresh with it, else re-INVITE
+    local_sdp: bytes = b""  # our last offer or answer, for a re-INVITE refresh
+    refresh_uac: ClientInviteTransaction | None = None  # our re-INVITE refresh in progress
+    refresh_ack: Request | None = None  # its ACK, for a retransmitted 2xx
+    refreshing: bool = False  # a refresh of ours awaits its answer
 
 
 @dataclass
@@ -162,21 +183,29 @@ class SipAgent:
     port: int
     authorize: Authorize | None = None
     admit: Admit | None = None
+    #: The port percl listens on for each stream transport ("TCP", "TLS"), for Via and Contact.
+    stream_ports: dict[str, int] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     _calls: dict[str, _Call] = field(default_factory=dict)
     _servers: dict[ServerKey, tuple[ServerTransaction, Address]] = field(default_factory=dict)
     _clients: dict[tuple[str, str], tuple[ClientTransaction, Address]] = field(default_factory=dict)
+    _refreshes: dict[tuple[str, str], str] = field(default_factory=dict)  # UPDATE key -> Call-ID
 
     @property
     def contact(self) -> str:
-        return f"<sip:percl@{self._hostport()}>"
+        return self._contact("UDP")
 
-    def _hostport(self) -> str:
+    def _contact(self, transport: str) -> str:
+        if transport == "UDP":
+            return f"<sip:percl@{self._hostport(transport)}>"
+        return f"<sip:percl@{self._hostport(transport)};transport={transport.lower()}>"
+
+    def _hostport(self, transport: str = "UDP") -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return f"{host}:{self.stream_ports.get(transport, self.port)}"
 
-    def _via(self) -> str:
-        return f"SIP/2.0/UDP {self._hostport()};branch={new_branch()};rport"
+    def _via(self, transport: str = "UDP") -> str:
+        return f"SIP/2.0/{transport} {self._hostport(transport)};branch={new_branch()};rport"
 
     def phase(self, call_id: str) -> Phase | None:
         call = self._calls.get(call_id)
@@ -192,8 +221,10 @@ class SipAgent:
         deadlines = [t.next_deadline() for t, _ in (*self._servers.values(),
                                                      *self._clients.values())]
         for call in self._calls.values():
-            deadlines += [t.next_deadline() for t in (call.uas, call.uac, call.reinvite)
-                          if t is not None]
+            deadlines += [t.next_deadline() for t in (call.uas, call.uac, call.reinvite,
+                                                       call.refresh_uac) if t is not None]
+            if call.timer_at is not None and call.phase is Phase.ANSWERED:
+                deadlines.append(call.timer_at)
             if call.cancelled_at is not None and call.uac is not None:
                 deadlines.append(call.cancelled_at + 64 * T1)
         return min((d for d in deadlines if d is not None), default=None)
@@ -210,6 +241,11 @@ class SipAgent:
 
     def _call_timers(self, call: _Call, now: float) -> list[Outgoing]:
         out: list[Outgoing] = []
+        if call.refresh_uac is not None:
+            out += self._run_refresh(call, call.refresh_uac.on_time(now), now)
+        if (call.timer is not None and call.timer_at is not None and now >= call.timer_at
+                and call.phase is Phase.ANSWERED):
+            out += self._session_timer(call, call.timer, now)
         if call.uas is not None:
             out += self._run_uas(call, call.uas, call.uas.on_time(now), now)
         if call.reinvite is not None:
@@ -231,8 +267,17 @@ class SipAgent:
         except ParseError as error:
             response = _bad_request_response(data, source, str(error))
             return [] if response is None else [response]
+        return self.receive_message(message, source, now)
+
+    def receive_message(self, message: Request | Response, source: Address, now: float, *,
+                        transport: str = "UDP") -> list[Outgoing]:
+        """One parsed message from `source` that came over `transport` (a stream's framing
+        parsed it: tcp.py). A request whose top Via names another transport than the one it
+        came on is dropped: its responses would have nowhere to go (RFC 3261 18.2.2)."""
         if isinstance(message, Response):
             return self._response(message, now)
+        if message.vias[0].transport.upper() != transport:
+            return []
         return self._request(_stamp_via(message, source), source, now)
 
     def _request(self, request: Request, source: Address, now: float) -> list[Outgoing]:
@@ -264,7 +309,7 @@ class SipAgent:
 
     def _new_invite(self, invite: Request, source: Address, now: float) -> list[Outgoing]:
         if invite.to.tag is not None:
-            txn = ServerInviteTransaction(invite)
+            txn = ServerInviteTransaction(invite, reliable=_reliable(invite))
             response = make_response(invite, 481, "Call/Transaction Does Not Exist")
             return self._send_responses(txn.request, source, txn.start(now, trying=False)
                                         + txn.respond(response, now))
@@ -272,8 +317,12 @@ class SipAgent:
             verdict = self.admit(invite, source, now)
             if not verdict.admitted:
                 return self._refuse_new(invite, source, verdict, now)
-        call = _Call(invite.call_id, outbound=False, invite=invite, hop=source)
-        call.uas = ServerInviteTransaction(invite)
+        if too_small(invite):
+            return self._refuse_new(invite, source, Verdict(422, "session interval too small"),
+                                    now)
+        call = _Call(invite.call_id, outbound=False, invite=invite, hop=source,
+                     transport=invite.vias[0].transport.upper(), peer_update=allows_update(invite))
+        call.uas = ServerInviteTransaction(invite, reliable=_reliable(invite))
         self._calls[call.call_id] = call
         self.events.append(Incoming(call.call_id, invite, source))
         return self._run_uas(call, call.uas, call.uas.start(now), now)
@@ -289,7 +338,9 @@ class SipAgent:
             extra.append(("Retry-After", str(verdict.retry_after)))
         if verdict.challenge is not None:
             extra.append(("Proxy-Authenticate", verdict.challenge))
-        txn = ServerInviteTransaction(invite)
+        if verdict.status == 422:
+            extra.append(("Min-SE", str(MIN_SE)))
+        txn = ServerInviteTransaction(invite, reliable=_reliable(invite))
         response = make_response(invite, verdict.status, _reason(verdict.status),
                                  to_tag=new_tag(), extra=tuple(extra))
         return self._send_responses(txn.request, source, txn.start(now, trying=False)
@@ -297,7 +348,7 @@ class SipAgent:
 
     def _reinvite(self, call: _Call, request: Request, source: Address,
                   now: float) -> list[Outgoing]:
-        txn = ServerInviteTransaction(request)
+        txn = ServerInviteTransaction(request, reliable=_reliable(request))
         out = self._send_responses(request, source, txn.start(now))
         try:
             if call.dialog is None or call.phase is not Phase.ANSWERED:
@@ -306,8 +357,12 @@ class SipAgent:
         except DialogError as error:
             response = make_response(request, error.status, _reason(error.status))
             return out + self._send_responses(request, source, txn.respond(response, now))
-        if call.reinvite is not None and call.reinvite.state.value == "proceeding":
+        pending = call.reinvite is not None and call.reinvite.state.value == "proceeding"
+        if pending or call.refresh_uac is not None:  # glare with ours: 491 (RFC 3261 14.2)
             response = make_response(request, 491, "Request Pending")
+            return out + self._send_responses(request, source, txn.respond(response, now))
+        if too_small(request):
+            response = make_response(request, 422, _reason(422), extra=(("Min-SE", str(MIN_SE)),))
             return out + self._send_responses(request, source, txn.respond(response, now))
         call.reinvite = txn
         self.events.append(Reoffer(call.call_id, request.body))
@@ -315,7 +370,7 @@ class SipAgent:
 
     def _non_invite(self, request: Request, key: ServerKey, source: Address,
                     now: float) -> list[Outgoing]:
-        server = ServerTransaction(request)
+        server = ServerTransaction(request, reliable=_reliable(request))
         self._servers[key] = (server, source)
         out = self._run_server(key, server, source, server.start(now))
         status, extra = self._answer_non_invite(request, now)
@@ -340,7 +395,108 @@ class SipAgent:
                 return 481, ()
             self._end(call, "bye")
             return 200, ()
+        if request.method == "UPDATE":
+            return self._update(request, now)
         return 501, (("Allow", ALLOW),)
+
+    def _update(self, request: Request, now: float) -> tuple[int, tuple[tuple[str, str], ...]]:
+        """An UPDATE (RFC 3311) in an answered call: a session refresh. One with an SDP offer
+        is refused 488 (percl changes media only by re-INVITE)."""
+        call = self._calls.get(request.call_id)
+        if call is None or call.dialog is None or call.phase is not Phase.ANSWERED:
+            return 481, ()
+        try:
+            call.dialog = call.dialog.receive(request)
+        except DialogError as error:
+            return error.status, ()
+        if request.body:
+            return 488, ()
+        if too_small(request):
+            return 422, (("Min-SE", str(MIN_SE)),)
+        return 200, (("Contact", self._contact(call.transport)),
+                     *self._start_timer(call, request, now))
+
+    def _start_timer(self, call: _Call, request: Request,
+                     now: float) -> tuple[tuple[str, str], ...]:
+        """The session timer a request from the peer asks for (or none: off), started now;
+        returns the headers its 2xx carries."""
+        answer = answer_request(request)
+        if answer is None:
+            call.timer = call.timer_at = None
+            return ()
+        call.timer, headers = answer
+        call.timer_at = call.timer.deadline(now)
+        return tuple(headers)
+
+    def _session_timer(self, call: _Call, timer: SessionTimer, now: float) -> list[Outgoing]:
+        """The session timer's deadline: refresh (as the refresher, once), else the session
+        expired: end the call with BYE."""
+        if timer.we_refresh and not call.refreshing:
+            call.refreshing = True
+            call.timer_at = now + timer.interval / 2  # the session's end, if nothing answers
+            return self._refresh(call, timer, now)
+        call.timer = call.timer_at = None
+        if not call.hung_up:
+            self.events.append(Ended(call.call_id, "session-expired"))
+        call.hung_up = True
+        return self._bye(call, now)
+
+    def _refresh(self, call: _Call, timer: SessionTimer, now: float) -> list[Outgoing]:
+        """A session refresh: UPDATE when the peer allows it (no offer), else a re-INVITE with
+        our last SDP."""
+        assert call.dialog is not None
+        via = self._via(call.transport)
+        extra = (("Contact", self._contact(call.transport)), *refresh_headers(timer))
+        reliable = call.transport in STREAMS
+        if call.peer_update:
+            call.dialog, update = call.dialog.request("UPDATE", via, extra=extra)
+            self._refreshes[client_key(update)] = call.call_id
+            return self._start_client(update, self._dialog_hop(call), now, reliable=reliable)
+        call.dialog, invite = call.dialog.request(
+            "INVITE", via, body=call.local_sdp,
+            extra=(*extra, ("Content-Type", "application/sdp")) if call.local_sdp else extra)
+        call.refresh_uac = ClientInviteTransaction(invite, reliable=reliable)
+        return self._run_refresh(call, call.refresh_uac.start(now), now)
+
+    def _run_refresh(self, call: _Call, actions: list[Action], now: float) -> list[Outgoing]:
+        out: list[Outgoing] = []
+        txn = call.refresh_uac
+        for action in actions:
+            if isinstance(action, Send):
+                out.append(_out(action.message, self._dialog_hop(call)))
+            elif isinstance(action, Deliver) and isinstance(action.message, Response):
+                response = action.message
+                if 200 <= response.status < 300 and call.dialog is not None and txn is not None:
+                    call.refresh_ack = call.dialog.ack(txn.request.cseq.number,
+                                                       self._via(call.transport))
+                    out.append(_out(call.refresh_ack, self._dialog_hop(call)))
+                if response.status >= 200:
+                    out += self._refreshed(call, response.status, response, now)
+            elif isinstance(action, TimedOut):
+                out += self._refreshed(call, 408, None, now)
+            elif isinstance(action, Terminated):
+                call.refresh_uac = None
+        return out
+
+    def _refreshed(self, call: _Call, status: int, response: Response | None,
+                   now: float) -> list[Outgoing]:
+        """Our refresh's final answer: a 2xx restarts the timer (as the answer sets it); 408
+        or 481 mean the dialog is gone (BYE, RFC 4028 10); other refusals leave the session
+        to expire."""
+        call.refreshing = False
+        if call.phase is not Phase.ANSWERED:
+            return []
+        if 200 <= status < 300 and response is not None:
+            call.timer = from_answer(response)
+            call.timer_at = None if call.timer is None else call.timer.deadline(now)
+            return []
+        if status in (408, 481):
+            call.timer = call.timer_at = None
+            if not call.hung_up:
+                self.events.append(Ended(call.call_id, "session-expired"))
+            call.hung_up = True
+            return self._bye(call, now)
+        return []
 
     def _cancel_inbound(self, cancel: Request, now: float) -> list[Outgoing]:
         key = cancelled_key(cancel)
@@ -358,12 +514,18 @@ class SipAgent:
             client, hop = self._clients[key]
             return self._run_client(key, client, hop, client.receive(response, now), now)
         call = self._calls.get(response.call_id)
+        if call is not None and call.refresh_uac is not None and client_key(
+                call.refresh_uac.request) == key:
+            return self._run_refresh(call, call.refresh_uac.receive(response, now), now)
+        if (call is not None and call.refresh_ack is not None and 200 <= response.status < 300
+                and response.cseq.number == call.refresh_ack.cseq.number):
+            return [_out(call.refresh_ack, self._dialog_hop(call))]  # our refresh's 2xx again
         if call is None or not call.outbound:
             return []
         if call.uac is not None and client_key(call.uac.request) == key:
             return self._run_uac(call, call.uac.receive(response, now), now)
         if 200 <= response.status < 300 and response.cseq.method == "INVITE" and call.ack:
-            return [Outgoing(serialize(call.ack), self._dialog_hop(call))]  # a 2xx again
+            return [_out(call.ack, self._dialog_hop(call))]  # a 2xx again
         return []
 
     # ------------------------------------------------------------------ inbound: answering
@@ -378,7 +540,12 @@ class SipAgent:
         txn = call.reinvite if call.reinvite is not None else call.uas
         if txn is None or txn.state.value != "proceeding":
             return []
-        response = self._response_for(call, txn.request, status, reason or _reason(status), body)
+        timer: tuple[tuple[str, str], ...] = ()
+        if 200 <= status < 300:
+            timer = self._start_timer(call, txn.request, now)
+            call.local_sdp = body or call.local_sdp
+        response = self._response_for(call, txn.request, status, reason or _reason(status), body,
+                                      timer)
         if txn is call.uas:
             if 100 < status < 200:
                 call.phase = Phase.RINGING
@@ -391,10 +558,11 @@ class SipAgent:
         return self._run_uas(call, txn, txn.respond(response, now), now)
 
     def _response_for(self, call: _Call, request: Request, status: int, reason: str,
-                      body: bytes) -> Response:
+                      body: bytes, timer: tuple[tuple[str, str], ...] = ()) -> Response:
         extra: list[tuple[str, str]] = [("Server", USER_AGENT)]
         if 100 < status < 300:
-            extra += [("Contact", self.contact), ("Allow", ALLOW)]
+            extra += [("Contact", self._contact(call.transport)), ("Allow", ALLOW),
+                      ("Supported", "timer"), *timer]
         if body:
             extra.append(("Content-Type", "application/sdp"))
         return make_response(request, status, reason, to_tag=call.local_tag,
@@ -403,22 +571,23 @@ class SipAgent:
     # ------------------------------------------------------------------ outbound: calling
 
     def invite(self, *, request_uri: Uri, from_: NameAddr, to: NameAddr, hop: Address,
-               body: bytes, now: float,
-               extra: tuple[tuple[str, str], ...] = ()) -> tuple[str, list[Outgoing]]:
+               body: bytes, now: float, extra: tuple[tuple[str, str], ...] = (),
+               transport: str = "UDP") -> tuple[str, list[Outgoing]]:
         """Place a call: an INVITE with SDP offer `body` to `request_uri`, sent to `hop` (the
-        trunk's proxy). Returns the new Call-ID and what to send."""
+        trunk's proxy) over `transport`. Returns the new Call-ID and what to send."""
         call_id = f"{secrets.token_hex(12)}@percl"
         tag = new_tag()
         headers = Headers((
-            ("Via", self._via()), ("Max-Forwards", "70"),
+            ("Via", self._via(transport)), ("Max-Forwards", "70"),
             ("From", str(from_.with_param("tag", tag))), ("To", str(to)),
-            ("Call-ID", call_id), ("CSeq", "1 INVITE"), ("Contact", self.contact),
-            ("Allow", ALLOW), ("User-Agent", USER_AGENT), *extra,
+            ("Call-ID", call_id), ("CSeq", "1 INVITE"), ("Contact", self._contact(transport)),
+            ("Allow", ALLOW), ("Supported", "timer"), ("User-Agent", USER_AGENT), *extra,
             ("Content-Type", "application/sdp"),
         ))
         invite = Request(method="INVITE", uri=request_uri, headers=headers, body=body)
-        call = _Call(call_id, outbound=True, invite=invite, hop=hop, local_tag=tag)
-        call.uac = ClientInviteTransaction(invite)
+        call = _Call(call_id, outbound=True, invite=invite, hop=hop, local_tag=tag,
+                     transport=transport, local_sdp=body)
+        call.uac = ClientInviteTransaction(invite, reliable=transport in STREAMS)
         self._calls[call_id] = call
         return call_id, self._run_uac(call, call.uac.start(now), now)
 
@@ -426,7 +595,7 @@ class SipAgent:
         out: list[Outgoing] = []
         for action in actions:
             if isinstance(action, Send):
-                out.append(Outgoing(serialize(action.message), call.hop))
+                out.append(_out(action.message, call.hop))
             elif isinstance(action, Deliver) and isinstance(action.message, Response):
                 out += self._uac_response(call, action.message, now)
             elif isinstance(action, TimedOut):
@@ -466,9 +635,12 @@ class SipAgent:
             dialog = Dialog.as_uac(call.invite, response)
         except DialogError:
             return self._uac_failed(call, 502)  # a 2xx we cannot follow (no Contact)
-        ack = dialog.ack(call.invite.cseq.number, self._via())
+        ack = dialog.ack(call.invite.cseq.number, self._via(call.transport))
         call.dialog, call.ack, call.phase = dialog, ack, Phase.ANSWERED
-        out = [Outgoing(serialize(ack), self._dialog_hop(call))]
+        call.peer_update = allows_update(response)
+        call.timer = from_answer(response)  # the peer's session timer, when it asked for one
+        call.timer_at = None if call.timer is None else call.timer.deadline(now)
+        out = [_out(ack, self._dialog_hop(call))]
         if call.hung_up:
             return out + self._bye(call, now)  # hung up while the 2xx was on its way
         self.events.append(Answered(call.call_id, response.body))
@@ -476,11 +648,11 @@ class SipAgent:
 
     def _uac_retry(self, call: _Call, retry: Request, now: float) -> list[Outgoing]:
         """The challenged INVITE again with credentials: a new transaction, CSeq + 1."""
-        headers = retry.headers.set("Via", self._via()).set(
+        headers = retry.headers.set("Via", self._via(call.transport)).set(
             "CSeq", f"{call.invite.cseq.number + 1} INVITE")
         call.invite = replace(retry, headers=headers)
         call.authorized = True
-        call.uac = ClientInviteTransaction(call.invite)
+        call.uac = ClientInviteTransaction(call.invite, reliable=call.transport in STREAMS)
         return self._run_uac(call, call.uac.start(now), now)
 
     def _uac_failed(self, call: _Call, status: int) -> list[Outgoing]:
@@ -513,15 +685,16 @@ class SipAgent:
         if call.uac is None:
             return []
         call.cancelled_at = now
-        return self._start_client(make_cancel(call.uac.request), call.hop, now)
+        return self._start_client(make_cancel(call.uac.request), call.hop, now,
+                                  reliable=call.transport in STREAMS)
 
     def _bye(self, call: _Call, now: float) -> list[Outgoing]:
         assert call.dialog is not None
-        call.dialog, bye = call.dialog.request("BYE", self._via())
+        call.dialog, bye = call.dialog.request("BYE", self._via(call.transport))
         call.phase = Phase.ENDED
         hop = self._dialog_hop(call)
         self._forget_later(call)
-        return self._start_client(bye, hop, now)
+        return self._start_client(bye, hop, now, reliable=call.transport in STREAMS)
 
     def _forget_later(self, call: _Call) -> None:
         if call.uas is None and call.uac is None and call.reinvite is None:
@@ -536,10 +709,11 @@ class SipAgent:
         if not call.outbound and not call.dialog.route_set:
             return call.hop
         uri = call.dialog.next_hop()
-        return uri.host.strip("[]"), uri.port or 5060
+        return uri.host.strip("[]"), uri.port or (5061 if call.transport == "TLS" else 5060)
 
-    def _start_client(self, request: Request, hop: Address, now: float) -> list[Outgoing]:
-        client = ClientTransaction(request)
+    def _start_client(self, request: Request, hop: Address, now: float, *,
+                      reliable: bool = False) -> list[Outgoing]:
+        client = ClientTransaction(request, reliable=reliable)
         key = client_key(request)
         self._clients[key] = (client, hop)
         return self._run_client(key, client, hop, client.start(now), now)
@@ -549,10 +723,26 @@ class SipAgent:
         out: list[Outgoing] = []
         for action in actions:
             if isinstance(action, Send):
-                out.append(Outgoing(serialize(action.message), hop))
+                out.append(_out(action.message, hop))
             elif isinstance(action, Terminated):
                 self._clients.pop(key, None)
+                self._refreshes.pop(key, None)
+            elif key in self._refreshes and isinstance(action, Deliver | TimedOut):
+                out += self._update_answered(key, action, now)
         return out
+
+    def _update_answered(self, key: tuple[str, str], action: Deliver | TimedOut,
+                         now: float) -> list[Outgoing]:
+        """A response to our UPDATE refresh (provisional ones are ignored)."""
+        call = self._calls.get(self._refreshes[key])
+        if call is None:
+            return []
+        if isinstance(action, TimedOut):
+            return self._refreshed(call, 408, None, now)
+        response = action.message
+        if not isinstance(response, Response) or response.status < 200:
+            return []
+        return self._refreshed(call, response.status, response, now)
 
     # ------------------------------------------------------------------ server plumbing
 
@@ -592,8 +782,10 @@ class SipAgent:
 
     def _send_responses(self, request: Request, source: Address,
                         actions: list[Action]) -> list[Outgoing]:
-        address = _response_address(request, source)
-        return [Outgoing(serialize(a.message), address) for a in actions
+        # Over a stream the response goes back on the request's connection, whose far end is
+        # `source` (RFC 3261 18.2.2); over UDP to the Via's received/rport.
+        address = source if _reliable(request) else _response_address(request, source)
+        return [_out(a.message, address) for a in actions
                 if isinstance(a, Send) and isinstance(a.message, Response)]
 
     @property
@@ -606,10 +798,22 @@ _REASONS = {
     403: "Forbidden", 404: "Not Found", 407: "Proxy Authentication Required",
     408: "Request Timeout", 480: "Temporarily Unavailable",
     481: "Call/Transaction Does Not Exist", 486: "Busy Here", 487: "Request Terminated",
-    488: "Not Acceptable Here", 491: "Request Pending", 500: "Server Internal Error",
+    488: "Not Acceptable Here", 491: "Request Pending", 422: "Session Interval Too Small",
+    500: "Server Internal Error",
     501: "Not Implemented", 503: "Service Unavailable", 603: "Decline",
 }
 
 
 def _reason(status: int) -> str:
     return _REASONS.get(status, "Unknown")
+
+
+def _reliable(request: Request) -> bool:
+    """Whether `request` came (or goes) over a stream: no retransmissions (RFC 3261 17)."""
+    return request.vias[0].transport.upper() in STREAMS
+
+
+def _out(message: Request | Response, address: Address) -> Outgoing:
+    """`message` for the wire, on the transport its top Via names (ours for a request we send,
+    the peer's for a response: the one its request came on)."""
+    return Outgoing(serialize(message), address, message.vias[0].transport.upper())

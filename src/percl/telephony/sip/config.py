@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
-from percl.domain.phone import is_e164
+from percl.domain.phone import is_e164, is_sip_uri
 from percl.errors import ConfigError
 
 DEFAULT_PORT = 5060
@@ -30,7 +30,11 @@ ENV_NAMES = (
     "PERCL_SIP_TRUNK_NAME", "PERCL_SIP_TRUNK_PROXY", "PERCL_SIP_TRUNK_PREFIXES",
     "PERCL_SIP_TRUNK_SOURCES", "PERCL_SIP_TRUNK_USERNAME", "PERCL_SIP_TRUNK_PASSWORD",
     "PERCL_SIP_TRUNK_REGISTER", "PERCL_SIP_DOMAINS", "PERCL_SIP_RATE", "PERCL_SIP_BURST",
+    "PERCL_SIP_TCP", "PERCL_SIP_TLS", "PERCL_SIP_TLS_CERT", "PERCL_SIP_TLS_KEY", "PERCL_SIP_TLS_CA",
+    "PERCL_SIP_TRUNK_TRANSPORT", "PERCL_SIP_DIRECT_URIS",
 )
+TRANSPORTS = ("udp", "tcp", "tls")
+DEFAULT_TLS_PORT = 5061
 # A carrier sends all its calls from a few addresses, so the per-source limit is sized for a
 # trunk's traffic (the bench's 100 calls/s from one sipp), not a phone's: it stops floods.
 DEFAULT_RATE = 200.0  # INVITEs per second one source address may send, sustained
@@ -63,16 +67,19 @@ class Trunk:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     register: bool = False  # REGISTER percl's Contact with the proxy (username/password)
+    transport: str = "udp"  # how calls and REGISTERs reach the proxy: "udp", "tcp" or "tls"
 
     def routes(self, to: str) -> bool:
         """Whether an outbound call to `to` goes out on this trunk."""
-        return self.proxy is not None and is_e164(to) and any(
+        return self.proxy is not None and (is_e164(to) or is_sip_uri(to)) and any(
             to.startswith(prefix) for prefix in self.prefixes)
 
     def describe(self) -> str:
         """One line for the banner and logs; never the password."""
         parts = [f"trunk {self.name}"]
-        parts.append(f"proxy {self.proxy}" if self.proxy else "inbound only")
+        parts.append(f"proxy {self.proxy}" + (f" over {self.transport}"
+                                               if self.transport != "udp" else "")
+                     if self.proxy else "inbound only")
         if self.prefixes:
             parts.append("out: " + ",".join(self.prefixes))
         parts.append("from: " + (",".join(str(s) for s in self.sources) or "the proxy"))
@@ -92,6 +99,12 @@ class SipConfig:
     domains: tuple[str, ...] = ()  # more Request-URI hosts that are percl (besides its addresses)
     rate: float = DEFAULT_RATE
     burst: float = DEFAULT_BURST
+    tcp: HostPort | None = None  # listen for SIP over TCP here too
+    tls: HostPort | None = None  # listen for SIP over TLS here (needs tls_cert and tls_key)
+    tls_cert: str | None = None  # PEM certificate chain the TLS listener presents
+    tls_key: str | None = None  # its private key (PEM)
+    tls_ca: str | None = None  # PEM CAs trusted for outbound TLS (default: the system's)
+    direct_uris: bool = False  # a sip: URI no trunk routes goes straight to its host
 
     def trunk_for(self, to: str) -> Trunk | None:
         """The first trunk that routes `to`, in configuration order."""
@@ -101,6 +114,12 @@ class SipConfig:
         """Banner lines: listen and advertised addresses, RTP ports, one line per trunk."""
         lines = [f"SIP on udp {self.listen} (advertised {self.advertised}), "
                  f"RTP ports {self.rtp_ports[0]}-{self.rtp_ports[1]}"]
+        if self.tcp is not None:
+            lines.append(f"SIP on tcp {self.tcp}")
+        if self.tls is not None:
+            lines.append(f"SIP on tls {self.tls} (certificate {self.tls_cert})")
+        if self.direct_uris:
+            lines.append("sip: URIs no trunk routes are called directly at their host")
         lines += [trunk.describe() for trunk in self.trunks]
         if not self.trunks:
             lines.append("no trunk: every INVITE is refused (403)")
@@ -138,8 +157,36 @@ def load_sip_config(environ: Mapping[str, str],
     rate = _positive("PERCL_SIP_RATE", values.get("PERCL_SIP_RATE") or table.get("rate", DEFAULT_RATE))
     burst = _positive("PERCL_SIP_BURST",
                       values.get("PERCL_SIP_BURST") or table.get("burst", DEFAULT_BURST))
+    tcp_text = values.get("PERCL_SIP_TCP") or _text(table, "tcp", "")
+    tcp = _host_port("PERCL_SIP_TCP", tcp_text, DEFAULT_PORT) if tcp_text.strip() else None
+    cert = values.get("PERCL_SIP_TLS_CERT") or _text(table, "tls_cert", "") or None
+    key = values.get("PERCL_SIP_TLS_KEY") or _text(table, "tls_key", "") or None
+    ca = values.get("PERCL_SIP_TLS_CA") or _text(table, "tls_ca", "") or None
+    tls_text = values.get("PERCL_SIP_TLS") or _text(table, "tls", "")
+    tls = _tls_listen(tls_text, cert, key, listen)
     return SipConfig(listen=listen, advertised=advertised, rtp_ports=ports, trunks=tuple(trunks),
-                     domains=tuple(d.lower() for d in domains), rate=rate, burst=max(1.0, burst))
+                     domains=tuple(d.lower() for d in domains), rate=rate, burst=max(1.0, burst),
+                     tcp=tcp, tls=tls, tls_cert=cert, tls_key=key, tls_ca=ca,
+                     direct_uris=_flag("PERCL_SIP_DIRECT_URIS",
+                                       values.get("PERCL_SIP_DIRECT_URIS")
+                                       or table.get("direct_uris", False)))
+
+
+def _tls_listen(raw: str, cert: str | None, key: str | None, listen: HostPort) -> HostPort | None:
+    """Where the TLS listener binds: PERCL_SIP_TLS, else the UDP host on 5061 when a
+    certificate and key are given; None when neither."""
+    if bool(cert) != bool(key):
+        raise ConfigError("PERCL_SIP_TLS_CERT and PERCL_SIP_TLS_KEY: give both (a PEM certificate "
+                          "chain and its private key) to listen for TLS")
+    if raw.strip() and not cert:
+        raise ConfigError(f"PERCL_SIP_TLS={raw!r}: listening for TLS needs PERCL_SIP_TLS_CERT and "
+                          "PERCL_SIP_TLS_KEY")
+    if not cert:
+        return None
+    if raw.strip():
+        return _host_port("PERCL_SIP_TLS", raw, DEFAULT_TLS_PORT)
+    return HostPort(listen.host, DEFAULT_TLS_PORT)
+
 
 
 def _positive(name: str, raw: object) -> float:
@@ -244,14 +291,17 @@ def _sources(name: str, items: Sequence[str]) -> tuple[ipaddress.IPv4Network |
 
 def _prefixes(name: str, items: Sequence[str]) -> tuple[str, ...]:
     for item in items:
-        if not ((item.startswith("+") and item[1:].isdigit()) or item == "+"):
+        if not ((item.startswith("+") and item[1:].isdigit()) or item == "+"
+                or (item.startswith(("sip:", "sips:")) and not any(c.isspace() for c in item))):
             raise ConfigError(f"{name}: prefix {item!r} must be '+' and digits (e.g. +1, +4420), "
-                              "or '+' alone for every number")
+                              "'+' alone for every number, or 'sip:' (sip: URIs, or those that "
+                              "start so, e.g. 'sip:' or 'sip:ext-')")
     return tuple(items)
 
 
 def _trunk(item: Mapping[str, object], where: str) -> Trunk:
-    known = {"name", "proxy", "prefixes", "sources", "username", "password", "register"}
+    known = {"name", "proxy", "prefixes", "sources", "username", "password", "register",
+             "transport"}
     unknown = sorted(set(item) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown keys {unknown} (known: {sorted(known)})")
@@ -260,7 +310,8 @@ def _trunk(item: Mapping[str, object], where: str) -> Trunk:
         raise ConfigError(f"{where}: name is required (a short word, e.g. \"carrier\")")
     return _build_trunk(where, name.strip(), item.get("proxy"), item.get("prefixes", []),
                         item.get("sources", []), item.get("username"), item.get("password"),
-                        _flag(f"{where} register", item.get("register", False)))
+                        _flag(f"{where} register", item.get("register", False)),
+                        _transport(f"{where} transport", item.get("transport", "udp")))
 
 
 def _env_trunk(values: Mapping[str, str]) -> Trunk | None:
@@ -273,11 +324,21 @@ def _env_trunk(values: Mapping[str, str]) -> Trunk | None:
                         values.get("PERCL_SIP_TRUNK_SOURCES", ""),
                         values.get("PERCL_SIP_TRUNK_USERNAME"),
                         values.get("PERCL_SIP_TRUNK_PASSWORD"),
-                        _flag("PERCL_SIP_TRUNK_REGISTER", values.get("PERCL_SIP_TRUNK_REGISTER", "")))
+                        _flag("PERCL_SIP_TRUNK_REGISTER", values.get("PERCL_SIP_TRUNK_REGISTER", "")),
+                        _transport("PERCL_SIP_TRUNK_TRANSPORT",
+                                   values.get("PERCL_SIP_TRUNK_TRANSPORT", "udp")))
+
+
+def _transport(name: str, raw: object) -> str:
+    text = str(raw).strip().lower() if isinstance(raw, str) else ""
+    if text not in TRANSPORTS:
+        raise ConfigError(f"{name}={raw!r}: expected one of {', '.join(TRANSPORTS)}")
+    return text
 
 
 def _build_trunk(where: str, name: str, proxy: object, prefixes: object, sources: object,
-                 username: object, password: object, register: bool = False) -> Trunk:
+                 username: object, password: object, register: bool = False,
+                 transport: str = "udp") -> Trunk:
     if proxy is not None and not isinstance(proxy, str):
         raise ConfigError(f"{where}: proxy must be a string host[:port]")
     for key, value in (("username", username), ("password", password)):
@@ -295,4 +356,5 @@ def _build_trunk(where: str, name: str, proxy: object, prefixes: object, sources
                           "password")
     return Trunk(name=name, proxy=hop, prefixes=routes, sources=allowed,
                  username=cast("str | None", username) or None,
-                 password=cast("str | None", password) or None, register=register)
+                 password=cast("str | None", password) or None, register=register,
+                 transport=transport)

@@ -40,13 +40,15 @@ import ipaddress
 import logging
 import secrets
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from percl.domain.phone import is_e164
+from percl.domain.phone import is_e164, is_sip_uri
 from percl.domain.records import IncomingNumber
 from percl.engine.ports import DialResult
+from percl.errors import ConfigError
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 from percl.telephony.sim.lines import ExternalLine, FarAudio, LineCall
 from percl.telephony.sip.acl import Admission, RateLimiter, Verdict
@@ -69,9 +71,16 @@ from percl.telephony.sip.auth import (
     parse_digest_params,
     with_credentials,
 )
-from percl.telephony.sip.config import SipConfig, Trunk
+from percl.telephony.sip.config import HostPort, SipConfig, Trunk
 from percl.telephony.sip.media import PortPool, RtpEndpoint
-from percl.telephony.sip.message import NameAddr, Request, Response, Uri, parse_uri
+from percl.telephony.sip.message import (
+    NameAddr,
+    ParseError,
+    Request,
+    Response,
+    Uri,
+    parse_uri,
+)
 from percl.telephony.sip.register import RegisterAccount, Registered, RegistrationFailed
 from percl.telephony.sip.register_io import RegEvent, RegistrationClient
 from percl.telephony.sip.sdp import (
@@ -85,6 +94,7 @@ from percl.telephony.sip.sdp import (
     read_answer,
     serialize_sdp,
 )
+from percl.telephony.sip.tcp import Connection, StreamServer, connect
 from percl.telephony.sip.uas import Outgoing
 
 log = logging.getLogger(__name__)
@@ -207,6 +217,9 @@ class SipLine(TaskOwner):
         self._registrations: dict[str, RegistrationClient] = {}  # by trunk name
         self._reg_state: dict[str, str] = {}  # by trunk name: the banner's words
         self._reg_outcome = asyncio.Event()  # every registering trunk had a first outcome
+        self._stream_servers: dict[str, StreamServer] = {}  # "TCP" / "TLS" listeners
+        self._streams: dict[tuple[str, Address], Connection] = {}  # by transport, far address
+        self._client_tls: ssl.SSLContext | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -241,7 +254,29 @@ class SipLine(TaskOwner):
             limiter=RateLimiter(self.config.rate, self.config.burst))
         self._group.spawn(self._run_timers())
         log.info("SIP line on udp %s:%d", *self.address)
+        await self._start_streams()
         await self._register_trunks()
+
+    async def _start_streams(self) -> None:
+        """The TCP and TLS listeners, when configured, and the context outbound TLS trusts."""
+        config = self.config
+        if config.tls is not None or any(t.transport == "tls" for t in config.trunks):
+            self._client_tls = _tls_context(config)
+        listeners: list[tuple[str, HostPort | None, ssl.SSLContext | None]] = [
+            ("TCP", config.tcp, None),
+            ("TLS", config.tls, _tls_server_context(config) if config.tls else None)]
+        for name, where, context in listeners:
+            if where is None:
+                continue
+            server = await StreamServer.start(self._stream_message, where.host, where.port,
+                                              ssl=context)
+            self._stream_servers[name] = server
+            self._agent.stream_ports[name] = server.address[1]
+            log.info("SIP line on %s %s:%d", name.lower(), *server.address)
+
+    def stream_address(self, transport: str) -> Address:
+        """Where the TCP or TLS listener is bound (the real port when the config said 0)."""
+        return self._stream_servers[transport.upper()].address
 
     async def _register_trunks(self) -> None:
         """REGISTER the line's Contact with each `register = true` trunk's proxy, and wait
@@ -255,12 +290,16 @@ class SipLine(TaskOwner):
                 registrar=Uri("sip", host=trunk.proxy.host, port=trunk.proxy.port),
                 aor=Uri("sip", host=trunk.proxy.host, user=trunk.username),
                 username=trunk.username, password=trunk.password or "")
-            contact = Uri("sip", host=self.config.advertised, port=self.address[1],
-                          user=trunk.username)
+            transport = trunk.transport.upper()
+            port = self._agent.stream_ports.get(transport, self.address[1])
+            params = () if transport == "UDP" else (("transport", trunk.transport),)
+            contact = Uri("sip", host=self.config.advertised, port=port, user=trunk.username,
+                          params=params)
             self._reg_state[trunk.name] = f"registering with {trunk.proxy}"
             self._registrations[trunk.name] = await RegistrationClient.start(
                 account, hop, local_host=_local_address_toward(hop, self.config.listen.host),
-                contact=contact, on_event=self._on_registration(trunk))
+                contact=contact, on_event=self._on_registration(trunk), transport=transport,
+                ssl=self._client_tls if transport == "TLS" else None)
         if not self._registrations:
             return
         with contextlib.suppress(TimeoutError):
@@ -299,6 +338,12 @@ class SipLine(TaskOwner):
         self._by_engine.clear()
         await self._stop_registrations()
         await self._group.close()
+        for connection in list(self._streams.values()):
+            connection.close()
+        self._streams.clear()
+        for server in self._stream_servers.values():
+            await server.close()
+        self._stream_servers.clear()
         if self._transport is not None:
             self._transport.close()
             self._transport = None
@@ -356,10 +401,64 @@ class SipLine(TaskOwner):
         if self._transport is None:
             return
         for item in outgoing:
+            if item.transport != "UDP":
+                self._send_stream(item)
+                continue
             with contextlib.suppress(OSError):  # one unreachable peer must not stop the rest
                 self._transport.sendto(item.data, item.address)
         if outgoing:
             self._wake.set()  # a new transaction may have an earlier deadline
+
+    def _send_stream(self, item: Outgoing) -> None:
+        """On the open connection to the address (the one a request came on, or the one percl
+        opened to a trunk), else on a new connection (a BYE to a Contact elsewhere)."""
+        connection = self._streams.get((item.transport, item.address))
+        if connection is not None and connection.is_open:
+            connection.send_bytes(item.data)
+        else:
+            self._spawn(self._connect_and_send(item))
+
+    async def _connect_and_send(self, item: Outgoing) -> None:
+        try:
+            connection = await self._connection(item.transport, item.address, item.address[0])
+        except (OSError, ssl.SSLError) as error:
+            log.warning("SIP %s to %s:%d: cannot connect (%s)", item.transport, *item.address,
+                        error)
+            return
+        connection.send_bytes(item.data)
+
+    async def _connection(self, transport: str, address: Address, name: str) -> Connection:
+        """The open connection to `address` over `transport`, or a new one (TLS checks the
+        certificate against `name`)."""
+        key = (transport, address)
+        found = self._streams.get(key)
+        if found is not None and found.is_open:
+            return found
+        context = self._client_tls if transport == "TLS" else None
+        if transport == "TLS" and context is None:
+            context = self._client_tls = _tls_context(self.config)
+        async with asyncio.timeout(REGISTER_WAIT * 5):
+            connection = await connect(address[0], address[1], self._stream_message,
+                                       ssl=context, server_hostname=name)
+        self._keep(key, connection)
+        return connection
+
+    def _keep(self, key: tuple[str, Address], connection: Connection) -> None:
+        self._streams[key] = connection
+
+        def forget(_: object) -> None:
+            if self._streams.get(key) is connection:
+                del self._streams[key]
+        connection.closed.add_done_callback(forget)
+
+    def _stream_message(self, message: Request | Response, connection: Connection) -> None:
+        """A message from a TCP or TLS connection (accepted, or opened by percl)."""
+        key = (connection.transport_name, connection.peer)
+        if key not in self._streams:
+            self._keep(key, connection)
+        self._send(self._agent.receive_message(message, connection.peer, self._now(),
+                                               transport=connection.transport_name))
+        self._events()
 
     async def _run_timers(self) -> None:
         while True:
@@ -521,14 +620,25 @@ class SipLine(TaskOwner):
     # ------------------------------------------------------------------ outbound
 
     def handles(self, to: str) -> bool:
-        return self.config.trunk_for(to) is not None
+        return self.config.trunk_for(to) is not None or (self.config.direct_uris
+                                                         and is_sip_uri(to))
 
     async def dial(self, call: LineCall) -> None:
-        """INVITE `call.to` through its trunk's proxy; the answer or failure comes later."""
-        trunk = self.config.trunk_for(call.to)
-        if trunk is None or trunk.proxy is None:
+        """INVITE `call.to` through its trunk's proxy (or, for a sip: URI no trunk routes and
+        `direct_uris`, to the URI's host); the answer or failure comes later."""
+        route = await self._route(call.to)
+        if route is None:
             call.fail(DialResult.FAILED)
             return
+        trunk, transport, hop, name, target = route
+        if transport != "UDP":
+            try:
+                await self._connection(transport, hop, name)
+            except (OSError, ssl.SSLError, TimeoutError) as error:
+                log.warning("SIP call to %s failed: no %s connection to %s:%d (%s)", call.to,
+                            transport, *hop, error)
+                call.fail(DialResult.FAILED)
+                return
         try:
             rtp = await RtpEndpoint.open(self.config.listen.host, self._ports)
         except OSError:
@@ -540,18 +650,55 @@ class SipLine(TaskOwner):
             return
         offer = make_offer(LocalMedia(self.config.advertised, rtp.port,
                                       str(secrets.randbits(31))))
-        proxy = str(trunk.proxy)
         caller = parse_uri(f"sip:{call.from_}@{self.config.advertised}")
         sip_id, out = self._agent.invite(
-            request_uri=parse_uri(f"sip:{call.to}@{proxy}"),
-            from_=NameAddr(caller), to=NameAddr(parse_uri(f"sip:{call.to}@{proxy}")),
-            hop=self._proxy_hops[trunk.name], body=serialize_sdp(offer), now=self._now(),
-            extra=(("P-Asserted-Identity", f"<{caller}>"),))
+            request_uri=target, from_=NameAddr(caller), to=NameAddr(target),
+            hop=hop, body=serialize_sdp(offer), now=self._now(),
+            extra=(("P-Asserted-Identity", f"<{caller}>"),), transport=transport)
         leg = _Leg(sip_id, rtp, trunk, outbound=True, call=call, offer=offer)
         rtp.on_digits = lambda digits: call.press(digits)
         self._legs[sip_id] = leg
         self._by_engine[call.call_id] = leg
         self._send(out)
+
+    async def _route(self, to: str) -> tuple[Trunk, str, Address, str, Uri] | None:
+        """How a call to `to` goes out: (the trunk whose credentials answer challenges, the
+        transport, the next hop, the name TLS checks, the Request-URI); None when it cannot.
+        A number goes to `sip:NUMBER@proxy`; a sip: URI is the Request-URI itself, sent to the
+        trunk's proxy, or straight to its host when `direct_uris` and no trunk routes it."""
+        trunk = self.config.trunk_for(to)
+        if trunk is not None and trunk.proxy is not None:
+            hop = self._proxy_hops[trunk.name]
+            target = f"sip:{to}@{trunk.proxy}" if is_e164(to) else to
+            try:
+                uri = parse_uri(target)
+            except ParseError:
+                log.warning("SIP call to %r failed: not a SIP URI percl can send", to)
+                return None
+            return trunk, trunk.transport.upper(), hop, trunk.proxy.host, uri
+        if not (self.config.direct_uris and is_sip_uri(to)):
+            return None
+        try:
+            uri = parse_uri(to)
+        except ParseError:
+            log.warning("SIP call to %r failed: not a SIP URI percl can send", to)
+            return None
+        transport = (uri.param("transport") or ("tls" if uri.scheme.lower() == "sips"
+                                                 else "udp")).upper()
+        if transport not in ("UDP", "TCP", "TLS") or not uri.host:
+            log.warning("SIP call to %s failed: transport %s is not one percl speaks", to,
+                        transport.lower())
+            return None
+        host = uri.host.strip("[]")
+        port = uri.port or (5061 if transport == "TLS" else 5060)
+        assert self._loop is not None
+        try:
+            infos = await self._loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        except OSError as error:
+            log.warning("SIP call to %s failed: cannot resolve %s (%s)", to, host, error)
+            return None
+        hop = (str(infos[0][4][0]), int(infos[0][4][1]))
+        return _DIRECT, transport, hop, host, uri
 
     def _authorize(self, request: Request, challenge: Response) -> Request | None:
         leg = self._legs.get(request.call_id)
@@ -572,6 +719,9 @@ class SipLine(TaskOwner):
 
     def _answered(self, leg: _Leg, event: Answered) -> None:
         assert leg.call is not None and leg.offer is not None
+        if not leg.rang:  # a 200 with no 180 before it: the leg rings first, as the engine needs
+            leg.rang = True
+            leg.call.ringing()
         try:
             leg.rtp.start(read_answer(leg.offer, parse_sdp(event.body)))
         except (SdpError, SdpRefused) as error:
@@ -611,6 +761,28 @@ class SipLine(TaskOwner):
         self._legs.pop(leg.sip_id, None)
         if leg.call is not None:
             self._by_engine.pop(leg.call.call_id, None)
+
+
+_DIRECT = Trunk(name="direct")
+"""The trunk of calls sent straight to a sip: URI's host: no credentials, no proxy."""
+
+
+def _tls_context(config: SipConfig) -> ssl.SSLContext:
+    """What outbound TLS trusts: `tls_ca`, else the system's CAs (hostnames are checked)."""
+    try:
+        return ssl.create_default_context(cafile=config.tls_ca)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError(f"PERCL_SIP_TLS_CA={config.tls_ca!r}: cannot load it ({error})") from None
+
+
+def _tls_server_context(config: SipConfig) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(str(config.tls_cert), str(config.tls_key))
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError(f"PERCL_SIP_TLS_CERT={config.tls_cert!r} / PERCL_SIP_TLS_KEY="
+                          f"{config.tls_key!r}: cannot load them ({error})") from None
+    return context
 
 
 def _caller(from_: NameAddr) -> str:

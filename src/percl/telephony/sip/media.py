@@ -37,6 +37,7 @@ from percl.telephony.sip.rtp import (
     RtpError,
     RtpPacket,
     decode_payload,
+    digit_event_packets,
     encode_payload,
     parse_rtp,
 )
@@ -117,6 +118,8 @@ class RtpEndpoint:
         self._pending = np.zeros(0, dtype=np.int16)
         self._frames: deque[Pcm] = deque()
         self._report: asyncio.TimerHandle | None = None
+        self._events_out: deque[RtpPacket] = deque()  # keys to send, one packet per tick
+        self._event_timestamp = 0
 
     @classmethod
     async def open(cls, host: str, ports: PortPool, *,
@@ -176,6 +179,9 @@ class RtpEndpoint:
                 return
             self.held = False  # audio before the answer: early media
             self.on_early_audio()
+        if self._events_out:
+            self._send_event()
+            return
         pcm = frame if frame is not None else np.zeros(FRAME_SAMPLES, dtype=np.int16)
         packet = RtpPacket(payload_type=params.payload_type, sequence=self._sequence,
                            timestamp=self._timestamp, ssrc=self._ssrc,
@@ -184,6 +190,39 @@ class RtpEndpoint:
         self._timestamp = (self._timestamp + len(pcm)) & 0xFFFFFFFF
         with contextlib.suppress(OSError):
             self._rtp.sendto(packet.pack(), self._remote)
+        self.counters.sent += 1
+
+    # ------------------------------------------------------------------ RFC 4733 keys out
+
+    @property
+    def sends_events(self) -> bool:
+        """Whether the peer agreed to telephone-event (SendDigits sends events, not tones)."""
+        return self.params is not None and self.params.telephone_event is not None
+
+    def send_digit_event(self, key: str, tone_ms: int) -> int:
+        """Queue `key` as RFC 4733 packets sent in place of audio, one per 20 ms tick: updates
+        every 20 ms, then the end packet three times. Returns the milliseconds that takes."""
+        assert self.params is not None and self.params.telephone_event is not None
+        packets = digit_event_packets(key, payload_type=self.params.telephone_event,
+                                      ssrc=self._ssrc, first_sequence=0, timestamp=0,
+                                      duration_ms=tone_ms)
+        self._events_out.extend(packets)
+        return len(packets) * FRAME_SAMPLES // 8
+
+    def _send_event(self) -> None:
+        """The next event packet, numbered in the stream now; the event's timestamp is the
+        tick it started on, and the stream's clock runs on underneath it."""
+        assert self._rtp is not None and self._remote is not None
+        packet = self._events_out.popleft()
+        if packet.marker:
+            self._event_timestamp = self._timestamp
+        sent = RtpPacket(payload_type=packet.payload_type, sequence=self._sequence,
+                         timestamp=self._event_timestamp, ssrc=self._ssrc,
+                         payload=packet.payload, marker=packet.marker)
+        self._sequence = (self._sequence + 1) & 0xFFFF
+        self._timestamp = (self._timestamp + FRAME_SAMPLES) & 0xFFFFFFFF
+        with contextlib.suppress(OSError):
+            self._rtp.sendto(sent.pack(), self._remote)
         self.counters.sent += 1
 
     def close(self) -> None:

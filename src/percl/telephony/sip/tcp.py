@@ -83,6 +83,10 @@ class Connection(asyncio.Protocol):
     def send(self, message: Request | Response) -> None:
         self._write(serialize(message))
 
+    def send_bytes(self, data: bytes) -> None:
+        """A message already serialised (the SIP line's agent gives bytes)."""
+        self._write(data)
+
     def _write(self, data: bytes) -> None:
         if self.is_open:
             assert self._transport is not None

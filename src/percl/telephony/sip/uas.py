@@ -54,6 +54,7 @@ ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
 class Outgoing:
     data: bytes
     address: Address
+    transport: str = "UDP"  # "TCP" or "TLS": the owner sends it on a stream (agent.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from percl.telephony.sim.audio.dsp import FRAME_MS, Pcm, beep, dtmf_digits, sile
 from percl.telephony.sim.audio.kit import AudioUnavailable
 from percl.telephony.sim.audio.plane import AudioPlane
 from percl.telephony.sim.audio.streams import FrameQueue, Queued
+from percl.telephony.sim.lines import DigitEvents
 from percl.telephony.sim.media_model import PLAY_DEFAULT_MS, parse_send_digits
 from percl.telephony.sim.phones import Leg
 from percl.telephony.sim.playout import cut_entry, digits_entry, play_entry
@@ -70,7 +71,11 @@ class AudioMediaSession:
         if leg is None or not leg.live:
             return
         index = digits_entry(leg, digits)
-        queue = self._plane.audio_leg(leg).player
+        audio_leg = self._plane.audio_leg(leg)
+        queue = audio_leg.player
+        if isinstance(audio_leg.far, DigitEvents) and audio_leg.far.sends_events:
+            await _send_events(leg, index, queue, audio_leg.far, digits, pause_ms)
+            return
         # Tones as samples, `{n}` pauses as counted silence: a long pause ({9999} at 1 s is legal
         # PerCL) costs no memory and stays under the tone generator's length limit.
         for part in _send_digits_parts(digits, pause_ms):
@@ -140,6 +145,27 @@ def _send_digits_parts(digits: str, pause_ms: int) -> list[Pcm | int]:
     if pos < len(digits):
         parts.append(dtmf_digits(digits[pos:]))
     return parts
+
+
+async def _send_events(leg: Leg, index: int, queue: FrameQueue, far: DigitEvents, digits: str,
+                       pause_ms: int) -> None:
+    """SendDigits to a far end that takes RFC 4733 events: per key, the line sends the event
+    packets while the leg's player holds silence as long (so the key is not heard twice and
+    the flow keeps its timing); `{n}` pauses are silence."""
+    pos = 0
+    for m in _PAUSE.finditer(digits + "{0}"):
+        for key in digits[pos:m.start()]:
+            item = queue.put_silence(far.send_digit_event(key, EVENT_TONE_MS))
+            if (await _hold(leg, index, queue, item)).end is PlayEnd.CUT:
+                return
+        pos = m.end()
+        if int(m.group(1)) and pause_ms > 0:
+            item = queue.put_silence(int(m.group(1)) * pause_ms)
+            if (await _hold(leg, index, queue, item)).end is PlayEnd.CUT:
+                return
+
+
+EVENT_TONE_MS = 100  # a key's length as an event, as long as the in-band tone (tones.py)
 
 
 async def _hold(leg: Leg, index: int, queue: FrameQueue, item: Queued) -> Played:
