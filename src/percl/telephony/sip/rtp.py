@@ -71,10 +71,17 @@ class RtpPacket:
         return b"".join(out)
 
 
+_FIXED = struct.Struct("!BHII")  # the header after its first byte: M/PT, sequence, timestamp, SSRC
+
+
 def parse_rtp(data: bytes) -> RtpPacket:
     """Parse one RTP packet. Raises RtpError."""
     if len(data) < 12:
         raise RtpError("shorter than an RTP header")
+    if data[0] == RTP_VERSION << 6:  # the usual packet: no padding, extension or CSRC
+        second, sequence, timestamp, ssrc = _FIXED.unpack_from(data, 1)
+        return RtpPacket(second & 0x7F, sequence, timestamp, ssrc, bytes(data[12:]),
+                         bool(second & 0x80))
     first, second, sequence, timestamp, ssrc = struct.unpack_from("!BBHII", data)
     if first >> 6 != RTP_VERSION:
         raise RtpError(f"RTP version {first >> 6}, not 2")
@@ -234,6 +241,9 @@ class JitterBuffer:
     _held: dict[int, RtpPacket] = field(default_factory=dict)
 
     def push(self, packet: RtpPacket) -> list[RtpPacket]:
+        if packet.sequence == self._next and not self._held:  # in order, no gap: the usual case
+            self._next = (packet.sequence + 1) & 0xFFFF
+            return [packet]
         if self._next is None:
             self._next = packet.sequence
         if seq_diff(packet.sequence, self._next) < 0:

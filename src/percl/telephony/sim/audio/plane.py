@@ -94,6 +94,8 @@ class AudioLeg:
         sent = self.mouth.next() if self.mouth else None
         if self.far is not None:  # a real phone; the mouth still carries keys a line reports
             external = self.far.take()
+            if external is ZERO:  # a line's decoded digital silence: silence, as a mouth's None
+                external = None
             sent = external if sent is None else sent if external is None else _add(sent, external)
         self.sent = sent
         bound = self.player.next() if self.player else None
