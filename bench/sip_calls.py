@@ -12,10 +12,12 @@ sip-tester) plays the callers in a process of its own.
      lateness percentiles (each 20 ms tick is one RTP packet per leg: its lateness is the send
      jitter), the RFC 3550 jitter of the echoed streams percl received, and percl's CPU.
 
-The whole set the docs quote (one summary line per run, each with the load average and percl's
-CPU per call or per leg-second, so runs on a busy machine can still be compared):
+The whole set the docs quote, and the default (one summary line per run, each with the load
+average and percl's CPU per call, per leg-second and per leg-tick, so that runs on a busy machine
+can still be compared; about 3 minutes):
 
-    .venv/bin/python bench/sip_calls.py --rates 50 100 150 --legs 200 300 500
+    .venv/bin/python bench/sip_calls.py
+    .venv/bin/python bench/sip_calls.py --rates 100 --legs     # one run of (a), none of (b)
 
 `--profile FILE` runs it under cProfile on the event loop thread's CPU clock (read it with
 `bench/profile_summary.py --pstats FILE`).
@@ -151,10 +153,13 @@ async def concurrent_legs(legs: int, rate: int, *, echo_rtp: bool = True) -> Non
             jitter = sorted(line.jitter_ms()) or [float("nan")]
             clock = (f"clock lateness p50 {stats.p50_ms:.2f} / p99 {stats.p99_ms:.2f} / max "
                      f"{stats.max_ms:.1f} ms ({stats.ticks} ticks)" if stats else "no media clock")
+            # Per leg-tick (one RTP packet each way, one frame through the audio plane): what a
+            # clock that fell behind did not tick is not counted as work it did.
+            per_tick = cpu * 1e6 / max(up * (stats.ticks if stats else 250), 1)
             print(f"b. legs {legs}: {up} up; over 5 s {clock}; received jitter p50 "
                   f"{percentile(jitter, 50):.2f} / p99 {percentile(jitter, 99):.2f} ms; percl CPU "
                   f"{cpu / 5 * 100:.0f}% of a core = {cpu * 1e6 / (5 * max(up, 1)):.0f} us per "
-                  f"leg-second; {_load()}", flush=True)
+                  f"leg-second, {per_tick:.1f} us per leg-tick; {_load()}", flush=True)
             proc.kill()
             await proc.wait()
     finally:
@@ -180,10 +185,10 @@ async def run(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=1000)
-    parser.add_argument("--rates", type=int, nargs="*", default=[100], metavar="RATE",
+    parser.add_argument("--rates", type=int, nargs="*", default=[50, 100, 150], metavar="RATE",
                         help="call rates asked, one run each (none: skip)")
     parser.add_argument("--hold-ms", type=int, default=1000)
-    parser.add_argument("--legs", type=int, nargs="*", default=[500], metavar="LEGS",
+    parser.add_argument("--legs", type=int, nargs="*", default=[200, 300, 500], metavar="LEGS",
                         help="concurrent legs, one run each (none: skip)")
     parser.add_argument("--no-echo", action="store_true", help="sipp sends no RTP back")
     parser.add_argument("--profile", metavar="FILE",
