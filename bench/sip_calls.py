@@ -12,14 +12,24 @@ sip-tester) plays the callers in a process of its own.
      lateness percentiles (each 20 ms tick is one RTP packet per leg: its lateness is the send
      jitter), the RFC 3550 jitter of the echoed streams percl received, and percl's CPU.
 
-    .venv/bin/python bench/sip_calls.py [--calls 1000 --rate 100] [--legs 500]
+The whole set the docs quote, and the default (one summary line per run, each with the load
+average and percl's CPU per call, per leg-second and per leg-tick, so that runs on a busy machine
+can still be compared; about 3 minutes):
+
+    .venv/bin/python bench/sip_calls.py
+    .venv/bin/python bench/sip_calls.py --rates 100 --legs     # one run of (a), none of (b)
+
+`--profile FILE` runs it under cProfile on the event loop thread's CPU clock (read it with
+`bench/profile_summary.py --pstats FILE`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import ipaddress
+import os
 import random
 import re
 import shutil
@@ -103,9 +113,10 @@ async def call_rate(calls: int, rate: int, hold_ms: int) -> None:
         text = output.decode(errors="replace")
         ok = _successes(text)
         busy = max(elapsed - hold_ms / 1000, 1e-9)  # the last call's hold is not call set-up
-        print(f"a. {calls} calls asked at {rate}/s, each held {hold_ms} ms: {ok} succeeded, "
-              f"{ok / busy:.0f} calls/s reached, percl CPU {cpu * 1000 / max(ok, 1):.1f} ms "
-              f"per call ({cpu:.1f} s over {elapsed:.1f} s), sipp exit {proc.returncode}")
+        print(f"a. rate {rate}/s asked, {calls} calls held {hold_ms} ms: {ok} succeeded, "
+              f"{ok / busy:.0f} calls/s reached; percl CPU {cpu * 1000 / max(ok, 1):.2f} ms "
+              f"per call ({cpu:.1f} s over {elapsed:.1f} s); sipp exit {proc.returncode}; "
+              f"{_load()}", flush=True)
     finally:
         await platform.__aexit__(None, None, None)
 
@@ -139,15 +150,16 @@ async def concurrent_legs(legs: int, rate: int, *, echo_rtp: bool = True) -> Non
             await asyncio.sleep(5)
             cpu = time.process_time() - cpu
             stats = platform.sim.media_clock_stats()
-            jitter = sorted(line.jitter_ms())
-            print(f"b. {up} of {legs} legs up; over 5 s: media clock lateness "
-                  f"p50 {stats.p50_ms:.2f} ms, p99 {stats.p99_ms:.2f} ms, "
-                  f"max {stats.max_ms:.1f} ms ({stats.ticks} ticks); "
-                  if stats else "b. no media clock; ", end="")
-            if jitter:
-                print(f"received RFC 3550 jitter per leg p50 {percentile(jitter, 50):.2f} ms, "
-                      f"p99 {percentile(jitter, 99):.2f} ms; percl CPU {cpu / 5 * 100:.0f}% "
-                      "of a core")
+            jitter = sorted(line.jitter_ms()) or [float("nan")]
+            clock = (f"clock lateness p50 {stats.p50_ms:.2f} / p99 {stats.p99_ms:.2f} / max "
+                     f"{stats.max_ms:.1f} ms ({stats.ticks} ticks)" if stats else "no media clock")
+            # Per leg-tick (one RTP packet each way, one frame through the audio plane): what a
+            # clock that fell behind did not tick is not counted as work it did.
+            per_tick = cpu * 1e6 / max(up * (stats.ticks if stats else 250), 1)
+            print(f"b. legs {legs}: {up} up; over 5 s {clock}; received jitter p50 "
+                  f"{percentile(jitter, 50):.2f} / p99 {percentile(jitter, 99):.2f} ms; percl CPU "
+                  f"{cpu / 5 * 100:.0f}% of a core = {cpu * 1e6 / (5 * max(up, 1)):.0f} us per "
+                  f"leg-second, {per_tick:.1f} us per leg-tick; {_load()}", flush=True)
             proc.kill()
             await proc.wait()
     finally:
@@ -157,22 +169,42 @@ async def concurrent_legs(legs: int, rate: int, *, echo_rtp: bool = True) -> Non
         await platform.__aexit__(None, None, None)
 
 
-async def main() -> None:
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.1f}/{five:.1f}"
+
+
+async def run(args: argparse.Namespace) -> None:
+    print(machine_banner("SIP calls through percl's SIP line (sipp on 127.0.0.1)"), flush=True)
+    for rate in args.rates:
+        await call_rate(args.calls, rate, args.hold_ms)
+    for legs in args.legs:
+        await concurrent_legs(legs, 50, echo_rtp=not args.no_echo)
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=1000)
-    parser.add_argument("--rate", type=int, default=100)
+    parser.add_argument("--rates", type=int, nargs="*", default=[50, 100, 150], metavar="RATE",
+                        help="call rates asked, one run each (none: skip)")
     parser.add_argument("--hold-ms", type=int, default=1000)
-    parser.add_argument("--legs", type=int, default=500)
-    parser.add_argument("--skip-rate", action="store_true")
-    parser.add_argument("--skip-legs", action="store_true")
+    parser.add_argument("--legs", type=int, nargs="*", default=[200, 300, 500], metavar="LEGS",
+                        help="concurrent legs, one run each (none: skip)")
     parser.add_argument("--no-echo", action="store_true", help="sipp sends no RTP back")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="cProfile on the thread's CPU clock, stats to FILE")
     args = parser.parse_args()
-    print(machine_banner("SIP calls through percl's SIP line (sipp on 127.0.0.1)"))
-    if not args.skip_rate:
-        await call_rate(args.calls, args.rate, args.hold_ms)
-    if not args.skip_legs:
-        await concurrent_legs(args.legs, 50, echo_rtp=not args.no_echo)
+    if args.profile is None:
+        asyncio.run(run(args))
+        return
+    profiler = cProfile.Profile(time.thread_time)
+    profiler.enable()
+    try:
+        asyncio.run(run(args))
+    finally:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pytest
+
 from percl.telephony.sip.agent import (
     Answered,
     Ended,
@@ -22,6 +24,7 @@ from percl.telephony.sip.message import (
     parse_name_addr,
     parse_uri,
 )
+from percl.telephony.sip.transaction import T1, Action, ServerTransaction
 from percl.telephony.sip.uas import Outgoing
 
 A = ("127.0.0.1", 5070)
@@ -233,3 +236,32 @@ def test_garbage_gets_a_400_when_it_can_be_answered_and_nothing_otherwise() -> N
            b"CSeq: 1 INVITE\r\nContent-Length: 99999\r\n\r\n")
     out = agent.receive(bad, A, 0.0)
     assert len(out) == 1 and out[0].data.startswith(b"SIP/2.0 400")
+
+
+def test_timers_touch_only_the_transactions_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A UDP non-INVITE server transaction lingers 64*T1 (32 s) to absorb repeats; at 100 calls/s
+    # thousands do. Each send and each timer must not visit them all (issue 15's call rate).
+    agent = SipAgent("127.0.0.1", 5080)
+    visits: list[object] = []
+    original = ServerTransaction.on_time
+
+    def counting(self: ServerTransaction, now: float) -> list[Action]:
+        visits.append(self)
+        return original(self, now)
+
+    monkeypatch.setattr(ServerTransaction, "on_time", counting)
+    for n in range(200):
+        data = (f"OPTIONS sip:percl@127.0.0.1:5080 SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKopt{n}\r\nMax-Forwards: 70\r\n"
+                f"From: <sip:x@127.0.0.1>;tag=1\r\nTo: <sip:percl@127.0.0.1>\r\nCall-ID: o{n}\r\n"
+                f"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").encode()
+        assert len(agent.receive(data, A, n * 0.1)) == 1  # one each 100 ms: 200 over 20 s
+    assert agent.next_deadline() == 64 * T1  # the first one's timer J
+    for now in (1.0, 10.0, 20.0, 31.9):
+        assert agent.on_time(now) == []
+    assert visits == []  # nothing was due: no transaction was visited
+    agent.on_time(64 * T1 + 5.0)  # the first 51 expire (t = 0.0 .. 5.0), once each
+    assert len(visits) == len(set(map(id, visits))) == 51
+    assert agent.next_deadline() == pytest.approx(5.1 + 64 * T1)
+    agent.on_time(100.0)
+    assert len(visits) == 200 and agent.next_deadline() is None

@@ -8,6 +8,7 @@ import random
 
 import numpy as np
 
+from percl.media.audio.pcm import SILENT_FRAME
 from percl.telephony.sip.media import PortPool, RtpEndpoint
 from percl.telephony.sip.rtp import (
     RtpPacket,
@@ -80,6 +81,25 @@ async def test_two_endpoints_carry_frames_both_ways() -> None:
         a.close()
         b.close()
     assert a.closed and b.closed
+
+
+async def test_a_silent_pcmu_packet_is_the_shared_silent_frame() -> None:
+    # The audio plane treats that one object as silence (no decoding, no ear): issue 15's load.
+    pool = _pool()
+    a, b = await RtpEndpoint.open(LOOPBACK, pool), await RtpEndpoint.open(LOOPBACK, pool)
+    try:
+        a.start(_params(b.port))
+        b.start(_params(a.port))
+        a.give(None)
+        a.give(np.zeros(160, dtype=np.int16))
+        a.give(_ramp(160))
+        assert await _until(lambda: b.counters.received == 3)
+        assert b.take() is SILENT_FRAME and b.take() is SILENT_FRAME
+        sound = b.take()
+        assert sound is not None and sound is not SILENT_FRAME and sound.any()
+    finally:
+        a.close()
+        b.close()
 
 
 async def test_thirty_ms_packets_out_of_order_come_out_as_twenty_ms_frames_in_order() -> None:

@@ -20,6 +20,12 @@ FRAME_MS = 20
 FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000  # 160
 FULL_SCALE = 32768.0
 
+SILENT_FRAME: Pcm = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+"""One shared, read-only frame of digital silence. A source that decodes a silent packet hands out
+this very object, so the audio plane can tell it from sound by identity (`frame is SILENT_FRAME`)
+and treat it as silence (`None`) without looking at its samples."""
+SILENT_FRAME.setflags(write=False)
+
 
 def samples_for_ms(ms: float) -> int:
     """The number of 8 kHz samples in `ms` milliseconds (rounded to the nearest sample)."""

@@ -26,6 +26,8 @@ fails with that status.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -175,6 +177,9 @@ class _Call:
     refreshing: bool = False  # a refresh of ours awaits its answer
 
 
+_TimerOwner = ServerTransaction | ClientTransaction | _Call
+
+
 @dataclass
 class SipAgent:
     """Feed it datagrams and the time; send the `Outgoing` it returns; read `events`."""
@@ -190,6 +195,12 @@ class SipAgent:
     _servers: dict[ServerKey, tuple[ServerTransaction, Address]] = field(default_factory=dict)
     _clients: dict[tuple[str, str], tuple[ClientTransaction, Address]] = field(default_factory=dict)
     _refreshes: dict[tuple[str, str], str] = field(default_factory=dict)  # UPDATE key -> Call-ID
+    # Timer heap: (deadline, order, owner), pushed whenever an owner's timers may have changed
+    # (`_watch`); an entry whose owner's deadline is no longer that one is stale and skipped.
+    # Why: thousands of transactions linger (a UDP BYE's server transaction absorbs repeats
+    # for 32 s), and scanning them all at every send and every timer cost more than the calls.
+    _timers: list[tuple[float, int, _TimerOwner]] = field(default_factory=list)
+    _order: itertools.count[int] = field(default_factory=itertools.count)
 
     @property
     def contact(self) -> str:
@@ -218,26 +229,48 @@ class SipAgent:
     # ------------------------------------------------------------------ timers
 
     def next_deadline(self) -> float | None:
-        deadlines = [t.next_deadline() for t, _ in (*self._servers.values(),
-                                                     *self._clients.values())]
-        for call in self._calls.values():
-            deadlines += [t.next_deadline() for t in (call.uas, call.uac, call.reinvite,
-                                                       call.refresh_uac) if t is not None]
-            if call.timer_at is not None and call.phase is Phase.ANSWERED:
-                deadlines.append(call.timer_at)
-            if call.cancelled_at is not None and call.uac is not None:
-                deadlines.append(call.cancelled_at + 64 * T1)
-        return min((d for d in deadlines if d is not None), default=None)
+        timers = self._timers
+        while timers and timers[0][0] != self._deadline_of(timers[0][2]):
+            heapq.heappop(timers)  # stale: the owner's timers changed or ended since
+        return timers[0][0] if timers else None
 
     def on_time(self, now: float) -> list[Outgoing]:
+        owners: list[_TimerOwner] = []
+        while self._timers and self._timers[0][0] <= now:
+            owners.append(heapq.heappop(self._timers)[2])
+        if not owners:
+            return []
+        due = {id(owner) for owner in owners}  # (`owners` keeps them alive: no id is reused)
+        # The owners due run in the order a full scan would run them: servers, clients, calls.
         out: list[Outgoing] = []
         for key, (server, source) in list(self._servers.items()):
-            out += self._run_server(key, server, source, server.on_time(now))
+            if id(server) in due:
+                out += self._run_server(key, server, source, server.on_time(now))
         for ckey, (client, hop) in list(self._clients.items()):
-            out += self._run_client(ckey, client, hop, client.on_time(now), now)
+            if id(client) in due:
+                out += self._run_client(ckey, client, hop, client.on_time(now), now)
         for call in list(self._calls.values()):
-            out += self._call_timers(call, now)
+            if id(call) in due:
+                out += self._call_timers(call, now)
         return out
+
+    def _watch(self, owner: _TimerOwner) -> None:
+        """Note `owner`'s next deadline: called after anything that may start its timers."""
+        deadline = self._deadline_of(owner)
+        if deadline is not None:
+            heapq.heappush(self._timers, (deadline, next(self._order), owner))
+
+    @staticmethod
+    def _deadline_of(owner: _TimerOwner) -> float | None:
+        if not isinstance(owner, _Call):
+            return owner.next_deadline()
+        deadlines = [t.next_deadline() for t in (owner.uas, owner.uac, owner.reinvite,
+                                                 owner.refresh_uac) if t is not None]
+        if owner.timer_at is not None and owner.phase is Phase.ANSWERED:
+            deadlines.append(owner.timer_at)
+        if owner.cancelled_at is not None and owner.uac is not None:
+            deadlines.append(owner.cancelled_at + 64 * T1)
+        return min((d for d in deadlines if d is not None), default=None)
 
     def _call_timers(self, call: _Call, now: float) -> list[Outgoing]:
         out: list[Outgoing] = []
@@ -256,6 +289,7 @@ class SipAgent:
                 out += self._run_uac(call, call.uac.give_up(now), now)
             elif call.uac is not None:
                 out += self._run_uac(call, call.uac.on_time(now), now)
+        self._watch(call)
         return out
 
     # ------------------------------------------------------------------ receiving
@@ -365,6 +399,7 @@ class SipAgent:
             response = make_response(request, 422, _reason(422), extra=(("Min-SE", str(MIN_SE)),))
             return out + self._send_responses(request, source, txn.respond(response, now))
         call.reinvite = txn
+        self._watch(call)
         self.events.append(Reoffer(call.call_id, request.body))
         return out
 
@@ -426,6 +461,7 @@ class SipAgent:
             return ()
         call.timer, headers = answer
         call.timer_at = call.timer.deadline(now)
+        self._watch(call)
         return tuple(headers)
 
     def _session_timer(self, call: _Call, timer: SessionTimer, now: float) -> list[Outgoing]:
@@ -476,6 +512,7 @@ class SipAgent:
                 out += self._refreshed(call, 408, None, now)
             elif isinstance(action, Terminated):
                 call.refresh_uac = None
+        self._watch(call)
         return out
 
     def _refreshed(self, call: _Call, status: int, response: Response | None,
@@ -489,6 +526,7 @@ class SipAgent:
         if 200 <= status < 300 and response is not None:
             call.timer = from_answer(response)
             call.timer_at = None if call.timer is None else call.timer.deadline(now)
+            self._watch(call)
             return []
         if status in (408, 481):
             call.timer = call.timer_at = None
@@ -605,6 +643,7 @@ class SipAgent:
                 call.cancelled_at = None
                 if call.phase is Phase.ENDED:
                     self._calls.pop(call.call_id, None)
+        self._watch(call)
         return out
 
     def _uac_response(self, call: _Call, response: Response, now: float) -> list[Outgoing]:
@@ -685,6 +724,7 @@ class SipAgent:
         if call.uac is None:
             return []
         call.cancelled_at = now
+        self._watch(call)
         return self._start_client(make_cancel(call.uac.request), call.hop, now,
                                   reliable=call.transport in STREAMS)
 
@@ -729,6 +769,7 @@ class SipAgent:
                 self._refreshes.pop(key, None)
             elif key in self._refreshes and isinstance(action, Deliver | TimedOut):
                 out += self._update_answered(key, action, now)
+        self._watch(client)
         return out
 
     def _update_answered(self, key: tuple[str, str], action: Deliver | TimedOut,
@@ -771,6 +812,7 @@ class SipAgent:
                     call.reinvite = None
                 if call.phase is Phase.ENDED:
                     self._forget_later(call)
+        self._watch(call)
         return out
 
     def _run_server(self, key: ServerKey, server: ServerTransaction, source: Address,
@@ -778,6 +820,7 @@ class SipAgent:
         out = self._send_responses(server.request, source, actions)
         if any(isinstance(action, Terminated) for action in actions):
             self._servers.pop(key, None)
+        self._watch(server)
         return out
 
     def _send_responses(self, request: Request, source: Address,

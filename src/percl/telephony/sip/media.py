@@ -14,21 +14,30 @@ NAT (RFC 4961 symmetric RTP): RTP is sent from the port that receives it, and th
 received from another address than the SDP named moves the destination there (the peer is behind
 a NAT that rewrote its port). RFC 4733 events become digits for `on_digits`; an RTCP receiver
 report about the peer's stream goes out every `RTCP_INTERVAL_S`.
+
+Why plain non-blocking sockets read by `loop.add_reader` rather than asyncio datagram transports:
+every leg sends and receives 50 packets a second, so the layers a transport adds per datagram
+(its read callback, the protocol's, the send buffer's checks) are a real share of a 500-leg
+load. A packet the kernel cannot take at once (its send buffer full) is dropped, not queued:
+late audio is worse than lost audio, and the peer's jitter buffer covers a lost packet.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import secrets
+import socket
+import struct
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from percl.media.audio.pcm import FRAME_SAMPLES, Pcm
+from percl.media.audio.pcm import FRAME_SAMPLES, SILENT_FRAME, Pcm
 from percl.telephony.sip.rtp import (
     EventReceiver,
     JitterBuffer,
@@ -48,6 +57,10 @@ log = logging.getLogger(__name__)
 Address = tuple[str, int]
 MAX_QUEUED = 10  # received frames waiting for take(): 200 ms
 RTCP_INTERVAL_S = 5.0
+MAX_DATAGRAM = 2048  # larger than any RTP packet of a 20-40 ms G.711 stream
+
+# Version 2, no padding, extension or CSRC; marker off; then PT, sequence, timestamp, SSRC.
+_HEADER = struct.Struct("!BBHII")
 
 
 class PortPool:
@@ -64,17 +77,6 @@ class PortPool:
         start = self._next
         self._next = (self._next + 1) % len(self._ports)
         return self._ports[start:] + self._ports[:start]
-
-
-class _Socket(asyncio.DatagramProtocol):
-    def __init__(self, receive: Callable[[bytes, Address], None]) -> None:
-        self._receive = receive
-
-    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
-        self._receive(data, (str(addr[0]), int(addr[1])))
-
-    def error_received(self, exc: Exception) -> None:  # ICMP port unreachable and the like
-        log.debug("RTP socket error: %s", exc)
 
 
 @dataclass
@@ -105,8 +107,11 @@ class RtpEndpoint:
         # sends 183 Session Progress) and opens the gate. The line releases it at the answer.
         self.held = False
         self.on_early_audio: Callable[[], None] = lambda: None
-        self._rtp: asyncio.DatagramTransport | None = None
-        self._rtcp: asyncio.DatagramTransport | None = None
+        self._rtp: socket.socket | None = None
+        self._rtcp: socket.socket | None = None
+        self._sending = False  # the agreed direction lets percl send
+        self._silence_out = b""  # the payload of a silent packet in the agreed codec
+        self._silence_in: bytes | None = None  # a received payload that decodes to all zeros
         self._remote: Address | None = None
         self._latched = False
         self._ssrc = secrets.randbits(32)
@@ -141,10 +146,22 @@ class RtpEndpoint:
         raise OSError(f"no free RTP port pair on {host}")
 
     async def _bind(self) -> None:
-        self._rtp, _ = await self._loop.create_datagram_endpoint(
-            lambda: _Socket(self._received), local_addr=(self.host, self.port))
-        self._rtcp, _ = await self._loop.create_datagram_endpoint(
-            lambda: _Socket(self._rtcp_received), local_addr=(self.host, self.port + 1))
+        family, address = await _resolve(self._loop, self.host, self.port)
+        self._rtp = self._socket(family, address, self._rtp_ready)
+        self._rtcp = self._socket(family, (address[0], self.port + 1, *address[2:]),
+                                  self._rtcp_ready)
+
+    def _socket(self, family: int, address: tuple[object, ...],
+                ready: Callable[[], None]) -> socket.socket:
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.bind(address)
+        except BaseException:
+            sock.close()
+            raise
+        self._loop.add_reader(sock.fileno(), ready)
+        return sock
 
     # ------------------------------------------------------------------ set-up
 
@@ -152,6 +169,11 @@ class RtpEndpoint:
         """Send to and accept from the peer `params` describe (an answer, or a re-INVITE's new
         offer: the address, codec or direction may change)."""
         self.params = params
+        self._sending = params.direction not in (Direction.SENDONLY, Direction.INACTIVE)
+        self._silence_out = encode_payload(np.zeros(FRAME_SAMPLES, dtype=np.int16),
+                                           params.payload_type)
+        self._silence_in = self._silence_out if not decode_payload(
+            self._silence_out, params.payload_type).any() else None  # A-law has no zero code
         if not self._latched:
             self._remote = (params.remote_address, params.remote_port)
         if self._report is None and self._rtcp is not None:
@@ -169,10 +191,10 @@ class RtpEndpoint:
 
     def give(self, frame: Pcm | None) -> None:
         """Send what the far end hears this tick (None: silence) as one 20 ms packet."""
-        params = self.params
-        if params is None or self._remote is None or self._rtp is None:
+        params, remote, sock = self.params, self._remote, self._rtp
+        if params is None or remote is None or sock is None:
             return
-        if params.direction in (Direction.SENDONLY, Direction.INACTIVE):
+        if not self._sending:
             return  # the peer holds the call (it only sends, or nothing flows)
         if self.held:
             if frame is None:
@@ -182,14 +204,16 @@ class RtpEndpoint:
         if self._events_out:
             self._send_event()
             return
-        pcm = frame if frame is not None else np.zeros(FRAME_SAMPLES, dtype=np.int16)
-        packet = RtpPacket(payload_type=params.payload_type, sequence=self._sequence,
-                           timestamp=self._timestamp, ssrc=self._ssrc,
-                           payload=encode_payload(pcm, params.payload_type))
+        if frame is None:
+            payload, samples = self._silence_out, FRAME_SAMPLES
+        else:
+            payload, samples = encode_payload(frame, params.payload_type), len(frame)
+        header = _HEADER.pack(0x80, params.payload_type & 0x7F, self._sequence, self._timestamp,
+                              self._ssrc)
         self._sequence = (self._sequence + 1) & 0xFFFF
-        self._timestamp = (self._timestamp + len(pcm)) & 0xFFFFFFFF
-        with contextlib.suppress(OSError):
-            self._rtp.sendto(packet.pack(), self._remote)
+        self._timestamp = (self._timestamp + samples) & 0xFFFFFFFF
+        with contextlib.suppress(OSError):  # unreachable, or the send buffer full: dropped
+            sock.sendto(header + payload, remote)
         self.counters.sent += 1
 
     # ------------------------------------------------------------------ RFC 4733 keys out
@@ -229,9 +253,11 @@ class RtpEndpoint:
         if self._report is not None:
             self._report.cancel()
             self._report = None
-        for transport in (self._rtp, self._rtcp):
-            if transport is not None:
-                transport.close()
+        for sock in (self._rtp, self._rtcp):
+            if sock is not None:
+                if not self._loop.is_closed():
+                    self._loop.remove_reader(sock.fileno())
+                sock.close()
         self._rtp = self._rtcp = None
 
     @property
@@ -239,6 +265,25 @@ class RtpEndpoint:
         return self._rtp is None
 
     # ------------------------------------------------------------------ receiving
+
+    def _rtp_ready(self) -> None:
+        if self._rtp is None:
+            return
+        try:
+            data, addr = self._rtp.recvfrom(MAX_DATAGRAM)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:  # ICMP port unreachable and the like
+            log.debug("RTP socket error: %s", exc)
+            return
+        self._received(data, (str(addr[0]), int(addr[1])))
+
+    def _rtcp_ready(self) -> None:
+        if self._rtcp is None:
+            return
+        with contextlib.suppress(OSError):  # BlockingIOError included: nothing to read
+            data, addr = self._rtcp.recvfrom(MAX_DATAGRAM)
+            self._rtcp_received(data, (str(addr[0]), int(addr[1])))
 
     def _received(self, data: bytes, source: Address) -> None:
         params = self.params
@@ -279,14 +324,31 @@ class RtpEndpoint:
             self._stats = ReceiverStats(packet.ssrc)
         self._stats.receive(packet, int(self._loop.time() * 8000))
         for ready in self._jitter.push(packet):
-            pcm = decode_payload(ready.payload, self.params.payload_type)
+            self._queue(self._decode(ready.payload))
+
+    def _decode(self, payload: bytes) -> Pcm:
+        """The samples of a payload; a silent 20 ms payload is the shared SILENT_FRAME (the
+        audio plane then skips it as silence, and nothing is decoded)."""
+        if payload == self._silence_in:
+            return SILENT_FRAME
+        assert self.params is not None
+        return decode_payload(payload, self.params.payload_type)
+
+    def _queue(self, pcm: Pcm) -> None:
+        if not len(self._pending) and len(pcm) == FRAME_SAMPLES:
+            self._frames.append(pcm)  # the usual 20 ms packet: a whole frame, nothing to copy
+        else:
             self._pending = np.concatenate((self._pending, pcm))
-        while len(self._pending) >= FRAME_SAMPLES:
-            self._frames.append(self._pending[:FRAME_SAMPLES])
-            self._pending = self._pending[FRAME_SAMPLES:]
-            if len(self._frames) > MAX_QUEUED:
-                self._frames.popleft()
-                self.counters.dropped += 1
+            while len(self._pending) >= FRAME_SAMPLES:
+                self._frames.append(self._pending[:FRAME_SAMPLES])
+                self._pending = self._pending[FRAME_SAMPLES:]
+                if len(self._frames) > MAX_QUEUED:
+                    self._frames.popleft()
+                    self.counters.dropped += 1
+            return
+        if len(self._frames) > MAX_QUEUED:
+            self._frames.popleft()
+            self.counters.dropped += 1
 
     # ------------------------------------------------------------------ RTCP
 
@@ -305,3 +367,15 @@ class RtpEndpoint:
     def jitter_ms(self) -> float:
         """The RFC 3550 interarrival jitter of the peer's stream, in milliseconds."""
         return 0.0 if self._stats is None else self._stats.jitter / 8.0
+
+
+async def _resolve(loop: asyncio.AbstractEventLoop, host: str,
+                   port: int) -> tuple[int, tuple[object, ...]]:
+    """The socket family and bind address of `host`: an IP literal at once (no resolver thread
+    per call), a name through the loop's getaddrinfo."""
+    try:
+        version = ipaddress.ip_address(host).version
+    except ValueError:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        return int(infos[0][0]), tuple(infos[0][4])
+    return (socket.AF_INET6, (host, port, 0, 0)) if version == 6 else (socket.AF_INET, (host, port))

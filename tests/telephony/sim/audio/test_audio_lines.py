@@ -13,6 +13,8 @@ from audio_helpers import FakeKit, Listener, audio_network, peak, rms, speak
 from percl.domain.ids import SequentialIds
 from percl.domain.records import IncomingNumber
 from percl.engine.ports import DialResult, Tts
+from percl.media.audio.pcm import SILENT_FRAME
+from percl.media.audio.vad import VadEvent, VoiceActivity
 from percl.telephony.sim import LineCall, SimNetwork
 from percl.telephony.sim.audio.dsp import Pcm
 from percl.telephony.sim.model import TranscriptEvent
@@ -130,6 +132,39 @@ async def test_keys_the_far_end_presses_reach_the_listener_as_dtmf(clock: FakeCl
         call.press("42#")
         await clock.advance(2)
         assert "".join(listener.of("digits")) == "42#"
+
+
+class SilentFar(Far):
+    """A far end whose every frame is decoded digital silence (an RTP endpoint's SILENT_FRAME)."""
+
+    def take(self) -> Pcm | None:
+        return SILENT_FRAME
+
+
+async def test_a_far_end_sending_digital_silence_costs_the_ear_nothing(
+        clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Most legs of a SIP load are silent most of the time; their frames must cost what a sim
+    # phone's silence costs (issue 15's 500 legs): the ear settles, then hears nothing more.
+    fed: list[Pcm] = []
+    original = VoiceActivity.feed
+
+    def counting(self: VoiceActivity, frame: Pcm) -> VadEvent | None:
+        fed.append(frame)
+        return original(self, frame)
+
+    monkeypatch.setattr(VoiceActivity, "feed", counting)
+    line = Line()
+    async with audio_network(clock) as net:
+        net.add_line(line)
+        listener, call = await dialled(net, clock, line)
+        call.answer(SilentFar())
+        await clock.advance(5)  # 250 frames
+        assert len(fed) <= 50  # the ear's settling second at most, as for a silent sim phone
+        call.press("7")  # and the line still hears keys
+        await clock.advance(1)
+        assert "".join(listener.of("digits")) == "7"
+        audio = net.leg_audio(LEG)
+        assert audio is not None and not audio[1][:200 * FRAME].any()  # kept as silence
 
 
 async def test_the_platforms_hangup_ends_the_line_call_once_and_closes_its_audio(

@@ -20,6 +20,7 @@ from percl.media.audio.pcm import (
     FRAME_MS,
     FRAME_SAMPLES,
     SAMPLE_RATE,
+    SILENT_FRAME,
     Pcm,
     concat,
     duration_ms,
@@ -30,8 +31,9 @@ from percl.media.audio.tones import beep, dtmf, dtmf_digits, machine_beep, sine
 from percl.media.audio.vad import VadEvent, VoiceActivity
 
 __all__ = [
-    "FRAME_MS", "FRAME_SAMPLES", "SAMPLE_RATE", "AmdConfig", "AmdResult", "AmdVerdict",
-    "BeepDetector", "DtmfDetector", "MachineDetector", "Pcm", "VadEvent", "VoiceActivity", "beep",
+    "FRAME_MS", "FRAME_SAMPLES", "SAMPLE_RATE", "SILENT_FRAME", "AmdConfig", "AmdResult",
+    "AmdVerdict", "BeepDetector", "DtmfDetector", "MachineDetector", "Pcm", "VadEvent",
+    "VoiceActivity", "beep",
     "concat", "dtmf", "dtmf_digits", "duration_ms", "machine_beep", "mix_minus", "rms_dbfs",
     "silence", "sine", "tones_in",
 ]

@@ -22,11 +22,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-import numpy as np
-
 from percl.domain.enums import MachineType
 from percl.telephony.sim.audio.dsp import (
-    FRAME_SAMPLES,
+    SILENT_FRAME,
     AmdConfig,
     AmdResult,
     BeepDetector,
@@ -38,8 +36,7 @@ from percl.telephony.sim.audio.dsp import (
     concat,
 )
 
-ZERO: Pcm = np.zeros(FRAME_SAMPLES, dtype=np.int16)
-ZERO.setflags(write=False)
+ZERO: Pcm = SILENT_FRAME
 
 _SETTLE_FRAMES = 50  # 1 s of silence fed to the detectors after the last sound
 _TONE_TAIL_FRAMES = 5  # 100 ms

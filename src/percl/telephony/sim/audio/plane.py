@@ -91,9 +91,17 @@ class AudioLeg:
     def pull(self) -> None:
         """Take this tick's frames: what the phone sends, and what it hears of the platform
         (its plays and injected tones; the mixer adds the others later in the tick)."""
+        far = self.far
+        if far is not None and not (self.mouth or self.player or self.injected or self.taps):
+            external = far.take()  # a line's leg nobody plays to: most of a SIP load's ticks
+            self.sent = None if external is ZERO else external
+            self.bound = None
+            return
         sent = self.mouth.next() if self.mouth else None
         if self.far is not None:  # a real phone; the mouth still carries keys a line reports
             external = self.far.take()
+            if external is ZERO:  # a line's decoded digital silence: silence, as a mouth's None
+                external = None
             sent = external if sent is None else sent if external is None else _add(sent, external)
         self.sent = sent
         bound = self.player.next() if self.player else None

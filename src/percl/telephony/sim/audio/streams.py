@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 
@@ -103,13 +104,12 @@ class FrameQueue:
 class Track:
     """The newest `max_frames` frames of one direction of a leg (None: silence)."""
 
-    __slots__ = ("_frames",)
+    __slots__ = ("_frames", "append")
 
     def __init__(self, max_frames: int) -> None:
         self._frames: deque[Pcm | None] = deque(maxlen=max_frames)
-
-    def append(self, frame: Pcm | None) -> None:
-        self._frames.append(frame)
+        # The deque's own append: every leg keeps two frames a tick, no Python call between.
+        self.append: Callable[[Pcm | None], None] = self._frames.append
 
     def __len__(self) -> int:
         return len(self._frames)
