@@ -328,7 +328,7 @@ async def run_on(server: PgServer, args: argparse.Namespace) -> None:
                 out = f"{args.cprofile}.{name}"
                 async with Workers(db, cprofile=out) as w:
                     print((await setup_rate(name, w, app, args.calls, window, pg_pids)).line())
-        if "4" in args.only and rates:
+        if "4" in args.only and {"pg1", "pg2", "pg4"} <= rates.keys():
             print("\n4. Four machines, estimated from the CPU each part spent per call")
             print("\n".join(estimate(rates["pg1"], rates["pg2"], rates["pg4"])))
 
@@ -337,17 +337,22 @@ async def stage_rates(server: PgServer, app: AppProcess, args: argparse.Namespac
                       rates: dict[str, Rate], pg_pids: Callable[[], Sequence[int]]) -> None:
     calls, window = args.calls, args.window
     print(f"\n1. Completed call setups/s (closed loop, window {window}, {calls} calls)")
-    async with Workers(None) as w:
-        rates["sqlite1"] = await setup_rate("SQLite, 1 worker", w, app, calls, window, lambda: [])
-    print(rates["sqlite1"].line())
+    if "sqlite1" in args.rows:
+        async with Workers(None) as w:
+            rates["sqlite1"] = await setup_rate("SQLite, 1 worker", w, app, calls, window,
+                                                lambda: [])
+        print(rates["sqlite1"].line())
     stages: tuple[tuple[str, str, dict[str, int]], ...] = (
         ("pg1", "PostgreSQL, 1 worker", {}),
         ("pg2", "PostgreSQL, --workers 2", {"forked": 2}),
         ("pg4", "PostgreSQL, 4 processes, own ports", {"count": 4}))
     for key, label, kwargs in stages:
+        if key not in args.rows:
+            continue
         async with Workers(server.new_database(), **kwargs) as w:
             rates[key] = await setup_rate(label, w, app, calls, window, pg_pids)
-        print(rates[key].line(rates["pg1"].per_second if key != "pg1" else None))
+        base = rates["pg1"].per_second if "pg1" in rates and key != "pg1" else None
+        print(rates[key].line(base))
 
 
 def main() -> None:
@@ -360,6 +365,8 @@ def main() -> None:
     parser.add_argument("--lease", type=float, default=3.0)
     parser.add_argument("--quick", action="store_true", help="a smoke run")
     parser.add_argument("--only", default="1234", help="the stages to run, e.g. 3 (4 needs 1)")
+    parser.add_argument("--rows", default="sqlite1,pg1,pg2,pg4",
+                        help="stage 1's rows to run (comma-separated; stage 4 needs pg1,pg2,pg4)")
     parser.add_argument("--cprofile", help="also profile one worker on PostgreSQL and on SQLite "
                         "(FILE.pg, FILE.sqlite: bench/profile_summary.py --pstats)")
     args = parser.parse_args()
