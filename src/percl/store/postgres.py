@@ -31,6 +31,9 @@ from percl.store.sql.store import SqlStore
 
 #: How long a write waits for a lock another transaction holds (ms) before it is StoreBusy.
 LOCK_TIMEOUT_MS = 2000
+#: How long queued log lines wait for more before a write (as on an SQLite file): each write is
+#: a transaction PostgreSQL commits, whatever its size.
+LOG_LINGER_S = 0.01
 #: Connections of the prepared-statement pool (pg_prepared.py), beside SQLAlchemy's own pool.
 POOL_SIZE = 10
 
@@ -77,6 +80,8 @@ async def _keep(_conn: asyncpg.Connection) -> None:
 class PostgresExecutor(AlchemyExecutor):
     """The generic executor with PostgreSQL's connect-time settings, and its reusable statements
     run as asyncpg prepared statements on a pool of its own (store/pg_prepared.py)."""
+
+    linger_s = LOG_LINGER_S
 
     def __init__(self, url: str, *, lock_timeout_ms: int = LOCK_TIMEOUT_MS) -> None:
         super().__init__(url)
