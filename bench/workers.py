@@ -185,6 +185,7 @@ class Rate:
     calls: int
     seconds: float
     cpu: dict[str, float]  # CPU seconds per call, by part
+    xacts: float = 0.0  # PostgreSQL transactions per call
 
     @property
     def per_second(self) -> float:
@@ -193,24 +194,41 @@ class Rate:
     def line(self, base: float | None = None) -> str:
         parts = "  ".join(f"{k} {v * 1000:.2f}" for k, v in self.cpu.items())
         ratio = f"  ({self.per_second / base:.2f}x)" if base else ""
+        xacts = f"  PostgreSQL transactions per call {self.xacts:.1f}" if self.xacts else ""
         return (f"  {self.label:<34} {self.per_second:7.1f} setups/s{ratio}   CPU ms per call: "
-                f"{parts}")
+                f"{parts}{xacts}")
+
+
+async def commits(db: str | None) -> int:
+    """Transactions committed in database `db` so far (pg_stat_database; 0 for SQLite). Backends
+    report them at most once a second: over a stage of tens of seconds, a close count."""
+    if db is None:
+        return 0
+    import asyncpg  # (PostgreSQL stages only)
+
+    conn = await asyncpg.connect(db.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        return int(await conn.fetchval(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"))
+    finally:
+        await conn.close()
 
 
 async def setup_rate(label: str, workers: Workers, app: AppProcess, calls: int, window: int,
-                     pg_pids: Callable[[], Sequence[int]]) -> Rate:
+                     pg_pids: Callable[[], Sequence[int]], db: str | None = None) -> Rate:
     async with SpreadRig(workers, app.base) as rig:
         await rig.setup()
         await rig.warm_up(100)
         percl0, pg, app0 = cpu_of(workers.pids), CpuMeter(pg_pids), cpu_seconds(app.pid)
-        own0, wall0 = time.process_time(), time.monotonic()
+        own0, wall0, xact0 = time.process_time(), time.monotonic(), await commits(db)
         await closed_loop(rig.call, calls, window, rig.finished)
         wall = time.monotonic() - wall0
+        xacts = await commits(db) - xact0
         if rig.errors:
             print(f"    {len(rig.errors)} errors, first: {rig.errors[0]}")
         cpu = {"percl": cpu_of(workers.pids) - percl0, "postgres": pg.spent(),
                "app": cpu_seconds(app.pid) - app0, "generator": time.process_time() - own0}
-        return Rate(label, calls, wall, {k: v / calls for k, v in cpu.items()})
+        return Rate(label, calls, wall, {k: v / calls for k, v in cpu.items()}, xacts / calls)
 
 
 async def rest_while_held(workers: Workers, app: AppProcess, held: int, gets: int) -> Summary:
@@ -349,8 +367,9 @@ async def stage_rates(server: PgServer, app: AppProcess, args: argparse.Namespac
     for key, label, kwargs in stages:
         if key not in args.rows:
             continue
-        async with Workers(server.new_database(), **kwargs) as w:
-            rates[key] = await setup_rate(label, w, app, calls, window, pg_pids)
+        db = server.new_database()
+        async with Workers(db, **kwargs) as w:
+            rates[key] = await setup_rate(label, w, app, calls, window, pg_pids, db)
         base = rates["pg1"].per_second if "pg1" in rates and key != "pg1" else None
         print(rates[key].line(base))
 

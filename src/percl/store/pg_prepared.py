@@ -45,7 +45,7 @@ _FLOAT8 = 701
 _PREPARED_MAX = 512
 
 #: Picks a statement's values, in `$n` order, out of its parameters.
-Getter = Callable[[Params], tuple[Any, ...]]
+Getter = Callable[[Params], Sequence[Any]]
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,15 @@ def compile_prepared(stmt: Statement, dialect: Dialect) -> Prepared | None:
 
 
 def _processed(values: Getter, processors: Sequence[Callable[[Any], Any] | None]) -> Getter:
-    return lambda params: tuple(v if f is None else f(v) for f, v in zip(processors, values(params),
-                                                                         strict=True))
+    at = [(i, f) for i, f in enumerate(processors) if f is not None]
+
+    def convert(params: Params) -> Sequence[Any]:
+        out = list(values(params))
+        for i, f in at:
+            out[i] = f(out[i])
+        return out
+
+    return convert
 
 
 def _as_sent(type_: TypeEngine[Any], dialect: Dialect) -> bool:
@@ -129,11 +136,13 @@ class PreparedCache:
         return kept[1]
 
 
-def without_nul(values: tuple[Any, ...]) -> tuple[Any, ...]:
-    """`values` with each NUL in a string as U+FFFD (store/postgres.py says why)."""
-    if not any(type(v) is str and "\x00" in v for v in values):
-        return values
-    return tuple(v.replace("\x00", "\ufffd") if type(v) is str else v for v in values)
+def without_nul(values: Sequence[Any]) -> Sequence[Any]:
+    """`values` with each NUL in a string as U+FFFD (store/postgres.py says why). A plain loop:
+    it runs on every value of every statement."""
+    for v in values:
+        if v.__class__ is str and "\x00" in v:
+            return [w.replace("\x00", "\ufffd") if w.__class__ is str else w for w in values]
+    return values
 
 
 def translated(exc: asyncpg.PostgresError) -> Exception | None:

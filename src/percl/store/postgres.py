@@ -121,7 +121,7 @@ class PostgresExecutor(AlchemyExecutor):
         await super().close()
 
     def _fast(self, stmt: Statement, params: Params | None) -> tuple[asyncpg.Pool, str,
-                                                                     tuple[Any, ...]] | None:
+                                                                     Sequence[Any]] | None:
         """The pool, SQL and values to run `stmt` with, or None: SQLAlchemy runs it."""
         if params is None or self._prepared is None or self._pool is None:
             return None
