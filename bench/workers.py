@@ -106,8 +106,10 @@ class Workers:
         extra = {**({"PERCL_DB": db} if db else {}), **(env or {})}  # None: SQLite, a new file
         args = ("--workers", str(forked)) if forked > 1 else ()
         self.forked = forked
-        self.processes = [PerclProcess(extra, args=args, grace_s=60.0, cprofile=cprofile)
-                          for _ in range(count)]
+        profiles = [f"{cprofile}.{i}" if cprofile and count > 1 else cprofile
+                    for i in range(count)]  # one file per process
+        self.processes = [PerclProcess(extra, args=args, grace_s=60.0, cprofile=profiles[i])
+                          for i in range(count)]
 
     async def __aenter__(self) -> Workers:
         for process in self.processes:  # one after the other: the first creates the schema

@@ -84,7 +84,10 @@ class PostgresExecutor(AlchemyExecutor):
     linger_s = LOG_LINGER_S
 
     def __init__(self, url: str, *, lock_timeout_ms: int = LOCK_TIMEOUT_MS) -> None:
-        super().__init__(url)
+        # SQLAlchemy's pool now runs only statements built per call (lists, scans): its
+        # default 5 + 10 overflow is cut to 5 + 5, so that a worker holds at most 20
+        # connections with the prepared-statement pool (four workers: 80 of PostgreSQL's 100).
+        super().__init__(url, pool_size=5, max_overflow=5)
         self.lock_timeout_ms = lock_timeout_ms
         self._pool: asyncpg.Pool | None = None
         self._prepared: PreparedCache | None = None
