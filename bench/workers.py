@@ -46,6 +46,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
+    TICKS,
     AppProcess,
     PerclProcess,
     Summary,
@@ -70,6 +71,28 @@ def descendants(pid: int) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def system_of(pids: Sequence[int]) -> float:
+    """The kernel's share (system CPU seconds) of `pids`' CPU."""
+    total = 0.0
+    for p in pids:
+        with suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[12]) / TICKS
+    return total
+
+
+def wakeups_of(pids: Sequence[int]) -> int:
+    """Voluntary context switches of each process's main thread (its event loop): how often
+    the loop went to sleep waiting for something, so how many loop turns it ran."""
+    total = 0
+    for p in pids:
+        with suppress(OSError, ValueError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    total += int(line.split()[1])
+    return total
 
 
 def cpu_of(pids: Sequence[int]) -> float:
@@ -188,6 +211,7 @@ class Rate:
     seconds: float
     cpu: dict[str, float]  # CPU seconds per call, by part
     xacts: float = 0.0  # PostgreSQL transactions per call
+    turns: float = 0.0  # percl's event-loop sleeps (voluntary context switches) per call
 
     @property
     def per_second(self) -> float:
@@ -196,9 +220,9 @@ class Rate:
     def line(self, base: float | None = None) -> str:
         parts = "  ".join(f"{k} {v * 1000:.2f}" for k, v in self.cpu.items())
         ratio = f"  ({self.per_second / base:.2f}x)" if base else ""
-        xacts = f"  PostgreSQL transactions per call {self.xacts:.1f}" if self.xacts else ""
+        xacts = f", {self.xacts:.1f} PostgreSQL transactions" if self.xacts else ""
         return (f"  {self.label:<34} {self.per_second:7.1f} setups/s{ratio}   CPU ms per call: "
-                f"{parts}{xacts}")
+                f"{parts}\n  {'':<34} per call: {self.turns:.1f} percl loop sleeps{xacts}")
 
 
 async def commits(db: str | None) -> int:
@@ -222,15 +246,19 @@ async def setup_rate(label: str, workers: Workers, app: AppProcess, calls: int, 
         await rig.setup()
         await rig.warm_up(100)
         percl0, pg, app0 = cpu_of(workers.pids), CpuMeter(pg_pids), cpu_seconds(app.pid)
+        sys0, turns0 = system_of(workers.pids), wakeups_of(workers.pids)
         own0, wall0, xact0 = time.process_time(), time.monotonic(), await commits(db)
         await closed_loop(rig.call, calls, window, rig.finished)
         wall = time.monotonic() - wall0
         xacts = await commits(db) - xact0
         if rig.errors:
             print(f"    {len(rig.errors)} errors, first: {rig.errors[0]}")
-        cpu = {"percl": cpu_of(workers.pids) - percl0, "postgres": pg.spent(),
+        cpu = {"percl": cpu_of(workers.pids) - percl0,
+               "(of it kernel)": system_of(workers.pids) - sys0, "postgres": pg.spent(),
                "app": cpu_seconds(app.pid) - app0, "generator": time.process_time() - own0}
-        return Rate(label, calls, wall, {k: v / calls for k, v in cpu.items()}, xacts / calls)
+        turns = wakeups_of(workers.pids) - turns0
+        return Rate(label, calls, wall, {k: v / calls for k, v in cpu.items()}, xacts / calls,
+                    turns / calls)
 
 
 async def rest_while_held(workers: Workers, app: AppProcess, held: int, gets: int) -> Summary:
