@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/workers.py            # ~3,000 calls a stage (several minutes)
     .venv/bin/python bench/workers.py --quick    # a smoke run (< 2 minutes)
+    .venv/bin/python bench/workers.py --only 1 --rows sqlite1,pg1,pg2   # the scaling figure
 
 Stages (each against a fresh database; the app is bench/benchapp.py in a process of its own, the
 flow is setup_rate.py's: POST /Calls, [Say, Redirect], [Say, Hangup], callStatus):
@@ -402,6 +403,16 @@ async def stage_rates(server: PgServer, app: AppProcess, args: argparse.Namespac
             rates[key] = await setup_rate(label, w, app, calls, window, pg_pids, db)
         base = rates["pg1"].per_second if "pg1" in rates and key != "pg1" else None
         print(rates[key].line(base))
+    print(summary(rates))
+
+
+def summary(rates: dict[str, Rate]) -> str:
+    """One line: setups/s per row run and the 2-worker ratio (issue 19's target: >= 1.7)."""
+    parts = [f"{key} {rate.per_second:.1f}" for key, rate in rates.items()]
+    if "pg1" in rates and "pg2" in rates:
+        parts.append(f"2 workers / 1 = {rates['pg2'].per_second / rates['pg1'].per_second:.2f}x"
+                     " (target 1.7x)")
+    return "summary: setups/s " + ", ".join(parts)
 
 
 def main() -> None:

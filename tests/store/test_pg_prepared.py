@@ -9,6 +9,7 @@ import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.dialects import postgresql
@@ -17,8 +18,10 @@ from percl.domain.enums import LogLevel
 from percl.domain.records import LogEntry
 from percl.engine.ports import LogFilter
 from percl.engine.ports.leases import LeaseKind
+from percl.errors import StoreBusy
 from percl.store import schema
 from percl.store.pg_prepared import changed, compile_prepared, without_nul
+from percl.store.pgbus import dsn_of
 from percl.store.postgres import PostgresStore
 from percl.store.sql import calls, leases, limits, logs
 from percl.store.sql.executor import Duplicate
@@ -127,3 +130,18 @@ def test_nul_and_command_tags() -> None:
     clean = ("ab", 2.0)
     assert without_nul(clean) is clean
     assert [changed(t) for t in ("INSERT 0 1", "UPDATE 3", "DELETE 0", "BEGIN")] == [1, 3, 0, 0]
+
+
+async def test_a_live_call_lease_waiting_past_the_lock_timeout_is_busy_and_leaves_nothing(
+        pg: PostgresStore) -> None:
+    other = await asyncpg.connect(dsn_of(pg.url))
+    try:  # another worker holds the account's lock (lock_timeout: 100 ms in `pg`)
+        await other.execute(f"SELECT pg_advisory_lock({limits.account_lock(AC1)})")
+        for _ in range(12):  # more than the pool's connections: none is left in a transaction
+            with pytest.raises(StoreBusy):
+                await pg.limits.enter_live(AC1, call_id(1), "w1", limit=5, now=1.0, until=9.0)
+        await other.execute(f"SELECT pg_advisory_unlock({limits.account_lock(AC1)})")
+    finally:
+        await other.close()
+    assert await pg.limits.enter_live(AC1, call_id(1), "w1", limit=5, now=1.0, until=9.0)
+    assert await pg.leases.holder(LeaseKind.LIVE, f"{AC1}/{call_id(1)}", now=2.0) == "w1"

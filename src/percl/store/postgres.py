@@ -16,6 +16,7 @@ but harmless stand-in: the row is kept, the character is visibly replaced).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from typing import Any
 
 import asyncpg
@@ -175,9 +176,12 @@ class PostgresExecutor(AlchemyExecutor):
                     await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(lock)})")
                     count = changed(await conn.execute(sql, *values))
                     await conn.execute("COMMIT")
-                except BaseException:
+                except Exception:
+                    # (A cancelled statement is rolled back by the pool's release instead: the
+                    # connection takes no other command until the cancellation is done.)
                     if not conn.is_closed() and conn.is_in_transaction():
-                        await conn.execute("ROLLBACK")
+                        with suppress(Exception):  # a broken connection: the pool drops it
+                            await conn.execute("ROLLBACK")
                     raise
                 return count
         except asyncpg.PostgresError as exc:
