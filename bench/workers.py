@@ -412,7 +412,24 @@ def summary(rates: dict[str, Rate]) -> str:
     if "pg1" in rates and "pg2" in rates:
         parts.append(f"2 workers / 1 = {rates['pg2'].per_second / rates['pg1'].per_second:.2f}x"
                      " (target 1.7x)")
-    return "summary: setups/s " + ", ".join(parts)
+    line = "summary: setups/s " + ", ".join(parts)
+    if "pg1" in rates and "pg2" in rates:
+        line += "\n" + ceiling(rates["pg1"], rates["pg2"])
+    return line
+
+
+def ceiling(one: Rate, two: Rate, cores: int = 2) -> str:
+    """What this machine allows at best, from the CPU each part spent per call: one worker
+    is one core at most, and every process (workers, PostgreSQL, app, generator) shares the
+    `cores`; so 2 workers / 1 <= 2 p / (p + o) (p: percl's CPU per call, o: the others')."""
+    def others(rate: Rate) -> float:
+        return sum(v for k, v in rate.cpu.items() if k not in ("percl", "(of it kernel)"))
+
+    p1, p2 = one.cpu["percl"], two.cpu["percl"]
+    best1 = min(1 / p1, cores / (p1 + others(one)))
+    best2 = min(2 / p2, cores / (p2 + others(two)))
+    return (f"ceiling on {cores} idle cores from these CPU costs: 1 worker {best1:.0f} setups/s, "
+            f"2 workers {best2:.0f} setups/s, ratio {best2 / best1:.2f}x")
 
 
 def main() -> None:
