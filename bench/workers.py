@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/workers.py            # ~3,000 calls a stage (several minutes)
     .venv/bin/python bench/workers.py --quick    # a smoke run (< 2 minutes)
-    .venv/bin/python bench/workers.py --only 1 --rows sqlite1,pg1,pg2   # the scaling figure
+    .venv/bin/python bench/workers.py --only 1 --rows sqlite1,pg1,pg2,pg1n,pg2n  # scaling
 
 Stages (each against a fresh database; the app is bench/benchapp.py in a process of its own, the
 flow is setup_rate.py's: POST /Calls, [Say, Redirect], [Say, Hangup], callStatus):
@@ -66,7 +66,11 @@ def descendants(pid: int) -> list[int]:
     while todo:
         p = todo.pop()
         found.append(p)
-        for task in Path(f"/proc/{p}/task").glob("*"):
+        try:  # (a process may end while it is read)
+            tasks = list(Path(f"/proc/{p}/task").glob("*"))
+        except OSError:
+            continue
+        for task in tasks:
             try:
                 todo += [int(c) for c in (task / "children").read_text().split()]
             except OSError:
@@ -386,22 +390,26 @@ async def stage_rates(server: PgServer, app: AppProcess, args: argparse.Namespac
                       rates: dict[str, Rate], pg_pids: Callable[[], Sequence[int]]) -> None:
     calls, window = args.calls, args.window
     print(f"\n1. Completed call setups/s (closed loop, window {window}, {calls} calls)")
-    if "sqlite1" in args.rows:
+    if "sqlite1" in args.rows.split(","):
         async with Workers(None) as w:
             rates["sqlite1"] = await setup_rate("SQLite, 1 worker", w, app, calls, window,
                                                 lambda: [])
         print(rates["sqlite1"].line())
-    stages: tuple[tuple[str, str, dict[str, int]], ...] = (
-        ("pg1", "PostgreSQL, 1 worker", {}),
-        ("pg2", "PostgreSQL, --workers 2", {"forked": 2}),
-        ("pg4", "PostgreSQL, 4 processes, own ports", {"count": 4}))
-    for key, label, kwargs in stages:
-        if key not in args.rows:
+    no_limit = {"PERCL_MAX_LIVE_CALLS": "0"}  # no live-call lease: what its lock costs
+    stages: tuple[tuple[str, str, dict[str, int], dict[str, str]], ...] = (
+        ("pg1", "PostgreSQL, 1 worker", {}, {}),
+        ("pg2", "PostgreSQL, --workers 2", {"forked": 2}, {}),
+        ("pg1n", "PostgreSQL, 1 worker, no limit", {}, no_limit),
+        ("pg2n", "PostgreSQL, --workers 2, no limit", {"forked": 2}, no_limit),
+        ("pg4", "PostgreSQL, 4 processes, own ports", {"count": 4}, {}))
+    for key, label, kwargs, env in stages:
+        if key not in args.rows.split(","):
             continue
         db = server.new_database()
-        async with Workers(db, **kwargs) as w:
+        async with Workers(db, env=env, **kwargs) as w:
             rates[key] = await setup_rate(label, w, app, calls, window, pg_pids, db)
-        base = rates["pg1"].per_second if "pg1" in rates and key != "pg1" else None
+        one = "pg1n" if key == "pg2n" else "pg1"
+        base = rates[one].per_second if one in rates and key not in ("pg1", "pg1n") else None
         print(rates[key].line(base))
     print(summary(rates))
 
@@ -409,12 +417,12 @@ async def stage_rates(server: PgServer, app: AppProcess, args: argparse.Namespac
 def summary(rates: dict[str, Rate]) -> str:
     """One line: setups/s per row run and the 2-worker ratio (issue 19's target: >= 1.7)."""
     parts = [f"{key} {rate.per_second:.1f}" for key, rate in rates.items()]
-    if "pg1" in rates and "pg2" in rates:
-        parts.append(f"2 workers / 1 = {rates['pg2'].per_second / rates['pg1'].per_second:.2f}x"
-                     " (target 1.7x)")
-    line = "summary: setups/s " + ", ".join(parts)
-    if "pg1" in rates and "pg2" in rates:
-        line += "\n" + ceiling(rates["pg1"], rates["pg2"])
+    pairs = [(a, b) for a, b in (("pg1", "pg2"), ("pg1n", "pg2n")) if {a, b} <= rates.keys()]
+    for a, b in pairs:
+        parts.append(f"{b}/{a} = {rates[b].per_second / rates[a].per_second:.2f}x")
+    line = "summary: setups/s " + ", ".join(parts) + (" (target 1.7x)" if pairs else "")
+    for a, b in pairs:
+        line += f"\n{b}/{a} " + ceiling(rates[a], rates[b])
     return line
 
 
@@ -443,7 +451,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run")
     parser.add_argument("--only", default="1234", help="the stages to run, e.g. 3 (4 needs 1)")
     parser.add_argument("--rows", default="sqlite1,pg1,pg2,pg4",
-                        help="stage 1's rows to run (comma-separated; stage 4 needs pg1,pg2,pg4)")
+                        help="stage 1's rows to run (comma-separated; pg1n, pg2n: without the "
+                        "live-call limit; stage 4 needs pg1,pg2,pg4)")
     parser.add_argument("--cprofile", help="also profile one worker on PostgreSQL and on SQLite "
                         "(FILE.pg, FILE.sqlite: bench/profile_summary.py --pstats)")
     args = parser.parse_args()
