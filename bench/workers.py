@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/workers.py            # ~3,000 calls a stage (several minutes)
     .venv/bin/python bench/workers.py --quick    # a smoke run (< 2 minutes)
+    .venv/bin/python bench/workers.py --only 1 --rows sqlite1,pg1,pg2,pg1n,pg2n  # scaling
 
 Stages (each against a fresh database; the app is bench/benchapp.py in a process of its own, the
 flow is setup_rate.py's: POST /Calls, [Say, Redirect], [Say, Hangup], callStatus):
@@ -47,6 +48,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
+    TICKS,
     AppProcess,
     PerclProcess,
     Summary,
@@ -65,12 +67,38 @@ def descendants(pid: int) -> list[int]:
     while todo:
         p = todo.pop()
         found.append(p)
-        for task in Path(f"/proc/{p}/task").glob("*"):
+        try:  # (a process may end while it is read)
+            tasks = list(Path(f"/proc/{p}/task").glob("*"))
+        except OSError:
+            continue
+        for task in tasks:
             try:
                 todo += [int(c) for c in (task / "children").read_text().split()]
             except OSError:
                 continue
     return found
+
+
+def system_of(pids: Sequence[int]) -> float:
+    """The kernel's share (system CPU seconds) of `pids`' CPU."""
+    total = 0.0
+    for p in pids:
+        with suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[12]) / TICKS
+    return total
+
+
+def wakeups_of(pids: Sequence[int]) -> int:
+    """Voluntary context switches of each process's main thread (its event loop): how often
+    the loop went to sleep waiting for something, so how many loop turns it ran."""
+    total = 0
+    for p in pids:
+        with suppress(OSError, ValueError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    total += int(line.split()[1])
+    return total
 
 
 def cpu_of(pids: Sequence[int]) -> float:
@@ -107,8 +135,10 @@ class Workers:
         extra = {**({"PERCL_DB": db} if db else {}), **(env or {})}  # None: SQLite, a new file
         args = ("--workers", str(forked)) if forked > 1 else ()
         self.forked = forked
-        self.processes = [PerclProcess(extra, args=args, grace_s=60.0, cprofile=cprofile)
-                          for _ in range(count)]
+        profiles = [f"{cprofile}.{i}" if cprofile and count > 1 else cprofile
+                    for i in range(count)]  # one file per process
+        self.processes = [PerclProcess(extra, args=args, grace_s=60.0, cprofile=profiles[i])
+                          for i in range(count)]
 
     async def __aenter__(self) -> Workers:
         for process in self.processes:  # one after the other: the first creates the schema
@@ -186,6 +216,8 @@ class Rate:
     calls: int
     seconds: float
     cpu: dict[str, float]  # CPU seconds per call, by part
+    xacts: float = 0.0  # PostgreSQL transactions per call
+    turns: float = 0.0  # percl's event-loop sleeps (voluntary context switches) per call
 
     @property
     def per_second(self) -> float:
@@ -194,24 +226,45 @@ class Rate:
     def line(self, base: float | None = None) -> str:
         parts = "  ".join(f"{k} {v * 1000:.2f}" for k, v in self.cpu.items())
         ratio = f"  ({self.per_second / base:.2f}x)" if base else ""
+        xacts = f", {self.xacts:.1f} PostgreSQL transactions" if self.xacts else ""
         return (f"  {self.label:<34} {self.per_second:7.1f} setups/s{ratio}   CPU ms per call: "
-                f"{parts}")
+                f"{parts}\n  {'':<34} per call: {self.turns:.1f} percl loop sleeps{xacts}")
+
+
+async def commits(db: str | None) -> int:
+    """Transactions committed in database `db` so far (pg_stat_database; 0 for SQLite). Backends
+    report them at most once a second: over a stage of tens of seconds, a close count."""
+    if db is None:
+        return 0
+    import asyncpg  # (PostgreSQL stages only)
+
+    conn = await asyncpg.connect(db.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        return int(await conn.fetchval(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"))
+    finally:
+        await conn.close()
 
 
 async def setup_rate(label: str, workers: Workers, app: AppProcess, calls: int, window: int,
-                     pg_pids: Callable[[], Sequence[int]]) -> Rate:
+                     pg_pids: Callable[[], Sequence[int]], db: str | None = None) -> Rate:
     async with SpreadRig(workers, app.base) as rig:
         await rig.setup()
         await rig.warm_up(100)
         percl0, pg, app0 = cpu_of(workers.pids), CpuMeter(pg_pids), cpu_seconds(app.pid)
-        own0, wall0 = time.process_time(), time.monotonic()
+        sys0, turns0 = system_of(workers.pids), wakeups_of(workers.pids)
+        own0, wall0, xact0 = time.process_time(), time.monotonic(), await commits(db)
         await closed_loop(rig.call, calls, window, rig.finished)
         wall = time.monotonic() - wall0
+        xacts = await commits(db) - xact0
         if rig.errors:
             print(f"    {len(rig.errors)} errors, first: {rig.errors[0]}")
-        cpu = {"percl": cpu_of(workers.pids) - percl0, "postgres": pg.spent(),
+        cpu = {"percl": cpu_of(workers.pids) - percl0,
+               "(of it kernel)": system_of(workers.pids) - sys0, "postgres": pg.spent(),
                "app": cpu_seconds(app.pid) - app0, "generator": time.process_time() - own0}
-        return Rate(label, calls, wall, {k: v / calls for k, v in cpu.items()})
+        turns = wakeups_of(workers.pids) - turns0
+        return Rate(label, calls, wall, {k: v / calls for k, v in cpu.items()}, xacts / calls,
+                    turns / calls)
 
 
 async def rest_while_held(workers: Workers, app: AppProcess, held: int, gets: int) -> Summary:
@@ -338,7 +391,7 @@ async def run_on(server: PgServer, args: argparse.Namespace) -> None:
                 out = f"{args.cprofile}.{name}"
                 async with Workers(db, cprofile=out) as w:
                     print((await setup_rate(name, w, app, args.calls, window, pg_pids)).line())
-        if "4" in args.only and rates:
+        if "4" in args.only and {"pg1", "pg2", "pg4"} <= rates.keys():
             print("\n4. Four machines, estimated from the CPU each part spent per call")
             print("\n".join(estimate(rates["pg1"], rates["pg2"], rates["pg4"])))
 
@@ -347,17 +400,54 @@ async def stage_rates(server: PgServer, app: AppProcess, args: argparse.Namespac
                       rates: dict[str, Rate], pg_pids: Callable[[], Sequence[int]]) -> None:
     calls, window = args.calls, args.window
     print(f"\n1. Completed call setups/s (closed loop, window {window}, {calls} calls)")
-    async with Workers(None) as w:
-        rates["sqlite1"] = await setup_rate("SQLite, 1 worker", w, app, calls, window, lambda: [])
-    print(rates["sqlite1"].line())
-    stages: tuple[tuple[str, str, dict[str, int]], ...] = (
-        ("pg1", "PostgreSQL, 1 worker", {}),
-        ("pg2", "PostgreSQL, --workers 2", {"forked": 2}),
-        ("pg4", "PostgreSQL, 4 processes, own ports", {"count": 4}))
-    for key, label, kwargs in stages:
-        async with Workers(server.new_database(), **kwargs) as w:
-            rates[key] = await setup_rate(label, w, app, calls, window, pg_pids)
-        print(rates[key].line(rates["pg1"].per_second if key != "pg1" else None))
+    if "sqlite1" in args.rows.split(","):
+        async with Workers(None) as w:
+            rates["sqlite1"] = await setup_rate("SQLite, 1 worker", w, app, calls, window,
+                                                lambda: [])
+        print(rates["sqlite1"].line())
+    no_limit = {"PERCL_MAX_LIVE_CALLS": "0"}  # no live-call lease: what its lock costs
+    stages: tuple[tuple[str, str, dict[str, int], dict[str, str]], ...] = (
+        ("pg1", "PostgreSQL, 1 worker", {}, {}),
+        ("pg2", "PostgreSQL, --workers 2", {"forked": 2}, {}),
+        ("pg1n", "PostgreSQL, 1 worker, no limit", {}, no_limit),
+        ("pg2n", "PostgreSQL, --workers 2, no limit", {"forked": 2}, no_limit),
+        ("pg4", "PostgreSQL, 4 processes, own ports", {"count": 4}, {}))
+    for key, label, kwargs, env in stages:
+        if key not in args.rows.split(","):
+            continue
+        db = server.new_database()
+        async with Workers(db, env=env, **kwargs) as w:
+            rates[key] = await setup_rate(label, w, app, calls, window, pg_pids, db)
+        one = "pg1n" if key == "pg2n" else "pg1"
+        base = rates[one].per_second if one in rates and key not in ("pg1", "pg1n") else None
+        print(rates[key].line(base))
+    print(summary(rates))
+
+
+def summary(rates: dict[str, Rate]) -> str:
+    """One line: setups/s per row run and the 2-worker ratio (issue 19's target: >= 1.7)."""
+    parts = [f"{key} {rate.per_second:.1f}" for key, rate in rates.items()]
+    pairs = [(a, b) for a, b in (("pg1", "pg2"), ("pg1n", "pg2n")) if {a, b} <= rates.keys()]
+    for a, b in pairs:
+        parts.append(f"{b}/{a} = {rates[b].per_second / rates[a].per_second:.2f}x")
+    line = "summary: setups/s " + ", ".join(parts) + (" (target 1.7x)" if pairs else "")
+    for a, b in pairs:
+        line += f"\n{b}/{a} " + ceiling(rates[a], rates[b])
+    return line
+
+
+def ceiling(one: Rate, two: Rate, cores: int = 2) -> str:
+    """What this machine allows at best, from the CPU each part spent per call: one worker
+    is one core at most, and every process (workers, PostgreSQL, app, generator) shares the
+    `cores`; so 2 workers / 1 <= 2 p / (p + o) (p: percl's CPU per call, o: the others')."""
+    def others(rate: Rate) -> float:
+        return sum(v for k, v in rate.cpu.items() if k not in ("percl", "(of it kernel)"))
+
+    p1, p2 = one.cpu["percl"], two.cpu["percl"]
+    best1 = min(1 / p1, cores / (p1 + others(one)))
+    best2 = min(2 / p2, cores / (p2 + others(two)))
+    return (f"ceiling on {cores} idle cores from these CPU costs: 1 worker {best1:.0f} setups/s, "
+            f"2 workers {best2:.0f} setups/s, ratio {best2 / best1:.2f}x")
 
 
 def main() -> None:
@@ -370,6 +460,9 @@ def main() -> None:
     parser.add_argument("--lease", type=float, default=3.0)
     parser.add_argument("--quick", action="store_true", help="a smoke run")
     parser.add_argument("--only", default="1234", help="the stages to run, e.g. 3 (4 needs 1)")
+    parser.add_argument("--rows", default="sqlite1,pg1,pg2,pg4",
+                        help="stage 1's rows to run (comma-separated; pg1n, pg2n: without the "
+                        "live-call limit; stage 4 needs pg1,pg2,pg4)")
     parser.add_argument("--cprofile", help="also profile one worker on PostgreSQL and on SQLite "
                         "(FILE.pg, FILE.sqlite: bench/profile_summary.py --pstats)")
     args = parser.parse_args()

@@ -16,18 +16,27 @@ but harmless stand-in: the row is kept, the character is visibly replaced).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from percl.store.pg_prepared import PreparedCache, changed, translated, without_nul
 from percl.store.sql.alchemy import AlchemyExecutor
+from percl.store.sql.executor import Params, Row, Statement
 from percl.store.sql.limits import SqlLimits
 from percl.store.sql.statements import Statements
 from percl.store.sql.store import SqlStore
 
 #: How long a write waits for a lock another transaction holds (ms) before it is StoreBusy.
 LOCK_TIMEOUT_MS = 2000
+#: How long queued log lines wait for more before a write (as on an SQLite file): each write is
+#: a transaction PostgreSQL commits, whatever its size.
+LOG_LINGER_S = 0.01
+#: Connections of the prepared-statement pool (pg_prepared.py), beside SQLAlchemy's own pool.
+POOL_SIZE = 10
 
 
 def async_url(db: str) -> str:
@@ -65,20 +74,130 @@ def _clean(row: Sequence[Any] | Mapping[str, Any]) -> Any:
     return tuple(fix(v) for v in row)
 
 
+async def _keep(_conn: asyncpg.Connection) -> None:
+    """A pooled connection's reset: nothing to send (pg_prepared.py's module doc)."""
+
+
 class PostgresExecutor(AlchemyExecutor):
-    """The generic executor with PostgreSQL's connect-time settings (see the module doc)."""
+    """The generic executor with PostgreSQL's connect-time settings, and its reusable statements
+    run as asyncpg prepared statements on a pool of its own (store/pg_prepared.py)."""
+
+    linger_s = LOG_LINGER_S
 
     def __init__(self, url: str, *, lock_timeout_ms: int = LOCK_TIMEOUT_MS) -> None:
-        super().__init__(url)
+        # SQLAlchemy's pool now runs only statements built per call (lists, scans): its
+        # default 5 + 10 overflow is cut to 5 + 5, so that a worker holds at most 20
+        # connections with the prepared-statement pool (four workers: 80 of PostgreSQL's 100).
+        super().__init__(url, pool_size=5, max_overflow=5)
         self.lock_timeout_ms = lock_timeout_ms
+        self._pool: asyncpg.Pool | None = None
+        self._prepared: PreparedCache | None = None
+
+    def _settings(self) -> dict[str, str]:
+        return {"lock_timeout": str(self.lock_timeout_ms), "application_name": "percl"}
 
     def create_engine(self) -> AsyncEngine:
-        settings = {"lock_timeout": str(self.lock_timeout_ms), "application_name": "percl"}
         engine = create_async_engine(
-            self.url, connect_args={"server_settings": settings}, **self._options
+            self.url, connect_args={"server_settings": self._settings()}, **self._options
         )
         event.listen(engine.sync_engine, "before_cursor_execute", _without_nul, retval=True)
         return engine
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        await super().open()
+        engine = self._require()
+        _args, connect = engine.dialect.create_connect_args(engine.url)
+        try:
+            self._pool = await asyncpg.create_pool(
+                **connect, server_settings=self._settings(), reset=_keep,
+                min_size=1, max_size=POOL_SIZE)
+        except BaseException:
+            await super().close()
+            raise
+        self._prepared = PreparedCache(engine.dialect)
+
+    async def close(self) -> None:
+        pool, self._pool, self._prepared = self._pool, None, None
+        if pool is not None:
+            await pool.close()
+        await super().close()
+
+    def _fast(self, stmt: Statement, params: Params | None) -> tuple[asyncpg.Pool, str,
+                                                                     Sequence[Any]] | None:
+        """The pool, SQL and values to run `stmt` with, or None: SQLAlchemy runs it."""
+        if params is None or self._prepared is None or self._pool is None:
+            return None
+        prepared = self._prepared.get(stmt)
+        if prepared is None:
+            return None
+        return self._pool, prepared.sql, without_nul(prepared.values(params))
+
+    async def write(self, stmt: Statement, params: Params | None = None) -> int:
+        fast = self._fast(stmt, params)
+        if fast is None:
+            return await super().write(stmt, params)
+        pool, sql, values = fast
+        try:
+            async with pool.acquire() as conn:
+                return changed(await conn.execute(sql, *values))
+        except asyncpg.PostgresError as exc:
+            raise (translated(exc) or exc) from exc
+
+    async def write_many(self, stmt: Statement, rows: Sequence[Params]) -> int:
+        """One round trip: asyncpg sends every row's Bind/Execute and one Sync, which makes the
+        batch one implicit transaction (all or nothing). PostgreSQL reports no count for such a
+        batch: the number returned is the number of rows sent."""
+        if not rows or self._prepared is None or self._pool is None:
+            return await super().write_many(stmt, rows)
+        prepared = self._prepared.get(stmt)
+        if prepared is None:
+            return await super().write_many(stmt, rows)
+        seq = [without_nul(prepared.values(row)) for row in rows]
+        try:
+            async with self._pool.acquire() as conn:
+                await conn.executemany(prepared.sql, seq)
+        except asyncpg.PostgresError as exc:
+            raise (translated(exc) or exc) from exc
+        return len(seq)
+
+    async def write_locked(self, lock: int, stmt: Statement, params: Params) -> int:
+        """BEGIN and the advisory lock in one message (the lock is a number: nothing of the
+        caller's is spliced into SQL), the statement, COMMIT: three round trips, the statement's
+        snapshot taken after the lock as before (alchemy.py's `write_locked`)."""
+        fast = self._fast(stmt, params)
+        if fast is None:
+            return await super().write_locked(lock, stmt, params)
+        pool, sql, values = fast
+        try:
+            async with pool.acquire() as conn:
+                try:
+                    await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(lock)})")
+                    count = changed(await conn.execute(sql, *values))
+                    await conn.execute("COMMIT")
+                except Exception:
+                    # (A cancelled statement is rolled back by the pool's release instead: the
+                    # connection takes no other command until the cancellation is done.)
+                    if not conn.is_closed() and conn.is_in_transaction():
+                        with suppress(Exception):  # a broken connection: the pool drops it
+                            await conn.execute("ROLLBACK")
+                    raise
+                return count
+        except asyncpg.PostgresError as exc:
+            raise (translated(exc) or exc) from exc
+
+    async def fetch(self, stmt: Statement, params: Params | None = None) -> Sequence[Row]:
+        fast = self._fast(stmt, params)
+        if fast is None:
+            return await super().fetch(stmt, params)
+        pool, sql, values = fast
+        try:
+            async with pool.acquire() as conn:
+                rows: Sequence[Row] = await conn.fetch(sql, *values)
+                return rows
+        except asyncpg.PostgresError as exc:
+            raise (translated(exc) or exc) from exc
 
 
 class PostgresStore(SqlStore):

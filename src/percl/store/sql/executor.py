@@ -67,8 +67,9 @@ class Executor(Protocol):
 
     async def write_many(self, stmt: Statement, rows: Sequence[Params]) -> int:
         """Run the reusable `stmt` once per parameter set of `rows`, all in one transaction
-        (a batch of call records or log lines); return how many rows changed. Raises as `write`;
-        nothing is written when it raises."""
+        (a batch of call records or log lines); return how many rows changed (PostgreSQL's
+        pipelined batch reports no count: there, how many parameter sets ran). Raises as
+        `write`; nothing is written when it raises."""
         ...
 
     async def fetch(self, stmt: Statement, params: Params | None = None) -> Sequence[Row]:
