@@ -152,6 +152,18 @@ def found_in_order(haystack: np.ndarray, sound: np.ndarray, *, chunk: int = 2000
     return scores
 
 
+# True once the captured audio holds speech at least `n` samples long followed by 0.4 s quiet.
+HEARD_ALL = """
+(n) => {
+  const rms = window.__heard.map((b) => Math.sqrt(b.reduce((a, x) => a + x * x, 0) / b.length));
+  const first = rms.findIndex((r) => r > 0.01);
+  if (first < 0) return false;
+  const quiet = Math.ceil(3200 / 1024);
+  const tail = rms.slice(-quiet);
+  return rms.length - first >= Math.ceil(n / 1024) + quiet && tail.every((r) => r < 0.003);
+}
+"""
+
 # The page's own audio element plays the far end; this records it (8 kHz) for the test.
 CAPTURE = """
 () => new Promise((resolve) => {
@@ -242,8 +254,11 @@ async def _call_and_press(page: Any, platform: Platform, app: CustomerApp, codec
     await capturing
     await page.wait_for_selector("#transcript li[data-type=say]")
     assert await page.text_content("#call-info") == f"Audio codec: {codec}"
-    greeting_s = len(platform.audio_kit.speech(GREETING, None)) / 8000
-    await asyncio.sleep(greeting_s + 0.5)  # the whole prompt, then the keys
+    # The keys go once the page has HEARD the whole prompt (speech, then 0.4 s of quiet), not
+    # after its length in wall time: on a loaded machine the prompt starts late, and a key
+    # pressed during a Say outside GetDigits is dropped, as on FreeClimb.
+    greeting = len(platform.audio_kit.speech(GREETING, None))
+    await page.wait_for_function(HEARD_ALL, arg=greeting, timeout=WAIT_S * 1000)
     for key in "123":
         await page.get_by_role("button", name=key, exact=True).click()
         await asyncio.sleep(0.3)
