@@ -19,6 +19,7 @@ from sqlalchemy import Connection, MetaData, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from percl.cli.main import cli
+from percl.domain.records import LogEntry
 from percl.engine.ports import LogFilter, Store
 from percl.errors import DatabaseUnusable
 from percl.store import migrations, schema
@@ -147,7 +148,7 @@ async def _check_old_rows_survive(store: Store, url: str, before: dict[str, list
         logs = await store.list_logs(samples.AC1, LogFilter())
         assert [entry.message for entry in logs] == ["old line"]
         # The store keeps working on the upgraded tables (a new log line, a second member).
-        await store.add_log(logs[0].__class__(logs[0].timestamp + 1, logs[0].level, samples.AC1, "new"))
+        await store.add_log(LogEntry(logs[0].timestamp + 1, logs[0].level, samples.AC1, "new"))
         assert [e.message for e in await store.list_logs(samples.AC1, LogFilter())] == ["new", "old line"]
     finally:
         await store.close()
