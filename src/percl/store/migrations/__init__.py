@@ -53,10 +53,11 @@ class SchemaState:
         return self.revision is None and self.legacy_version is None
 
 
-def config() -> Config:
-    """Alembic's configuration for percl's scripts (what an alembic.ini would say)."""
+def config(location: Path = HERE) -> Config:
+    """Alembic's configuration for percl's scripts (what an alembic.ini would say); `location`:
+    another copy of this folder (tests)."""
     cfg = Config()
-    cfg.set_main_option("script_location", str(HERE))
+    cfg.set_main_option("script_location", str(location))
     return cfg
 
 
