@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     create_engine,
+    func,
     inspect,
     select,
     text,
@@ -39,6 +40,7 @@ from percl.store import migrations, schema
 from percl.store.migrations import baseline
 from percl.store.migrations.__main__ import main
 from percl.store.postgres import PostgresStore
+from percl.store.sql.schema_setup import SCHEMA_LOCK
 from percl.store.sqlite import SqliteStore
 from tests import postgres
 from tests.store import samples
@@ -273,3 +275,31 @@ def test_a_new_revision_is_written_with_what_schema_py_adds(tmp_path: Path) -> N
         assert inspect(conn).has_table("scratch_things")
         assert migrations.state(conn).revision == "0002"
     engine.dispose()
+
+
+async def test_a_store_waits_for_another_process_migrating_past_its_lock_timeout() -> None:
+    """A start-up waits for the schema lock longer than the store's lock_timeout (which is for
+    rows): with 50 ms it gave up while another percl migrated (under load, creating the tables
+    took over the default 2 s, and the store failed to open)."""
+    url = postgres.server().new_database()
+    holder = create_async_engine(url)
+    try:
+        async with holder.connect() as conn:
+            await conn.execute(select(func.pg_advisory_lock(SCHEMA_LOCK)))
+            opening = asyncio.ensure_future(PostgresStore(url, lock_timeout_ms=50).open())
+            waited = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                          "AND clock_timestamp() - query_start > interval '300 milliseconds'")
+            for _ in range(1000):  # real time: PostgreSQL's own lock wait (20 s at most)
+                seen = (await conn.execute(waited)).scalar()
+                await conn.commit()  # pg_stat_activity is a snapshot per transaction
+                if seen or opening.done():
+                    break
+                await asyncio.sleep(0.02)
+            assert not opening.done(), opening.exception()
+            await conn.execute(select(func.pg_advisory_unlock(SCHEMA_LOCK)))
+            await conn.commit()
+        await opening
+    finally:
+        await holder.dispose()
+    assert await _on(url, migrations.state) == migrations.SchemaState(
+        migrations.head(), schema.SCHEMA_VERSION)
