@@ -66,12 +66,14 @@ from percl.media.recording import WavRecorder
 from percl.media.transcribe import transcriber_for
 from percl.runtime.clock import SystemClock
 from percl.simapi import SimApiDeps, create_sim_api
+from percl.store import migrations
 from percl.store.export_files import DirectoryExportFiles
 from percl.store.knowledge_files import FolderKnowledge
 from percl.store.memory import MemoryStore
+from percl.store.migrations import SchemaState as SchemaState  # for the CLI (`percl db`)
 from percl.store.natsbus import NatsBus
 from percl.store.pgbus import PostgresBus
-from percl.store.postgres import PostgresStore
+from percl.store.postgres import PostgresStore, async_url
 from percl.store.recording_files import DirectoryRecordingFiles
 from percl.store.sqlite import SqliteStore
 from percl.streaming.connector import Connector, stream_settings
@@ -144,6 +146,24 @@ def store_for(db: str) -> Store:
     if is_postgres(db):
         return PostgresStore(db)
     return SqliteStore.for_path(db)
+
+
+async def schema_state_for(db: str) -> SchemaState | None:
+    """What PERCL_DB's database records about its schema (store/migrations/), read without
+    changing anything: None for memory://, ":memory:" and an SQLite file that does not exist."""
+    if db in IN_MEMORY_DBS:
+        return None
+    if is_postgres(db):
+        return await migrations.read_state(async_url(db))
+    file = Path(db).expanduser()
+    if not file.exists():
+        return None
+    return await migrations.read_state(f"sqlite+aiosqlite:///{file.resolve()}", db)
+
+
+def schema_head() -> str:
+    """The newest schema revision this percl knows."""
+    return migrations.head()
 
 
 def cluster_for(settings: Settings, store: Store, clock: Clock,

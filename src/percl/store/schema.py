@@ -6,7 +6,8 @@ record type as a tuple of `Field`s, so writing a record is a flat loop of `getat
 engine writes a call record on every state change and `dataclasses.asdict` (which deep-copies) would
 be the slowest part of a write.
 
-Bump `SCHEMA_VERSION` (and add a migration) whenever a table changes shape.
+A change of shape here needs an Alembic revision in store/migrations/versions/ and `SCHEMA_VERSION`
+one higher (docs/ARCHITECTURE.md, "Where a change goes: a schema change"); a test fails otherwise.
 """
 
 from __future__ import annotations
@@ -65,16 +66,19 @@ from percl.domain.records import (
 # 1: accounts, applications, numbers, calls, logs. 2: + conferences, participants, queues,
 # queue_members, messages (new tables only, so create_all migrates a version-1 file).
 # 3: logs' ix_logs_call (call_id) becomes ix_logs_call_timestamp (call_id, timestamp), so a call's
-# log pages walk an index in order (MIGRATIONS below; create_all adds no index to a table that
+# log pages walk an index in order (STATEMENTS; create_all adds no index to a table that
 # exists).
 # 4: + blobs, exports (new tables only).
-# 5: queue_members + inserted (insertion order, ADDED_COLUMNS below): members tied on
+# 5: queue_members + inserted (insertion order, ADDED_COLUMNS): members tied on
 # (date_enqueued, seq) came in SQLite's rowid order, which PostgreSQL has no equivalent of.
 # 6: + leases (new table only): which worker owns what, until when (issue 19, workers).
 # 7: + recordings (new table only): recordings' metadata; their WAV files are RecordingFiles'.
 # 8: + rates (new table only): dial pacing and REST allowance shared by workers (issue 19).
-# 9: calls + audio_stream_ms (ADDED_COLUMNS below): how long the leg's AudioStreams ran (issue 14).
-# 10: calls + web_rtc (ADDED_COLUMNS below): placed from or answered by a browser phone (issue 16).
+# 9: calls + audio_stream_ms (ADDED_COLUMNS): how long the leg's AudioStreams ran (issue 14).
+# 10: calls + web_rtc (ADDED_COLUMNS): placed from or answered by a browser phone (issue 16).
+# From 10 on, each change is an Alembic revision (store/migrations/; 10 is its baseline, 0001, and
+# the steps above are migrations/baseline.py's); the schema_version table keeps counting, one per
+# revision, for the percls from before Alembic, which refuse a version above theirs.
 SCHEMA_VERSION = 10
 
 metadata = MetaData()
@@ -192,22 +196,6 @@ logs = Table(
     Index("ix_logs_account_timestamp", "account_id", "timestamp"),
     Index("ix_logs_call_timestamp", "call_id", "timestamp"),
 )
-
-#: SQL that brings a file of each older version up to the next (idempotent statements).
-MIGRATIONS: dict[int, tuple[str, ...]] = {
-    2: (
-        "DROP INDEX IF EXISTS ix_logs_call",
-        "CREATE INDEX IF NOT EXISTS ix_logs_call_timestamp ON logs (call_id, timestamp)",
-    ),
-}
-
-#: Columns the migration from each older version adds to a table that exists (schema_setup.py
-#: adds each one that is missing, as `column NOT NULL DEFAULT server_default`).
-ADDED_COLUMNS: dict[int, tuple[tuple[str, str], ...]] = {
-    4: (("queue_members", "inserted"),),
-    8: (("calls", "audio_stream_ms"),),
-    9: (("calls", "web_rtc"),),
-}
 
 conferences = Table(
     "conferences",
