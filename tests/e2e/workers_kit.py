@@ -39,7 +39,7 @@ import httpx
 from percl.app import Platform
 from percl.config import Settings
 from percl.domain.ids import SequentialIds
-from percl.domain.records import Call
+from percl.domain.records import Call, LogEntry
 from percl.engine.workers.cluster import WorkerSettings
 from percl.engine.workers.local import LocalBus
 from percl.store.postgres import PostgresStore
@@ -109,6 +109,13 @@ class TwoWorkers(Harness):
     @property
     def workers(self) -> tuple[Platform, Platform]:
         return self.platform, self.rest_worker
+
+    async def logs(self, call_id: str | None = None) -> list[LogEntry]:
+        """The account's log as both workers wrote it: a read flushes only its own store's
+        queued lines (10 ms of linger on PostgreSQL), so the other worker's are flushed first."""
+        rest_store: Any = self.rest_worker.store  # a PostgresStore (flush_logs) behind the kit's wrappers
+        await rest_store.flush_logs()
+        return await super().logs(call_id)
 
     def _client(self, base: str) -> httpx.AsyncClient:
         if base not in self._clients:
