@@ -225,10 +225,10 @@ class Platform:
         self.store: Store = store or store_for(settings.db)
         self.transport: WebhookTransport = transport or AiohttpTransport(
             ca_file=settings.webhook_ca_file)
-        self.console_feed = CallFeed()  # the console's live pages (console/live.py)
-        log_observers = [*log_observers, self.console_feed]
         self.logs = StoreLogSink(self.store, self.clock, log_observers, retention=LogRetention(
             max_age_days=settings.log_max_age_days, max_lines=settings.log_max_lines))
+        # The console's live pages (console/live.py): it observes the log while a page is open.
+        self.console_feed = CallFeed(self.logs)
         # Every webhook passes the fault injector (a no-op without rules or #percl-fault=...).
         self.faults = FaultInjector(self.transport, self.clock, logs=self.logs)
         self.webhooks = WebhookDispatcher(

@@ -73,3 +73,46 @@ async def test_an_account_has_at_most_max_subscribers_feeds() -> None:
         s.leave()
     await asyncio.wait_for(asyncio.gather(*tasks), 1)
     assert feed.subscribers("AC1") == 0
+
+
+class CountingFeed(CallFeed):
+    """A CallFeed that counts the lines it is shown."""
+
+    seen = 0
+
+    def observe(self, entry: LogEntry) -> None:
+        self.seen += 1
+        super().observe(entry)
+
+
+async def test_the_feed_observes_the_log_only_while_a_page_is_open() -> None:
+    """With no console page open a log line costs the feed nothing; a page that opens hears of
+    every line after it, through the sink, and the feed leaves when the last page closes."""
+    from percl.engine.logs import StoreLogSink
+    from percl.store.memory import MemoryStore
+    from percl.testing import FakeClock
+
+    store = MemoryStore()
+    await store.open()
+    sink = StoreLogSink(store, FakeClock())
+    feed = CountingFeed(sink)
+    await sink.log(LogLevel.INFO, "AC1", "before", call_id="CAa")
+    assert feed.seen == 0
+    sockets = [FakeSocket(), FakeSocket()]
+    tasks = [asyncio.create_task(feed.serve(s, "AC1")) for s in sockets]  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    await sink.log(LogLevel.INFO, "AC1", "while open", call_id="CAb")
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert feed.seen == 1 and all(s.sent == [{"callId": "CAb"}] for s in sockets)
+    sockets[0].leave()
+    await asyncio.wait_for(tasks[0], 1)
+    await sink.log(LogLevel.INFO, "AC1", "one still open", call_id="CAc")
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert feed.seen == 2 and sockets[1].sent[-1] == {"callId": "CAc"}
+    sockets[1].leave()
+    await asyncio.wait_for(tasks[1], 1)
+    await sink.log(LogLevel.INFO, "AC1", "after", call_id="CAd")
+    assert feed.seen == 2
+    await store.close()

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from types import MappingProxyType
+from typing import Any
 
 import pytest
 
@@ -86,3 +89,31 @@ async def test_fault_warnings_mask_the_url(caplog: pytest.LogCaptureFixture) -> 
     with caplog.at_level(logging.WARNING, logger="percl.webhooks.faults"):
         await faults.post(f"{APP}/voice#percl-fault=bogus", b"{}", {})
     assert caplog.records and all(SECRET not in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        lambda u: {"url": u},
+        lambda u: {"body": {"deep": {"deeper": u}}},
+        lambda u: {"urls": [1, None, [u]]},
+        lambda u: {"pair": (u, 2)},
+        lambda u: {"proxy": MappingProxyType({"url": u})},
+        lambda u: {"clean": "no at here", "n": 1.5, "list": ["x"], "url": u},
+    ],
+)
+def test_mask_in_masks_a_credential_wherever_the_metadata_holds_it(
+    where: Callable[[str], dict[str, Any]],
+) -> None:
+    """The fast path for metadata without an "@" must not let one through at any depth or in
+    any container (a tuple, a Mapping that is not a dict go the full walk)."""
+    masked = mask_in(where(f"{APP}/v"))
+    assert SECRET not in repr(masked) and "https://***@app.test/v" in repr(masked)
+
+
+def test_mask_in_gives_metadata_without_credentials_back_equal_in_a_new_dict() -> None:
+    meta: dict[str, Any] = {"a": "x", "b": {"c": [1, None, "sip:bob@host"]}, "d": True}
+    masked = mask_in(meta)
+    assert masked == meta and masked is not meta
+    clean: dict[str, Any] = {"a": "x", "b": {"c": [1, None, 2.5]}, "d": None}
+    assert mask_in(clean) == clean and mask_in(clean) is not clean

@@ -147,3 +147,29 @@ async def test_two_tasks_settling_at_once_both_return() -> None:
     work = [asyncio.ensure_future(chain(50)), asyncio.ensure_future(chain(80))]
     await asyncio.wait_for(asyncio.gather(clock.settle(), clock.settle(), clock.settle()), 5)
     assert sorted(ran) == [50, 80] and all(t.done() for t in work)
+
+
+async def test_call_later_runs_when_time_passes_its_deadline_unless_cancelled() -> None:
+    clock, fired = FakeClock(), []
+    clock.call_later(2.0, lambda: fired.append("two"))
+    dropped = clock.call_later(1.0, lambda: fired.append("dropped"))
+    clock.call_later(0, lambda: fired.append("now"))
+    assert clock.next_deadline() == clock.now() + 1.0
+    dropped.cancel()
+    await clock.settle()
+    assert fired == ["now"]
+    await clock.advance(1.5)
+    assert fired == ["now"]
+    await clock.advance(0.5)
+    assert fired == ["now", "two"] and clock.next_deadline() is None
+
+
+async def test_the_system_clock_calls_later_on_the_loop() -> None:
+    from percl.runtime.clock import SystemClock
+
+    fired = asyncio.Event()
+    SystemClock().call_later(0, fired.set)
+    dropped = SystemClock().call_later(3600, fired.clear)
+    dropped.cancel()
+    await asyncio.wait_for(fired.wait(), 5)
+    assert dropped.cancelled()

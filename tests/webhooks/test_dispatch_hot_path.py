@@ -1,4 +1,4 @@
-"""The webhook hot path (docs/BENCHMARKS.md fix 7): one timer task per attempt, headers not
+"""The webhook hot path (docs/BENCHMARKS.md fix 7): no timer task per attempt, headers not
 copied on the way, and the FaultInjector's pass-through when no rule or fragment applies."""
 
 from __future__ import annotations
@@ -48,15 +48,25 @@ def request(account: Account, url: str = URL) -> WebhookRequest:
                           call=make_call(status=CallStatus.RINGING))  # fmt: skip
 
 
-async def test_an_attempt_runs_with_one_timer_task_and_leaves_none(
+async def test_an_attempt_runs_with_no_timer_task_and_leaves_no_timer(
     account: Account, sink: RecordingSink
 ) -> None:
-    clock, spy = FakeClock(), Spy()
-    sender = WebhookDispatcher(spy, sink, clock, ids=SequentialIds())
+    clock = FakeClock()
+    deadlines: list[float | None] = []
+
+    class Watching(Spy):
+        async def post(self, url: str, body: bytes, headers: Mapping[str, str], *,
+                       limit: int | None = None) -> TransportResponse:
+            deadlines.append(clock.next_deadline())
+            return await super().post(url, body, headers, limit=limit)
+
+    spy = Watching()
+    sender = WebhookDispatcher(spy, sink, clock, ids=SequentialIds(), timeout_s=7.0)
     before = len(asyncio.all_tasks())
     result = await sender.send(request(account))
     assert result.ok
-    assert spy.tasks_during_post == [before + 1]  # the timer; the POST runs in the caller's task
+    # The POST runs in the caller's task, the deadline is a clock timer (no task sleeps for it).
+    assert spy.tasks_during_post == [before] and deadlines == [clock.now() + 7.0]
     await clock.settle()
     assert len(asyncio.all_tasks()) == before and clock.next_deadline() is None
 

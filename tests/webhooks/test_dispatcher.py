@@ -344,3 +344,23 @@ async def test_an_answer_nobody_reads_is_not_decoded(
     result = await dispatcher(app, sink, clock).send(inbound(account))
     assert not result.decoded and result.answer is None
     assert sink.entries[0].metadata["responseBody"] == PERCL.decode()
+
+
+@pytest.mark.parametrize("body", [b'[{"Say":{"text":"hi"}}]', b"not json"])
+def test_decoding_an_answer_keeps_every_other_field_of_the_result(body: bytes) -> None:
+    """`_decoded` builds the result field by field (cheaper than dataclasses.replace): a field
+    added to WebhookResult later must not be dropped by it."""
+    from dataclasses import fields
+
+    from percl.engine.ports import WebhookResult
+    from percl.webhooks.dispatcher import _decoded
+
+    values: dict[str, Any] = {"outcome": WebhookOutcome.OK, "url": "https://app/voice",
+                              "status": 201, "body": body, "elapsed_ms": 12.5, "error": "e"}
+    result = WebhookResult(**values)
+    decoded = _decoded(result)
+    decode_fields = {"decoded", "answer", "answer_problem"}
+    assert {f.name for f in fields(WebhookResult)} - decode_fields == set(values)
+    assert all(getattr(decoded, name) == value for name, value in values.items())
+    assert decoded.decoded
+    assert (decoded.answer is None) == (decoded.answer_problem is not None)

@@ -67,6 +67,8 @@ def decode(entry: LogEntry) -> ConsoleLine:
     return ConsoleLine(at, entry.call_id, entry.message, _LEVEL_STYLE[entry.level], entry.level, False)
 
 
+_QUIET = Verbosity.QUIET
+_ERROR = LogLevel.ERROR
 _LEVEL_STYLE = {LogLevel.INFO: "dim", LogLevel.WARNING: "yellow", LogLevel.ERROR: "bold red"}
 
 
@@ -100,9 +102,10 @@ class ActivityPrinter:
     def observe(self, entry: LogEntry) -> None:
         if entry.call_id is not None and entry.call_id not in self._numbers:  # not known yet
             self._remember(entry)
-        if not self.active or (self._verbosity is Verbosity.QUIET
-                               and entry.level is not LogLevel.ERROR):
-            return  # nothing to show (a line's level is its entry's): skip decoding it
+        # Nothing to show (a line's level is its entry's): skip decoding it. Module constants
+        # rather than enum lookups: this runs for every log line (bench/instructions.py).
+        if not self.active or (self._verbosity is _QUIET and entry.level is not _ERROR):
+            return
         line = decode(entry)
         if self._shown(line):
             self._console.print(self._render(line), soft_wrap=True, highlight=False)

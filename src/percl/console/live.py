@@ -9,6 +9,10 @@ there is one renderer, and nothing is sent to a browser that its page would not 
 Why a WebSocket rather than SSE: uvicorn closes open WebSockets when it stops (1012), while an
 event stream would hold `percl serve`'s shutdown until it ended.
 
+Given the log's LogWatch, the feed observes the log only while a page is open (it joins when
+the first opens and leaves when the last closes): with none open, a log line costs it nothing.
+A page that opens shows what the store holds, so the feed is only for what comes after.
+
 A subscriber that does not keep up loses notices past `QUEUE_SIZE` (its next one still says
 that something changed); an account has at most `MAX_SUBSCRIBERS` open feeds.
 """
@@ -22,6 +26,7 @@ from collections import defaultdict
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from percl.domain.records import LogEntry
+from percl.engine.ports import LogWatch
 
 QUEUE_SIZE = 256
 MAX_SUBSCRIBERS = 64
@@ -31,8 +36,12 @@ class CallFeed:
     """Implements engine.ports.LogObserver: fans each log line's call id out to the account's
     open console pages."""
 
-    def __init__(self) -> None:
+    def __init__(self, logs: LogWatch | None = None) -> None:
+        """`logs`: where the feed joins the log's observers while a page is open (None: the
+        caller shows it every line itself)."""
         self._subscribers: defaultdict[str, set[asyncio.Queue[str]]] = defaultdict(set)
+        self._logs = logs
+        self._open = 0  # pages open over all accounts
 
     def observe(self, entry: LogEntry) -> None:
         for queue in self._subscribers.get(entry.account_id, ()):
@@ -50,8 +59,9 @@ class CallFeed:
             return
         queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE)
         subscribers.add(queue)
-        await websocket.accept()
+        self._opened()
         try:
+            await websocket.accept()
             async with asyncio.TaskGroup() as tasks:
                 sender = tasks.create_task(self._send(websocket, queue))
                 await _until_closed(websocket)
@@ -62,6 +72,17 @@ class CallFeed:
             subscribers.discard(queue)
             if not subscribers:
                 self._subscribers.pop(account_id, None)
+            self._closed()
+
+    def _opened(self) -> None:
+        self._open += 1
+        if self._open == 1 and self._logs is not None:
+            self._logs.watch(self)
+
+    def _closed(self) -> None:
+        self._open -= 1
+        if self._open == 0 and self._logs is not None:
+            self._logs.unwatch(self)
 
     @staticmethod
     async def _send(websocket: WebSocket, queue: asyncio.Queue[str]) -> None:

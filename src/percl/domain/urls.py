@@ -39,6 +39,8 @@ def mask_in(value: Any) -> Any:
     # Why exact types first: every log line passes here (several per call), and isinstance
     # against the Mapping ABC plus a call per number cost more than the masking itself.
     kind = type(value)
+    if kind is dict and _without_at(value):
+        return dict(value)  # no "@" anywhere, so no credential: only the top is copied
     if kind is str:
         return value if "@" not in value else mask_credentials(value)
     # Items that are numbers or strings without "@" are kept without a call (most of them).
@@ -57,3 +59,22 @@ def mask_in(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [mask_in(item) for item in value]
     return value
+
+
+def _without_at(value: dict[Any, Any] | list[Any]) -> bool:
+    """Whether no string in `value` (dicts and lists of strings and numbers) has an "@": a URL
+    with credentials cannot be there. Most log metadata has none (webhook lines, state changes),
+    and scanning it costs less than copying it through mask_in (a webhook line's metadata plus
+    a small one: 47.5k -> 28.0k instructions, callgrind). Any other type inside
+    (a tuple, a Mapping that is not a dict) says False: mask_in's full walk decides."""
+    for item in value.values() if type(value) is dict else value:
+        kind = type(item)
+        if kind is str:
+            if "@" in item:
+                return False
+        elif kind is dict or kind is list:
+            if not _without_at(item):
+                return False
+        elif kind not in _PLAIN:
+            return False
+    return True

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from percl.domain import ids, payloads
@@ -213,17 +213,23 @@ class CallService(TaskOwner):
         """The first record of a new leg: the one place a Call is made. An inbound leg rings
         from now on; an outbound one (with its `dialing`) waits to be dialed."""
         now = self.ctx.clock.now()
-        call = Call(
+        # Built once with its status fields (a dataclasses.replace after it cost more than the
+        # Call itself, and every call makes a leg): an inbound leg rings now, an outbound one
+        # is queued with what its dialing asked for.
+        if dialing is None:
+            return Call(
+                call_id=call_id, account_id=account_id, from_=from_, to=to, direction=direction,
+                application_id=application_id, parent_call_id=parent_call_id,
+                phone_number_id=phone_number_id, request_id=request_id, date_created=now,
+                date_updated=now, status_callback_url=status_callback_url, web_rtc=web_rtc,
+                status=CallStatus.RINGING, start_time=now,
+            )
+        return Call(
             call_id=call_id, account_id=account_id, from_=from_, to=to, direction=direction,
             application_id=application_id, parent_call_id=parent_call_id,
-            phone_number_id=phone_number_id, request_id=request_id,
-            date_created=now, date_updated=now, status_callback_url=status_callback_url,
-            web_rtc=web_rtc,
-        )
-        if dialing is None:
-            return replace(call, status=CallStatus.RINGING, start_time=now)
-        return replace(
-            call, status=CallStatus.QUEUED, call_connect_url=dialing.call_connect_url,
+            phone_number_id=phone_number_id, request_id=request_id, date_created=now,
+            date_updated=now, status_callback_url=status_callback_url, web_rtc=web_rtc,
+            status=CallStatus.QUEUED, call_connect_url=dialing.call_connect_url,
             if_machine=dialing.if_machine, if_machine_url=dialing.if_machine_url,
             send_digits=dialing.send_digits, timeout_s=self._ring_timeout(dialing.timeout),
             privacy_mode=bool(dialing.privacy_mode),

@@ -46,7 +46,8 @@ class LogRetention:
 
 
 class StoreLogSink:
-    """Writes one LogEntry per call, stamped with the clock in integer microseconds."""
+    """Writes one LogEntry per call, stamped with the clock in integer microseconds. Also a
+    LogWatch: observers may join and leave while it runs."""
 
     def __init__(self, store: Store, clock: Clock, observers: Sequence[LogObserver] = (), *,
                  retention: LogRetention | None = None) -> None:
@@ -55,6 +56,15 @@ class StoreLogSink:
         self._observers = tuple(observers)
         self._retention = retention or LogRetention()
         self._since_prune = 0
+
+    def watch(self, observer: LogObserver) -> None:
+        """Show the lines logged from now on to `observer` too (LogWatch)."""
+        if observer not in self._observers:
+            self._observers = (*self._observers, observer)
+
+    def unwatch(self, observer: LogObserver) -> None:
+        """Stop showing lines to `observer` (nothing happens when it was not watching)."""
+        self._observers = tuple(o for o in self._observers if o is not observer)
 
     async def log(
         self,

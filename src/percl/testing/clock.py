@@ -75,6 +75,17 @@ class FakeClock:
         heapq.heappush(self._timers, (self._now + seconds, next(self._seq), fut))
         await fut  # cancelling the sleeper cancels fut; advance() skips done futures
 
+    def call_later(self, seconds: float, callback: Callable[[], None]) -> asyncio.Future[None]:
+        """`callback()` once `advance` moves time past `seconds` from now (at once, on the next
+        loop step, for seconds <= 0); cancelling the returned future drops it, as for `sleep`."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        fut.add_done_callback(lambda done: None if done.cancelled() else callback())
+        if seconds <= 0:
+            fut.set_result(None)
+        else:
+            heapq.heappush(self._timers, (self._now + seconds, next(self._seq), fut))
+        return fut
+
     def next_deadline(self) -> float | None:
         """When the earliest pending sleeper wakes, or None if nobody sleeps."""
         self._drop_cancelled()

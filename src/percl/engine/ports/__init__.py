@@ -18,7 +18,7 @@ from percl.engine.ports.json import JsonValue
 from percl.engine.ports.knowledge import KnowledgeSource
 from percl.engine.ports.leases import Lease, LeaseKind, Leases
 from percl.engine.ports.limits import Rate, SharedLimits
-from percl.engine.ports.logs import LogObserver, LogSink
+from percl.engine.ports.logs import LogObserver, LogSink, LogWatch
 from percl.engine.ports.media import (
     Audio,
     AudioFrame,
@@ -67,7 +67,7 @@ __all__ = [
     "Audio", "AudioFrame", "AvailableNumber", "CallFilter", "ConferenceFilter", "DialResult",
     "DtmfTone", "ExportFiles", "ExportSink", "Fetched", "Fetcher", "File", "Heard",
     "InboundHandler", "JsonValue", "KnowledgeSource", "LegListener", "LogFilter", "LogObserver",
-    "LogPosition", "LogSink", "MediaListener", "MediaSession",
+    "LogPosition", "LogSink", "LogWatch", "MediaListener", "MediaSession",
     "MessageFilter", "MixPath", "Mixer", "NumberInventory", "ParticipantFilter", "PlayEnd",
     "Played", "Recognizer", "RecordingSink", "Signalling", "SignallingListener", "Silence",
     "Source", "SpeechGrammar", "SpeechRecognizer", "SpokenText", "Store", "Telephony", "Tone",

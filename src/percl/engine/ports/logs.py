@@ -31,3 +31,12 @@ class LogObserver(Protocol):
     """
 
     def observe(self, entry: LogEntry) -> None: ...
+
+
+class LogWatch(Protocol):
+    """Where an observer that is only sometimes needed joins and leaves the log's observers
+    (the console's live pages, while a page is open): nothing runs per line for it otherwise."""
+
+    def watch(self, observer: LogObserver) -> None: ...
+
+    def unwatch(self, observer: LogObserver) -> None: ...
