@@ -844,7 +844,8 @@ class SipAgent:
 
 _REASONS = {
     100: "Trying", 180: "Ringing", 183: "Session Progress", 200: "OK", 400: "Bad Request",
-    401: "Unauthorized", 423: "Interval Too Brief", 403: "Forbidden", 404: "Not Found", 407: "Proxy Authentication Required",
+    401: "Unauthorized", 423: "Interval Too Brief",
+    403: "Forbidden", 404: "Not Found", 407: "Proxy Authentication Required",
     408: "Request Timeout", 480: "Temporarily Unavailable",
     481: "Call/Transaction Does Not Exist", 486: "Busy Here", 487: "Request Terminated",
     488: "Not Acceptable Here", 491: "Request Pending", 422: "Session Interval Too Small",
