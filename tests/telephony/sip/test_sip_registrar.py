@@ -77,7 +77,7 @@ async def test_a_refresh_extends_the_binding_and_expires_0_removes_it() -> None:
 async def test_a_wildcard_removes_every_binding_and_long_expires_are_capped() -> None:
     clock, registrar = _rig()
     status, extra = _answer(registrar, _register(expires="86400"), "pw-a", clock.now())
-    assert extra == (("Contact", f"<sip:alice@10.0.0.5:5062>;expires={MAX_EXPIRES}"),)
+    assert status == 200 and extra == (("Contact", f"<sip:alice@10.0.0.5:5062>;expires={MAX_EXPIRES}"),)
     assert _answer(registrar, _register(contact="*", expires="0"), "pw-a", clock.now()) == (
         200, ())
     assert registrar.binding("alice", clock.now()) is None
@@ -91,6 +91,7 @@ def test_a_wrong_password_an_unknown_user_or_another_users_aor_gets_403() -> Non
     # bob's credentials may not bind alice's address of record
     request = _register()
     status, extra = registrar.register(request, SOURCE, clock.now())
+    assert status == 401
     challenge = make_response(request, 401, "Unauthorized", extra=extra)
     signed = with_credentials(request, challenge, "bob", "pw-b")
     assert registrar.register(signed, SOURCE, clock.now()) == (403, ())
