@@ -84,7 +84,7 @@ from percl.telephony.sip.message import (
 )
 from percl.telephony.sip.register import RegisterAccount, Registered, RegistrationFailed
 from percl.telephony.sip.register_io import RegEvent, RegistrationClient
-from percl.telephony.sip.registrar import Registrar
+from percl.telephony.sip.registrar import Binding, Registrar
 from percl.telephony.sip.sdp import (
     LocalMedia,
     SdpError,
@@ -339,6 +339,12 @@ class SipLine(TaskOwner):
         """The banner's lines: the configuration's, and each registering trunk's state."""
         return [*self.config.describe(),
                 *(f"trunk {name}: {state}" for name, state in self._reg_state.items())]
+
+    def user_binding(self, name: str) -> Binding | None:
+        """Where user `name`'s phone is registered now, or None (not registered, no users)."""
+        if self._registrar is None:
+            return None
+        return self._registrar.binding(name, self._now())
 
     def registration(self, trunk: str) -> RegistrationClient | None:
         """The trunk's REGISTER client (its events and state), when it registers."""
