@@ -393,6 +393,9 @@ class SipLine(TaskOwner):
             return Verdict(503, "starting", retry_after=1)
         verdict = self._admission.check_request(invite, source[0], now)
         if verdict.admitted and verdict.user is not None:
+            # forget users of INVITEs the agent refused after admitting them (422): no call
+            for sip_id in [c for c in self._user_calls if self._agent.phase(c) is None]:
+                del self._user_calls[sip_id]
             self._user_calls[invite.call_id] = verdict.user
         if verdict.status == 503:
             log.debug("SIP INVITE from %s: rate limited", source[0])
