@@ -49,8 +49,10 @@ class Baresip:
     """One baresip process. `await start()`, `await command(...)`, `await event(name)`,
     `await stop()` (always: it kills the process by its PID)."""
 
-    def __init__(self, folder: Path, source: Pcm, user: str = "baresip") -> None:
-        """`user`: its account's user part, which the Request-URI of a call to it must name."""
+    def __init__(self, folder: Path, source: Pcm, user: str = "baresip",
+                 account: str | None = None) -> None:
+        """`user`: its account's user part, which the Request-URI of a call to it must name;
+        `account`: the whole accounts line instead (e.g. one that registers with a password)."""
         self.folder = folder
         self.sip_port = free_udp_port()
         self.ctrl_port = free_tcp_port()
@@ -64,8 +66,8 @@ class Baresip:
             "module g711.so", "module aufile.so", "module aubridge.so", "module sndfile.so",
             "module_app account.so", "module_app menu.so", "module_app ctrl_tcp.so", f"snd_path {folder}",
             f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}", f"rtp_ports {rtp}-{rtp + 40}", ""]))
-        (folder / "accounts").write_text(
-            f"<sip:{user}@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU\n")
+        (folder / "accounts").write_text((account or (
+            f"<sip:{user}@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU")) + "\n")
         self.proc: asyncio.subprocess.Process | None = None
         self.events: list[dict[str, Any]] = []
         self._reader: asyncio.StreamReader | None = None

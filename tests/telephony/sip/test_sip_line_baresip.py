@@ -88,3 +88,37 @@ async def test_an_outdial_reaches_baresip_and_it_answers(baresip: str, tmp_path:
     assert ua.saw("CALL_ESTABLISHED"), ua.events
     assert _best_correlation(ua.heard(), _speech(played)) > 0.8  # it heard percl's Say
     assert _best_correlation(sent, _tone(450, 0.5)) > 0.8  # percl heard its microphone
+
+
+async def test_baresip_registers_as_a_user_calls_in_with_digest_and_is_called_back(
+        baresip: str, tmp_path: Path) -> None:
+    """PERCL_SIP_USERS: baresip registers with its password (401 answered), calls the account's
+    number from a source no trunk allows (407 answered), then a call to the user's number rings
+    its registered Contact and it answers."""
+    from percl.telephony.sip.config import SipUser
+
+    user_number = "+15550002222"
+    users = (SipUser("alice", "pw-alice", user_number),)
+    async with sip_platform(sources=("10.9.0.0/16",), users=users) as sp:
+        account = (f"<sip:alice@{LOOPBACK}:{sp.sip_port}>;auth_user=alice;auth_pass=pw-alice;"
+                   "regint=300;answermode=auto;audio_codecs=PCMU")
+        ua = Baresip(tmp_path / "baresip", _tone(500, 4), account=account)
+        try:
+            await ua.start()
+            line = sp.platform.sip_line
+            assert line is not None  # (it registers at start-up, before its events reach us)
+            assert await sp.wait(lambda: line.user_binding("alice") is not None, 10)
+            sp.app.on("/voice", [{"Say": {"text": "Hello registered user"}}, {"Hangup": {}}])
+            await ua.command("dial", f"sip:{NUMBER}@{LOOPBACK}:{sp.sip_port}")
+            assert await ua.event("CALL_ESTABLISHED", 10), ua.events
+            assert await ua.event("CALL_CLOSED", 20), ua.events
+            (inbound,) = await sp.calls()
+            assert inbound.to == NUMBER and inbound.status.value == "completed"
+            ua.events.clear()
+            sp.app.on("/connect", [{"Say": {"text": "percl calling alice"}}, {"Hangup": {}}])
+            made = await sp.make_call(user_number)
+            call = await sp.ended(made["callId"], 20)
+            assert call.status.value == "completed" and call.connect_time is not None
+            assert ua.saw("CALL_ESTABLISHED"), ua.events
+        finally:
+            await ua.stop()

@@ -85,6 +85,8 @@ Authorize = Callable[[Request, Response], Request | None]
 #: The admission hook for dialog-creating requests (acl.Admission via the line): (the INVITE,
 #: its source, now) -> a verdict; a refused INVITE is answered (or dropped) before any call exists.
 Admit = Callable[[Request, Address, float], Verdict]
+#: A REGISTER's answer: (request, source, now) -> (status, extra headers).
+Register = Callable[[Request, Address, float], tuple[int, tuple[tuple[str, str], ...]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +190,8 @@ class SipAgent:
     port: int
     authorize: Authorize | None = None
     admit: Admit | None = None
+    #: Answers a REGISTER (registrar.py via the line); without it REGISTER gets 501.
+    register: Register | None = None
     #: The port percl listens on for each stream transport ("TCP", "TLS"), for Via and Contact.
     stream_ports: dict[str, int] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
@@ -408,7 +412,7 @@ class SipAgent:
         server = ServerTransaction(request, reliable=_reliable(request))
         self._servers[key] = (server, source)
         out = self._run_server(key, server, source, server.start(now))
-        status, extra = self._answer_non_invite(request, now)
+        status, extra = self._answer_non_invite(request, source, now)
         response = make_response(request, status, _reason(status),
                                  to_tag=request.to.tag or new_tag(), extra=extra)
         out += self._run_server(key, server, source, server.respond(response, now))
@@ -416,8 +420,10 @@ class SipAgent:
             out += self._cancel_inbound(request, now)
         return out
 
-    def _answer_non_invite(self, request: Request,
+    def _answer_non_invite(self, request: Request, source: Address,
                            now: float) -> tuple[int, tuple[tuple[str, str], ...]]:
+        if request.method == "REGISTER" and self.register is not None:
+            return self.register(request, source, now)
         if request.method == "OPTIONS":
             return 200, (("Allow", ALLOW), ("Accept", "application/sdp"))
         if request.method == "CANCEL":
@@ -838,6 +844,7 @@ class SipAgent:
 
 _REASONS = {
     100: "Trying", 180: "Ringing", 183: "Session Progress", 200: "OK", 400: "Bad Request",
+    401: "Unauthorized", 423: "Interval Too Brief",
     403: "Forbidden", 404: "Not Found", 407: "Proxy Authentication Required",
     408: "Request Timeout", 480: "Temporarily Unavailable",
     481: "Call/Transaction Does Not Exist", 486: "Busy Here", 487: "Request Terminated",

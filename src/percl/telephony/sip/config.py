@@ -31,7 +31,7 @@ ENV_NAMES = (
     "PERCL_SIP_TRUNK_SOURCES", "PERCL_SIP_TRUNK_USERNAME", "PERCL_SIP_TRUNK_PASSWORD",
     "PERCL_SIP_TRUNK_REGISTER", "PERCL_SIP_DOMAINS", "PERCL_SIP_RATE", "PERCL_SIP_BURST",
     "PERCL_SIP_TCP", "PERCL_SIP_TLS", "PERCL_SIP_TLS_CERT", "PERCL_SIP_TLS_KEY", "PERCL_SIP_TLS_CA",
-    "PERCL_SIP_TRUNK_TRANSPORT", "PERCL_SIP_DIRECT_URIS",
+    "PERCL_SIP_TRUNK_TRANSPORT", "PERCL_SIP_DIRECT_URIS", "PERCL_SIP_USERS",
 )
 TRANSPORTS = ("udp", "tcp", "tls")
 DEFAULT_TLS_PORT = 5061
@@ -91,6 +91,20 @@ class Trunk:
 
 
 @dataclass(frozen=True, slots=True)
+class SipUser:
+    """A softphone that registers with percl (digest `name`/`password`) and may call in; calls
+    to `number` (or to sip:name@percl) ring its registered Contact."""
+
+    name: str
+    password: str = field(repr=False)
+    number: str | None = None
+
+    def describe(self) -> str:
+        """One line for the banner; never the password."""
+        return f"user {self.name}" + (f" answers {self.number}" if self.number else "")
+
+
+@dataclass(frozen=True, slots=True)
 class SipConfig:
     listen: HostPort = HostPort("0.0.0.0", DEFAULT_PORT)
     advertised: str = "127.0.0.1"  # the address put in Via, Contact and SDP (NAT: the public one)
@@ -105,6 +119,7 @@ class SipConfig:
     tls_key: str | None = None  # its private key (PEM)
     tls_ca: str | None = None  # PEM CAs trusted for outbound TLS (default: the system's)
     direct_uris: bool = False  # a sip: URI no trunk routes goes straight to its host
+    users: tuple[SipUser, ...] = ()  # softphones registering with percl (PERCL_SIP_USERS)
 
     def trunk_for(self, to: str) -> Trunk | None:
         """The first trunk that routes `to`, in configuration order."""
@@ -121,7 +136,8 @@ class SipConfig:
         if self.direct_uris:
             lines.append("sip: URIs no trunk routes are called directly at their host")
         lines += [trunk.describe() for trunk in self.trunks]
-        if not self.trunks:
+        lines += [user.describe() for user in self.users]
+        if not self.trunks and not self.users:
             lines.append("no trunk: every INVITE is refused (403)")
         return lines
 
@@ -164,12 +180,33 @@ def load_sip_config(environ: Mapping[str, str],
     ca = values.get("PERCL_SIP_TLS_CA") or _text(table, "tls_ca", "") or None
     tls_text = values.get("PERCL_SIP_TLS") or _text(table, "tls", "")
     tls = _tls_listen(tls_text, cert, key, listen)
+    users = _users(values.get("PERCL_SIP_USERS") or table.get("users", []))
     return SipConfig(listen=listen, advertised=advertised, rtp_ports=ports, trunks=tuple(trunks),
+                     users=users,
                      domains=tuple(d.lower() for d in domains), rate=rate, burst=max(1.0, burst),
                      tcp=tcp, tls=tls, tls_cert=cert, tls_key=key, tls_ca=ca,
                      direct_uris=_flag("PERCL_SIP_DIRECT_URIS",
                                        values.get("PERCL_SIP_DIRECT_URIS")
                                        or table.get("direct_uris", False)))
+
+
+def _users(raw: object) -> tuple[SipUser, ...]:
+    """PERCL_SIP_USERS / `users`: "name:password[:+number]" items, comma-separated or a list."""
+    users: list[SipUser] = []
+    for index, item in enumerate(_list("PERCL_SIP_USERS", raw)):
+        name, _, rest = item.partition(":")
+        password, _, number = rest.partition(":")
+        where = f"PERCL_SIP_USERS item #{index + 1} (user {name.strip()!r})"
+        if not name.strip() or not password or any(c in name for c in ' \t@;"<>'):
+            raise ConfigError(f"{where}: expected name:password or name:password:+number "
+                              "(a name without spaces, @ or ;, and a non-empty password)")
+        if number and not is_e164(number.strip()):
+            raise ConfigError(f"{where}: the number must be E.164, e.g. +15550001111")
+        users.append(SipUser(name.strip(), password, number.strip() or None))
+    names = [user.name for user in users]
+    if len(set(names)) != len(names):
+        raise ConfigError("PERCL_SIP_USERS: user names must be unique")
+    return tuple(users)
 
 
 def _tls_listen(raw: str, cert: str | None, key: str | None, listen: HostPort) -> HostPort | None:

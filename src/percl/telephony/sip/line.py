@@ -66,12 +66,13 @@ from percl.telephony.sip.agent import (
 )
 from percl.telephony.sip.auth import (
     Challenge,
+    DigestVerifier,
     challenge_header,
     credentials_header,
     parse_digest_params,
     with_credentials,
 )
-from percl.telephony.sip.config import HostPort, SipConfig, Trunk
+from percl.telephony.sip.config import HostPort, SipConfig, SipUser, Trunk
 from percl.telephony.sip.media import PortPool, RtpEndpoint
 from percl.telephony.sip.message import (
     NameAddr,
@@ -83,6 +84,7 @@ from percl.telephony.sip.message import (
 )
 from percl.telephony.sip.register import RegisterAccount, Registered, RegistrationFailed
 from percl.telephony.sip.register_io import RegEvent, RegistrationClient
+from percl.telephony.sip.registrar import Binding, Registrar
 from percl.telephony.sip.sdp import (
     LocalMedia,
     SdpError,
@@ -99,6 +101,8 @@ from percl.telephony.sip.uas import Outgoing
 
 log = logging.getLogger(__name__)
 
+USER_REALM = "percl"
+"""The digest realm percl challenges its registered users in."""
 REGISTER_WAIT = 2.0
 """Seconds start-up waits for each trunk's first REGISTER outcome, so the banner can show it."""
 
@@ -205,6 +209,15 @@ class SipLine(TaskOwner):
         self._transport: asyncio.DatagramTransport | None = None
         self._agent = SipAgent(config.advertised, config.listen.port, authorize=self._authorize,
                                admit=self._admit)
+        self._verifier: DigestVerifier | None = None
+        self._registrar: Registrar | None = None
+        if config.users:
+            self._verifier = DigestVerifier(USER_REALM, {u.name: u.password for u in config.users},
+                                            lambda: self._now())
+            self._registrar = Registrar(self._verifier, (u.name for u in config.users))
+            self._agent.register = self._register
+        self._user_calls: dict[str, str] = {}  # SIP Call-ID -> user, for INVITEs admitted by digest
+        self._domains: frozenset[str] = frozenset()
         self._admission: Admission | None = None  # made in _start, once the proxies resolve
         self._wake = asyncio.Event()
         self._legs: dict[str, _Leg] = {}  # by SIP Call-ID
@@ -246,12 +259,13 @@ class SipLine(TaskOwner):
             lambda: _Socket(self), local_addr=(listen.host, listen.port))
         self._transport = transport
         self._agent.port = self.address[1]  # the real port when the config said 0
+        self._domains = frozenset(await self._local_domains())
         self._admission = Admission(
             [AclTrunk.from_cidrs(t.name, [str(n) for n in t.sources] or
                                  sorted(self._proxy_ips.get(t.name, ()))) for t in self.config.trunks],
-            local_domains=await self._local_domains(),
+            local_domains=self._domains,
             is_our_number=lambda user: True,  # the 404 comes after, from the store (_inbound)
-            limiter=RateLimiter(self.config.rate, self.config.burst))
+            limiter=RateLimiter(self.config.rate, self.config.burst), verifier=self._verifier)
         self._group.spawn(self._run_timers())
         log.info("SIP line on udp %s:%d", *self.address)
         await self._start_streams()
@@ -326,6 +340,12 @@ class SipLine(TaskOwner):
         return [*self.config.describe(),
                 *(f"trunk {name}: {state}" for name, state in self._reg_state.items())]
 
+    def user_binding(self, name: str) -> Binding | None:
+        """Where user `name`'s phone is registered now, or None (not registered, no users)."""
+        if self._registrar is None:
+            return None
+        return self._registrar.binding(name, self._now())
+
     def registration(self, trunk: str) -> RegistrationClient | None:
         """The trunk's REGISTER client (its events and state), when it registers."""
         return self._registrations.get(trunk)
@@ -372,6 +392,11 @@ class SipLine(TaskOwner):
         if self._admission is None:
             return Verdict(503, "starting", retry_after=1)
         verdict = self._admission.check_request(invite, source[0], now)
+        if verdict.admitted and verdict.user is not None:
+            # forget users of INVITEs the agent refused after admitting them (422): no call
+            for sip_id in [c for c in self._user_calls if self._agent.phase(c) is None]:
+                del self._user_calls[sip_id]
+            self._user_calls[invite.call_id] = verdict.user
         if verdict.status == 503:
             log.debug("SIP INVITE from %s: rate limited", source[0])
         elif not verdict.admitted:
@@ -505,7 +530,8 @@ class SipLine(TaskOwner):
 
     async def _inbound(self, event: Incoming) -> None:
         sip_id, invite = event.call_id, event.request
-        trunk = self._trunk_of(event.source[0])
+        user = self._user_calls.pop(sip_id, None)
+        trunk = _USERS if user is not None else self._trunk_of(event.source[0])
         if trunk is None:  # admitted by the agent's hook, so only if the config lost the trunk
             self._refuse(sip_id, 403)
             return
@@ -620,15 +646,48 @@ class SipLine(TaskOwner):
     # ------------------------------------------------------------------ outbound
 
     def handles(self, to: str) -> bool:
-        return self.config.trunk_for(to) is not None or (self.config.direct_uris
-                                                         and is_sip_uri(to))
+        return self._user_for(to) is not None or self.config.trunk_for(to) is not None or (
+            self.config.direct_uris and is_sip_uri(to))
+
+    def _user_for(self, to: str) -> SipUser | None:
+        """The registered user a call to `to` rings: `to` is its number, or sip:NAME@percl."""
+        for user in self.config.users:
+            if user.number is not None and to == user.number:
+                return user
+        if not is_sip_uri(to):
+            return None
+        try:
+            uri = parse_uri(to)
+        except ParseError:
+            return None
+        if uri.host.lower() not in self._domains:
+            return None
+        return next((u for u in self.config.users if u.name == uri.user), None)
+
+    def _register(self, request: Request, source: Address,
+                  now: float) -> tuple[int, tuple[tuple[str, str], ...]]:
+        """A REGISTER from one of the users' phones (registrar.py), rate-limited per source."""
+        assert self._registrar is not None
+        if self._admission is None:
+            return 503, (("Retry-After", "1"),)
+        wait = self._admission.limiter.take(source[0], now)
+        if wait > 0:
+            return 503, (("Retry-After", str(max(1, int(wait + 0.999)))),)
+        status, extra = self._registrar.register(request, source, now,
+                                                 transport=request.vias[0].transport.upper())
+        if status == 403:
+            log.warning("SIP REGISTER from %s refused (403): unknown user or wrong password",
+                        source[0])
+        return status, extra
 
     async def dial(self, call: LineCall) -> None:
         """INVITE `call.to` through its trunk's proxy (or, for a sip: URI no trunk routes and
         `direct_uris`, to the URI's host); the answer or failure comes later."""
-        route = await self._route(call.to)
+        user = self._user_for(call.to)
+        route = self._user_route(user, call) if user is not None else await self._route(call.to)
         if route is None:
-            call.fail(DialResult.FAILED)
+            if user is None:
+                call.fail(DialResult.FAILED)
             return
         trunk, transport, hop, name, target = route
         if transport != "UDP":
@@ -660,6 +719,18 @@ class SipLine(TaskOwner):
         self._legs[sip_id] = leg
         self._by_engine[call.call_id] = leg
         self._send(out)
+
+    def _user_route(self, user: SipUser,
+                    call: LineCall) -> tuple[Trunk, str, Address, str, Uri] | None:
+        """A call to a registered user goes to its binding's Contact, sent where its REGISTER
+        came from (NAT); not registered, it fails as a 480 would: no answer."""
+        assert self._registrar is not None
+        binding = self._registrar.binding(user.name, self._now())
+        if binding is None:
+            log.info("SIP call to %s: user %s is not registered (480)", call.to, user.name)
+            call.fail(dial_result(480))
+            return None
+        return _USERS, binding.transport, binding.source, binding.source[0], binding.contact.uri
 
     async def _route(self, to: str) -> tuple[Trunk, str, Address, str, Uri] | None:
         """How a call to `to` goes out: (the trunk whose credentials answer challenges, the
@@ -765,6 +836,8 @@ class SipLine(TaskOwner):
 
 _DIRECT = Trunk(name="direct")
 """The trunk of calls sent straight to a sip: URI's host: no credentials, no proxy."""
+_USERS = Trunk(name="users")
+"""The trunk of calls from and to registered users (PERCL_SIP_USERS): no credentials to send."""
 
 
 def _tls_context(config: SipConfig) -> ssl.SSLContext:
