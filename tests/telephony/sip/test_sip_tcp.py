@@ -11,6 +11,7 @@ import ssl
 from pathlib import Path
 
 import pytest
+import uvloop
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -146,3 +147,24 @@ async def test_tls_with_a_self_signed_certificate(tmp_path: Path) -> None:
     finally:
         client.close()
         await server.close()
+
+
+def test_a_connection_on_uvloop_percl_serves_loop() -> None:
+    """`percl serve` runs on uvloop, whose TCP transport is no asyncio.Transport subclass (an
+    isinstance assert there refused every SIP connection of a real `percl serve`)."""
+    async def exchange() -> str:
+        server = await tcp.StreamServer.start(_echo)
+        reader, writer = await asyncio.open_connection(*server.address)
+        try:
+            writer.write(_options(7))
+            await writer.drain()
+            return (await asyncio.wait_for(_read_response(reader), 5)).call_id
+        finally:
+            writer.close()
+            await server.close()
+
+    loop = uvloop.new_event_loop()
+    try:
+        assert loop.run_until_complete(exchange()) == "c7"
+    finally:
+        loop.close()

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import ssl as ssl_module
 from collections.abc import Callable
+from typing import cast
 
 from percl.telephony.sip.message import ParseError, Request, Response, StreamParser, serialize
 
@@ -46,7 +47,8 @@ class Connection(asyncio.Protocol):
 
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's TCPTransport (`percl serve`'s loop) is no asyncio.Transport subclass: cast.
+        transport = cast(asyncio.Transport, transport)
         self._transport = transport
         peer = transport.get_extra_info("peername") or ("", 0)
         local = transport.get_extra_info("sockname") or ("", 0)
