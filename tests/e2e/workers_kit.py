@@ -39,7 +39,7 @@ import httpx
 from percl.app import Platform
 from percl.config import Settings
 from percl.domain.ids import SequentialIds
-from percl.domain.records import Call, LogEntry
+from percl.domain.records import Call
 from percl.engine.workers.cluster import WorkerSettings
 from percl.engine.workers.local import LocalBus
 from percl.store.postgres import PostgresStore
@@ -74,6 +74,8 @@ class TwoWorkers(Harness):
                                     ids=SequentialIds("percl-rest"), store=rest_store,
                                     transport=self.recorder, probe_media=False,
                                     bus=LocalBus(peers), tracker=self.clock.tracker)
+        _reads_see_both(self.store, rest_store)
+        _reads_see_both(rest_store, self.store)
         # Both render recordings in threads the FakeClock waits for, as the Harness's own does
         # (without it, time ran on while a take was saved: its date was seconds late).
         for worker in self.workers:
@@ -110,12 +112,6 @@ class TwoWorkers(Harness):
     def workers(self) -> tuple[Platform, Platform]:
         return self.platform, self.rest_worker
 
-    async def logs(self, call_id: str | None = None) -> list[LogEntry]:
-        """The account's log as both workers wrote it: a read flushes only its own store's
-        queued lines (10 ms of linger on PostgreSQL), so the other worker's are flushed first."""
-        rest_store: Any = self.rest_worker.store  # a PostgresStore (flush_logs) behind the kit's wrappers
-        await rest_store.flush_logs()
-        return await super().logs(call_id)
 
     def _client(self, base: str) -> httpx.AsyncClient:
         if base not in self._clients:
@@ -149,3 +145,16 @@ class TwoWorkers(Harness):
         return (self.platform.sim.transcript(call_id)
                 or self.rest_worker.sim.transcript(call_id))
 
+
+def _reads_see_both(store: Any, other: Any) -> None:
+    """`store`'s log reads flush `other`'s queued lines first. A read flushes only its own
+    store's queue (10 ms of linger on PostgreSQL), so across two workers a line the other one
+    logged a moment ago may not be written yet; the kit's tests read right after the act."""
+    for name in ("list_logs", "page_logs", "count_logs"):
+        read = getattr(store, name)
+
+        async def after_flush(*args: Any, _read: Any = read, **kwargs: Any) -> Any:
+            await other.flush_logs()
+            return await _read(*args, **kwargs)
+
+        setattr(store, name, after_flush)
