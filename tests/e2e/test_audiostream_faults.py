@@ -87,7 +87,9 @@ async def test_an_agent_that_stalls_is_dropped_after_the_stall_limit() -> None:
         assert "agent stalled: nothing from it for 2 s" in await _ended_line(h, call.call_id)
         ended = agent.streams[0].ended
         assert ended is not None and ended.code is m.EndCode.PLATFORM_ERROR
-        assert (await h.call(call.call_id)).audio_stream_ms == 2000
+        # The stall limit from the agent's last message (its connect); under heavy load the
+        # FakeClock can run a tick or two on while the connect is in flight (2040 seen at load 14).
+        assert 2000 <= (await h.call(call.call_id)).audio_stream_ms <= 2100
 
 
 @pytest.mark.parametrize("kind", ["grpc", "ws"])
