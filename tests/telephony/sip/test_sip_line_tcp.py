@@ -4,23 +4,18 @@ peer: Debian's sipp is built without TLS), inbound and outbound, on 127.0.0.1, b
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import re
 import ssl
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from sip_platform import CALLER, FAR, LOOPBACK, NUMBER, free_udp_port, need, run, sip_platform
 from test_sip_line_sipp import SCENARIOS, _finish, _scenario
 
 from percl.telephony.sip import tcp
 from percl.telephony.sip.config import HostPort
 from percl.telephony.sip.message import Request, Response, make_response, parse_message
+from percl.testing.agents import self_signed as kit_self_signed
 
 OFFER = (b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
          b"m=audio {port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n"
@@ -41,21 +36,10 @@ def free_tcp_port() -> int:
 
 def self_signed(tmp_path: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 (and its key), made here: the test's own CA."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address(LOOPBACK))]), critical=False)
-            .sign(key, hashes.SHA256()))
+    cert, key = kit_self_signed(LOOPBACK)
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    cert_path.write_bytes(cert)
+    key_path.write_bytes(key)
     return cert_path, key_path
 
 
