@@ -85,8 +85,14 @@ class NatsBus:
         if channel not in self._subs:
             self._subs[channel] = await nc.subscribe(channel, cb=self._deliver)
         try:
+            async with asyncio.timeout(self._timeout):
+                # nats-py writes flush's PING straight to the socket while SUB waits in its
+                # buffer for the flusher task, so the PONG can come back before the server
+                # has the SUB: wait for the buffer to be written first.
+                while nc.pending_data_size and nc.is_connected:
+                    await asyncio.sleep(0)
             await nc.flush(timeout=self._timeout)  # the server has it: it is in force
-        except (NatsTimeout, ConnectionClosedError) as exc:
+        except (NatsTimeout, ConnectionClosedError, TimeoutError) as exc:
             raise BusUnavailable(f"the NATS bus cannot subscribe: {exc}") from exc
 
     async def unsubscribe(self, channel: str) -> None:
