@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
+import numpy.typing as npt
 import pytest
 from freeclimb.models.webhook import Webhook
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from percl.testing.audio import read_leg_wav
 from tests import postgres
 from tests.cli.serving import Served, serve_env
 from tests.cli.test_serve_workers import READY_S
@@ -57,12 +60,35 @@ def _heard(client: httpx.Client, call_id: str) -> list[tuple[str | None, str | N
             if e["type"] == "heard"]
 
 
-def test_a_conference_spans_two_worker_processes(tmp_path: Path, app: ConferenceApp) -> None:
+def _said_all(client: httpx.Client, call_id: str) -> list[npt.NDArray[np.int16]]:
+    """The phone's whole utterance once it has finished it (its sent track ends in silence);
+    [] until then."""
+    r = client.get(f"/sim/v1/calls/{call_id}/audio")
+    assert r.status_code == 200, r.text
+    sent = read_leg_wav(r.content).sent
+    loud = np.flatnonzero(np.abs(sent) > 300)
+    if len(loud) == 0 or len(sent) - loud[-1] < 8000 // 2:  # not yet 0.5 s of silence after it
+        return []
+    return [sent[loud[0]:loud[-1] + 1]]
+
+
+def _hears(client: httpx.Client, call_id: str, voice: npt.NDArray[np.int16]) -> bool:
+    r = client.get(f"/sim/v1/calls/{call_id}/audio")
+    assert r.status_code == 200, r.text
+    return read_leg_wav(r.content).offset_of(voice, side="heard", min_match=0.8) is not None
+
+
+@pytest.mark.parametrize("media", ["symbolic", "audio"])
+def test_a_conference_spans_two_worker_processes(tmp_path: Path, app: ConferenceApp,
+                                                 media: str) -> None:
+    """`audio`: percl serve's default fidelity; the moved phone's frames are made by the room's
+    worker, and each caller hears the other's voice (by correlation)."""
     url = postgres.server().new_database()
     creds = Credentials.generate()
+    fidelity = {"PERCL_MEDIA": media, "PERCL_MEDIA_TIME_SCALE": "1" if media == "audio" else "0"}
     env = serve_env(tmp_path, free_port(), PERCL_DB=url, PERCL_ACCOUNT_ID=creds.account_id,
                     PERCL_API_KEY=creds.api_key, PERCL_SIGNING_SECRET=creds.signing_secret,
-                    PERCL_LEASE_SECONDS=str(LEASE_S))
+                    PERCL_LEASE_SECONDS=str(LEASE_S), **fidelity)
     served = Served(tmp_path, env, "--workers", "2").start(timeout_s=READY_S)
     conns = Connections(served.url, creds)
     try:
@@ -115,6 +141,11 @@ def test_a_conference_spans_two_worker_processes(tmp_path: Path, app: Conference
             (second, "hello from two")]
         assert _until(lambda: _heard(conns.to(a)[1], second), "the second caller hearing") == [
             (first, "hello from one")]
+        if media == "audio":  # the voices themselves, mixed by A's plane
+            for speaker, listener in ((second, first), (first, second)):
+                [voice] = _until(lambda s=speaker: _said_all(conns.to(a)[1], s), "a whole voice")
+                assert _until(lambda lst=listener, v=voice: _hears(conns.to(a)[1], lst, v),
+                              f"{listener} hearing {speaker}'s voice")
 
         # The moved caller hangs up: it leaves (leaveConference), the other stays.
         assert conns.to(a)[1].post(f"/sim/v1/calls/{second}/hangup").status_code == 204

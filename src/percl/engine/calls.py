@@ -424,8 +424,12 @@ class CallService(TaskOwner):
         gone or refused."""
         session = self.sessions.get(call_id)
         telephony = self.ctx.telephony
-        if (self.cluster is None or session is None or not isinstance(telephony, LegMover)
-                or not telephony.park(call_id)):
+        if self.cluster is None or session is None or not isinstance(telephony, LegMover):
+            return False
+        if not telephony.park(call_id):
+            await session.log(LogLevel.ERROR, f"Call cannot move to percl worker {worker_id}: "
+                              "its phone's media is tied to this worker (a SIP or browser "
+                              "phone, an audio stream)", {"worker": worker_id})
             return False
         try:
             await self.cluster.forwarder.ask(worker_id, ADOPT_CALL, {
@@ -459,7 +463,7 @@ class CallService(TaskOwner):
         if not telephony.adopt(call_id, session, arguments.get("leg")):
             await self.cluster.transfer(LeaseKind.CALL, call_id, sender)
             raise ServiceUnavailable(f"this worker cannot take the media of call {call_id} over "
-                                     "(an audio leg, or a phone too large to move)")
+                                     "(a phone too large to move)")
         if self._shared_live:
             await self.cluster.transfer_from(LeaseKind.LIVE, live_key(call.account_id, call_id),
                                              sender)

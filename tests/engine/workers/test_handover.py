@@ -112,6 +112,29 @@ async def test_a_leg_the_rooms_worker_cannot_take_ends_with_a_reason(kit: TwoWor
     assert await h.rest_worker.cluster.holder(LeaseKind.CALL, b) is None  # released by its owner
 
 
+async def test_a_leg_its_network_cannot_let_go_ends_with_a_reason(kit: TwoWorkers) -> None:
+    """A leg whose media is tied to its worker (a SIP or browser phone: `park` refuses it)
+    stays and ends with perclProcessingError and a log line saying so."""
+    h = kit
+    refused: list[str] = []
+
+    def tied(call_id: str) -> bool:
+        refused.append(call_id)
+        return False
+
+    h.rest_worker.sim.park = tied  # type: ignore[method-assign]
+    a, b, rooms = await _phone_room_and_rest_call(h)
+    call = await h.run_until_ended(b, limit_s=60)
+    assert refused == [b]
+    assert (call.status, call.call_ended_reason) == (
+        CallStatus.COMPLETED, CallEndedReason.PERCL_PROCESSING_ERROR)
+    messages = [e.message for e in await h.logs(b)]
+    assert any("cannot move to percl worker" in m and "tied to this worker" in m
+               for m in messages), messages
+    assert await flows.participants(h, rooms[0]) == [a]
+    assert (await h.call(a)).status is CallStatus.IN_PROGRESS
+
+
 async def test_a_call_recording_stops_and_is_saved_when_its_leg_moves(kit: TwoWorkers) -> None:
     h = kit
     app = AsyncApp(h)

@@ -1,6 +1,7 @@
 """Legs moving between two workers' simulated networks (LegMover: park, adopt, unpark): the phone
 stays on the line, its events reach the adopting worker's listener, what it says reaches that
-network's mixer; a network of another world (another process) cannot adopt it."""
+network's mixer; a network of another world (another process) adopts it from its parcel, in
+symbolic and in audio fidelity; a leg whose audio comes from outside (an external line) stays."""
 
 from __future__ import annotations
 
@@ -84,13 +85,92 @@ async def test_a_leg_that_hangs_up_in_transit_is_reported_to_its_adopter(clock: 
         assert not two.is_live(LEG_A)
 
 
-async def test_audio_legs_do_not_move(clock: FakeClock) -> None:
+async def test_an_audio_leg_moves_to_another_process_network_and_is_heard_there(
+        clock: FakeClock) -> None:
+    """Audio fidelity: the phone travels in its parcel as in symbolic, the adopting network's
+    plane makes its frames (what it says is heard, by correlation, by a caller of that network
+    through its mixer, and its keys reach the adopter's listener through the ear); its first
+    network keeps the leg's audio until the move, and none after."""
+    from tests.audio_doubles import FakeKit
+    from tests.telephony.sim.audio.audio_helpers import peak, rms
+
+    kit_one, kit_two = FakeKit(), FakeKit()
+    async with AsyncExitStack() as stack:
+        one = await stack.enter_async_context(
+            running(clock, media="audio", audio_kit=kit_one, tracker=clock.tracker))
+        two = await stack.enter_async_context(  # another process
+            running(clock, media="audio", audio_kit=kit_two, tracker=clock.tracker))
+        one.program(AGENT, PhoneProgram(script=(PhoneStep(3000, say="still here"),
+                                                PhoneStep(6000, digits="5"))))
+        first, second = RecordingListener(clock), RecordingListener(clock)
+        await one.dial(LEG_A, PLATFORM, AGENT, first, detect_machine=False)
+        await two.dial(LEG_B, PLATFORM, CALLER, RecordingListener(clock), detect_machine=False)
+        await clock.advance(2)  # both answered (at 1 s)
+        assert one.park(LEG_A)
+        parcel = json.loads(json.dumps(one.parcel(LEG_A)))
+        assert two.adopt(LEG_A, second, parcel)
+        one.let_go(LEG_A)
+        two.mixer.add("CF1", LEG_A, MixPath())
+        two.mixer.add("CF1", LEG_B, MixPath())
+        await clock.advance(8)
+
+        assert [(name, arg) for _, name, arg in second.events] == [
+            ("speech", "still here"), ("digits", "5")]  # heard by network two's ear
+        assert events(first) == ["ringing", "answered"]
+        heard = two.leg_audio(LEG_B)
+        assert heard is not None
+        _, score = peak(heard[0], kit_two.said["still here"])
+        assert score > 0.95  # the caller on network two heard the moved phone
+        assert "still here" not in kit_one.said  # network one made none of its voice
+        before = one.leg_audio(LEG_A)  # what network one carried: the first 1 s, silence
+        assert before is not None and 0 < len(before[1]) <= 8000 * 1.1 and rms(before[1]) == 0
+        assert two.is_live(LEG_A) and not one.is_live(LEG_A)
+
+
+async def test_an_audio_leg_of_an_external_line_does_not_move(clock: FakeClock) -> None:
+    """A leg whose audio comes from outside the process (a SIP or browser phone) stays; an
+    audio leg of the simulated phones beside it may move."""
     from tests.audio_doubles import FakeKit
 
+    from percl.telephony.sim.audio.ear import ZERO
+    from percl.telephony.sim.lines import LineCall
+
+    class Far:  # a real phone's audio: digital silence both ways
+        def take(self) -> object:
+            return ZERO
+
+        def give(self, frame: object) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    class Line:  # a SIP line that answers at once
+        name = "test"
+
+        def handles(self, to: str) -> bool:
+            return to.startswith("sip:")
+
+        async def dial(self, call: LineCall) -> None:
+            call.answer(Far())  # type: ignore[arg-type]
+
+        def answered(self, call_id: str) -> None:
+            pass
+
+        def ended(self, call_id: str) -> None:
+            pass
+
     async with running(clock, media="audio", audio_kit=FakeKit(), tracker=clock.tracker) as net:
-        await net.dial(LEG_A, PLATFORM, AGENT, RecordingListener(clock), detect_machine=False)
+        net.add_line(Line())  # type: ignore[arg-type]
+        await net.dial(LEG_A, PLATFORM, "sip:bob@127.0.0.1", RecordingListener(clock),
+                       detect_machine=False)
+        await net.dial(LEG_B, PLATFORM, AGENT, RecordingListener(clock), detect_machine=False)
         await clock.advance(2)
         assert not net.park(LEG_A)
+        assert net.is_live(LEG_A)
+        assert net.park(LEG_B)
+        net.unpark(LEG_B, RecordingListener(clock))
+        assert net.is_live(LEG_B)
 
 
 async def test_a_leg_moves_to_another_process_network_in_its_parcel(clock: FakeClock) -> None:

@@ -50,7 +50,8 @@ class LegMover(Protocol):
     it (`parcel`: JSON another process's network can rebuild it from), the room's worker
     `adopt`s it with its own listener; then the first worker `let_go`es it (it runs there
     now). When the adoption fails, the first worker `unpark`s it again. A network that cannot
-    move a leg there (an audio leg, SIP without a re-INVITE) answers False to `adopt`."""
+    move a leg answers False to `park` (the leg's media is tied to this process: a SIP or
+    browser phone) or to `adopt` (a parcel it cannot take)."""
 
     def park(self, call_id: str) -> bool:
         """Let leg `call_id` go to another worker; False when it is not live here."""

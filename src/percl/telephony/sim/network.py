@@ -466,8 +466,13 @@ class SimNetwork(TaskOwner):
     def park(self, call_id: str) -> bool:
         """Let a live leg go to another worker's network (LegMover): out of this network's book
         and mixer, its listener let go; the phone stays on the line and its script goes on.
-        Only symbolic legs move (an audio leg's frames are clocked by this network's plane)."""
-        if self._plane is not None:
+
+        In audio fidelity a simulated phone moves as it does in symbolic (its parcel; the other
+        network's plane makes its frames from then on), but its media stays in this network's
+        plane until `let_go` (the phone may be speaking meanwhile: nobody listens). A leg whose
+        audio comes from outside (an external line: SIP, a browser; an AudioStream tap) cannot
+        move: its far end is tied to this process."""
+        if self._plane is not None and not self._movable_audio(call_id):
             return False
         leg = self._legs.take(call_id)
         if leg is None:
@@ -476,6 +481,13 @@ class SimNetwork(TaskOwner):
         leg.listener = None
         self._in_transit[call_id] = leg
         return True
+
+    def _movable_audio(self, call_id: str) -> bool:
+        assert self._plane is not None
+        if call_id in self._line_of:
+            return False
+        audio = self._plane.find(call_id)
+        return audio is None or (audio.far is None and not audio.taps)
 
     def parcel(self, call_id: str) -> JsonValue:
         """The parked leg `call_id` packed for another process's network (parcel.py): its
@@ -500,37 +512,51 @@ class SimNetwork(TaskOwner):
         """Take a leg another network of this world parked; a leg that ended meanwhile is
         reported to `listener` as a far-end hangup at once. A leg of another process arrives as
         its `parcel` (see `parcel`): it is rebuilt here and its phone goes on with its script.
-        False when neither can be had (no parcel, or one this network cannot take)."""
+        False when neither can be had (no parcel, or one this network cannot take).
+
+        An audio network always rebuilds the leg from its parcel, even from a network of this
+        process (share_world): the phone's frames come from the plane of the network that runs
+        it, and the leg object stays parked for its first network to `let_go`."""
+        if self._plane is not None or call_id not in self._in_transit:
+            return self._arrive(call_id, listener, parcel)
+        return self._take_back(call_id, listener)
+
+    def unpark(self, call_id: str, listener: LegListener) -> None:
+        """Take back a leg this network parked (nobody adopted it)."""
+        self._take_back(call_id, listener)
+
+    def _take_back(self, call_id: str, listener: LegListener) -> bool:
         leg = self._in_transit.pop(call_id, None)
         if leg is None:
-            return self._arrive(call_id, listener, parcel)
+            return False
         self._legs.put(leg)
-        leg.carry = self._mixer.carry
+        leg.carry = None if self._plane is not None else self._mixer.carry
         if leg.live:
             leg.listener = listener
         else:
             listener.on_far_end_hangup()
         return True
 
-    def unpark(self, call_id: str, listener: LegListener) -> None:
-        """Take back a leg this network parked (nobody adopted it)."""
-        self.adopt(call_id, listener)
-
     def let_go(self, call_id: str) -> None:
         """A leg this network parked runs in another process's network now (it was adopted
-        from its parcel): stop its phone here without a word (no transcript entry, no event)."""
+        from its parcel): stop its phone here without a word (no transcript entry, no event).
+        Its audio until now stays readable here (`leg_audio`), as an ended leg's."""
         leg = self._in_transit.pop(call_id, None)
         if leg is not None:
             leg.end()  # its listener went at `park`; its book let it go
+        if self._plane is not None:
+            self._plane.ended(call_id)
 
     def _arrive(self, call_id: str, listener: LegListener, parcel: JsonValue) -> bool:
         moved = unpack(parcel)
-        if (moved is None or moved.call_id != call_id or self._plane is not None
+        if (moved is None or moved.call_id != call_id
                 or not self._group.running or self._legs.get(call_id) is not None
                 or moved.state is LegState.ENDED
                 or (moved.outbound and moved.state is LegState.RINGING)):
             return False
         leg = self._legs.restore(moved, listener)
+        if self._plane is not None:
+            self._plane.audio_leg(leg)  # its frames run on this network's clock from now on
         if leg.state is LegState.ANSWERED:
             self._runner.resume(leg)
         log.info("simulated leg %s arrived from another process (%d transcript entries left "
