@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from percl.domain import ids, payloads
@@ -42,6 +42,8 @@ log = logging.getLogger("percl.engine.calls")
 UPDATE_CALL = "call.update"
 #: The operation that hands a live leg over to the worker asked (see `hand_over`).
 ADOPT_CALL = "call.adopt"
+#: A REST call whose parent runs on another worker is made there (see `make_call`).
+MAKE_CALL = "call.make"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,7 @@ class CallService(TaskOwner):
         if cluster is not None:
             cluster.serve(UPDATE_CALL, self._forwarded_update)
             cluster.serve(ADOPT_CALL, self._adopt)
+            cluster.serve(MAKE_CALL, self._forwarded_make_call)
             cluster.on_expired(LeaseKind.CALL, self._owner_gone)
         self.sessions: dict[str, CallSession] = {}
         self._group = OwnedTaskGroup("CallService")
@@ -130,7 +133,45 @@ class CallService(TaskOwner):
     # ---------------------------------------------------------------- REST: make a call
 
     async def make_call(self, account: Account, request: MakeCallRequest) -> Call:
-        """Raises ApiError 429 / code 16 past the account's live-call limit (see admission.py)."""
+        """Raises ApiError 429 / code 16 past the account's live-call limit (see admission.py).
+
+        With workers, a call whose `parentCallId` runs on another worker is made by that worker
+        (forwarded over the bus), so the child runs beside its parent and ends with it
+        (hangupChildrenWithParent)."""
+        if request.parent_call_id is not None and self.cluster is not None:
+            made = await self._make_call_elsewhere(account, request, request.parent_call_id)
+            if made is not None:
+                return made
+        return await self._make_call_here(account, request)
+
+    async def _make_call_elsewhere(self, account: Account, request: MakeCallRequest,
+                                   parent_call_id: str) -> Call | None:
+        """The call made by the worker running its parent; None when that is this worker or no
+        live worker runs the parent (it is made here, where the parent's checks answer)."""
+        assert self.cluster is not None
+        if parent_call_id in self.sessions:
+            return None
+        try:
+            answer = await self.cluster.ask_owner(LeaseKind.CALL, parent_call_id, MAKE_CALL, {
+                "account_id": account.account_id, "request": _request_json(request)})
+        except OwnerGone:
+            return None
+        call_id = answer.get("call_id") if isinstance(answer, dict) else None
+        call = await self.ctx.store.get_call(str(call_id))
+        if call is None:  # the owner stores the leg before it answers
+            raise ServiceUnavailable(f"the worker running call {parent_call_id} made no call")
+        return call
+
+    async def _forwarded_make_call(self, arguments: Arguments) -> JsonValue:
+        """Another worker's POST /Calls whose parent runs here: made here, never forwarded
+        again."""
+        account = await self.ctx.store.get_account(str(arguments.get("account_id")))
+        if account is None:
+            raise NotFound("Account not found")
+        call = await self._make_call_here(account, _request_of(arguments.get("request")))
+        return {"call_id": call.call_id}
+
+    async def _make_call_here(self, account: Account, request: MakeCallRequest) -> Call:
         if not self.live.reserve(account.account_id, self._live_count):
             raise too_many_live_calls(account.account_id, self.live.limit)
         try:
@@ -561,3 +602,27 @@ def _inbound_problem(voice_enabled: bool, app: Application | None) -> CallEndedR
     if not app.voice_url:
         return CallEndedReason.CONFIG_ERROR_NO_VOICE_URL
     return None
+
+
+def _request_json(request: MakeCallRequest) -> JsonValue:
+    return {f.name: getattr(request, f.name) for f in fields(MakeCallRequest)}
+
+
+def _request_of(value: JsonValue) -> MakeCallRequest:
+    """A forwarded MakeCallRequest (`_request_json`), fields checked by type."""
+    if not isinstance(value, dict):
+        raise BadRequest("a forwarded call request must be an object")
+
+    def text(name: str) -> str | None:
+        item = value.get(name)
+        return item if isinstance(item, str) else None
+
+    timeout, privacy = value.get("timeout"), value.get("privacy_mode")
+    return MakeCallRequest(
+        from_=text("from_") or "", to=text("to") or "", application_id=text("application_id"),
+        call_connect_url=text("call_connect_url"), parent_call_id=text("parent_call_id"),
+        send_digits=text("send_digits"), if_machine=text("if_machine"),
+        if_machine_url=text("if_machine_url"),
+        timeout=timeout if isinstance(timeout, int) and not isinstance(timeout, bool) else None,
+        privacy_mode=privacy if isinstance(privacy, bool) else None,
+        request_id=text("request_id"))
