@@ -55,7 +55,7 @@ async def test_a_child_is_made_by_its_parents_worker(kit: TwoWorkers) -> None:
     assert h.platform.cluster is not None
     assert await h.platform.cluster.holder(LeaseKind.CALL, child) == h.platform.cluster.worker_id
     await h.wait_for(lambda: [w for w in h.webhooks if w.body.get("callId") == child
-                              and w.request_type == "outDialConnect"],
+                              and w.request_type == "outDialApiConnect"],
                      within=60)  # answered; its callConnectUrl asked by the parent's worker
     assert (await h.call(child)).status is CallStatus.IN_PROGRESS
     r = await h.rest.get(f"/Accounts/{h.account.account_id}/Calls/{child}")
