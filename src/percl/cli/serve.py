@@ -15,6 +15,7 @@ import gc
 import importlib.util
 import os
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,8 @@ async def _serve(settings: Settings, options: ServeOptions, console: Console,
     sip = None if worker_index else sip_config_from(os.environ)
     async with Platform(settings, log_observers=[printer],
                         credentials_hint=str(path), sip=sip) as platform:
+        if platform.cluster is not None:
+            platform.cluster.on_fenced(_fail_stop)
         if platform.db_created:
             console.print(f"percl: no database at PERCL_DB={shown(settings.db)}: created a new one")
         demo_number = None
@@ -125,8 +128,43 @@ async def _serve(settings: Settings, options: ServeOptions, console: Console,
         config = uvicorn.Config(platform.asgi, lifespan="off", log_level="warning",
                                 http="httptools", access_log=False,
                                 ssl_certfile=settings.tls_cert, ssl_keyfile=settings.tls_key)
-        await uvicorn.Server(config).serve(sockets=[claim.sock])
+        await _Server(config).serve(sockets=[claim.sock])
         console.print("percl: shutting down, ending live calls")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, without its re-raise of the signal it stopped on. uvicorn raises it again once
+    it has shut down, for the default handler to run; under asyncio.run that handler cancels
+    the main task, which cut percl's own shutdown short: live calls were cancelled while
+    writing their final records and webhooks (and with workers the exit code was 1). percl
+    ends after its shutdown anyway; a second Ctrl-C meanwhile still cancels it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                self._captured_signals.clear()
+
+
+#: The exit code of a worker that another declared dead (EX_TEMPFAIL): `percl serve --workers N`
+#: starts it again; a lone `percl serve` leaves that to its service manager.
+EXIT_FENCED = 75
+
+
+def _fail_stop() -> None:
+    """Another worker took this one's calls over (Cluster.on_fenced): stop at once, as if
+    killed, rather than run those legs a second time or end them gracefully (which would write
+    their records and send their webhooks again). What this worker still owns expires and is
+    taken over like a killed worker's."""
+    import sys
+
+    sys.stderr.write("percl: another worker declared this one dead (it stalled for longer than "
+                     "PERCL_LEASE_SECONDS) and took its calls over; exiting\n")
+    sys.stderr.flush()
+    sys.stdout.flush()
+    os._exit(EXIT_FENCED)
 
 
 def _worker_line(console: Console, platform: Platform, index: int) -> None:
