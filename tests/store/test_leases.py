@@ -55,14 +55,17 @@ async def test_an_expired_lease_is_free_to_take_and_listed_until_taken(leases: L
     assert await leases.expired(112.0, limit=10) == []
 
 
-async def test_renew_moves_only_the_owners_live_leases(leases: Leases) -> None:
+async def test_renew_moves_only_the_owners_leases(leases: Leases) -> None:
     await leases.acquire(CALL, "CA1", A, now=100.0, until=115.0)
     await leases.acquire(CALL, "CA2", A, now=100.0, until=105.0)
     await leases.acquire(CALL, "CA3", B, now=100.0, until=115.0)
-    assert await leases.renew(A, now=110.0, until=125.0) == 1  # CA2 ran out: not revived
+    await leases.acquire(CALL, "CA4", A, now=100.0, until=105.0)
+    assert await leases.acquire(CALL, "CA4", B, now=106.0, until=121.0)  # ran out: B took it
+    assert await leases.renew(A, now=110.0, until=125.0) == 2
     assert await leases.holder(CALL, "CA1", now=120.0) == A
-    assert await leases.holder(CALL, "CA2", now=110.0) is None
+    assert await leases.holder(CALL, "CA2", now=120.0) == A  # ran out, nobody took it: still A's
     assert await leases.holder(CALL, "CA3", now=120.0) is None  # B did not renew
+    assert await leases.holder(CALL, "CA4", now=120.0) == B  # taken: not A's to renew
 
 
 async def test_release_gives_up_only_the_owners_lease(leases: Leases) -> None:

@@ -25,10 +25,11 @@ import asyncio
 import contextlib
 import dataclasses
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
@@ -36,7 +37,7 @@ from rich.console import Console
 
 from percl.app import ensure_account, store_for
 from percl.cli import startup
-from percl.cli.serve import ServeOptions, run_server
+from percl.cli.serve import EXIT_FENCED, ServeOptions, run_server
 from percl.config import Settings, is_postgres
 from percl.domain.ids import RandomIds
 from percl.runtime.clock import SystemClock
@@ -69,14 +70,18 @@ def run_workers(settings: Settings, options: ServeOptions, console: Console) -> 
         settings = dataclasses.replace(settings, port=int(held.getsockname()[1]))
         asyncio.run(_prepare(settings))
         fork = multiprocessing.get_context("fork")
-        workers = [fork.Process(target=_worker, args=(settings, options, index),
-                                 name=f"percl-worker-{index}") for index in range(settings.workers)]
+
+        def make(index: int) -> multiprocessing.process.BaseProcess:
+            return fork.Process(target=_worker, args=(settings, options, index),
+                                name=f"percl-worker-{index}")
+
+        workers = [make(index) for index in range(settings.workers)]
         for worker in workers:
             worker.start()
-        previous = _forward_signals(workers)
+        stopping: list[bool] = []
+        previous = _forward_signals(workers, stopping)
         try:
-            for worker in workers:
-                worker.join()
+            _supervise(workers, stopping, console, make)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -104,10 +109,29 @@ async def _prepare(settings: Settings) -> None:
         await store.close()
 
 
-def _forward_signals(workers: Sequence[multiprocessing.process.BaseProcess]) -> dict[int, Any]:
+def _supervise(workers: list[multiprocessing.process.BaseProcess], stopping: list[bool],
+               console: Console,
+               make: Callable[[int], multiprocessing.process.BaseProcess]) -> None:
+    """Wait for every worker to exit. One that exits with EXIT_FENCED (another worker declared
+    it dead after a stall and took its calls over) is started again in its place, unless
+    percl is stopping."""
+    while any(w.exitcode is None for w in workers):
+        multiprocessing.connection.wait([w.sentinel for w in workers if w.exitcode is None])
+        for index, worker in enumerate(workers):
+            worker.join(0)
+            if worker.exitcode == EXIT_FENCED and not stopping:
+                console.print(f"percl: {worker.name} (pid {worker.pid}) was declared dead by "
+                              "another worker and stopped; starting it again", highlight=False)
+                workers[index] = make(index)
+                workers[index].start()
+
+
+def _forward_signals(workers: Sequence[multiprocessing.process.BaseProcess],
+                     stopping: list[bool]) -> dict[int, Any]:
     """SIGINT and SIGTERM to the supervisor: one SIGINT to each live worker (graceful)."""
 
     def forward(_sig: int, _frame: FrameType | None) -> None:
+        stopping.append(True)
         for worker in workers:
             if worker.pid is not None and worker.exitcode is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -119,6 +143,9 @@ def _forward_signals(workers: Sequence[multiprocessing.process.BaseProcess]) -> 
 def _worker(settings: Settings, options: ServeOptions, index: int) -> None:
     """One worker process (the target of a forked Process)."""
     os.setpgid(0, 0)  # a Ctrl-C reaches the supervisor only: it tells each worker once
+    # A worker started again (_supervise) is forked after the supervisor set its own handlers.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     console = Console()
     try:
         run_server(settings, options, console, worker_index=index)

@@ -24,8 +24,7 @@ class MemoryLeases:
         return True
 
     async def renew(self, owner: str, *, now: float, until: float) -> int:
-        mine = [k for k, lease in self._leases.items()
-                if lease.owner == owner and lease.expires_at > now]
+        mine = [k for k, lease in self._leases.items() if lease.owner == owner]
         for k in mine:
             self._leases[k] = Lease(k[0], k[1], owner, until)
         return len(mine)

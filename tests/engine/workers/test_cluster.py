@@ -202,3 +202,48 @@ async def test_a_scan_takes_over_several_expired_leases_at_once(
     assert await clock.run_until(scan.done, limit_s=60)
     assert len(at) == 2 * concurrency
     assert max(at) - min(at) == pytest.approx(1.0)  # two rounds, not one second per lease
+
+
+async def test_a_stalled_worker_another_declared_dead_stops() -> None:
+    """Fail-stop: a worker that comes back from a stall longer than a lease, after another
+    worker's scan took its calls over, calls its `on_fenced` callback (percl serve exits) and
+    renews nothing it lost; the other keeps the call."""
+    leases, bus, clock = MemoryLeases(), LocalBus(), FakeClock()
+    a = Cluster(leases, bus, clock, SETTINGS, worker_id="wka")
+    b = Cluster(leases, bus, clock, SETTINGS, worker_id="wkb")
+    fenced: list[str] = []
+    taken: list[str] = []
+
+    async def close(lease: Lease) -> None:
+        taken.append(lease.key)
+
+    async with a, b:
+        a.on_fenced(lambda: fenced.append("a"))
+        b.on_expired(LeaseKind.CALL, close)
+        assert await a.own(LeaseKind.CALL, "CA1")
+        await a._group.close()  # a's loop stalls: no heartbeat (as if frozen)
+        await clock.advance(SETTINGS.lease_s * 2)  # b's scan: a is dead, CA1 taken and closed
+        assert taken == ["CA1"] and b.dead_workers == ["wka"]
+        await a.renew()  # a's loop runs again
+        assert fenced == ["a"]
+        assert await b.holder(LeaseKind.WORKER, "wka") is None  # not taken again
+        await a.renew()
+        assert fenced == ["a"]  # once
+
+
+async def test_a_worker_that_stalled_alone_keeps_its_leases() -> None:
+    """Nobody declared it dead (no other worker): its leases that ran out are still its own and
+    the next renewal revives them; it goes on."""
+    leases, bus, clock = MemoryLeases(), LocalBus(), FakeClock()
+    a = Cluster(leases, bus, clock, SETTINGS, worker_id="wka")
+    fenced: list[str] = []
+    async with a:
+        a.on_fenced(lambda: fenced.append("a"))
+        assert await a.own(LeaseKind.CALL, "CA1")
+        await a._group.close()  # stalls
+        await clock.advance(SETTINGS.lease_s * 2)
+        assert await a.holder(LeaseKind.CALL, "CA1") is None  # ran out
+        await a.renew()
+        assert fenced == []
+        assert await a.holder(LeaseKind.CALL, "CA1") == "wka"
+        assert await a.holder(LeaseKind.WORKER, "wka") == "wka"

@@ -42,8 +42,10 @@ class Leases(Protocol):
         ...
 
     async def renew(self, owner: str, *, now: float, until: float) -> int:
-        """Move every unexpired lease of `owner` to `until` (the heartbeat: one statement);
-        returns how many. A lease that ran out is not revived: another worker may hold it."""
+        """Move every lease `owner` holds to `until` (the heartbeat: one statement); returns
+        how many. A lease that ran out but that no other worker took yet is still `owner`'s
+        and is renewed too (a worker that stalled, alone); one another worker took
+        (`take_expired`, `acquire`) has another owner and is not."""
         ...
 
     async def release(self, kind: LeaseKind, key: str, owner: str) -> None:

@@ -89,6 +89,7 @@ class Cluster(TaskOwner):
         #: Workers this one saw stop renewing (oldest first), for the console and tests.
         self.dead_workers: list[str] = []
         self._peer_changed: Callable[[], None] | None = None
+        self._fenced: Callable[[], None] | None = None
         self._scanning = asyncio.Lock()
 
     async def __aenter__(self) -> Cluster:
@@ -241,13 +242,34 @@ class Cluster(TaskOwner):
             if found < SCAN_LIMIT:  # else more are waiting: go on at once
                 await self.clock.sleep(self.settings.heartbeat_s)
 
+    def on_fenced(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (once) when this worker finds that another declared it dead (see
+        `renew`): the process should stop at once, as if killed (percl serve exits with
+        EXIT_FENCED and `--workers N` starts the worker again)."""
+        self._fenced = callback
+
     async def renew(self) -> None:
-        """Renew every lease of this worker; take the worker lease again if it ran out."""
+        """Renew every lease of this worker.
+
+        A worker whose own lease is gone afterwards was declared dead by another worker's
+        expiry scan (it stalled, or lost the database, for longer than a lease), which has
+        taken, or is taking, its calls over: closed them, sent their final webhooks. Going on
+        would run legs twice and write their records again, so with an `on_fenced` callback
+        the worker stops (fail-stop: what it still owns expires and is taken over like a
+        killed worker's). Without one it takes its lease again (a test's cluster)."""
         now = self.clock.now()
         await self.leases.renew(self.worker_id, now=now, until=self._until())
-        if await self.holder(LeaseKind.WORKER, self.worker_id) != self.worker_id:
-            log.warning("worker %s: its own lease had run out; taken again", self.worker_id)
-            await self.own(LeaseKind.WORKER, self.worker_id)
+        if await self.holder(LeaseKind.WORKER, self.worker_id) == self.worker_id:
+            return
+        if self._fenced is not None:
+            log.critical("worker %s: another worker declared it dead (no lease renewal for "
+                         "over %g s) and took its calls over; this worker stops now",
+                         self.worker_id, self.settings.lease_s)
+            fenced, self._fenced = self._fenced, None
+            fenced()
+            return
+        log.warning("worker %s: its own lease had run out; taken again", self.worker_id)
+        await self.own(LeaseKind.WORKER, self.worker_id)
 
     async def scan(self) -> int:
         """Take over every expired lease of another worker (up to SCAN_LIMIT) and tidy it up

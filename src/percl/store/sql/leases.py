@@ -21,7 +21,7 @@ _RELEASE = delete(leases).where(leases.c.kind == bindparam("kind"), leases.c.key
                                 leases.c.owner == bindparam("owner"))
 # (An UPDATE reserves the bare column names for its SET clause: the owner is `holder`.)
 _RENEW = (update(leases)
-          .where(leases.c.owner == bindparam("holder"), leases.c.expires_at > bindparam("now"))
+          .where(leases.c.owner == bindparam("holder"))
           .values(expires_at=bindparam("until")))
 _TRANSFER = (update(leases)
              .where(leases.c.kind == bindparam("of_kind"), leases.c.key == bindparam("of_key"),
@@ -61,7 +61,7 @@ class SqlLeases:
         return changed == 1
 
     async def renew(self, owner: str, *, now: float, until: float) -> int:
-        return await self._db.write(_RENEW, {"holder": owner, "now": now, "until": until})
+        return await self._db.write(_RENEW, {"holder": owner, "until": until})
 
     async def release(self, kind: LeaseKind, key: str, owner: str) -> None:
         await self._db.write(_RELEASE, {"kind": kind.value, "key": key, "owner": owner})
