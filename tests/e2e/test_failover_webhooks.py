@@ -182,3 +182,22 @@ async def test_a_queued_caller_of_a_killed_worker_leaves_its_queue_with_its_webh
     assert parsed.queue_time == round(call.end_time - enqueued) and parsed.queue_time > 0
     [final] = sent(kit, caller, "callStatus")
     assert kit.webhooks.index(removed) < kit.webhooks.index(final)
+
+
+async def test_an_app_that_never_answers_does_not_hold_up_the_take_over(kit: TwoWorkers) -> None:
+    room = Room(kit, AsyncApp(kit))
+    conference_id = await room.create(playBeep="never")
+    caller = await room.call(A, leaveConferenceUrl=room.app.url("/left"))
+    await kit.wait_for(lambda: in_room(kit, conference_id, caller), within=30)
+    kit.fault(room.app.url("/left"), "timeout")
+
+    await kill_calls_worker(kit)
+
+    # The records are closed while leaveConference still waits for its answer.
+    assert (await kit.call(caller)).status is CallStatus.COMPLETED
+    conference = await kit.rest_worker.store.get_conference(conference_id)
+    assert conference is not None and conference.status is ConferenceStatus.EMPTY
+    assert not sent(kit, caller, "callStatus")
+    await kit.wait_for(lambda: sent(kit, caller, "callStatus"), within=60)
+    [left] = sent(kit, caller, "leaveConference")
+    assert left.status is None and left.error is not None
