@@ -20,8 +20,8 @@ no record live, only webhooks unsent. A participant record already gone (a survi
 mid-way) still gets its conference emptied, without a leaveConference (its URL was in the record).
 
 Two legs of one conference closed at once here take turns (a lock per conference), so exactly one
-of them finds it empty; legs closed by two survivors at the same instant may both find it so
-(docs/DECISIONS.md).
+of them finds it empty; legs of one conference closed by two survivors within the same few
+milliseconds may both find it so, never neither (docs/DECISIONS.md).
 """
 
 from __future__ import annotations
