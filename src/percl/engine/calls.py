@@ -27,7 +27,7 @@ from percl.engine.ports.limits import live_key
 from percl.engine.service import MakeCallRequest
 from percl.engine.session.session import ApiUpdate, CallSession, ParentEnded, Shutdown
 from percl.engine.workers.cluster import Cluster
-from percl.engine.workers.failover import release_memberships
+from percl.engine.workers.failover import Failover, send_owed
 from percl.engine.workers.forwarding import Arguments, OwnerGone
 from percl.errors import ApiError, BadRequest, NotFound, ServiceUnavailable
 from percl.percl.parse import parse_script
@@ -35,6 +35,7 @@ from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 
 if TYPE_CHECKING:
     from percl.domain.json import JsonValue
+    from percl.engine.conference.outbox import Notice
     from percl.percl.commands import OutDial
 
 log = logging.getLogger("percl.engine.calls")
@@ -70,6 +71,7 @@ class CallService(TaskOwner):
         self.ctx = ctx
         self.cluster = cluster
         self._reclaiming: set[str] = set()  # legs of dead workers being closed here
+        self._failover = Failover(ctx)
         self._final_gate = asyncio.Semaphore(
             cluster.settings.failover_concurrency if cluster is not None else 1)
         if cluster is not None:
@@ -122,9 +124,8 @@ class CallService(TaskOwner):
         the final record."""
         now = self.ctx.clock.now()
         final = CallStatus.COMPLETED if call.status is CallStatus.IN_PROGRESS else CallStatus.FAILED
-        ended = min(now, max(call.date_updated, last_seen or call.date_updated))
         closed = revised(call, now, status=final, call_ended_reason=CallEndedReason.INTERNAL_ERROR,
-                         end_time=ended)
+                         end_time=_left_at(call, last_seen, now))
         await self.ctx.store.put_call(closed)
         await self.ctx.logs.log(LogLevel.ERROR, call.account_id, why, call_id=call.call_id,
                                 request_id=call.request_id)
@@ -549,40 +550,44 @@ class CallService(TaskOwner):
             call = await self.ctx.store.get_call(call_id)
             if call is None or call.status.is_final:
                 return 0
-            call = await release_memberships(self.ctx, call)  # its queue or conference died too
-            closed = await self._close_left(call, last_seen,
+            # Its queue or conference died too: out of them first (records before webhooks).
+            departure = await self._failover.release(
+                call, _left_at(call, last_seen, self.ctx.clock.now()))
+            closed = await self._close_left(departure.call, last_seen,
                                             "Call was live on a percl worker that stopped; "
                                             "closed with internalError")
-            if closed.status_callback_url:  # in the background: the scan goes on meanwhile
+            notices = departure.notices(closed)
+            if notices or closed.status_callback_url:  # in the background: the scan goes on
                 if self._group.running:
-                    self._spawn(self._final_status(closed, closed.status_callback_url))
+                    self._spawn(self._final_webhooks(closed, notices))
                 else:
-                    await self._final_status(closed, closed.status_callback_url)
+                    await self._final_webhooks(closed, notices)
             return 1
         finally:
             self._reclaiming.discard(call_id)
             if not taken:
                 await self.cluster.disown(LeaseKind.CALL, call_id)
 
-    async def _final_status(self, call: Call, url: str) -> None:
-        """The callStatus webhook FreeClimb sends when a leg ends, for a leg closed because its
-        worker died (its statusCallbackUrl; its other webhooks died with the worker). At most
-        failover_concurrency of them at once: hundreds of a dead worker's calls are closed in
-        a few seconds, and the app should not get them all in the same instant."""
+    async def _final_webhooks(self, call: Call, notices: list[Notice]) -> None:
+        """The webhooks FreeClimb sends when a leg ends, for a leg closed because its worker
+        died: what its queue or conference owes it (`notices`, failover.py), then callStatus to
+        its statusCallbackUrl (its other webhooks died with the worker). At most
+        failover_concurrency legs' at once: hundreds of a dead worker's calls are closed in a
+        few seconds, and the app should not get them all in the same instant."""
         async with self._final_gate:
-            await self._send_final_status(call, url)
-
-    async def _send_final_status(self, call: Call, url: str) -> None:
-        try:
-            account = await self.ctx.store.get_account(call.account_id)
-            if account is None:
-                return
-            await self.ctx.webhooks.send(WebhookRequest(
-                request_type=payloads.CallStatus.REQUEST_TYPE, url=url, account=account, call=call,
-                fields=wire_fields(payloads.CallStatus()), privacy_mode=call.privacy_mode,
-                request_id=call.request_id))
-        except Exception:  # the record is final already; a failed webhook is in the account log
-            log.exception("call %s: the final callStatus webhook failed", call.call_id)
+            try:
+                account = await self.ctx.store.get_account(call.account_id)
+                if account is None:
+                    return
+                await send_owed(self.ctx, account, notices)
+                if call.status_callback_url:
+                    await self.ctx.webhooks.send(WebhookRequest(
+                        request_type=payloads.CallStatus.REQUEST_TYPE,
+                        url=call.status_callback_url, account=account, call=call,
+                        fields=wire_fields(payloads.CallStatus()),
+                        privacy_mode=call.privacy_mode, request_id=call.request_id))
+            except Exception:  # the records are final already; a failed webhook is in the log
+                log.exception("call %s: the final webhooks failed", call.call_id)
 
     async def _owner_gone(self, lease: Lease) -> None:
         """A leg's lease ran out: its worker stopped renewing (died). Close the leg as a start-up
@@ -592,6 +597,11 @@ class CallService(TaskOwner):
                                taken=True):
             log.warning("call %s: its worker %s stopped; closed with internalError",
                         lease.key, lease.owner)
+
+
+def _left_at(call: Call, last_seen: float | None, now: float) -> float:
+    """When a leg nobody runs any more ended: the last moment percl knew it alive."""
+    return min(now, max(call.date_updated, last_seen or call.date_updated))
 
 
 def _inbound_problem(voice_enabled: bool, app: Application | None) -> CallEndedReason | None:
