@@ -19,7 +19,7 @@ from tests import postgres
 from tests.e2e.conference_kit import AsyncApp, sdk_parses_all
 from tests.e2e.conftest import AGENT, CALLER
 from tests.e2e.test_conferences_workers import FC, B, rest_call, worker_of
-from tests.e2e.workers_kit import TwoWorkers
+from tests.e2e.workers_kit import LEASE_S, TwoWorkers
 
 
 @pytest.fixture
@@ -76,8 +76,8 @@ async def members(h: TwoWorkers, queue_id: str) -> list[dict[str, Any]]:
 
 
 async def holder(h: TwoWorkers, kind: LeaseKind, key: str) -> str | None:
-    assert h.platform.cluster is not None
-    return await h.platform.cluster.holder(kind, key)
+    assert h.rest_worker.cluster is not None
+    return await h.rest_worker.cluster.holder(kind, key)
 
 
 def worker_id(platform: Platform) -> str:
@@ -225,3 +225,25 @@ async def test_a_caller_the_queues_worker_cannot_take_ends_with_a_reason(kit: Tw
     assert any(m.startswith(f"Enqueue: queue {queue_id} runs on percl worker") for m in messages)
     assert [m["callId"] for m in await members(h, queue_id)] == [first]
     assert await holder(h, LeaseKind.QUEUE, queue_id) == worker_id(h.platform)
+
+
+async def test_a_dead_owners_queue_goes_to_the_next_worker_that_enqueues(kit: TwoWorkers) -> None:
+    """The queue's worker dies (stops renewing): the other closes its member's call, the
+    queue's lease runs out and is dropped, and the next Enqueue runs the queue where it is."""
+    h = kit
+    queue_id = await new_queue(h)
+    desk = Desk(h, queue_id)
+    await desk.open()
+    first = await h.sim_call(CALLER, FC)
+    await h.wait_for(lambda: desk.added(first), within=30)
+    assert h.platform.cluster is not None
+    await h.platform.cluster._group.close()  # the calls worker is killed
+    await h.advance(LEASE_S * 4 / 3 + 1)
+    assert (await h.call(first)).call_ended_reason is CallEndedReason.INTERNAL_ERROR
+    assert await members(h, queue_id) == []
+    assert await holder(h, LeaseKind.QUEUE, queue_id) is None
+    later = await desk.rest_caller()
+    await h.wait_for(lambda: desk.added(later), within=60)
+    assert worker_of(h, later) == "rest"  # not sent to the dead worker
+    assert [m["callId"] for m in await members(h, queue_id)] == [later]
+    assert await holder(h, LeaseKind.QUEUE, queue_id) == worker_id(h.rest_worker)
