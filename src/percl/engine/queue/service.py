@@ -19,6 +19,11 @@ How a queued leg lives (FREECLIMB.md §6):
 Shared state is the store (members, queue totals); each queue has an asyncio.Lock held from the
 read of its members to the write that changes them, and every change is stored before its
 webhook is sent.
+
+With several workers (docs/WORKERS.md, "Queues across workers") a queue runs on one of them, the
+holder of its `queue` lease, so that lock is the only one that counts: the first worker to
+enqueue a leg takes the lease, an Enqueue on another worker moves its leg there (the hand-over
+AddToConference uses), and the lease is let go when no member is left on its worker.
 """
 
 from __future__ import annotations
