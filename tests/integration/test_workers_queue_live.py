@@ -124,8 +124,8 @@ def test_a_queue_spans_two_worker_processes(tmp_path: Path, app: QueueApp) -> No
             return {json.loads(w.raw)["callId"]: json.loads(w.raw)["queueResult"]
                     for w in app.received if w.path == "/action"}
 
-        assert _until(results, "both dequeue webhooks") == {first: "dequeued",
-                                                             second: "dequeued"}
+        _until(lambda: len(results()) == 2, "both dequeue webhooks")
+        assert results() == {first: "dequeued", second: "dequeued"}
         added = [json.loads(w.raw)["callId"] for w in app.received if w.path == "/notify"]
         assert sorted(added) == sorted([first, second])  # each added once, on A
         _until(lambda: _queue_owners(url) == {}, "the empty queue's lease let go")
