@@ -267,7 +267,8 @@ class Platform:
         self.sim.set_inbound_handler(self.calls)
         self.webrtc = self._webrtc_line(settings)
         self.sip_line = self._sip_line(sip)
-        self.queues = QueueService(self.engine, self.calls.sessions, cluster=self.cluster)
+        self.queues = QueueService(self.engine, self.calls.sessions, cluster=self.cluster,
+                                   hand_over=self.calls.hand_over)
         self.conferences = ConferenceService(self.engine, self.calls.sessions, self.cluster,
                                              hand_over=self.calls.hand_over)
         self.campaigns = campaigns_from(settings.campaigns_file, self.clock.now())

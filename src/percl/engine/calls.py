@@ -460,10 +460,10 @@ class CallService(TaskOwner):
 
     async def hand_over(self, call_id: str, script: list[JsonValue], worker_id: str) -> bool:
         """Move the live leg `call_id` to worker `worker_id`, which goes on with `script` (PerCL
-        JSON: the AddToConference of a conference whose room runs there). True when that worker
-        runs the leg now: this worker's session must let it go (events.Moved). False when it
-        could not take it (the leg runs on here): the network cannot move it, that worker is
-        gone or refused."""
+        JSON: the AddToConference of a conference whose room runs there, or the Enqueue of a
+        queue run there). True when that worker runs the leg now: this worker's session must let
+        it go (events.Moved). False when it could not take it (the leg runs on here): the
+        network cannot move it, that worker is gone or refused."""
         session = self.sessions.get(call_id)
         telephony = self.ctx.telephony
         if self.cluster is None or session is None or not isinstance(telephony, LegMover):

@@ -87,6 +87,9 @@ class Leg(Protocol):
 Runner = Callable[[Leg, Command], Awaitable[Outcome]]
 #: The callStatus payload a service has for an ending leg (None: nothing to add).
 CallStatusHook = Callable[[Leg], Awaitable[p.CallStatus | None]]
+#: Moves leg `call_id` to worker `worker_id`, which runs the PerCL `script` for it; False when
+#: it could not (CallService.hand_over): how a leg joins a conference or queue run elsewhere.
+HandOver = Callable[[str, list[JsonValue], str], Awaitable[bool]]
 #: Stops a conference's recording and saves it: its recordingUrl, recordingId and
 #: recordingDurationSec, or None when nothing was kept (zero-length, or it could not be saved).
 StopMixRecording = Callable[[], Awaitable[p.RecordingFields | None]]

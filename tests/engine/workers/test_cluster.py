@@ -163,6 +163,19 @@ async def test_a_dead_workers_live_call_counts_are_dropped_by_the_scan(
     assert await b.leases.live(LeaseKind.LIVE, now=clock.now()) == []
 
 
+async def test_a_dead_workers_queue_leases_are_dropped_by_the_scan(
+        pair: tuple[Cluster, Cluster, FakeClock]) -> None:
+    """A queue has nothing to tidy of its own (its members' legs are closed through their call
+    leases); left behind, a lease nobody handles would come back in every scan."""
+    a, b, clock = pair
+    await a.own(LeaseKind.QUEUE, "QU1")
+    await a._group.close()  # a is killed
+    await clock.advance(SETTINGS.lease_s + SETTINGS.heartbeat_s)
+    await b.scan()
+    assert await b.leases.expired(clock.now(), limit=10) == []
+    assert await b.own(LeaseKind.QUEUE, "QU1")  # the next Enqueue's worker runs the queue
+
+
 class _DownBus(LocalBus):
     """A bus whose server is unreachable when sending."""
 

@@ -230,31 +230,35 @@ async def test_a_participant_update_sent_to_the_other_worker_reaches_the_room(
     assert gone.status_code == 404 and gone.json()["code"] == 66
 
 
-async def test_a_dequeue_sent_to_either_worker_releases_the_member_where_it_waits(
+async def test_a_dequeue_sent_to_the_other_worker_releases_the_member_where_the_queue_runs(
         workers: tuple[Harness, Harness]) -> None:
+    """Every member waits on the worker running the queue (its lease: here worker one, the first
+    to enqueue); dequeues through worker two are forwarded there. (A caller enqueueing on worker
+    two would move to worker one: tests/engine/workers/test_queue_owner.py, on one clock.)"""
     one, two = workers
     desk_one = _agent_desk(one)
     _agent_desk(two)  # the same app, as the other worker reaches it
     number = await one.number_for_app(voice_url=desk_one.url("/voice"),
                                       status_callback_url=desk_one.url("/status"))
-    first = await one.sim_call(CALLER, number)  # waits on worker one
+    first = await one.sim_call(CALLER, number)
     await one.wait_for(lambda: one.webhooks(call_id=first, request_type="addToQueueNotification"),
                        within=30)
     await both_advance(workers, 5)  # the clocks of two machines move together
-    second = await two.sim_call(AGENT, number)  # waits on worker two
-    await two.wait_for(lambda: two.webhooks(call_id=second, request_type="addToQueueNotification"),
+    second = await one.sim_call(AGENT, number)
+    await one.wait_for(lambda: one.webhooks(call_id=second, request_type="addToQueueNotification"),
                        within=30)
-    members = (await one.rest.get(f"/Accounts/{one.account.account_id}/Queues/{QU}/Members")).json()
+    assert await cluster(two).holder(LeaseKind.QUEUE, QU) == cluster(one).worker_id
+    members = (await two.rest.get(f"/Accounts/{two.account.account_id}/Queues/{QU}/Members")).json()
     assert [m["callId"] for m in members["queueMembers"]] == [first, second]
     front = await two.rest.post(f"/Accounts/{two.account.account_id}/Queues/{QU}/Members/Front")
     assert front.status_code == 202, front.text
     assert front.json()["callId"] == first and front.json()["position"] == 1
     await one.wait_for(lambda: one.webhooks(call_id=first, path="/action"), within=30)
     assert not two.webhooks(path="/action")  # released where it waited
-    named = await one.rest.post(f"/Accounts/{one.account.account_id}/Queues/{QU}/Members/{second}")
+    named = await two.rest.post(f"/Accounts/{two.account.account_id}/Queues/{QU}/Members/{second}")
     assert named.status_code == 202, named.text
     assert named.json()["callId"] == second
-    await two.wait_for(lambda: two.webhooks(call_id=second, path="/action"), within=30)
+    await one.wait_for(lambda: one.webhooks(call_id=second, path="/action"), within=30)
     empty = await one.rest.post(f"/Accounts/{one.account.account_id}/Queues/{QU}/Members/Front")
     assert empty.status_code == 404
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from percl.domain import ids
@@ -40,12 +40,9 @@ from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 
 if TYPE_CHECKING:
     from percl.domain.json import JsonValue
-    from percl.engine.runners import Leg
+    from percl.engine.runners import HandOver, Leg
     from percl.percl.commands import AddToConference
 
-#: Moves leg `call_id` to worker `worker_id`, which runs the PerCL `script` for it; False when
-#: it could not (CallService.hand_over).
-HandOver = Callable[[str, "list[JsonValue]", str], Awaitable[bool]]
 
 log = logging.getLogger("percl.engine.conference")
 WAIT_URL_HEAD_BYTES = 64 * 1024  # what of a waitUrl audio file is read to know it is there

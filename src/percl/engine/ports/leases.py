@@ -22,6 +22,7 @@ class LeaseKind(StrEnum):
     CALL = "call"  # a leg's CallSession runs on the owner
     LIVE = "live"  # a leg counted against its account's live-call limit (key: account/call)
     CONFERENCE = "conference"  # a conference's room (its participants' legs) runs on the owner
+    QUEUE = "queue"  # a queue (its members' legs, its maxSize count and order) runs on the owner
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,11 +19,17 @@ How a queued leg lives (FREECLIMB.md §6):
 Shared state is the store (members, queue totals); each queue has an asyncio.Lock held from the
 read of its members to the write that changes them, and every change is stored before its
 webhook is sent.
+
+With several workers (docs/WORKERS.md, "Queues across workers") a queue runs on one of them, the
+holder of its `queue` lease, so that lock is the only one that counts: the first worker to
+enqueue a leg takes the lease, an Enqueue on another worker moves its leg there (the hand-over
+AddToConference uses), and the lease is let go when no member is left on its worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import fields
@@ -51,18 +57,24 @@ from percl.engine.queue.state import (
     whole_seconds,
     with_removal,
 )
-from percl.engine.runners import Leg
+from percl.engine.runners import HandOver, Leg
 from percl.engine.workers.cluster import Cluster
 from percl.engine.workers.forwarding import Arguments, OwnerGone
 from percl.errors import IllegalTransition, NotFound
 from percl.percl import events as e
 from percl.percl.commands import Command, Enqueue
+from percl.percl.serialize import serialize_script
 
 #: What a queued leg's scripts may run (waitUrl answers and the action scripts of their GetDigits
 #: and Redirect): FreeClimb's list plus Redirect, which its official queue sample uses.
 WAIT_COMMANDS = frozenset({"Play", "Say", "Pause", "GetDigits", "Dequeue", "Hangup", "Redirect"})
 #: Least clock time between two queueWait requests of one member (see the module docstring).
 MIN_WAIT_INTERVAL_S = 1.0
+#: How often an Enqueue tries to take a queue's lease or find its holder before it gives up and
+#: runs the queue here (each miss means the holder let go in between).
+OWNER_TRIES = 3
+
+log = logging.getLogger("percl.engine.queue")
 
 
 class QueueService:
@@ -76,11 +88,14 @@ class QueueService:
         *,
         min_wait_interval_s: float = MIN_WAIT_INTERVAL_S,
         cluster: Cluster | None = None,
+        hand_over: HandOver | None = None,
     ) -> None:
         self.ctx = ctx
         self.sessions = sessions
-        # Several workers: a member waits on the worker running its leg (dequeue goes there).
+        # Several workers: a queue runs on the worker holding its lease, where every member's
+        # leg waits (an Enqueue elsewhere moves its leg there: `hand_over`, CallService's).
         self._cluster = cluster
+        self._hand_over = hand_over
         if cluster is not None:
             cluster.serve(DEQUEUE, self._forwarded_dequeue)
         self.min_wait_interval_s = min_wait_interval_s
@@ -97,31 +112,47 @@ class QueueService:
     # ---------------------------------------------------------------- PerCL runners
 
     async def run_enqueue(self, session: Leg, command: Command) -> e.Outcome:
-        """Enqueue: refuse (queueFull / systemError, PerCL from actionUrl runs) or hold the leg."""
+        """Enqueue: refuse (queueFull / systemError, PerCL from actionUrl runs) or hold the leg;
+        with workers, move the leg to the worker running the queue when that is another one."""
         assert isinstance(command, Enqueue)
         member = QueueMembership(self, command, session.call.call_id)
         session.join(member)  # before the first await: a hangup from now on reaches leg_ended
         async with self.lock(member.queue_id):
             queue = await self._queue_for_enqueue(session, member.queue_id)
-            if queue is None:
-                return self._refuse(session, member, MemberEvent.FAIL)
-            members = await self.ctx.store.list_members(queue.queue_id)
-            if not admits(len(members), queue.max_size):
-                return self._refuse(session, member, MemberEvent.REFUSE)
-            await self.ctx.store.put_member(QueueMember(
-                queue_id=queue.queue_id, call_id=member.call_id, account_id=queue.account_id,
-                date_enqueued=self.ctx.clock.now(), seq=next_seq(members),
-                wait_url=member.wait_url, action_url=member.action_url,
-                notification_url=member.notification_url))
-            member.state = apply(member.state, MemberEvent.ADMIT)
-            self.members[member.call_id] = member
-            await session.update(queue_id=member.queue_id)
+            owner = await self._owner_elsewhere(member.queue_id) if queue else None
+            admitted = await self._admit(session, member, queue) if owner is None else None
+        if owner is not None:
+            session.leave()  # it joins the queue there, not here
+            return await self._move(session, command, owner)
+        if isinstance(admitted, e.Fetch):
+            return admitted
         await session.log(LogLevel.INFO, f"Call added to queue {member.queue_id} at position "
-                          f"{len(members) + 1}", {"queueId": member.queue_id})
+                          f"{admitted}", {"queueId": member.queue_id})
         if member.notification_url:
             await session.send_webhook(member.notification_url,
                                        p.AddToQueueNotification(member.queue_id))
         return e.Hold(e.Idle.NOTIFY, WAIT_COMMANDS)
+
+    async def _admit(self, session: Leg, member: QueueMembership,
+                     queue: Queue | None) -> e.Fetch | int:
+        """Add the member to `queue` (hold its lock): its 1-based position, or the refusal that
+        actionUrl gets (the queue is full, or None: another account's)."""
+        if queue is None:
+            return await self._refuse(session, member, MemberEvent.FAIL)
+        members = await self.ctx.store.list_members(queue.queue_id)
+        if not admits(len(members), queue.max_size):
+            return await self._refuse(session, member, MemberEvent.REFUSE)
+        # Ties on time go by seq, numbered here under this worker's lock: the queue runs on
+        # this worker alone (its lease), so that is the order the members arrived in.
+        await self.ctx.store.put_member(QueueMember(
+            queue_id=queue.queue_id, call_id=member.call_id, account_id=queue.account_id,
+            date_enqueued=self.ctx.clock.now(), seq=next_seq(members),
+            wait_url=member.wait_url, action_url=member.action_url,
+            notification_url=member.notification_url))
+        member.state = apply(member.state, MemberEvent.ADMIT)
+        self.members[member.call_id] = member
+        await session.update(queue_id=member.queue_id)
+        return len(members) + 1
 
     async def _queue_for_enqueue(self, session: Leg, queue_id: str) -> Queue | None:
         """The queue Enqueue names, created when unknown; None when another account owns it."""
@@ -140,9 +171,11 @@ class QueueService:
             return None
         return queue
 
-    def _refuse(self, session: Leg, member: QueueMembership, event: MemberEvent) -> e.Fetch:
+    async def _refuse(self, session: Leg, member: QueueMembership,
+                      event: MemberEvent) -> e.Fetch:
         member.state = apply(member.state, event)
         session.leave()
+        await self._let_go_if_empty(member.queue_id)  # an Enqueue refused took the lease
         left = QueueExit(member.queue_id, RESULTS[member.state], 0)
         return e.Fetch(member.action_url, left.removed(), release=True)
 
@@ -195,7 +228,7 @@ class QueueService:
         async with self.lock(member.queue_id):
             if member.state is MemberState.DEQUEUED:
                 await self._remove_record(member)
-                self.members.pop(member.call_id, None)
+                await self._forget(member)
                 return
             try:
                 member.state = apply(member.state, exit_event(session.call.call_ended_reason))
@@ -203,7 +236,7 @@ class QueueService:
                 return  # it had already left (refused)
             waited = await self._remove_record(member)
             if waited is None:
-                self.members.pop(member.call_id, None)
+                await self._forget(member)
                 return
             left = await self._left(session, member, waited)
         await session.send_webhook(member.action_url, left.removed())
@@ -270,6 +303,53 @@ class QueueService:
         return None
 
     # ---------------------------------------------------------------- workers (issue 19)
+
+    async def _owner_elsewhere(self, queue_id: str) -> str | None:
+        """With workers (hold the queue's lock): the worker running the queue when it is another
+        live one; None when this worker runs it. The first worker to enqueue a leg takes the
+        queue's lease and runs it until no member of it is left there (`_let_go_if_empty`)."""
+        cluster = self._cluster
+        if cluster is None:
+            return None
+        for _ in range(OWNER_TRIES):
+            if await cluster.own(LeaseKind.QUEUE, queue_id):
+                return None
+            holder = await cluster.holder(LeaseKind.QUEUE, queue_id)
+            if holder is not None:
+                return holder
+            # Its owner let go between the two reads (its last member left): try again.
+        log.warning("queue %s: its lease changed hands %d times while taken; enqueued here",
+                    queue_id, OWNER_TRIES)
+        return None
+
+    async def _move(self, session: Leg, command: Enqueue, worker_id: str) -> e.Outcome:
+        """Enqueue into a queue run by worker `worker_id`: the leg moves there (the conferences'
+        hand-over, docs/WORKERS.md) and runs the Enqueue there."""
+        script: list[JsonValue] = list(serialize_script([command]))
+        if self._hand_over is not None and await self._hand_over(session.call.call_id, script,
+                                                                 worker_id):
+            return e.Moved()
+        return e.Finish(CallEndedReason.PERCL_PROCESSING_ERROR,
+                        f"Enqueue: queue {command.queue_id} runs on percl worker {worker_id}, "
+                        "which could not take this call over; the call ends with "
+                        "perclProcessingError")
+
+    async def _forget(self, member: QueueMembership) -> None:
+        """The member is no longer in its queue here (hold the queue's lock)."""
+        self.members.pop(member.call_id, None)
+        await self._let_go_if_empty(member.queue_id)
+
+    async def _let_go_if_empty(self, queue_id: str) -> None:
+        """Give up the queue's lease once no member of it waits on this worker (hold the
+        queue's lock, so that an Enqueue here never finds it let go under a new member). A
+        queue is never terminated: empty is when another worker may run it."""
+        cluster = self._cluster
+        if cluster is None or any(m.queue_id == queue_id for m in self.members.values()):
+            return
+        try:
+            await cluster.disown(LeaseKind.QUEUE, queue_id)
+        except Exception:  # this worker stays its owner (renewed): harmless, the next one here
+            log.exception("could not let go of the lease of queue %s", queue_id)
 
     async def _dequeue_anywhere(self, account: Account, queue_id: str,
                                 call_id: str | None) -> MemberView:
@@ -341,7 +421,7 @@ class QueueService:
     async def _left(self, session: Leg, member: QueueMembership,
                     waited: float | None) -> QueueExit:
         """After the member left: forget it, clear the call's queueId, log; how it left."""
-        self.members.pop(member.call_id, None)
+        await self._forget(member)
         result = RESULTS[member.state]
         queue_time = whole_seconds(waited or 0.0)
         await session.update(queue_id=None)

@@ -83,9 +83,9 @@ class Cluster(TaskOwner):
         self.forwarder = Forwarder(bus, clock, self.worker_id, self._group.spawn,
                                    timeout_s=settings.forward_timeout_s)
         self._expired: dict[LeaseKind, ExpiredHandler] = {LeaseKind.WORKER: self._worker_gone}
-        #: Kinds whose expired leases need no tidying of their own (a live-call count; a room,
-        #: whose participants' legs are closed through their call leases): deleted at once.
-        self._dropped_kinds = {LeaseKind.LIVE, LeaseKind.CONFERENCE}
+        #: Kinds whose expired leases need no tidying of their own (a live-call count; a room
+        #: or a queue, whose members' legs are closed through their call leases): deleted at once.
+        self._dropped_kinds = {LeaseKind.LIVE, LeaseKind.CONFERENCE, LeaseKind.QUEUE}
         #: Workers this one saw stop renewing (oldest first), for the console and tests.
         self.dead_workers: list[str] = []
         self._peer_changed: Callable[[], None] | None = None
