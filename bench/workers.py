@@ -51,6 +51,7 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import aiohttp
@@ -487,6 +488,7 @@ def ceiling(one: Rate, two: Rate, cores: int = 2) -> str:
 
 BUSES = ("LISTEN/NOTIFY", "NATS")
 WARM_UP = 20  # calls held and ended each way before measuring (B's first asks, A's statements)
+STATS_S = 1.1  # PostgreSQL's backends report their transactions at most once a second
 
 
 @dataclass
@@ -504,12 +506,14 @@ class Ended:
     completed: int
     errors: list[str]
     load: float
+    xacts: float  # PostgreSQL transactions per request (pg_stat_database)
 
     def lines(self) -> list[str]:
         parts = "  ".join(f"{k} {v * 1000:.3f}" for k, v in self.cpu.items())
         out = [self.times.line(self.label),
                f"  {'':<4}{self.times.n / self.seconds:7.1f} requests/s   CPU ms per request: "
-               f"{parts}   completed {self.completed}/{self.requests}   load {self.load:.2f}"]
+               f"{parts}   {self.xacts:.1f} transactions   completed {self.completed}/"
+               f"{self.requests}   load {self.load:.2f}"]
         if self.errors:
             out.append(f"  {'':<4}{len(self.errors)} errors, first: {self.errors[0]}")
         return out
@@ -520,7 +524,8 @@ def bus_share(forwarded: Ended, owner: Ended) -> str:
     cpu = "  ".join(f"{k} {(v - owner.cpu.get(k, 0.0)) * 1000:+.3f}"
                     for k, v in forwarded.cpu.items())
     return (f"  {'':<4}the bus's share: p50 {forwarded.times.p50 - owner.times.p50:+.2f} ms, "
-            f"p99 {forwarded.times.p99 - owner.times.p99:+.2f} ms; CPU ms per request: {cpu}")
+            f"p99 {forwarded.times.p99 - owner.times.p99:+.2f} ms; CPU ms per request: {cpu}; "
+            f"transactions {forwarded.xacts - owner.xacts:+.1f}")
 
 
 async def hold_on(rig: Rig, owner: PerclProcess, count: int) -> list[str]:
@@ -585,15 +590,21 @@ async def completed_through(rig: Rig, owner: PerclProcess, ids: Sequence[str]) -
 
 
 async def end_held(rig: Rig, owner: PerclProcess, via: PerclProcess, count: int,
-                   window: int, meters: Callable[[], dict[str, CpuMeter]], label: str) -> Ended:
+                   window: int, meters: Callable[[], dict[str, CpuMeter]], label: str,
+                   db: str) -> Ended:
     ids = await hold_on(rig, owner, count)
-    load = os.getloadavg()[0]
+    await asyncio.sleep(STATS_S)  # the holding's transactions reported (see `commits`)
+    load, xact0 = os.getloadavg()[0], await commits(db)
     started = meters()
     times, errors, seconds = await end_through(rig, via, ids, window)
     await until_all(rig, "callStatus", set(ids))
-    cpu = {name: meter.spent() / max(1, len(ids)) for name, meter in started.items()}
+    per = max(1, len(ids))
+    cpu = {name: meter.spent() / per for name, meter in started.items()}
+    await asyncio.sleep(STATS_S)
+    xacts = (await commits(db) - xact0) / per
     completed = await completed_through(rig, owner, ids)
-    return Ended(label, len(ids), Summary.of(times), seconds, cpu, completed, errors, load)
+    return Ended(label, len(ids), Summary.of(times), seconds, cpu, completed, errors, load,
+                 xacts)
 
 
 async def forwarding(db: str, app: AppProcess, bus: str, nats: NatsServer | None,
@@ -613,9 +624,9 @@ async def forwarding(db: str, app: AppProcess, bus: str, nats: NatsServer | None
             return found
 
         for via in (other, owner):
-            await end_held(rig, owner, via, WARM_UP, args.forward_window, meters, "warm-up")
+            await end_held(rig, owner, via, WARM_UP, args.forward_window, meters, "warm-up", db)
         return [await end_held(rig, owner, via, args.forwards, args.forward_window, meters,
-                               f"{bus}, {way}")
+                               f"{bus}, {way}", db)
                 for via, way in ((other, "forwarded (through B)"), (owner, "owner (through A)"))]
 
 
@@ -624,6 +635,7 @@ async def stage_bus(server: PgServer, app: AppProcess, args: argparse.Namespace,
     print(f"\n5. The bus: {args.forwards} held calls ended through the other worker (forwarded) "
           f"and as many through their owner, {args.forward_window} at a time")
     binary = find_nats_server()
+    rows: list[Ended] = []
     for _ in range(args.rounds):
         for bus in BUSES:
             if bus == "NATS" and binary is None:
@@ -634,6 +646,23 @@ async def stage_bus(server: PgServer, app: AppProcess, args: argparse.Namespace,
                 forwarded, owner = await forwarding(server.new_database(), app, bus, nats, args,
                                                     pg_pids)
             print("\n".join([*forwarded.lines(), *owner.lines(), bus_share(forwarded, owner)]))
+            rows += [forwarded, owner]
+    if args.rounds > 1:
+        print("\n".join(medians(rows)))
+
+
+def medians(rows: Sequence[Ended]) -> list[str]:
+    """Each way's median over the rounds (the machine is shared: one round proves little)."""
+    out = ["  medians over the rounds:"]
+    for label in dict.fromkeys(r.label for r in rows):
+        mine = [r for r in rows if r.label == label]
+        cpu = "  ".join(f"{k} {median([r.cpu.get(k, 0.0) for r in mine]) * 1000:.3f}"
+                        for k in mine[0].cpu)
+        out.append(f"  {label:<36} ({len(mine)}) p50 {median([r.times.p50 for r in mine]):6.2f}  "
+                   f"p99 {median([r.times.p99 for r in mine]):6.2f} ms  "
+                   f"{median([r.times.n / r.seconds for r in mine]):7.1f} requests/s  "
+                   f"CPU ms per request: {cpu}  transactions {median([r.xacts for r in mine]):.1f}")
+    return out
 
 
 def main() -> None:
