@@ -488,7 +488,6 @@ def ceiling(one: Rate, two: Rate, cores: int = 2) -> str:
 
 BUSES = ("LISTEN/NOTIFY", "NATS")
 WARM_UP = 20  # calls held and ended each way before measuring (B's first asks, A's statements)
-STATS_S = 1.1  # PostgreSQL's backends report their transactions at most once a second
 
 
 @dataclass
@@ -506,14 +505,12 @@ class Ended:
     completed: int
     errors: list[str]
     load: float
-    xacts: float  # PostgreSQL transactions per request (pg_stat_database)
 
     def lines(self) -> list[str]:
         parts = "  ".join(f"{k} {v * 1000:.3f}" for k, v in self.cpu.items())
         out = [self.times.line(self.label),
                f"  {'':<4}{self.times.n / self.seconds:7.1f} requests/s   CPU ms per request: "
-               f"{parts}   {self.xacts:.1f} transactions   completed {self.completed}/"
-               f"{self.requests}   load {self.load:.2f}"]
+               f"{parts}   completed {self.completed}/{self.requests}   load {self.load:.2f}"]
         if self.errors:
             out.append(f"  {'':<4}{len(self.errors)} errors, first: {self.errors[0]}")
         return out
@@ -524,8 +521,7 @@ def bus_share(forwarded: Ended, owner: Ended) -> str:
     cpu = "  ".join(f"{k} {(v - owner.cpu.get(k, 0.0)) * 1000:+.3f}"
                     for k, v in forwarded.cpu.items())
     return (f"  {'':<4}the bus's share: p50 {forwarded.times.p50 - owner.times.p50:+.2f} ms, "
-            f"p99 {forwarded.times.p99 - owner.times.p99:+.2f} ms; CPU ms per request: {cpu}; "
-            f"transactions {forwarded.xacts - owner.xacts:+.1f}")
+            f"p99 {forwarded.times.p99 - owner.times.p99:+.2f} ms; CPU ms per request: {cpu}")
 
 
 async def hold_on(rig: Rig, owner: PerclProcess, count: int) -> list[str]:
@@ -590,21 +586,15 @@ async def completed_through(rig: Rig, owner: PerclProcess, ids: Sequence[str]) -
 
 
 async def end_held(rig: Rig, owner: PerclProcess, via: PerclProcess, count: int,
-                   window: int, meters: Callable[[], dict[str, CpuMeter]], label: str,
-                   db: str) -> Ended:
+                   window: int, meters: Callable[[], dict[str, CpuMeter]], label: str) -> Ended:
     ids = await hold_on(rig, owner, count)
-    await asyncio.sleep(STATS_S)  # the holding's transactions reported (see `commits`)
-    load, xact0 = os.getloadavg()[0], await commits(db)
+    load = os.getloadavg()[0]
     started = meters()
     times, errors, seconds = await end_through(rig, via, ids, window)
     await until_all(rig, "callStatus", set(ids))
-    per = max(1, len(ids))
-    cpu = {name: meter.spent() / per for name, meter in started.items()}
-    await asyncio.sleep(STATS_S)
-    xacts = (await commits(db) - xact0) / per
+    cpu = {name: meter.spent() / max(1, len(ids)) for name, meter in started.items()}
     completed = await completed_through(rig, owner, ids)
-    return Ended(label, len(ids), Summary.of(times), seconds, cpu, completed, errors, load,
-                 xacts)
+    return Ended(label, len(ids), Summary.of(times), seconds, cpu, completed, errors, load)
 
 
 async def forwarding(db: str, app: AppProcess, bus: str, nats: NatsServer | None,
@@ -624,9 +614,9 @@ async def forwarding(db: str, app: AppProcess, bus: str, nats: NatsServer | None
             return found
 
         for via in (other, owner):
-            await end_held(rig, owner, via, WARM_UP, args.forward_window, meters, "warm-up", db)
+            await end_held(rig, owner, via, WARM_UP, args.forward_window, meters, "warm-up")
         return [await end_held(rig, owner, via, args.forwards, args.forward_window, meters,
-                               f"{bus}, {way}", db)
+                               f"{bus}, {way}")
                 for via, way in ((other, "forwarded (through B)"), (owner, "owner (through A)"))]
 
 
@@ -661,7 +651,7 @@ def medians(rows: Sequence[Ended]) -> list[str]:
         out.append(f"  {label:<36} ({len(mine)}) p50 {median([r.times.p50 for r in mine]):6.2f}  "
                    f"p99 {median([r.times.p99 for r in mine]):6.2f} ms  "
                    f"{median([r.times.n / r.seconds for r in mine]):7.1f} requests/s  "
-                   f"CPU ms per request: {cpu}  transactions {median([r.xacts for r in mine]):.1f}")
+                   f"CPU ms per request: {cpu}")
     return out
 
 
