@@ -1,7 +1,7 @@
 """Issue 19's figures: percl as several workers on one PostgreSQL, in one run.
 
     .venv/bin/python bench/workers.py            # ~3,000 calls a stage (several minutes)
-    .venv/bin/python bench/workers.py --quick    # a smoke run (< 2 minutes)
+    .venv/bin/python bench/workers.py --quick    # a smoke run (a few minutes)
     .venv/bin/python bench/workers.py --only 1 --rows sqlite1,pg1,pg2,pg1n,pg2n  # scaling
     .venv/bin/python bench/workers.py --only 5 --rounds 2   # the bus: LISTEN/NOTIFY vs NATS
 
@@ -530,6 +530,8 @@ async def hold_on(rig: Rig, owner: PerclProcess, count: int) -> list[str]:
     rig.percl = owner
     placed = [p.call_id for p in await asyncio.gather(
         *(Rig.call(rig, "hold") for _ in range(count))) if p]
+    if rig.errors:
+        print(f"    {len(rig.errors)} of {count} calls not placed, first: {rig.errors[0]}")
     await until_all(rig, "outDialApiConnect", set(placed))
     await asyncio.sleep(0.5)  # each connect webhook's GetDigits started
     return placed
