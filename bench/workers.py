@@ -1,8 +1,9 @@
 """Issue 19's figures: percl as several workers on one PostgreSQL, in one run.
 
     .venv/bin/python bench/workers.py            # ~3,000 calls a stage (several minutes)
-    .venv/bin/python bench/workers.py --quick    # a smoke run (< 2 minutes)
+    .venv/bin/python bench/workers.py --quick    # a smoke run (a few minutes)
     .venv/bin/python bench/workers.py --only 1 --rows sqlite1,pg1,pg2,pg1n,pg2n  # scaling
+    .venv/bin/python bench/workers.py --only 5 --rounds 2   # the bus: LISTEN/NOTIFY vs NATS
 
 Stages (each against a fresh database; the app is bench/benchapp.py in a process of its own, the
 flow is setup_rate.py's: POST /Calls, [Say, Redirect], [Say, Hangup], callStatus):
@@ -23,6 +24,15 @@ flow is setup_rate.py's: POST /Calls, [Say, Redirect], [Say, Hangup], callStatus
    machines behind a load balancer would be), calls spread over them in turn; with the CPU cost
    per call of each part, an estimate of what four real 2-core machines and one PostgreSQL
    would do.
+5. The bus: two `percl serve` processes on their own ports; worker A holds `--forwards` calls
+   in GetDigits, then each is ended through worker B (`POST /Calls/{id}` status=completed: B
+   forwards it to A over the bus and answers with A's result), `--forward-window` at a time;
+   then as many again are ended through A itself (not forwarded), so the bus's share shows.
+   Per request: the latency (p50/p95/p99/max), requests/s, and the CPU seconds of PostgreSQL,
+   of both percl processes and of nats-server until every call's callStatus reached the app;
+   every call is read back through A (it must be completed). Once with the default bus
+   (PostgreSQL LISTEN/NOTIFY) and once on NATS (`PERCL_BUS`, a nats-server on a free loopback
+   port; skipped, and said so, when `nats-server` is not installed), `--rounds` times in turn.
 
 PostgreSQL runs as bench/pgserver.py starts it (a temporary cluster, fsync off): the figures
 are the CPU cost of the statements, not of a disk.
@@ -32,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -40,6 +51,7 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import aiohttp
@@ -56,6 +68,7 @@ from bench.common import (
     machine_banner,
 )
 from bench.load import CALLEE, Rig, closed_loop
+from bench.natsserver import NatsServer, find_nats_server
 from bench.pgserver import PgServer
 
 HEALTH = "/healthz"
@@ -113,16 +126,34 @@ def cpu_by_pid(pids: Sequence[int]) -> dict[int, float]:
     return found
 
 
+def run_time_by_pid(pids: Sequence[int]) -> dict[int, float]:
+    """CPU seconds of each process to the nanosecond: the sum of its threads' run time
+    (/proc/<pid>/task/*/schedstat). /proc/<pid>/stat counts in 10 ms ticks per process, too
+    coarse for a few hundred requests spread over PostgreSQL's backends; but threads that
+    ended are not counted here."""
+    found: dict[int, float] = {}
+    for p in pids:
+        with suppress(OSError, ValueError, IndexError):
+            total = 0
+            for task in Path(f"/proc/{p}/task").iterdir():
+                with suppress(OSError, ValueError, IndexError):
+                    total += int((task / "schedstat").read_text().split()[0])
+            found[p] = total / 1e9
+    return found
+
+
 class CpuMeter:
     """CPU seconds spent by a changing set of processes (PostgreSQL's backends come and go):
     the growth of those alive at both reads, plus all of those started in between."""
 
-    def __init__(self, pids: Callable[[], Sequence[int]]) -> None:
+    def __init__(self, pids: Callable[[], Sequence[int]],
+                 read: Callable[[Sequence[int]], dict[int, float]] = cpu_by_pid) -> None:
         self._pids = pids
-        self._start = cpu_by_pid(pids())
+        self._read = read
+        self._start = read(pids())
 
     def spent(self) -> float:
-        now = cpu_by_pid(self._pids())
+        now = self._read(self._pids())
         return sum(v - self._start.get(p, 0.0) for p, v in now.items())
 
 
@@ -378,8 +409,8 @@ async def run_on(server: PgServer, args: argparse.Namespace) -> None:
             await stage_rates(server, app, args, rates, pg_pids)
         if "2" in args.only:
             print(f"\n2. REST GET /Calls/{{id}} while {args.held} calls are held")
-            for label, kwargs in (("1 worker", {}), ("--workers 2", {"forked": 2})):
-                async with Workers(server.new_database(), **kwargs) as w:
+            for label, forked in (("1 worker", 1), ("--workers 2", 2)):
+                async with Workers(server.new_database(), forked=forked) as w:
                     print((await rest_while_held(w, app, args.held, args.gets)).line(label))
         if "3" in args.only:
             print("\n3. Failover after kill -9 under load")
@@ -394,6 +425,8 @@ async def run_on(server: PgServer, args: argparse.Namespace) -> None:
         if "4" in args.only and {"pg1", "pg2", "pg4"} <= rates.keys():
             print("\n4. Four machines, estimated from the CPU each part spent per call")
             print("\n".join(estimate(rates["pg1"], rates["pg2"], rates["pg4"])))
+        if "5" in args.only:
+            await stage_bus(server, app, args, pg_pids)
 
 
 async def stage_rates(server: PgServer, app: AppProcess, args: argparse.Namespace,
@@ -416,7 +449,8 @@ async def stage_rates(server: PgServer, app: AppProcess, args: argparse.Namespac
         if key not in args.rows.split(","):
             continue
         db = server.new_database()
-        async with Workers(db, env=env, **kwargs) as w:
+        async with Workers(db, env=env, count=kwargs.get("count", 1),
+                           forked=kwargs.get("forked", 1)) as w:
             rates[key] = await setup_rate(label, w, app, calls, window, pg_pids, db)
         one = "pg1n" if key == "pg2n" else "pg1"
         base = rates[one].per_second if one in rates and key not in ("pg1", "pg1n") else None
@@ -450,6 +484,179 @@ def ceiling(one: Rate, two: Rate, cores: int = 2) -> str:
             f"2 workers {best2:.0f} setups/s, ratio {best2 / best1:.2f}x")
 
 
+# ------------------------------------------------------------------------------------ stage 5
+
+BUSES = ("LISTEN/NOTIFY", "NATS")
+WARM_UP = 20  # calls held and ended each way before measuring (B's first asks, A's statements)
+
+
+@dataclass
+class Ended:
+    """One way of ending `requests` held calls: their latencies, how long the requests took
+    (first sent to last answered), the CPU seconds per request of each part (until every
+    call's callStatus reached the app: the ending's writes count), and how many calls read back
+    as completed through their owner."""
+
+    label: str
+    requests: int
+    times: Summary
+    seconds: float
+    cpu: dict[str, float]
+    completed: int
+    errors: list[str]
+    load: float
+
+    def lines(self) -> list[str]:
+        parts = "  ".join(f"{k} {v * 1000:.3f}" for k, v in self.cpu.items())
+        out = [self.times.line(self.label),
+               f"  {'':<4}{self.times.n / self.seconds:7.1f} requests/s   CPU ms per request: "
+               f"{parts}   completed {self.completed}/{self.requests}   load {self.load:.2f}"]
+        if self.errors:
+            out.append(f"  {'':<4}{len(self.errors)} errors, first: {self.errors[0]}")
+        return out
+
+
+def bus_share(forwarded: Ended, owner: Ended) -> str:
+    """What forwarding over the bus added to each request (the forwarded row less the owner's)."""
+    cpu = "  ".join(f"{k} {(v - owner.cpu.get(k, 0.0)) * 1000:+.3f}"
+                    for k, v in forwarded.cpu.items())
+    return (f"  {'':<4}the bus's share: p50 {forwarded.times.p50 - owner.times.p50:+.2f} ms, "
+            f"p99 {forwarded.times.p99 - owner.times.p99:+.2f} ms; CPU ms per request: {cpu}")
+
+
+async def hold_on(rig: Rig, owner: PerclProcess, count: int) -> list[str]:
+    """`count` calls placed on `owner`, each answered and waiting in GetDigits."""
+    await rig.reset()
+    rig.percl = owner
+    placed = [p.call_id for p in await asyncio.gather(
+        *(Rig.call(rig, "hold") for _ in range(count))) if p]
+    if rig.errors:
+        print(f"    {len(rig.errors)} of {count} calls not placed, first: {rig.errors[0]}")
+    await until_all(rig, "outDialApiConnect", set(placed))
+    await asyncio.sleep(0.5)  # each connect webhook's GetDigits started
+    return placed
+
+
+async def until_all(rig: Rig, kind: str, ids: set[str], timeout_s: float = 120.0) -> set[str]:
+    """The calls of `ids` whose `kind` webhook reached the app, once all did (or at timeout)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        seen = {c for c, k, _, _ in await rig.records() if k == kind and c in ids}
+        if len(seen) == len(ids) or time.monotonic() > deadline:
+            return seen
+        await asyncio.sleep(0.05)
+
+
+async def end_through(rig: Rig, via: PerclProcess, ids: Sequence[str], window: int
+                      ) -> tuple[list[float], list[str], float]:
+    """POST /Calls/{id} status=completed through `via`, `window` at a time: (ms of each 202,
+    errors, seconds from the first request to the last answer)."""
+    url = f"{via.base}/apiserver/Accounts/{via.auth.login}/Calls/"
+    times: list[float] = []
+    errors: list[str] = []
+    gate = asyncio.Semaphore(window)
+
+    async def one(call_id: str) -> None:
+        async with gate:
+            sent = time.perf_counter()
+            try:
+                async with rig.rest.post(url + call_id, json={"status": "completed"}) as r:
+                    body = await r.read()
+            except (aiohttp.ClientError, OSError) as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+                return
+            if r.status == 202:
+                times.append((time.perf_counter() - sent) * 1000)
+            else:
+                errors.append(f"POST /Calls/{call_id} -> {r.status} {body[:200]!r}")
+
+    start = time.monotonic()
+    await asyncio.gather(*(one(c) for c in ids))
+    return times, errors, time.monotonic() - start
+
+
+async def completed_through(rig: Rig, owner: PerclProcess, ids: Sequence[str]) -> int:
+    """How many of `ids` read back as completed through `owner` (GET /Calls/{id})."""
+    gate = asyncio.Semaphore(8)
+    api = f"{owner.base}/apiserver/Accounts/{owner.auth.login}/Calls/"
+
+    async def status(call_id: str) -> str:
+        async with gate, rig.rest.get(api + call_id) as r:
+            return str((await r.json()).get("status"))
+
+    return sum(s == "completed" for s in await asyncio.gather(*(status(c) for c in ids)))
+
+
+async def end_held(rig: Rig, owner: PerclProcess, via: PerclProcess, count: int,
+                   window: int, meters: Callable[[], dict[str, CpuMeter]], label: str) -> Ended:
+    ids = await hold_on(rig, owner, count)
+    load = os.getloadavg()[0]
+    started = meters()
+    times, errors, seconds = await end_through(rig, via, ids, window)
+    await until_all(rig, "callStatus", set(ids))
+    cpu = {name: meter.spent() / max(1, len(ids)) for name, meter in started.items()}
+    completed = await completed_through(rig, owner, ids)
+    return Ended(label, len(ids), Summary.of(times), seconds, cpu, completed, errors, load)
+
+
+async def forwarding(db: str, app: AppProcess, bus: str, nats: NatsServer | None,
+                     args: argparse.Namespace, pg_pids: Callable[[], Sequence[int]]
+                     ) -> list[Ended]:
+    """Both ways on one pair of workers: through B (forwarded to A), then through A."""
+    env = {"PERCL_BUS": nats.url} if nats is not None else {}
+    async with Workers(db, count=2, env=env) as workers, SpreadRig(workers, app.base) as rig:
+        owner, other = workers.processes
+        await rig.setup()
+
+        def meters() -> dict[str, CpuMeter]:
+            found = {"postgres": CpuMeter(pg_pids, run_time_by_pid),
+                     "percl": CpuMeter(lambda: workers.pids, run_time_by_pid)}
+            if nats is not None:
+                found["nats-server"] = CpuMeter(lambda: [nats.pid], run_time_by_pid)
+            return found
+
+        for via in (other, owner):
+            await end_held(rig, owner, via, WARM_UP, args.forward_window, meters, "warm-up")
+        return [await end_held(rig, owner, via, args.forwards, args.forward_window, meters,
+                               f"{bus}, {way}")
+                for via, way in ((other, "forwarded (through B)"), (owner, "owner (through A)"))]
+
+
+async def stage_bus(server: PgServer, app: AppProcess, args: argparse.Namespace,
+                    pg_pids: Callable[[], Sequence[int]]) -> None:
+    print(f"\n5. The bus: {args.forwards} held calls ended through the other worker (forwarded) "
+          f"and as many through their owner, {args.forward_window} at a time")
+    binary = find_nats_server()
+    rows: list[Ended] = []
+    for _ in range(args.rounds):
+        for bus in BUSES:
+            if bus == "NATS" and binary is None:
+                print("  NATS: skipped, nats-server is not installed (apt-get install nats-server)")
+                continue
+            with NatsServer(binary) if bus == "NATS" and binary else contextlib.nullcontext(
+                    ) as nats:
+                forwarded, owner = await forwarding(server.new_database(), app, bus, nats, args,
+                                                    pg_pids)
+            print("\n".join([*forwarded.lines(), *owner.lines(), bus_share(forwarded, owner)]))
+            rows += [forwarded, owner]
+    if args.rounds > 1:
+        print("\n".join(medians(rows)))
+
+
+def medians(rows: Sequence[Ended]) -> list[str]:
+    """Each way's median over the rounds (the machine is shared: one round proves little)."""
+    out = ["  medians over the rounds:"]
+    for label in dict.fromkeys(r.label for r in rows):
+        mine = [r for r in rows if r.label == label]
+        cpu = "  ".join(f"{k} {median([r.cpu.get(k, 0.0) for r in mine]) * 1000:.3f}"
+                        for k in mine[0].cpu)
+        out.append(f"  {label:<36} ({len(mine)}) p50 {median([r.times.p50 for r in mine]):6.2f}  "
+                   f"p99 {median([r.times.p99 for r in mine]):6.2f} ms  "
+                   f"{median([r.times.n / r.seconds for r in mine]):7.1f} requests/s  "
+                   f"CPU ms per request: {cpu}")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=3000)
@@ -458,8 +665,14 @@ def main() -> None:
     parser.add_argument("--gets", type=int, default=2000)
     parser.add_argument("--failover-held", type=int, default=200)
     parser.add_argument("--lease", type=float, default=3.0)
+    parser.add_argument("--forwards", type=int, default=500,
+                        help="stage 5: calls held, then ended, per bus and per way")
+    parser.add_argument("--forward-window", type=int, default=8,
+                        help="stage 5: requests in flight at once (K)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="stage 5: LISTEN/NOTIFY then NATS, this many times in turn")
     parser.add_argument("--quick", action="store_true", help="a smoke run")
-    parser.add_argument("--only", default="1234", help="the stages to run, e.g. 3 (4 needs 1)")
+    parser.add_argument("--only", default="12345", help="the stages to run, e.g. 3 (4 needs 1)")
     parser.add_argument("--rows", default="sqlite1,pg1,pg2,pg4",
                         help="stage 1's rows to run (comma-separated; pg1n, pg2n: without the "
                         "live-call limit; stage 4 needs pg1,pg2,pg4)")
@@ -468,6 +681,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.calls, args.held, args.gets, args.failover_held = 400, 100, 300, 50
+        args.forwards = 100
     asyncio.run(run(args))
 
 
