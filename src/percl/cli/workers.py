@@ -115,8 +115,10 @@ def _supervise(workers: list[multiprocessing.process.BaseProcess], stopping: lis
     """Wait for every worker to exit. One that exits with EXIT_FENCED (another worker declared
     it dead after a stall and took its calls over) is started again in its place, unless
     percl is stopping."""
-    while any(w.exitcode is None for w in workers):
-        multiprocessing.connection.wait([w.sentinel for w in workers if w.exitcode is None])
+    while alive := [w for w in workers if w.exitcode is None]:
+        # One list for the test and the wait: a worker that ends in between still has its
+        # sentinel in it (readable from then on), and an empty wait would block for good.
+        multiprocessing.connection.wait([w.sentinel for w in alive])
         for index, worker in enumerate(workers):
             worker.join(0)
             if worker.exitcode == EXIT_FENCED and not stopping:

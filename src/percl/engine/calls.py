@@ -510,6 +510,9 @@ class CallService(TaskOwner):
             await self.cluster.transfer_from(LeaseKind.LIVE, live_key(call.account_id, call_id),
                                              sender)
         self._start(session)
+        await session.log(LogLevel.INFO, f"Call moved here from percl worker {sender} (this is "
+                          f"worker {self.cluster.worker_id})",
+                          {"from": sender, "worker": self.cluster.worker_id})
         return None
 
     async def _update_elsewhere(self, account: Account, call_id: str, status: str) -> None:

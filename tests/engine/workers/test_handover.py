@@ -75,6 +75,10 @@ async def test_a_leg_moves_to_another_process_in_its_parcel(kit: TwoWorkers) -> 
     await h.wait_for(lambda: flows.worker_of(h, b) == "calls", within=30)  # moved
     assert await flows.participants(h, rooms[0]) == sorted([a, b])
     assert h.rest_worker.sim.transcript(b) is None  # its phone left the REST worker's network
+    assert h.rest_worker.cluster is not None
+    moved = [e.message for e in await h.logs(b) if "moved here" in e.message]
+    assert moved == [f"Call moved here from percl worker {h.rest_worker.cluster.worker_id} "
+                     f"(this is worker {h.platform.cluster.worker_id})"]  # type: ignore[union-attr]
     h.platform.sim.say(a, "hello from a")
     call = await h.run_until_ended(b, limit_s=120)  # its phone's script hangs up, there
     assert (call.status, call.call_ended_reason) == (CallStatus.COMPLETED,
