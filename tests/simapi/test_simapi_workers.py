@@ -13,14 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-
-from percl.domain.enums import CallEndedReason, CallStatus
-from percl.simapi.legs import TRANSCRIPT_BUDGET
-from percl.telephony.sim.model import TranscriptEvent
 from tests import postgres
 from tests.e2e import test_conferences_workers as flows
 from tests.e2e.workers_kit import TwoWorkers
 from tests.engine.workers.test_handover import _phone_room_and_rest_call, _two_worlds
+
+from percl.domain.enums import CallEndedReason, CallStatus
+from percl.simapi.legs import TRANSCRIPT_BUDGET
+from percl.telephony.sim.model import TranscriptEvent
 
 
 @pytest.fixture

@@ -245,15 +245,20 @@ def _within(entries: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
 
 
 def _cut(entry: dict[str, Any], budget: int) -> dict[str, Any]:
-    """`entry` with its long fields shortened until its JSON fits in `budget` bytes."""
+    """`entry` with its long fields shortened (the most kept) until its JSON fits `budget`."""
     out = dict(entry)
     for field in _LONG_FIELDS:
-        over = _size(out) - budget
         value = out.get(field)
-        if over <= 0 or not isinstance(value, str):
+        if _size(out) <= budget or not isinstance(value, str):
             continue
-        # Each character dropped saves at least one byte of JSON, the mark costs three.
-        out[field] = value[: max(0, len(value) - over - len(CUT_MARK.encode()))] + CUT_MARK
+        low, high = 0, len(value)  # characters kept: the most that fit, by bisection
+        while low < high:
+            mid = (low + high + 1) // 2
+            if _size({**out, field: value[:mid] + CUT_MARK}) <= budget:
+                low = mid
+            else:
+                high = mid - 1
+        out[field] = value[:low] + CUT_MARK
     return out
 
 
