@@ -296,7 +296,8 @@ class Platform:
         self.api = self._rest_api(settings)
         control = NetworkControl(self.sim, self.store, leg_audio=self.sim.leg_audio)
         self.sim_api = create_sim_api(SimApiDeps(store=self.store, sim=control,
-                                                 faults=self.faults, messages=self.messages))
+                                                 faults=self.faults, messages=self.messages,
+                                                 owners=self.cluster))
         self.asgi = self._guarded_apps(settings, credentials_hint)
         self.seed: SeedResult | None = None
         self.recovered = 0

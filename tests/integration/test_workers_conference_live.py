@@ -133,9 +133,17 @@ def test_a_conference_spans_two_worker_processes(tmp_path: Path, app: Conference
         # Each hears the other: both phones are on A's network now (B's has let its phone go).
         _, on_a = conns.to(a)
         _, on_b = conns.to(b)
-        assert on_b.get(f"/sim/v1/calls/{second}/transcript").status_code == 404
-        for call_id, text in ((first, "hello from one"), (second, "hello from two")):
-            r = on_a.post(f"/sim/v1/calls/{call_id}/speech", json={"text": text})
+        # The sim API through B reaches the moved leg on A (forwarded over the bus), but
+        # for its audio, which stays on A.
+        through_b = on_b.get(f"/sim/v1/calls/{second}/transcript")
+        assert through_b.status_code == 200, through_b.text
+        assert through_b.json() == on_a.get(f"/sim/v1/calls/{second}/transcript").json()
+        audio_b = on_b.get(f"/sim/v1/calls/{second}/audio")
+        assert audio_b.status_code == 409, audio_b.text
+        assert "runs on another percl worker" in audio_b.json()["message"]
+        for client, call_id, text in ((on_a, first, "hello from one"),
+                                      (on_b, second, "hello from two")):
+            r = client.post(f"/sim/v1/calls/{call_id}/speech", json={"text": text})
             assert r.status_code == 204, r.text
         assert _until(lambda: _heard(conns.to(a)[1], first), "the first caller hearing") == [
             (second, "hello from two")]

@@ -112,7 +112,11 @@ def test_a_queue_spans_two_worker_processes(tmp_path: Path, app: QueueApp) -> No
         second = call_on(conns.to(b)[1], CALLEES[1])
         _until(lambda: members(conns.to(b)[1]) == [first, second], "both members, listed on B")
         assert _owners(url)[second] == a  # the leg runs on the queue's worker now
-        assert conns.to(b)[1].get(f"/sim/v1/calls/{second}/transcript").status_code == 404
+        # The sim API through B reaches the moved leg on A (forwarded over the bus).
+        through_b = conns.to(b)[1].get(f"/sim/v1/calls/{second}/transcript")
+        assert through_b.status_code == 200, through_b.text
+        assert (through_b.json()["callId"], through_b.json()["live"]) == (second, True)
+        assert through_b.json()["entries"][0]["type"] == "ringing"
 
         # Dequeued through B: forwarded to A, where both wait.
         front = rest(conns.to(b)[1], "POST", f"/Queues/{queue}/Members/Front")

@@ -184,6 +184,7 @@ async def test_place_call_to_own_number_returns_call_id(env: Env) -> None:
             {"atMs": 0, "type": "answered"},
             {"atMs": 500, "type": "digitsPressed", "digits": "9"},
         ],
+        "more": False,  # the whole transcript: nothing left for another read
     }
 
 

@@ -58,15 +58,27 @@ class LegFollower:
 
     def poll(self) -> list[Line]:
         """What is new or amended since the last poll. A transcript the network no longer has
-        (404) counts as ended."""
-        try:
-            data = self.client.sim("GET", f"/calls/{self.call_id}/transcript",
-                                   params={"since": max(0, len(self.entries) - WINDOW)})
-        except HttpError as exc:
-            if exc.status != 404:
-                raise
-            self.live = False
-            return []
+        (404) counts as ended. A page that says `more` (a transcript read through another
+        worker: a bus message's worth) is followed at once from where it ended."""
+        since = max(0, len(self.entries) - WINDOW)
+        lines: list[Line] = []
+        while True:
+            try:
+                data = self.client.sim("GET", f"/calls/{self.call_id}/transcript",
+                                       params={"since": since})
+            except HttpError as exc:
+                if exc.status != 404:
+                    raise
+                self.live = False
+                return lines
+            lines += self._page(data)
+            page = data.get("entries", [])
+            if not data.get("more") or not page:
+                return lines
+            since = int(data.get("since", 0)) + len(page)
+
+    def _page(self, data: dict[str, Any]) -> list[Line]:
+        """The lines of one transcript page; sets `live` from it."""
         self.created_ms = int(data.get("createdMs") or 0)
         lines = []
         for index, entry in enumerate(data.get("entries", []), start=int(data.get("since", 0))):

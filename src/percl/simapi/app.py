@@ -10,7 +10,8 @@
     POST   /calls/{callId}/hangup        the far end of a live leg hangs up -> 204
     POST   /calls/{callId}/answer        the called phone of a ringing leg picks up -> 204
     POST   /calls/{callId}/decline       the called phone of a ringing leg declines (busy) -> 204
-    GET    /calls/{callId}/transcript    what the far end heard and did (`?since=N`: from entry N)
+    GET    /calls/{callId}/transcript    what the far end heard and did (`?since=N`: from entry N;
+                                         `more`: true when entries were left for the next read)
     GET    /calls/{callId}/audio         a WAV of what it heard (left) and sent (right); 409 for a
                                          leg of symbolic fidelity (`?channel=heard|sent`: mono;
                                          `?fromMs=N`: from N ms on)
@@ -19,7 +20,8 @@ Every route needs the REST API's Basic auth (accountId:apiKey). The phone networ
 all accounts, but a phone program is the caller's own: it applies to the caller's calls to that
 number only, and only the caller reads, replaces or resets it (an account programs at most
 MAX_PROGRAMS numbers). A call that the store records for another account is invisible (404), as
-in the REST API. Errors use FreeClimb's error body.
+in the REST API. Errors use FreeClimb's error body. With several workers, the operations on a
+call reach its leg on whichever worker runs it (simapi/legs.py); its audio does not (409).
 
 This module is the HTTP edge only: the operations and their scoping are
 percl.telephony.sim.control's (NetworkControl), the JSON models and renderers its `wire`.
@@ -35,6 +37,7 @@ from fastapi.responses import JSONResponse
 from percl.errors import ApiError, BadRequest
 from percl.simapi.auth import Caller
 from percl.simapi.faults import router as faults_router
+from percl.simapi.legs import SimLegs
 from percl.simapi.messages import router as messages_router
 from percl.simapi.ports import SimApiDeps
 from percl.telephony.sim.control import (
@@ -47,7 +50,6 @@ from percl.telephony.sim.control import (
     parse,
     render_leg,
     render_program,
-    render_transcript,
 )
 
 
@@ -64,6 +66,7 @@ def create_sim_api(deps: SimApiDeps) -> FastAPI:
     app.include_router(faults_router)  # /faults: webhook fault injection (simapi/faults.py)
     app.include_router(messages_router)  # /messages, /phones/{n}/messages (simapi/messages.py)
     sim = deps.sim
+    legs = SimLegs(sim, deps.owners)  # a leg's operations, on whichever worker runs it
 
     @app.put("/phones/{number}")
     async def put_phone(number: str, request: Request, caller: Caller) -> dict[str, Any]:
@@ -101,28 +104,28 @@ def create_sim_api(deps: SimApiDeps) -> FastAPI:
     @app.post("/calls/{call_id}/digits", status_code=204)
     async def press(call_id: str, request: Request, caller: Caller) -> Response:
         body = parse(DigitsIn, await request.body(), "digits request")
-        await sim.press(caller.account_id, call_id, body.digits)
+        await legs.press(caller.account_id, call_id, body.digits)
         return Response(status_code=204)
 
     @app.post("/calls/{call_id}/speech", status_code=204)
     async def speech(call_id: str, request: Request, caller: Caller) -> Response:
         body = parse(SpeechIn, await request.body(), "speech request")
-        await sim.say(caller.account_id, call_id, body.text)
+        await legs.say(caller.account_id, call_id, body.text)
         return Response(status_code=204)
 
     @app.post("/calls/{call_id}/hangup", status_code=204)
     async def hangup(call_id: str, caller: Caller) -> Response:
-        await sim.hang_up(caller.account_id, call_id)
+        await legs.hang_up(caller.account_id, call_id)
         return Response(status_code=204)
 
     @app.post("/calls/{call_id}/answer", status_code=204)
     async def answer(call_id: str, caller: Caller) -> Response:
-        await sim.answer(caller.account_id, call_id)
+        await legs.answer(caller.account_id, call_id)
         return Response(status_code=204)
 
     @app.post("/calls/{call_id}/decline", status_code=204)
     async def decline(call_id: str, caller: Caller) -> Response:
-        await sim.decline(caller.account_id, call_id)
+        await legs.decline(caller.account_id, call_id)
         return Response(status_code=204)
 
     @app.get("/calls/{call_id}/transcript")
@@ -130,7 +133,7 @@ def create_sim_api(deps: SimApiDeps) -> FastAPI:
         call_id: str, caller: Caller, since: Annotated[str | None, Query()] = None
     ) -> dict[str, Any]:
         start = _non_negative(since, "since")
-        return render_transcript(await sim.transcript(caller.account_id, call_id), start)
+        return await legs.transcript(caller.account_id, call_id, start)
 
     @app.get("/calls/{call_id}/audio", response_class=Response,
              responses={200: {"content": {"audio/wav": {}}}})
@@ -141,7 +144,7 @@ def create_sim_api(deps: SimApiDeps) -> FastAPI:
         """What the leg heard and sent so far, as a 16-bit 8 kHz WAV (audio fidelity only)."""
         side = _channel(channel)
         start = _non_negative(from_ms, "fromMs")
-        wav = await sim.audio(caller.account_id, call_id, side, start)
+        wav = await legs.audio(caller.account_id, call_id, side, start)
         return Response(wav, media_type="audio/wav", headers={
             "Cache-Control": "no-store",  # a live leg's audio grows
             "Content-Disposition": f'inline; filename="{call_id}.wav"'})

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from percl.domain.json import JsonValue
 from percl.domain.records import Message
-from percl.engine.ports import Store
+from percl.engine.ports import LeaseKind, Store
+from percl.engine.workers.forwarding import Arguments, Operation
 from percl.telephony.sim.control import NetworkControl
 
 
@@ -65,9 +67,32 @@ class SimMessaging(Protocol):
         ...
 
 
+class LegOwners(Protocol):
+    """Which worker runs a leg, and asking it (engine.workers.Cluster fits): with several
+    workers a leg may run on another worker's phone network (simapi/legs.py)."""
+
+    @property
+    def worker_id(self) -> str: ...
+
+    def serve(self, name: str, operation: Operation) -> None:
+        """Answer other workers' requests named `name` with `operation`."""
+        ...
+
+    async def holder(self, kind: LeaseKind, key: str) -> str | None:
+        """The worker holding a live lease on (kind, key), if any."""
+        ...
+
+    async def ask_owner(self, kind: LeaseKind, key: str, name: str,
+                        arguments: Arguments) -> JsonValue:
+        """Run `name` on the worker owning (kind, key). Raises OwnerGone when no other worker
+        owns it or it does not answer in time, and the ApiError the owner raised."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class SimApiDeps:
     store: Store
     sim: NetworkControl
     faults: FaultControl | None = None  # None: the /faults routes answer 404
     messages: SimMessaging | None = None  # None: POST /messages answers 503
+    owners: LegOwners | None = None  # None: one worker, every leg runs on its network

@@ -136,6 +136,15 @@ class NetworkControl:
             "audio is no longer kept (only the most recent legs' is)",
             details={"callId": call_id})
 
+    def runs(self, call_id: str) -> bool:
+        """True when the leg is live on this network (with several workers, a leg may run on
+        another worker's network: it moved there, or was placed there)."""
+        return self._network.is_live(call_id)
+
+    async def check_visible(self, account_id: str, call_id: str) -> None:
+        """Raise NotFound when the store says the call belongs to another account."""
+        await self._visible(account_id, call_id)
+
     async def _visible(self, account_id: str, call_id: str) -> None:
         """Raise NotFound when the store says the call belongs to another account."""
         record = await self._store.get_call(call_id)

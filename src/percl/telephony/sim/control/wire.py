@@ -11,6 +11,7 @@ outside 0-9 * # are all refused with a 400 that names the field.
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -196,9 +197,15 @@ def render_entry(entry: TranscriptEntry) -> dict[str, Any]:
     return out
 
 
-def render_transcript(transcript: Transcript, since: int = 0) -> dict[str, Any]:
+def render_transcript(
+    transcript: Transcript, since: int = 0, budget: int | None = None
+) -> dict[str, Any]:
     """The transcript; with `since`, only the entries from index `since` on (a poller passes
-    the number of entries it has already seen)."""
+    the number of entries it has already seen). With a `budget` (bytes of compact JSON), only
+    the first entries that fit, at least one: `more` is true when some were left for the next
+    read (a transcript crossing the workers' bus, whose messages are small)."""
+    entries = [render_entry(e) for e in transcript.entries[since:]]
+    page = entries if budget is None else _within(entries, budget)
     return {
         "callId": transcript.call_id,
         "from": transcript.from_,
@@ -206,8 +213,53 @@ def render_transcript(transcript: Transcript, since: int = 0) -> dict[str, Any]:
         "live": transcript.live,
         "createdMs": transcript.created_ms,
         "since": since,
-        "entries": [render_entry(e) for e in transcript.entries[since:]],
+        "entries": page,
+        "more": len(page) < len(entries),
     }
+
+
+#: An entry's free-text fields, shortened (ending in CUT_MARK) when one entry alone is over
+#: a transcript page's budget.
+_LONG_FIELDS = ("text", "url")
+CUT_MARK = "\u2026"
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def _within(entries: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+    """The first `entries` whose JSON list fits in `budget` bytes; always the first one, its
+    long text cut to fit when it alone does not (a poller must get on)."""
+    page: list[dict[str, Any]] = []
+    used = 2  # the list's brackets
+    for entry in entries:
+        size = _size(entry) + (1 if page else 0)  # the comma before it
+        if used + size > budget:
+            break
+        page.append(entry)
+        used += size
+    if not page and entries:
+        page.append(_cut(entries[0], budget - 2))
+    return page
+
+
+def _cut(entry: dict[str, Any], budget: int) -> dict[str, Any]:
+    """`entry` with its long fields shortened (the most kept) until its JSON fits `budget`."""
+    out = dict(entry)
+    for field in _LONG_FIELDS:
+        value = out.get(field)
+        if _size(out) <= budget or not isinstance(value, str):
+            continue
+        low, high = 0, len(value)  # characters kept: the most that fit, by bisection
+        while low < high:
+            mid = (low + high + 1) // 2
+            if _size({**out, field: value[:mid] + CUT_MARK}) <= budget:
+                low = mid
+            else:
+                high = mid - 1
+        out[field] = value[:low] + CUT_MARK
+    return out
 
 
 def render_leg(leg: LegSummary) -> dict[str, Any]:
