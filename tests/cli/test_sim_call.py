@@ -242,3 +242,12 @@ def test_timeout_also_hangs_up_the_legs_the_call_dialled(bridge: ThreadedHarness
     dialled = next(line for line in out if "┌ dialled" in line).rsplit(" ", 1)[-1]
     bridge.run(bridge.h.clock.settle())
     assert bridge.run(bridge.h.call(dialled)).status is CallStatus.COMPLETED
+
+
+def test_a_conference_participant_heard_is_printed_with_what_and_who() -> None:
+    from percl.cli.render import entry_text
+
+    assert entry_text({"type": "heard", "text": "billing please", "speaker": "+15550100002",
+                       "speakerCallId": "CA1"}) == 'heard "billing please" from +15550100002'
+    assert entry_text({"type": "heard", "digits": "12", "speaker": "+15550100002"}) == (
+        "heard tones 12 from +15550100002")

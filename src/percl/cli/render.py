@@ -43,6 +43,9 @@ def entry_text(entry: dict[str, Any]) -> str:
     kind = str(entry.get("type", "?"))
     fields = {k: entry.get(k) for k in ("text", "url", "lengthMs", "digits", "by", "machineType")}
     detail = _TEMPLATES.get(kind, kind).format(**fields)
+    if kind == "heard":  # another conference participant, by their number
+        said = f'"{fields["text"]}"' if fields["text"] is not None else f"tones {fields['digits']}"
+        detail = f"heard {said} from {entry.get('speaker') or entry.get('speakerCallId')}"
     if entry.get("interrupted"):
         detail += f" (cut after {entry.get('heardMs')} ms)"
     return detail
