@@ -16,11 +16,8 @@ from typing import Any
 import httpx
 from freeclimb.models.webhook import Webhook
 
-from tests import postgres
-from tests.cli.serving import Served, serve_env
-from tests.cli.test_serve_workers import READY_S, _gone
-from tests.integration.live import Credentials, free_port
-from tests.integration.test_workers_live import LEASE_S, Connections, HoldingApp, _until
+from tests.cli.test_serve_workers import _gone
+from tests.integration.test_workers_live import Connections, HoldingApp, _until, serve_two_workers
 from tests.integration.test_workers_live import app as app  # the fixture
 
 CALLEE = "+15550100002"
@@ -28,12 +25,7 @@ CALLEE = "+15550100002"
 
 def test_a_worker_declared_dead_after_a_stall_stops_and_is_replaced(
         tmp_path: Path, app: HoldingApp) -> None:
-    url = postgres.server().new_database()
-    creds = Credentials.generate()
-    env = serve_env(tmp_path, free_port(), PERCL_DB=url, PERCL_ACCOUNT_ID=creds.account_id,
-                    PERCL_API_KEY=creds.api_key, PERCL_SIGNING_SECRET=creds.signing_secret,
-                    PERCL_LEASE_SECONDS=str(LEASE_S), PERCL_MEDIA_TIME_SCALE="1")
-    served = Served(tmp_path, env, "--workers", "2").start(timeout_s=READY_S)
+    served, creds, _ = serve_two_workers(tmp_path)
     conns = Connections(served.url, creds)
     stopped: int | None = None
     try:

@@ -94,11 +94,13 @@ def _until(condition: Any, what: str) -> Any:
     raise AssertionError(f"not within {WAIT_S} s: {what}")
 
 
-def _owners(url: str) -> dict[str, str]:
+def _owners(url: str, kind: str = "call") -> dict[str, str]:
+    """Who holds each lease of `kind` (key -> worker id), read from the database."""
+
     async def read() -> dict[str, str]:
         conn = await asyncpg.connect(dsn_of(url))
         try:
-            rows = await conn.fetch("SELECT key, owner FROM leases WHERE kind = 'call'")
+            rows = await conn.fetch("SELECT key, owner FROM leases WHERE kind = $1", kind)
         finally:
             await conn.close()
         return {row["key"]: row["owner"] for row in rows}
@@ -106,13 +108,19 @@ def _owners(url: str) -> dict[str, str]:
     return asyncio.run(read())
 
 
-def test_forwarding_and_failover_between_two_worker_processes(tmp_path: Path, app: HoldingApp) -> None:
+def serve_two_workers(tmp_path: Path) -> tuple[Served, Credentials, str]:
+    """`percl serve --workers 2` on a new PostgreSQL database (LEASE_S leases), its account's
+    credentials and the database's URL."""
     url = postgres.server().new_database()
     creds = Credentials.generate()
     env = serve_env(tmp_path, free_port(), PERCL_DB=url, PERCL_ACCOUNT_ID=creds.account_id,
                     PERCL_API_KEY=creds.api_key, PERCL_SIGNING_SECRET=creds.signing_secret,
                     PERCL_LEASE_SECONDS=str(LEASE_S), PERCL_MEDIA_TIME_SCALE="1")
-    served = Served(tmp_path, env, "--workers", "2").start(timeout_s=READY_S)
+    return Served(tmp_path, env, "--workers", "2").start(timeout_s=READY_S), creds, url
+
+
+def test_forwarding_and_failover_between_two_worker_processes(tmp_path: Path, app: HoldingApp) -> None:
+    served, creds, url = serve_two_workers(tmp_path)
     assert served.process is not None
     conns = Connections(served.url, creds)
     try:

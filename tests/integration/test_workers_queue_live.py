@@ -9,20 +9,17 @@ asked GET /healthz)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from freeclimb.models.webhook import Webhook
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from percl.store.pgbus import dsn_of
 from tests import postgres
 from tests.cli.serving import Served, serve_env
 from tests.cli.test_serve_workers import READY_S
@@ -55,18 +52,6 @@ def app() -> Iterator[QueueApp]:
     sink.start()
     yield sink
     sink.stop()
-
-
-def _queue_owners(url: str) -> dict[str, str]:
-    async def read() -> dict[str, str]:
-        conn = await asyncpg.connect(dsn_of(url))
-        try:
-            rows = await conn.fetch("SELECT key, owner FROM leases WHERE kind = 'queue'")
-        finally:
-            await conn.close()
-        return {row["key"]: row["owner"] for row in rows}
-
-    return asyncio.run(read())
 
 
 def test_a_queue_spans_two_worker_processes(tmp_path: Path, app: QueueApp) -> None:
@@ -108,7 +93,7 @@ def test_a_queue_spans_two_worker_processes(tmp_path: Path, app: QueueApp) -> No
         # A caller on worker A makes the queue A's; a caller on worker B moves there.
         first = call_on(conns.to(a)[1], CALLEES[0])
         _until(lambda: members(conns.to(a)[1]) == [first], "the first member")
-        assert _queue_owners(url) == {queue: a}
+        assert _owners(url, "queue") == {queue: a}
         second = call_on(conns.to(b)[1], CALLEES[1])
         _until(lambda: members(conns.to(b)[1]) == [first, second], "both members, listed on B")
         assert _owners(url)[second] == a  # the leg runs on the queue's worker now
@@ -132,7 +117,7 @@ def test_a_queue_spans_two_worker_processes(tmp_path: Path, app: QueueApp) -> No
         assert results() == {first: "dequeued", second: "dequeued"}
         added = [json.loads(w.raw)["callId"] for w in app.received if w.path == "/notify"]
         assert sorted(added) == sorted([first, second])  # each added once, on A
-        _until(lambda: _queue_owners(url) == {}, "the empty queue's lease let go")
+        _until(lambda: _owners(url, "queue") == {}, "the empty queue's lease let go")
         for call_id in (first, second):  # the actionUrl's Say ran out: both ended
             _until(lambda c=call_id: rest(conns.to(b)[1], "GET", f"/Calls/{c}").json()["status"]
                    == "completed", f"call {call_id} ended")
