@@ -110,3 +110,17 @@ def test_a_rate_needs_a_positive_rate_and_a_burst_of_one() -> None:
         Rate(per_s=0.0, burst=1)
     with pytest.raises(ValueError):
         Rate(per_s=1.0, burst=0.5)
+
+
+def test_only_plain_values_are_written_into_the_locked_message() -> None:
+    """PostgresStore.write_locked sends the advisory lock and the statement in one message when
+    every value can be a literal (ids, keys, numbers); anything else goes as a parameter."""
+    from percl.store.postgres import _inline
+
+    sql = "INSERT INTO t VALUES ($1, $2::VARCHAR, $3, $10, $4, $5)"
+    values = [f"{AC}/CA1", "wk00ff", 115.5, None, True, *[None] * 4, 7]
+    assert _inline(sql, values) == (
+        f"INSERT INTO t VALUES ('{AC}/CA1', 'wk00ff'::VARCHAR, 115.5, 7, NULL, TRUE)")
+    for unsafe in ("it's", "back\\slash", "new\nline", float("nan"), b"bytes", ["list"]):
+        assert _inline("SELECT $1", [unsafe]) is None
+    assert _inline("SELECT $2", ["one"]) is None  # no second value
