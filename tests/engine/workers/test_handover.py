@@ -165,3 +165,33 @@ async def test_a_call_recording_stops_and_is_saved_when_its_leg_moves(kit: TwoWo
     await h.clock.settle()
     [recording] = await h.recordings(b)
     assert recording.duration_ms > 0 and h.recording_wav(recording.recording_id)
+
+
+async def test_a_conference_terminated_on_its_rooms_worker_cannot_be_joined_on_another(
+        kit: TwoWorkers) -> None:
+    """The worker where the conference was created over REST keeps a room object for it; once
+    the room (run on the other worker) is terminated, a leg on the first worker asking to join
+    gets perclProcessingError, as with one percl, and the conference stays terminated."""
+    h = kit
+    app = AsyncApp(h)
+    r = await h.rest.post(f"/Accounts/{h.account.account_id}/Conferences",
+                          json={"playBeep": "never", "statusCallbackUrl": app.url("/conf/x")})
+    assert r.status_code == 200, r.text
+    room = r.json()["conferenceId"]  # made on the REST worker
+    app.on("voice", lambda _b, _a: flows._join(room))
+    app.on("join", lambda _b, _a: flows._join(room))
+    for name in ("conf", "status"):
+        app.on(name, [])
+    await h.number_for_app(flows.FC, voice_url=app.url("/voice"),
+                           status_callback_url=app.url("/status"))
+    a = await h.sim_call(flows.A, flows.FC)  # joins on the phones' worker, which runs the room
+    await h.wait_for(lambda: flows.worker_of(h, a) == "calls", within=30)
+    await h.advance(2)
+    assert await flows.participants(h, room) == [a]
+    await flows.terminate(h, room)
+    assert (await h.run_until_ended(a, limit_s=60)).status is CallStatus.COMPLETED
+    b = await flows.rest_call(h, flows.B, app.url("/join/b"), app.url("/status/b"))
+    call = await h.run_until_ended(b, limit_s=60)
+    assert call.call_ended_reason is CallEndedReason.PERCL_PROCESSING_ERROR
+    r = await h.rest.get(f"/Accounts/{h.account.account_id}/Conferences/{room}")
+    assert r.json()["status"] == "terminated"

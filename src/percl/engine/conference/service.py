@@ -101,6 +101,9 @@ class ConferenceService(TaskOwner):
         """The room of the account's conference `conference_id`, loaded from the store if need
         be; None when the conference is unknown, another account's, or terminated."""
         room = self.rooms.get(conference_id)
+        if room is not None and self._cluster is not None and not self._has_live_members(
+                conference_id):
+            room = await self._unless_stale(room)
         if room is None:
             conference = await self.ctx.store.get_conference(conference_id)
             room = self.rooms.get(conference_id)  # another task may have loaded it meanwhile
@@ -112,6 +115,19 @@ class ConferenceService(TaskOwner):
                 if room is None and account is not None:
                     room = self._open(conference, account)
         if room is None or room.account.account_id != account_id:
+            return None
+        return room
+
+    async def _unless_stale(self, room: ConferenceRoom) -> ConferenceRoom | None:
+        """`room`, or None after dropping it when the stored conference changed since (with
+        workers, a room object with nobody in it may be one this worker made for a conference
+        whose room then ran on another worker: terminated or emptied there)."""
+        stored = await self.ctx.store.get_conference(room.conference_id)
+        if self.rooms.get(room.conference_id) is not room:
+            return self.rooms.get(room.conference_id)  # replaced meanwhile
+        if (stored is None or stored.status is ConferenceStatus.TERMINATED
+                or stored.date_updated > room.conference.date_updated):
+            del self.rooms[room.conference_id]
             return None
         return room
 
