@@ -6,7 +6,7 @@ real PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import pytest
 
@@ -260,3 +260,47 @@ async def test_a_worker_that_stalled_alone_keeps_its_leases() -> None:
         assert fenced == []
         assert await a.holder(LeaseKind.CALL, "CA1") == "wka"
         assert await a.holder(LeaseKind.WORKER, "wka") == "wka"
+
+
+async def test_a_worker_that_renews_during_another_workers_take_over_is_fenced_or_whole(
+        ) -> None:
+    """The stalled worker renews in the middle of the other's take-over (after its first
+    take): it must either find itself declared dead (fenced) or have lost none of its calls.
+    The scan takes a worker's own lease before its calls, and none of a worker that is alive
+    again; taking a call first let the worker renew its own lease and go on without that call,
+    unfenced."""
+    clock = FakeClock()
+    stalled: list[Cluster] = []
+
+    class RenewsMidTakeOver(MemoryLeases):
+        async def take_expired(self, kind: LeaseKind, keys: Sequence[str], owner: str, *,
+                               now: float, until: float) -> Sequence[str]:
+            won = await super().take_expired(kind, keys, owner, now=now, until=until)
+            for worker in stalled:  # its loop runs again right after the first take
+                await worker.renew()
+            stalled.clear()
+            return won
+
+    leases, bus = RenewsMidTakeOver(), LocalBus()
+    a = Cluster(leases, bus, clock, SETTINGS, worker_id="wka")
+    b = Cluster(leases, bus, clock, SETTINGS, worker_id="wkb")
+    fenced: list[str] = []
+    taken: list[str] = []
+
+    async def close(lease: Lease) -> None:
+        taken.append(lease.key)
+
+    async with a, b:
+        a.on_fenced(lambda: fenced.append("a"))
+        b.on_expired(LeaseKind.CALL, close)
+        assert await a.own(LeaseKind.CALL, "CA1")
+        await b._group.close()  # b scans only when the test says
+        await a._group.close()  # a stalls
+        await clock.advance(SETTINGS.lease_s * 2)
+        stalled.append(a)
+        await b.scan()
+        assert fenced == ["a"]  # b took a's own lease first: a knows it is dead
+        assert taken == []  # and a's call, renewed meanwhile, is not taken now...
+        await clock.advance(SETTINGS.lease_s * 2)
+        await b.scan()
+        assert taken == ["CA1"]  # ...but once it runs out (a stopped)

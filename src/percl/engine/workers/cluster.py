@@ -8,8 +8,10 @@ gone, a stalled loop) stops renewing, and its leases run out after at most one l
 
 The expiry scan runs at start and then every heartbeat, in a task of its own (closing a dead
 worker's hundreds of calls must never hold up the renewal of this worker's own leases, or this
-worker would look dead in turn): it lists leases that ran out, takes those of each kind over in
-one statement (only one worker wins each), and hands each it won to the handler registered for
+worker would look dead in turn): it lists leases that ran out, takes the dead workers' own
+leases first, then, leaving out the leases of any worker that renewed meanwhile (alive again:
+`renew` fences a worker by its own lease alone), takes those of each kind over in one statement
+(only one worker wins each), and hands each it won to the handler registered for
 its kind (`on_expired`), `failover_concurrency` at a time, which tidies up: the calls a dead
 worker owned are closed (engine/calls.py); then it lets go of them in one statement. Leases with
 nothing to tidy (a live-call count, a room) are deleted in one statement. A dead worker's own
@@ -280,18 +282,29 @@ class Cluster(TaskOwner):
         async with self._scanning:
             now = self.clock.now()
             found = await self.leases.expired(now, limit=SCAN_LIMIT)
+            listed = len(found)
+            workers = [lease for lease in found
+                       if lease.kind is LeaseKind.WORKER and lease.owner != self.worker_id]
+            if workers:  # first: a worker is dead only once its own lease is taken
+                await self._tidy(LeaseKind.WORKER, self._expired[LeaseKind.WORKER], workers, now)
+            # A worker that renewed meanwhile (it had stalled) holds its own lease again, and
+            # with it every other lease it held: those of it listed here are not taken. Had
+            # they been, it would go on without them, undetected (its fencing is its own
+            # lease: `renew`).
+            alive = {lease.key for lease in await self.leases.live(LeaseKind.WORKER, now=now)
+                     if lease.owner == lease.key}
+            found = [lease for lease in found if lease.kind is not LeaseKind.WORKER
+                     and lease.owner != self.worker_id and lease.owner not in alive]
             keys: dict[LeaseKind, list[str]] = {}
             for lease in found:
-                if lease.owner != self.worker_id:
-                    keys.setdefault(lease.kind, []).append(lease.key)
+                keys.setdefault(lease.kind, []).append(lease.key)
             for kind, of_kind in keys.items():
                 if kind in self._dropped_kinds:
                     await self.leases.drop_expired(kind, of_kind, now=now)
                 elif (handler := self._expired.get(kind)) is not None:
                     await self._tidy(kind, handler, [
-                        lease for lease in found if lease.kind is kind
-                        and lease.owner != self.worker_id], now)
-        return len(found)
+                        lease for lease in found if lease.kind is kind], now)
+        return listed
 
     async def _tidy(self, kind: LeaseKind, handler: ExpiredHandler, expired: list[Lease],
                     now: float) -> None:
