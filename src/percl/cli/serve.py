@@ -14,6 +14,7 @@ import dataclasses
 import gc
 import importlib.util
 import os
+import sys
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -158,8 +159,6 @@ def _fail_stop() -> None:
     killed, rather than run those legs a second time or end them gracefully (which would write
     their records and send their webhooks again). What this worker still owns expires and is
     taken over like a killed worker's."""
-    import sys
-
     sys.stderr.write("percl: another worker declared this one dead (it stalled for longer than "
                      "PERCL_LEASE_SECONDS) and took its calls over; exiting\n")
     sys.stderr.flush()

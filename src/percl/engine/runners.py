@@ -34,7 +34,8 @@ from percl.domain.records import Account, Call
 from percl.engine.ports import WebhookResult
 from percl.engine.session.events import SessionEvent
 from percl.percl.commands import COMMANDS, Command
-from percl.percl.events import Outcome
+from percl.percl.events import Finish, Moved, Outcome
+from percl.percl.serialize import serialize_script
 
 
 class CallChanges(TypedDict, total=False):
@@ -90,6 +91,19 @@ CallStatusHook = Callable[[Leg], Awaitable[p.CallStatus | None]]
 #: Moves leg `call_id` to worker `worker_id`, which runs the PerCL `script` for it; False when
 #: it could not (CallService.hand_over): how a leg joins a conference or queue run elsewhere.
 HandOver = Callable[[str, list[JsonValue], str], Awaitable[bool]]
+
+
+async def run_elsewhere(hand_over: HandOver | None, session: Leg, command: Command,
+                        worker_id: str, what: str) -> Outcome:
+    """Move the leg to worker `worker_id`, which runs `command` for it (a conference or queue
+    it runs, `what`: docs/WORKERS.md): Moved, or the leg ends with perclProcessingError when
+    that worker could not take it over."""
+    script: list[JsonValue] = list(serialize_script([command]))
+    if hand_over is not None and await hand_over(session.call.call_id, script, worker_id):
+        return Moved()
+    return Finish(CallEndedReason.PERCL_PROCESSING_ERROR,
+                  f"{command.NAME}: {what} runs on percl worker {worker_id}, which could not take "
+                  "this call over; the call ends with perclProcessingError")
 #: Stops a conference's recording and saves it: its recordingUrl, recordingId and
 #: recordingDurationSec, or None when nothing was kept (zero-length, or it could not be saved).
 StopMixRecording = Callable[[], Awaitable[p.RecordingFields | None]]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -217,31 +219,48 @@ async def test_a_scan_takes_over_several_expired_leases_at_once(
     assert max(at) - min(at) == pytest.approx(1.0)  # two rounds, not one second per lease
 
 
+@dataclass
+class Stall:
+    """Workers a and b on `leases`; a holds call CA1, `fenced` notes a's on_fenced, `taken`
+    the call leases b's scan took over."""
+
+    a: Cluster
+    b: Cluster
+    clock: FakeClock
+    fenced: list[str] = field(default_factory=list)
+    taken: list[str] = field(default_factory=list)
+
+
+@asynccontextmanager
+async def stall(leases: MemoryLeases) -> AsyncIterator[Stall]:
+    bus, clock = LocalBus(), FakeClock()
+    a = Cluster(leases, bus, clock, SETTINGS, worker_id="wka")
+    b = Cluster(leases, bus, clock, SETTINGS, worker_id="wkb")
+    s = Stall(a, b, clock)
+
+    async def close(lease: Lease) -> None:
+        s.taken.append(lease.key)
+
+    async with a, b:
+        a.on_fenced(lambda: s.fenced.append("a"))
+        b.on_expired(LeaseKind.CALL, close)
+        assert await a.own(LeaseKind.CALL, "CA1")
+        yield s
+
+
 async def test_a_stalled_worker_another_declared_dead_stops() -> None:
     """Fail-stop: a worker that comes back from a stall longer than a lease, after another
     worker's scan took its calls over, calls its `on_fenced` callback (percl serve exits) and
     renews nothing it lost; the other keeps the call."""
-    leases, bus, clock = MemoryLeases(), LocalBus(), FakeClock()
-    a = Cluster(leases, bus, clock, SETTINGS, worker_id="wka")
-    b = Cluster(leases, bus, clock, SETTINGS, worker_id="wkb")
-    fenced: list[str] = []
-    taken: list[str] = []
-
-    async def close(lease: Lease) -> None:
-        taken.append(lease.key)
-
-    async with a, b:
-        a.on_fenced(lambda: fenced.append("a"))
-        b.on_expired(LeaseKind.CALL, close)
-        assert await a.own(LeaseKind.CALL, "CA1")
-        await a._group.close()  # a's loop stalls: no heartbeat (as if frozen)
-        await clock.advance(SETTINGS.lease_s * 2)  # b's scan: a is dead, CA1 taken and closed
-        assert taken == ["CA1"] and b.dead_workers == ["wka"]
-        await a.renew()  # a's loop runs again
-        assert fenced == ["a"]
-        assert await b.holder(LeaseKind.WORKER, "wka") is None  # not taken again
-        await a.renew()
-        assert fenced == ["a"]  # once
+    async with stall(MemoryLeases()) as s:
+        await s.a._group.close()  # a's loop stalls: no heartbeat (as if frozen)
+        await s.clock.advance(SETTINGS.lease_s * 2)  # b's scan: a is dead, CA1 taken, closed
+        assert s.taken == ["CA1"] and s.b.dead_workers == ["wka"]
+        await s.a.renew()  # a's loop runs again
+        assert s.fenced == ["a"]
+        assert await s.b.holder(LeaseKind.WORKER, "wka") is None  # not taken again
+        await s.a.renew()
+        assert s.fenced == ["a"]  # once
 
 
 async def test_a_worker_that_stalled_alone_keeps_its_leases() -> None:
@@ -262,8 +281,7 @@ async def test_a_worker_that_stalled_alone_keeps_its_leases() -> None:
         assert await a.holder(LeaseKind.WORKER, "wka") == "wka"
 
 
-async def test_a_worker_that_renews_during_another_workers_take_over_is_fenced_or_whole(
-        ) -> None:
+async def test_a_worker_that_renews_during_another_workers_take_over_is_fenced_or_whole() -> None:
     """The stalled worker renews in the middle of the other's take-over (after its first
     take): it must either find itself declared dead (fenced) or have lost none of its calls.
     The scan takes a worker's own lease before its calls, and none of a worker that is alive
@@ -281,26 +299,15 @@ async def test_a_worker_that_renews_during_another_workers_take_over_is_fenced_o
             stalled.clear()
             return won
 
-    leases, bus = RenewsMidTakeOver(), LocalBus()
-    a = Cluster(leases, bus, clock, SETTINGS, worker_id="wka")
-    b = Cluster(leases, bus, clock, SETTINGS, worker_id="wkb")
-    fenced: list[str] = []
-    taken: list[str] = []
-
-    async def close(lease: Lease) -> None:
-        taken.append(lease.key)
-
-    async with a, b:
-        a.on_fenced(lambda: fenced.append("a"))
-        b.on_expired(LeaseKind.CALL, close)
-        assert await a.own(LeaseKind.CALL, "CA1")
+    async with stall(RenewsMidTakeOver()) as s:
+        a, b, clock = s.a, s.b, s.clock
         await b._group.close()  # b scans only when the test says
         await a._group.close()  # a stalls
         await clock.advance(SETTINGS.lease_s * 2)
         stalled.append(a)
         await b.scan()
-        assert fenced == ["a"]  # b took a's own lease first: a knows it is dead
-        assert taken == []  # and a's call, renewed meanwhile, is not taken now...
+        assert s.fenced == ["a"]  # b took a's own lease first: a knows it is dead
+        assert s.taken == []  # and a's call, renewed meanwhile, is not taken now...
         await clock.advance(SETTINGS.lease_s * 2)
         await b.scan()
-        assert taken == ["CA1"]  # ...but once it runs out (a stopped)
+        assert s.taken == ["CA1"]  # ...but once it runs out (a stopped)

@@ -23,19 +23,19 @@ from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from percl.domain import ids
-from percl.domain.enums import CallEndedReason, ConferenceStatus, LogLevel, PlayBeep
+from percl.domain.enums import ConferenceStatus, LogLevel, PlayBeep
 from percl.domain.records import Account, Conference, Participant, revised
 from percl.engine.conference import commands as conference_commands
 from percl.engine.conference.member import Member
 from percl.engine.conference.room import ConferenceRoom, ParticipantHold
 from percl.engine.context import EngineContext
 from percl.engine.ports import ConferenceFilter, LeaseKind, ParticipantFilter
+from percl.engine.runners import run_elsewhere
 from percl.engine.service import ConferenceUpdate, NewConference, ParticipantUpdate
 from percl.engine.workers.cluster import Cluster
 from percl.engine.workers.forwarding import Arguments, OwnerGone
 from percl.errors import NotFound
 from percl.percl import events as e
-from percl.percl.serialize import serialize_script
 from percl.runtime.tasks import OwnedTaskGroup, TaskOwner
 
 if TYPE_CHECKING:
@@ -159,14 +159,8 @@ class ConferenceService(TaskOwner):
         """AddToConference of a conference whose room runs on worker `worker_id`: the leg leaves
         its current conference here and moves there, where it joins (docs/WORKERS.md)."""
         await self.leave_current(session)
-        script: list[JsonValue] = list(serialize_script([command]))
-        if self._hand_over is not None and await self._hand_over(session.call.call_id, script,
-                                                                 worker_id):
-            return e.Moved()
-        return e.Finish(CallEndedReason.PERCL_PROCESSING_ERROR,
-                        f"AddToConference: conference {command.conference_id} runs on percl "
-                        f"worker {worker_id}, which could not take this call over; the call ends "
-                        "with perclProcessingError")
+        return await run_elsewhere(self._hand_over, session, command, worker_id,
+                                   f"conference {command.conference_id}")
 
     def _open(self, conference: Conference, account: Account) -> ConferenceRoom:
         room = ConferenceRoom(self.ctx, conference, account, self.spawn, self._closed)

@@ -57,13 +57,12 @@ from percl.engine.queue.state import (
     whole_seconds,
     with_removal,
 )
-from percl.engine.runners import HandOver, Leg
+from percl.engine.runners import HandOver, Leg, run_elsewhere
 from percl.engine.workers.cluster import Cluster
 from percl.engine.workers.forwarding import Arguments, OwnerGone
 from percl.errors import IllegalTransition, NotFound
 from percl.percl import events as e
 from percl.percl.commands import Command, Enqueue
-from percl.percl.serialize import serialize_script
 
 #: What a queued leg's scripts may run (waitUrl answers and the action scripts of their GetDigits
 #: and Redirect): FreeClimb's list plus Redirect, which its official queue sample uses.
@@ -325,14 +324,8 @@ class QueueService:
     async def _move(self, session: Leg, command: Enqueue, worker_id: str) -> e.Outcome:
         """Enqueue into a queue run by worker `worker_id`: the leg moves there (the conferences'
         hand-over, docs/WORKERS.md) and runs the Enqueue there."""
-        script: list[JsonValue] = list(serialize_script([command]))
-        if self._hand_over is not None and await self._hand_over(session.call.call_id, script,
-                                                                 worker_id):
-            return e.Moved()
-        return e.Finish(CallEndedReason.PERCL_PROCESSING_ERROR,
-                        f"Enqueue: queue {command.queue_id} runs on percl worker {worker_id}, "
-                        "which could not take this call over; the call ends with "
-                        "perclProcessingError")
+        return await run_elsewhere(self._hand_over, session, command, worker_id,
+                                   f"queue {command.queue_id}")
 
     async def _forget(self, member: QueueMembership) -> None:
         """The member is no longer in its queue here (hold the queue's lock)."""
